@@ -1,0 +1,97 @@
+# ferry -- top-level build. See README.md.
+#   make              user/ferry + kmod/ferry.ko for the running kernel (or KDIR=)
+#   make modules-all  ferry.ko for every installed Debian kernel's headers
+#   make deps         install every Debian package the project needs
+#   make check        unit tests, module builds, DKMS build, VM scenarios
+#   make bench        benchmarks in QEMU guests (ratios against baselines)
+#   make demo         install deps, build, run the main job in a QEMU guest
+
+VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+KVER    ?= $(shell uname -r)
+KDIR    ?= /lib/modules/$(KVER)/build
+BUILD   := build
+
+CC      ?= gcc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter -Werror \
+           -D_GNU_SOURCE -DFERRY_VERSION='"$(VERSION)"' -Iinclude/uapi -Iuser
+LDLIBS  += -lmnl -lzstd -lelf -lpthread -lm
+
+USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
+USER_HDRS := $(wildcard user/*.h) include/uapi/linux/ferry.h
+PROG_SRCS := $(wildcard tests/progs/*.c)
+PROGS     := $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(PROG_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNITS     := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+
+.PHONY: all user module modules-all progs unit deps check bench demo clean dkms-check vm-check install
+
+all: user module
+
+user: user/ferry progs
+
+user/ferry: $(BUILD)/user/main.o $(BUILD)/libferry.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libferry.a: $(USER_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/user/%.o: user/%.c $(USER_HDRS) dkms.conf
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+progs: $(PROGS)
+
+$(BUILD)/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h) $(BUILD)/libferry.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/progs -o $@ $< $(BUILD)/libferry.a $(LDLIBS)
+
+# The module for one kernel (the running one, or KDIR=).
+module:
+	@if [ -d "$(KDIR)" ]; then \
+		$(MAKE) -C "$(KDIR)" M="$(CURDIR)" modules; \
+	else \
+		echo "NOTE: no kernel headers at $(KDIR) (running kernel $(KVER));"; \
+		echo "      ferry.ko not built for it. Use 'make modules-all' or KDIR=/path."; \
+	fi
+
+# The module for every installed Debian kernel, each in its own tree
+# (build/kmod/KVER/kmod/ferry.ko), failing on any compiler warning.
+modules-all:
+	@scripts/modules-all.sh $(BUILD)/kmod
+
+unit: $(UNITS)
+	@scripts/run-unit.sh $(UNITS)
+
+$(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libferry.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libferry.a $(LDLIBS) -lcmocka
+
+deps:
+	@scripts/deps.sh
+
+dkms-check:
+	@scripts/dkms-check.sh
+
+vm-check: user modules-all
+	@tests/vm/run --all-kernels tests/vm/scenarios/*.sh
+
+check: user
+	@scripts/check.sh
+
+bench: user modules-all
+	@scripts/bench.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory user modules-all
+	@scripts/demo.sh
+
+install: user/ferry
+	install -D -m 0755 user/ferry $(DESTDIR)/usr/local/sbin/ferry
+
+clean:
+	rm -rf $(BUILD) user/ferry
+	rm -f kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/modules.order \
+	      kmod/Module.symvers .*.cmd modules.order Module.symvers

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * ferry: kernel-assisted live migration -- the one kernel/user ABI.
+ *
+ * Generic netlink family FERRY_GENL_NAME. Every command has its own
+ * attribute space, validated by its own strict policy in the module.
+ *
+ * Rules: this header is shared verbatim by kmod/ and user/. Released
+ * values are never renumbered or reused; new attributes, commands,
+ * flags and features are only appended. Bump FERRY_ABI_VERSION when a
+ * change is not backward compatible (which should be never).
+ */
+#ifndef _UAPI_LINUX_FERRY_H
+#define _UAPI_LINUX_FERRY_H
+
+#include <linux/types.h>
+
+#define FERRY_GENL_NAME		"ferry"
+#define FERRY_GENL_VERSION	1
+/* ABI revision of this header; the INFO reply carries the module's. */
+#define FERRY_ABI_VERSION	1
+
+enum ferry_cmd {
+	FERRY_CMD_UNSPEC,
+	FERRY_CMD_INFO,		/* doit: module version, ABI, features */
+	FERRY_CMD_DIRTY_SCAN,	/* dumpit: soft-dirty extents of a process */
+	FERRY_CMD_TCP_DUMP,	/* dumpit: TCP socket repair state */
+	__FERRY_CMD_MAX,
+};
+#define FERRY_CMD_MAX (__FERRY_CMD_MAX - 1)
+
+/* FERRY_INFO_A_FEATURES bits: what this module build can do. */
+enum ferry_feature {
+	FERRY_FEATURE_DIRTY_SCAN	= 1ULL << 0, /* DIRTY_SCAN report */
+	FERRY_FEATURE_DIRTY_CLEAR	= 1ULL << 1, /* DIRTY_SCAN with CLEAR */
+	FERRY_FEATURE_TCP_DUMP		= 1ULL << 2, /* TCP_DUMP */
+	FERRY_FEATURE_TCP_DATA		= 1ULL << 3, /* TCP_DUMP queue data */
+};
+
+/* ---- FERRY_CMD_INFO ---------------------------------------------------- */
+enum ferry_info_attr {
+	FERRY_INFO_A_UNSPEC,
+	FERRY_INFO_A_VERSION,		/* string: module version, "x.y.z" */
+	FERRY_INFO_A_ABI,		/* u32: FERRY_ABI_VERSION of the module */
+	FERRY_INFO_A_FEATURES,		/* u64: enum ferry_feature bits */
+	FERRY_INFO_A_KERNEL,		/* string: utsname release built for */
+	FERRY_INFO_A_PAD,
+	__FERRY_INFO_A_MAX,
+};
+#define FERRY_INFO_A_MAX (__FERRY_INFO_A_MAX - 1)
+
+/* ---- FERRY_CMD_DIRTY_SCAN ---------------------------------------------- */
+/*
+ * Request: PID (required), START/END (optional, page aligned, START < END;
+ * default the whole user address space), FLAGS.
+ * Reply: a multi-part dump; each message carries one or more EXTENT nests;
+ * the last message also carries a STATS nest.
+ *
+ * Soft-dirty semantics equal bit 55 of /proc/PID/pagemap: a page is dirty
+ * when its PTE/PMD (or swap entry) is soft-dirty, or when its VMA has
+ * VM_SOFTDIRTY set (then every page of the VMA, present or not, is dirty
+ * and extents carry FERRY_EXTENT_F_VMA_SOFTDIRTY).
+ */
+enum ferry_dirty_flag {
+	/* Atomically report and re-arm (clear soft-dirty and write-protect)
+	 * each reported page, under its page-table lock. A write made after
+	 * a page is reported is reported by the next scan. */
+	FERRY_DIRTY_F_CLEAR	= 1U << 0,
+};
+#define FERRY_DIRTY_F_ALL (FERRY_DIRTY_F_CLEAR)
+
+enum ferry_dirty_attr {
+	FERRY_DIRTY_A_UNSPEC,
+	FERRY_DIRTY_A_PID,		/* u32, request */
+	FERRY_DIRTY_A_START,		/* u64, request */
+	FERRY_DIRTY_A_END,		/* u64, request (exclusive) */
+	FERRY_DIRTY_A_FLAGS,		/* u32, request: enum ferry_dirty_flag */
+	FERRY_DIRTY_A_EXTENT,		/* nest, reply: enum ferry_extent_attr */
+	FERRY_DIRTY_A_STATS,		/* nest, reply: enum ferry_dstat_attr */
+	FERRY_DIRTY_A_PAD,
+	__FERRY_DIRTY_A_MAX,
+};
+#define FERRY_DIRTY_A_MAX (__FERRY_DIRTY_A_MAX - 1)
+
+/* Extent flags: all pages of one extent share them. */
+enum ferry_extent_flag {
+	FERRY_EXTENT_F_ANON		= 1U << 0, /* anonymous (private) memory */
+	FERRY_EXTENT_F_FILE		= 1U << 1, /* file-backed mapping */
+	FERRY_EXTENT_F_SHARED		= 1U << 2, /* MAP_SHARED */
+	FERRY_EXTENT_F_THP		= 1U << 3, /* mapped by a huge PMD */
+	FERRY_EXTENT_F_SWAPPED		= 1U << 4, /* swap (or migration) entry */
+	FERRY_EXTENT_F_NOT_PRESENT	= 1U << 5, /* no page: VM_SOFTDIRTY hole */
+	FERRY_EXTENT_F_VMA_SOFTDIRTY	= 1U << 6, /* dirty by VMA flag */
+	FERRY_EXTENT_F_CLEARED		= 1U << 7, /* re-armed by this scan */
+};
+
+enum ferry_extent_attr {
+	FERRY_EXTENT_A_UNSPEC,
+	FERRY_EXTENT_A_START,		/* u64: first page address */
+	FERRY_EXTENT_A_PAGES,		/* u64: number of 4 KiB pages */
+	FERRY_EXTENT_A_FLAGS,		/* u32: enum ferry_extent_flag */
+	FERRY_EXTENT_A_PAD,
+	__FERRY_EXTENT_A_MAX,
+};
+#define FERRY_EXTENT_A_MAX (__FERRY_EXTENT_A_MAX - 1)
+
+enum ferry_dstat_attr {
+	FERRY_DSTAT_A_UNSPEC,
+	FERRY_DSTAT_A_VMAS,		/* u64: VMAs visited */
+	FERRY_DSTAT_A_PAGES_SCANNED,	/* u64: pages covered by the walk */
+	FERRY_DSTAT_A_PAGES_DIRTY,	/* u64: pages reported dirty */
+	FERRY_DSTAT_A_PAGES_CLEARED,	/* u64: pages re-armed */
+	FERRY_DSTAT_A_SCAN_NS,		/* u64: kernel time spent walking */
+	FERRY_DSTAT_A_TABLES_SKIPPED,	/* u64: PTE tables with nothing dirty */
+	FERRY_DSTAT_A_PAD,
+	__FERRY_DSTAT_A_MAX,
+};
+#define FERRY_DSTAT_A_MAX (__FERRY_DSTAT_A_MAX - 1)
+
+/* ---- FERRY_CMD_TCP_DUMP ------------------------------------------------ */
+/*
+ * Request: PID (required), FLAGS.
+ *  - default: the TCP sockets referenced by the file tables of the process
+ *    tree rooted at PID (PID and all its descendants);
+ *  - FERRY_TCP_F_NETNS: every TCP socket of PID's network namespace,
+ *    including TIME_WAIT, SYN_RECV and not-yet-accepted connections.
+ * Reply: a multi-part dump, one FERRY_TCP_A_SOCK nest per socket; with
+ * FERRY_TCP_F_DATA, queue contents follow in FERRY_TCP_A_DATA nests that
+ * name their socket by FERRY_SOCK_A_COOKIE.
+ */
+enum ferry_tcp_flag {
+	FERRY_TCP_F_NETNS	= 1U << 0,
+	FERRY_TCP_F_DATA	= 1U << 1,
+};
+#define FERRY_TCP_F_ALL (FERRY_TCP_F_NETNS | FERRY_TCP_F_DATA)
+
+enum ferry_tcp_attr {
+	FERRY_TCP_A_UNSPEC,
+	FERRY_TCP_A_PID,		/* u32, request */
+	FERRY_TCP_A_FLAGS,		/* u32, request: enum ferry_tcp_flag */
+	FERRY_TCP_A_SOCK,		/* nest, reply: enum ferry_sock_attr */
+	FERRY_TCP_A_DATA,		/* nest, reply: enum ferry_qdata_attr */
+	FERRY_TCP_A_PAD,
+	__FERRY_TCP_A_MAX,
+};
+#define FERRY_TCP_A_MAX (__FERRY_TCP_A_MAX - 1)
+
+/* Which queue a FERRY_TCP_A_DATA chunk belongs to (values of
+ * FERRY_QDATA_A_QUEUE; equal to the kernel's TCP_RECV_QUEUE/TCP_SEND_QUEUE). */
+enum ferry_tcp_queue {
+	FERRY_TCP_QUEUE_RECV = 1,	/* received, not yet read by the app */
+	FERRY_TCP_QUEUE_SEND = 2,	/* written by the app, not yet acked */
+};
+
+enum ferry_sock_attr {
+	FERRY_SOCK_A_UNSPEC,
+	FERRY_SOCK_A_COOKIE,		/* u64: socket cookie (stable id) */
+	FERRY_SOCK_A_INODE,		/* u64: socket inode, 0 if no file */
+	FERRY_SOCK_A_PID,		/* u32: a pid holding it (tree mode) */
+	FERRY_SOCK_A_FD,		/* u32: its fd in that pid */
+	FERRY_SOCK_A_FAMILY,		/* u8: AF_INET / AF_INET6 */
+	FERRY_SOCK_A_STATE,		/* u8: TCP_ESTABLISHED ... (linux/tcp_states) */
+	FERRY_SOCK_A_SRC,		/* binary, 4 or 16 bytes, network order */
+	FERRY_SOCK_A_DST,		/* binary, 4 or 16 bytes, network order */
+	FERRY_SOCK_A_SPORT,		/* u16, host order */
+	FERRY_SOCK_A_DPORT,		/* u16, host order */
+	FERRY_SOCK_A_SND_UNA,		/* u32 */
+	FERRY_SOCK_A_SND_NXT,		/* u32 */
+	FERRY_SOCK_A_WRITE_SEQ,		/* u32 */
+	FERRY_SOCK_A_RCV_NXT,		/* u32 */
+	FERRY_SOCK_A_COPIED_SEQ,	/* u32 */
+	FERRY_SOCK_A_SND_WL1,		/* u32 */
+	FERRY_SOCK_A_SND_WND,		/* u32 */
+	FERRY_SOCK_A_MAX_WINDOW,	/* u32 */
+	FERRY_SOCK_A_RCV_WND,		/* u32 */
+	FERRY_SOCK_A_RCV_WUP,		/* u32 */
+	FERRY_SOCK_A_MSS_CLAMP,		/* u16: rx_opt.mss_clamp */
+	FERRY_SOCK_A_MSS_CACHE,		/* u16: current send MSS */
+	FERRY_SOCK_A_SND_WSCALE,	/* u8 */
+	FERRY_SOCK_A_RCV_WSCALE,	/* u8 */
+	FERRY_SOCK_A_OPTIONS,		/* u32: enum ferry_sock_opt bits */
+	FERRY_SOCK_A_TS_OFFSET,		/* u32: tsoffset */
+	FERRY_SOCK_A_TS_RECENT,		/* u32: rx_opt.ts_recent */
+	FERRY_SOCK_A_TS_RECENT_STAMP,	/* u32: seconds ago ts_recent was set */
+	FERRY_SOCK_A_TS_NOW,		/* u32: current TSval clock incl. offset */
+	FERRY_SOCK_A_KEEPIDLE,		/* u32: seconds */
+	FERRY_SOCK_A_KEEPINTVL,		/* u32: seconds */
+	FERRY_SOCK_A_KEEPCNT,		/* u32 */
+	FERRY_SOCK_A_USER_TIMEOUT,	/* u32: ms */
+	FERRY_SOCK_A_SNDQ_BYTES,	/* u32: write_seq - snd_una */
+	FERRY_SOCK_A_UNSENT_BYTES,	/* u32: write_seq - snd_nxt */
+	FERRY_SOCK_A_RCVQ_BYTES,	/* u32: rcv_nxt - copied_seq */
+	FERRY_SOCK_A_TW_TIMEOUT_MS,	/* u32: TIME_WAIT: ms left */
+	FERRY_SOCK_A_BOUND_DEV,		/* u32: ifindex bound to, 0 if none */
+	FERRY_SOCK_A_ACCEPT_PENDING,	/* flag: in a listener's accept queue */
+	FERRY_SOCK_A_PAD,
+	__FERRY_SOCK_A_MAX,
+};
+#define FERRY_SOCK_A_MAX (__FERRY_SOCK_A_MAX - 1)
+
+enum ferry_sock_opt {
+	FERRY_SOCK_OPT_SACK		= 1U << 0,
+	FERRY_SOCK_OPT_TIMESTAMPS	= 1U << 1,
+	FERRY_SOCK_OPT_WSCALE		= 1U << 2,
+	FERRY_SOCK_OPT_ECN		= 1U << 3,
+	FERRY_SOCK_OPT_NODELAY		= 1U << 4,
+	FERRY_SOCK_OPT_CORK		= 1U << 5,
+	FERRY_SOCK_OPT_KEEPALIVE	= 1U << 6,
+	FERRY_SOCK_OPT_REPAIR		= 1U << 7, /* socket is in TCP_REPAIR */
+};
+
+enum ferry_qdata_attr {
+	FERRY_QDATA_A_UNSPEC,
+	FERRY_QDATA_A_COOKIE,		/* u64: the socket (FERRY_SOCK_A_COOKIE) */
+	FERRY_QDATA_A_QUEUE,		/* u8: enum ferry_tcp_queue */
+	FERRY_QDATA_A_OFFSET,		/* u32: byte offset in that queue */
+	FERRY_QDATA_A_BYTES,		/* binary: the bytes */
+	FERRY_QDATA_A_PAD,
+	__FERRY_QDATA_A_MAX,
+};
+#define FERRY_QDATA_A_MAX (__FERRY_QDATA_A_MAX - 1)
+
+#endif /* _UAPI_LINUX_FERRY_H */

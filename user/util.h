@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Small helpers shared by every ferry command. */
+#ifndef FERRY_UTIL_H
+#define FERRY_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit codes: documented in `ferry --help`; scripts depend on them. */
+enum ferry_exit {
+	FERRY_EXIT_OK		= 0,
+	FERRY_EXIT_FAIL		= 1,	/* operation failed */
+	FERRY_EXIT_USAGE	= 2,	/* bad command line */
+	FERRY_EXIT_MISSING	= 3,	/* `check`: something needed is missing */
+	FERRY_EXIT_NOPROC	= 4,	/* no such process */
+	FERRY_EXIT_PERM		= 5,	/* not permitted */
+	FERRY_EXIT_NOMODULE	= 6,	/* ferry.ko needed but not loaded */
+};
+
+extern const char *ferry_prog;
+
+void ferry_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ferry_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Map an errno from the kernel or a syscall to an exit code. */
+int ferry_exit_from_errno(int err);
+
+uint64_t ferry_now_ns(void);	/* CLOCK_MONOTONIC */
+
+/* Parse a decimal number into [min, max]; false on garbage or range. */
+bool ferry_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* Read a small text file into buf (NUL-terminated, trailing newline
+ * stripped). Returns length or -errno. */
+int ferry_read_file(const char *path, char *buf, size_t size);
+
+#endif
