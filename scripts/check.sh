@@ -1,0 +1,90 @@
+#!/bin/bash
+# make check: every test of the project, ending with "N passed, N failed".
+#   1. cmocka unit tests
+#   2. ferry.ko for both Debian kernels, zero warnings
+#   3. DKMS add + build for both kernels
+#   4. VM scenarios (tests/vm/scenarios) on both kernels, one and two hosts,
+#      plus the harness self-tests (tests/vm/selftest/xfail-*: must FAIL)
+# FERRY_CHECK_KERNELS="6.1 6.12" selects kernels (default: both).
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+passed=0 failed=0 failures=()
+count() {	# count NAME RC
+	if [ "$2" = 0 ]; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		failures+=("$1")
+	fi
+}
+section() { echo; echo "==== $* ===="; }
+
+section "unit tests"
+units=$(ls build/unit/test_* 2>/dev/null | grep -v '\.o$' || true)
+if make --no-print-directory -s unit >build/unit.log 2>&1; then :; fi
+cat build/unit.log
+up=$(sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' build/unit.log)
+uf=$(sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' build/unit.log)
+if [ -z "$up" ]; then
+	count "unit tests did not run" 1
+else
+	passed=$((passed + up))
+	failed=$((failed + uf))
+	[ "$uf" = 0 ] || failures+=("unit tests ($uf)")
+fi
+
+section "module builds (make modules-all)"
+out=$(scripts/modules-all.sh build/kmod 2>&1); rc=$?
+echo "$out"
+for k in 6.1 6.12; do
+	if echo "$out" | grep -q "^modules-all: $k\.[^ ]* OK"; then count "module $k" 0; else count "module build $k" 1; fi
+done
+[ $rc = 0 ] || count "modules-all" 1
+
+section "DKMS"
+out=$(scripts/dkms-check.sh 2>&1); rc=$?
+echo "$out"
+n=$(echo "$out" | grep -c '^PASS')
+passed=$((passed + n))
+if [ $rc != 0 ]; then count "dkms" 1; fi
+
+section "VM scenarios"
+kernels=${FERRY_CHECK_KERNELS:-6.1 6.12}
+summary=build/vm/check-summary.txt
+mkdir -p build/vm
+: >"$summary"
+kargs=()
+for k in $kernels; do kargs+=(-k "$k"); done
+tests/vm/run "${kargs[@]}" --summary "$summary" --timeout 900 \
+	tests/vm/scenarios/*.sh tests/vm/selftest/xfail-*.sh
+rc=$?
+if [ $rc = 2 ] || [ ! -s "$summary" ]; then
+	echo "check: ERROR: the VM test bed could not run (see above); counted as failed" >&2
+	count "VM test bed" 1
+fi
+while read -r verdict kver name; do
+	case $name in
+	xfail-*)
+		# Must have failed: the harness catches broken scenarios.
+		if [ "$verdict" = FAIL ]; then count "$name" 0; echo "(expected) $name failed on $kver: OK"
+		else count "selftest $name passed on $kver but must fail" 1; fi ;;
+	*)
+		count "$name on $kver" "$([ "$verdict" = PASS ] && echo 0 || echo 1)" ;;
+	esac
+done <"$summary"
+# Every kernel must have produced a verdict for every scenario.
+for k in $kernels; do
+	for s in tests/vm/scenarios/*.sh tests/vm/selftest/xfail-*.sh; do
+		n=$(basename "$s" .sh)
+		grep -Eq "^(PASS|FAIL) $k\.[^ ]* $n\$" "$summary" || count "$n on $k: no verdict" 1
+	done
+done
+
+echo
+if [ $failed -gt 0 ]; then
+	echo "failures:"
+	printf '  - %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]

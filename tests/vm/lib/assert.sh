@@ -1,0 +1,42 @@
+# Shell assertions for VM scenarios. Source it; each failure exits 1
+# with a message saying what differed.
+fail() { echo "FAIL: $*" >&2; exit 1; }
+assert_eq() {
+	[ "$1" = "$2" ] || fail "${3:-values differ}: got '$1', want '$2'"
+	echo "ok: ${3:-equal} ($1)"
+}
+assert_ne() {
+	[ "$1" != "$2" ] || fail "${3:-values equal}: both '$1'"
+	echo "ok: ${3:-differ}"
+}
+# assert_rc WANT CMD...: run CMD, require exit status WANT.
+assert_rc() {
+	local want=$1 rc=0
+	shift
+	"$@" || rc=$?
+	[ "$rc" = "$want" ] || fail "'$*' exited $rc, want $want"
+	echo "ok: '$*' exited $rc"
+}
+# jq_get JSON DOTTED.PATH: print a value (Python repr for booleans).
+jq_get() {
+	python3 -c 'import json,sys
+v=json.loads(sys.argv[1])
+for k in sys.argv[2].split("."):
+    v=v[int(k)] if isinstance(v,list) else v.get(k)
+    if v is None: break
+print(v)' "$1" "$2"
+}
+
+# Two-host scripts: the job's shared directory (the same host directory
+# over 9p in both guests) carries barriers and small files between roles.
+peer_role() { [ "$FERRY_ROLE" = a ] && echo b || echo a; }
+# barrier NAME [TIMEOUT]: wait until the other host reached NAME too.
+barrier() {
+	local name=$1 limit=${2:-120} i=0
+	touch "$FERRY_SHARED/barrier.$name.$FERRY_ROLE"
+	while [ ! -e "$FERRY_SHARED/barrier.$name.$(peer_role)" ]; do
+		i=$((i + 1))
+		[ $i -le $((limit * 10)) ] || fail "barrier $name: peer never arrived"
+		sleep 0.1
+	done
+}
