@@ -1,0 +1,31 @@
+#!/bin/bash
+# make bench: every benchmark in bench/*.sh, inside QEMU guests of both
+# Debian kernels (4 GiB, 2 vCPUs). Each benchmark measures ferry and its
+# baseline side by side in the same guest and prints ratios; absolute
+# times under TCG are not meaningful. Results: build/bench/KVER/NAME.json.
+#   BENCH="dirty tcp" make bench     run a subset
+#   FERRY_BENCH_KERNELS="6.12"       one kernel only
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+sel=()
+if [ -n "${BENCH:-}" ]; then
+	for b in $BENCH; do sel+=("bench/$b.sh"); done
+else
+	sel=(bench/*.sh)
+fi
+kargs=()
+for k in ${FERRY_BENCH_KERNELS:-6.1 6.12}; do kargs+=(-k "$k"); done
+tests/vm/run "${kargs[@]}" --mem 4096 --timeout 2400 --show-log "${sel[@]}"
+rc=$?
+mkdir -p build/bench
+for j in $(ls -dt build/vm/jobs/* | head -n 4); do
+	kver=$(basename "$j" | sed -E 's/^[0-9]+-[0-9]+-(.*)-h[12]-[0-9]+$/\1/')
+	for r in "$j"/out/a/*/result.json; do
+		[ -f "$r" ] || continue
+		mkdir -p "build/bench/$kver"
+		cp "$r" "build/bench/$kver/$(basename "$(dirname "$r")").json"
+	done
+done
+echo "bench: JSON results under build/bench/"
+exit $rc
