@@ -7,5 +7,7 @@
 int cmd_check(int argc, char **argv);
 int cmd_dirty(int argc, char **argv);
 int cmd_tcp(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
+int cmd_receive(int argc, char **argv);
 
 #endif

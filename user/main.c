@@ -14,6 +14,8 @@ static const struct {
 	{ "check", cmd_check, "report whether this host can migrate (kernel, ferry.ko, CRIU)" },
 	{ "dirty", cmd_dirty, "show the pages a process wrote (dirty extents, dirty rate)" },
 	{ "tcp",   cmd_tcp,   "show the repair state of a process's TCP connections" },
+	{ "migrate", cmd_migrate, "move a running process tree to another host" },
+	{ "receive", cmd_receive, "accept process trees sent by `ferry migrate`" },
 };
 
 static void usage(FILE *f)

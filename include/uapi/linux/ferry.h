@@ -66,8 +66,11 @@ enum ferry_dirty_flag {
 	 * each reported page, under its page-table lock. A write made after
 	 * a page is reported is reported by the next scan. */
 	FERRY_DIRTY_F_CLEAR	= 1U << 0,
+	/* Reply with FERRY_DIRTY_A_PACKED arrays instead of EXTENT nests:
+	 * 16 bytes per extent, one attribute per message. */
+	FERRY_DIRTY_F_PACKED	= 1U << 1,
 };
-#define FERRY_DIRTY_F_ALL (FERRY_DIRTY_F_CLEAR)
+#define FERRY_DIRTY_F_ALL (FERRY_DIRTY_F_CLEAR | FERRY_DIRTY_F_PACKED)
 
 enum ferry_dirty_attr {
 	FERRY_DIRTY_A_UNSPEC,
@@ -78,9 +81,19 @@ enum ferry_dirty_attr {
 	FERRY_DIRTY_A_EXTENT,		/* nest, reply: enum ferry_extent_attr */
 	FERRY_DIRTY_A_STATS,		/* nest, reply: enum ferry_dstat_attr */
 	FERRY_DIRTY_A_PAD,
+	FERRY_DIRTY_A_PACKED,		/* binary, reply (FERRY_DIRTY_F_PACKED):
+					 * struct ferry_dirty_packed[] */
 	__FERRY_DIRTY_A_MAX,
 };
 #define FERRY_DIRTY_A_MAX (__FERRY_DIRTY_A_MAX - 1)
+
+/* One extent in a FERRY_DIRTY_A_PACKED array (native byte order). An
+ * extent longer than 2^32 - 1 pages comes as several. */
+struct ferry_dirty_packed {
+	__u64 start;			/* first page address */
+	__u32 pages;			/* number of 4 KiB pages */
+	__u32 flags;			/* enum ferry_extent_flag */
+};
 
 /* Extent flags: all pages of one extent share them. */
 enum ferry_extent_flag {
@@ -127,6 +140,20 @@ enum ferry_dstat_attr {
  * Reply: a multi-part dump, one FERRY_TCP_A_SOCK nest per socket; with
  * FERRY_TCP_F_DATA, queue contents follow in FERRY_TCP_A_DATA nests that
  * name their socket by FERRY_SOCK_A_COOKIE.
+ *
+ * Every SOCK nest is one snapshot taken under the socket lock. The DATA
+ * nests of a socket follow its SOCK nest and carry exactly the bytes with
+ * sequence numbers in [snd_una, write_seq) (send queue, SYN and FIN
+ * excluded) and [copied_seq, rcv_nxt) (receive queue) of that snapshot;
+ * FERRY_QDATA_A_OFFSET is the byte's sequence number minus snd_una (send)
+ * or minus copied_seq (receive). A queue too large for one message
+ * continues in the next one; bytes that left the socket in between are
+ * reported with FERRY_QDATA_A_GONE instead of being replaced by others.
+ * LISTEN and CLOSE sockets have no queue data. Sockets in a listener's
+ * accept queue carry FERRY_SOCK_A_ACCEPT_PENDING and, in both modes,
+ * FERRY_SOCK_A_LISTENER. TIME_WAIT sockets report their state as
+ * TCP_TIME_WAIT (or TCP_FIN_WAIT2 for an orphaned FIN_WAIT2 kept as a
+ * timewait socket); request sockets as TCP_SYN_RECV.
  */
 enum ferry_tcp_flag {
 	FERRY_TCP_F_NETNS	= 1U << 0,
@@ -194,6 +221,11 @@ enum ferry_sock_attr {
 	FERRY_SOCK_A_BOUND_DEV,		/* u32: ifindex bound to, 0 if none */
 	FERRY_SOCK_A_ACCEPT_PENDING,	/* flag: in a listener's accept queue */
 	FERRY_SOCK_A_PAD,
+	FERRY_SOCK_A_LISTENER,		/* u64: cookie of the listener an
+					 * ACCEPT_PENDING or SYN_RECV socket
+					 * belongs to */
+	FERRY_SOCK_A_BACKLOG,		/* u32: LISTEN: listen() backlog */
+	FERRY_SOCK_A_ACCEPT_QLEN,	/* u32: LISTEN: connections waiting */
 	__FERRY_SOCK_A_MAX,
 };
 #define FERRY_SOCK_A_MAX (__FERRY_SOCK_A_MAX - 1)
@@ -216,6 +248,10 @@ enum ferry_qdata_attr {
 	FERRY_QDATA_A_OFFSET,		/* u32: byte offset in that queue */
 	FERRY_QDATA_A_BYTES,		/* binary: the bytes */
 	FERRY_QDATA_A_PAD,
+	FERRY_QDATA_A_GONE,		/* flag: the queue's bytes from OFFSET on
+					 * left the socket while the dump was
+					 * under way (acked, read or reset);
+					 * this queue's export is incomplete */
 	__FERRY_QDATA_A_MAX,
 };
 #define FERRY_QDATA_A_MAX (__FERRY_QDATA_A_MAX - 1)

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Migration engine internals shared by `ferry migrate` (source) and
+ * `ferry receive` (destination): reading a process's pages for pre-copy,
+ * and running CRIU.
+ */
+#ifndef FERRY_MIG_H
+#define FERRY_MIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct wire_conn;
+struct pagestore;
+
+/* A run of pages. */
+struct mig_ext {
+	uint64_t start;
+	uint64_t pages;
+};
+
+struct mig_exts {
+	struct mig_ext *v;
+	size_t n, cap;
+};
+
+int mig_exts_add(struct mig_exts *x, uint64_t start, uint64_t pages);
+void mig_exts_free(struct mig_exts *x);
+uint64_t mig_exts_pages(const struct mig_exts *x);
+
+/* One VMA the pre-copy copies from: private and readable, not [vvar] or
+ * [vsyscall]. */
+struct mig_vma {
+	uint64_t start, end;
+	bool file;	/* file-backed: its not-COWed pages come from the file */
+	bool vdso;	/* [vdso]: copied whole, see mig_present_pages() */
+};
+/* Parse /proc/PID/maps into the VMAs worth copying. */
+int mig_copy_vmas(pid_t pid, struct mig_vma **v, size_t *n);
+/* Pure: is this maps line a VMA to copy? Fills start/end. */
+bool mig_maps_line_copyable(const char *line, struct mig_vma *v);
+
+/* Write "4" to /proc/PID/clear_refs (soft-dirty bits and VM_SOFTDIRTY). */
+int mig_clear_refs(pid_t pid);
+/* Present (or swapped) anonymous/COWed pages of the copyable VMAs, from
+ * /proc/PID/pagemap, plus every page of [vdso]: a vdso page read-faulted in
+ * later is present without being soft-dirty, and CRIU dumps vdso pages, so
+ * it would expect it in the parent images. */
+int mig_present_pages(pid_t pid, struct mig_exts *out);
+/* Keep only the parts of x that lie inside the copyable VMAs. */
+int mig_exts_clip(const struct mig_exts *x, const struct mig_vma *v, size_t nv,
+		  struct mig_exts *out);
+
+struct mig_copy_stats {
+	uint64_t pages;		/* pages read and sent */
+	uint64_t raw_bytes;
+	uint64_t wire_bytes;	/* frame bytes sent */
+	uint64_t unreadable;	/* pages process_vm_readv refused (unmapped since) */
+};
+
+/*
+ * Read the pages of x from pid (process_vm_readv, one remote iovec per page
+ * so a hole costs one page, not a batch), send them as PAGES frames, record
+ * them in sent (an index-only page store). Adds to *st.
+ */
+int mig_send_pages(struct wire_conn *c, pid_t pid, const struct mig_exts *x,
+		   struct pagestore *sent, struct mig_copy_stats *st);
+
+/* Run a program, stdout+stderr appended to log_path. Returns its exit
+ * status (0..255), 128+signal, or -errno if it could not run. */
+int mig_run(const char *const argv[], const char *log_path);
+/* The last `lines` lines of a log into buf (for error messages). */
+void mig_log_tail(const char *path, int lines, char *buf, size_t size);
+/* The first error and warning lines of a CRIU log ("Error (", "Warn  ("),
+ * or its tail if there are none. */
+void mig_log_errors(const char *path, char *buf, size_t size);
+/* rm -r of a directory tree we created (no symlink following). */
+int mig_rmtree(const char *path);
+
+#endif

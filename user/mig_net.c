@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0
+/* TCP endpoints of a migration: HOST:PORT parsing, connect, listen. */
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include "mig_net.h"
+
+int mig_split_hostport(const char *s, char *host, size_t hsize, char *port, size_t psize)
+{
+	const char *colon;
+	size_t hl;
+
+	if (!s || !*s)
+		return -EINVAL;
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+
+		if (!end || end[1] != ':')
+			return -EINVAL;
+		hl = (size_t)(end - s - 1);
+		s++;
+		colon = end + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || strchr(s, ':') != colon)
+			return -EINVAL;	/* bare IPv6 needs brackets */
+		hl = (size_t)(colon - s);
+	}
+	if (hl >= hsize || strlen(colon + 1) >= psize || !colon[1])
+		return -EINVAL;
+	memcpy(host, s, hl);
+	host[hl] = 0;
+	strcpy(port, colon + 1);
+	for (const char *p = port; *p; p++)
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+	if (atoi(port) <= 0 || atoi(port) > 65535)
+		return -EINVAL;
+	return 0;
+}
+
+static void tune(int fd)
+{
+	int one = 1, buf = 4 << 20;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+}
+
+int mig_connect(const char *hostport, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	char host[256], port[16];
+	int fd = -1, r, saved = 0;
+
+	if (mig_split_hostport(hostport, host, sizeof(host), port, sizeof(port))) {
+		snprintf(err, errlen, "bad address '%s' (want HOST:PORT or [V6ADDR]:PORT)", hostport);
+		return -EINVAL;
+	}
+	r = getaddrinfo(host, port, &hints, &res);
+	if (r) {
+		snprintf(err, errlen, "%s: %s", host, gai_strerror(r));
+		return -EHOSTUNREACH;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0) {
+			saved = errno;
+			continue;
+		}
+		tune(fd);
+		if (!connect(fd, ai->ai_addr, ai->ai_addrlen))
+			break;
+		saved = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		snprintf(err, errlen, "connect to %s: %s", hostport, strerror(saved));
+		return -saved;
+	}
+	return fd;
+}
+
+int mig_listen(const char *addrport, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *res;
+	char host[256], port[16];
+	int fd, r, one = 1;
+
+	if (mig_split_hostport(addrport, host, sizeof(host), port, sizeof(port))) {
+		snprintf(err, errlen, "bad address '%s' (want ADDR:PORT or [V6ADDR]:PORT)", addrport);
+		return -EINVAL;
+	}
+	r = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+	if (r) {
+		snprintf(err, errlen, "%s: %s", host, gai_strerror(r));
+		return -EINVAL;
+	}
+	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
+	if (fd < 0) {
+		r = -errno;
+		freeaddrinfo(res);
+		snprintf(err, errlen, "socket: %s", strerror(-r));
+		return r;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	tune(fd);
+	if (bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 4)) {
+		r = -errno;
+		snprintf(err, errlen, "listen on %s: %s", addrport, strerror(-r));
+		close(fd);
+		freeaddrinfo(res);
+		return r;
+	}
+	freeaddrinfo(res);
+	return fd;
+}

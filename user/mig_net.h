@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* TCP endpoints of a migration. */
+#ifndef FERRY_MIG_NET_H
+#define FERRY_MIG_NET_H
+
+#include <stddef.h>
+
+/* "host:port", "[v6]:port" (":port" = any address). 0 or -EINVAL. */
+int mig_split_hostport(const char *s, char *host, size_t hsize, char *port, size_t psize);
+/* Connected / listening socket fd, or -errno with a message in err. */
+int mig_connect(const char *hostport, char *err, size_t errlen);
+int mig_listen(const char *addrport, char *err, size_t errlen);
+
+#endif

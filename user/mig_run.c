@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Running CRIU (or any helper) with its output in a log; cleanup helpers. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include "mig.h"
+
+int mig_run(const char *const argv[], const char *log_path)
+{
+	int status, fd;
+	pid_t pid;
+
+	fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDONLY);
+
+		if (nul >= 0)
+			dup2(nul, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execvp(argv[0], (char *const *)argv);
+		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(fd);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + WTERMSIG(status);
+}
+
+void mig_log_tail(const char *path, int lines, char *buf, size_t size)
+{
+	char *data;
+	long len;
+	int seen = 0;
+	FILE *f = fopen(path, "re");
+
+	buf[0] = 0;
+	if (!f)
+		return;
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	if (len > 65536) {
+		fseek(f, len - 65536, SEEK_SET);
+		len = 65536;
+	} else {
+		fseek(f, 0, SEEK_SET);
+	}
+	data = malloc((size_t)len + 1);
+	if (data && len >= 0) {
+		size_t n = fread(data, 1, (size_t)len, f);
+		long i;
+
+		data[n] = 0;
+		while (n && data[n - 1] == '\n')
+			data[--n] = 0;
+		for (i = (long)n - 1; i >= 0; i--)
+			if (data[i] == '\n' && ++seen == lines)
+				break;
+		snprintf(buf, size, "%s", data + i + 1);
+	}
+	free(data);
+	fclose(f);
+}
+
+void mig_log_errors(const char *path, char *buf, size_t size)
+{
+	char line[1024];
+	size_t off = 0;
+	int n = 0;
+	FILE *f = fopen(path, "re");
+
+	buf[0] = 0;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f) && n < 6) {
+		if (!strstr(line, "Error (") && !strstr(line, "Warn  ("))
+			continue;
+		int w = snprintf(buf + off, size - off, "%s", line);
+
+		if (w < 0 || (size_t)w >= size - off)
+			break;
+		off += (size_t)w;
+		n++;
+	}
+	fclose(f);
+	while (off && buf[off - 1] == '\n')
+		buf[--off] = 0;
+	if (!off)
+		mig_log_tail(path, 4, buf, size);
+}
+
+static int rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (type == FTW_DP)
+		return rmdir(path) ? -1 : 0;
+	return unlink(path) ? -1 : 0;
+}
+
+int mig_rmtree(const char *path)
+{
+	if (access(path, F_OK))
+		return 0;
+	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) ? -errno : 0;
+}

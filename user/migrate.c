@@ -1,0 +1,808 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ferry migrate: move a running process tree to a host running
+ * `ferry receive`, with kernel-assisted pre-copy and CRIU for the final
+ * state. See usage_text.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include "cmds.h"
+#include "criu_img.h"
+#include "dirty_track.h"
+#include "json.h"
+#include "mig.h"
+#include "mig_net.h"
+#include "mig_policy.h"
+#include "pagestore.h"
+#include "preflight.h"
+#include "util.h"
+#include "wire.h"
+
+static const char usage_text[] =
+"Usage: ferry migrate PID --to HOST:PORT [OPTIONS]\n"
+"\n"
+"Move the running process tree rooted at PID to HOST, where `ferry receive`\n"
+"listens on PORT. The tree keeps running while its memory is copied in\n"
+"rounds (pre-copy): ferry.ko reports the pages written since the previous\n"
+"round, ferry reads them with process_vm_readv and streams them zstd-\n"
+"compressed. Then CRIU freezes the tree and dumps only what changed since\n"
+"the last round (ferry hands it parent images of the pages already sent),\n"
+"the images are streamed, and CRIU restores the tree on HOST. The tree here\n"
+"is killed only after HOST reports it running; on any failure before that\n"
+"it is resumed unchanged.\n"
+"\n"
+"Before anything is frozen, HOST checks that every file the tree maps or\n"
+"executes exists there with the same size and ELF build-id, that CRIU works\n"
+"and that memory and disk suffice; otherwise the migration stops with the\n"
+"list of problems (exit status 3) and the tree is untouched.\n"
+"\n"
+"Options:\n"
+"  --to HOST:PORT        the destination (required; [V6ADDR]:PORT for IPv6)\n"
+"  --max-downtime MS     stop pre-copy once the dirty set left is estimated\n"
+"                        to copy in MS milliseconds (default 200)\n"
+"  --max-rounds N        at most N pre-copy rounds including the first full\n"
+"                        copy (default 10); pre-copy also stops when a round\n"
+"                        does not shrink the dirty set below 90 %\n"
+"  --backend B           dirty tracking: module | pagemap-scan | pagemap |\n"
+"                        auto (default auto; the pagemap backends stop the\n"
+"                        tree briefly at each round)\n"
+"  --work-dir DIR        where the final CRIU images are written before they\n"
+"                        are streamed (default /tmp; a private subdirectory\n"
+"                        is created and removed)\n"
+"  --criu-arg ARG        pass ARG to `criu dump` (repeatable), e.g.\n"
+"                        --criu-arg=--shell-job\n"
+"  --json                print one JSON object with the report on stdout\n"
+"  -h, --help            this text\n"
+"\n"
+"Progress lines go to stderr. The report gives downtime_ms (from the freeze\n"
+"to the tree running on HOST), total_ms, every round's pages and bytes, the\n"
+"compression ratio, and the final dump / transfer / restore times.\n"
+"\n"
+"Needs root (CRIU, process_vm_readv, /proc/PID/clear_refs).\n"
+"\n"
+"Environment: FERRY_KEEP_WORKDIR=1 keeps the work directory (CRIU's dump.log,\n"
+"the images) instead of removing it.\n"
+"\n"
+"Exit status: 0 migrated, 1 failed (the tree still runs here), 2 bad usage,\n"
+"3 the destination lacks files, memory, disk or CRIU, 4 no such process,\n"
+"5 not permitted.\n";
+
+#define MAX_CRIU_ARGS 16
+#define MAX_ROUNDS_HIST 64
+
+struct opts {
+	pid_t pid;
+	const char *to;
+	uint64_t max_downtime_ms;
+	uint32_t max_rounds;
+	enum dirty_backend backend;
+	const char *work_dir;
+	const char *criu_args[MAX_CRIU_ARGS];
+	int ncriu_args;
+	bool json;
+};
+
+struct tracked {
+	pid_t pid;
+	struct dirty_tracker *t;
+	bool gone;
+};
+
+struct mig {
+	struct opts *o;
+	struct wire_conn c;
+	int fd;
+	pid_t *pids;
+	size_t npids;
+	struct tracked *tr;
+	struct pagestore *sent;
+	char dir[4096];		/* private work dir */
+	char final_dir[4200], parent_dir[4200], log[4200];
+	struct mig_round_stat hist[MAX_ROUNDS_HIST];
+	size_t nrounds;
+	enum mig_decision why;
+	uint64_t t0, t_criu, t_freeze, t_dumped, t_sent, t_restored;
+	uint64_t image_bytes, wire_total;
+	uint64_t remote_restore_ms, remote_pages_restored;
+	struct criu_dump_stats ds;
+	bool have_ds;
+	bool frozen;		/* CRIU left the tree stopped */
+	const char *backend_name;
+	char err[4096];
+};
+
+static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void progress(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "ferry: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int seterr(struct mig *m, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int seterr(struct mig *m, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m->err, sizeof(m->err), fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+static int handshake(struct mig *m)
+{
+	struct wire_hello h = { .version = WIRE_VERSION, .caps = WIRE_CAP_ZSTD }, peer;
+	struct utsname u;
+	struct wire_msg msg;
+	int ret;
+
+	uname(&u);
+	snprintf(h.host, sizeof(h.host), "%s", u.nodename);
+	snprintf(h.kernel, sizeof(h.kernel), "%s", u.release);
+	ret = wire_send_hello(&m->c, &h);
+	if (!ret)
+		ret = wire_expect(&m->c, WIRE_HELLO, &msg);
+	if (!ret)
+		ret = wire_parse_hello(&m->c, &msg, &peer);
+	if (ret)
+		return seterr(m, ret, "handshake with %s: %s", m->o->to, m->c.err);
+	progress("connected to %s (%s, Linux %s)", m->o->to, peer.host, peer.kernel);
+	return 0;
+}
+
+/* 0 ok, FERRY_EXIT_MISSING-style >0 when the destination refused. */
+static int preflight(struct mig *m)
+{
+	struct pf_list l;
+	struct pf_report rep;
+	struct wire_msg msg;
+	char line[4500];
+	int ret;
+
+	ret = preflight_collect(m->o->pid, &l, m->err, sizeof(m->err));
+	if (ret)
+		return ret;
+	ret = preflight_send(&m->c, &l);
+	if (!ret)
+		ret = wire_expect(&m->c, WIRE_PREFLIGHT_ANS, &msg);
+	if (!ret)
+		ret = preflight_parse_report(&m->c, &msg, &rep);
+	if (ret) {
+		pf_list_free(&l);
+		return seterr(m, ret, "pre-flight: %s", m->c.err);
+	}
+	progress("pre-flight: %zu files checked, %zu problem%s", l.n, rep.n,
+		 rep.n == 1 ? "" : "s");
+	pf_list_free(&l);
+	if (rep.n) {
+		for (size_t i = 0; i < rep.n; i++) {
+			pf_problem_str(&rep.v[i], line, sizeof(line));
+			fprintf(stderr, "  %s\n", line);
+		}
+		seterr(m, 0, "the destination cannot take this process tree (%zu problem%s)",
+		       rep.n, rep.n == 1 ? "" : "s");
+		pf_report_free(&rep);
+		return 1;
+	}
+	pf_report_free(&rep);
+	return 0;
+}
+
+/* `criu check` before anything else: CRIU must work here, and its first
+ * run probes the kernel for seconds (cached in /run/criu.kdat), which must
+ * not happen while the tree is frozen. */
+static int criu_check(struct mig *m)
+{
+	const char *argv[] = { "criu", "check", NULL };
+	char log[4200], tail[2048];
+	int ret;
+
+	snprintf(log, sizeof(log), "%s/check.log", m->dir);
+	ret = mig_run(argv, log);
+	if (ret) {
+		mig_log_errors(log, tail, sizeof(tail));
+		return seterr(m, -ENOENT, "`criu check` failed (exit %d) on this host:\n%s", ret,
+			      tail);
+	}
+	return 0;
+}
+
+static int open_trackers(struct mig *m)
+{
+	char msg[256];
+	int ret;
+
+	ret = pf_tree_pids(m->o->pid, &m->pids, &m->npids);
+	if (ret)
+		return seterr(m, ret, "process %d: %s", m->o->pid, strerror(-ret));
+	m->tr = calloc(m->npids, sizeof(*m->tr));
+	if (!m->tr)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->npids; i++) {
+		m->tr[i].pid = m->pids[i];
+		ret = dirty_track_open(&m->tr[i].t, m->pids[i], m->o->backend, true,
+				       DIRTY_OPT_REARM_VMAS, msg, sizeof(msg));
+		if (ret)
+			return seterr(m, ret, "dirty tracking of %d: %s", m->pids[i], msg);
+	}
+	m->backend_name = dirty_backend_name(dirty_track_backend(m->tr[0].t));
+	return 0;
+}
+
+static void close_trackers(struct mig *m)
+{
+	for (size_t i = 0; m->tr && i < m->npids; i++) {
+		dirty_track_close(m->tr[i].t);
+		m->tr[i].t = NULL;
+	}
+}
+
+/* Send ROUND_END and wait for the destination's acknowledgement. */
+static int end_round(struct mig *m, struct mig_round_stat *rs, uint32_t round, uint32_t flags)
+{
+	struct wire_round r = {
+		.round = round, .pages = rs->sent_pages, .raw_bytes = rs->raw_bytes,
+		.wire_bytes = rs->wire_bytes, .dirty_pages = rs->dirty_pages, .flags = flags,
+	};
+	struct wire_msg msg;
+	int ret;
+
+	ret = wire_send_round(&m->c, WIRE_ROUND_END, &r);
+	if (ret || (flags & WIRE_ROUND_F_LAST))
+		return ret;
+	ret = wire_expect(&m->c, WIRE_ROUND_ACK, &msg);
+	if (!ret)
+		ret = wire_parse_round(&m->c, &msg, &r);
+	return ret;
+}
+
+static int round_zero(struct mig *m, struct mig_round_stat *rs)
+{
+	struct mig_copy_stats cs = { 0 };
+	uint64_t t = ferry_now_ns();
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < m->npids; i++) {
+		struct mig_exts x = { 0 };
+		pid_t pid = m->pids[i];
+
+		/* arm first: a write after this is caught by the next round */
+		ret = mig_clear_refs(pid);
+		if (!ret)
+			ret = mig_present_pages(pid, &x);
+		if (!ret) {
+			rs->dirty_pages += mig_exts_pages(&x);
+			ret = mig_send_pages(&m->c, pid, &x, m->sent, &cs);
+		}
+		mig_exts_free(&x);
+		if (ret == -ESRCH && i) {	/* a child exited: fine */
+			m->tr[i].gone = true;
+			ret = 0;
+		}
+		if (ret)
+			return seterr(m, ret, "round 0, pid %d: %s", pid,
+				      ret == -EPIPE || ret == -ECONNRESET ? m->c.err : strerror(-ret));
+	}
+	rs->sent_pages = cs.pages;
+	rs->raw_bytes = cs.raw_bytes;
+	rs->wire_bytes = cs.wire_bytes;
+	ret = end_round(m, rs, 0, 0);
+	rs->ns = ferry_now_ns() - t;
+	if (ret)
+		return seterr(m, ret, "round 0: %s", m->c.err);
+	return 0;
+}
+
+static int dirty_round(struct mig *m, uint32_t round, struct mig_round_stat *rs)
+{
+	struct mig_copy_stats cs = { 0 };
+	struct dirty_extents dx;
+	uint64_t t = ferry_now_ns();
+	int ret = 0;
+
+	dirty_extents_init(&dx);
+	for (size_t i = 0; !ret && i < m->npids; i++) {
+		struct mig_exts x = { 0 }, clipped = { 0 };
+		struct dirty_stats st = { 0 };
+		struct mig_vma *v = NULL;
+		size_t nv = 0;
+
+		if (m->tr[i].gone)
+			continue;
+		ret = dirty_track_scan(m->tr[i].t, 0, DIRTY_ADDR_MAX, true, &dx, &st);
+		if (ret) {
+			if (ret == -ESRCH && i) {
+				m->tr[i].gone = true;
+				ret = 0;
+				continue;
+			}
+			ret = seterr(m, ret, "round %u, pid %d: %s", round, m->pids[i],
+				     dirty_track_error(m->tr[i].t));
+			break;
+		}
+		for (size_t k = 0; !ret && k < dx.n; k++) {
+			uint32_t f = dx.v[k].flags;
+
+			/* not-present holes and shared memory are CRIU's */
+			if (f & (FERRY_EXTENT_F_NOT_PRESENT | FERRY_EXTENT_F_SHARED))
+				continue;
+			ret = mig_exts_add(&x, dx.v[k].start, dx.v[k].pages);
+		}
+		if (!ret)
+			ret = mig_copy_vmas(m->pids[i], &v, &nv);
+		if (!ret)
+			ret = mig_exts_clip(&x, v, nv, &clipped);
+		if (!ret) {
+			rs->dirty_pages += mig_exts_pages(&clipped);
+			ret = mig_send_pages(&m->c, m->pids[i], &clipped, m->sent, &cs);
+		}
+		if (ret == -ESRCH && i) {
+			m->tr[i].gone = true;
+			ret = 0;
+		} else if (ret) {
+			seterr(m, ret, "round %u, pid %d: %s", round, m->pids[i],
+			       ret == -EPIPE || ret == -ECONNRESET ? m->c.err : strerror(-ret));
+		}
+		free(v);
+		mig_exts_free(&x);
+		mig_exts_free(&clipped);
+	}
+	dirty_extents_free(&dx);
+	if (ret)
+		return ret;
+	rs->sent_pages = cs.pages;
+	rs->raw_bytes = cs.raw_bytes;
+	rs->wire_bytes = cs.wire_bytes;
+	ret = end_round(m, rs, round, 0);
+	rs->ns = ferry_now_ns() - t;
+	if (ret)
+		return seterr(m, ret, "round %u: %s", round, m->c.err);
+	return 0;
+}
+
+static void print_round(uint32_t i, const struct mig_round_stat *r, uint64_t est)
+{
+	char tail[64] = "";
+
+	if (i)
+		snprintf(tail, sizeof(tail), ", final copy estimated at %llu ms",
+			 (unsigned long long)est);
+	progress("round %u: %llu pages dirty, %llu sent, %.1f MiB -> %.1f MiB on the wire, %llu ms%s",
+		 i, (unsigned long long)r->dirty_pages, (unsigned long long)r->sent_pages,
+		 r->raw_bytes / 1048576.0, r->wire_bytes / 1048576.0,
+		 (unsigned long long)(r->ns / 1000000), tail);
+}
+
+static int precopy(struct mig *m)
+{
+	uint64_t est = 0;
+	int ret;
+
+	ret = round_zero(m, &m->hist[0]);
+	if (ret)
+		return ret;
+	m->nrounds = 1;
+	print_round(0, &m->hist[0], 0);
+	for (;;) {
+		struct mig_policy p = { m->o->max_downtime_ms, m->o->max_rounds, 90 };
+
+		m->why = mig_policy_decide(&p, m->hist, m->nrounds, &est);
+		if (m->why != MIG_CONTINUE || m->nrounds >= MAX_ROUNDS_HIST)
+			break;
+		ret = dirty_round(m, (uint32_t)m->nrounds, &m->hist[m->nrounds]);
+		if (ret)
+			return ret;
+		m->nrounds++;
+		mig_policy_decide(&p, m->hist, m->nrounds, &est);
+		print_round((uint32_t)m->nrounds - 1, &m->hist[m->nrounds - 1], est);
+	}
+	if (m->why == MIG_CONTINUE)
+		m->why = MIG_STOP_MAX_ROUNDS;
+	progress("pre-copy done after %zu round%s (%s)", m->nrounds, m->nrounds == 1 ? "" : "s",
+		 mig_decision_name(m->why));
+	/* tell the destination to build its parent images while we dump */
+	struct mig_round_stat last = { 0 };
+	return end_round(m, &last, (uint32_t)m->nrounds, WIRE_ROUND_F_LAST);
+}
+
+static int final_dump(struct mig *m)
+{
+	const char *argv[32 + MAX_CRIU_ARGS];
+	char pidbuf[16], stats[4300], tail[2048];
+	struct criu_img_stats is;
+	int n = 0, ret;
+
+	snprintf(m->parent_dir, sizeof(m->parent_dir), "%s/parent", m->dir);
+	snprintf(m->final_dir, sizeof(m->final_dir), "%s/final", m->dir);
+	snprintf(m->log, sizeof(m->log), "%s/dump.log", m->dir);
+	/* parent images of what we sent: pagemaps only, empty pages files */
+	ret = criu_img_write_parent(m->parent_dir, m->sent, false, &is, m->err, sizeof(m->err));
+	if (ret)
+		return ret;
+	if (mkdir(m->final_dir, 0700))
+		return seterr(m, -errno, "mkdir %s: %s", m->final_dir, strerror(errno));
+	snprintf(pidbuf, sizeof(pidbuf), "%d", m->o->pid);
+	argv[n++] = "criu";
+	argv[n++] = "dump";
+	argv[n++] = "-t";
+	argv[n++] = pidbuf;
+	argv[n++] = "-D";
+	argv[n++] = m->final_dir;
+	argv[n++] = "--prev-images-dir";
+	argv[n++] = "../parent";
+	argv[n++] = "--track-mem";
+	argv[n++] = "--leave-stopped";
+	argv[n++] = "-v2";	/* -v4 logging costs seconds under TCG */
+	for (int i = 0; i < m->o->ncriu_args; i++)
+		argv[n++] = m->o->criu_args[i];
+	argv[n] = NULL;
+	close_trackers(m);
+	progress("freezing and dumping with CRIU (parent: %llu pages in %llu entries)",
+		 (unsigned long long)is.pages, (unsigned long long)is.entries);
+	m->t_criu = m->t_freeze = ferry_now_ns();
+	ret = mig_run(argv, m->log);
+	m->t_dumped = ferry_now_ns();
+	if (ret) {
+		mig_log_errors(m->log, tail, sizeof(tail));
+		/* CRIU resumes the tree itself when a dump fails */
+		return seterr(m, -EIO, "criu dump failed (exit %d, log %s):\n%s", ret, m->log,
+			      tail);
+	}
+	m->frozen = true;
+	snprintf(stats, sizeof(stats), "%s/stats-dump", m->final_dir);
+	m->have_ds = !criu_img_read_dump_stats(stats, &m->ds);
+	if (m->have_ds) {
+		/* the tree stopped when CRIU began freezing it, not when CRIU
+		 * started: downtime counts from there */
+		uint64_t fz = (m->ds.freezing_time + m->ds.frozen_time) * 1000;
+
+		if (fz < m->t_dumped - m->t_freeze)
+			m->t_freeze = m->t_dumped - fz;
+	}
+	if (m->have_ds)
+		progress("dumped in %llu ms: %llu pages written, %llu skipped (in parent)",
+			 (unsigned long long)((m->t_dumped - m->t_criu) / 1000000),
+			 (unsigned long long)m->ds.pages_written,
+			 (unsigned long long)m->ds.pages_skipped_parent);
+	return 0;
+}
+
+static int send_images(struct mig *m)
+{
+	struct dirent *de;
+	DIR *d = opendir(m->final_dir);
+	int ret = 0;
+
+	if (!d)
+		return seterr(m, -errno, "%s: %s", m->final_dir, strerror(errno));
+	while (!ret && (de = readdir(d))) {
+		struct stat sb;
+		int fd;
+
+		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) || !S_ISREG(sb.st_mode))
+			continue;	/* ".", "..", the parent link */
+		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			ret = seterr(m, -errno, "%s: %s", de->d_name, strerror(errno));
+			break;
+		}
+		ret = wire_send_file(&m->c, de->d_name, fd);
+		if (ret)
+			seterr(m, ret, "sending %s: %s", de->d_name, m->c.err);
+		m->image_bytes += (uint64_t)sb.st_size;
+		close(fd);
+	}
+	closedir(d);
+	m->t_sent = ferry_now_ns();
+	return ret;
+}
+
+static int commit(struct mig *m)
+{
+	uint64_t flags = 0, v[3];
+	struct wire_msg msg;
+	int ret;
+
+	ret = wire_send_u64s(&m->c, WIRE_COMMIT, &flags, 1);
+	if (!ret)
+		ret = wire_expect(&m->c, WIRE_RESTORED, &msg);
+	if (!ret)
+		ret = wire_parse_u64s(&m->c, &msg, v, 3);
+	if (ret)
+		return seterr(m, ret, "restore on %s: %s", m->o->to, m->c.err);
+	m->t_restored = ferry_now_ns();
+	m->remote_restore_ms = v[0];
+	m->remote_pages_restored = v[2];
+	return 0;
+}
+
+/* SIGINT/SIGTERM while CRIU's dump holds the tree stopped: resume it
+ * before dying (the destination has not reported it running yet). */
+static struct mig *sig_mig;
+
+static void on_fatal_signal(int sig)
+{
+	struct mig *m = sig_mig;
+
+	if (m && m->frozen)
+		for (size_t i = 0; i < m->npids; i++)
+			kill(m->pids[i], SIGCONT);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Before the destination runs the tree: put ours back as it was. */
+static void resume_source(struct mig *m)
+{
+	if (!m->frozen)
+		return;
+	for (size_t i = 0; i < m->npids; i++)
+		kill(m->pids[i], SIGCONT);
+	m->frozen = false;
+	progress("the tree runs here again");
+}
+
+static void kill_source(struct mig *m)
+{
+	/* children too: they were restored on the destination as well */
+	for (size_t i = m->npids; i-- > 0;)
+		kill(m->pids[i], SIGKILL);
+	m->frozen = false;
+}
+
+static void report(struct mig *m)
+{
+	uint64_t raw = 0, wire = 0, pages = 0;
+	struct json j;
+
+	for (size_t i = 0; i < m->nrounds; i++) {
+		raw += m->hist[i].raw_bytes;
+		wire += m->hist[i].wire_bytes;
+		pages += m->hist[i].sent_pages;
+	}
+	if (!m->o->json) {
+		printf("migrated %d to %s: downtime %llu ms, total %llu ms, %zu rounds,\n"
+		       "  %llu pages pre-copied (%.1f MiB, %.1f MiB on the wire), final images %.1f MiB\n",
+		       m->o->pid, m->o->to,
+		       (unsigned long long)((m->t_restored - m->t_freeze) / 1000000),
+		       (unsigned long long)((m->t_restored - m->t0) / 1000000), m->nrounds,
+		       (unsigned long long)pages, raw / 1048576.0, wire / 1048576.0,
+		       m->image_bytes / 1048576.0);
+		return;
+	}
+	json_init(&j, stdout);
+	json_obj_open(&j, NULL);
+	json_u64(&j, "pid", (uint64_t)m->o->pid);
+	json_str(&j, "to", m->o->to);
+	json_u64(&j, "downtime_ms", (m->t_restored - m->t_freeze) / 1000000);
+	json_u64(&j, "total_ms", (m->t_restored - m->t0) / 1000000);
+	json_u64(&j, "rounds", m->nrounds);
+	json_str(&j, "stop_reason", mig_decision_name(m->why));
+	json_str(&j, "backend", m->backend_name ? m->backend_name : "");
+	json_u64(&j, "processes", m->npids);
+	json_arr_open(&j, "round_stats");
+	for (size_t i = 0; i < m->nrounds; i++) {
+		json_obj_open(&j, NULL);
+		json_u64(&j, "round", i);
+		json_u64(&j, "dirty_pages", m->hist[i].dirty_pages);
+		json_u64(&j, "sent_pages", m->hist[i].sent_pages);
+		json_u64(&j, "raw_bytes", m->hist[i].raw_bytes);
+		json_u64(&j, "wire_bytes", m->hist[i].wire_bytes);
+		json_u64(&j, "ms", m->hist[i].ns / 1000000);
+		json_obj_close(&j);
+	}
+	json_arr_close(&j);
+	json_u64(&j, "precopy_pages", pages);
+	json_u64(&j, "precopy_raw_bytes", raw);
+	json_u64(&j, "precopy_wire_bytes", wire);
+	json_double(&j, "compression_ratio", raw ? (double)wire / (double)raw : 0.0);
+	json_u64(&j, "bytes_on_wire", m->c.bytes_sent);
+	json_obj_open(&j, "final");
+	json_u64(&j, "dump_ms", (m->t_dumped - m->t_criu) / 1000000);
+	json_u64(&j, "frozen_before_transfer_ms", (m->t_dumped - m->t_freeze) / 1000000);
+	json_u64(&j, "transfer_ms", (m->t_sent - m->t_dumped) / 1000000);
+	json_u64(&j, "restore_ms", (m->t_restored - m->t_sent) / 1000000);
+	json_u64(&j, "remote_restore_ms", m->remote_restore_ms);
+	json_u64(&j, "image_bytes", m->image_bytes);
+	if (m->have_ds) {
+		json_u64(&j, "pages_written", m->ds.pages_written);
+		json_u64(&j, "pages_skipped_parent", m->ds.pages_skipped_parent);
+		json_u64(&j, "frozen_time_us", m->ds.frozen_time);
+		json_u64(&j, "freezing_time_us", m->ds.freezing_time);
+	}
+	json_u64(&j, "pages_restored", m->remote_pages_restored);
+	json_obj_close(&j);
+	json_u64(&j, "tcp_connections_kept", 0);
+	json_obj_close(&j);
+	json_end(&j);
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "to", required_argument, NULL, 't' },
+		{ "max-downtime", required_argument, NULL, 'd' },
+		{ "max-rounds", required_argument, NULL, 'r' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "work-dir", required_argument, NULL, 'w' },
+		{ "criu-arg", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->max_downtime_ms = 200;
+	o->max_rounds = 10;
+	o->work_dir = "/tmp";
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			o->to = optarg;
+			break;
+		case 'd':
+			if (!ferry_parse_u64(optarg, 0, 3600000, &o->max_downtime_ms)) {
+				ferry_err("bad --max-downtime '%s' (milliseconds)", optarg);
+				return -1;
+			}
+			break;
+		case 'r':
+			if (!ferry_parse_u64(optarg, 1, MAX_ROUNDS_HIST, &v)) {
+				ferry_err("bad --max-rounds '%s' (1..%d)", optarg, MAX_ROUNDS_HIST);
+				return -1;
+			}
+			o->max_rounds = (uint32_t)v;
+			break;
+		case 'b':
+			if (!dirty_backend_parse(optarg, &o->backend)) {
+				ferry_err("unknown --backend '%s'", optarg);
+				return -1;
+			}
+			break;
+		case 'w':
+			o->work_dir = optarg;
+			break;
+		case 'c':
+			if (o->ncriu_args == MAX_CRIU_ARGS) {
+				ferry_err("too many --criu-arg (at most %d)", MAX_CRIU_ARGS);
+				return -1;
+			}
+			o->criu_args[o->ncriu_args++] = optarg;
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(FERRY_EXIT_OK);
+		default:
+			fputs(usage_text, stderr);
+			return -1;
+		}
+	}
+	if (optind != argc - 1 || !ferry_parse_u64(argv[optind], 1, INT32_MAX, &v)) {
+		ferry_err(optind >= argc ? "missing PID" : "bad PID (see --help)");
+		return -1;
+	}
+	o->pid = (pid_t)v;
+	if (!o->to) {
+		ferry_err("missing --to HOST:PORT");
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_migrate(int argc, char **argv)
+{
+	struct opts o;
+	struct mig m;
+	int ret, rc = FERRY_EXIT_FAIL;
+
+	if (parse_opts(argc, argv, &o))
+		return FERRY_EXIT_USAGE;
+	memset(&m, 0, sizeof(m));
+	m.o = &o;
+	m.fd = -1;
+	m.t0 = ferry_now_ns();
+	signal(SIGPIPE, SIG_IGN);
+	sig_mig = &m;
+	signal(SIGINT, on_fatal_signal);
+	signal(SIGTERM, on_fatal_signal);
+	signal(SIGHUP, on_fatal_signal);
+	if (kill(o.pid, 0) && errno == ESRCH) {
+		ferry_err("no such process: %d", o.pid);
+		return FERRY_EXIT_NOPROC;
+	}
+	snprintf(m.dir, sizeof(m.dir), "%s/ferry-migrate-%d-XXXXXX", o.work_dir, o.pid);
+	if (!mkdtemp(m.dir)) {
+		ferry_err("%s: %s", m.dir, strerror(errno));
+		return FERRY_EXIT_FAIL;
+	}
+	ret = pagestore_open(&m.sent, NULL);
+	if (ret)
+		goto out;
+	m.fd = mig_connect(o.to, m.err, sizeof(m.err));
+	if (m.fd < 0) {
+		ret = m.fd;
+		goto out;
+	}
+	wire_init(&m.c, m.fd);
+	ret = handshake(&m);
+	if (ret)
+		goto out;
+	ret = preflight(&m);
+	if (ret > 0) {
+		wire_send_error(&m.c, WIRE_ABORT, -ENOENT, "pre-flight failed on the destination");
+		rc = FERRY_EXIT_MISSING;
+		goto out_msg;
+	}
+	if (ret)
+		goto out;
+	ret = criu_check(&m);
+	if (ret)
+		goto out;
+	ret = open_trackers(&m);
+	if (ret)
+		goto out;
+	progress("tracking %zu process%s with the %s backend", m.npids, m.npids == 1 ? "" : "es",
+		 m.backend_name);
+	ret = precopy(&m);
+	if (!ret)
+		ret = final_dump(&m);
+	if (!ret)
+		ret = send_images(&m);
+	if (!ret)
+		ret = commit(&m);
+	if (ret)
+		goto out;
+	/* the destination runs the tree: ours goes */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	kill_source(&m);
+	wire_send_u64s(&m.c, WIRE_DONE, NULL, 0);
+	progress("tree running on %s; killed here", o.to);
+	report(&m);
+	rc = FERRY_EXIT_OK;
+	goto cleanup;
+out:
+	rc = ret == -ESRCH ? FERRY_EXIT_NOPROC : ferry_exit_from_errno(ret);
+	if (rc == FERRY_EXIT_USAGE || rc == FERRY_EXIT_OK)
+		rc = FERRY_EXIT_FAIL;
+	if (m.fd >= 0)
+		wire_send_error(&m.c, WIRE_ABORT, ret, "source: %s", m.err);
+out_msg:
+	resume_source(&m);
+	ferry_err("migration of %d failed: %s", o.pid, m.err[0] ? m.err : strerror(-ret));
+cleanup:
+	close_trackers(&m);
+	free(m.tr);
+	free(m.pids);
+	pagestore_close(m.sent, false);
+	if (m.fd >= 0) {
+		wire_free(&m.c);
+		close(m.fd);
+	}
+	if (!getenv("FERRY_KEEP_WORKDIR"))
+		mig_rmtree(m.dir);
+	else
+		progress("work directory kept: %s", m.dir);
+	sig_mig = NULL;
+	return rc;
+}

@@ -1,0 +1,584 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Migration pre-flight: files of the tree, build-ids, destination room. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include "preflight.h"
+#include "wire.h"
+
+#ifndef NT_GNU_BUILD_ID
+#define NT_GNU_BUILD_ID 3
+#endif
+
+void pf_list_free(struct pf_list *l)
+{
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+void pf_report_free(struct pf_report *r)
+{
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+}
+
+void pf_hex(const uint8_t *b, size_t n, char *out, size_t size)
+{
+	size_t o = 0;
+
+	if (size)
+		out[0] = 0;
+	for (size_t i = 0; i < n && o + 3 <= size; i++)
+		o += (size_t)snprintf(out + o, size - o, "%02x", b[i]);
+}
+
+int pf_elf_build_id(int fd, uint8_t *buf, size_t size)
+{
+	Elf_Scn *scn = NULL;
+	int ret = 0;
+	Elf *e;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EIO;
+	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!e)
+		return 0;
+	if (elf_kind(e) != ELF_K_ELF)
+		goto out;
+	while ((scn = elf_nextscn(e, scn)) != NULL) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		size_t off = 0, next, name_off, desc_off;
+		GElf_Nhdr nh;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+			continue;
+		d = elf_getdata(scn, NULL);
+		if (!d)
+			continue;
+		while ((next = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
+			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+			    !memcmp((const char *)d->d_buf + name_off, "GNU", 4) &&
+			    nh.n_descsz > 0 && nh.n_descsz <= size) {
+				memcpy(buf, (const char *)d->d_buf + desc_off, nh.n_descsz);
+				ret = (int)nh.n_descsz;
+				goto out;
+			}
+			off = next;
+		}
+	}
+out:
+	elf_end(e);
+	return ret;
+}
+
+int pf_file_info(const char *path, struct pf_file *f)
+{
+	struct stat sb;
+	int fd, n;
+
+	memset(f, 0, sizeof(*f));
+	if (strlen(path) >= sizeof(f->path))
+		return -ENAMETOOLONG;
+	strcpy(f->path, path);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb)) {
+		n = -errno;
+		close(fd);
+		return n;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	f->size = (uint64_t)sb.st_size;
+	n = pf_elf_build_id(fd, f->build_id, sizeof(f->build_id));
+	close(fd);
+	if (n < 0)
+		return n;
+	f->build_id_len = (uint8_t)n;
+	return 0;
+}
+
+static int add_pid(pid_t **v, size_t *n, size_t *cap, pid_t p)
+{
+	for (size_t i = 0; i < *n; i++)
+		if ((*v)[i] == p)
+			return 0;
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		pid_t *nv = realloc(*v, nc * sizeof(**v));
+
+		if (!nv)
+			return -ENOMEM;
+		*v = nv;
+		*cap = nc;
+	}
+	(*v)[(*n)++] = p;
+	return 0;
+}
+
+int pf_tree_pids(pid_t pid, pid_t **pids, size_t *n)
+{
+	pid_t *v = NULL;
+	size_t k = 0, cap = 0;
+	char path[64];
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	if (access(path, F_OK))
+		return -ESRCH;
+	ret = add_pid(&v, &k, &cap, pid);
+	/* breadth first: v grows while we walk it */
+	for (size_t i = 0; !ret && i < k; i++) {
+		struct dirent *de;
+		DIR *d;
+
+		snprintf(path, sizeof(path), "/proc/%d/task", v[i]);
+		d = opendir(path);
+		if (!d)
+			continue;	/* exited meanwhile */
+		while (!ret && (de = readdir(d))) {
+			char cpath[300], buf[4096], *s, *end;
+			int fd;
+			ssize_t r;
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(cpath, sizeof(cpath), "/proc/%d/task/%s/children", v[i], de->d_name);
+			fd = open(cpath, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			r = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			if (r <= 0)
+				continue;
+			buf[r] = 0;
+			for (s = buf; !ret; s = end) {
+				long c = strtol(s, &end, 10);
+
+				if (end == s)
+					break;
+				if (c > 0)
+					ret = add_pid(&v, &k, &cap, (pid_t)c);
+			}
+		}
+		closedir(d);
+	}
+	if (ret) {
+		free(v);
+		return ret;
+	}
+	*pids = v;
+	*n = k;
+	return 0;
+}
+
+bool pf_maps_path(const char *line, char *path, size_t size)
+{
+	int field = 0;
+	const char *p = line;
+	size_t len;
+
+	path[0] = 0;
+	/* skip 5 whitespace-separated fields: range perms offset dev inode */
+	while (*p && field < 5) {
+		while (*p && *p != ' ')
+			p++;
+		while (*p == ' ')
+			p++;
+		field++;
+	}
+	if (field < 5)
+		return false;
+	len = strcspn(p, "\n");
+	if (len >= size)
+		return false;
+	memcpy(path, p, len);
+	path[len] = 0;
+	return true;
+}
+
+static int cmp_path(const void *a, const void *b)
+{
+	return strcmp(((const struct pf_file *)a)->path, ((const struct pf_file *)b)->path);
+}
+
+static int list_add(struct pf_list *l, const char *path, uint32_t kind)
+{
+	struct pf_file f;
+	int ret;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i].path, path)) {
+			l->v[i].kind |= kind;
+			return 0;
+		}
+	ret = pf_file_info(path, &f);
+	if (ret)
+		return 0;	/* not a regular file (or gone): nothing to check */
+	f.kind = kind;
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 32;
+		struct pf_file *nv = realloc(l->v, nc * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		l->v = nv;
+		l->cap = nc;
+	}
+	l->v[l->n++] = f;
+	return 0;
+}
+
+static uint64_t vm_rss(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned long long kb = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return (uint64_t)kb * 1024;
+}
+
+static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}
+
+int preflight_collect(pid_t pid, struct pf_list *out, char *err, size_t errlen)
+{
+	pid_t *pids = NULL;
+	size_t npids = 0;
+	char *line = NULL, *path = NULL;
+	size_t cap = 0;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = pf_tree_pids(pid, &pids, &npids);
+	if (ret)
+		return errf(err, errlen, ret, "process %d: %s", pid, strerror(-ret));
+	path = malloc(PATH_MAX + 64);
+	if (!path) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; !ret && i < npids; i++) {
+		char proc[64];
+		ssize_t n;
+		FILE *f;
+
+		snprintf(proc, sizeof(proc), "/proc/%d/exe", pids[i]);
+		n = readlink(proc, path, PATH_MAX);
+		if (n > 0) {
+			path[n] = 0;
+			ret = list_add(out, path, PF_KIND_EXE);
+		} else if (errno == EACCES || errno == EPERM) {
+			ret = errf(err, errlen, -errno, "%s: %s", proc, strerror(errno));
+		}
+		snprintf(proc, sizeof(proc), "/proc/%d/maps", pids[i]);
+		f = fopen(proc, "re");
+		if (!f) {
+			if (errno == EACCES || errno == EPERM)
+				ret = errf(err, errlen, -errno, "%s: %s", proc, strerror(errno));
+			continue;	/* exited meanwhile */
+		}
+		while (!ret && getline(&line, &cap, f) > 0) {
+			if (!pf_maps_path(line, path, PATH_MAX + 64) || path[0] != '/')
+				continue;
+			ret = list_add(out, path, PF_KIND_MAP);
+		}
+		fclose(f);
+		out->mem_bytes += vm_rss(pids[i]);
+	}
+	if (ret == -ENOMEM)
+		errf(err, errlen, ret, "out of memory");
+	if (!ret && out->n)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_path);
+out:
+	free(line);
+	free(path);
+	free(pids);
+	if (ret)
+		pf_list_free(out);
+	return ret;
+}
+
+static int report_add(struct pf_report *r, uint32_t kind, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int report_add(struct pf_report *r, uint32_t kind, const char *path, const char *fmt, ...)
+{
+	struct pf_problem *p;
+	va_list ap;
+
+	if (r->n == r->cap) {
+		size_t nc = r->cap ? r->cap * 2 : 8;
+		struct pf_problem *nv = realloc(r->v, nc * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		r->v = nv;
+		r->cap = nc;
+	}
+	p = &r->v[r->n++];
+	memset(p, 0, sizeof(*p));
+	p->kind = kind;
+	snprintf(p->path, sizeof(p->path), "%s", path ? path : "");
+	va_start(ap, fmt);
+	vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+static uint64_t mem_available(void)
+{
+	char line[256];
+	unsigned long long kb;
+	FILE *f = fopen("/proc/meminfo", "re");
+	uint64_t v = UINT64_MAX;
+
+	if (!f)
+		return v;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
+			v = (uint64_t)kb * 1024;
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+int preflight_check(const struct pf_list *src, const char *store_dir, bool criu_ok,
+		    struct pf_report *rep)
+{
+	char a[2 * PF_BUILD_ID_MAX + 1], b[2 * PF_BUILD_ID_MAX + 1];
+	int ret = 0;
+
+	memset(rep, 0, sizeof(*rep));
+	for (size_t i = 0; !ret && i < src->n; i++) {
+		const struct pf_file *s = &src->v[i];
+		struct pf_file d;
+		int r = pf_file_info(s->path, &d);
+
+		rep->files_checked++;
+		if (r == -ENOENT || r == -ENOTDIR)
+			ret = report_add(rep, PF_MISSING, s->path, "missing here");
+		else if (r == -EINVAL)
+			ret = report_add(rep, PF_NOT_REGULAR, s->path, "not a regular file here");
+		else if (r)
+			ret = report_add(rep, PF_UNREADABLE, s->path, "cannot be read here: %s",
+					 strerror(-r));
+		else if (d.size != s->size)
+			ret = report_add(rep, PF_SIZE, s->path,
+					 "size differs: source %llu bytes, here %llu",
+					 (unsigned long long)s->size, (unsigned long long)d.size);
+		else if (d.build_id_len != s->build_id_len ||
+			 memcmp(d.build_id, s->build_id, d.build_id_len)) {
+			pf_hex(s->build_id, s->build_id_len, a, sizeof(a));
+			pf_hex(d.build_id, d.build_id_len, b, sizeof(b));
+			ret = report_add(rep, PF_BUILD_ID, s->path,
+					 "ELF build-id differs: source %s, here %s",
+					 a[0] ? a : "none", b[0] ? b : "none");
+		}
+	}
+	if (!ret && src->mem_bytes) {
+		uint64_t avail = mem_available();
+
+		if (avail < src->mem_bytes)
+			ret = report_add(rep, PF_NO_MEMORY, NULL,
+					 "%llu MiB available, the tree uses %llu MiB",
+					 (unsigned long long)(avail >> 20),
+					 (unsigned long long)(src->mem_bytes >> 20));
+	}
+	if (!ret && store_dir) {
+		struct statvfs vfs;
+
+		if (statvfs(store_dir, &vfs))
+			ret = report_add(rep, PF_NO_DISK, store_dir, "cannot use: %s",
+					 strerror(errno));
+		else if ((uint64_t)vfs.f_bavail * vfs.f_frsize < src->mem_bytes + (16u << 20))
+			ret = report_add(rep, PF_NO_DISK, store_dir,
+					 "%llu MiB free, need %llu MiB for pages and images",
+					 (unsigned long long)(((uint64_t)vfs.f_bavail * vfs.f_frsize) >> 20),
+					 (unsigned long long)((src->mem_bytes >> 20) + 16));
+	}
+	if (!ret && !criu_ok)
+		ret = report_add(rep, PF_NO_CRIU, NULL, "criu is not usable on the destination");
+	return ret;
+}
+
+static const char *const kind_names[] = {
+	[PF_MISSING]	= "missing",
+	[PF_NOT_REGULAR] = "not a regular file",
+	[PF_SIZE]	= "different size",
+	[PF_BUILD_ID]	= "different build-id",
+	[PF_UNREADABLE]	= "unreadable",
+	[PF_NO_MEMORY]	= "not enough memory",
+	[PF_NO_DISK]	= "not enough disk",
+	[PF_NO_CRIU]	= "no CRIU",
+};
+
+void pf_problem_str(const struct pf_problem *p, char *buf, size_t size)
+{
+	const char *k = p->kind < sizeof(kind_names) / sizeof(kind_names[0]) && kind_names[p->kind]
+			? kind_names[p->kind] : "problem";
+
+	if (p->path[0])
+		snprintf(buf, size, "%s: %s (%s)", k, p->path, p->detail);
+	else
+		snprintf(buf, size, "%s: %s", k, p->detail);
+}
+
+/* ---- wire encoding -------------------------------------------------------- */
+int preflight_send(struct wire_conn *c, const struct pf_list *l)
+{
+	struct wire_buf b;
+	int ret;
+
+	wb_init(&b);
+	wb_u64(&b, l->mem_bytes);
+	wb_u32(&b, (uint32_t)l->n);
+	for (size_t i = 0; i < l->n; i++) {
+		wb_str(&b, l->v[i].path);
+		wb_u64(&b, l->v[i].size);
+		wb_u32(&b, l->v[i].kind);
+		wb_u8(&b, l->v[i].build_id_len);
+		wb_bytes(&b, l->v[i].build_id, l->v[i].build_id_len);
+	}
+	if (b.oom || b.len > WIRE_MAX_PAYLOAD) {
+		wb_free(&b);
+		return -ENOMEM;
+	}
+	ret = wire_send(c, WIRE_PREFLIGHT, b.p, (uint32_t)b.len);
+	wb_free(&b);
+	return ret;
+}
+
+static int bad_frame(struct wire_conn *c, const struct wire_msg *m)
+{
+	snprintf(c->err, sizeof(c->err), "malformed %s frame", wire_type_name(m->type));
+	return -EPROTO;
+}
+
+int preflight_parse(struct wire_conn *c, const struct wire_msg *m, struct pf_list *l)
+{
+	struct wire_rd r;
+	uint32_t n;
+
+	memset(l, 0, sizeof(*l));
+	if (m->type != WIRE_PREFLIGHT)
+		return bad_frame(c, m);
+	rd_init(&r, m->payload, m->len);
+	l->mem_bytes = rd_u64(&r);
+	n = rd_u32(&r);
+	/* each entry takes at least 15 bytes: bound n before allocating */
+	if (r.bad || n > m->len / 15)
+		return bad_frame(c, m);
+	l->v = calloc(n ? n : 1, sizeof(*l->v));
+	if (!l->v)
+		return -ENOMEM;
+	l->cap = n;
+	for (uint32_t i = 0; i < n && !r.bad; i++) {
+		struct pf_file *f = &l->v[i];
+		const uint8_t *id;
+
+		rd_str(&r, f->path, sizeof(f->path));
+		f->size = rd_u64(&r);
+		f->kind = rd_u32(&r);
+		f->build_id_len = rd_u8(&r);
+		if (f->build_id_len > PF_BUILD_ID_MAX || (!r.bad && f->path[0] != '/')) {
+			r.bad = true;
+			break;
+		}
+		id = rd_bytes(&r, f->build_id_len);
+		if (id)
+			memcpy(f->build_id, id, f->build_id_len);
+		l->n++;
+	}
+	if (!rd_done(&r)) {
+		pf_list_free(l);
+		return bad_frame(c, m);
+	}
+	return 0;
+}
+
+int preflight_send_report(struct wire_conn *c, const struct pf_report *rep)
+{
+	struct wire_buf b;
+	int ret;
+
+	wb_init(&b);
+	wb_u64(&b, rep->files_checked);
+	wb_u32(&b, (uint32_t)rep->n);
+	for (size_t i = 0; i < rep->n; i++) {
+		wb_u32(&b, rep->v[i].kind);
+		wb_str(&b, rep->v[i].path);
+		wb_str(&b, rep->v[i].detail);
+	}
+	if (b.oom || b.len > WIRE_MAX_PAYLOAD) {
+		wb_free(&b);
+		return -ENOMEM;
+	}
+	ret = wire_send(c, WIRE_PREFLIGHT_ANS, b.p, (uint32_t)b.len);
+	wb_free(&b);
+	return ret;
+}
+
+int preflight_parse_report(struct wire_conn *c, const struct wire_msg *m, struct pf_report *rep)
+{
+	struct wire_rd r;
+	uint32_t n;
+
+	memset(rep, 0, sizeof(*rep));
+	if (m->type != WIRE_PREFLIGHT_ANS)
+		return bad_frame(c, m);
+	rd_init(&r, m->payload, m->len);
+	rep->files_checked = rd_u64(&r);
+	n = rd_u32(&r);
+	if (r.bad || n > m->len / 8)
+		return bad_frame(c, m);
+	rep->v = calloc(n ? n : 1, sizeof(*rep->v));
+	if (!rep->v)
+		return -ENOMEM;
+	rep->cap = n;
+	for (uint32_t i = 0; i < n && !r.bad; i++) {
+		struct pf_problem *p = &rep->v[i];
+
+		p->kind = rd_u32(&r);
+		rd_str(&r, p->path, sizeof(p->path));
+		rd_str(&r, p->detail, sizeof(p->detail));
+		rep->n++;
+	}
+	if (!rd_done(&r)) {
+		pf_report_free(rep);
+		return bad_frame(c, m);
+	}
+	return 0;
+}

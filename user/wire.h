@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The migration wire protocol between `ferry migrate` (source) and
+ * `ferry receive` (destination): framed, versioned messages over one TCP
+ * stream.
+ *
+ * Frame: a 12-byte header, then len payload bytes.
+ *   u32 magic   WIRE_MAGIC ("FRY" + protocol version)
+ *   u16 type    enum wire_type
+ *   u16 flags   0 (reserved, must be 0)
+ *   u32 len     payload length, <= WIRE_MAX_PAYLOAD
+ * All integers are little-endian. Strings are u16 length + bytes (no NUL;
+ * a NUL inside is malformed). Every payload is parsed with bounds checks;
+ * a frame with trailing bytes after its fields is malformed.
+ *
+ * Conversation (S = source, D = destination):
+ *   S HELLO  -> D HELLO            versions must match exactly
+ *   S PREFLIGHT -> D PREFLIGHT_ANS     files, memory and disk checked
+ *   S PAGES*, S ROUND_END -> D ROUND_ACK   (repeated per pre-copy round;
+ *                                      the last one has WIRE_ROUND_F_LAST)
+ *   S FILE_BEGIN, FILE_DATA|FILE_ZDATA*, FILE_END   (CRIU images of the
+ *                                      final dump; chunks that compress are
+ *                                      sent as FILE_ZDATA)
+ *   S COMMIT -> D RESTORED (tree runs on D) | D ERROR
+ *   S DONE (source killed) or S ABORT (D cleans up)
+ * Either side may send ERROR (a code and a human message) at any time and
+ * then close.
+ */
+#ifndef FERRY_WIRE_H
+#define FERRY_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define WIRE_VERSION		1
+#define WIRE_MAGIC		(0x46525900u | WIRE_VERSION)	/* "FRY\1" */
+#define WIRE_HDR_LEN		12
+#define WIRE_PAGE_SIZE		4096u
+#define WIRE_MAX_PAGES		1024u		/* per PAGES frame: 4 MiB raw */
+#define WIRE_MAX_PAYLOAD	(8u << 20)
+#define WIRE_MAX_STR		4096u
+#define WIRE_FILE_CHUNK		(1u << 20)
+#define WIRE_PROBE_BYTES	(64u << 10)	/* compressibility probe per PAGES frame */
+
+enum wire_type {
+	WIRE_HELLO = 1,
+	WIRE_PREFLIGHT,
+	WIRE_PREFLIGHT_ANS,
+	WIRE_PAGES,
+	WIRE_ROUND_END,
+	WIRE_ROUND_ACK,
+	WIRE_FILE_BEGIN,
+	WIRE_FILE_DATA,
+	WIRE_FILE_END,
+	WIRE_COMMIT,
+	WIRE_RESTORED,
+	WIRE_ABORT,
+	WIRE_DONE,
+	WIRE_ERROR,
+	WIRE_FILE_ZDATA,	/* FILE_DATA, zstd: u32 raw length + frame */
+	__WIRE_TYPE_MAX,
+};
+
+/* HELLO capability bits */
+enum wire_cap {
+	WIRE_CAP_ZSTD		= 1ULL << 0,
+	WIRE_CAP_CRIU		= 1ULL << 1,	/* criu binary works */
+	WIRE_CAP_MODULE		= 1ULL << 2,	/* ferry.ko loaded */
+	WIRE_CAP_LAZY		= 1ULL << 3,	/* criu lazy-pages usable */
+};
+
+/* PAGES compression */
+enum wire_comp {
+	WIRE_COMP_NONE = 0,
+	WIRE_COMP_ZSTD = 1,
+};
+
+/* A connection: the fd plus a receive buffer and the last error. */
+struct wire_conn {
+	int fd;
+	uint8_t *buf;			/* WIRE_MAX_PAYLOAD bytes, lazily */
+	uint8_t *tmp;			/* send/compress scratch, lazily */
+	uint8_t *zbuf;			/* FILE_ZDATA decompression, lazily */
+	void *zc, *zd;			/* ZSTD_CCtx / ZSTD_DCtx */
+	int zlevel;
+	uint64_t bytes_sent, bytes_recv;
+	char err[256];			/* human reason of the last failure */
+};
+
+/* A received frame; payload points into conn->buf (valid until the next
+ * wire_recv on that conn). */
+struct wire_msg {
+	uint16_t type;
+	uint32_t len;
+	const uint8_t *payload;
+};
+
+void wire_init(struct wire_conn *c, int fd);
+void wire_free(struct wire_conn *c);	/* does not close fd */
+
+/* Raw frames. 0 or -errno; -EPIPE/-ECONNRESET when the peer is gone,
+ * -EPROTO for a malformed frame (c->err says why). wire_recv returns
+ * -ENODATA on a clean EOF at a frame boundary. */
+int wire_send(struct wire_conn *c, uint16_t type, const void *payload, uint32_t len);
+int wire_recv(struct wire_conn *c, struct wire_msg *m);
+/* Receive and insist on one type; an ERROR frame becomes -EREMOTEIO with
+ * the peer's message in c->err. */
+int wire_expect(struct wire_conn *c, uint16_t type, struct wire_msg *m);
+const char *wire_type_name(uint16_t type);
+
+/* ---- payload encoding -------------------------------------------------- */
+struct wire_buf {
+	uint8_t *p;
+	size_t len, cap;
+	bool oom;
+};
+void wb_init(struct wire_buf *b);
+void wb_free(struct wire_buf *b);
+void wb_u8(struct wire_buf *b, uint8_t v);
+void wb_u16(struct wire_buf *b, uint16_t v);
+void wb_u32(struct wire_buf *b, uint32_t v);
+void wb_u64(struct wire_buf *b, uint64_t v);
+void wb_bytes(struct wire_buf *b, const void *p, size_t n);
+void wb_str(struct wire_buf *b, const char *s);	/* truncated at WIRE_MAX_STR */
+
+struct wire_rd {
+	const uint8_t *p;
+	size_t len, off;
+	bool bad;			/* read past the end or bad string */
+};
+void rd_init(struct wire_rd *r, const void *p, size_t len);
+uint8_t rd_u8(struct wire_rd *r);
+uint16_t rd_u16(struct wire_rd *r);
+uint32_t rd_u32(struct wire_rd *r);
+uint64_t rd_u64(struct wire_rd *r);
+const uint8_t *rd_bytes(struct wire_rd *r, size_t n);
+/* Copies into out (size >= 1); malformed if longer than size - 1 or
+ * containing a NUL. */
+void rd_str(struct wire_rd *r, char *out, size_t size);
+/* All fields consumed and none was out of bounds. */
+bool rd_done(const struct wire_rd *r);
+
+/* ---- typed messages ---------------------------------------------------- */
+struct wire_hello {
+	uint32_t version;
+	uint64_t caps;
+	char host[256];
+	char kernel[128];
+};
+int wire_send_hello(struct wire_conn *c, const struct wire_hello *h);
+int wire_parse_hello(struct wire_conn *c, const struct wire_msg *m, struct wire_hello *h);
+
+struct wire_pages_hdr {
+	uint32_t pid;
+	uint64_t vaddr;
+	uint32_t npages;
+	uint32_t raw_len;
+	uint8_t comp;
+	uint32_t wire_len;	/* payload bytes after the header (parse only) */
+};
+/* Compress (zstd, unless a probe of the first WIRE_PROBE_BYTES does not
+ * shrink by 1/8, or the result does not shrink) and send npages pages. */
+int wire_send_pages(struct wire_conn *c, uint32_t pid, uint64_t vaddr, uint32_t npages,
+		    const void *data);
+/* Parse a PAGES frame and decompress into out (npages * 4096 bytes, out_size
+ * at least that). */
+int wire_parse_pages(struct wire_conn *c, const struct wire_msg *m, struct wire_pages_hdr *h,
+		     void *out, size_t out_size);
+
+struct wire_round {
+	uint32_t round;
+	uint64_t pages;		/* pages sent this round */
+	uint64_t raw_bytes;	/* their size before compression */
+	uint64_t wire_bytes;	/* PAGES payload bytes on the wire */
+	uint64_t dirty_pages;	/* reported dirty by the scan */
+	uint64_t elapsed_ns;	/* round duration on the source */
+	uint32_t flags;		/* enum wire_round_flag */
+};
+
+enum wire_round_flag {
+	/* The last pre-copy round: the source freezes and dumps next, so the
+	 * destination can write its CRIU parent images meanwhile. */
+	WIRE_ROUND_F_LAST	= 1U << 0,
+};
+int wire_send_round(struct wire_conn *c, uint16_t type, const struct wire_round *r);
+int wire_parse_round(struct wire_conn *c, const struct wire_msg *m, struct wire_round *r);
+
+struct wire_file {
+	char name[256];		/* a plain file name: no '/', not "." or ".." */
+	uint64_t size;
+	uint32_t mode;
+};
+int wire_send_file_begin(struct wire_conn *c, const struct wire_file *f);
+int wire_parse_file_begin(struct wire_conn *c, const struct wire_msg *m, struct wire_file *f);
+/* Send a whole file (BEGIN, DATA chunks, END) from an open fd. */
+int wire_send_file(struct wire_conn *c, const char *name, int fd);
+/* After FILE_BEGIN: receive DATA/ZDATA frames into out_fd until FILE_END;
+ * the byte count must equal f->size. */
+int wire_recv_file_body(struct wire_conn *c, const struct wire_file *f, int out_fd);
+bool wire_name_ok(const char *name);
+
+/* ERROR / ABORT: code (errno-like) + human message */
+int wire_send_error(struct wire_conn *c, uint16_t type, int32_t code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The message is cut to fit size. */
+int wire_parse_error(struct wire_conn *c, const struct wire_msg *m, int32_t *code,
+		     char *msg, size_t size);
+
+/* Frames with a small list of u64 values (COMMIT, RESTORED, DONE): */
+int wire_send_u64s(struct wire_conn *c, uint16_t type, const uint64_t *v, uint32_t n);
+/* Exactly n values expected; malformed otherwise. */
+int wire_parse_u64s(struct wire_conn *c, const struct wire_msg *m, uint64_t *v, uint32_t n);
+
+#endif
