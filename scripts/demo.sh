@@ -1,8 +1,7 @@
 #!/bin/bash
-# make demo: boot a QEMU guest with Debian's 6.12 kernel (6.1 if absent),
-# load ferry.ko and run the main job there. Today the main job is
-# `ferry check` on a prepared host; the live-migration issue turns it into
-# a real migration between two guests.
+# make demo: boot two QEMU guests with Debian's 6.12 kernel (6.1 if absent),
+# load ferry.ko and run the main job: a live migration of a running
+# workload from one guest to another (tests/vm/demo/demo.sh).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 k=6.12
