@@ -21,7 +21,6 @@ count() {	# count NAME RC
 section() { echo; echo "==== $* ===="; }
 
 section "unit tests"
-units=$(ls build/unit/test_* 2>/dev/null | grep -v '\.o$' || true)
 if make --no-print-directory -s unit >build/unit.log 2>&1; then :; fi
 cat build/unit.log
 up=$(sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' build/unit.log)

@@ -8,15 +8,14 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$top/dkms.conf")
 command -v dkms >/dev/null || { echo "dkms-check: ERROR: dkms not installed (make deps)" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "dkms-check: ERROR: needs root" >&2; exit 1; }
-stage=$(mktemp -d)
+stage=
 cleanup() {
 	dkms remove "ferry/$ver" --all >/dev/null 2>&1 || true
-	rm -rf "/usr/src/ferry-$ver" "$stage"
+	rm -rf "/usr/src/ferry-$ver" ${stage:+"$stage"}
 }
-trap cleanup EXIT
-cleanup
-trap cleanup EXIT
+cleanup				# a leftover from an interrupted run
 stage=$(mktemp -d)
+trap cleanup EXIT
 # What a release tarball carries: the module side only.
 mkdir -p "$stage/ferry-$ver"
 cp -a "$top/Kbuild" "$top/dkms.conf" "$top/kmod" "$top/include" "$stage/ferry-$ver/"
