@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "util.h"
 #include "criu_img.h"
 #include "pagestore.h"
 
@@ -280,19 +281,6 @@ int criu_img_write_inventory(int dirfd, uint64_t dump_uptime_us)
 	return ret;
 }
 
-static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
 
 static int write_pages(int dirfd, struct pagestore *ps, uint32_t pages_id,
 		       const struct ps_ref *refs, size_t n, bool with_data)
@@ -327,10 +315,10 @@ int criu_img_write_parent(const char *dir, struct pagestore *ps, bool with_data,
 	int dirfd, ret;
 
 	if (mkdir(dir, 0700) && errno != EEXIST)
-		return errf(err, errlen, -errno, "mkdir %s: %s", dir, strerror(errno));
+		return ferry_errf(err, errlen, -errno, "mkdir %s: %s", dir, strerror(errno));
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
-		return errf(err, errlen, -errno, "%s: %s", dir, strerror(errno));
+		return ferry_errf(err, errlen, -errno, "%s: %s", dir, strerror(errno));
 	ret = pagestore_pids(ps, &pids, &npids);
 	for (size_t i = 0; !ret && i < npids; i++) {
 		struct ps_ref *refs = NULL;
@@ -350,7 +338,7 @@ int criu_img_write_parent(const char *dir, struct pagestore *ps, bool with_data,
 		if (!ret)
 			ret = write_pages(dirfd, ps, (uint32_t)i + 1, refs, n, with_data);
 		if (ret)
-			errf(err, errlen, ret, "writing images of pid %u in %s: %s", pids[i], dir,
+			ferry_errf(err, errlen, ret, "writing images of pid %u in %s: %s", pids[i], dir,
 			     strerror(-ret));
 		s.pids++;
 		s.entries += ne;
@@ -364,7 +352,7 @@ int criu_img_write_parent(const char *dir, struct pagestore *ps, bool with_data,
 	if (!ret) {
 		ret = criu_img_write_inventory(dirfd, 0);
 		if (ret)
-			errf(err, errlen, ret, "writing %s/inventory.img: %s", dir, strerror(-ret));
+			ferry_errf(err, errlen, ret, "writing %s/inventory.img: %s", dir, strerror(-ret));
 	}
 	close(dirfd);
 	if (st)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include "util.h"
 #include "preflight.h"
 #include "wire.h"
 
@@ -259,19 +260,6 @@ static uint64_t vm_rss(pid_t pid)
 	return (uint64_t)kb * 1024;
 }
 
-static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
 
 int preflight_collect(pid_t pid, struct pf_list *out, char *err, size_t errlen)
 {
@@ -284,7 +272,7 @@ int preflight_collect(pid_t pid, struct pf_list *out, char *err, size_t errlen)
 	memset(out, 0, sizeof(*out));
 	ret = pf_tree_pids(pid, &pids, &npids);
 	if (ret)
-		return errf(err, errlen, ret, "process %d: %s", pid, strerror(-ret));
+		return ferry_errf(err, errlen, ret, "process %d: %s", pid, strerror(-ret));
 	path = malloc(PATH_MAX + 64);
 	if (!path) {
 		ret = -ENOMEM;
@@ -301,13 +289,13 @@ int preflight_collect(pid_t pid, struct pf_list *out, char *err, size_t errlen)
 			path[n] = 0;
 			ret = list_add(out, path, PF_KIND_EXE);
 		} else if (errno == EACCES || errno == EPERM) {
-			ret = errf(err, errlen, -errno, "%s: %s", proc, strerror(errno));
+			ret = ferry_errf(err, errlen, -errno, "%s: %s", proc, strerror(errno));
 		}
 		snprintf(proc, sizeof(proc), "/proc/%d/maps", pids[i]);
 		f = fopen(proc, "re");
 		if (!f) {
 			if (errno == EACCES || errno == EPERM)
-				ret = errf(err, errlen, -errno, "%s: %s", proc, strerror(errno));
+				ret = ferry_errf(err, errlen, -errno, "%s: %s", proc, strerror(errno));
 			continue;	/* exited meanwhile */
 		}
 		while (!ret && getline(&line, &cap, f) > 0) {
@@ -319,7 +307,7 @@ int preflight_collect(pid_t pid, struct pf_list *out, char *err, size_t errlen)
 		out->mem_bytes += vm_rss(pids[i]);
 	}
 	if (ret == -ENOMEM)
-		errf(err, errlen, ret, "out of memory");
+		ferry_errf(err, errlen, ret, "out of memory");
 	if (!ret && out->n)
 		qsort(out->v, out->n, sizeof(*out->v), cmp_path);
 out:

@@ -35,6 +35,18 @@ void ferry_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+int ferry_errf(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}
+
 int ferry_exit_from_errno(int err)
 {
 	switch (err < 0 ? -err : err) {

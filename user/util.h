@@ -26,6 +26,11 @@ void ferry_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Map an errno from the kernel or a syscall to an exit code. */
 int ferry_exit_from_errno(int err);
 
+/* Format a human reason into err (if given) and return ret: for
+ * functions that report failures as -errno plus a message buffer. */
+int ferry_errf(char *err, size_t errlen, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 uint64_t ferry_now_ns(void);	/* CLOCK_MONOTONIC */
 
 /* Parse a decimal number into [min, max]; false on garbage or range. */
