@@ -88,6 +88,11 @@ int dirty_track_open(struct dirty_tracker **out, pid_t pid,
 		     enum dirty_backend backend, bool need_clear,
 		     unsigned int opts, char *msg, size_t msglen);
 void dirty_track_close(struct dirty_tracker *t);
+
+/* Write "4" to /proc/PID/clear_refs: clear every soft-dirty bit and
+ * VM_SOFTDIRTY (-ESRCH if PID is gone). Arms tracking from scratch; not
+ * atomic with any read, so callers copy everything after it. */
+int dirty_clear_refs(pid_t pid);
 enum dirty_backend dirty_track_backend(const struct dirty_tracker *t);
 
 /*

@@ -28,7 +28,5 @@ int dirty_pmscan_read(struct dirty_tracker *t, uint64_t start, uint64_t end,
 		      struct dirty_extents *out, struct dirty_stats *st);
 /* Does PAGEMAP_SCAN work on this pagemap fd? */
 bool dirty_pmscan_supported(int pagemap_fd);
-/* Write "4" to /proc/PID/clear_refs: clear every soft-dirty bit. */
-int dirty_clear_refs(pid_t pid);
 
 #endif

@@ -42,8 +42,6 @@ int mig_copy_vmas(pid_t pid, struct mig_vma **v, size_t *n);
 /* Pure: is this maps line a VMA to copy? Fills start/end. */
 bool mig_maps_line_copyable(const char *line, struct mig_vma *v);
 
-/* Write "4" to /proc/PID/clear_refs (soft-dirty bits and VM_SOFTDIRTY). */
-int mig_clear_refs(pid_t pid);
 /* Present (or swapped) anonymous/COWed pages of the copyable VMAs, from
  * /proc/PID/pagemap, plus every page of [vdso]: a vdso page read-faulted in
  * later is present without being soft-dirty, and CRIU dumps vdso pages, so

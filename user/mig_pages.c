@@ -115,21 +115,6 @@ int mig_copy_vmas(pid_t pid, struct mig_vma **out, size_t *nout)
 	return 0;
 }
 
-int mig_clear_refs(pid_t pid)
-{
-	char path[64];
-	int fd, ret = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/clear_refs", pid);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
-	if (write(fd, "4", 1) != 1)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 #define PM_CHUNK 4096
 
 int mig_present_pages(pid_t pid, struct mig_exts *out)

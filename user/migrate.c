@@ -282,7 +282,7 @@ static int round_zero(struct mig *m, struct mig_round_stat *rs)
 		pid_t pid = m->pids[i];
 
 		/* arm first: a write after this is caught by the next round */
-		ret = mig_clear_refs(pid);
+		ret = dirty_clear_refs(pid);
 		if (!ret)
 			ret = mig_present_pages(pid, &x);
 		if (!ret) {
