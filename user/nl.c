@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -98,6 +99,21 @@ static int cb_noop(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/*
+ * ferry.ko unloaded between resolving the family and this request: genetlink
+ * answers ENOENT for an unknown family id, and a dump whose module is on its
+ * way out fails with EPROTONOSUPPORT (netlink_dump_start cannot pin it). The
+ * module never returns either itself, so both mean "not loaded" (-ENOENT).
+ */
+static int module_gone(struct ferry_nl *nl, int err)
+{
+	if (err != -ENOENT && err != -EPROTONOSUPPORT)
+		return err;
+	if (!nl->errmsg[0])
+		snprintf(nl->errmsg, sizeof(nl->errmsg), "ferry.ko was unloaded during the request");
+	return -ENOENT;
+}
+
 int ferry_nl_run(struct ferry_nl *nl, struct nlmsghdr *req, mnl_cb_t cb, void *data)
 {
 	mnl_cb_t ctl[NLMSG_MIN_TYPE] = {
@@ -143,7 +159,7 @@ int ferry_nl_run(struct ferry_nl *nl, struct nlmsghdr *req, mnl_cb_t cb, void *d
 			}
 		}
 		if (ret == MNL_CB_ERROR)
-			return errno ? -errno : -EIO;
+			return module_gone(nl, errno ? -errno : -EIO);
 		if (ret == MNL_CB_STOP) {
 			/* A dump ends with DONE and, having asked for NLM_F_ACK,
 			 * may be followed by nothing more; a doit ends with its

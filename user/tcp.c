@@ -293,7 +293,7 @@ int cmd_tcp(int argc, char **argv)
 		ferry_err("tcp: %s%s%s", strerror(-ret), nl.errmsg[0] ? ": " : "", nl.errmsg);
 		ferry_tcp_dump_free(&d);
 		ferry_nl_close(&nl);
-		return ferry_exit_from_errno(ret);
+		return ret == -ENOENT ? FERRY_EXIT_NOMODULE : ferry_exit_from_errno(ret);
 	}
 	ferry_nl_close(&nl);
 	if (json)
