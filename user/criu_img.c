@@ -49,61 +49,73 @@ void pb_put_field(uint8_t *buf, size_t *off, uint32_t field, uint64_t v)
 	*off += pb_put_varint(buf + *off, v);
 }
 
+int pb_next(const uint8_t *msg, size_t len, size_t *off, struct pb_field *f)
+{
+	uint64_t key, val = 0;
+	int n;
+
+	if (*off >= len)
+		return 0;
+	n = pb_get_varint(msg + *off, len - *off, &key);
+	if (n < 0)
+		return -1;
+	*off += (size_t)n;
+	f->bytes = NULL;
+	f->blen = 0;
+	switch (key & 7) {
+	case 0:
+		n = pb_get_varint(msg + *off, len - *off, &val);
+		if (n < 0)
+			return -1;
+		*off += (size_t)n;
+		break;
+	case 1:
+		if (len - *off < 8)
+			return -1;
+		*off += 8;
+		break;
+	case 5:
+		if (len - *off < 4)
+			return -1;
+		*off += 4;
+		break;
+	case 2:
+		n = pb_get_varint(msg + *off, len - *off, &val);
+		if (n < 0 || val > len - *off - (size_t)n)
+			return -1;
+		*off += (size_t)n;
+		f->bytes = msg + *off;
+		f->blen = (size_t)val;
+		*off += f->blen;
+		break;
+	default:
+		return -1;
+	}
+	f->field = (uint32_t)(key >> 3);
+	f->wt = (int)(key & 7);
+	f->v = val;
+	return 1;
+}
+
 /* Walk msg; stop at `field`, reporting wire type and value/bytes. */
 static int pb_find(const uint8_t *msg, size_t len, uint32_t field, int *wt, uint64_t *v,
 		   const uint8_t **p, size_t *plen)
 {
+	struct pb_field f;
 	size_t off = 0;
-	int found = 0;
+	int found = 0, ret;
 
-	while (off < len) {
-		uint64_t key, val = 0;
-		int n = pb_get_varint(msg + off, len - off, &key);
-		const uint8_t *bytes = NULL;
-		size_t blen = 0;
-
-		if (n < 0)
-			return -1;
-		off += (size_t)n;
-		switch (key & 7) {
-		case 0:
-			n = pb_get_varint(msg + off, len - off, &val);
-			if (n < 0)
-				return -1;
-			off += (size_t)n;
-			break;
-		case 1:
-			if (len - off < 8)
-				return -1;
-			off += 8;
-			break;
-		case 5:
-			if (len - off < 4)
-				return -1;
-			off += 4;
-			break;
-		case 2:
-			n = pb_get_varint(msg + off, len - off, &val);
-			if (n < 0 || val > len - off - (size_t)n)
-				return -1;
-			off += (size_t)n;
-			bytes = msg + off;
-			blen = (size_t)val;
-			off += blen;
-			break;
-		default:
-			return -1;
-		}
-		if ((key >> 3) == field) {
+	while ((ret = pb_next(msg, len, &off, &f)) == 1) {
+		if (f.field == field) {
 			/* last occurrence wins, as in protobuf */
-			*wt = (int)(key & 7);
-			*v = val;
-			*p = bytes;
-			*plen = blen;
+			*wt = f.wt;
+			*v = f.v;
+			*p = f.bytes;
+			*plen = f.blen;
 			found = 1;
 		}
 	}
-	return found;
+	return ret < 0 ? -1 : found;
 }
 
 int pb_find_varint(const uint8_t *msg, size_t len, uint32_t field, uint64_t *v)
@@ -198,21 +210,54 @@ static int write_file(int dirfd, const char *name, const void *buf, size_t len)
 	return ret;
 }
 
-int criu_img_write_pagemap(int dirfd, uint32_t pid, uint32_t pages_id, const uint64_t *vaddrs,
-			   size_t n, uint64_t *entries)
+int criu_img_write_pagemap_entries(int dirfd, const char *name, uint32_t pages_id,
+				   const struct criu_pme *e, size_t n)
 {
 	struct obuf b = { 0 };
 	uint8_t msg[64];
 	size_t len = 0;
-	char name[64];
-	uint64_t ne = 0;
+	char tmp[300];
 	int ret;
 
 	ret = ob_u32(&b, CRIU_IMG_COMMON_MAGIC);
 	ret = ret ?: ob_u32(&b, CRIU_PAGEMAP_MAGIC);
 	pb_put_field(msg, &len, 1, pages_id);		/* pagemap_head.pages_id */
 	ret = ret ?: ob_entry(&b, msg, len);
-	for (size_t i = 0; i < n && !ret;) {
+	for (size_t i = 0; i < n && !ret; i++) {
+		if (e[i].vaddr % 4096 || !e[i].nr_pages || e[i].nr_pages > UINT32_MAX ||
+		    (i && e[i].vaddr < e[i - 1].vaddr + e[i - 1].nr_pages * 4096)) {
+			ret = -EINVAL;	/* must be sorted, disjoint, aligned */
+			break;
+		}
+		len = 0;
+		pb_put_field(msg, &len, 1, e[i].vaddr);		/* vaddr */
+		pb_put_field(msg, &len, 2, e[i].nr_pages);	/* nr_pages */
+		pb_put_field(msg, &len, 4, e[i].flags);		/* flags */
+		ret = ob_entry(&b, msg, len);
+	}
+	/* written whole under a temporary name, then renamed over: a reader
+	 * (CRIU) never sees half a pagemap */
+	if (!ret && snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= (int)sizeof(tmp))
+		ret = -ENAMETOOLONG;
+	if (!ret)
+		ret = write_file(dirfd, tmp, b.p, b.len);
+	if (!ret && renameat(dirfd, tmp, dirfd, name))
+		ret = -errno;
+	free(b.p);
+	return ret;
+}
+
+int criu_img_write_pagemap(int dirfd, uint32_t pid, uint32_t pages_id, const uint64_t *vaddrs,
+			   size_t n, uint64_t *entries)
+{
+	struct criu_pme *e = malloc((n ? n : 1) * sizeof(*e));
+	char name[64];
+	size_t ne = 0;
+	int ret = 0;
+
+	if (!e)
+		return -ENOMEM;
+	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
 
 		if (vaddrs[i] % 4096 || (i && vaddrs[i] <= vaddrs[i - 1])) {
@@ -221,19 +266,13 @@ int criu_img_write_pagemap(int dirfd, uint32_t pid, uint32_t pages_id, const uin
 		}
 		while (j < n && vaddrs[j] == vaddrs[j - 1] + 4096)
 			j++;
-		len = 0;
-		pb_put_field(msg, &len, 1, vaddrs[i]);		/* vaddr */
-		pb_put_field(msg, &len, 2, j - i);		/* nr_pages */
-		pb_put_field(msg, &len, 4, CRIU_PE_PRESENT);	/* flags */
-		ret = ob_entry(&b, msg, len);
-		ne++;
+		e[ne++] = (struct criu_pme){ vaddrs[i], j - i, CRIU_PE_PRESENT };
 		i = j;
 	}
-	if (!ret) {
-		snprintf(name, sizeof(name), "pagemap-%u.img", pid);
-		ret = write_file(dirfd, name, b.p, b.len);
-	}
-	free(b.p);
+	snprintf(name, sizeof(name), "pagemap-%u.img", pid);
+	if (!ret)
+		ret = criu_img_write_pagemap_entries(dirfd, name, pages_id, e, ne);
+	free(e);
 	if (entries)
 		*entries = ne;
 	return ret;
@@ -415,6 +454,27 @@ static int next_entry(const uint8_t *buf, size_t len, size_t *off, const uint8_t
 	*mlen = n;
 	*off += n;
 	return 1;
+}
+
+int criu_img_load(const char *path, uint32_t magic, uint8_t **buf, size_t *len)
+{
+	int ret = read_whole(path, buf, len);
+
+	if (ret)
+		return ret;
+	if (*len < 8 || le32(*buf) != CRIU_IMG_COMMON_MAGIC || le32(*buf + 4) != magic) {
+		free(*buf);
+		*buf = NULL;
+		return -EPROTO;
+	}
+	return 0;
+}
+
+int criu_img_next(const uint8_t *buf, size_t len, size_t *off, const uint8_t **msg, size_t *mlen)
+{
+	if (*off < 8)
+		*off = 8;
+	return next_entry(buf, len, off, msg, mlen);
 }
 
 int criu_img_read_pagemap(const char *path, uint32_t *pages_id, struct criu_pme **ents,

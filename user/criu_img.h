@@ -28,6 +28,9 @@ struct pagestore;
 #define CRIU_IMG_SERVICE_MAGIC	0x55105940u
 #define CRIU_INVENTORY_MAGIC	0x58313116u
 #define CRIU_PAGEMAP_MAGIC	0x56084025u
+#define CRIU_PSTREE_MAGIC	0x50273030u
+#define CRIU_CORE_MAGIC		0x55053847u
+#define CRIU_MM_MAGIC		0x57492820u
 #define CRIU_STATS_MAGIC	0x57093306u
 #define CRIU_IMAGES_V1_1	2
 #define CRIU_PE_PARENT		(1u << 0)
@@ -48,6 +51,16 @@ void pb_put_field(uint8_t *buf, size_t *off, uint32_t field, uint64_t v);
  * every wire type are skipped.
  */
 int pb_find_varint(const uint8_t *msg, size_t len, uint32_t field, uint64_t *v);
+/* One field of a message, as pb_next() walks them. */
+struct pb_field {
+	uint32_t field;
+	int wt;			/* wire type: 0 varint, 1 fixed64, 2 bytes, 5 fixed32 */
+	uint64_t v;		/* varint value, or length of bytes */
+	const uint8_t *bytes;	/* wire type 2 */
+	size_t blen;
+};
+/* The field at *off (advanced past it): 1, 0 at the end, -1 malformed. */
+int pb_next(const uint8_t *msg, size_t len, size_t *off, struct pb_field *f);
 int pb_find_bytes(const uint8_t *msg, size_t len, uint32_t field, const uint8_t **p,
 		  size_t *plen);
 
@@ -62,6 +75,10 @@ struct criu_img_stats {
 	uint64_t pids, entries, pages, bytes;
 };
 
+/* Write pagemap image `name` in dirfd: the head, then entries (ascending,
+ * disjoint, page-aligned, else -EINVAL), replacing any old file atomically. */
+int criu_img_write_pagemap_entries(int dirfd, const char *name, uint32_t pages_id,
+				   const struct criu_pme *e, size_t n);
 /* Write pagemap-PID.img of sorted page addresses (merged into runs). */
 int criu_img_write_pagemap(int dirfd, uint32_t pid, uint32_t pages_id, const uint64_t *vaddrs,
 			   size_t n, uint64_t *entries);
@@ -76,6 +93,11 @@ int criu_img_write_inventory(int dirfd, uint64_t dump_uptime_us);
 int criu_img_write_parent(const char *dir, struct pagestore *ps, bool with_data,
 			  struct criu_img_stats *st, char *err, size_t errlen);
 
+/* A whole image file whose magic (after IMG_COMMON) is `magic`, malloc'ed;
+ * -EPROTO if it is not one. */
+int criu_img_load(const char *path, uint32_t magic, uint8_t **buf, size_t *len);
+/* Its next protobuf entry from *off (0 = first): 1, 0 at the end, -EPROTO. */
+int criu_img_next(const uint8_t *buf, size_t len, size_t *off, const uint8_t **msg, size_t *mlen);
 /* Read back a pagemap (tests, tools): pages_id and a malloc'ed entry array. */
 int criu_img_read_pagemap(const char *path, uint32_t *pages_id, struct criu_pme **ents,
 			  size_t *n);

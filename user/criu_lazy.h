@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Lazy restore of the pre-copied pages from the destination's own images.
+ *
+ * CRIU's final incremental dump lists every page it did not dump as
+ * PE_PARENT, and `criu restore` copies all of them into the new process
+ * before it runs: at 1 GiB that population is most of the downtime. With
+ * `--lazy-pages`, CRIU skips the entries flagged PE_LAZY, registers their
+ * VMAs with userfaultfd and hands the descriptors to a lazy-pages server,
+ * which fills the pages on first touch and streams the rest in the
+ * background once the tree runs (ferry's own server, lazy_server.h: CRIU
+ * 3.17's `criu lazy-pages` never completes a fault whose page lies in a
+ * parent image).
+ *
+ * CRIU's dump sets PE_LAZY only on pages it writes itself, so before the
+ * restore criu_lazy_mark() adds it to the in-parent entries CRIU would have
+ * made lazy: those in private anonymous VMAs that are not locked, hugetlb,
+ * [vdso], [vvar] or [vsyscall], except the page each thread's stack pointer
+ * is in (CRIU keeps that one eager too).
+ */
+#ifndef FERRY_CRIU_LAZY_H
+#define FERRY_CRIU_LAZY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "criu_img.h"
+
+struct criu_lazy_vma {
+	uint64_t start, end;
+	bool lazy;		/* CRIU may fill it through userfaultfd */
+};
+
+/* Pure: VmaEntry flags/status -> can CRIU restore it lazily? */
+bool criu_lazy_vma_ok(uint32_t flags, uint32_t status);
+
+/*
+ * Pure: the entries of one pagemap with PE_LAZY added to the in-parent
+ * pages inside lazy VMAs (ascending, disjoint), except the pages holding
+ * one of sp[] (any order). Entries are split where that changes. *lazy
+ * gets the number of pages newly marked. out is malloc'ed.
+ */
+int criu_lazy_split(const struct criu_pme *in, size_t n, const struct criu_lazy_vma *v,
+		    size_t nv, const uint64_t *sp, size_t nsp, struct criu_pme **out,
+		    size_t *nout, uint64_t *lazy);
+
+struct criu_lazy_stats {
+	uint64_t tasks;		/* processes in pstree.img, zombies included */
+	uint64_t processes;	/* pagemaps rewritten */
+	uint64_t lazy_pages;	/* in-parent pages left to the daemon */
+	uint64_t eager_pages;	/* in-parent pages CRIU still restores itself */
+};
+
+/* Mark the final dump in dir (pstree, mm, core and pagemap images). */
+int criu_lazy_mark(const char *dir, struct criu_lazy_stats *st, char *err, size_t errlen);
+
+#endif
