@@ -55,11 +55,8 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-struct cmd {
-	char op;		/* C clear_refs, W write set (ppm), Q quit */
-	uint64_t seed;
-	uint32_t ppm;
-};
+/* target commands (struct target_cmd): C clear_refs, W write a set of
+ * rate pages per million, Q quit */
 
 static char *region;
 static size_t npages;
@@ -116,7 +113,7 @@ static void target(int rfd, int wfd, size_t mib, int thp)
 	reply = 1;
 	write_all(wfd, &reply, sizeof(reply));
 	for (;;) {
-		struct cmd c;
+		struct target_cmd c;
 
 		read_all(rfd, &c, sizeof(c));
 		reply = 0;
@@ -126,7 +123,7 @@ static void target(int rfd, int wfd, size_t mib, int thp)
 			uint64_t s = c.seed * 0x9E3779B97F4A7C15ULL + 1;
 
 			for (size_t i = 0; i < npages; i++)
-				if (xs64(&s) % 1000000 < c.ppm) {
+				if (xs64(&s) % 1000000 < c.rate) {
 					region[i * PG + 16]++;
 					reply++;
 				}
@@ -212,16 +209,6 @@ static uint64_t stall(struct dirty_tracker *t, int rounds, uint64_t *scan_ns)
 	dirty_extents_free(&x);
 	*scan_ns = median(scans, rounds);
 	return median(gaps, rounds);
-}
-
-static uint64_t cmd(int wfd, int rfd, char op, uint64_t seed, uint32_t ppm)
-{
-	struct cmd c = { op, seed, ppm };
-	uint64_t r;
-
-	write_all(wfd, &c, sizeof(c));
-	read_all(rfd, &r, sizeof(r));
-	return r;
 }
 
 static int parse_list(const char *s, uint64_t *v, int max)
@@ -321,9 +308,9 @@ int main(int argc, char **argv)
 				uint64_t pm_pages = 0, mod_pages = 0, pms_pages = 0;
 				uint64_t t_mod, t_pm, t_pms = 0, k_mod = 0;
 
-				if (cmd(to_t[1], from_t[0], 'C', 0, 0))
+				if (target_call(to_t[1], from_t[0], 'C', 0, 0))
 					die("target clear_refs failed");
-				cmd(to_t[1], from_t[0], 'W', (uint64_t)pi + 1, (uint32_t)ppms[pi]);
+				target_call(to_t[1], from_t[0], 'W', (uint64_t)pi + 1, (uint32_t)ppms[pi]);
 				t_pm = time_scan(pm, reps, &pm_pages, NULL);
 				t_mod = time_scan(mod, reps, &mod_pages, &k_mod);
 				if (pms)
@@ -380,7 +367,7 @@ int main(int argc, char **argv)
 			dirty_track_close(mod);
 			dirty_track_close(pm);
 			dirty_track_close(pms);
-			cmd(to_t[1], from_t[0], 'Q', 0, 0);
+			target_call(to_t[1], from_t[0], 'Q', 0, 0);
 			waitpid(pid, NULL, 0);
 			close(to_t[1]);
 			close(from_t[0]);

@@ -22,11 +22,8 @@
 #include "dirty_common.h"
 #include "dirty_track.h"
 
-struct cmd {
-	char op;		/* C clear_refs, W write set, Q quit */
-	uint64_t seed;
-	uint32_t permille;
-};
+/* target commands (struct target_cmd): C clear_refs, W write a set of
+ * rate pages per thousand, Q quit */
 
 static void target(int rfd, int wfd, size_t mib, int thp)
 {
@@ -41,14 +38,14 @@ static void target(int rfd, int wfd, size_t mib, int thp)
 		a[i * PG] = 1;
 	write_all(wfd, &reply, sizeof(reply));
 	for (;;) {
-		struct cmd c;
+		struct target_cmd c;
 
 		read_all(rfd, &c, sizeof(c));
 		reply = 0;
 		if (c.op == 'C') {
 			reply = clear_refs_self() ? 1 : 0;
 		} else if (c.op == 'W') {
-			page_set(bm, npages, c.seed, c.permille);
+			page_set(bm, npages, c.seed, c.rate);
 			for (size_t i = 0; i < npages; i++)
 				if (bm[i]) {
 					a[i * PG + (c.seed % PG)]++;
@@ -60,16 +57,6 @@ static void target(int rfd, int wfd, size_t mib, int thp)
 		}
 		write_all(wfd, &reply, sizeof(reply));
 	}
-}
-
-static uint64_t send_cmd(int wfd, int rfd, char op, uint64_t seed, uint32_t permille)
-{
-	struct cmd c = { op, seed, permille };
-	uint64_t r;
-
-	write_all(wfd, &c, sizeof(c));
-	read_all(rfd, &r, sizeof(r));
-	return r;
 }
 
 /* Pages of x inside [base, base + npages) as a bitmap. */
@@ -211,11 +198,11 @@ int main(int argc, char **argv)
 	dirty_extents_init(&x);
 	dirty_extents_init(&y);
 
-	if (send_cmd(to_t[1], from_t[0], 'C', 0, 0))
+	if (target_call(to_t[1], from_t[0], 'C', 0, 0))
 		die("target could not clear_refs");
 	for (unsigned r = 1; r <= rounds; r++) {
 		uint64_t seed = (uint64_t)getpid() * 1000 + r;
-		uint64_t wrote = send_cmd(to_t[1], from_t[0], 'W', seed, permille);
+		uint64_t wrote = target_call(to_t[1], from_t[0], 'W', seed, permille);
 
 		page_set(known, npages, seed, permille);
 		if (wrote != count(known, npages))
@@ -293,7 +280,7 @@ int main(int argc, char **argv)
 		printf("round %u: CLEAR (%s) re-armed %" PRIu64 " pages\n", r,
 		       r % 2 ? "region" : "whole space", st.pages_cleared);
 	}
-	send_cmd(to_t[1], from_t[0], 'Q', 0, 0);
+	target_call(to_t[1], from_t[0], 'Q', 0, 0);
 	waitpid(pid, NULL, 0);
 	dirty_track_close(mod);
 	dirty_track_close(pm);

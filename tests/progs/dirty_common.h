@@ -125,4 +125,26 @@ static inline void read_all(int fd, void *buf, size_t len)
 	}
 }
 
+/*
+ * The command a test sends its target process over a pipe pair, and the
+ * call that sends one and waits for the 8-byte reply. What op and rate
+ * mean is up to each target (e.g. 'W' writes rate pages per thousand or
+ * per million of its region, chosen by seed).
+ */
+struct target_cmd {
+	char op;
+	uint64_t seed;
+	uint32_t rate;
+};
+
+static inline uint64_t target_call(int wfd, int rfd, char op, uint64_t seed, uint32_t rate)
+{
+	struct target_cmd c = { op, seed, rate };
+	uint64_t r;
+
+	write_all(wfd, &c, sizeof(c));
+	read_all(rfd, &r, sizeof(r));
+	return r;
+}
+
 #endif
