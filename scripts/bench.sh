@@ -1,10 +1,13 @@
 #!/bin/bash
 # make bench: every benchmark in bench/*.sh, inside QEMU guests of both
-# Debian kernels (4 GiB, 2 vCPUs). Each benchmark measures ferry and its
+# Debian kernels (4 GiB, 2 vCPUs; up to 90 min per script, the 1 GiB
+# migration bench being the longest). Each benchmark measures ferry and its
 # baseline side by side in the same guest and prints ratios; absolute
 # times under TCG are not meaningful. Results: build/bench/KVER/NAME.json.
 #   BENCH="dirty tcp" make bench     run a subset
 #   FERRY_BENCH_KERNELS="6.12"       one kernel only
+#   FERRY_BENCH_MIBS="1024"          migration bench sizes (default "256 1024")
+#   FERRY_BENCH_EAGER_MIB=none       skip its eager-restore comparison run
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -16,7 +19,7 @@ else
 fi
 kargs=()
 for k in ${FERRY_BENCH_KERNELS:-6.1 6.12}; do kargs+=(-k "$k"); done
-tests/vm/run "${kargs[@]}" --mem 4096 --timeout 2400 --show-log "${sel[@]}"
+tests/vm/run "${kargs[@]}" --mem 4096 --timeout 5400 --total-timeout 9000 --show-log "${sel[@]}"
 rc=$?
 mkdir -p build/bench
 for j in $(ls -dt build/vm/jobs/* | head -n 4); do
