@@ -30,9 +30,17 @@
  * saved sequence number yields exactly the bytes of the first snapshot, as
  * long as they are still queued; if they left (acked, read, reset), the
  * queue's export ends with a FERRY_QDATA_A_GONE marker instead.
+ *
+ * Encodings: the attribute format (a SOCK nest of ~40 attributes per
+ * socket, DATA nests) and the packed one (FERRY_TCP_F_PACKED: one
+ * struct ferry_tcp_sock_packed per socket with the first queue bytes
+ * appended to it, QCHUNK attributes for the rest). Both are written from
+ * the same snapshot struct; messages are filled to the skb's size.
  */
 #include <linux/fdtable.h>
 #include <linux/file.h>
+#include <linux/hash.h>
+#include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/net.h>
 #include <linux/pid.h>
@@ -41,7 +49,6 @@
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/sock_diag.h>
-#include <linux/sort.h>
 #include <net/inet_hashtables.h>
 #include <net/inet_timewait_sock.h>
 #include <net/net_namespace.h>
@@ -58,6 +65,8 @@ const struct nla_policy ferry_tcp_policy[FERRY_TCP_A_MAX + 1] = {
 	[FERRY_TCP_A_SOCK]	= { .type = NLA_REJECT },
 	[FERRY_TCP_A_DATA]	= { .type = NLA_REJECT },
 	[FERRY_TCP_A_PAD]	= { .type = NLA_REJECT },
+	[FERRY_TCP_A_PACKED]	= { .type = NLA_REJECT },
+	[FERRY_TCP_A_QCHUNK]	= { .type = NLA_REJECT },
 };
 
 /* Entries pinned at a time in netns mode. */
@@ -78,7 +87,6 @@ struct ferry_tcp_ent {
 	struct sock *sk;		/* referenced */
 	u64 listener;			/* listener cookie for ENT_PENDING */
 	u32 pid, fd, flags;
-	u32 order;			/* collection order, for dedup */
 };
 
 enum ferry_tcp_step {
@@ -107,6 +115,7 @@ struct ferry_tcp_ctx {
 
 	/* Progress within ents[pos]. */
 	enum ferry_tcp_step step;
+	int enc;				/* enum ferry_tcp_enc */
 	u64 cookie;
 	u32 snd_base, snd_seq, snd_end;		/* [snd_una, write_seq) */
 	u32 rcv_base, rcv_seq, rcv_end;		/* [copied_seq, rcv_nxt) */
@@ -174,7 +183,7 @@ static struct ferry_tcp_ent *ferry_ent_add(struct ferry_tcp_ctx *ctx, struct soc
 
 	memset(e, 0, sizeof(*e));
 	e->sk = sk;
-	e->order = ctx->n++;
+	ctx->n++;
 	return e;
 }
 
@@ -326,40 +335,39 @@ static int ferry_tree_pids(struct task_struct *root, struct pid ***out, unsigned
 	return 0;
 }
 
-static int ferry_ent_cmp_sk(const void *a, const void *b)
+/*
+ * A socket shared by several fds or processes is reported once, with the
+ * first (pid, fd) found: one pass over the entries in collection order
+ * with a table of the sockets seen (open addressing, at most half full;
+ * freed before returning).
+ */
+static int ferry_ents_dedup(struct ferry_tcp_ctx *ctx)
 {
-	const struct ferry_tcp_ent *x = a, *y = b;
-
-	if (x->sk != y->sk)
-		return x->sk < y->sk ? -1 : 1;
-	return x->order < y->order ? -1 : (x->order > y->order);
-}
-
-static int ferry_ent_cmp_order(const void *a, const void *b)
-{
-	const struct ferry_tcp_ent *x = a, *y = b;
-
-	return x->order < y->order ? -1 : (x->order > y->order);
-}
-
-/* A socket shared by several fds or processes is reported once, with
- * the first (pid, fd) found. */
-static void ferry_ents_dedup(struct ferry_tcp_ctx *ctx)
-{
-	unsigned int i, out = 0;
+	unsigned int i, out = 0, bits, mask, h;
+	struct sock **seen;
 
 	if (ctx->n < 2)
-		return;
-	sort(ctx->ents, ctx->n, sizeof(*ctx->ents), ferry_ent_cmp_sk, NULL);
+		return 0;
+	bits = ilog2(roundup_pow_of_two(ctx->n)) + 1;
+	seen = kvcalloc(1U << bits, sizeof(*seen), GFP_KERNEL);
+	if (!seen)
+		return -ENOMEM;
+	mask = (1U << bits) - 1;
 	for (i = 0; i < ctx->n; i++) {
-		if (out && ctx->ents[out - 1].sk == ctx->ents[i].sk) {
-			sock_gen_put(ctx->ents[i].sk);
+		struct sock *sk = ctx->ents[i].sk;
+
+		for (h = hash_ptr(sk, bits); seen[h] && seen[h] != sk; h = (h + 1) & mask)
+			;
+		if (seen[h]) {
+			sock_gen_put(sk);
 			continue;
 		}
+		seen[h] = sk;
 		ctx->ents[out++] = ctx->ents[i];
 	}
+	kvfree(seen);
 	ctx->n = out;
-	sort(ctx->ents, ctx->n, sizeof(*ctx->ents), ferry_ent_cmp_order, NULL);
+	return 0;
 }
 
 static int ferry_collect_tree(struct ferry_tcp_ctx *ctx, struct task_struct *root)
@@ -379,7 +387,7 @@ static int ferry_collect_tree(struct ferry_tcp_ctx *ctx, struct task_struct *roo
 	kvfree(pids);
 	if (ret)
 		return ret;
-	ferry_ents_dedup(ctx);
+	ret = ferry_ents_dedup(ctx);
 
 	/* Connections waiting to be accepted belong to the listener's owner. */
 	nfile = ctx->n;
@@ -504,111 +512,80 @@ static int ferry_refill(struct ferry_tcp_ctx *ctx)
 	return ret;
 }
 
-/* ---- attributes ------------------------------------------------------ */
+/* ---- the snapshot ---------------------------------------------------- */
 
 /*
- * A SOCK nest is written with the helpers below: ferry_put_sock_nest()
- * checks once that FERRY_TCP_SOCK_ROOM bytes are free, then every
- * attribute is stored in place without a per-attribute room check (tens
- * of thousands of sockets, ~45 attributes each: nla_put()'s overhead was
- * most of the export's cost). Padding bytes are zeroed.
+ * Every socket is first captured into a struct ferry_tcp_sock_packed (on
+ * the stack, while we own the socket), then written out in the requested
+ * format: as it is (FERRY_TCP_F_PACKED, one attribute), or as the SOCK
+ * nest of the attribute format, generated from the same struct, so both
+ * formats always carry the same values.
  */
+#define P(a)	(1ULL << FERRY_SOCK_A_##a)
+
+/* Fields of every socket kind, and of the sequence-number block. */
+#define FERRY_P_COMMON	(P(COOKIE) | P(FAMILY) | P(STATE) | P(SRC) | P(DST) | P(SPORT) | \
+			 P(DPORT) | P(BOUND_DEV) | P(INODE))
+#define FERRY_P_SEQS	(P(SND_UNA) | P(SND_NXT) | P(WRITE_SEQ) | P(RCV_NXT) | \
+			 P(COPIED_SEQ) | P(SNDQ_BYTES) | P(UNSENT_BYTES) | P(RCVQ_BYTES))
+#define FERRY_P_TW	(P(RCV_WND) | P(RCV_WSCALE) | P(OPTIONS) | P(TS_OFFSET) | \
+			 P(TS_RECENT) | P(TS_RECENT_STAMP) | P(TS_NOW) | P(TW_TIMEOUT_MS))
+#define FERRY_P_REQ	(P(RCV_WND) | P(MSS_CLAMP) | P(SND_WSCALE) | P(RCV_WSCALE) | \
+			 P(OPTIONS) | P(TS_OFFSET) | P(TS_RECENT) | P(TS_NOW))
+#define FERRY_P_FULL	(P(SND_WL1) | P(SND_WND) | P(MAX_WINDOW) | P(RCV_WND) | P(RCV_WUP) | \
+			 P(MSS_CLAMP) | P(MSS_CACHE) | P(SND_WSCALE) | P(RCV_WSCALE) | \
+			 P(OPTIONS) | P(TS_OFFSET) | P(TS_RECENT) | P(TS_RECENT_STAMP) | \
+			 P(TS_NOW) | P(KEEPIDLE) | P(KEEPINTVL) | P(KEEPCNT) | P(USER_TIMEOUT))
+
+/* Room a socket's record needs: the SOCK nest of an IPv6 listener-owned
+ * child is ~400 bytes; a packed record (plus its padding). */
 #define FERRY_TCP_SOCK_ROOM	640
+#define FERRY_TCP_PACKED_ROOM	(NLA_HDRLEN + sizeof(struct ferry_tcp_sock_packed) + NLA_ALIGNTO)
 
-static inline void *fput_hdr(struct sk_buff *skb, int type, int len)
-{
-	struct nlattr *a = __skb_put(skb, NLA_ALIGN(NLA_HDRLEN + len));
-
-	a->nla_type = type;
-	a->nla_len = NLA_HDRLEN + len;
-	return nla_data(a);
-}
-
-static inline void fput_u32(struct sk_buff *skb, int type, u32 v)
-{
-	*(u32 *)fput_hdr(skb, type, 4) = v;
-}
-
-static inline void fput_u16(struct sk_buff *skb, int type, u16 v)
-{
-	u32 *p = fput_hdr(skb, type, 2);
-
-	*p = 0;
-	*(u16 *)p = v;
-}
-
-static inline void fput_u8(struct sk_buff *skb, int type, u8 v)
-{
-	u32 *p = fput_hdr(skb, type, 1);
-
-	*p = 0;
-	*(u8 *)p = v;
-}
-
-static inline void fput_u64(struct sk_buff *skb, int type, u64 v)
-{
-	memcpy(fput_hdr(skb, type, 8), &v, 8);	/* 4-byte aligned */
-
-}
-
-static inline void fput_flag(struct sk_buff *skb, int type)
-{
-	fput_hdr(skb, type, 0);
-}
-
-/* len: 4 or 16, already a multiple of NLA_ALIGNTO */
-static inline void fput_bin(struct sk_buff *skb, int type, int len, const void *data)
-{
-	memcpy(fput_hdr(skb, type, len), data, len);
-}
-
-static void ferry_put_addrs(struct sk_buff *skb, struct sock *sk)
-{
-#if IS_ENABLED(CONFIG_IPV6)
-	if (sk->sk_family == AF_INET6) {
-		fput_bin(skb, FERRY_SOCK_A_SRC, 16, &sk->sk_v6_rcv_saddr);
-		fput_bin(skb, FERRY_SOCK_A_DST, 16, &sk->sk_v6_daddr);
-		return;
-	}
-#endif
-	fput_bin(skb, FERRY_SOCK_A_SRC, 4, &sk->sk_rcv_saddr);
-	fput_bin(skb, FERRY_SOCK_A_DST, 4, &sk->sk_daddr);
-}
-
-/* What every kind of socket (full, timewait, request) has in common. */
-static void ferry_put_common(struct sk_buff *skb, struct ferry_tcp_ctx *ctx,
-			     struct ferry_tcp_ent *e, u8 state)
+static void ferry_snap_common(struct ferry_tcp_sock_packed *r, struct ferry_tcp_ctx *ctx,
+			      struct ferry_tcp_ent *e, u8 state)
 {
 	struct sock *sk = e->sk;
 
-	fput_u64(skb, FERRY_SOCK_A_COOKIE, ctx->cookie);
-	fput_u8(skb, FERRY_SOCK_A_FAMILY, sk->sk_family);
-	fput_u8(skb, FERRY_SOCK_A_STATE, state);
-	ferry_put_addrs(skb, sk);
-	fput_u16(skb, FERRY_SOCK_A_SPORT, sk->sk_num);
-	fput_u16(skb, FERRY_SOCK_A_DPORT, ntohs(sk->sk_dport));
-	fput_u32(skb, FERRY_SOCK_A_BOUND_DEV, sk->sk_bound_dev_if);
+	r->present = FERRY_P_COMMON | FERRY_P_SEQS;
+	r->cookie = ctx->cookie;
+	r->family = sk->sk_family;
+	r->state = state;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6) {
+		memcpy(r->src, &sk->sk_v6_rcv_saddr, 16);
+		memcpy(r->dst, &sk->sk_v6_daddr, 16);
+	} else
+#endif
+	{
+		memcpy(r->src, &sk->sk_rcv_saddr, 4);
+		memcpy(r->dst, &sk->sk_daddr, 4);
+	}
+	r->sport = sk->sk_num;
+	r->dport = ntohs(sk->sk_dport);
+	r->bound_dev = sk->sk_bound_dev_if;
 	if (e->flags & ENT_HAS_FD) {
-		fput_u32(skb, FERRY_SOCK_A_PID, e->pid);
-		fput_u32(skb, FERRY_SOCK_A_FD, e->fd);
+		r->present |= P(PID) | P(FD);
+		r->pid = e->pid;
+		r->fd = e->fd;
 	}
 	if (e->flags & ENT_PENDING) {
-		fput_flag(skb, FERRY_SOCK_A_ACCEPT_PENDING);
-		fput_u64(skb, FERRY_SOCK_A_LISTENER, e->listener);
+		r->present |= P(ACCEPT_PENDING) | P(LISTENER);
+		r->listener = e->listener;
 	}
 }
 
-static void ferry_put_seqs(struct sk_buff *skb, u32 snd_una, u32 snd_nxt, u32 write_seq,
-			   u32 rcv_nxt, u32 copied_seq)
+static void ferry_snap_seqs(struct ferry_tcp_sock_packed *r, u32 snd_una, u32 snd_nxt,
+			    u32 write_seq, u32 rcv_nxt, u32 copied_seq)
 {
-	fput_u32(skb, FERRY_SOCK_A_SND_UNA, snd_una);
-	fput_u32(skb, FERRY_SOCK_A_SND_NXT, snd_nxt);
-	fput_u32(skb, FERRY_SOCK_A_WRITE_SEQ, write_seq);
-	fput_u32(skb, FERRY_SOCK_A_RCV_NXT, rcv_nxt);
-	fput_u32(skb, FERRY_SOCK_A_COPIED_SEQ, copied_seq);
-	fput_u32(skb, FERRY_SOCK_A_SNDQ_BYTES, write_seq - snd_una);
-	fput_u32(skb, FERRY_SOCK_A_UNSENT_BYTES, write_seq - snd_nxt);
-	fput_u32(skb, FERRY_SOCK_A_RCVQ_BYTES, rcv_nxt - copied_seq);
+	r->snd_una = snd_una;
+	r->snd_nxt = snd_nxt;
+	r->write_seq = write_seq;
+	r->rcv_nxt = rcv_nxt;
+	r->copied_seq = copied_seq;
+	r->sndq_bytes = write_seq - snd_una;
+	r->unsent_bytes = write_seq - snd_nxt;
+	r->rcvq_bytes = rcv_nxt - copied_seq;
 }
 
 static u32 ferry_secs_ago(u32 stamp)
@@ -616,30 +593,29 @@ static u32 ferry_secs_ago(u32 stamp)
 	return stamp ? (u32)ktime_get_seconds() - stamp : 0;
 }
 
-static void ferry_put_tw(struct sk_buff *skb, struct ferry_tcp_ctx *ctx,
-			 struct ferry_tcp_ent *e)
+static void ferry_snap_tw(struct ferry_tcp_sock_packed *r, struct ferry_tcp_ctx *ctx,
+			  struct ferry_tcp_ent *e)
 {
 	struct inet_timewait_sock *tw = inet_twsk(e->sk);
 	struct tcp_timewait_sock *tcptw = tcp_twsk(e->sk);
 	long left = READ_ONCE(tw->tw_timer.expires) - jiffies;
 
-	ferry_put_common(skb, ctx, e, READ_ONCE(tw->tw_substate));
-	ferry_put_seqs(skb, tcptw->tw_snd_nxt, tcptw->tw_snd_nxt, tcptw->tw_snd_nxt,
-		       tcptw->tw_rcv_nxt, tcptw->tw_rcv_nxt);
-	fput_u64(skb, FERRY_SOCK_A_INODE, 0);
-	fput_u32(skb, FERRY_SOCK_A_RCV_WND, tcptw->tw_rcv_wnd);
-	fput_u8(skb, FERRY_SOCK_A_RCV_WSCALE, tw->tw_rcv_wscale);
-	fput_u32(skb, FERRY_SOCK_A_OPTIONS,
-		 tcptw->tw_ts_recent_stamp ? FERRY_SOCK_OPT_TIMESTAMPS : 0);
-	fput_u32(skb, FERRY_SOCK_A_TS_OFFSET, tcptw->tw_ts_offset);
-	fput_u32(skb, FERRY_SOCK_A_TS_RECENT, tcptw->tw_ts_recent);
-	fput_u32(skb, FERRY_SOCK_A_TS_RECENT_STAMP, ferry_secs_ago(tcptw->tw_ts_recent_stamp));
-	fput_u32(skb, FERRY_SOCK_A_TS_NOW, ferry_tcp_tw_ts_now(tcptw));
-	fput_u32(skb, FERRY_SOCK_A_TW_TIMEOUT_MS, left > 0 ? jiffies_to_msecs(left) : 0);
+	ferry_snap_common(r, ctx, e, READ_ONCE(tw->tw_substate));
+	r->present |= FERRY_P_TW;
+	ferry_snap_seqs(r, tcptw->tw_snd_nxt, tcptw->tw_snd_nxt, tcptw->tw_snd_nxt,
+			tcptw->tw_rcv_nxt, tcptw->tw_rcv_nxt);
+	r->rcv_wnd = tcptw->tw_rcv_wnd;
+	r->rcv_wscale = tw->tw_rcv_wscale;
+	r->options = tcptw->tw_ts_recent_stamp ? FERRY_SOCK_OPT_TIMESTAMPS : 0;
+	r->ts_offset = tcptw->tw_ts_offset;
+	r->ts_recent = tcptw->tw_ts_recent;
+	r->ts_recent_stamp = ferry_secs_ago(tcptw->tw_ts_recent_stamp);
+	r->ts_now = ferry_tcp_tw_ts_now(tcptw);
+	r->tw_timeout_ms = left > 0 ? jiffies_to_msecs(left) : 0;
 }
 
-static void ferry_put_req(struct sk_buff *skb, struct ferry_tcp_ctx *ctx,
-			  struct ferry_tcp_ent *e)
+static void ferry_snap_req(struct ferry_tcp_sock_packed *r, struct ferry_tcp_ctx *ctx,
+			   struct ferry_tcp_ent *e)
 {
 	struct request_sock *req = inet_reqsk(e->sk);
 	struct inet_request_sock *ireq = inet_rsk(req);
@@ -654,27 +630,29 @@ static void ferry_put_req(struct sk_buff *skb, struct ferry_tcp_ctx *ctx,
 		opts |= FERRY_SOCK_OPT_WSCALE;
 	if (ireq->ecn_ok)
 		opts |= FERRY_SOCK_OPT_ECN;
-	ferry_put_common(skb, ctx, e, TCP_SYN_RECV);
+	ferry_snap_common(r, ctx, e, TCP_SYN_RECV);
+	r->present |= FERRY_P_REQ;
 	/* The SYN-ACK (snt_isn) is sent, unacked; rcv_nxt is what it acks. */
-	ferry_put_seqs(skb, treq->snt_isn, treq->snt_isn + 1, treq->snt_isn + 1,
-		       treq->rcv_nxt, treq->rcv_nxt);
-	fput_u64(skb, FERRY_SOCK_A_INODE, 0);
-	fput_u32(skb, FERRY_SOCK_A_RCV_WND, req->rsk_rcv_wnd);
-	fput_u16(skb, FERRY_SOCK_A_MSS_CLAMP, req->mss);
-	fput_u8(skb, FERRY_SOCK_A_SND_WSCALE, ireq->snd_wscale);
-	fput_u8(skb, FERRY_SOCK_A_RCV_WSCALE, ireq->rcv_wscale);
-	fput_u32(skb, FERRY_SOCK_A_OPTIONS, opts);
-	fput_u32(skb, FERRY_SOCK_A_TS_OFFSET, treq->ts_off);
-	fput_u32(skb, FERRY_SOCK_A_TS_RECENT, req->ts_recent);
-	fput_u32(skb, FERRY_SOCK_A_TS_NOW, ferry_tcp_req_ts_now(treq));
-	if (req->rsk_listener)
-		fput_u64(skb, FERRY_SOCK_A_LISTENER, ferry_sk_cookie(req->rsk_listener));
+	ferry_snap_seqs(r, treq->snt_isn, treq->snt_isn + 1, treq->snt_isn + 1,
+			treq->rcv_nxt, treq->rcv_nxt);
+	r->rcv_wnd = req->rsk_rcv_wnd;
+	r->mss_clamp = req->mss;
+	r->snd_wscale = ireq->snd_wscale;
+	r->rcv_wscale = ireq->rcv_wscale;
+	r->options = opts;
+	r->ts_offset = treq->ts_off;
+	r->ts_recent = req->ts_recent;
+	r->ts_now = ferry_tcp_req_ts_now(treq);
+	if (req->rsk_listener) {
+		r->present |= P(LISTENER);
+		r->listener = ferry_sk_cookie(req->rsk_listener);
+	}
 }
 
 /* A full socket we own: the snapshot. Also records the byte ranges its
  * queue export will cover. */
-static void ferry_put_full(struct sk_buff *skb, struct ferry_tcp_ctx *ctx,
-			   struct ferry_tcp_ent *e)
+static void ferry_snap_full(struct ferry_tcp_sock_packed *r, struct ferry_tcp_ctx *ctx,
+			    struct ferry_tcp_ent *e)
 {
 	struct sock *sk = e->sk;
 	const struct inet_connection_sock *icsk = inet_csk(sk);
@@ -699,30 +677,32 @@ static void ferry_put_full(struct sk_buff *skb, struct ferry_tcp_ctx *ctx,
 	if (tp->repair)
 		opts |= FERRY_SOCK_OPT_REPAIR;
 
-	ferry_put_common(skb, ctx, e, state);
-	ferry_put_seqs(skb, tp->snd_una, tp->snd_nxt, tp->write_seq, tp->rcv_nxt, tp->copied_seq);
-	fput_u64(skb, FERRY_SOCK_A_INODE, ferry_sk_ino(sk));
-	fput_u32(skb, FERRY_SOCK_A_SND_WL1, tp->snd_wl1);
-	fput_u32(skb, FERRY_SOCK_A_SND_WND, tp->snd_wnd);
-	fput_u32(skb, FERRY_SOCK_A_MAX_WINDOW, tp->max_window);
-	fput_u32(skb, FERRY_SOCK_A_RCV_WND, tp->rcv_wnd);
-	fput_u32(skb, FERRY_SOCK_A_RCV_WUP, tp->rcv_wup);
-	fput_u16(skb, FERRY_SOCK_A_MSS_CLAMP, tp->rx_opt.mss_clamp);
-	fput_u16(skb, FERRY_SOCK_A_MSS_CACHE, tp->mss_cache);
-	fput_u8(skb, FERRY_SOCK_A_SND_WSCALE, tp->rx_opt.snd_wscale);
-	fput_u8(skb, FERRY_SOCK_A_RCV_WSCALE, tp->rx_opt.rcv_wscale);
-	fput_u32(skb, FERRY_SOCK_A_OPTIONS, opts);
-	fput_u32(skb, FERRY_SOCK_A_TS_OFFSET, tp->tsoffset);
-	fput_u32(skb, FERRY_SOCK_A_TS_RECENT, tp->rx_opt.ts_recent);
-	fput_u32(skb, FERRY_SOCK_A_TS_RECENT_STAMP, ferry_secs_ago(tp->rx_opt.ts_recent_stamp));
-	fput_u32(skb, FERRY_SOCK_A_TS_NOW, ferry_tcp_ts_now(tp));
-	fput_u32(skb, FERRY_SOCK_A_KEEPIDLE, keepalive_time_when(tp) / HZ);
-	fput_u32(skb, FERRY_SOCK_A_KEEPINTVL, keepalive_intvl_when(tp) / HZ);
-	fput_u32(skb, FERRY_SOCK_A_KEEPCNT, keepalive_probes(tp));
-	fput_u32(skb, FERRY_SOCK_A_USER_TIMEOUT, READ_ONCE(icsk->icsk_user_timeout));
+	ferry_snap_common(r, ctx, e, state);
+	r->present |= FERRY_P_FULL;
+	ferry_snap_seqs(r, tp->snd_una, tp->snd_nxt, tp->write_seq, tp->rcv_nxt, tp->copied_seq);
+	r->inode = ferry_sk_ino(sk);
+	r->snd_wl1 = tp->snd_wl1;
+	r->snd_wnd = tp->snd_wnd;
+	r->max_window = tp->max_window;
+	r->rcv_wnd = tp->rcv_wnd;
+	r->rcv_wup = tp->rcv_wup;
+	r->mss_clamp = tp->rx_opt.mss_clamp;
+	r->mss_cache = tp->mss_cache;
+	r->snd_wscale = tp->rx_opt.snd_wscale;
+	r->rcv_wscale = tp->rx_opt.rcv_wscale;
+	r->options = opts;
+	r->ts_offset = tp->tsoffset;
+	r->ts_recent = tp->rx_opt.ts_recent;
+	r->ts_recent_stamp = ferry_secs_ago(tp->rx_opt.ts_recent_stamp);
+	r->ts_now = ferry_tcp_ts_now(tp);
+	r->keepidle = keepalive_time_when(tp) / HZ;
+	r->keepintvl = keepalive_intvl_when(tp) / HZ;
+	r->keepcnt = keepalive_probes(tp);
+	r->user_timeout = READ_ONCE(icsk->icsk_user_timeout);
 	if (state == TCP_LISTEN) {
-		fput_u32(skb, FERRY_SOCK_A_BACKLOG, READ_ONCE(sk->sk_max_ack_backlog));
-		fput_u32(skb, FERRY_SOCK_A_ACCEPT_QLEN, READ_ONCE(sk->sk_ack_backlog));
+		r->present |= P(BACKLOG) | P(ACCEPT_QLEN);
+		r->backlog = READ_ONCE(sk->sk_max_ack_backlog);
+		r->accept_qlen = READ_ONCE(sk->sk_ack_backlog);
 	}
 
 	if (state == TCP_LISTEN || state == TCP_CLOSE) {
@@ -749,16 +729,108 @@ static void ferry_put_full(struct sk_buff *skb, struct ferry_tcp_ctx *ctx,
 	}
 }
 
+/* ---- attribute format ------------------------------------------------ */
+
+/*
+ * The SOCK nest is written without a per-attribute room check (the caller
+ * checked FERRY_TCP_SOCK_ROOM once): tens of thousands of sockets, ~45
+ * attributes each. Padding bytes are zeroed.
+ */
+static inline void *fput_hdr(struct sk_buff *skb, int type, int len)
+{
+	struct nlattr *a = __skb_put(skb, NLA_ALIGN(NLA_HDRLEN + len));
+
+	a->nla_type = type;
+	a->nla_len = NLA_HDRLEN + len;
+	if (len & (NLA_ALIGNTO - 1))
+		*(u32 *)((char *)a + NLA_ALIGN(NLA_HDRLEN + len) - NLA_ALIGNTO) = 0;
+	return nla_data(a);
+}
+
+#define FF(a, field) { FERRY_SOCK_A_##a, sizeof_field(struct ferry_tcp_sock_packed, field), \
+		       offsetof(struct ferry_tcp_sock_packed, field) }
+static const struct {
+	u8 type, size;
+	u16 off;
+} ferry_sock_fields[] = {
+	FF(COOKIE, cookie), FF(INODE, inode), FF(PID, pid), FF(FD, fd),
+	FF(FAMILY, family), FF(STATE, state), FF(SPORT, sport), FF(DPORT, dport),
+	FF(SND_UNA, snd_una), FF(SND_NXT, snd_nxt), FF(WRITE_SEQ, write_seq),
+	FF(RCV_NXT, rcv_nxt), FF(COPIED_SEQ, copied_seq), FF(SND_WL1, snd_wl1),
+	FF(SND_WND, snd_wnd), FF(MAX_WINDOW, max_window), FF(RCV_WND, rcv_wnd),
+	FF(RCV_WUP, rcv_wup), FF(MSS_CLAMP, mss_clamp), FF(MSS_CACHE, mss_cache),
+	FF(SND_WSCALE, snd_wscale), FF(RCV_WSCALE, rcv_wscale), FF(OPTIONS, options),
+	FF(TS_OFFSET, ts_offset), FF(TS_RECENT, ts_recent),
+	FF(TS_RECENT_STAMP, ts_recent_stamp), FF(TS_NOW, ts_now),
+	FF(KEEPIDLE, keepidle), FF(KEEPINTVL, keepintvl), FF(KEEPCNT, keepcnt),
+	FF(USER_TIMEOUT, user_timeout), FF(SNDQ_BYTES, sndq_bytes),
+	FF(UNSENT_BYTES, unsent_bytes), FF(RCVQ_BYTES, rcvq_bytes),
+	FF(TW_TIMEOUT_MS, tw_timeout_ms), FF(BOUND_DEV, bound_dev),
+	FF(LISTENER, listener), FF(BACKLOG, backlog), FF(ACCEPT_QLEN, accept_qlen),
+};
+#undef FF
+
+static void ferry_put_sock_attrs(struct sk_buff *skb, const struct ferry_tcp_sock_packed *r)
+{
+	struct nlattr *nest = (struct nlattr *)skb_tail_pointer(skb);
+	int alen = r->family == AF_INET6 ? 16 : 4;
+	unsigned int i;
+
+	fput_hdr(skb, FERRY_TCP_A_SOCK | NLA_F_NESTED, 0);
+	for (i = 0; i < ARRAY_SIZE(ferry_sock_fields); i++) {
+		int type = ferry_sock_fields[i].type;
+
+		if (r->present & (1ULL << type))
+			memcpy(fput_hdr(skb, type, ferry_sock_fields[i].size),
+			       (const char *)r + ferry_sock_fields[i].off,
+			       ferry_sock_fields[i].size);
+	}
+	memcpy(fput_hdr(skb, FERRY_SOCK_A_SRC, alen), r->src, alen);
+	memcpy(fput_hdr(skb, FERRY_SOCK_A_DST, alen), r->dst, alen);
+	if (r->present & P(ACCEPT_PENDING))
+		fput_hdr(skb, FERRY_SOCK_A_ACCEPT_PENDING, 0);
+	nest->nla_len = skb_tail_pointer(skb) - (unsigned char *)nest;
+	WARN_ON_ONCE(nest->nla_len > FERRY_TCP_SOCK_ROOM);
+}
+
 /* ---- queue data ------------------------------------------------------ */
 
-static int ferry_put_gone(struct sk_buff *skb, struct ferry_tcp_ctx *ctx, u8 queue, u32 off)
-{
-	struct nlattr *nest = nla_nest_start(skb, FERRY_TCP_A_DATA);
+/*
+ * Queue bytes go out in one of three encodings (ctx->enc): DATA nests
+ * (attribute format), QCHUNK attributes (packed format), or raw bytes
+ * appended to the socket's PACKED record while it is being written.
+ */
+enum ferry_tcp_enc {
+	ENC_NEST,
+	ENC_CHUNK,
+	ENC_INLINE,
+};
 
+/* Where one queue's export stands. */
+struct ferry_qpos {
+	u8 queue;			/* enum ferry_tcp_queue */
+	u32 base, *seq, end;		/* offsets count from base */
+};
+
+static int ferry_put_gone(struct sk_buff *skb, struct ferry_tcp_ctx *ctx,
+			  const struct ferry_qpos *q)
+{
+	u32 off = *q->seq - q->base;
+	struct nlattr *nest;
+
+	if (ctx->enc == ENC_CHUNK) {
+		struct ferry_tcp_qchunk h = {
+			.cookie = ctx->cookie, .offset = off, .queue = q->queue,
+			.flags = FERRY_TCP_QCHUNK_F_GONE,
+		};
+
+		return nla_put(skb, FERRY_TCP_A_QCHUNK, sizeof(h), &h);
+	}
+	nest = nla_nest_start(skb, FERRY_TCP_A_DATA);
 	if (!nest)
 		return -EMSGSIZE;
 	if (nla_put_u64_64bit(skb, FERRY_QDATA_A_COOKIE, ctx->cookie, FERRY_QDATA_A_PAD) ||
-	    nla_put_u8(skb, FERRY_QDATA_A_QUEUE, queue) ||
+	    nla_put_u8(skb, FERRY_QDATA_A_QUEUE, q->queue) ||
 	    nla_put_u32(skb, FERRY_QDATA_A_OFFSET, off) ||
 	    nla_put_flag(skb, FERRY_QDATA_A_GONE)) {
 		nla_nest_cancel(skb, nest);
@@ -768,21 +840,60 @@ static int ferry_put_gone(struct sk_buff *skb, struct ferry_tcp_ctx *ctx, u8 que
 	return 0;
 }
 
+/* Copy len bytes at offset off of qskb to the message tail; undone on error. */
+static int ferry_copy_bytes(struct sk_buff *skb, const struct sk_buff *qskb, u32 off, u32 len)
+{
+	int ret = skb_copy_bits(qskb, off, __skb_put(skb, len), len);
+
+	if (ret)
+		__skb_trim(skb, skb->len - len);
+	return ret;
+}
+
 /*
- * Copy up to len bytes at offset off of qskb into one DATA nest, as many
- * as the message has room for. Returns the bytes copied (0: no room), or
- * a negative error if the skb's bytes cannot be read.
+ * Copy up to len bytes at offset off of qskb (queue offset qoff) into the
+ * message, as many as it has room for, in ctx->enc. Returns the bytes
+ * copied (0: no room), or a negative error if the skb's bytes cannot be
+ * read.
  */
 static int ferry_put_chunk(struct sk_buff *skb, struct ferry_tcp_ctx *ctx, u8 queue,
 			   u32 qoff, const struct sk_buff *qskb, u32 off, u32 len)
 {
-	int room = skb_tailroom(skb) - FERRY_TCP_CHUNK_OVERHEAD;
+	int room = skb_tailroom(skb) - (NLA_ALIGNTO - 1);
 	struct nlattr *nest, *data;
 	int ret;
 
+	if (ctx->enc == ENC_INLINE) {
+		/* Any amount; the record's final padding stays free. */
+		if (room <= 0)
+			return 0;
+		len = min_t(u32, len, room);
+		ret = ferry_copy_bytes(skb, qskb, off, len);
+		return ret ? ret : len;
+	}
+	room -= ctx->enc == ENC_CHUNK ? NLA_HDRLEN + sizeof(struct ferry_tcp_qchunk)
+				      : FERRY_TCP_CHUNK_OVERHEAD;
 	if (room < (int)min_t(u32, len, FERRY_TCP_MIN_CHUNK))
 		return 0;
 	len = min_t(u32, len, room);
+	if (ctx->enc == ENC_CHUNK) {
+		struct ferry_tcp_qchunk h = {
+			.cookie = ctx->cookie, .offset = qoff, .queue = queue,
+		};
+		struct nlattr *a = __skb_put(skb, NLA_HDRLEN + sizeof(h));
+
+		a->nla_type = FERRY_TCP_A_QCHUNK;
+		a->nla_len = NLA_HDRLEN + sizeof(h) + len;
+		memcpy(nla_data(a), &h, sizeof(h));
+		ret = ferry_copy_bytes(skb, qskb, off, len);
+		if (ret) {
+			nlmsg_trim(skb, a);
+			return ret;
+		}
+		if (len & (NLA_ALIGNTO - 1))
+			skb_put_zero(skb, NLA_ALIGN(len) - len);
+		return len;
+	}
 	nest = nla_nest_start(skb, FERRY_TCP_A_DATA);
 	if (!nest)
 		return 0;
@@ -806,123 +917,146 @@ cancel:
 }
 
 /*
- * Export the bytes of [*seq, end) found in one skb whose payload starts at
- * sequence number dseq. Returns 1 when the skb is used up, 0 when it did
- * not cover *seq, -EMSGSIZE when the message is full, or another error.
+ * Export the bytes of the queue's remaining range found in one skb of it.
+ * Returns 0 when the skb is used up or did not cover the next byte,
+ * -EMSGSIZE when the message is full, or another error.
  */
-static int ferry_put_skb_range(struct sk_buff *skb, struct ferry_tcp_ctx *ctx, u8 queue,
-			       u32 base, u32 *seq, u32 end, const struct sk_buff *qskb,
-			       u32 dseq)
+static int ferry_put_qskb(struct sk_buff *skb, struct ferry_tcp_ctx *ctx,
+			  const struct ferry_qpos *q, const struct sk_buff *qskb)
 {
+	const struct tcp_skb_cb *cb = TCP_SKB_CB(qskb);
+	u32 dseq = cb->seq + !!(cb->tcp_flags & TCPHDR_SYN);	/* first data byte */
 	u32 dend = dseq + qskb->len;
 	int n;
 
-	if (after(dseq, *seq) || !after(dend, *seq))
+	if (after(dseq, *q->seq) || !after(dend, *q->seq))
 		return 0;
-	if (after(dend, end))
-		dend = end;
-	while (before(*seq, dend)) {
-		n = ferry_put_chunk(skb, ctx, queue, *seq - base, qskb, *seq - dseq,
-				    dend - *seq);
+	if (after(dend, q->end))
+		dend = q->end;
+	while (before(*q->seq, dend)) {
+		n = ferry_put_chunk(skb, ctx, q->queue, *q->seq - q->base, qskb,
+				    *q->seq - dseq, dend - *q->seq);
 		if (n < 0)
 			return n;
 		if (n == 0)
 			return -EMSGSIZE;
-		*seq += n;
+		*q->seq += n;
 	}
-	return 1;
+	return 0;
 }
 
-static u32 ferry_skb_dseq(const struct sk_buff *qskb)
+/*
+ * After walking a queue's skbs (ret: the last ferry_put_qskb() result):
+ * 0 when its range is exported; -EMSGSIZE to go on in the next message;
+ * else the bytes from *seq on left the socket since the snapshot (or
+ * cannot be read): end this queue's export with a GONE marker. Inline
+ * copying never marks: it leaves that to the chunk encoding that follows.
+ */
+static int ferry_queue_end(struct sk_buff *skb, struct ferry_tcp_ctx *ctx,
+			   const struct ferry_qpos *q, int ret)
 {
-	const struct tcp_skb_cb *cb = TCP_SKB_CB(qskb);
-
-	return cb->seq + !!(cb->tcp_flags & TCPHDR_SYN);
+	if (!ret && !before(*q->seq, q->end))
+		return 0;
+	if (ret == -EMSGSIZE || ctx->enc == ENC_INLINE)
+		return -EMSGSIZE;
+	ret = ferry_put_gone(skb, ctx, q);
+	if (!ret)
+		*q->seq = q->end;
+	return ret;
 }
 
 /* Send queue: retransmit rb-tree (sent, unacked), then the write queue. */
 static int ferry_put_sendq(struct sk_buff *skb, struct ferry_tcp_ctx *ctx, struct sock *sk)
 {
+	struct ferry_qpos q = { FERRY_TCP_QUEUE_SEND, ctx->snd_base, &ctx->snd_seq, ctx->snd_end };
 	struct sk_buff *qskb;
-	int ret;
+	int ret = 0;
 
-	for (qskb = skb_rb_first(&sk->tcp_rtx_queue); qskb && before(ctx->snd_seq, ctx->snd_end);
-	     qskb = skb_rb_next(qskb)) {
-		ret = ferry_put_skb_range(skb, ctx, FERRY_TCP_QUEUE_SEND, ctx->snd_base,
-					  &ctx->snd_seq, ctx->snd_end, qskb, ferry_skb_dseq(qskb));
-		if (ret < 0 && ret != -EMSGSIZE)
-			goto gone;
-		if (ret < 0)
-			return ret;
-	}
+	for (qskb = skb_rb_first(&sk->tcp_rtx_queue);
+	     qskb && !ret && before(ctx->snd_seq, ctx->snd_end); qskb = skb_rb_next(qskb))
+		ret = ferry_put_qskb(skb, ctx, &q, qskb);
 	skb_queue_walk(&sk->sk_write_queue, qskb) {
-		if (!before(ctx->snd_seq, ctx->snd_end))
+		if (ret || !before(ctx->snd_seq, ctx->snd_end))
 			break;
-		ret = ferry_put_skb_range(skb, ctx, FERRY_TCP_QUEUE_SEND, ctx->snd_base,
-					  &ctx->snd_seq, ctx->snd_end, qskb, ferry_skb_dseq(qskb));
-		if (ret < 0 && ret != -EMSGSIZE)
-			goto gone;
-		if (ret < 0)
-			return ret;
+		ret = ferry_put_qskb(skb, ctx, &q, qskb);
 	}
-	if (!before(ctx->snd_seq, ctx->snd_end))
-		return 0;
-gone:
-	ret = ferry_put_gone(skb, ctx, FERRY_TCP_QUEUE_SEND, ctx->snd_seq - ctx->snd_base);
-	if (!ret)
-		ctx->snd_seq = ctx->snd_end;
-	return ret;
+	return ferry_queue_end(skb, ctx, &q, ret);
 }
 
 static int ferry_put_recvq(struct sk_buff *skb, struct ferry_tcp_ctx *ctx, struct sock *sk)
 {
+	struct ferry_qpos q = { FERRY_TCP_QUEUE_RECV, ctx->rcv_base, &ctx->rcv_seq, ctx->rcv_end };
 	struct sk_buff *qskb;
-	int ret;
+	int ret = 0;
 
 	skb_queue_walk(&sk->sk_receive_queue, qskb) {
-		if (!before(ctx->rcv_seq, ctx->rcv_end))
+		if (ret || !before(ctx->rcv_seq, ctx->rcv_end))
 			break;
-		ret = ferry_put_skb_range(skb, ctx, FERRY_TCP_QUEUE_RECV, ctx->rcv_base,
-					  &ctx->rcv_seq, ctx->rcv_end, qskb, ferry_skb_dseq(qskb));
-		if (ret < 0 && ret != -EMSGSIZE)
-			goto gone;
-		if (ret < 0)
-			return ret;
+		ret = ferry_put_qskb(skb, ctx, &q, qskb);
 	}
-	if (!before(ctx->rcv_seq, ctx->rcv_end))
-		return 0;
-gone:
-	ret = ferry_put_gone(skb, ctx, FERRY_TCP_QUEUE_RECV, ctx->rcv_seq - ctx->rcv_base);
-	if (!ret)
-		ctx->rcv_seq = ctx->rcv_end;
-	return ret;
+	return ferry_queue_end(skb, ctx, &q, ret);
 }
 
 /* ---- one socket ------------------------------------------------------ */
 
-static int ferry_put_sock_nest(struct sk_buff *skb, struct ferry_tcp_ctx *ctx,
-			       struct ferry_tcp_ent *e)
+/*
+ * The socket's record (the caller owns a full socket). Packed: the
+ * record, then as many queue bytes as fit in the same attribute. The
+ * queues' remaining bytes, if any, follow in ctx->step.
+ */
+static int ferry_put_record(struct sk_buff *skb, struct ferry_tcp_ctx *ctx,
+			    struct ferry_tcp_ent *e)
 {
-	struct nlattr *nest;
+	struct ferry_tcp_sock_packed r;
+	struct nlattr *a;
+	u32 snd0, rcv0, len;
+	bool full = false;
 
-	if (skb_tailroom(skb) < FERRY_TCP_SOCK_ROOM)
+	if (skb_tailroom(skb) < ((ctx->flags & FERRY_TCP_F_PACKED) ? FERRY_TCP_PACKED_ROOM
+								  : FERRY_TCP_SOCK_ROOM))
 		return -EMSGSIZE;
-	nest = (struct nlattr *)skb_tail_pointer(skb);
-	fput_hdr(skb, FERRY_TCP_A_SOCK | NLA_F_NESTED, 0);
+	memset(&r, 0, sizeof(r));
+	r.size = sizeof(r);
+	r.version = FERRY_TCP_PACKED_VERSION;
 	switch (e->sk->sk_state) {
 	case TCP_TIME_WAIT:
-		ferry_put_tw(skb, ctx, e);
+		ferry_snap_tw(&r, ctx, e);
 		break;
 	case TCP_NEW_SYN_RECV:
-		ferry_put_req(skb, ctx, e);
+		ferry_snap_req(&r, ctx, e);
 		break;
 	default:
-		ferry_put_full(skb, ctx, e);
+		ferry_snap_full(&r, ctx, e);
+		full = true;
 		break;
 	}
-	nest->nla_len = skb_tail_pointer(skb) - (unsigned char *)nest;
-	/* Largest nest (an IPv6 listener-owned child) is ~400 bytes. */
-	WARN_ON_ONCE(nest->nla_len > FERRY_TCP_SOCK_ROOM);
+	ctx->step = full && (ctx->flags & FERRY_TCP_F_DATA) ? STEP_SEND : STEP_DONE;
+	if (!(ctx->flags & FERRY_TCP_F_PACKED)) {
+		ferry_put_sock_attrs(skb, &r);
+		ctx->enc = ENC_NEST;
+		return 0;
+	}
+
+	a = __skb_put(skb, NLA_HDRLEN + sizeof(r));
+	if (ctx->step == STEP_SEND) {
+		ctx->enc = ENC_INLINE;
+		snd0 = ctx->snd_seq;
+		rcv0 = ctx->rcv_seq;
+		if (!ferry_put_sendq(skb, ctx, e->sk)) {
+			ctx->step = STEP_RECV;
+			if (!ferry_put_recvq(skb, ctx, e->sk))
+				ctx->step = STEP_DONE;
+		}
+		r.snd_inline = ctx->snd_seq - snd0;
+		r.rcv_inline = ctx->rcv_seq - rcv0;
+	}
+	ctx->enc = ENC_CHUNK;
+	len = NLA_HDRLEN + sizeof(r) + r.snd_inline + r.rcv_inline;
+	a->nla_type = FERRY_TCP_A_PACKED;
+	a->nla_len = len;
+	memcpy(nla_data(a), &r, sizeof(r));
+	if (len & (NLA_ALIGNTO - 1))
+		skb_put_zero(skb, NLA_ALIGN(len) - len);
 	return 0;
 }
 
@@ -938,7 +1072,7 @@ static int ferry_put_ent(struct sk_buff *skb, struct ferry_tcp_ctx *ctx,
 	if (ctx->step == STEP_HDR) {
 		ctx->cookie = ferry_sk_cookie(sk);
 		if (!sk_fullsock(sk))	/* TIME_WAIT, request: immutable enough */
-			return ferry_put_sock_nest(skb, ctx, e);
+			return ferry_put_record(skb, ctx, e);
 	}
 	/*
 	 * Owning the socket either way excludes its process (syscalls) and
@@ -949,10 +1083,9 @@ static int ferry_put_ent(struct sk_buff *skb, struct ferry_tcp_ctx *ctx,
 	 */
 	slow = lock_sock_fast(sk);
 	if (ctx->step == STEP_HDR) {
-		ret = ferry_put_sock_nest(skb, ctx, e);
+		ret = ferry_put_record(skb, ctx, e);
 		if (ret)
 			goto out;
-		ctx->step = (ctx->flags & FERRY_TCP_F_DATA) ? STEP_SEND : STEP_DONE;
 	}
 	if (ctx->step == STEP_SEND) {
 		ret = ferry_put_sendq(skb, ctx, sk);
@@ -1111,5 +1244,5 @@ int ferry_tcp_done(struct netlink_callback *cb)
 
 u64 ferry_tcp_features(void)
 {
-	return FERRY_FEATURE_TCP_DUMP | FERRY_FEATURE_TCP_DATA;
+	return FERRY_FEATURE_TCP_DUMP | FERRY_FEATURE_TCP_DATA | FERRY_FEATURE_TCP_PACKED;
 }

@@ -211,6 +211,24 @@ static const struct attr_desc sock_attrs[FERRY_SOCK_A_MAX + 1] = {
 };
 #undef F
 
+static struct ferry_tcp_sock *new_sock(struct ferry_tcp_dump *d)
+{
+	struct ferry_tcp_sock *s;
+
+	if (d->n == d->cap) {
+		size_t ncap = d->cap ? d->cap * 2 : 256;
+		struct ferry_tcp_sock *n = realloc(d->socks, ncap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		d->socks = n;
+		d->cap = ncap;
+	}
+	s = &d->socks[d->n];
+	memset(s, 0, sizeof(*s));
+	return s;
+}
+
 /* Hot path (tens of thousands of sockets): attributes are walked by hand,
  * lengths checked against the table, no library call per attribute. */
 static inline int attr_ok(const struct nlattr *a, size_t left)
@@ -226,17 +244,9 @@ int ferry_tcp_parse_sock(struct ferry_tcp_dump *d, const struct nlattr *nest)
 	struct ferry_tcp_sock *s;
 	const struct nlattr *a;
 
-	if (d->n == d->cap) {
-		size_t ncap = d->cap ? d->cap * 2 : 256;
-		struct ferry_tcp_sock *n = realloc(d->socks, ncap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		d->socks = n;
-		d->cap = ncap;
-	}
-	s = &d->socks[d->n];
-	memset(s, 0, sizeof(*s));
+	s = new_sock(d);
+	if (!s)
+		return -ENOMEM;
 	for (a = (const struct nlattr *)((const char *)nest + NLA_HDRLEN);
 	     attr_ok(a, (size_t)(end - (const char *)a)); a = ATTR_NEXT(a)) {
 		int t = a->nla_type & NLA_TYPE_MASK;
@@ -297,9 +307,14 @@ static uint8_t *arena_alloc(struct ferry_tcp_dump *d, uint32_t size)
 
 	size = (size + 7) & ~7U;
 	if (!a || a->used + size > ARENA_CHUNK) {
-		a = malloc(sizeof(*a) + ARENA_CHUNK);
-		if (!a)
-			return NULL;
+		if (d->spare) {
+			a = d->spare;
+			d->spare = a->next;
+		} else {
+			a = malloc(sizeof(*a) + ARENA_CHUNK);
+			if (!a)
+				return NULL;
+		}
 		a->next = d->arena;
 		a->used = 0;
 		d->arena = a;
@@ -308,30 +323,17 @@ static uint8_t *arena_alloc(struct ferry_tcp_dump *d, uint32_t size)
 	return a->data + a->used - size;
 }
 
-int ferry_tcp_parse_data(struct ferry_tcp_dump *d, const struct nlattr *nest)
+/*
+ * Bytes (or the GONE marker) of one queue of s at wire offset off (counted
+ * from snd_una / copied_seq, as the kernel sends it). The small common
+ * queues are carved out of the dump's arena.
+ */
+static int queue_append(struct ferry_tcp_dump *d, struct ferry_tcp_sock *s, unsigned int queue,
+			uint32_t off, const void *buf, uint32_t len, bool gone)
 {
-	const struct nlattr *tb[FERRY_QDATA_A_MAX + 1] = { 0 };
 	struct ferry_tcp_qbuf *q;
-	struct ferry_tcp_sock *s;
-	const struct nlattr *a;
-	uint32_t off, max;
-	uint8_t queue;
+	uint32_t max;
 
-	mnl_attr_for_each_nested(a, nest) {
-		int t = mnl_attr_get_type(a);
-
-		if (t <= FERRY_QDATA_A_MAX)
-			tb[t] = a;
-	}
-	if (!tb[FERRY_QDATA_A_COOKIE] || mnl_attr_validate(tb[FERRY_QDATA_A_COOKIE], MNL_TYPE_U64) ||
-	    !tb[FERRY_QDATA_A_QUEUE] || mnl_attr_validate(tb[FERRY_QDATA_A_QUEUE], MNL_TYPE_U8) ||
-	    !tb[FERRY_QDATA_A_OFFSET] || mnl_attr_validate(tb[FERRY_QDATA_A_OFFSET], MNL_TYPE_U32))
-		return -EPROTO;
-	s = ferry_tcp_find(d, mnl_attr_get_u64(tb[FERRY_QDATA_A_COOKIE]));
-	if (!s)
-		return -EPROTO;
-	queue = mnl_attr_get_u8(tb[FERRY_QDATA_A_QUEUE]);
-	off = mnl_attr_get_u32(tb[FERRY_QDATA_A_OFFSET]);
 	if (queue == FERRY_TCP_QUEUE_SEND) {
 		q = &s->sendq;
 		max = ferry_tcp_sendq_expected(s);
@@ -347,12 +349,10 @@ int ferry_tcp_parse_data(struct ferry_tcp_dump *d, const struct nlattr *nest)
 	} else {
 		return -EPROTO;
 	}
-	if (tb[FERRY_QDATA_A_GONE]) {
+	if (gone) {
 		q->gone = true;
 		return 0;
 	}
-	if (!tb[FERRY_QDATA_A_BYTES])
-		return -EPROTO;
 	if (!q->buf && max && max <= ARENA_SMALL) {
 		q->buf = arena_alloc(d, max);
 		if (!q->buf)
@@ -360,9 +360,159 @@ int ferry_tcp_parse_data(struct ferry_tcp_dump *d, const struct nlattr *nest)
 		q->cap = max;
 		q->borrowed = true;
 	}
-	d->data_bytes += mnl_attr_get_payload_len(tb[FERRY_QDATA_A_BYTES]);
-	return ferry_tcp_queue_put(q, off, mnl_attr_get_payload(tb[FERRY_QDATA_A_BYTES]),
-				   mnl_attr_get_payload_len(tb[FERRY_QDATA_A_BYTES]), max);
+	d->data_bytes += len;
+	return ferry_tcp_queue_put(q, off, buf, len, max);
+}
+
+int ferry_tcp_parse_data(struct ferry_tcp_dump *d, const struct nlattr *nest)
+{
+	const struct nlattr *tb[FERRY_QDATA_A_MAX + 1] = { 0 };
+	struct ferry_tcp_sock *s;
+	const struct nlattr *a;
+
+	mnl_attr_for_each_nested(a, nest) {
+		int t = mnl_attr_get_type(a);
+
+		if (t <= FERRY_QDATA_A_MAX)
+			tb[t] = a;
+	}
+	if (!tb[FERRY_QDATA_A_COOKIE] || mnl_attr_validate(tb[FERRY_QDATA_A_COOKIE], MNL_TYPE_U64) ||
+	    !tb[FERRY_QDATA_A_QUEUE] || mnl_attr_validate(tb[FERRY_QDATA_A_QUEUE], MNL_TYPE_U8) ||
+	    !tb[FERRY_QDATA_A_OFFSET] || mnl_attr_validate(tb[FERRY_QDATA_A_OFFSET], MNL_TYPE_U32))
+		return -EPROTO;
+	s = ferry_tcp_find(d, mnl_attr_get_u64(tb[FERRY_QDATA_A_COOKIE]));
+	if (!s)
+		return -EPROTO;
+	if (!tb[FERRY_QDATA_A_GONE] && !tb[FERRY_QDATA_A_BYTES])
+		return -EPROTO;
+	return queue_append(d, s, mnl_attr_get_u8(tb[FERRY_QDATA_A_QUEUE]),
+			    mnl_attr_get_u32(tb[FERRY_QDATA_A_OFFSET]),
+			    tb[FERRY_QDATA_A_BYTES] ? mnl_attr_get_payload(tb[FERRY_QDATA_A_BYTES]) : NULL,
+			    tb[FERRY_QDATA_A_BYTES] ? mnl_attr_get_payload_len(tb[FERRY_QDATA_A_BYTES]) : 0,
+			    tb[FERRY_QDATA_A_GONE] != NULL);
+}
+
+/* ---- packed format ------------------------------------------------------ */
+
+/* The bits a packed record may set: the attributes we know. */
+#define KNOWN_PRESENT	((2ULL << FERRY_SOCK_A_MAX) - 2)
+
+int ferry_tcp_parse_packed(struct ferry_tcp_dump *d, const void *buf, size_t len)
+{
+	struct ferry_tcp_sock_packed r;
+	struct ferry_tcp_sock *s;
+	const uint8_t *bytes;
+	uint16_t size;
+	int ret;
+
+	if (len < sizeof(size))
+		return -EPROTO;
+	memcpy(&size, buf, sizeof(size));
+	if (size < FERRY_TCP_PACKED_SIZE_V1 || size > len)
+		return -EPROTO;
+	/* Newer module: take what we know. (Older: nothing is older than v1.) */
+	memset(&r, 0, sizeof(r));
+	memcpy(&r, buf, size < sizeof(r) ? size : sizeof(r));
+	bytes = (const uint8_t *)buf + size;
+	if ((uint64_t)r.snd_inline + r.rcv_inline != len - size)
+		return -EPROTO;
+	if (r.family != AF_INET && r.family != AF_INET6)
+		return -EPROTO;
+	s = new_sock(d);
+	if (!s)
+		return -ENOMEM;
+	s->present = r.present & KNOWN_PRESENT;
+	s->present |= (1ULL << FERRY_SOCK_A_COOKIE) | (1ULL << FERRY_SOCK_A_STATE) |
+		      (1ULL << FERRY_SOCK_A_FAMILY);
+	s->cookie = r.cookie;
+	s->inode = r.inode;
+	s->listener = r.listener;
+	s->pid = r.pid;
+	s->fd = r.fd;
+	s->family = r.family;
+	s->state = r.state;
+	memcpy(s->src, r.src, r.family == AF_INET6 ? 16 : 4);
+	memcpy(s->dst, r.dst, r.family == AF_INET6 ? 16 : 4);
+	s->sport = r.sport;
+	s->dport = r.dport;
+	s->snd_una = r.snd_una;
+	s->snd_nxt = r.snd_nxt;
+	s->write_seq = r.write_seq;
+	s->rcv_nxt = r.rcv_nxt;
+	s->copied_seq = r.copied_seq;
+	s->snd_wl1 = r.snd_wl1;
+	s->snd_wnd = r.snd_wnd;
+	s->max_window = r.max_window;
+	s->rcv_wnd = r.rcv_wnd;
+	s->rcv_wup = r.rcv_wup;
+	s->mss_clamp = r.mss_clamp;
+	s->mss_cache = r.mss_cache;
+	s->snd_wscale = r.snd_wscale;
+	s->rcv_wscale = r.rcv_wscale;
+	s->options = r.options;
+	s->ts_offset = r.ts_offset;
+	s->ts_recent = r.ts_recent;
+	s->ts_recent_stamp = r.ts_recent_stamp;
+	s->ts_now = r.ts_now;
+	s->keepidle = r.keepidle;
+	s->keepintvl = r.keepintvl;
+	s->keepcnt = r.keepcnt;
+	s->user_timeout = r.user_timeout;
+	s->sndq_bytes = r.sndq_bytes;
+	s->unsent_bytes = r.unsent_bytes;
+	s->rcvq_bytes = r.rcvq_bytes;
+	s->tw_timeout_ms = r.tw_timeout_ms;
+	s->bound_dev = r.bound_dev;
+	s->backlog = r.backlog;
+	s->accept_qlen = r.accept_qlen;
+	s->accept_pending = ferry_tcp_has(s, FERRY_SOCK_A_ACCEPT_PENDING);
+	d->last = d->n++;
+
+	/* Inline bytes start each queue's exported range; the receive
+	 * queue's only once the whole send range is there. */
+	if (r.snd_inline) {
+		if (r.snd_inline > ferry_tcp_sendq_expected(s))
+			goto bad;
+		ret = queue_append(d, s, FERRY_TCP_QUEUE_SEND,
+				   (s->state == ST_SYN_SENT || s->state == ST_SYN_RECV) ? 1 : 0,
+				   bytes, r.snd_inline, false);
+		if (ret)
+			goto fail;
+	}
+	if (r.rcv_inline) {
+		if (s->sendq.len != ferry_tcp_sendq_expected(s))
+			goto bad;
+		ret = queue_append(d, s, FERRY_TCP_QUEUE_RECV, 0, bytes + r.snd_inline,
+				   r.rcv_inline, false);
+		if (ret)
+			goto fail;
+	}
+	return 0;
+bad:
+	ret = -EPROTO;
+fail:
+	/* Keep d consistent: the socket stays (ferry_tcp_dump_free frees
+	 * its buffers), the caller fails the dump. */
+	return ret;
+}
+
+int ferry_tcp_parse_qchunk(struct ferry_tcp_dump *d, const void *buf, size_t len)
+{
+	struct ferry_tcp_qchunk h;
+	struct ferry_tcp_sock *s;
+	bool gone;
+
+	if (len < sizeof(h))
+		return -EPROTO;
+	memcpy(&h, buf, sizeof(h));
+	s = ferry_tcp_find(d, h.cookie);
+	if (!s)
+		return -EPROTO;
+	gone = h.flags & FERRY_TCP_QCHUNK_F_GONE;
+	if (gone ? len != sizeof(h) : len == sizeof(h))
+		return -EPROTO;
+	return queue_append(d, s, h.queue, h.offset, (const uint8_t *)buf + sizeof(h),
+			    (uint32_t)(len - sizeof(h)), gone);
 }
 
 int ferry_tcp_parse_msg(struct ferry_tcp_dump *d, const struct nlmsghdr *nlh)
@@ -378,6 +528,14 @@ int ferry_tcp_parse_msg(struct ferry_tcp_dump *d, const struct nlmsghdr *nlh)
 			break;
 		case FERRY_TCP_A_DATA:
 			ret = ferry_tcp_parse_data(d, a);
+			break;
+		case FERRY_TCP_A_PACKED:
+			ret = ferry_tcp_parse_packed(d, mnl_attr_get_payload(a),
+						     mnl_attr_get_payload_len(a));
+			break;
+		case FERRY_TCP_A_QCHUNK:
+			ret = ferry_tcp_parse_qchunk(d, mnl_attr_get_payload(a),
+						     mnl_attr_get_payload_len(a));
 			break;
 		}
 		if (ret)
@@ -397,12 +555,11 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int ferry_tcp_dump_run(struct ferry_nl *nl, uint32_t pid, uint32_t flags,
-		       struct ferry_tcp_dump *d)
+static int dump_request(struct ferry_nl *nl, uint32_t pid, uint32_t flags,
+			struct ferry_tcp_dump *d)
 {
 	struct nlmsghdr *req;
 
-	memset(d, 0, sizeof(*d));
 	d->flags = flags;
 	req = ferry_nl_request(nl, FERRY_CMD_TCP_DUMP, 1);
 	mnl_attr_put_u32(req, FERRY_TCP_A_PID, pid);
@@ -411,7 +568,14 @@ int ferry_tcp_dump_run(struct ferry_nl *nl, uint32_t pid, uint32_t flags,
 	return ferry_nl_run(nl, req, dump_cb, d);
 }
 
-void ferry_tcp_dump_free(struct ferry_tcp_dump *d)
+int ferry_tcp_dump_request(struct ferry_nl *nl, uint32_t pid, uint32_t flags,
+			   struct ferry_tcp_dump *d)
+{
+	memset(d, 0, sizeof(*d));
+	return dump_request(nl, pid, flags, d);
+}
+
+static void free_qbufs(struct ferry_tcp_dump *d)
 {
 	for (size_t i = 0; i < d->n; i++) {
 		if (!d->socks[i].sendq.borrowed)
@@ -419,11 +583,58 @@ void ferry_tcp_dump_free(struct ferry_tcp_dump *d)
 		if (!d->socks[i].recvq.borrowed)
 			free(d->socks[i].recvq.buf);
 	}
+}
+
+void ferry_tcp_dump_reset(struct ferry_tcp_dump *d)
+{
+	free_qbufs(d);
+	d->n = 0;
+	d->last = 0;
+	d->messages = d->data_bytes = 0;
+	while (d->arena) {
+		struct ferry_tcp_arena *a = d->arena;
+
+		d->arena = a->next;
+		a->used = 0;
+		a->next = d->spare;
+		d->spare = a;
+	}
+}
+
+int ferry_tcp_dump_rerun(struct ferry_nl *nl, uint32_t pid, uint32_t flags,
+			 struct ferry_tcp_dump *d)
+{
+	ferry_tcp_dump_reset(d);
+	return dump_request(nl, pid, flags, d);
+}
+
+int ferry_tcp_dump_run(struct ferry_nl *nl, uint32_t pid, uint32_t flags,
+		       struct ferry_tcp_dump *d)
+{
+	int ret = ferry_tcp_dump_request(nl, pid, flags | FERRY_TCP_F_PACKED, d);
+
+	/* A module from before the packed format rejects the flag. */
+	if (ret == -EINVAL && !(flags & FERRY_TCP_F_PACKED)) {
+		ferry_tcp_dump_free(d);
+		ret = ferry_tcp_dump_request(nl, pid, flags, d);
+	}
+	return ret;
+}
+
+void ferry_tcp_dump_free(struct ferry_tcp_dump *d)
+{
+	free_qbufs(d);
 	while (d->arena) {
 		struct ferry_tcp_arena *next = d->arena->next;
 
 		free(d->arena);
 		d->arena = next;
+	}
+	while (d->spare) {
+		struct ferry_tcp_arena *next = d->spare->next;
+
+		free(d->spare);
+		d->spare = next;
 	}
 	free(d->socks);
 	memset(d, 0, sizeof(*d));

@@ -52,6 +52,7 @@ struct ferry_tcp_dump {
 	size_t last;			/* index of the last socket chunks hit */
 	struct ferry_tcp_arena *arena;	/* small queue buffers, freed at once */
 	uint64_t messages, data_bytes;	/* statistics */
+	struct ferry_tcp_arena *spare;	/* arena chunks kept for reuse */
 };
 
 static inline bool ferry_tcp_has(const struct ferry_tcp_sock *s, int attr)
@@ -60,15 +61,36 @@ static inline bool ferry_tcp_has(const struct ferry_tcp_sock *s, int attr)
 }
 
 /* Run TCP_DUMP for pid with flags (enum ferry_tcp_flag) into *d (zeroed by
- * the call; free with ferry_tcp_dump_free even on failure). -errno. */
+ * the call; free with ferry_tcp_dump_free even on failure). -errno. Asks
+ * for the packed encoding (FERRY_TCP_F_PACKED), or the attribute encoding
+ * from a module without it; the result is the same either way. */
 int ferry_tcp_dump_run(struct ferry_nl *nl, uint32_t pid, uint32_t flags,
 		       struct ferry_tcp_dump *d);
+/* The same with exactly these request flags (no format choice, no
+ * fallback): for tests and benchmarks comparing the encodings. */
+int ferry_tcp_dump_request(struct ferry_nl *nl, uint32_t pid, uint32_t flags,
+			   struct ferry_tcp_dump *d);
 void ferry_tcp_dump_free(struct ferry_tcp_dump *d);
+/* Run the dump again into a d filled before (by any of these calls, or
+ * zeroed), reusing its memory: for callers that dump periodically (fresh
+ * memory costs a page fault per page). Previous contents are gone; free
+ * with ferry_tcp_dump_free as usual. Exactly these request flags (add
+ * FERRY_TCP_F_PACKED for the packed encoding), no fallback. */
+int ferry_tcp_dump_rerun(struct ferry_nl *nl, uint32_t pid, uint32_t flags,
+			 struct ferry_tcp_dump *d);
+/* Empty d for reuse (no sockets), keeping its memory. */
+void ferry_tcp_dump_reset(struct ferry_tcp_dump *d);
 
 /* Pure parsing, exposed for tests: one FERRY_TCP_A_SOCK nest into a new
  * socket of d, and one FERRY_TCP_A_DATA nest into its socket's queue. */
 int ferry_tcp_parse_sock(struct ferry_tcp_dump *d, const struct nlattr *nest);
 int ferry_tcp_parse_data(struct ferry_tcp_dump *d, const struct nlattr *nest);
+/* Packed encoding: the payload of one FERRY_TCP_A_PACKED attribute (a
+ * struct ferry_tcp_sock_packed of any version >= 1 plus inline queue bytes)
+ * into a new socket of d, and of one FERRY_TCP_A_QCHUNK into its socket's
+ * queue. -EPROTO if malformed. */
+int ferry_tcp_parse_packed(struct ferry_tcp_dump *d, const void *buf, size_t len);
+int ferry_tcp_parse_qchunk(struct ferry_tcp_dump *d, const void *buf, size_t len);
 /* Feed one whole reply message (genl payload) to d. */
 int ferry_tcp_parse_msg(struct ferry_tcp_dump *d, const struct nlmsghdr *nlh);
 

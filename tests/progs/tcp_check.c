@@ -32,8 +32,38 @@ struct conn {
 	uint64_t c_wr, c_rd, s_wr, s_rd;	/* stream positions */
 };
 
+/* The two encodings of the same frozen sockets must carry the same
+ * values (all but the clocks that run: ts_now, ts_recent_stamp, TIME_WAIT
+ * time left), the same queue bytes, for the same sockets. */
+static void compare_encodings(const struct ferry_tcp_dump *p, struct ferry_tcp_dump *a)
+{
+	CHECK(p->n == a->n, "packed dump has %zu sockets, attribute dump %zu", p->n, a->n);
+	for (size_t i = 0; i < p->n; i++) {
+		struct ferry_tcp_sock x = p->socks[i], *y = ferry_tcp_find(a, x.cookie);
+
+		CHECK(y, "socket %llx only in the packed dump", (unsigned long long)x.cookie);
+		if (!y)
+			continue;
+		CHECK(x.sendq.len == y->sendq.len && x.recvq.len == y->recvq.len &&
+		      x.sendq.gone == y->sendq.gone && x.recvq.gone == y->recvq.gone &&
+		      (!x.sendq.len || !memcmp(x.sendq.buf, y->sendq.buf, x.sendq.len)) &&
+		      (!x.recvq.len || !memcmp(x.recvq.buf, y->recvq.buf, x.recvq.len)),
+		      "socket %llx: queue bytes differ between the encodings",
+		      (unsigned long long)x.cookie);
+		x.ts_now = y->ts_now;
+		x.ts_recent_stamp = y->ts_recent_stamp;
+		x.tw_timeout_ms = y->tw_timeout_ms;
+		x.sendq = y->sendq;
+		x.recvq = y->recvq;
+		CHECK(!memcmp(&x, y, sizeof(x)),
+		      "socket %llx (%s): fields differ between the packed and attribute encodings",
+		      (unsigned long long)x.cookie, ferry_tcp_state_name(x.state));
+	}
+}
+
 static void dump_self(struct ferry_tcp_dump *d, uint32_t flags)
 {
+	struct ferry_tcp_dump a;
 	struct ferry_nl nl;
 	int ret = ferry_nl_open(&nl);
 
@@ -42,6 +72,11 @@ static void dump_self(struct ferry_tcp_dump *d, uint32_t flags)
 	ret = ferry_tcp_dump_run(&nl, (uint32_t)getpid(), flags | FERRY_TCP_F_DATA, d);
 	if (ret)
 		DIE("TCP_DUMP: %s (%s)", strerror(-ret), nl.errmsg);
+	ret = ferry_tcp_dump_request(&nl, (uint32_t)getpid(), flags | FERRY_TCP_F_DATA, &a);
+	if (ret)
+		DIE("TCP_DUMP (attribute encoding): %s (%s)", strerror(-ret), nl.errmsg);
+	compare_encodings(d, &a);
+	ferry_tcp_dump_free(&a);
 	ferry_nl_close(&nl);
 }
 

@@ -35,6 +35,7 @@ enum ferry_feature {
 	FERRY_FEATURE_DIRTY_CLEAR	= 1ULL << 1, /* DIRTY_SCAN with CLEAR */
 	FERRY_FEATURE_TCP_DUMP		= 1ULL << 2, /* TCP_DUMP */
 	FERRY_FEATURE_TCP_DATA		= 1ULL << 3, /* TCP_DUMP queue data */
+	FERRY_FEATURE_TCP_PACKED	= 1ULL << 4, /* TCP_DUMP FERRY_TCP_F_PACKED */
 };
 
 /* ---- FERRY_CMD_INFO ---------------------------------------------------- */
@@ -154,12 +155,20 @@ enum ferry_dstat_attr {
  * FERRY_SOCK_A_LISTENER. TIME_WAIT sockets report their state as
  * TCP_TIME_WAIT (or TCP_FIN_WAIT2 for an orphaned FIN_WAIT2 kept as a
  * timewait socket); request sockets as TCP_SYN_RECV.
+ *
+ * FERRY_TCP_F_PACKED changes only the encoding: each socket comes as one
+ * FERRY_TCP_A_PACKED attribute (struct ferry_tcp_sock_packed, followed by
+ * the first queue bytes when they fit in the message) instead of a SOCK
+ * nest, and the rest of its queues as FERRY_TCP_A_QCHUNK attributes
+ * (struct ferry_tcp_qchunk + bytes) instead of DATA nests. Same sockets,
+ * same order, same snapshot and byte-range rules.
  */
 enum ferry_tcp_flag {
 	FERRY_TCP_F_NETNS	= 1U << 0,
 	FERRY_TCP_F_DATA	= 1U << 1,
+	FERRY_TCP_F_PACKED	= 1U << 2,
 };
-#define FERRY_TCP_F_ALL (FERRY_TCP_F_NETNS | FERRY_TCP_F_DATA)
+#define FERRY_TCP_F_ALL (FERRY_TCP_F_NETNS | FERRY_TCP_F_DATA | FERRY_TCP_F_PACKED)
 
 enum ferry_tcp_attr {
 	FERRY_TCP_A_UNSPEC,
@@ -168,6 +177,11 @@ enum ferry_tcp_attr {
 	FERRY_TCP_A_SOCK,		/* nest, reply: enum ferry_sock_attr */
 	FERRY_TCP_A_DATA,		/* nest, reply: enum ferry_qdata_attr */
 	FERRY_TCP_A_PAD,
+	FERRY_TCP_A_PACKED,		/* binary, reply (FERRY_TCP_F_PACKED):
+					 * struct ferry_tcp_sock_packed, then
+					 * snd_inline + rcv_inline queue bytes */
+	FERRY_TCP_A_QCHUNK,		/* binary, reply (FERRY_TCP_F_PACKED):
+					 * struct ferry_tcp_qchunk, then bytes */
 	__FERRY_TCP_A_MAX,
 };
 #define FERRY_TCP_A_MAX (__FERRY_TCP_A_MAX - 1)
@@ -255,5 +269,95 @@ enum ferry_qdata_attr {
 	__FERRY_QDATA_A_MAX,
 };
 #define FERRY_QDATA_A_MAX (__FERRY_QDATA_A_MAX - 1)
+
+/*
+ * One socket in a FERRY_TCP_A_PACKED attribute (native byte order; the
+ * attribute payload is only 4-byte aligned: copy it out before use).
+ *
+ * Versioning: the struct only grows, by appending fields (each new version
+ * a multiple of 8 bytes). `size` is the struct size the module wrote; a
+ * reader takes the fields it knows from min(size, its sizeof) bytes and
+ * treats missing ones as absent (their `present` bit is clear), and skips
+ * a longer struct's unknown tail. size < FERRY_TCP_PACKED_SIZE_V1 is
+ * malformed. `present` has bit (1 << FERRY_SOCK_A_x) set for every field
+ * the attribute format would have carried (FERRY_SOCK_A_ACCEPT_PENDING:
+ * the flag itself); other fields are 0.
+ *
+ * Queue bytes: with FERRY_TCP_F_DATA, the attribute payload continues after
+ * `size` bytes with snd_inline bytes of the send queue, then rcv_inline
+ * bytes of the receive queue, each from the start of the queue's exported
+ * byte range (the first byte after an unacked SYN). rcv_inline is 0
+ * unless the whole send range is inline. Whatever is not inline follows in
+ * FERRY_TCP_A_QCHUNK attributes.
+ */
+#define FERRY_TCP_PACKED_VERSION	1
+#define FERRY_TCP_PACKED_SIZE_V1	208
+
+struct ferry_tcp_sock_packed {
+	__u16 size;			/* bytes of this struct the module wrote */
+	__u16 version;			/* FERRY_TCP_PACKED_VERSION of the module */
+	__u32 snd_inline;		/* send-queue bytes after the struct */
+	__u32 rcv_inline;		/* receive-queue bytes after those */
+	__u32 reserved0;
+	__u64 present;			/* bit (1 << FERRY_SOCK_A_x): field valid */
+	__u64 cookie;
+	__u64 inode;
+	__u64 listener;
+	__u32 pid;
+	__u32 fd;
+	__u8 src[16];			/* network order; 4 bytes used for IPv4 */
+	__u8 dst[16];
+	__u8 family;
+	__u8 state;
+	__u8 snd_wscale;
+	__u8 rcv_wscale;
+	__u16 sport;			/* host order */
+	__u16 dport;
+	__u32 snd_una;
+	__u32 snd_nxt;
+	__u32 write_seq;
+	__u32 rcv_nxt;
+	__u32 copied_seq;
+	__u32 snd_wl1;
+	__u32 snd_wnd;
+	__u32 max_window;
+	__u32 rcv_wnd;
+	__u32 rcv_wup;
+	__u16 mss_clamp;
+	__u16 mss_cache;
+	__u32 options;			/* enum ferry_sock_opt */
+	__u32 ts_offset;
+	__u32 ts_recent;
+	__u32 ts_recent_stamp;
+	__u32 ts_now;
+	__u32 keepidle;
+	__u32 keepintvl;
+	__u32 keepcnt;
+	__u32 user_timeout;
+	__u32 sndq_bytes;
+	__u32 unsent_bytes;
+	__u32 rcvq_bytes;
+	__u32 tw_timeout_ms;
+	__u32 bound_dev;
+	__u32 backlog;
+	__u32 accept_qlen;
+	__u32 reserved1;
+	/* version 1 ends here (FERRY_TCP_PACKED_SIZE_V1) */
+};
+
+/* FERRY_TCP_A_QCHUNK header: the rest of the attribute is bytes of one
+ * queue of the socket `cookie`, starting at `offset` (as
+ * FERRY_QDATA_A_OFFSET). */
+enum ferry_tcp_qchunk_flag {
+	FERRY_TCP_QCHUNK_F_GONE	= 1U << 0,	/* as FERRY_QDATA_A_GONE; no bytes */
+};
+
+struct ferry_tcp_qchunk {
+	__u64 cookie;
+	__u32 offset;
+	__u8 queue;			/* enum ferry_tcp_queue */
+	__u8 flags;			/* enum ferry_tcp_qchunk_flag */
+	__u16 reserved;
+};
 
 #endif /* _UAPI_LINUX_FERRY_H */
