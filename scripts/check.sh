@@ -57,7 +57,7 @@ mkdir -p build/vm
 # so two guests share the two cores better than one after the other.
 pids=()
 for k in $kernels; do
-	tests/vm/run -k "$k" --summary "$summary" --timeout 900 \
+	tests/vm/run -k "$k" --summary "$summary" --timeout 1500 --total-timeout 3300 \
 		tests/vm/scenarios/*.sh tests/vm/selftest/xfail-*.sh >"build/vm/check-$k.log" 2>&1 &
 	pids+=($!)
 done

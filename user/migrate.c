@@ -23,6 +23,7 @@
 #include "mig.h"
 #include "mig_net.h"
 #include "mig_policy.h"
+#include "mig_tcp.h"
 #include "pagestore.h"
 #include "preflight.h"
 #include "util.h"
@@ -61,17 +62,37 @@ static const char usage_text[] =
 "                        is created and removed)\n"
 "  --criu-arg ARG        pass ARG to `criu dump` (repeatable), e.g.\n"
 "                        --criu-arg=--shell-job\n"
+"  --move-addr A.B.C.D[/N][@DEV]\n"
+"                        the IPv4 service address the tree's connections\n"
+"                        and listeners use: it is removed here after the\n"
+"                        final dump and added on HOST (on DEV there, or on\n"
+"                        the interface whose subnet holds it) before the\n"
+"                        restore, announced with a gratuitous ARP; put\n"
+"                        back here if the migration fails\n"
 "  --json                print one JSON object with the report on stdout\n"
 "  -h, --help            this text\n"
 "\n"
+"TCP: when the tree holds connected TCP sockets (or --move-addr is given),\n"
+"CRIU dumps them with --tcp-established --network-lock nftables: each\n"
+"connection is locked by an nftables rule (peers' packets are dropped, so\n"
+"they see no RST and lose nothing: they retransmit) and its socket is left\n"
+"in repair mode until HOST runs the tree. Connections keep their addresses,\n"
+"so their local address must be the one that moves (--move-addr). HOST\n"
+"keeps the address locked until CRIU has re-created the sockets. If the\n"
+"migration fails, repair mode and the lock are undone here and the\n"
+"connections go on. Needs nftables (nft, libnftables) on both hosts.\n"
+"\n"
 "Progress lines go to stderr. The report gives downtime_ms (from the freeze\n"
 "to the tree running on HOST), total_ms, every round's pages and bytes, the\n"
-"compression ratio, and the final dump / transfer / restore times.\n"
+"compression ratio, the final dump / transfer / restore times, and\n"
+"tcp_connections_kept: the connections CRIU dumped that HOST found again,\n"
+"by address and port, after the restore.\n"
 "\n"
 "Needs root (CRIU, process_vm_readv, /proc/PID/clear_refs).\n"
 "\n"
 "Environment: FERRY_KEEP_WORKDIR=1 keeps the work directory (CRIU's dump.log,\n"
-"the images) instead of removing it.\n"
+"the images) instead of removing it. FERRY_NO_ANNOUNCE=1 (also for `ferry\n"
+"receive`) sends no gratuitous ARP for a moved address.\n"
 "\n"
 "Exit status: 0 migrated, 1 failed (the tree still runs here), 2 bad usage,\n"
 "3 the destination lacks files, memory, disk or CRIU, 4 no such process,\n"
@@ -90,6 +111,8 @@ struct opts {
 	const char *criu_args[MAX_CRIU_ARGS];
 	int ncriu_args;
 	bool json;
+	bool move;		/* --move-addr */
+	struct mig_addr addr;
 };
 
 struct tracked {
@@ -117,6 +140,13 @@ struct mig {
 	struct criu_dump_stats ds;
 	bool have_ds;
 	bool frozen;		/* CRIU left the tree stopped */
+	bool tcp;		/* dumped with --tcp-established */
+	bool addr_removed;	/* --move-addr: deleted here after the dump */
+	struct mig_tcp_conn *conns;	/* the connections CRIU dumped */
+	size_t nconns;
+	uint64_t remote_tcp_kept;
+	struct mig_addr src_addr;	/* --move-addr as configured here */
+	char remote_dev[16];
 	const char *backend_name;
 	char err[4096];
 };
@@ -200,6 +230,36 @@ static int preflight(struct mig *m)
 		return 1;
 	}
 	pf_report_free(&rep);
+	return 0;
+}
+
+/* --move-addr: the address must be here, and the destination must be able
+ * to take it over (not configured there, an interface for it). */
+static int move_addr_check(struct mig *m)
+{
+	struct wire_move_addr wa = { 0 }, ack;
+	struct wire_msg msg;
+	char s[96];
+	int ret;
+
+	m->src_addr = m->o->addr;
+	m->src_addr.dev[0] = 0;		/* @DEV names the destination's */
+	ret = mig_addr_find_local(&m->src_addr, m->err, sizeof(m->err));
+	if (ret)
+		return ret;
+	wa.addr = m->src_addr.addr.s_addr;
+	wa.prefix = m->src_addr.prefix;
+	snprintf(wa.dev, sizeof(wa.dev), "%s", m->o->addr.dev);
+	ret = wire_send_move_addr(&m->c, WIRE_MOVE_ADDR, &wa);
+	if (!ret)
+		ret = wire_expect(&m->c, WIRE_MOVE_ADDR_ACK, &msg);
+	if (!ret)
+		ret = wire_parse_move_addr(&m->c, &msg, &ack);
+	if (ret)
+		return seterr(m, ret, "--move-addr: %s", m->c.err);
+	snprintf(m->remote_dev, sizeof(m->remote_dev), "%s", ack.dev);
+	mig_addr_fmt(&m->src_addr, s, sizeof(s));
+	progress("service address %s moves to %s on %s", s, ack.dev, m->o->to);
 	return 0;
 }
 
@@ -448,6 +508,18 @@ static int final_dump(struct mig *m)
 	argv[n++] = "--track-mem";
 	argv[n++] = "--leave-stopped";
 	argv[n++] = "-v2";	/* -v4 logging costs seconds under TCG */
+	/* connections: CRIU locks and dumps them (see mig_tcp.h); without
+	 * any, the nftables lock would only cost time in the freeze */
+	ret = mig_tcp_tree_check(m->pids, m->npids, m->o->move ? &m->src_addr.addr : NULL,
+				 m->err, sizeof(m->err));
+	if (ret < 0)
+		return ret;
+	m->tcp = m->o->move || ret > 0;
+	if (m->tcp) {
+		argv[n++] = "--tcp-established";
+		argv[n++] = "--network-lock";
+		argv[n++] = "nftables";
+	}
 	for (int i = 0; i < m->o->ncriu_args; i++)
 		argv[n++] = m->o->criu_args[i];
 	argv[n] = NULL;
@@ -464,6 +536,19 @@ static int final_dump(struct mig *m)
 			      tail);
 	}
 	m->frozen = true;
+	if (m->tcp) {
+		ret = mig_tcp_read_images(m->final_dir, &m->conns, &m->nconns);
+		if (ret)
+			return seterr(m, ret, "reading the dumped connections (files.img): %s",
+				      strerror(-ret));
+	}
+	if (m->o->move) {
+		/* the destination adds it before its restore */
+		ret = mig_addr_del(&m->src_addr, m->err, sizeof(m->err));
+		if (ret)
+			return ret;
+		m->addr_removed = true;
+	}
 	snprintf(stats, sizeof(stats), "%s/stats-dump", m->final_dir);
 	m->have_ds = !criu_img_read_dump_stats(stats, &m->ds);
 	if (m->have_ds) {
@@ -475,10 +560,13 @@ static int final_dump(struct mig *m)
 			m->t_freeze = m->t_dumped - fz;
 	}
 	if (m->have_ds)
-		progress("dumped in %llu ms: %llu pages written, %llu skipped (in parent)",
+		progress("dumped in %llu ms: %llu pages written, %llu skipped (in parent)%s",
 			 (unsigned long long)((m->t_dumped - m->t_criu) / 1000000),
 			 (unsigned long long)m->ds.pages_written,
-			 (unsigned long long)m->ds.pages_skipped_parent);
+			 (unsigned long long)m->ds.pages_skipped_parent,
+			 m->tcp ? ", TCP connections locked" : "");
+	if (m->tcp)
+		progress("%zu TCP connection%s dumped", m->nconns, m->nconns == 1 ? "" : "s");
 	return 0;
 }
 
@@ -514,7 +602,7 @@ static int send_images(struct mig *m)
 
 static int commit(struct mig *m)
 {
-	uint64_t flags = 0, v[3];
+	uint64_t flags = 0, v[4];
 	struct wire_msg msg;
 	int ret;
 
@@ -522,12 +610,16 @@ static int commit(struct mig *m)
 	if (!ret)
 		ret = wire_expect(&m->c, WIRE_RESTORED, &msg);
 	if (!ret)
-		ret = wire_parse_u64s(&m->c, &msg, v, 3);
+		ret = wire_parse_u64s(&m->c, &msg, v, 4);
 	if (ret)
 		return seterr(m, ret, "restore on %s: %s", m->o->to, m->c.err);
 	m->t_restored = ferry_now_ns();
 	m->remote_restore_ms = v[0];
 	m->remote_pages_restored = v[2];
+	m->remote_tcp_kept = v[3];
+	if (m->tcp)
+		progress("%llu of %zu TCP connections found on %s after the restore",
+			 (unsigned long long)v[3], m->nconns, m->o->to);
 	return 0;
 }
 
@@ -549,12 +641,47 @@ static void on_fatal_signal(int sig)
 /* Before the destination runs the tree: put ours back as it was. */
 static void resume_source(struct mig *m)
 {
+	char err[512];
+	int ret;
+
 	if (!m->frozen)
 		return;
+	if (m->addr_removed) {
+		/* the destination removed it when its restore failed */
+		if (mig_addr_add(&m->src_addr, err, sizeof(err)))
+			ferry_err("%s", err);
+		else
+			mig_addr_announce(&m->src_addr);
+		m->addr_removed = false;
+	}
+	if (m->tcp) {
+		ret = mig_tcp_unlock_source(m->o->pid, m->pids, m->npids, m->conns, m->nconns,
+					    err, sizeof(err));
+		if (ret < 0)
+			ferry_err("unlocking the TCP connections: %s", err);
+		else
+			progress("%d TCP connection%s unlocked", ret, ret == 1 ? "" : "s");
+	}
 	for (size_t i = 0; i < m->npids; i++)
 		kill(m->pids[i], SIGCONT);
 	m->frozen = false;
 	progress("the tree runs here again");
+}
+
+static bool gone_or_zombie(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	bool z = true;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] == ' ')
+		z = p[2] == 'Z' || p[2] == 'X';
+	fclose(f);
+	return z;
 }
 
 static void kill_source(struct mig *m)
@@ -563,6 +690,21 @@ static void kill_source(struct mig *m)
 	for (size_t i = m->npids; i-- > 0;)
 		kill(m->pids[i], SIGKILL);
 	m->frozen = false;
+	if (!m->tcp)
+		return;
+	/* Sockets in repair mode close without a RST; CRIU's lock stays until
+	 * they are gone (at most ~5 s here), then goes. */
+	for (int t = 0; t < 500; t++) {
+		size_t i = 0;
+
+		while (i < m->npids && gone_or_zombie(m->pids[i]))
+			i++;
+		if (i == m->npids)
+			break;
+		usleep(10000);
+	}
+	if (!mig_tcp_drop_criu_table(m->o->pid))
+		progress("note: no nftables table inet CRIU-%d to remove", m->o->pid);
 }
 
 static void report(struct mig *m)
@@ -627,7 +769,15 @@ static void report(struct mig *m)
 	}
 	json_u64(&j, "pages_restored", m->remote_pages_restored);
 	json_obj_close(&j);
-	json_u64(&j, "tcp_connections_kept", 0);
+	json_u64(&j, "tcp_connections_kept", m->remote_tcp_kept);
+	json_u64(&j, "tcp_connections_dumped", m->nconns);
+	if (m->o->move) {
+		char s[96];
+
+		mig_addr_fmt(&m->src_addr, s, sizeof(s));
+		json_str(&j, "moved_address", s);
+		json_str(&j, "moved_to_dev", m->remote_dev);
+	}
 	json_obj_close(&j);
 	json_end(&j);
 }
@@ -641,6 +791,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "backend", required_argument, NULL, 'b' },
 		{ "work-dir", required_argument, NULL, 'w' },
 		{ "criu-arg", required_argument, NULL, 'c' },
+		{ "move-addr", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -686,6 +837,16 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			}
 			o->criu_args[o->ncriu_args++] = optarg;
 			break;
+		case 'm': {
+			char err[256];
+
+			if (mig_addr_parse(optarg, &o->addr, err, sizeof(err))) {
+				ferry_err("--move-addr: %s", err);
+				return -1;
+			}
+			o->move = true;
+			break;
+		}
 		case 'j':
 			o->json = true;
 			break;
@@ -755,6 +916,11 @@ int cmd_migrate(int argc, char **argv)
 	}
 	if (ret)
 		goto out;
+	if (o.move) {
+		ret = move_addr_check(&m);
+		if (ret)
+			goto out;
+	}
 	ret = criu_check(&m);
 	if (ret)
 		goto out;
@@ -763,6 +929,12 @@ int cmd_migrate(int argc, char **argv)
 		goto out;
 	progress("tracking %zu process%s with the %s backend", m.npids, m.npids == 1 ? "" : "es",
 		 m.backend_name);
+	/* connections that could not survive: refuse now, not after the
+	 * pre-copy (final_dump() checks again just before the freeze) */
+	ret = mig_tcp_tree_check(m.pids, m.npids, o.move ? &m.src_addr.addr : NULL, m.err,
+				 sizeof(m.err));
+	if (ret < 0)
+		goto out;
 	ret = precopy(&m);
 	if (!ret)
 		ret = final_dump(&m);
@@ -794,6 +966,7 @@ cleanup:
 	close_trackers(&m);
 	free(m.tr);
 	free(m.pids);
+	free(m.conns);
 	pagestore_close(m.sent, false);
 	if (m.fd >= 0) {
 		wire_free(&m.c);

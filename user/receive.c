@@ -21,7 +21,10 @@
 #include "json.h"
 #include "mig.h"
 #include "mig_net.h"
-#include "pagestore.h"
+#include "mig_tcp.h"
+#include "criu_lazy.h"
+#include "imgchain.h"
+#include "lazy_server.h"
 #include "preflight.h"
 #include "util.h"
 #include "wire.h"
@@ -45,6 +48,13 @@ static const char usage_text[] =
 "                       when it ends\n"
 "  --once               handle one migration, then exit with its result\n"
 "  --keep               keep the subdirectory (images, restore.log)\n"
+"  --no-lazy            restore every pre-copied page before the tree runs;\n"
+"                       by default CRIU restores only what the final dump\n"
+"                       wrote and `criu lazy-pages` fills in the pre-copied\n"
+"                       pages from the local images through userfaultfd,\n"
+"                       on first touch and then in the background (the\n"
+"                       images stay until it is done). Used anyway when\n"
+"                       `criu check --feature uffd-noncoop` fails\n"
 "  --criu-arg ARG       pass ARG to `criu restore` (repeatable)\n"
 "  -h, --help           this text\n"
 "\n"
@@ -62,6 +72,7 @@ struct ropts {
 	const char *listen;
 	const char *dir;
 	bool once, keep;
+	bool eager;		/* --no-lazy */
 	const char *criu_args[MAX_CRIU_ARGS];
 	int ncriu_args;
 };
@@ -70,10 +81,18 @@ struct session {
 	struct ropts *o;
 	struct wire_conn c;
 	char dir[4096];
-	char store_path[4200], parent_dir[4200], final_dir[4200], log[4200];
-	struct pagestore *ps;
-	bool parent_written, restored;
+	char final_dir[4200], log[4200];
+	struct imgchain *ic;	/* the pre-copied pages, one image set per round */
+	bool restored;
+	bool lazy;		/* restore pre-copied pages through criu lazy-pages */
+	pid_t lazyd;		/* that daemon, while it fills the restored tree */
+	uint64_t t_restored;
 	uint8_t *buf;
+	bool move;		/* MOVE_ADDR: the service address comes here */
+	struct mig_addr addr;
+	bool addr_added;
+	char unlock_script[4300];
+	uint64_t tcp_kept;	/* dumped connections found after the restore */
 	char err[4096];
 };
 
@@ -105,6 +124,14 @@ static int serr(struct session *s, int ret, const char *fmt, ...)
 static bool criu_usable(void)
 {
 	const char *argv[] = { "criu", "check", NULL };
+
+	return mig_run(argv, "/dev/null") == 0;
+}
+
+/* Can CRIU restore lazily here (userfaultfd with fork/remap events)? */
+static bool criu_lazy_usable(void)
+{
+	const char *argv[] = { "criu", "check", "--feature", "uffd-noncoop", NULL };
 
 	return mig_run(argv, "/dev/null") == 0;
 }
@@ -144,6 +171,10 @@ static int preflight(struct session *s)
 	if (ret)
 		return serr(s, ret, "pre-flight: %s", s->c.err);
 	ret = preflight_check(&l, s->o->dir, criu_usable(), &rep);	/* slow once */
+	s->lazy = !s->o->eager && criu_lazy_usable();
+	if (!s->o->eager && !s->lazy)
+		note("userfaultfd restore is not available (criu check --feature "
+		     "uffd-noncoop): pre-copied pages will be restored before the tree runs");
 	if (!ret)
 		ret = preflight_send_report(&s->c, &rep);
 	note("pre-flight: %zu files checked, %zu problem%s", l.n, rep.n, rep.n == 1 ? "" : "s");
@@ -165,50 +196,136 @@ static int setup_dirs(struct session *s)
 	snprintf(s->dir, sizeof(s->dir), "%s/ferry-receive-XXXXXX", s->o->dir);
 	if (!mkdtemp(s->dir))
 		return serr(s, -errno, "%s: %s", s->dir, strerror(errno));
-	snprintf(s->store_path, sizeof(s->store_path), "%s/pages.store", s->dir);
-	snprintf(s->parent_dir, sizeof(s->parent_dir), "%s/parent", s->dir);
 	snprintf(s->final_dir, sizeof(s->final_dir), "%s/final", s->dir);
 	snprintf(s->log, sizeof(s->log), "%s/restore.log", s->dir);
 	if (mkdir(s->final_dir, 0700))
 		return serr(s, -errno, "%s: %s", s->final_dir, strerror(errno));
-	ret = pagestore_open(&s->ps, s->store_path);
+	ret = imgchain_open(&s->ic, s->dir, s->err, sizeof(s->err));
 	if (ret)
-		return serr(s, ret, "%s: %s", s->store_path, strerror(-ret));
-	s->buf = malloc(WIRE_MAX_PAGES * PS_PAGE_SIZE);
+		return ret;
+	s->buf = malloc(WIRE_MAX_PAGES * WIRE_PAGE_SIZE);
 	return s->buf ? 0 : -ENOMEM;
 }
 
-static int write_parent(struct session *s)
+/* A pre-copy round ended: its pages become one more image set of the chain. */
+static int end_round(struct session *s, bool last)
 {
-	struct criu_img_stats st;
+	struct imgchain_stats st;
 	uint64_t t = ferry_now_ns();
 	int ret;
 
-	if (s->parent_written)
+	ret = imgchain_end_round(s->ic, last);
+	if (ret)
+		return serr(s, ret, "%s", imgchain_err(s->ic));
+	imgchain_stats(s->ic, &st);
+	if (last)
+		note("parent images ready: %llu pages in %u rounds (last round's pagemaps "
+		     "written in %llu ms)", (unsigned long long)st.cover_pages, st.rounds,
+		     (unsigned long long)((ferry_now_ns() - t) / 1000000));
+	return 0;
+}
+
+/* MOVE_ADDR: can this host take the address over? Answer with the
+ * interface it will go on, or an ERROR. */
+static int move_addr(struct session *s, const struct wire_msg *m)
+{
+	struct wire_move_addr wa, ack;
+	char a[96];
+	int ret;
+
+	ret = wire_parse_move_addr(&s->c, m, &wa);
+	if (ret)
+		return serr(s, ret, "%s", s->c.err);
+	memset(&s->addr, 0, sizeof(s->addr));
+	s->addr.addr.s_addr = wa.addr;
+	s->addr.prefix = wa.prefix;
+	snprintf(s->addr.dev, sizeof(s->addr.dev), "%s", wa.dev);
+	ret = mig_addr_check_absent(&s->addr, s->err, sizeof(s->err));
+	if (ret) {
+		wire_send_error(&s->c, WIRE_ERROR, ret, "%s", s->err);
+		return ret;
+	}
+	s->move = true;
+	ack = wa;
+	snprintf(ack.dev, sizeof(ack.dev), "%s", s->addr.dev);
+	mig_addr_fmt(&s->addr, a, sizeof(a));
+	note("service address %s will move here", a);
+	ret = wire_send_move_addr(&s->c, WIRE_MOVE_ADDR_ACK, &ack);
+	return ret ? serr(s, ret, "%s", s->c.err) : 0;
+}
+
+/*
+ * Before `criu restore`: lock the service address (nothing may answer a
+ * peer with a RST before the sockets exist), add it, announce it. The
+ * post-restore action script unlocks it (see mig_tcp.h).
+ */
+static int net_before_restore(struct session *s)
+{
+	char a[96];
+	int ret;
+
+	if (!s->move)
 		return 0;
-	ret = criu_img_write_parent(s->parent_dir, s->ps, true, &st, s->err, sizeof(s->err));
+	ret = mig_addr_lock(&s->addr, s->dir, s->unlock_script, sizeof(s->unlock_script),
+			    s->err, sizeof(s->err));
 	if (ret)
 		return ret;
-	s->parent_written = true;
-	note("parent images: %llu pages of %llu processes in %llu ms",
-	     (unsigned long long)st.pages, (unsigned long long)st.pids,
-	     (unsigned long long)((ferry_now_ns() - t) / 1000000));
+	ret = mig_addr_add(&s->addr, s->err, sizeof(s->err));
+	if (ret) {
+		mig_addr_unlock(&s->addr, s->dir);
+		return ret;
+	}
+	s->addr_added = true;
+	ret = mig_addr_announce(&s->addr);
+	mig_addr_fmt(&s->addr, a, sizeof(a));
+	note("service address %s added (locked until the sockets are restored)%s", a,
+	     ret ? "; no gratuitous ARP on this link" : "");
 	return 0;
+}
+
+/* After `criu restore`: on failure the address goes (the source takes it
+ * back); on success make sure it is unlocked and count the connections. */
+static void net_after_restore(struct session *s, bool ok)
+{
+	struct mig_tcp_conn *v = NULL;
+	size_t n = 0;
+	char err[512];
+
+	if (s->move) {
+		/* failed: the address goes before the lock does, else a peer's
+		 * retransmission could meet the address without a socket */
+		if (!ok && s->addr_added) {
+			if (mig_addr_del(&s->addr, err, sizeof(err)))
+				note("%s", err);
+			s->addr_added = false;
+		}
+		if (mig_addr_unlock(&s->addr, s->dir) > 0 && ok)
+			note("the post-restore hook did not unlock the service address; unlocked now");
+		if (ok)
+			mig_addr_announce(&s->addr);
+	}
+	if (!ok || mig_tcp_read_images(s->final_dir, &v, &n))
+		return;
+	s->tcp_kept = mig_tcp_count_present(v, n);
+	if (n)
+		note("%llu of %zu dumped TCP connections present after the restore",
+		     (unsigned long long)s->tcp_kept, n);
+	free(v);
 }
 
 static int restore(struct session *s, uint64_t *ms, struct criu_restore_stats *rs)
 {
 	const char *argv[16 + MAX_CRIU_ARGS];
-	char link[4300], stats[4300], tail[2048];
+	char link[4300], stats[4300], tail[2048], target[64];
 	uint64_t t;
 	int n = 0, ret;
 
-	ret = write_parent(s);
-	if (ret)
-		return ret;
+	if (!imgchain_top(s->ic))
+		return serr(s, -EPROTO, "commit before the last pre-copy round");
 	snprintf(link, sizeof(link), "%s/parent", s->final_dir);
+	snprintf(target, sizeof(target), "../%s", imgchain_top(s->ic));
 	unlink(link);
-	if (symlink("../parent", link))
+	if (symlink(target, link))
 		return serr(s, -errno, "symlink %s: %s", link, strerror(errno));
 	argv[n++] = "criu";
 	argv[n++] = "restore";
@@ -216,16 +333,40 @@ static int restore(struct session *s, uint64_t *ms, struct criu_restore_stats *r
 	argv[n++] = s->final_dir;
 	argv[n++] = "--restore-detached";
 	argv[n++] = "-v2";	/* -v4 logging costs seconds under TCG */
+	argv[n++] = "--tcp-established";	/* none in the images: no effect */
+	if (s->move) {
+		argv[n++] = "--action-script";
+		argv[n++] = s->unlock_script;
+	}
+	if (s->lazy) {
+		struct criu_lazy_stats ls;
+
+		ret = criu_lazy_mark(s->final_dir, &ls, s->err, sizeof(s->err));
+		if (!ret)
+			ret = lazy_server_start(s->final_dir, ls.tasks, &s->lazyd, s->err,
+						sizeof(s->err));
+		if (ret)
+			return ret;
+		note("lazy restore: %llu pre-copied pages left to the lazy-pages server, %llu "
+		     "restored by CRIU", (unsigned long long)ls.lazy_pages,
+		     (unsigned long long)ls.eager_pages);
+		argv[n++] = "--lazy-pages";
+	}
 	for (int i = 0; i < s->o->ncriu_args; i++)
 		argv[n++] = s->o->criu_args[i];
 	argv[n] = NULL;
 	t = ferry_now_ns();
+	ret = net_before_restore(s);
+	if (ret)
+		return ret;
 	ret = mig_run(argv, s->log);
 	*ms = (ferry_now_ns() - t) / 1000000;
+	net_after_restore(s, ret == 0);
 	if (ret) {
 		mig_log_errors(s->log, tail, sizeof(tail));
 		return serr(s, -EIO, "criu restore failed (exit %d):\n%s", ret, tail);
 	}
+	s->t_restored = ferry_now_ns();
 	memset(rs, 0, sizeof(*rs));
 	snprintf(stats, sizeof(stats), "%s/stats-restore", s->final_dir);
 	criu_img_read_restore_stats(stats, rs);
@@ -270,25 +411,22 @@ static int serve(struct session *s)
 			return serr(s, ret, "%s", s->c.err);
 		switch (m.type) {
 		case WIRE_PAGES:
-			ret = wire_parse_pages(&s->c, &m, &h, s->buf, WIRE_MAX_PAGES * PS_PAGE_SIZE);
+			ret = wire_parse_pages(&s->c, &m, &h, s->buf, WIRE_MAX_PAGES * WIRE_PAGE_SIZE);
 			if (ret)
 				return serr(s, ret, "%s", s->c.err);
-			ret = pagestore_put(s->ps, h.pid, h.vaddr, h.npages, s->buf);
+			ret = imgchain_put(s->ic, h.pid, h.vaddr, h.npages, s->buf);
 			if (ret)
-				return serr(s, ret, "page store: %s", strerror(-ret));
+				return serr(s, ret, "%s", imgchain_err(s->ic));
 			break;
 		case WIRE_ROUND_END:
 			ret = wire_parse_round(&s->c, &m, &r);
 			if (ret)
 				return serr(s, ret, "%s", s->c.err);
-			if (r.flags & WIRE_ROUND_F_LAST) {
-				/* the source freezes and dumps now: build the
-				 * parent images meanwhile */
-				ret = write_parent(s);
-				if (ret)
-					return ret;
-				break;
-			}
+			ret = end_round(s, r.flags & WIRE_ROUND_F_LAST);
+			if (ret)
+				return ret;
+			if (r.flags & WIRE_ROUND_F_LAST)
+				break;	/* the source freezes and dumps now */
 			ret = wire_send_round(&s->c, WIRE_ROUND_ACK, &r);
 			if (ret)
 				return serr(s, ret, "%s", s->c.err);
@@ -298,9 +436,14 @@ static int serve(struct session *s)
 			if (ret)
 				return ret;
 			break;
+		case WIRE_MOVE_ADDR:
+			ret = move_addr(s, &m);
+			if (ret)
+				return ret;
+			break;
 		case WIRE_COMMIT: {
 			struct criu_restore_stats rs;
-			uint64_t ms = 0, v[3];
+			uint64_t ms = 0, v[4];
 
 			ret = restore(s, &ms, &rs);
 			if (ret) {
@@ -311,7 +454,8 @@ static int serve(struct session *s)
 			v[0] = ms;
 			v[1] = rs.restore_time;
 			v[2] = rs.pages_restored;
-			ret = wire_send_u64s(&s->c, WIRE_RESTORED, v, 3);
+			v[3] = s->tcp_kept;
+			ret = wire_send_u64s(&s->c, WIRE_RESTORED, v, 4);
 			/* the tree runs here now, whatever happens to the
 			 * connection: the source only resumes if it never
 			 * got this message */
@@ -338,9 +482,27 @@ static int serve(struct session *s)
 	}
 }
 
+/*
+ * The tree runs, and criu lazy-pages fills in the pre-copied pages it has not
+ * touched yet from the images here: they must stay until it is done.
+ */
+static int wait_lazy(struct session *s)
+{
+	int ret;
+
+	ret = lazy_server_wait(s->lazyd, 1800 * 1000);
+	if (ret == 0)
+		return 0;
+	ferry_err("the lazy-pages server failed (%s %d) %llu ms after the restore: the "
+		  "restored tree may miss memory", ret < 0 ? "error" : "exit", ret,
+		  (unsigned long long)((ferry_now_ns() - s->t_restored) / 1000000));
+	return -EIO;
+}
+
 static int session(struct ropts *o, int fd)
 {
 	struct session s;
+	bool keep = o->keep;
 	int ret;
 
 	memset(&s, 0, sizeof(s));
@@ -357,10 +519,17 @@ static int session(struct ropts *o, int fd)
 		note("migration failed: %s", s.err[0] ? s.err : strerror(-ret));
 	else
 		note("migration done: the tree runs here");
-	pagestore_close(s.ps, false);
+	if (s.lazyd > 0 && !s.restored) {
+		kill(s.lazyd, SIGKILL);
+		lazy_server_wait(s.lazyd, 10000);
+	} else if (s.lazyd > 0 && wait_lazy(&s)) {
+		ret = -EIO;
+		keep = true;	/* the logs are the evidence */
+	}
+	imgchain_close(s.ic);
 	free(s.buf);
 	wire_free(&s.c);
-	if (s.dir[0] && !o->keep)
+	if (s.dir[0] && !keep)
 		mig_rmtree(s.dir);
 	else if (s.dir[0])
 		note("kept %s", s.dir);
@@ -374,6 +543,7 @@ int cmd_receive(int argc, char **argv)
 		{ "dir", required_argument, NULL, 'd' },
 		{ "once", no_argument, NULL, '1' },
 		{ "keep", no_argument, NULL, 'k' },
+		{ "no-lazy", no_argument, NULL, 'E' },
 		{ "criu-arg", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -388,6 +558,7 @@ int cmd_receive(int argc, char **argv)
 		case 'd': o.dir = optarg; break;
 		case '1': o.once = true; break;
 		case 'k': o.keep = true; break;
+		case 'E': o.eager = true; break;
 		case 'c':
 			if (o.ncriu_args == MAX_CRIU_ARGS) {
 				ferry_err("too many --criu-arg (at most %d)", MAX_CRIU_ARGS);

@@ -26,6 +26,8 @@ static const char *const type_names[__WIRE_TYPE_MAX] = {
 	[WIRE_DONE]		= "DONE",
 	[WIRE_ERROR]		= "ERROR",
 	[WIRE_FILE_ZDATA]	= "FILE_ZDATA",
+	[WIRE_MOVE_ADDR]	= "MOVE_ADDR",
+	[WIRE_MOVE_ADDR_ACK]	= "MOVE_ADDR_ACK",
 };
 
 const char *wire_type_name(uint16_t type)
@@ -752,4 +754,35 @@ int wire_parse_u64s(struct wire_conn *c, const struct wire_msg *m, uint64_t *v, 
 	for (uint32_t i = 0; i < n; i++)
 		v[i] = rd_u64(&r);
 	return rd_done(&r) ? 0 : malformed(c, m);
+}
+
+int wire_send_move_addr(struct wire_conn *c, uint16_t type, const struct wire_move_addr *a)
+{
+	struct wire_buf b;
+
+	wb_init(&b);
+	wb_bytes(&b, &a->addr, 4);
+	wb_u8(&b, a->prefix);
+	wb_str(&b, a->dev);
+	return send_wb(c, type, &b);
+}
+
+int wire_parse_move_addr(struct wire_conn *c, const struct wire_msg *m,
+			 struct wire_move_addr *a)
+{
+	const uint8_t *p;
+	struct wire_rd r;
+
+	if (m->type != WIRE_MOVE_ADDR && m->type != WIRE_MOVE_ADDR_ACK)
+		return fail(c, -EPROTO, "expected a MOVE_ADDR frame, got %s",
+			    wire_type_name(m->type));
+	rd_init(&r, m->payload, m->len);
+	p = rd_bytes(&r, 4);
+	if (p)
+		memcpy(&a->addr, p, 4);
+	a->prefix = rd_u8(&r);
+	rd_str(&r, a->dev, sizeof(a->dev));
+	if (!rd_done(&r) || a->prefix < 1 || a->prefix > 32)
+		return malformed(c, m);
+	return 0;
 }

@@ -16,12 +16,18 @@
  * Conversation (S = source, D = destination):
  *   S HELLO  -> D HELLO            versions must match exactly
  *   S PREFLIGHT -> D PREFLIGHT_ANS     files, memory and disk checked
+ *   [S MOVE_ADDR -> D MOVE_ADDR_ACK]   with --move-addr: D checks that it
+ *                                      can take the address over; it adds it
+ *                                      at COMMIT, before `criu restore`
  *   S PAGES*, S ROUND_END -> D ROUND_ACK   (repeated per pre-copy round;
  *                                      the last one has WIRE_ROUND_F_LAST)
  *   S FILE_BEGIN, FILE_DATA|FILE_ZDATA*, FILE_END   (CRIU images of the
  *                                      final dump; chunks that compress are
  *                                      sent as FILE_ZDATA)
  *   S COMMIT -> D RESTORED (tree runs on D) | D ERROR
+ *                                      RESTORED: u64 restore ms, CRIU's
+ *                                      restore_time, pages restored, dumped
+ *                                      TCP connections found after the restore
  *   S DONE (source killed) or S ABORT (D cleans up)
  * Either side may send ERROR (a code and a human message) at any time and
  * then close.
@@ -60,6 +66,8 @@ enum wire_type {
 	WIRE_DONE,
 	WIRE_ERROR,
 	WIRE_FILE_ZDATA,	/* FILE_DATA, zstd: u32 raw length + frame */
+	WIRE_MOVE_ADDR,		/* the service address that moves with the tree */
+	WIRE_MOVE_ADDR_ACK,	/* the destination can take it over */
 	__WIRE_TYPE_MAX,
 };
 
@@ -207,6 +215,18 @@ int wire_send_error(struct wire_conn *c, uint16_t type, int32_t code, const char
 /* The message is cut to fit size. */
 int wire_parse_error(struct wire_conn *c, const struct wire_msg *m, int32_t *code,
 		     char *msg, size_t size);
+
+/* MOVE_ADDR: an IPv4 address (network order), its prefix length and the
+ * destination's interface ("" = D picks the one whose subnet holds it).
+ * MOVE_ADDR_ACK: the same, with the interface D chose. */
+struct wire_move_addr {
+	uint32_t addr;
+	uint8_t prefix;
+	char dev[16];
+};
+int wire_send_move_addr(struct wire_conn *c, uint16_t type, const struct wire_move_addr *a);
+int wire_parse_move_addr(struct wire_conn *c, const struct wire_msg *m,
+			 struct wire_move_addr *a);
 
 /* Frames with a small list of u64 values (COMMIT, RESTORED, DONE): */
 int wire_send_u64s(struct wire_conn *c, uint16_t type, const uint64_t *v, uint32_t n);

@@ -1,0 +1,278 @@
+#!/bin/bash
+# ferry-vm: hosts=2
+# migrate-tcp: a server with 20 established TCP connections moves from host
+# a to host b with `ferry migrate --move-addr`, its clients streaming
+# sequence-numbered data both ways all along, and no connection notices.
+#
+# Topology: the service address 10.99.0.100/24 is on a's link interface.
+# The clients (tests/progs/tcp_stream client, one process, 20 connections)
+# run on b in their own network namespace "cli" (10.99.0.50/24), a separate
+# TCP stack bridged onto the link (b's link interface and a veth into "cli"
+# are ports of br0): they reach the service address over the link and
+# resolve it with ARP like any host on the LAN, before and after the move.
+# The server (tcp_stream server) is not their parent: it is the migrated
+# tree, started on a.
+#
+# Must stay unchanged, and how it is checked:
+#  - no connection is reset: each end counts EOF/ECONNRESET/EPIPE per
+#    connection (must be 0), an nftables counter in "cli" counts TCP RST
+#    packets in and out of the clients' stack (must be 0), and the clients'
+#    TcpEstabResets (must be 0);
+#  - both byte streams are exact: every byte each end receives is checked
+#    against the stream it must carry (id, direction, offset); after the
+#    migration both ends stop sending, the queues drain, and for every
+#    connection the bytes the client sent equal those the server received,
+#    and the other way round, with 0 mismatches;
+#  - all 20 connections stay alive and make progress: after each step every
+#    connection's received byte counts grow at both ends;
+#  - the report says tcp_connections_kept = tcp_connections_dumped = 20 (the
+#    server-side sockets; the clients are not migrated);
+#  - exactly one server runs, on b, and the address is on b only; no lock
+#    table (CRIU's inet CRIU-PID on a, ferry's on b) is left behind.
+# Failure first: a migration to a receiver whose `criu restore` fails (an
+# invalid CRIU option) runs after the freeze, dump and address removal: the
+# source must get the address back, unlock its connections and resume, and
+# the same checks (alive, progress, no reset) must hold before the real
+# migration starts.
+set -euo pipefail
+. "$FERRY_SRC/tests/vm/lib/assert.sh"
+S=$FERRY_PROGS/tcp_stream
+VIP=10.99.0.100
+CLI_IP=10.99.0.50
+PORT=7940
+N=20
+dev=$FERRY_NETDEV
+
+wait_port() {
+	for i in $(seq 100); do ss -ltn | grep -q ":$1 " && return 0; sleep 0.1; done
+	fail "nothing listens on port $1"
+}
+# status PID FILE: have tcp_stream write its status, print the summary line
+status() {
+	rm -f "$2"; kill -USR1 "$1"
+	for i in $(seq 100); do [ -s "$2" ] && break; sleep 0.1; done
+	[ -s "$2" ] || fail "no status from $1"
+	head -n1 "$2"
+}
+field() { sed -n "s/.*\b$2=\([0-9]*\).*/\1/p" <<<"$1"; }
+conn_field() { sed -n "s/^conn $2 .*\b$3=\([0-9]*\).*/\1/p" "$1"; }
+check_ok() {	# SUMMARY WHAT
+	case $1 in OK*) ;; *) fail "$2: $1" ;; esac
+	assert_eq "$(field "$1" alive)" $N "$2: connections alive"
+}
+progress() {	# OLD NEW WHAT: every connection received more in NEW
+	for id in $(seq 0 $((N - 1))); do
+		local r1 r2
+		r1=$(conn_field "$1" $id rx); r2=$(conn_field "$2" $id rx)
+		[ -n "$r1" ] && [ -n "$r2" ] && [ "$r2" -gt "$r1" ] ||
+			fail "$3: connection $id made no progress (rx $r1 -> $r2)"
+	done
+	echo "ok: $3: all $N connections received more data"
+}
+
+if [ "$FERRY_ROLE" = b ]; then
+	CP=
+	cleanup() {	# put b's network back as the test bed made it
+		set +e
+		[ -n "$CP" ] && kill -9 "$CP" 2>/dev/null
+		[ -s "$FERRY_SHARED/srv.pid" ] && kill -9 "$(cat "$FERRY_SHARED/srv.pid")" 2>/dev/null
+		ip netns del cli 2>/dev/null
+		ip link del br0 2>/dev/null
+		ip addr flush dev "$dev"
+		ip addr add "$FERRY_MY_IP/24" dev "$dev"
+		ip link set "$dev" up
+		for t in $(nft list tables 2>/dev/null | awk '/ferry_move_/ {print $3}'); do
+			nft delete table inet "$t"
+		done
+		return 0
+	}
+	trap cleanup EXIT
+	ip link add br0 type bridge
+	ip link set br0 address "$(cat /sys/class/net/$dev/address)"
+	ip addr flush dev "$dev"
+	ip link set "$dev" master br0
+	ip link set br0 up
+	ip addr add "$FERRY_MY_IP/24" dev br0
+	ip netns add cli
+	ip link add vcb type veth peer name vc0 netns cli
+	ip link set vcb master br0
+	ip link set vcb up
+	ip -n cli link set lo up
+	ip -n cli link set vc0 up
+	ip -n cli addr add "$CLI_IP/24" dev vc0
+	ip netns exec cli nft -f - <<-'EOF'
+	table inet rstwatch {
+		chain in { type filter hook input priority 0; tcp flags & rst == rst counter; }
+		chain out { type filter hook output priority 0; tcp flags & rst == rst counter; }
+	}
+	EOF
+	rsts() { ip netns exec cli nft list table inet rstwatch |
+		 sed -n 's/.*packets \([0-9]*\).*/\1/p' | awk '{s += $1} END {print s + 0}'; }
+	estab_resets() { ip netns exec cli awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++)
+		if ($i == "EstabResets") c = i; h = 1 } else print $c }' /proc/net/snmp; }
+
+	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:7931" --once \
+		--criu-arg=--no-such-criu-option 2>"$FERRY_OUT/receive-fail.log" &
+	r1=$!
+	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:7932" --once \
+		2>"$FERRY_OUT/receive.log" &
+	r2=$!
+	wait_port 7931; wait_port 7932
+	barrier netready
+	barrier listening 300
+	setsid ip netns exec cli "$S" client "$VIP" $PORT $N /tmp/cli.st </dev/null \
+		>/dev/null 2>"$FERRY_OUT/client.err" &
+	for i in $(seq 100); do CP=$(pgrep -f "tcp_stream client $VIP" || true); [ -n "$CP" ] && break; sleep 0.1; done
+	[ -n "$CP" ] || fail "client did not start"
+	sleep 3
+	s=$(status "$CP" /tmp/cli.st); echo "clients before: $s"; check_ok "$s" "clients before"
+	cp /tmp/cli.st /tmp/cli.0
+	ip -n cli neigh show "$VIP"
+	barrier clients-up
+
+	# 1. a migration whose restore fails: the source keeps its connections
+	rc=0; wait $r1 || rc=$?
+	cat "$FERRY_OUT/receive-fail.log"
+	assert_eq "$rc" 1 "receive exit status after a failed restore"
+	ip -4 addr show | grep -q "inet $VIP/" && fail "$VIP left on b after the failed restore"
+	nft list tables | grep -q ferry_move_ && fail "b kept its lock table after the failed restore"
+	barrier failed
+	barrier resumed 300
+	sleep 4
+	s=$(status "$CP" /tmp/cli.st); echo "clients after the failed migration: $s"
+	check_ok "$s" "clients after the failed migration"
+	progress /tmp/cli.0 /tmp/cli.st "clients after the failed migration"
+	cp /tmp/cli.st /tmp/cli.1
+	ip -n cli neigh show "$VIP"
+	barrier checked1
+
+	# 2. the real migration
+	barrier migrated 900
+	# the receiver may still be filling in pages (lazy restore): check
+	# the tree meanwhile, its exit status at the end
+	for i in $(seq 300); do
+		grep -q "migration done\|migration failed" "$FERRY_OUT/receive.log" && break
+		sleep 0.1
+	done
+	grep -q "migration done" "$FERRY_OUT/receive.log" ||
+		{ cat "$FERRY_OUT/receive.log"; fail "the receiver did not restore the tree"; }
+	SP=$(cat "$FERRY_SHARED/srv.pid")
+	kill -0 "$SP" || fail "server $SP does not run on b"
+	ip -4 addr show br0 | grep -q "inet $VIP/" || fail "$VIP is not on b's br0"
+	nft list tables | grep -q ferry_move_ && fail "b kept its lock table"
+	sleep 4
+	s=$(status "$CP" /tmp/cli.st); echo "clients after the migration: $s"
+	check_ok "$s" "clients after the migration"
+	progress /tmp/cli.1 /tmp/cli.st "clients after the migration"
+	cp /tmp/cli.st /tmp/cli.2
+	v=$(status "$SP" /tmp/srv.st); echo "server on b: $v"; check_ok "$v" "server on b"
+	cp /tmp/srv.st /tmp/srv.2
+	sleep 3
+	s=$(status "$CP" /tmp/cli.st); v=$(status "$SP" /tmp/srv.st)
+	check_ok "$s" "clients, later"; check_ok "$v" "server on b, later"
+	progress /tmp/cli.2 /tmp/cli.st "clients, later"
+	progress /tmp/srv.2 /tmp/srv.st "server on b, later"
+	ip -n cli neigh show "$VIP"
+
+	# byte-exact: stop sending, let the queues drain, compare both ends
+	kill -USR2 "$SP" "$CP"
+	prev=
+	for i in $(seq 60); do
+		sleep 1
+		status "$CP" /tmp/cli.st >/dev/null; status "$SP" /tmp/srv.st >/dev/null
+		cur=$(cat /tmp/cli.st /tmp/srv.st | md5sum)
+		[ "$cur" = "$prev" ] && break
+		prev=$cur
+	done
+	s=$(head -n1 /tmp/cli.st); v=$(head -n1 /tmp/srv.st)
+	echo "final: clients: $s"; echo "final: server: $v"
+	check_ok "$s" "clients, final"; check_ok "$v" "server, final"
+	assert_eq "$(field "$s" mismatches)$(field "$v" mismatches)" 00 "mismatching bytes"
+	assert_eq "$(field "$s" resets)$(field "$v" resets)" 00 "resets seen by the applications"
+	for id in $(seq 0 $((N - 1))); do
+		ct=$(conn_field /tmp/cli.st $id tx); sr=$(conn_field /tmp/srv.st $id rx)
+		st=$(conn_field /tmp/srv.st $id tx); cr=$(conn_field /tmp/cli.st $id rx)
+		[ "$ct" = "$sr" ] || fail "connection $id: client sent $ct bytes, server got $sr"
+		[ "$st" = "$cr" ] || fail "connection $id: server sent $st bytes, client got $cr"
+	done
+	echo "ok: all $N streams byte-exact both ways ($(field "$s" tx) bytes up, $(field "$s" rx) down)"
+	# informational: the longest time a client connection received nothing
+	# (the freeze, plus TCP's retransmission back-off, plus ARP)
+	echo "clients' longest stall: $(field "$s" max_stall_ms) ms"
+	assert_eq "$(rsts)" 0 "TCP RST packets seen by the clients' stack"
+	assert_eq "$(estab_resets)" 0 "clients' TcpEstabResets"
+	for i in $(seq 600); do kill -0 $r2 2>/dev/null || break; sleep 0.1; done
+	if kill -0 $r2 2>/dev/null; then
+		ps -eo pid,stat,args | grep -E "criu|ferry" | grep -v grep || true
+		cat "$FERRY_OUT/receive.log"
+		fail "ferry receive still runs a minute after the checks"
+	fi
+	rc=0; wait $r2 || rc=$?
+	cat "$FERRY_OUT/receive.log"
+	assert_eq "$rc" 0 "ferry receive exit status"
+	barrier checked
+	exit 0
+fi
+
+# role a
+echo 30000 >/proc/sys/kernel/ns_last_pid
+cd /
+cleanup() {
+	set +e
+	[ -s /tmp/srv.pid ] && kill -9 "$(cat /tmp/srv.pid)" 2>/dev/null
+	ip addr del "$VIP/24" dev "$dev" 2>/dev/null
+	return 0
+}
+trap cleanup EXIT
+ip neigh flush dev "$dev"	# no stale entry for the clients' address
+barrier netready
+ip addr add "$VIP/24" dev "$dev"
+rm -f /tmp/srv.pid
+setsid "$S" server "$VIP" $PORT $N /tmp/srv.st /tmp/srv.pid </dev/null >/dev/null 2>&1 &
+wait_port $PORT
+barrier listening
+for i in $(seq 300); do [ -s /tmp/srv.pid ] && break; sleep 0.1; done
+[ -s /tmp/srv.pid ] || fail "the server did not get its $N connections"
+SP=$(cat /tmp/srv.pid)
+cp /tmp/srv.pid "$FERRY_SHARED/srv.pid"
+barrier clients-up
+v=$(status "$SP" /tmp/srv.st); echo "server before: $v"; check_ok "$v" "server before"
+cp /tmp/srv.st /tmp/srv.0
+
+# 1. the destination's restore fails: everything must be as before
+rc=0
+"$FERRY_BIN" migrate "$SP" --to "$FERRY_PEER_IP:7931" --move-addr "$VIP/24" \
+	2>"$FERRY_OUT/migrate-fail.log" || rc=$?
+cat "$FERRY_OUT/migrate-fail.log"
+assert_eq "$rc" 1 "migrate exit status when the restore fails"
+grep -q "runs here again" "$FERRY_OUT/migrate-fail.log" || fail "source not reported resumed"
+grep -q "$N TCP connections unlocked" "$FERRY_OUT/migrate-fail.log" ||
+	fail "the $N connections were not reported unlocked"
+ip -4 addr show "$dev" | grep -q "inet $VIP/" || fail "$VIP not back on a"
+nft list tables | grep -q "CRIU-$SP" && fail "CRIU's lock table left on a"
+[ "$(awk '{print $3}' /proc/$SP/stat)" != T ] || fail "server left stopped"
+barrier failed
+barrier resumed
+sleep 4
+v=$(status "$SP" /tmp/srv.st); echo "server after the failed migration: $v"
+check_ok "$v" "server after the failed migration"
+progress /tmp/srv.0 /tmp/srv.st "server after the failed migration"
+barrier checked1
+
+# 2. the real migration
+rc=0
+"$FERRY_BIN" migrate "$SP" --to "$FERRY_PEER_IP:7932" --move-addr "$VIP/24" --json \
+	>"$FERRY_OUT/report.json" 2>"$FERRY_OUT/migrate.log" || rc=$?
+cat "$FERRY_OUT/migrate.log" "$FERRY_OUT/report.json"
+barrier migrated
+assert_eq "$rc" 0 "ferry migrate exit status"
+r=$(cat "$FERRY_OUT/report.json")
+assert_eq "$(jq_get "$r" tcp_connections_dumped)" $N "connections dumped"
+assert_eq "$(jq_get "$r" tcp_connections_kept)" $N "connections kept (server side)"
+echo "downtime_ms=$(jq_get "$r" downtime_ms) total_ms=$(jq_get "$r" total_ms)"
+for i in $(seq 50); do kill -0 "$SP" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$SP" 2>/dev/null && fail "server still runs on a"
+ip -4 addr show | grep -q "inet $VIP/" && fail "$VIP still on a"
+nft list tables | grep -q "CRIU-$SP" && fail "CRIU's lock table left on a"
+rm -f /tmp/srv.pid
+barrier checked 300
