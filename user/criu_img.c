@@ -210,6 +210,29 @@ static int write_file(int dirfd, const char *name, const void *buf, size_t len)
 	return ret;
 }
 
+int criu_pmevec_add(struct criu_pmevec *x, uint64_t vaddr, uint64_t pages, uint32_t flags)
+{
+	struct criu_pme *last = x->n ? &x->v[x->n - 1] : NULL;
+
+	if (!pages)
+		return 0;
+	if (last && last->flags == flags && last->vaddr + last->nr_pages * 4096 == vaddr) {
+		last->nr_pages += pages;
+		return 0;
+	}
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 16;
+		struct criu_pme *v = realloc(x->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		x->v = v;
+		x->cap = cap;
+	}
+	x->v[x->n++] = (struct criu_pme){ vaddr, pages, flags };
+	return 0;
+}
+
 int criu_img_write_pagemap_entries(int dirfd, const char *name, uint32_t pages_id,
 				   const struct criu_pme *e, size_t n)
 {

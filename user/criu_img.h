@@ -71,6 +71,16 @@ struct criu_pme {
 	uint32_t flags;
 };
 
+/* A growing list of pagemap entries. */
+struct criu_pmevec {
+	struct criu_pme *v;
+	size_t n, cap;
+};
+
+/* Append pages at vaddr with flags, joined to the last entry if it ends at
+ * vaddr with the same flags. 0 or -ENOMEM. */
+int criu_pmevec_add(struct criu_pmevec *x, uint64_t vaddr, uint64_t pages, uint32_t flags);
+
 struct criu_img_stats {
 	uint64_t pids, entries, pages, bytes;
 };

@@ -24,32 +24,10 @@ bool criu_lazy_vma_ok(uint32_t flags, uint32_t status)
 	       !(status & (VMA_AREA_VSYSCALL | VMA_AREA_VDSO | VMA_AREA_VVAR));
 }
 
-struct pmevec {
-	struct criu_pme *v;
-	size_t n, cap;
-};
-
-static int emit(struct pmevec *x, uint64_t a, uint64_t b, uint32_t flags)
+/* [a, b) as one more entry of o */
+static int emit(struct criu_pmevec *o, uint64_t a, uint64_t b, uint32_t flags)
 {
-	struct criu_pme *last = x->n ? &x->v[x->n - 1] : NULL;
-
-	if (a >= b)
-		return 0;
-	if (last && last->flags == flags && last->vaddr + last->nr_pages * PAGE == a) {
-		last->nr_pages += (b - a) / PAGE;
-		return 0;
-	}
-	if (x->n == x->cap) {
-		size_t cap = x->cap ? x->cap * 2 : 16;
-		struct criu_pme *v = realloc(x->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		x->v = v;
-		x->cap = cap;
-	}
-	x->v[x->n++] = (struct criu_pme){ a, (b - a) / PAGE, flags };
-	return 0;
+	return a < b ? criu_pmevec_add(o, a, (b - a) / PAGE, flags) : 0;
 }
 
 /* Lowest stack-pointer page in [a, b), or b. */
@@ -70,7 +48,7 @@ int criu_lazy_split(const struct criu_pme *in, size_t n, const struct criu_lazy_
 		    size_t nv, const uint64_t *sp, size_t nsp, struct criu_pme **out,
 		    size_t *nout, uint64_t *lazy)
 {
-	struct pmevec o = { 0 };
+	struct criu_pmevec o = { 0 };
 	size_t k = 0;		/* first VMA that may still matter */
 	int ret = 0;
 

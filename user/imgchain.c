@@ -13,15 +13,11 @@
 
 #define PAGE 4096ull
 
-struct pmevec {
-	struct criu_pme *v;
-	size_t n, cap;
-};
 
 struct chain_pid {
 	uint32_t pid, pages_id;
-	struct pmevec cover;	/* pages the previous rounds hold */
-	struct pmevec sent;	/* this round's runs, ascending */
+	struct criu_pmevec cover;	/* pages the previous rounds hold */
+	struct criu_pmevec sent;	/* this round's runs, ascending */
 	int fd;			/* this round's pages-ID.img, or -1 */
 };
 
@@ -36,29 +32,6 @@ struct imgchain {
 	char err[512];
 };
 
-static int vec_add(struct pmevec *x, uint64_t vaddr, uint64_t pages, uint32_t flags)
-{
-	struct criu_pme *last = x->n ? &x->v[x->n - 1] : NULL;
-
-	if (!pages)
-		return 0;
-	if (last && last->flags == flags && last->vaddr + last->nr_pages * PAGE == vaddr) {
-		last->nr_pages += pages;
-		return 0;
-	}
-	if (x->n == x->cap) {
-		size_t cap = x->cap ? x->cap * 2 : 16;
-		struct criu_pme *v = realloc(x->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		x->v = v;
-		x->cap = cap;
-	}
-	x->v[x->n++] = (struct criu_pme){ vaddr, pages, flags };
-	return 0;
-}
-
 static uint64_t pme_end(const struct criu_pme *e)
 {
 	return e->vaddr + e->nr_pages * PAGE;
@@ -68,7 +41,7 @@ int imgchain_merge(const struct criu_pme *cover, size_t ncover, const struct cri
 		   size_t nsent, struct criu_pme **out, size_t *nout, struct criu_pme **newcover,
 		   size_t *nnewcover)
 {
-	struct pmevec o = { 0 }, u = { 0 };
+	struct criu_pmevec o = { 0 }, u = { 0 };
 	uint64_t cpos = 0;	/* cover below cpos is emitted or overlaid */
 	size_t i = 0;
 	int ret = 0;
@@ -83,7 +56,7 @@ int imgchain_merge(const struct criu_pme *cover, size_t ncover, const struct cri
 
 			if (a >= lim)
 				break;
-			ret = vec_add(&o, a, ((b < lim ? b : lim) - a) / PAGE, CRIU_PE_PARENT);
+			ret = criu_pmevec_add(&o, a, ((b < lim ? b : lim) - a) / PAGE, CRIU_PE_PARENT);
 			if (b > lim) {
 				cpos = lim;
 				break;
@@ -92,7 +65,7 @@ int imgchain_merge(const struct criu_pme *cover, size_t ncover, const struct cri
 		}
 		if (ret || j == nsent)
 			break;
-		ret = vec_add(&o, sent[j].vaddr, sent[j].nr_pages, CRIU_PE_PRESENT);
+		ret = criu_pmevec_add(&o, sent[j].vaddr, sent[j].nr_pages, CRIU_PE_PRESENT);
 		cpos = pme_end(&sent[j]);
 		while (i < ncover && pme_end(&cover[i]) <= cpos)
 			i++;
@@ -114,7 +87,7 @@ int imgchain_merge(const struct criu_pme *cover, size_t ncover, const struct cri
 				l->nr_pages = (end - l->vaddr) / PAGE;
 			continue;
 		}
-		ret = vec_add(&u, e->vaddr, e->nr_pages, 0);
+		ret = criu_pmevec_add(&u, e->vaddr, e->nr_pages, 0);
 	}
 	if (ret) {
 		free(o.v);
@@ -226,11 +199,24 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+/* This round's pages file of p, created on first use. */
+static int open_pages(struct imgchain *c, struct chain_pid *p)
+{
+	char name[64];
+
+	if (p->fd >= 0)
+		return 0;
+	snprintf(name, sizeof(name), "pages-%u.img", p->pages_id);
+	p->fd = openat(c->round_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (p->fd < 0)
+		return cerr(c, -errno, "%s/r%u/%s: %s", c->dir, c->next, name, strerror(errno));
+	return 0;
+}
+
 int imgchain_put(struct imgchain *c, uint32_t pid, uint64_t vaddr, uint32_t npages,
 		 const void *data)
 {
 	struct chain_pid *p;
-	char name[64];
 	int ret;
 
 	if (!npages || vaddr % PAGE || vaddr + npages * PAGE < vaddr)
@@ -247,18 +233,14 @@ int imgchain_put(struct imgchain *c, uint32_t pid, uint64_t vaddr, uint32_t npag
 			    "(a round's pages must come in ascending address order)", pid,
 			    (unsigned long long)vaddr,
 			    (unsigned long long)pme_end(&p->sent.v[p->sent.n - 1]), c->next);
-	if (p->fd < 0) {
-		snprintf(name, sizeof(name), "pages-%u.img", p->pages_id);
-		p->fd = openat(c->round_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (p->fd < 0)
-			return cerr(c, -errno, "%s/r%u/%s: %s", c->dir, c->next, name,
-				    strerror(errno));
-	}
+	ret = open_pages(c, p);
+	if (ret)
+		return ret;
 	ret = write_all(p->fd, data, npages * PAGE);
 	if (ret)
 		return cerr(c, ret, "%s/r%u/pages-%u.img: %s", c->dir, c->next, p->pages_id,
 			    strerror(-ret));
-	ret = vec_add(&p->sent, vaddr, npages, 0);
+	ret = criu_pmevec_add(&p->sent, vaddr, npages, 0);
 	if (ret)
 		return cerr(c, ret, "out of memory");
 	c->st.pages += npages;
@@ -273,14 +255,10 @@ static int end_pid(struct imgchain *c, struct chain_pid *p, uint64_t *covered)
 	char name[64];
 	int ret;
 
-	if (p->fd < 0) {
-		/* nothing new for this pid: an empty pages file, all from parent */
-		snprintf(name, sizeof(name), "pages-%u.img", p->pages_id);
-		p->fd = openat(c->round_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (p->fd < 0)
-			return cerr(c, -errno, "%s/r%u/%s: %s", c->dir, c->next, name,
-				    strerror(errno));
-	}
+	/* nothing new for this pid: an empty pages file, all from parent */
+	ret = open_pages(c, p);
+	if (ret)
+		return ret;
 	ret = close(p->fd) ? -errno : 0;
 	p->fd = -1;
 	if (ret)
@@ -297,7 +275,7 @@ static int end_pid(struct imgchain *c, struct chain_pid *p, uint64_t *covered)
 		return cerr(c, ret, "%s/r%u/%s: %s", c->dir, c->next, name, strerror(-ret));
 	}
 	free(p->cover.v);
-	p->cover = (struct pmevec){ u, nu, nu };
+	p->cover = (struct criu_pmevec){ u, nu, nu };
 	for (size_t i = 0; i < nu; i++)
 		*covered += u[i].nr_pages;
 	p->sent.n = 0;

@@ -1,50 +1,94 @@
 #!/bin/bash
 # ferry-vm: hosts=2
 # The demo job of `make demo`: two guests (host a = 10.99.0.1, host b =
-# 10.99.0.2) on a virtual link. Host a runs a workload that keeps
-# rewriting 32 MiB of self-checking memory; `ferry migrate` moves it live
-# to host b, where `ferry receive` restores it. The workload then checks
-# every page on b and keeps running there.
+# 10.99.0.2) on a virtual link. Host a runs a small service on the service
+# address 10.99.0.100: tests/progs/tcp_stream, streaming self-checking data
+# both ways over 4 TCP connections to a client. The client is a separate
+# TCP stack: a network namespace "client" on host b (10.99.0.50), bridged
+# onto the link, reaching the service over the network. `ferry migrate
+# --move-addr` moves the running service, its connections and its address
+# live to host b; the client never reconnects. At the end the client
+# reports that every byte arrived in order, with no reset.
 set -euo pipefail
 . "$FERRY_SRC/tests/vm/lib/assert.sh"
-PORT=7900
-W=$FERRY_PROGS/mig_workload
+. "$FERRY_SRC/tests/vm/lib/lan.sh"
+S=$FERRY_PROGS/tcp_stream
+VIP=10.99.0.100
+CLI_IP=10.99.0.50
+PORT=7940 FPORT=7900
+N=4
+dev=$FERRY_NETDEV
+
+status() {	# PID FILE: the summary line of tcp_stream's status
+	rm -f "$2"; kill -USR1 "$1"
+	for i in $(seq 100); do [ -s "$2" ] && break; sleep 0.1; done
+	[ -s "$2" ] || fail "no status from $1"
+	head -n1 "$2"
+}
 
 if [ "$FERRY_ROLE" = b ]; then
+	CP=
+	cleanup() {
+		set +e
+		[ -n "$CP" ] && kill -9 "$CP" 2>/dev/null
+		[ -s "$FERRY_SHARED/srv.pid" ] && kill -9 "$(cat "$FERRY_SHARED/srv.pid")" 2>/dev/null
+		lan_client_down client
+	}
+	trap cleanup EXIT
+	lan_client_up client "$CLI_IP"	# the client's own TCP stack, on the LAN
 	echo "== host b: ferry check"
 	"$FERRY_BIN" check --no-criu || true
-	echo "== host b: ferry receive --listen $FERRY_MY_IP:$PORT --once"
-	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$PORT" --once --dir /var/tmp &
+	echo "== host b: ferry receive --listen $FERRY_MY_IP:$FPORT --once"
+	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$FPORT" --once --dir /var/tmp &
 	rpid=$!
-	for i in $(seq 100); do ss -ltn | grep -q ":$PORT " && break; sleep 0.1; done
-	barrier ready
-	barrier migrated 600
-	wait $rpid
-	pid=$(cat "$FERRY_SHARED/pid")
-	echo "== host b: the workload (pid $pid) checks all of its memory"
-	rm -f /tmp/mig.pid.verify
-	kill -USR1 "$pid"
-	for i in $(seq 300); do [ -s /tmp/mig.pid.verify ] && break; sleep 0.1; done
-	echo "   $(cat /tmp/mig.pid.verify)"
-	grep -q '^OK' /tmp/mig.pid.verify || fail "workload found damaged memory on b"
+	for i in $(seq 100); do ss -ltn | grep -q ":$FPORT " && break; sleep 0.1; done
+	barrier netready
+	barrier listening 300
+	echo "== client (netns on host b, $CLI_IP): $N connections to $VIP:$PORT"
+	setsid ip netns exec client "$S" client "$VIP" $PORT $N /tmp/cli.st </dev/null \
+		>/dev/null 2>/tmp/client.err &
+	for i in $(seq 100); do CP=$(pgrep -f "tcp_stream client $VIP" || true); [ -n "$CP" ] && break; sleep 0.1; done
+	[ -n "$CP" ] || fail "client did not start"
+	sleep 3
+	echo "   client before: $(status "$CP" /tmp/cli.st)"
+	barrier clients-up
+	barrier migrated 900
+	wait $rpid || fail "ferry receive failed"
+	sleep 3
+	s=$(status "$CP" /tmp/cli.st)
+	echo "== client after the migration: $s"
+	case $s in OK*) ;; *) fail "the client saw a broken stream: $s" ;; esac
+	sp=$(cat "$FERRY_SHARED/srv.pid")
+	kill -0 "$sp" || fail "the service does not run on b"
+	echo "== host b: the service (pid $sp) runs here and owns $VIP:"
+	ip -4 -br addr show br0
 	barrier checked
-	kill -9 "$pid"
 	exit 0
 fi
 
 echo 30000 >/proc/sys/kernel/ns_last_pid	# keep its PID free on b
 cd /
-setsid "$W" 32 256 /tmp/mig.pid </dev/null >/dev/null 2>&1 &
-for i in $(seq 300); do [ -s /tmp/mig.pid ] && break; sleep 0.1; done
-pid=$(cat /tmp/mig.pid)
-echo "$pid" >"$FERRY_SHARED/pid"
-echo "== host a: workload pid $pid rewrites 32 MiB; ferry dirty shows its writes"
-"$FERRY_BIN" dirty "$pid" --interval 500 --count 2 | tail -n 6 || true
-barrier ready
-echo "== host a: ferry migrate $pid --to $FERRY_PEER_IP:$PORT"
-"$FERRY_BIN" migrate "$pid" --to "$FERRY_PEER_IP:$PORT" --max-downtime 300 --max-rounds 6
+trap 'ip addr del "$VIP/24" dev "$dev" 2>/dev/null || true' EXIT
+ip neigh flush dev "$dev"
+barrier netready
+ip addr add "$VIP/24" dev "$dev"
+echo "== host a: service on $VIP:$PORT (tcp_stream server, $N connections)"
+setsid "$S" server "$VIP" $PORT $N /tmp/srv.st /tmp/srv.pid </dev/null >/dev/null 2>&1 &
+for i in $(seq 100); do ss -ltn | grep -q ":$PORT " && break; sleep 0.1; done
+barrier listening
+for i in $(seq 300); do [ -s /tmp/srv.pid ] && break; sleep 0.1; done
+[ -s /tmp/srv.pid ] || fail "the service did not get its $N connections"
+pid=$(cat /tmp/srv.pid)
+cp /tmp/srv.pid "$FERRY_SHARED/srv.pid"
+barrier clients-up
+echo "   service before: $(status "$pid" /tmp/srv.st)"
+echo "== host a: ferry tcp $pid (the connections, as ferry.ko exports them)"
+"$FERRY_BIN" tcp "$pid" | head -n $((N + 3)) || true
+echo "== host a: ferry migrate $pid --to $FERRY_PEER_IP:$FPORT --move-addr $VIP/24"
+"$FERRY_BIN" migrate "$pid" --to "$FERRY_PEER_IP:$FPORT" --move-addr "$VIP/24" \
+	--max-downtime 300 --max-rounds 6
 barrier migrated
 kill -0 "$pid" 2>/dev/null && sleep 1
 kill -0 "$pid" 2>/dev/null && fail "the source copy still runs on a"
-echo "== host a: the source copy is gone; the workload now runs on host b"
+echo "== host a: the source copy is gone; the service and $VIP now live on host b"
 barrier checked

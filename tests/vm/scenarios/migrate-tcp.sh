@@ -36,6 +36,7 @@
 # migration starts.
 set -euo pipefail
 . "$FERRY_SRC/tests/vm/lib/assert.sh"
+. "$FERRY_SRC/tests/vm/lib/lan.sh"
 S=$FERRY_PROGS/tcp_stream
 VIP=10.99.0.100
 CLI_IP=10.99.0.50
@@ -76,30 +77,14 @@ if [ "$FERRY_ROLE" = b ]; then
 		set +e
 		[ -n "$CP" ] && kill -9 "$CP" 2>/dev/null
 		[ -s "$FERRY_SHARED/srv.pid" ] && kill -9 "$(cat "$FERRY_SHARED/srv.pid")" 2>/dev/null
-		ip netns del cli 2>/dev/null
-		ip link del br0 2>/dev/null
-		ip addr flush dev "$dev"
-		ip addr add "$FERRY_MY_IP/24" dev "$dev"
-		ip link set "$dev" up
+		lan_client_down cli
 		for t in $(nft list tables 2>/dev/null | awk '/ferry_move_/ {print $3}'); do
 			nft delete table inet "$t"
 		done
 		return 0
 	}
 	trap cleanup EXIT
-	ip link add br0 type bridge
-	ip link set br0 address "$(cat /sys/class/net/$dev/address)"
-	ip addr flush dev "$dev"
-	ip link set "$dev" master br0
-	ip link set br0 up
-	ip addr add "$FERRY_MY_IP/24" dev br0
-	ip netns add cli
-	ip link add vcb type veth peer name vc0 netns cli
-	ip link set vcb master br0
-	ip link set vcb up
-	ip -n cli link set lo up
-	ip -n cli link set vc0 up
-	ip -n cli addr add "$CLI_IP/24" dev vc0
+	lan_client_up cli "$CLI_IP"
 	ip netns exec cli nft -f - <<-'EOF'
 	table inet rstwatch {
 		chain in { type filter hook input priority 0; tcp flags & rst == rst counter; }
