@@ -47,6 +47,7 @@ if [ "$FERRY_ROLE" = b ]; then
 	echo "== client (netns on host b, $CLI_IP): $N connections to $VIP:$PORT"
 	setsid ip netns exec client "$S" client "$VIP" $PORT $N /tmp/cli.st </dev/null \
 		>/dev/null 2>/tmp/client.err &
+	disown	# its end is the cleanup's business, not a job report
 	for i in $(seq 100); do CP=$(pgrep -f "tcp_stream client $VIP" || true); [ -n "$CP" ] && break; sleep 0.1; done
 	[ -n "$CP" ] || fail "client did not start"
 	sleep 3
@@ -74,6 +75,7 @@ barrier netready
 ip addr add "$VIP/24" dev "$dev"
 echo "== host a: service on $VIP:$PORT (tcp_stream server, $N connections)"
 setsid "$S" server "$VIP" $PORT $N /tmp/srv.st /tmp/srv.pid </dev/null >/dev/null 2>&1 &
+disown	# ferry ends this copy once it runs on b
 for i in $(seq 100); do ss -ltn | grep -q ":$PORT " && break; sleep 0.1; done
 barrier listening
 for i in $(seq 300); do [ -s /tmp/srv.pid ] && break; sleep 0.1; done
@@ -83,7 +85,7 @@ cp /tmp/srv.pid "$FERRY_SHARED/srv.pid"
 barrier clients-up
 echo "   service before: $(status "$pid" /tmp/srv.st)"
 echo "== host a: ferry tcp $pid (the connections, as ferry.ko exports them)"
-"$FERRY_BIN" tcp "$pid" | head -n $((N + 3)) || true
+"$FERRY_BIN" tcp "$pid" | grep -E '^(State|LISTEN|ESTAB)' || true
 echo "== host a: ferry migrate $pid --to $FERRY_PEER_IP:$FPORT --move-addr $VIP/24"
 "$FERRY_BIN" migrate "$pid" --to "$FERRY_PEER_IP:$FPORT" --move-addr "$VIP/24" \
 	--max-downtime 300 --max-rounds 6
