@@ -48,6 +48,11 @@ for s in $SCRIPTS; do
 	out=$job/out/$role/$name
 	mkdir -p "$out"
 	export FERRY_OUT=$out
+	# each script its own shared directory: a barrier or pid file left by
+	# the previous script must not be taken for this one's (the hosts may
+	# be at different scripts: one finishes a long check, the other starts)
+	export FERRY_SHARED=$job/shared/$name
+	mkdir -p "$FERRY_SHARED"
 	log "running $name"
 	start=$(date +%s)
 	timeout --kill-after=10 "$SCRIPT_TIMEOUT" bash "$s" >"$out/log" 2>&1 </dev/null
