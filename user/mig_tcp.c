@@ -188,21 +188,31 @@ static int resolve_dev(struct mig_addr *a, char *err, size_t errlen)
 	return 0;
 }
 
+/* Where is a configured on this host? w->found_index 0: nowhere. */
+static int find_addr(struct mig_addr *a, struct addr_walk *w, char *err, size_t errlen)
+{
+	int ret;
+
+	*w = (struct addr_walk){ .want = a };
+	ret = resolve_dev(a, err, errlen);
+	if (ret)
+		return ret;
+	ret = addr_walk(w);
+	if (ret)
+		snprintf(err, errlen, "listing addresses: %s", strerror(-ret));
+	return ret;
+}
+
 int mig_addr_find_local(struct mig_addr *a, char *err, size_t errlen)
 {
-	struct addr_walk w = { .want = a };
+	struct addr_walk w;
 	char s[96];
 	int ret;
 
 	mig_addr_fmt(a, s, sizeof(s));
-	ret = resolve_dev(a, err, errlen);
+	ret = find_addr(a, &w, err, errlen);
 	if (ret)
 		return ret;
-	ret = addr_walk(&w);
-	if (ret) {
-		snprintf(err, errlen, "listing addresses: %s", strerror(-ret));
-		return ret;
-	}
 	if (!w.found_index || (a->ifindex && w.found_index != a->ifindex)) {
 		snprintf(err, errlen, "--move-addr %s: the address is not configured %s%s here", s,
 			 a->dev[0] ? "on " : "", a->dev);
@@ -217,19 +227,14 @@ int mig_addr_find_local(struct mig_addr *a, char *err, size_t errlen)
 
 int mig_addr_check_absent(struct mig_addr *a, char *err, size_t errlen)
 {
-	struct addr_walk w = { .want = a };
+	struct addr_walk w;
 	char s[96];
 	int ret;
 
 	mig_addr_fmt(a, s, sizeof(s));
-	ret = resolve_dev(a, err, errlen);
+	ret = find_addr(a, &w, err, errlen);
 	if (ret)
 		return ret;
-	ret = addr_walk(&w);
-	if (ret) {
-		snprintf(err, errlen, "listing addresses: %s", strerror(-ret));
-		return ret;
-	}
 	if (w.found_index) {
 		snprintf(err, errlen, "service address %s is already configured on this host", s);
 		return -EADDRINUSE;
