@@ -411,12 +411,18 @@ int mig_addr_unlock(const struct mig_addr *a, const char *dir)
 {
 	char table[64], mark[4200];
 	struct stat sb;
+	int fd;
 
 	snprintf(mark, sizeof(mark), "%s/unlocked", dir);
 	if (!stat(mark, &sb))
 		return 0;
 	lock_table(a, table, sizeof(table));
-	return nft_delete_table("inet", table);
+	if (!nft_delete_table("inet", table))
+		return 0;
+	fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);	/* as the script does */
+	if (fd >= 0)
+		close(fd);
+	return 1;
 }
 
 int mig_tcp_drop_criu_table(pid_t root)

@@ -85,7 +85,9 @@ int mig_addr_announce(const struct mig_addr *a);
  * Destination lock, see above. Writes DIR/unlock.sh (the post-restore
  * action script to hand to `criu restore --action-script`) into script.
  * mig_addr_unlock() removes the table if it is still there: 0 if it was
- * gone already (the script ran), 1 if this call removed it.
+ * gone already (the script or an earlier call removed it), 1 if this call
+ * removed it. With `criu swrk` CRIU notifies ferry instead of running the
+ * script, and ferry calls mig_addr_unlock() itself.
  */
 int mig_addr_lock(const struct mig_addr *a, const char *dir, char *script, size_t ssize,
 		  char *err, size_t errlen);

@@ -23,6 +23,7 @@
 #include "mig_net.h"
 #include "mig_tcp.h"
 #include "criu_lazy.h"
+#include "criu_swrk.h"
 #include "imgchain.h"
 #include "lazy_server.h"
 #include "preflight.h"
@@ -86,6 +87,7 @@ struct session {
 	bool restored;
 	bool lazy;		/* restore pre-copied pages through criu lazy-pages */
 	pid_t lazyd;		/* that daemon, while it fills the restored tree */
+	struct criu_swrk swrk;	/* CRIU worker waiting for the restore request */
 	uint64_t t_restored;
 	uint8_t *buf;
 	bool move;		/* MOVE_ADDR: the service address comes here */
@@ -204,7 +206,18 @@ static int setup_dirs(struct session *s)
 	if (ret)
 		return ret;
 	s->buf = malloc(WIRE_MAX_PAGES * WIRE_PAGE_SIZE);
-	return s->buf ? 0 : -ENOMEM;
+	if (!s->buf)
+		return -ENOMEM;
+	/* CRIU starts now, during pre-copy, not in the downtime; extra
+	 * --criu-arg options only exist on the command line */
+	if (!s->o->ncriu_args) {
+		char out[4300], err[512];
+
+		snprintf(out, sizeof(out), "%s/criu-swrk.out", s->dir);
+		if (criu_swrk_start(&s->swrk, out, err, sizeof(err)))
+			note("%s: the restore will run `criu restore`", err);
+	}
+	return 0;
 }
 
 /* A pre-copy round ended: its pages become one more image set of the chain. */
@@ -313,10 +326,51 @@ static void net_after_restore(struct session *s, bool ok)
 	free(v);
 }
 
+/* CRIU's action-script notifications, when the worker restores. */
+static int on_criu_notify(const char *script, pid_t pid, void *arg)
+{
+	struct session *s = arg;
+
+	/* the sockets exist (still in repair mode): peers may reach them */
+	if (s->move && !strcmp(script, "post-restore"))
+		mig_addr_unlock(&s->addr, s->dir);
+	return 0;
+}
+
+/*
+ * Restore through the waiting CRIU worker. -EPIPE when it is gone before
+ * taking the request (nothing restored: `criu restore` can still run);
+ * CRIU's log goes to log.
+ */
+static int restore_swrk(struct session *s, char *log, size_t loglen)
+{
+	struct criu_swrk_restore r = {
+		.log_file = "restore.log",
+		.log_level = 2,		/* -v4 logging costs seconds under TCG */
+		.tcp_established = true,	/* none in the images: no effect */
+		.lazy_pages = s->lazy,
+		.notify = s->move ? on_criu_notify : NULL,
+		.arg = s,
+	};
+	pid_t root = 0;
+	int ret;
+
+	snprintf(log, loglen, "%s/restore.log", s->final_dir);
+	/* CRIU opens it as /proc/OUR_PID/fd/N */
+	r.images_dir_fd = open(s->final_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (r.images_dir_fd < 0)
+		return serr(s, -errno, "%s: %s", s->final_dir, strerror(errno));
+	ret = criu_swrk_restore(&s->swrk, &r, &root, s->err, sizeof(s->err));
+	close(r.images_dir_fd);
+	if (!ret)
+		note("restored by the waiting CRIU worker: root pid %d", (int)root);
+	return ret;
+}
+
 static int restore(struct session *s, uint64_t *ms, struct criu_restore_stats *rs)
 {
 	const char *argv[16 + MAX_CRIU_ARGS];
-	char link[4300], stats[4300], tail[2048], target[64];
+	char link[4300], stats[4300], tail[2048], target[64], log[4300];
 	uint64_t t;
 	int n = 0, ret;
 
@@ -359,12 +413,26 @@ static int restore(struct session *s, uint64_t *ms, struct criu_restore_stats *r
 	ret = net_before_restore(s);
 	if (ret)
 		return ret;
-	ret = mig_run(argv, s->log);
+	ret = -EPIPE;
+	if (s->swrk.pid > 0) {
+		ret = restore_swrk(s, log, sizeof(log));
+		if (ret == -EPIPE)
+			note("%s: running `criu restore` instead", s->err);
+	}
+	if (ret == -EPIPE) {
+		snprintf(log, sizeof(log), "%s", s->log);
+		ret = mig_run(argv, log);
+		if (ret)
+			serr(s, -EIO, "criu restore failed (exit %d)", ret);
+	}
 	*ms = (ferry_now_ns() - t) / 1000000;
 	net_after_restore(s, ret == 0);
 	if (ret) {
-		mig_log_errors(s->log, tail, sizeof(tail));
-		return serr(s, -EIO, "criu restore failed (exit %d):\n%s", ret, tail);
+		size_t l = strlen(s->err);
+
+		mig_log_errors(log, tail, sizeof(tail));
+		snprintf(s->err + l, sizeof(s->err) - l, ":\n%s", tail);
+		return -EIO;
 	}
 	s->t_restored = ferry_now_ns();
 	memset(rs, 0, sizeof(*rs));
@@ -459,6 +527,8 @@ static int serve(struct session *s)
 			/* the tree runs here now, whatever happens to the
 			 * connection: the source only resumes if it never
 			 * got this message */
+			/* the worker exits after its answer; reap it */
+			criu_swrk_stop(&s->swrk, 10000);
 			if (!ret)
 				ret = wire_expect(&s->c, WIRE_DONE, &m);
 			if (ret)
@@ -507,6 +577,7 @@ static int session(struct ropts *o, int fd)
 
 	memset(&s, 0, sizeof(s));
 	s.o = o;
+	s.swrk.sk = -1;
 	wire_init(&s.c, fd);
 	ret = handshake(&s);
 	if (!ret)
@@ -519,6 +590,7 @@ static int session(struct ropts *o, int fd)
 		note("migration failed: %s", s.err[0] ? s.err : strerror(-ret));
 	else
 		note("migration done: the tree runs here");
+	criu_swrk_stop(&s.swrk, 10000);	/* done with, or never asked */
 	if (s.lazyd > 0 && !s.restored) {
 		kill(s.lazyd, SIGKILL);
 		lazy_server_wait(s.lazyd, 10000);
