@@ -325,6 +325,30 @@ static int mark_one(const char *dir, int dirfd, const struct proc *p,
 	return ret;
 }
 
+int criu_pstree_pids(const char *dir, uint32_t **pids, size_t *n)
+{
+	struct proc *p = NULL;
+	size_t np = 0;
+	int ret = read_pstree(dir, &p, &np);
+
+	*pids = NULL;
+	*n = 0;
+	if (ret)
+		return ret;
+	*pids = calloc(np ? np : 1, sizeof(**pids));
+	if (*pids) {
+		for (size_t i = 0; i < np; i++)
+			(*pids)[i] = p[i].pid;
+		*n = np;
+	} else {
+		ret = -ENOMEM;
+	}
+	for (size_t i = 0; i < np; i++)
+		free(p[i].tids);
+	free(p);
+	return ret;
+}
+
 int criu_lazy_mark(const char *dir, struct criu_lazy_stats *st, char *err, size_t errlen)
 {
 	struct proc *p = NULL;

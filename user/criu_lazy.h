@@ -52,6 +52,9 @@ struct criu_lazy_stats {
 	uint64_t eager_pages;	/* in-parent pages CRIU still restores itself */
 };
 
+/* The processes (not threads) of pstree.img in dir: 0 or -errno. */
+int criu_pstree_pids(const char *dir, uint32_t **pids, size_t *n);
+
 /* Mark the final dump in dir (pstree, mm, core and pagemap images). */
 int criu_lazy_mark(const char *dir, struct criu_lazy_stats *st, char *err, size_t errlen);
 

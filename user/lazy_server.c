@@ -779,6 +779,10 @@ int lazy_server_start(const char *dir, uint64_t tasks, pid_t *out, char *err, si
 		 * not kill the server a restored tree depends on */
 		setpgid(0, 0);
 		signal(SIGPIPE, SIG_IGN);
+		/* nothing of the receiver's stays open here: above all not
+		 * its connection to the source, which must close when the
+		 * receiver dies */
+		ferry_close_fds_except(lfd);
 		_exit(run_server(dir, lfd, tasks) ? 1 : 0);
 	}
 	close(lfd);

@@ -45,13 +45,25 @@ int mig_split_hostport(const char *s, char *host, size_t hsize, char *port, size
 	return 0;
 }
 
-static void tune(int fd)
+void mig_net_tune(int fd)
 {
 	int one = 1, buf = 4 << 20;
+	int idle = MIG_KEEPIDLE_S, intvl = MIG_KEEPINTVL_S, cnt = MIG_KEEPCNT;
+	unsigned int utimeout = MIG_USER_TIMEOUT_MS;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	/* A cut link must end the migration (and resume a frozen source)
+	 * within seconds, not after TCP's ~15 minutes of retransmissions:
+	 * unacknowledged data gives up after MIG_USER_TIMEOUT_MS, and an idle
+	 * wait (the peer dumping or restoring) is probed by keepalives, which
+	 * a live peer's kernel answers however busy its ferry is. */
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &utimeout, sizeof(utimeout));
 }
 
 int mig_connect(const char *hostport, char *err, size_t errlen)
@@ -75,7 +87,7 @@ int mig_connect(const char *hostport, char *err, size_t errlen)
 			saved = errno;
 			continue;
 		}
-		tune(fd);
+		mig_net_tune(fd);
 		if (!connect(fd, ai->ai_addr, ai->ai_addrlen))
 			break;
 		saved = errno;
@@ -113,7 +125,7 @@ int mig_listen(const char *addrport, char *err, size_t errlen)
 		return r;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	tune(fd);
+	mig_net_tune(fd);
 	if (bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 4)) {
 		r = -errno;
 		snprintf(err, errlen, "listen on %s: %s", addrport, strerror(-r));

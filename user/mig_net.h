@@ -11,4 +11,14 @@ int mig_split_hostport(const char *s, char *host, size_t hsize, char *port, size
 int mig_connect(const char *hostport, char *err, size_t errlen);
 int mig_listen(const char *addrport, char *err, size_t errlen);
 
+/* A dead link ends a migration after at most about this long: data not
+ * acknowledged for MIG_USER_TIMEOUT_MS, or an idle connection whose
+ * keepalive probes go unanswered (IDLE + INTVL * CNT seconds). */
+#define MIG_USER_TIMEOUT_MS	20000
+#define MIG_KEEPIDLE_S		5
+#define MIG_KEEPINTVL_S		2
+#define MIG_KEEPCNT		5
+/* Buffers, no Nagle, and those timeouts (also for accepted sockets). */
+void mig_net_tune(int fd);
+
 #endif

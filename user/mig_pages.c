@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 #include "mig.h"
 #include "pagestore.h"
+#include "util.h"
 #include "wire.h"
 
 #define PG 4096ull
@@ -217,6 +218,11 @@ int mig_send_pages(struct wire_conn *c, pid_t pid, const struct mig_exts *x,
 			struct iovec liov = { buf, (size_t)n * PG };
 			ssize_t r;
 			uint32_t got;
+
+			if (ferry_interrupted) {	/* Ctrl-C in a long round */
+				ret = -EINTR;
+				break;
+			}
 
 			for (uint32_t k = 0; k < n; k++) {
 				riov[k].iov_base = (void *)(uintptr_t)(a + k * PG);

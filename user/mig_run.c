@@ -28,6 +28,11 @@ int mig_run(const char *const argv[], const char *log_path)
 	if (pid == 0) {
 		int nul = open("/dev/null", O_RDONLY);
 
+		/* a terminal's Ctrl-C is for ferry, which decides what to
+		 * undo: a criu dump killed midway would leave the tree
+		 * frozen with CRIU's parasite in it */
+		setpgid(0, 0);
+
 		if (nul >= 0)
 			dup2(nul, 0);
 		dup2(fd, 1);

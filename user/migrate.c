@@ -90,6 +90,13 @@ static const char usage_text[] =
 "\n"
 "Needs root (CRIU, process_vm_readv, /proc/PID/clear_refs).\n"
 "\n"
+"Interrupting (SIGINT, SIGTERM, SIGHUP) stops the migration and leaves the\n"
+"tree running here, as any failure does; a CRIU dump in progress finishes\n"
+"first. Once HOST restores, ferry asks it to undo and waits for its\n"
+"answer: if the tree already runs there, the migration completes instead\n"
+"(\"too late to interrupt\"). A link that stops answering ends the\n"
+"migration within about 20 s, with the same effect as a failure.\n"
+"\n"
 "Environment: FERRY_KEEP_WORKDIR=1 keeps the work directory (CRIU's dump.log,\n"
 "the images) instead of removing it. FERRY_NO_ANNOUNCE=1 (also for `ferry\n"
 "receive`) sends no gratuitous ARP for a moved address.\n"
@@ -172,6 +179,34 @@ static int seterr(struct mig *m, int ret, const char *fmt, ...)
 	vsnprintf(m->err, sizeof(m->err), fmt, ap);
 	va_end(ap);
 	return ret;
+}
+
+/*
+ * SIGINT/SIGTERM/SIGHUP: only noted here. The socket I/O it interrupts
+ * returns -EINTR and the migration fails through its normal path, which
+ * resumes a frozen tree completely (address, TCP repair mode and lock,
+ * SIGCONT); a criu dump in progress finishes first (it runs in its own
+ * process group). While the destination restores, the source must not
+ * simply resume: see commit().
+ */
+static void on_signal(int sig)
+{
+	ferry_interrupted = sig;
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };	/* no SA_RESTART */
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static int interrupted(struct mig *m)
+{
+	return seterr(m, -EINTR, "interrupted by signal %d", (int)ferry_interrupted);
 }
 
 static int handshake(struct mig *m)
@@ -356,7 +391,7 @@ static int round_zero(struct mig *m, struct mig_round_stat *rs)
 		}
 		if (ret)
 			return seterr(m, ret, "round 0, pid %d: %s", pid,
-				      ret == -EPIPE || ret == -ECONNRESET ? m->c.err : strerror(-ret));
+				      ret == -EPIPE || ret == -ECONNRESET || ret == -ETIMEDOUT ? m->c.err : strerror(-ret));
 	}
 	rs->sent_pages = cs.pages;
 	rs->raw_bytes = cs.raw_bytes;
@@ -416,7 +451,7 @@ static int dirty_round(struct mig *m, uint32_t round, struct mig_round_stat *rs)
 			ret = 0;
 		} else if (ret) {
 			seterr(m, ret, "round %u, pid %d: %s", round, m->pids[i],
-			       ret == -EPIPE || ret == -ECONNRESET ? m->c.err : strerror(-ret));
+			       ret == -EPIPE || ret == -ECONNRESET || ret == -ETIMEDOUT ? m->c.err : strerror(-ret));
 		}
 		free(v);
 		mig_exts_free(&x);
@@ -464,6 +499,8 @@ static int precopy(struct mig *m)
 		m->why = mig_policy_decide(&p, m->hist, m->nrounds, &est);
 		if (m->why != MIG_CONTINUE || m->nrounds >= MAX_ROUNDS_HIST)
 			break;
+		if (ferry_interrupted)
+			return interrupted(m);
 		ret = dirty_round(m, (uint32_t)m->nrounds, &m->hist[m->nrounds]);
 		if (ret)
 			return ret;
@@ -567,6 +604,8 @@ static int final_dump(struct mig *m)
 			 m->tcp ? ", TCP connections locked" : "");
 	if (m->tcp)
 		progress("%zu TCP connection%s dumped", m->nconns, m->nconns == 1 ? "" : "s");
+	if (ferry_interrupted)	/* while CRIU dumped: nothing sent yet, resume */
+		return interrupted(m);
 	return 0;
 }
 
@@ -609,6 +648,30 @@ static int commit(struct mig *m)
 	ret = wire_send_u64s(&m->c, WIRE_COMMIT, &flags, 1);
 	if (!ret)
 		ret = wire_expect(&m->c, WIRE_RESTORED, &msg);
+	if (ret == -EINTR) {
+		/* The destination may be restoring, or may have restored
+		 * already: ask it to undo, and believe its answer. RESTORED
+		 * crossing our ABORT means it was too late: the tree runs
+		 * there, ours goes. Anything else: it undid (or never did)
+		 * the restore, ours resumes. Further signals do not cut this
+		 * wait short -- resuming without the answer could leave two
+		 * live copies; a dead link ends it (socket timeouts). */
+		int sig = ferry_interrupted;
+
+		progress("interrupted (signal %d): asking %s to undo the restore", sig, m->o->to);
+		wire_send_error(&m->c, WIRE_ABORT, -EINTR, "source interrupted by signal %d", sig);
+		do {
+			ferry_interrupted = 0;
+			ret = wire_recv(&m->c, &msg);
+		} while (ret == -EINTR);
+		if (!ret && msg.type == WIRE_RESTORED) {
+			progress("too late to interrupt: the tree already runs on %s", m->o->to);
+		} else {
+			ferry_interrupted = sig;
+			return seterr(m, -EINTR, "interrupted by signal %d; %s did not restore "
+				      "the tree", sig, m->o->to);
+		}
+	}
 	if (!ret)
 		ret = wire_parse_u64s(&m->c, &msg, v, 4);
 	if (ret)
@@ -621,21 +684,6 @@ static int commit(struct mig *m)
 		progress("%llu of %zu TCP connections found on %s after the restore",
 			 (unsigned long long)v[3], m->nconns, m->o->to);
 	return 0;
-}
-
-/* SIGINT/SIGTERM while CRIU's dump holds the tree stopped: resume it
- * before dying (the destination has not reported it running yet). */
-static struct mig *sig_mig;
-
-static void on_fatal_signal(int sig)
-{
-	struct mig *m = sig_mig;
-
-	if (m && m->frozen)
-		for (size_t i = 0; i < m->npids; i++)
-			kill(m->pids[i], SIGCONT);
-	signal(sig, SIG_DFL);
-	raise(sig);
 }
 
 /* Before the destination runs the tree: put ours back as it was. */
@@ -883,10 +931,7 @@ int cmd_migrate(int argc, char **argv)
 	m.fd = -1;
 	m.t0 = ferry_now_ns();
 	signal(SIGPIPE, SIG_IGN);
-	sig_mig = &m;
-	signal(SIGINT, on_fatal_signal);
-	signal(SIGTERM, on_fatal_signal);
-	signal(SIGHUP, on_fatal_signal);
+	catch_signals();
 	if (kill(o.pid, 0) && errno == ESRCH) {
 		ferry_err("no such process: %d", o.pid);
 		return FERRY_EXIT_NOPROC;
@@ -976,6 +1021,5 @@ cleanup:
 		mig_rmtree(m.dir);
 	else
 		progress("work directory kept: %s", m.dir);
-	sig_mig = NULL;
 	return rc;
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include "mig_tcp.h"
 #include "criu_lazy.h"
 #include "criu_swrk.h"
+#include "mig_guard.h"
 #include "imgchain.h"
 #include "lazy_server.h"
 #include "preflight.h"
@@ -37,9 +39,15 @@ static const char usage_text[] =
 "with CRIU. For each migration: answer the source's pre-flight (are the\n"
 "tree's files here with the same size and ELF build-id, is there memory,\n"
 "disk and a working CRIU), store the pre-copied pages, turn them into CRIU\n"
-"parent images while the source dumps, receive the final images and run\n"
-"`criu restore`. The source kills its copy only after this side reports the\n"
-"tree running; a migration that fails or is aborted leaves nothing behind.\n"
+"parent images while the source dumps, receive the final images and\n"
+"restore them. The restore goes through a CRIU worker (`criu swrk`, CRIU's\n"
+"RPC) started during pre-copy, so that starting CRIU is not part of the\n"
+"downtime; when the worker is gone, `criu restore` runs instead. The source\n"
+"kills its copy only after this side reports the tree running; a migration\n"
+"that fails or is aborted leaves nothing behind. Until the report is sent\n"
+"a guard process watches this one: if ferry receive dies (SIGKILL, a crash)\n"
+"the guard kills the restored tree and removes a moved address, because the\n"
+"source then resumes its own copy.\n"
 "\n"
 "Options:\n"
 "  --listen ADDR:PORT   address to listen on (:PORT for any address,\n"
@@ -48,7 +56,7 @@ static const char usage_text[] =
 "                       each migration gets a private subdirectory, removed\n"
 "                       when it ends\n"
 "  --once               handle one migration, then exit with its result\n"
-"  --keep               keep the subdirectory (images, restore.log)\n"
+"  --keep               keep the subdirectory (images, final/restore.log)\n"
 "  --no-lazy            restore every pre-copied page before the tree runs;\n"
 "                       by default CRIU restores only what the final dump\n"
 "                       wrote and `criu lazy-pages` fills in the pre-copied\n"
@@ -56,7 +64,9 @@ static const char usage_text[] =
 "                       on first touch and then in the background (the\n"
 "                       images stay until it is done). Used anyway when\n"
 "                       `criu check --feature uffd-noncoop` fails\n"
-"  --criu-arg ARG       pass ARG to `criu restore` (repeatable)\n"
+"  --criu-arg ARG       pass ARG to `criu restore` (repeatable); options\n"
+"                       exist only on CRIU's command line, so this runs\n"
+"                       `criu restore` instead of the worker\n"
 "  -h, --help           this text\n"
 "\n"
 "Migrations are served one at a time. Needs root (CRIU).\n"
@@ -82,12 +92,13 @@ struct session {
 	struct ropts *o;
 	struct wire_conn c;
 	char dir[4096];
-	char final_dir[4200], log[4200];
+	char final_dir[4200], log[4300];
 	struct imgchain *ic;	/* the pre-copied pages, one image set per round */
 	bool restored;
 	bool lazy;		/* restore pre-copied pages through criu lazy-pages */
 	pid_t lazyd;		/* that daemon, while it fills the restored tree */
 	struct criu_swrk swrk;	/* CRIU worker waiting for the restore request */
+	struct mig_guard guard;	/* kills the restored tree if we die unreported */
 	uint64_t t_restored;
 	uint8_t *buf;
 	bool move;		/* MOVE_ADDR: the service address comes here */
@@ -199,7 +210,7 @@ static int setup_dirs(struct session *s)
 	if (!mkdtemp(s->dir))
 		return serr(s, -errno, "%s: %s", s->dir, strerror(errno));
 	snprintf(s->final_dir, sizeof(s->final_dir), "%s/final", s->dir);
-	snprintf(s->log, sizeof(s->log), "%s/restore.log", s->dir);
+	snprintf(s->log, sizeof(s->log), "%s/restore.log", s->final_dir);
 	if (mkdir(s->final_dir, 0700))
 		return serr(s, -errno, "%s: %s", s->final_dir, strerror(errno));
 	ret = imgchain_open(&s->ic, s->dir, s->err, sizeof(s->err));
@@ -326,6 +337,40 @@ static void net_after_restore(struct session *s, bool ok)
 	free(v);
 }
 
+/* In the guard, once this receiver is gone (mig_guard.h). */
+static void undo_restore(void *arg, int phase)
+{
+	struct session *s = arg;
+	char mark[4300], script[4300], err[512];
+
+	if (!s->move)
+		return;
+	if (phase == 0) {
+		/* the post-restore notification may have unlocked it */
+		snprintf(mark, sizeof(mark), "%s/unlocked", s->dir);
+		unlink(mark);
+		mig_addr_lock(&s->addr, s->dir, script, sizeof(script), err, sizeof(err));
+		return;
+	}
+	mig_addr_del(&s->addr, err, sizeof(err));
+	mig_addr_unlock(&s->addr, s->dir);
+}
+
+/* Before the restore: guard it until the source has been told. */
+static int guard_restore(struct session *s)
+{
+	uint32_t *pids;
+	size_t n;
+	int ret;
+
+	ret = criu_pstree_pids(s->final_dir, &pids, &n);
+	if (ret)
+		return serr(s, ret, "%s/pstree.img: %s", s->final_dir, strerror(-ret));
+	ret = mig_guard_start(&s->guard, pids, n, s->swrk.pid, undo_restore, s);
+	free(pids);
+	return ret ? serr(s, ret, "starting the restore guard: %s", strerror(-ret)) : 0;
+}
+
 /* CRIU's action-script notifications, when the worker restores. */
 static int on_criu_notify(const char *script, pid_t pid, void *arg)
 {
@@ -409,10 +454,15 @@ static int restore(struct session *s, uint64_t *ms, struct criu_restore_stats *r
 	for (int i = 0; i < s->o->ncriu_args; i++)
 		argv[n++] = s->o->criu_args[i];
 	argv[n] = NULL;
+	note("final images received: restoring");
 	t = ferry_now_ns();
 	ret = net_before_restore(s);
-	if (ret)
+	if (!ret)
+		ret = guard_restore(s);
+	if (ret) {
+		net_after_restore(s, false);
 		return ret;
+	}
 	ret = -EPIPE;
 	if (s->swrk.pid > 0) {
 		ret = restore_swrk(s, log, sizeof(log));
@@ -428,6 +478,7 @@ static int restore(struct session *s, uint64_t *ms, struct criu_restore_stats *r
 	*ms = (ferry_now_ns() - t) / 1000000;
 	net_after_restore(s, ret == 0);
 	if (ret) {
+		mig_guard_release(&s->guard);	/* CRIU undid its own restore */
 		size_t l = strlen(s->err);
 
 		mig_log_errors(log, tail, sizeof(tail));
@@ -463,6 +514,26 @@ static int recv_file(struct session *s, const struct wire_msg *m)
 	if (ret)
 		return serr(s, ret, "image %s: %s", f.name, s->c.err);
 	return 0;
+}
+
+/*
+ * After a restore, before reporting it: did the source abort meanwhile (an
+ * ABORT or ERROR frame waiting)? Only an explicit frame counts: a source
+ * that merely vanished may have left its tree frozen for good.
+ */
+static bool source_aborted(struct session *s)
+{
+	struct pollfd p = { .fd = s->c.fd, .events = POLLIN };
+	struct wire_msg m;
+
+	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
+		return false;
+	if (wire_recv(&s->c, &m))
+		return false;
+	if (m.type == WIRE_ABORT || m.type == WIRE_ERROR)
+		return true;
+	note("unexpected %s frame during the restore (ignored)", wire_type_name(m.type));
+	return false;
 }
 
 /* The conversation after pre-flight. 0 when the tree runs here. */
@@ -523,14 +594,32 @@ static int serve(struct session *s)
 			v[1] = rs.restore_time;
 			v[2] = rs.pages_restored;
 			v[3] = s->tcp_kept;
+			if (source_aborted(s)) {
+				/* it asked during the restore: it resumes its
+				 * copy once we answer, so this one goes first */
+				mig_guard_fire(&s->guard);
+				s->restored = false;
+				wire_send_error(&s->c, WIRE_ERROR, -ECANCELED,
+						"restore undone: the source aborted");
+				return serr(s, -ECANCELED, "the source aborted during the restore; "
+					    "the restored tree was killed here");
+			}
 			ret = wire_send_u64s(&s->c, WIRE_RESTORED, v, 4);
-			/* the tree runs here now, whatever happens to the
-			 * connection: the source only resumes if it never
-			 * got this message */
+			if (ret) {
+				/* the source never got it and resumes its
+				 * copy: this one must go */
+				mig_guard_fire(&s->guard);
+				s->restored = false;
+				return serr(s, ret, "reporting the restore: %s; the restored "
+					    "tree was killed here", s->c.err);
+			}
+			/* sent: the tree runs here now, whatever happens to
+			 * the connection (the source kills its copy once it
+			 * reads this) */
+			mig_guard_release(&s->guard);
 			/* the worker exits after its answer; reap it */
 			criu_swrk_stop(&s->swrk, 10000);
-			if (!ret)
-				ret = wire_expect(&s->c, WIRE_DONE, &m);
+			ret = wire_expect(&s->c, WIRE_DONE, &m);
 			if (ret)
 				note("after restore: %s", s->c.err);
 			return 0;
@@ -578,6 +667,7 @@ static int session(struct ropts *o, int fd)
 	memset(&s, 0, sizeof(s));
 	s.o = o;
 	s.swrk.sk = -1;
+	s.guard.fd = -1;
 	wire_init(&s.c, fd);
 	ret = handshake(&s);
 	if (!ret)
@@ -590,6 +680,7 @@ static int session(struct ropts *o, int fd)
 		note("migration failed: %s", s.err[0] ? s.err : strerror(-ret));
 	else
 		note("migration done: the tree runs here");
+	mig_guard_release(&s.guard);	/* alive: whatever failed was cleaned up here */
 	criu_swrk_stop(&s.swrk, 10000);	/* done with, or never asked */
 	if (s.lazyd > 0 && !s.restored) {
 		kill(s.lazyd, SIGKILL);
@@ -668,6 +759,7 @@ int cmd_receive(int argc, char **argv)
 			ret = -errno;
 			break;
 		}
+		mig_net_tune(fd);
 		ret = session(&o, fd);
 		close(fd);
 		if (o.once)

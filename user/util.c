@@ -8,6 +8,8 @@
 #include <unistd.h>
 #include "util.h"
 
+volatile sig_atomic_t ferry_interrupted;
+
 const char *ferry_prog = "ferry";
 
 static void vmsg(const char *kind, const char *fmt, va_list ap)
@@ -101,4 +103,14 @@ int ferry_read_file(const char *path, char *buf, size_t size)
 	while (n > 0 && buf[n - 1] == '\n')
 		buf[--n] = '\0';
 	return (int)n;
+}
+
+void ferry_close_fds_except(int keep)
+{
+	if (keep > 3)
+		close_range(3, (unsigned int)keep - 1, 0);
+	if (keep >= 3)
+		close_range((unsigned int)keep + 1, ~0U, 0);
+	else
+		close_range(3, ~0U, 0);
 }

@@ -32,6 +32,13 @@ int ferry_errf(char *err, size_t errlen, int ret, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 uint64_t ferry_now_ns(void);	/* CLOCK_MONOTONIC */
+/* Set (to the signal number) by a command's SIGINT/SIGTERM/SIGHUP handler;
+ * blocking socket I/O then returns -EINTR instead of retrying. */
+#include <signal.h>
+extern volatile sig_atomic_t ferry_interrupted;
+
+/* In a forked helper: close every descriptor above stderr but keep. */
+void ferry_close_fds_except(int keep);
 
 /* Parse a decimal number into [min, max]; false on garbage or range. */
 bool ferry_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <zstd.h>
+#include "util.h"
 #include "wire.h"
 
 static const char *const type_names[__WIRE_TYPE_MAX] = {
@@ -83,6 +84,15 @@ static uint64_t get_le(const uint8_t *p, int n)
 	return v;
 }
 
+/* A socket error of a send or receive, in words a user can act on. */
+static int io_fail(struct wire_conn *c, int err, const char *op)
+{
+	if (err == ETIMEDOUT)
+		return fail(c, -err, "%s: the peer stopped answering (link down or host dead)",
+			    op);
+	return fail(c, -err, "%s: %s", op, strerror(err));
+}
+
 static int write_all(struct wire_conn *c, const void *p, size_t n)
 {
 	const uint8_t *q = p;
@@ -93,9 +103,11 @@ static int write_all(struct wire_conn *c, const void *p, size_t n)
 		if (w < 0 && errno == ENOTSOCK)
 			w = write(c->fd, q, n);
 		if (w < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR && !ferry_interrupted)
 				continue;
-			return fail(c, -errno, "send: %s", strerror(errno));
+			if (errno == EINTR)
+				return fail(c, -EINTR, "interrupted by signal %d", (int)ferry_interrupted);
+			return io_fail(c, errno, "send");
 		}
 		q += w;
 		n -= (size_t)w;
@@ -114,9 +126,11 @@ static int read_all(struct wire_conn *c, void *p, size_t n, bool frame_start)
 		ssize_t r = read(c->fd, q + got, n - got);
 
 		if (r < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR && !ferry_interrupted)
 				continue;
-			return fail(c, -errno, "receive: %s", strerror(errno));
+			if (errno == EINTR)
+				return fail(c, -EINTR, "interrupted by signal %d", (int)ferry_interrupted);
+			return io_fail(c, errno, "receive");
 		}
 		if (r == 0) {
 			if (got == 0 && frame_start)

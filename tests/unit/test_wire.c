@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <cmocka.h>
+#include "util.h"
 #include "wire.h"
 
 struct pair {
@@ -543,6 +545,34 @@ static void test_codec(void **state)
 	assert_string_equal(wire_type_name(999), "unknown");
 }
 
+static void on_alarm(int sig)
+{
+	ferry_interrupted = sig;
+}
+
+/* A signal that sets ferry_interrupted ends a blocked receive with -EINTR
+ * (Ctrl-C must not wait for a peer that never answers); one that does
+ * not (the flag clear) is retried. */
+static void test_interrupted(void **state)
+{
+	struct pair *p = *state;
+	struct sigaction sa = { .sa_handler = on_alarm }, old;
+	struct wire_msg m;
+
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+	ferry_interrupted = 0;
+	alarm(1);
+	assert_int_equal(wire_recv(&p->b, &m), -EINTR);
+	assert_non_null(strstr(p->b.err, "interrupted by signal"));
+	ferry_interrupted = 0;
+	/* a frame that arrives is read normally afterwards */
+	assert_int_equal(wire_send(&p->a, WIRE_DONE, NULL, 0), 0);
+	assert_int_equal(wire_recv(&p->b, &m), 0);
+	assert_int_equal(m.type, WIRE_DONE);
+	sigaction(SIGALRM, &old, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -555,6 +585,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_reads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disconnect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_interrupted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_transfer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_compressed, setup, teardown),
 	};

@@ -6,8 +6,18 @@
 #  1. its executable is missing on b: pre-flight fails before anything is
 #     frozen, exit status 3, the message names the missing file;
 #  2. the receiver on b is killed during pre-copy: ferry migrate fails;
-#  3. CRIU restore fails on b (an invalid restore option): the tree, which
-#     CRIU left stopped after the dump, is resumed.
+#  3. CRIU restore fails on b (an invalid restore option, so `criu restore`
+#     runs): the tree, which CRIU left stopped after the dump, is resumed;
+#  4. the tree's PID is taken on b during pre-copy, so the restore through
+#     the CRIU worker (criu swrk) fails: the source is resumed, CRIU's
+#     reason reaches the user, the worker is gone from b afterwards;
+#  5. the receiver is killed (SIGKILL) while CRIU restores on b (eager
+#     restore of 128 MiB, so that it takes a while): its guard kills the
+#     half-restored tree and the CRIU worker, the source resumes;
+#  6. the link is cut during pre-copy (b's interface goes down): both ends
+#     give up within their timeouts instead of hanging, the source runs on;
+#  7. ferry migrate gets SIGINT (Ctrl-C) while b restores (eager, 256 MiB):
+#     it asks b to undo, b kills the restored tree, the source resumes.
 # After each case the process on a must run (state not T, its write counter
 # advances) and pass its own page verification, and no copy runs on b.
 set -euo pipefail
@@ -46,6 +56,69 @@ if [ "$FERRY_ROLE" = b ]; then
 	pid=$(cat "$FERRY_SHARED/pid")
 	kill -0 "$pid" 2>/dev/null && fail "a copy of $pid runs on b"
 	ls /var/tmp | diff /tmp/before3 - || fail "receiver left its directory behind"
+	# case 4: take the tree's PID once pre-copy has begun
+	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:7914" --once 2>"$FERRY_OUT/r4.log" &
+	r=$!; wait_port 7914; barrier c4
+	pid=$(cat "$FERRY_SHARED/pid")
+	for i in $(seq 600); do grep -q "pre-flight" "$FERRY_OUT/r4.log" && break; sleep 0.1; done
+	# the receiver starts its worker after pre-flight: let that fork first
+	for i in $(seq 300); do pgrep -f "criu swrk" >/dev/null && break; sleep 0.1; done
+	echo $((pid - 1)) >/proc/sys/kernel/ns_last_pid
+	sleep 600 &
+	taker=$!
+	[ "$taker" = "$pid" ] || fail "could not take pid $pid on b (got $taker)"
+	rc=0; wait $r || rc=$?
+	cat "$FERRY_OUT/r4.log"
+	assert_eq "$rc" 1 "receive exit status after a failed worker restore"
+	grep -q "criu restore failed" "$FERRY_OUT/r4.log" || fail "receiver did not report CRIU's failure"
+	assert_eq "$(cat /proc/$pid/comm)" sleep "pid $pid on b still the process that took it"
+	pgrep -f "criu swrk" && fail "a CRIU worker outlived the receiver"
+	ls /var/tmp | diff /tmp/before3 - || fail "receiver left its directory behind"
+	kill "$taker"
+	# case 5: kill the receiver once CRIU restores
+	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:7915" --once --no-lazy \
+		2>"$FERRY_OUT/r5.log" &
+	r=$!; wait_port 7915; barrier c5
+	pid=$(cat "$FERRY_SHARED/pid")
+	for i in $(seq 3000); do grep -q "restoring" "$FERRY_OUT/r5.log" && break; sleep 0.05; done
+	grep -q "restoring" "$FERRY_OUT/r5.log" || fail "the receiver never began restoring"
+	kill -9 $r
+	wait $r || true
+	echo "receiver killed during the restore"
+	for i in $(seq 100); do grep -q "restored tree was killed" "$FERRY_OUT/r5.log" && break; sleep 0.1; done
+	cat "$FERRY_OUT/r5.log"
+	grep -q "restored tree was killed" "$FERRY_OUT/r5.log" || fail "the guard did not act"
+	sleep 1
+	kill -0 "$pid" 2>/dev/null && fail "a copy of $pid runs on b after the receiver died"
+	pgrep -f "criu swrk" && fail "a CRIU worker outlived the receiver"
+	barrier c5done
+	# case 6: cut the link once pre-copy runs
+	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:7916" --once 2>"$FERRY_OUT/r6.log" &
+	r=$!; wait_port 7916; barrier c6
+	for i in $(seq 600); do grep -q "pre-flight" "$FERRY_OUT/r6.log" && break; sleep 0.1; done
+	sleep 1
+	ip link set "$FERRY_NETDEV" down
+	echo "link down at $(date +%T)"
+	rc=0; wait $r || rc=$?
+	echo "receiver ended at $(date +%T)"
+	cat "$FERRY_OUT/r6.log"
+	assert_eq "$rc" 1 "receive exit status after the link was cut"
+	barrier c6a 300
+	ip link set "$FERRY_NETDEV" up
+	# case 7: tell a when the restore begins
+	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:7917" --once --no-lazy \
+		2>"$FERRY_OUT/r7.log" &
+	r=$!; wait_port 7917; barrier c7
+	pid=$(cat "$FERRY_SHARED/pid")
+	for i in $(seq 6000); do grep -q "restoring" "$FERRY_OUT/r7.log" && break; sleep 0.05; done
+	: >"$FERRY_SHARED/restoring"
+	rc=0; wait $r || rc=$?
+	cat "$FERRY_OUT/r7.log"
+	assert_eq "$rc" 1 "receive exit status when the source aborts during the restore"
+	grep -q "source aborted during the restore" "$FERRY_OUT/r7.log" ||
+		fail "the receiver did not undo the restore on the source's request"
+	sleep 1
+	kill -0 "$pid" 2>/dev/null && fail "a copy of $pid runs on b after the abort"
 	barrier done
 	exit 0
 fi
@@ -68,50 +141,87 @@ check_source() {	# PID CASE: running, not stopped, verifies, advancing
 	[ "$w2" -gt "$w1" ] || fail "$2: source does not run ($w1 -> $w2 writes)"
 	echo "ok: $2: source runs unchanged ($v)"
 }
-start() {	# BINARY PIDFILE
+start() {	# BINARY PIDFILE MIB: a workload; prints its pid, shares it with b
 	rm -f "$2"
-	setsid "$1" 8 64 "$2" </dev/null >/dev/null 2>&1 &
-	for i in $(seq 300); do [ -s "$2" ] && break; sleep 0.1; done
-	cat "$2"
+	setsid "$1" "$3" 64 "$2" </dev/null >/dev/null 2>&1 &
+	for i in $(seq 600); do [ -s "$2" ] && break; sleep 0.1; done
+	cat "$2" | tee "$FERRY_SHARED/pid"
+}
+# CASE PORT PID STATUS WHAT [TEXT...]: ferry migrate exits with STATUS and
+# its output holds every TEXT (grep patterns)
+migrate_fails() {
+	local n=$1 port=$2 pid=$3 want=$4 what=$5 rc=0
+	shift 5
+	"$FERRY_BIN" migrate "$pid" --to "$FERRY_PEER_IP:$port" 2>"$FERRY_OUT/m$n.log" || rc=$?
+	cat "$FERRY_OUT/m$n.log"
+	assert_eq "$rc" "$want" "migrate exit status when $what"
+	for t in "$@"; do
+		grep -q "$t" "$FERRY_OUT/m$n.log" || fail "case $n: no '$t' in ferry migrate's output"
+	done
 }
 
 # 1. executable missing on b
 cp "$W" /tmp/mig_wl_copy
-pid=$(start /tmp/mig_wl_copy /tmp/c1.pid)
+pid=$(start /tmp/mig_wl_copy /tmp/c1.pid 8)
 barrier c1
-rc=0
-"$FERRY_BIN" migrate "$pid" --to "$FERRY_PEER_IP:7911" 2>"$FERRY_OUT/m1.log" || rc=$?
-cat "$FERRY_OUT/m1.log"
-assert_eq "$rc" 3 "migrate exit status with a missing executable"
-grep -q "missing: /tmp/mig_wl_copy" "$FERRY_OUT/m1.log" || fail "missing file not named"
+migrate_fails 1 7911 "$pid" 3 "an executable is missing" "missing: /tmp/mig_wl_copy"
 check_source "$pid" case1 /tmp/c1.pid
 kill -9 "$pid"
 
 # 2. receiver killed during pre-copy (32 MiB so that round 0 takes a while)
-rm -f /tmp/c2.pid
-setsid "$W" 32 64 /tmp/c2.pid </dev/null >/dev/null 2>&1 &
-for i in $(seq 300); do [ -s /tmp/c2.pid ] && break; sleep 0.1; done
-pid=$(cat /tmp/c2.pid)
+pid=$(start "$W" /tmp/c2.pid 32)
 barrier c2
-rc=0
-"$FERRY_BIN" migrate "$pid" --to "$FERRY_PEER_IP:7912" 2>"$FERRY_OUT/m2.log" || rc=$?
-cat "$FERRY_OUT/m2.log"
-assert_eq "$rc" 1 "migrate exit status when the receiver dies"
+migrate_fails 2 7912 "$pid" 1 "the receiver dies"
 barrier c2done
 check_source "$pid" case2 /tmp/c2.pid
 kill -9 "$pid"
 
 # 3. restore fails on b: the frozen source is resumed
-pid=$(start "$W" /tmp/c3.pid)
-echo "$pid" >"$FERRY_SHARED/pid"
+pid=$(start "$W" /tmp/c3.pid 8)
 barrier c3
-rc=0
-"$FERRY_BIN" migrate "$pid" --to "$FERRY_PEER_IP:7913" 2>"$FERRY_OUT/m3.log" || rc=$?
-cat "$FERRY_OUT/m3.log"
-assert_eq "$rc" 1 "migrate exit status when the restore fails"
-grep -q "criu restore failed" "$FERRY_OUT/m3.log" || fail "restore failure not reported"
-grep -q "runs here again" "$FERRY_OUT/m3.log" || fail "source not reported resumed"
+migrate_fails 3 7913 "$pid" 1 "the restore fails" "criu restore failed" "runs here again"
 check_source "$pid" case3 /tmp/c3.pid
+kill -9 "$pid"
+
+# 4. the PID is taken on b during pre-copy: the worker's restore fails
+pid=$(start "$W" /tmp/c4.pid 32)
+barrier c4
+migrate_fails 4 7914 "$pid" 1 "the worker's restore fails" "criu restore failed" \
+	"runs here again"
+check_source "$pid" case4 /tmp/c4.pid
+kill -9 "$pid"
+
+# 5. the receiver is killed during the restore
+pid=$(start "$W" /tmp/c5.pid 128)
+barrier c5
+migrate_fails 5 7915 "$pid" 1 "the receiver dies in the restore" "runs here again"
+barrier c5done
+check_source "$pid" case5 /tmp/c5.pid
+kill -9 "$pid"
+
+# 6. the link is cut during pre-copy
+pid=$(start "$W" /tmp/c6.pid 128)
+barrier c6
+t0=$(date +%s)
+migrate_fails 6 7916 "$pid" 1 "the link is cut" "stopped answering"
+echo "migrate gave up after $(( $(date +%s) - t0 )) s"
+check_source "$pid" case6 /tmp/c6.pid
+kill -9 "$pid"
+barrier c6a
+
+# 7. Ctrl-C while b restores
+pid=$(start "$W" /tmp/c7.pid 256)
+barrier c7
+"$FERRY_BIN" migrate "$pid" --to "$FERRY_PEER_IP:7917" 2>"$FERRY_OUT/m7.log" &
+mp=$!
+for i in $(seq 6000); do [ -e "$FERRY_SHARED/restoring" ] && break; sleep 0.05; done
+kill -INT "$mp"
+rc=0; wait "$mp" || rc=$?
+cat "$FERRY_OUT/m7.log"
+assert_eq "$rc" 1 "migrate exit status when interrupted during the restore"
+grep -q "asking .* to undo the restore" "$FERRY_OUT/m7.log" || fail "no undo request reported"
+grep -q "runs here again" "$FERRY_OUT/m7.log" || fail "source not reported resumed"
+check_source "$pid" case7 /tmp/c7.pid
 kill -9 "$pid"
 ls /tmp | grep -q ferry-migrate && fail "migrate left its work directory behind"
 barrier done

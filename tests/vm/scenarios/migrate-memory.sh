@@ -27,6 +27,8 @@ if [ "$FERRY_ROLE" = b ]; then
 	wait $rpid || rc=$?
 	cat "$FERRY_OUT/receive.log"
 	assert_eq "$rc" 0 "ferry receive --once exit status"
+	grep -q "restored by the waiting CRIU worker" "$FERRY_OUT/receive.log" ||
+		fail "the restore did not go through the CRIU worker (criu swrk)"
 	pid=$(cat "$FERRY_SHARED/pid")
 	kill -0 "$pid" || fail "migrated process $pid does not run on b"
 	rm -f /tmp/mig.pid.verify

@@ -141,6 +141,11 @@ if [ "$FERRY_ROLE" = b ]; then
 	done
 	grep -q "migration done" "$FERRY_OUT/receive.log" ||
 		{ cat "$FERRY_OUT/receive.log"; fail "the receiver did not restore the tree"; }
+	# the worker path: CRIU's post-restore notification unlocked the address
+	grep -q "restored by the waiting CRIU worker" "$FERRY_OUT/receive.log" ||
+		fail "the restore did not go through the CRIU worker"
+	grep -q "hook did not unlock" "$FERRY_OUT/receive.log" &&
+		fail "CRIU's post-restore notification did not unlock the address"
 	SP=$(cat "$FERRY_SHARED/srv.pid")
 	kill -0 "$SP" || fail "server $SP does not run on b"
 	ip -4 addr show br0 | grep -q "inet $VIP/" || fail "$VIP is not on b's br0"
