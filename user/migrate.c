@@ -43,9 +43,10 @@ static const char usage_text[] =
 "it is resumed unchanged.\n"
 "\n"
 "Before anything is frozen, HOST checks that every file the tree maps or\n"
-"executes exists there with the same size and ELF build-id, that CRIU works\n"
-"and that memory and disk suffice; otherwise the migration stops with the\n"
-"list of problems (exit status 3) and the tree is untouched.\n"
+"executes exists there with the same size and ELF build-id, that no PID or\n"
+"thread ID of the tree is in use there (CRIU restores them unchanged), that\n"
+"CRIU works and that memory and disk suffice; otherwise the migration stops\n"
+"with the list of problems (exit status 3) and the tree is untouched.\n"
 "\n"
 "Options:\n"
 "  --to HOST:PORT        the destination (required; [V6ADDR]:PORT for IPv6)\n"
@@ -102,8 +103,8 @@ static const char usage_text[] =
 "receive`) sends no gratuitous ARP for a moved address.\n"
 "\n"
 "Exit status: 0 migrated, 1 failed (the tree still runs here), 2 bad usage,\n"
-"3 the destination lacks files, memory, disk or CRIU, 4 no such process,\n"
-"5 not permitted.\n";
+"3 the destination lacks files, memory, disk or CRIU, or a PID is taken\n"
+"there, 4 no such process, 5 not permitted.\n";
 
 #define MAX_CRIU_ARGS 16
 #define MAX_ROUNDS_HIST 64

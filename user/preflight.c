@@ -23,6 +23,7 @@
 void pf_list_free(struct pf_list *l)
 {
 	free(l->v);
+	free(l->tids);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -261,6 +262,37 @@ static uint64_t vm_rss(pid_t pid)
 }
 
 
+/* The thread IDs of pid (the main thread's is pid itself). */
+static int add_tids(struct pf_list *l, pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+	int ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return 0;	/* exited meanwhile */
+	while (!ret && (de = readdir(d))) {
+		uint32_t *nv;
+		char *end;
+		unsigned long t = strtoul(de->d_name, &end, 10);
+
+		if (*end || !t)
+			continue;
+		nv = realloc(l->tids, (l->ntids + 1) * sizeof(*nv));
+		if (!nv) {
+			ret = -ENOMEM;
+			break;
+		}
+		l->tids = nv;
+		l->tids[l->ntids++] = (uint32_t)t;
+	}
+	closedir(d);
+	return ret;
+}
+
 int preflight_collect(pid_t pid, struct pf_list *out, char *err, size_t errlen)
 {
 	pid_t *pids = NULL;
@@ -305,6 +337,8 @@ int preflight_collect(pid_t pid, struct pf_list *out, char *err, size_t errlen)
 		}
 		fclose(f);
 		out->mem_bytes += vm_rss(pids[i]);
+		if (!ret)
+			ret = add_tids(out, pids[i]);
 	}
 	if (ret == -ENOMEM)
 		ferry_errf(err, errlen, ret, "out of memory");
@@ -419,6 +453,20 @@ int preflight_check(const struct pf_list *src, const char *store_dir, bool criu_
 	}
 	if (!ret && !criu_ok)
 		ret = report_add(rep, PF_NO_CRIU, NULL, "criu is not usable on the destination");
+	for (size_t i = 0; !ret && i < src->ntids; i++) {
+		char comm[64] = "", p[64];
+		pid_t t = (pid_t)src->tids[i];
+
+		if (t <= 0 || (kill(t, 0) && errno == ESRCH))
+			continue;
+		snprintf(p, sizeof(p), "/proc/%d/comm", (int)t);
+		if (ferry_read_file(p, comm, sizeof(comm)) > 0)
+			comm[strcspn(comm, "\n")] = 0;
+		ret = report_add(rep, PF_PID_TAKEN, NULL,
+				 "PID %d of the tree is in use here%s%s%s (CRIU restores PIDs "
+				 "unchanged)", (int)t, comm[0] ? " by '" : "", comm,
+				 comm[0] ? "'" : "");
+	}
 	return ret;
 }
 
@@ -431,6 +479,7 @@ static const char *const kind_names[] = {
 	[PF_NO_MEMORY]	= "not enough memory",
 	[PF_NO_DISK]	= "not enough disk",
 	[PF_NO_CRIU]	= "no CRIU",
+	[PF_PID_TAKEN]	= "PID taken",
 };
 
 void pf_problem_str(const struct pf_problem *p, char *buf, size_t size)
@@ -460,6 +509,9 @@ int preflight_send(struct wire_conn *c, const struct pf_list *l)
 		wb_u8(&b, l->v[i].build_id_len);
 		wb_bytes(&b, l->v[i].build_id, l->v[i].build_id_len);
 	}
+	wb_u32(&b, (uint32_t)l->ntids);
+	for (size_t i = 0; i < l->ntids; i++)
+		wb_u32(&b, l->tids[i]);
 	if (b.oom || b.len > WIRE_MAX_PAYLOAD) {
 		wb_free(&b);
 		return -ENOMEM;
@@ -509,6 +561,18 @@ int preflight_parse(struct wire_conn *c, const struct wire_msg *m, struct pf_lis
 		if (id)
 			memcpy(f->build_id, id, f->build_id_len);
 		l->n++;
+	}
+	n = rd_u32(&r);
+	if (!r.bad && n <= m->len / 4) {
+		l->tids = calloc(n ? n : 1, sizeof(*l->tids));
+		if (!l->tids) {
+			pf_list_free(l);
+			return -ENOMEM;
+		}
+		for (uint32_t i = 0; i < n && !r.bad; i++)
+			l->tids[l->ntids++] = rd_u32(&r);
+	} else {
+		r.bad = true;
 	}
 	if (!rd_done(&r)) {
 		pf_list_free(l);

@@ -2,7 +2,8 @@
 /*
  * Pre-flight of a migration: every regular file the process tree maps or
  * executes must exist on the destination with the same size and ELF
- * build-id, and the destination must have room. The source collects
+ * build-id, every PID and TID of the tree must be free there (CRIU restores
+ * them unchanged), and the destination must have room. The source collects
  * (preflight_collect), the destination compares (preflight_check); both
  * travel in PREFLIGHT / PREFLIGHT_ANS frames.
  */
@@ -36,6 +37,10 @@ struct pf_list {
 	struct pf_file *v;
 	size_t n, cap;
 	uint64_t mem_bytes;		/* resident memory of the tree */
+	/* every process and thread ID of the tree: CRIU restores them as
+	 * they are, so each must be free on the destination */
+	uint32_t *tids;
+	size_t ntids;
 };
 
 enum pf_problem_kind {
@@ -47,6 +52,7 @@ enum pf_problem_kind {
 	PF_NO_MEMORY,		/* MemAvailable below the tree's resident size */
 	PF_NO_DISK,		/* page store directory lacks room */
 	PF_NO_CRIU,		/* criu not usable on the destination */
+	PF_PID_TAKEN,		/* a PID/TID of the tree is in use on the destination */
 };
 
 struct pf_problem {

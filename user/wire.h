@@ -15,7 +15,7 @@
  *
  * Conversation (S = source, D = destination):
  *   S HELLO  -> D HELLO            versions must match exactly
- *   S PREFLIGHT -> D PREFLIGHT_ANS     files, memory and disk checked
+ *   S PREFLIGHT -> D PREFLIGHT_ANS     files, PIDs, memory and disk checked
  *   [S MOVE_ADDR -> D MOVE_ADDR_ACK]   with --move-addr: D checks that it
  *                                      can take the address over; it adds it
  *                                      at COMMIT, before `criu restore`
@@ -28,6 +28,10 @@
  *                                      RESTORED: u64 restore ms, CRIU's
  *                                      restore_time, pages restored, dumped
  *                                      TCP connections found after the restore
+ *                                      An ABORT that S sends while D
+ *                                      restores (S interrupted) makes D undo
+ *                                      the restore and answer ERROR, unless
+ *                                      RESTORED was already on its way
  *   S DONE (source killed) or S ABORT (D cleans up)
  * Either side may send ERROR (a code and a human message) at any time and
  * then close.
@@ -40,8 +44,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define WIRE_VERSION		1
-#define WIRE_MAGIC		(0x46525900u | WIRE_VERSION)	/* "FRY\1" */
+/* 2: PREFLIGHT carries the tree's PIDs/TIDs; the receiver takes an ABORT
+ * sent during its restore as a request to undo it */
+#define WIRE_VERSION		2
+#define WIRE_MAGIC		(0x46525900u | WIRE_VERSION)	/* "FRY\2" */
 #define WIRE_HDR_LEN		12
 #define WIRE_PAGE_SIZE		4096u
 #define WIRE_MAX_PAGES		1024u		/* per PAGES frame: 4 MiB raw */

@@ -210,10 +210,24 @@ static void test_collect_and_check(void **state)
 	}
 	assert_true(lib);
 
-	/* same host: nothing to report */
+	/* our own PID is among the tree's IDs */
+	bool self = false;
+	for (size_t i = 0; i < l.ntids; i++)
+		self |= l.tids[i] == (uint32_t)getpid();
+	assert_true(self);
+
+	/* same host: the files match; every PID is taken (by the tree itself) */
+	assert_int_equal(preflight_check(&l, "/tmp", true, &rep), 0);
+	assert_int_equal(rep.n, l.ntids);
+	for (size_t i = 0; i < rep.n; i++)
+		assert_int_equal(rep.v[i].kind, PF_PID_TAKEN);
+	assert_non_null(strstr(rep.v[0].detail, "in use here"));
+	assert_int_equal(rep.files_checked, l.n);
+	pf_report_free(&rep);
+	/* without the IDs: nothing to report */
+	l.ntids = 0;
 	assert_int_equal(preflight_check(&l, "/tmp", true, &rep), 0);
 	assert_int_equal(rep.n, 0);
-	assert_int_equal(rep.files_checked, l.n);
 	pf_report_free(&rep);
 	pf_list_free(&l);
 
@@ -235,8 +249,17 @@ static void test_collect_and_check(void **state)
 	snprintf(path, sizeof(path), "%s/a", dir);
 	assert_int_equal(pf_file_info(path, &s.v[4]), 0);		/* fine */
 	s.mem_bytes = UINT64_MAX / 2;					/* no room */
+	/* one free PID (a reaped child's) and one taken (ours) */
+	pid_t gone = fork();
+	if (gone == 0)
+		_exit(0);
+	assert_int_equal(waitpid(gone, NULL, 0), gone);
+	s.tids = calloc(2, sizeof(*s.tids));
+	s.tids[0] = (uint32_t)gone;
+	s.tids[1] = (uint32_t)getpid();
+	s.ntids = 2;
 	assert_int_equal(preflight_check(&s, dir, false, &rep), 0);
-	assert_int_equal(rep.n, 7);
+	assert_int_equal(rep.n, 8);
 	assert_int_equal(rep.v[0].kind, PF_BUILD_ID);
 	assert_non_null(strstr(rep.v[0].detail, "build-id differs"));
 	assert_int_equal(rep.v[1].kind, PF_SIZE);
@@ -245,6 +268,13 @@ static void test_collect_and_check(void **state)
 	assert_int_equal(rep.v[4].kind, PF_NO_MEMORY);
 	assert_int_equal(rep.v[5].kind, PF_NO_DISK);
 	assert_int_equal(rep.v[6].kind, PF_NO_CRIU);
+	assert_int_equal(rep.v[7].kind, PF_PID_TAKEN);
+	{
+		char want[64];
+
+		snprintf(want, sizeof(want), "PID %d of the tree", (int)getpid());
+		assert_non_null(strstr(rep.v[7].detail, want));
+	}
 	char line[512];
 	pf_problem_str(&rep.v[2], line, sizeof(line));
 	assert_non_null(strstr(line, "missing: "));
@@ -264,6 +294,9 @@ static void test_collect_and_check(void **state)
 	assert_int_equal(preflight_parse(&b, &m, &s2), 0);
 	assert_int_equal(s2.n, 5);
 	assert_int_equal(s2.mem_bytes, s.mem_bytes);
+	assert_int_equal(s2.ntids, 2);
+	assert_int_equal(s2.tids[0], s.tids[0]);
+	assert_int_equal(s2.tids[1], s.tids[1]);
 	for (size_t i = 0; i < 5; i++) {
 		assert_string_equal(s2.v[i].path, s.v[i].path);
 		assert_int_equal(s2.v[i].size, s.v[i].size);

@@ -17,7 +17,9 @@
 #  6. the link is cut during pre-copy (b's interface goes down): both ends
 #     give up within their timeouts instead of hanging, the source runs on;
 #  7. ferry migrate gets SIGINT (Ctrl-C) while b restores (eager, 256 MiB):
-#     it asks b to undo, b kills the restored tree, the source resumes.
+#     it asks b to undo, b kills the restored tree, the source resumes;
+#  8. the tree's PID is already in use on b: pre-flight names it (exit 3)
+#     before anything is frozen.
 # After each case the process on a must run (state not T, its write counter
 # advances) and pass its own page verification, and no copy runs on b.
 set -euo pipefail
@@ -119,6 +121,21 @@ if [ "$FERRY_ROLE" = b ]; then
 		fail "the receiver did not undo the restore on the source's request"
 	sleep 1
 	kill -0 "$pid" 2>/dev/null && fail "a copy of $pid runs on b after the abort"
+	# case 8: the PID is taken before the migration starts
+	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:7918" --once 2>"$FERRY_OUT/r8.log" &
+	r=$!; wait_port 7918
+	barrier c8pid
+	pid=$(cat "$FERRY_SHARED/pid")
+	echo $((pid - 1)) >/proc/sys/kernel/ns_last_pid
+	sleep 600 &
+	taker=$!
+	[ "$taker" = "$pid" ] || fail "could not take pid $pid on b (got $taker)"
+	barrier c8
+	rc=0; wait $r || rc=$?
+	cat "$FERRY_OUT/r8.log"
+	grep -q "PID $pid of the tree is in use here" "$FERRY_OUT/r8.log" ||
+		fail "the receiver did not name the taken PID"
+	kill "$taker"
 	barrier done
 	exit 0
 fi
@@ -222,6 +239,14 @@ assert_eq "$rc" 1 "migrate exit status when interrupted during the restore"
 grep -q "asking .* to undo the restore" "$FERRY_OUT/m7.log" || fail "no undo request reported"
 grep -q "runs here again" "$FERRY_OUT/m7.log" || fail "source not reported resumed"
 check_source "$pid" case7 /tmp/c7.pid
+kill -9 "$pid"
+
+# 8. the PID is in use on b from the start: pre-flight refuses
+pid=$(start "$W" /tmp/c8.pid 8)
+barrier c8pid
+barrier c8
+migrate_fails 8 7918 "$pid" 3 "the tree's PID is taken on b" "PID taken: PID $pid of the tree"
+check_source "$pid" case8 /tmp/c8.pid
 kill -9 "$pid"
 ls /tmp | grep -q ferry-migrate && fail "migrate left its work directory behind"
 barrier done
