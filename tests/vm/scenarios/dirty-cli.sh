@@ -19,7 +19,12 @@ set -euo pipefail
 F=$FERRY_BIN
 lsmod | grep -q '^ferry ' || insmod "$FERRY_KO"
 rm -f "$FERRY_OUT/ready"
-python3 -c '
+# The writer runs with THP disabled for its whole mm (PR_SET_THP_DISABLE,
+# kept across exec): the fallback check below counts every dirty page of
+# the process, and one huge page of python's own heap would add 512.
+python3 -c 'import ctypes, os, sys
+ctypes.CDLL(None, use_errno=True).prctl(41, 1, 0, 0, 0)	# PR_SET_THP_DISABLE
+os.execvp(sys.argv[1], sys.argv[1:])' python3 -c '
 import time, mmap, sys
 b = mmap.mmap(-1, 64 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
 b.madvise(mmap.MADV_NOHUGEPAGE)   # page-precise: THP would make it 2 MiB
