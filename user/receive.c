@@ -476,9 +476,14 @@ static int restore(struct session *s, uint64_t *ms, struct criu_restore_stats *r
 			serr(s, -EIO, "criu restore failed (exit %d)", ret);
 	}
 	*ms = (ferry_now_ns() - t) / 1000000;
+	if (ret < 0 && ret != -EIO)
+		/* the worker died mid-restore: no CRIU cleaned up after it,
+		 * so the guard kills whatever it had restored */
+		mig_guard_fire(&s->guard);
+	else if (ret)
+		mig_guard_release(&s->guard);	/* CRIU undid its own restore */
 	net_after_restore(s, ret == 0);
 	if (ret) {
-		mig_guard_release(&s->guard);	/* CRIU undid its own restore */
 		size_t l = strlen(s->err);
 
 		mig_log_errors(log, tail, sizeof(tail));
