@@ -8,6 +8,7 @@
 #   FERRY_BENCH_KERNELS="6.12"       one kernel only
 #   FERRY_BENCH_MIBS="1024"          migration bench sizes (default "256 1024")
 #   FERRY_BENCH_EAGER_MIB=none       skip its eager-restore comparison run
+#   FERRY_BENCH_THP_MIB=none         skip its THP-on runs (ferry, CRIU pre-copy)
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"

@@ -2,9 +2,9 @@
 /*
  * mig_workload: a process with memory of known content for migration tests.
  *
- *   mig_workload MIB HOT_PAGES PIDFILE [z]
+ *   mig_workload MIB HOT_PAGES PIDFILE [z][h]
  *
- * Allocates MIB MiB of anonymous memory (no THP) and writes every page once;
+ * Allocates MIB MiB of anonymous memory (no THP unless "h") and writes every page once;
  * then keeps rewriting HOT_PAGES pages (a sliding window, so every round
  * dirties a different set) forever. Each page carries a header (magic, page
  * index, generation) and a body that is a function of (index, generation);
@@ -19,7 +19,8 @@
  * only then, so no file stays open across a migration).
  *
  * With "z", page bodies are compressible (one random byte per 8-byte word,
- * as in typical heap data); without, they are random.
+ * as in typical heap data); without, they are random. With "h" the memory
+ * asks for transparent huge pages (MADV_HUGEPAGE) instead of refusing them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +41,7 @@ struct hdr {
 
 static volatile sig_atomic_t want_verify;
 static int compressible;
+static int thp;		/* "h": transparent huge pages wanted (MADV_HUGEPAGE) */
 
 static void on_usr1(int sig)
 {
@@ -117,11 +119,12 @@ int main(int argc, char **argv)
 	uint8_t *mem;
 	FILE *f;
 
-	if (argc != 4 && !(argc == 5 && !strcmp(argv[4], "z"))) {
-		fprintf(stderr, "usage: %s MIB HOT_PAGES PIDFILE [z]\n", argv[0]);
+	if (argc != 4 && !(argc == 5 && argv[4][strspn(argv[4], "zh")] == 0)) {
+		fprintf(stderr, "usage: %s MIB HOT_PAGES PIDFILE [z][h]\n", argv[0]);
 		return 2;
 	}
-	compressible = argc == 5;
+	compressible = argc == 5 && strchr(argv[4], 'z');
+	thp = argc == 5 && strchr(argv[4], 'h');
 	npages = (size_t)strtoul(argv[1], NULL, 0) * 256;
 	hot = (size_t)strtoul(argv[2], NULL, 0);
 	if (!npages || hot > npages)
@@ -131,7 +134,7 @@ int main(int argc, char **argv)
 	gens = calloc(npages, sizeof(*gens));
 	if (mem == MAP_FAILED || !gens)
 		return 1;
-	madvise(mem, npages * PG, MADV_NOHUGEPAGE);
+	madvise(mem, npages * PG, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	for (size_t i = 0; i < npages; i++) {
 		gens[i] = 1;
 		write_page(mem + i * PG, i, 1);
