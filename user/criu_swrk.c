@@ -2,17 +2,15 @@
 /* A CRIU service worker for the restore, started ahead of time (criu_swrk.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include "criu_img.h"
 #include "criu_swrk.h"
+#include "mig.h"
 
 /* CRIU reads a request with one read() into an 8 KiB buffer (CR_MAX_MSG_SIZE). */
 #define SWRK_MSG_MAX 8192
@@ -311,18 +309,9 @@ int criu_swrk_restore(struct criu_swrk *w, const struct criu_swrk_restore *r, pi
 	}
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 int criu_swrk_stop(struct criu_swrk *w, int timeout_ms)
 {
-	uint64_t end = mono_ms() + (uint64_t)timeout_ms;
-	int status;
+	int ret;
 
 	if (w->sk >= 0) {
 		close(w->sk);	/* a waiting worker reads EOF and exits */
@@ -330,22 +319,7 @@ int criu_swrk_stop(struct criu_swrk *w, int timeout_ms)
 	}
 	if (w->pid <= 0)
 		return -1;
-	for (;;) {
-		pid_t p = waitpid(w->pid, &status, WNOHANG);
-
-		if (p == w->pid)
-			break;
-		if (p < 0 && errno != EINTR) {
-			w->pid = 0;
-			return -1;
-		}
-		if (mono_ms() >= end) {
-			kill(w->pid, SIGKILL);
-			waitpid(w->pid, &status, 0);
-			break;
-		}
-		poll(NULL, 0, 10);
-	}
+	ret = mig_wait_child(w->pid, timeout_ms);
 	w->pid = 0;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return ret;
 }

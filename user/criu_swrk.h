@@ -55,8 +55,8 @@ int criu_swrk_start(struct criu_swrk *w, const char *out_path, char *err, size_t
  */
 int criu_swrk_restore(struct criu_swrk *w, const struct criu_swrk_restore *r, pid_t *root,
 		      char *err, size_t errlen);
-/* Close the socket and reap the worker (killed after timeout_ms). Its exit
- * status, or -1. Safe on a worker never started. */
+/* Close the socket and reap the worker (killed after timeout_ms): as
+ * mig_wait_child(), or -1 for a worker never started. */
 int criu_swrk_stop(struct criu_swrk *w, int timeout_ms);
 
 /* Pure encoders/decoders, for the unit tests. */

@@ -14,9 +14,9 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include "criu_img.h"
 #include "lazy_server.h"
+#include "mig.h"
 #include "util.h"
 
 #define PAGE 4096ull
@@ -792,25 +792,5 @@ int lazy_server_start(const char *dir, uint64_t tasks, pid_t *out, char *err, si
 
 int lazy_server_wait(pid_t pid, int timeout_ms)
 {
-	uint64_t deadline = ferry_now_ns() + (uint64_t)timeout_ms * 1000000;
-	int status;
-
-	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			break;
-		if (r < 0 && errno != EINTR)
-			return -errno;
-		if (ferry_now_ns() >= deadline) {
-			kill(pid, SIGKILL);
-			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-				;
-			return -ETIMEDOUT;
-		}
-		usleep(20000);
-	}
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	return 128 + WTERMSIG(status);
+	return mig_wait_child(pid, timeout_ms);
 }

@@ -69,6 +69,9 @@ int mig_send_pages(struct wire_conn *c, pid_t pid, const struct mig_exts *x,
 /* Run a program, stdout+stderr appended to log_path. Returns its exit
  * status (0..255), 128+signal, or -errno if it could not run. */
 int mig_run(const char *const argv[], const char *log_path);
+/* Reap child pid, SIGKILLed after timeout_ms: its exit status, 128 + the
+ * signal that ended it, -ETIMEDOUT (killed) or -errno. */
+int mig_wait_child(pid_t pid, int timeout_ms);
 /* The last `lines` lines of a log into buf (for error messages). */
 void mig_log_tail(const char *path, int lines, char *buf, size_t size);
 /* The first error and warning lines of a CRIU log ("Error (", "Warn  ("),

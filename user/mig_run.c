@@ -2,6 +2,7 @@
 /* Running CRIU (or any helper) with its output in a log; cleanup helpers. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 #include <sys/wait.h>
 #include "mig.h"
+#include "util.h"
 
 int mig_run(const char *const argv[], const char *log_path)
 {
@@ -126,4 +128,29 @@ int mig_rmtree(const char *path)
 	if (access(path, F_OK))
 		return 0;
 	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) ? -errno : 0;
+}
+
+int mig_wait_child(pid_t pid, int timeout_ms)
+{
+	uint64_t deadline = ferry_now_ns() + (uint64_t)timeout_ms * 1000000;
+	int status;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (ferry_now_ns() >= deadline) {
+			kill(pid, SIGKILL);
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+			return -ETIMEDOUT;
+		}
+		usleep(20000);
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + WTERMSIG(status);
 }
