@@ -64,16 +64,17 @@ static inline u32 ferry_tcp_req_ts_now(const struct tcp_request_sock *treq)
 #include <linux/pgtable.h>
 
 /*
- * Read a pmd that may change under us (no lock held). 6.12 has
- * pmdp_get_lockless(); 6.1 spells it pmd_read_atomic() (on x86-64 both
- * are a single 64-bit load).
+ * Read a pmd that may change under us (no lock held): one load, used as
+ * read. 6.12 has pmdp_get_lockless() (READ_ONCE on x86-64); 6.1's
+ * pmd_read_atomic() is a plain load there, which the compiler may repeat
+ * or tear, so 6.1 gets READ_ONCE() here.
  */
 static inline pmd_t ferry_pmdp_get_lockless(pmd_t *pmdp)
 {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
 	return pmdp_get_lockless(pmdp);
 #else
-	return pmd_read_atomic(pmdp);
+	return READ_ONCE(*pmdp);
 #endif
 }
 

@@ -36,6 +36,10 @@ enum ferry_feature {
 	FERRY_FEATURE_TCP_DUMP		= 1ULL << 2, /* TCP_DUMP */
 	FERRY_FEATURE_TCP_DATA		= 1ULL << 3, /* TCP_DUMP queue data */
 	FERRY_FEATURE_TCP_PACKED	= 1ULL << 4, /* TCP_DUMP FERRY_TCP_F_PACKED */
+	/* DIRTY_SCAN reports hugetlb and VM_PFNMAP ranges whole on every
+	 * scan (FERRY_EXTENT_F_UNTRACKED) and refuses CLEAR on an mm with
+	 * MMU notifiers (EOPNOTSUPP). */
+	FERRY_FEATURE_DIRTY_UNTRACKED	= 1ULL << 5,
 };
 
 /* ---- FERRY_CMD_INFO ---------------------------------------------------- */
@@ -60,7 +64,11 @@ enum ferry_info_attr {
  * Soft-dirty semantics equal bit 55 of /proc/PID/pagemap: a page is dirty
  * when its PTE/PMD (or swap entry) is soft-dirty, or when its VMA has
  * VM_SOFTDIRTY set (then every page of the VMA, present or not, is dirty
- * and extents carry FERRY_EXTENT_F_VMA_SOFTDIRTY).
+ * and extents carry FERRY_EXTENT_F_VMA_SOFTDIRTY). Memory soft-dirty does
+ * not track (hugetlb, VM_PFNMAP) is reported whole on every scan with
+ * FERRY_EXTENT_F_UNTRACKED. CLEAR fails with EOPNOTSUPP (and an extack
+ * reason) on a process whose mm has MMU notifiers (KVM, IOMMU SVA, RDMA
+ * ODP): their secondary TLBs would keep writing without setting soft-dirty.
  */
 enum ferry_dirty_flag {
 	/* Atomically report and re-arm (clear soft-dirty and write-protect)
@@ -106,6 +114,10 @@ enum ferry_extent_flag {
 	FERRY_EXTENT_F_NOT_PRESENT	= 1U << 5, /* no page: VM_SOFTDIRTY hole */
 	FERRY_EXTENT_F_VMA_SOFTDIRTY	= 1U << 6, /* dirty by VMA flag */
 	FERRY_EXTENT_F_CLEARED		= 1U << 7, /* re-armed by this scan */
+	/* Soft-dirty cannot track writes here (hugetlb, VM_PFNMAP): the
+	 * range is reported whole on every scan and never re-armed; its
+	 * contents must be copied while the process is stopped. */
+	FERRY_EXTENT_F_UNTRACKED	= 1U << 8,
 };
 
 enum ferry_extent_attr {
