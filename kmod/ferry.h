@@ -9,7 +9,7 @@
 extern struct genl_family ferry_genl_family;
 
 /* netlink.c */
-int ferry_check_perm(struct sk_buff *skb, struct netlink_ext_ack *extack);
+int ferry_check_perm(struct sk_buff *skb, struct netlink_ext_ack *extack, bool net);
 void *ferry_dump_msg_start(struct sk_buff *skb, struct netlink_callback *cb);
 
 /* dirty.c: FERRY_CMD_DIRTY_SCAN */

@@ -8,16 +8,30 @@
 #include <generated/utsrelease.h>
 #include "ferry.h"
 
-/* Callers must be able to checkpoint/restore anything on this host: the
- * commands read other processes' memory layout and socket state. Both
- * the opener of the netlink socket and the sender are checked, in the
- * initial user namespace (netlink_capable()). */
-int ferry_check_perm(struct sk_buff *skb, struct netlink_ext_ack *extack)
+/*
+ * DIRTY_SCAN rewrites another process's page tables and TCP_DUMP reads
+ * every TCP socket's state: what a checkpointer that may ptrace anything
+ * can do. Callers need CAP_SYS_ADMIN, or CAP_CHECKPOINT_RESTORE together
+ * with CAP_SYS_PTRACE; reading queued bytes or a whole network namespace
+ * (net) needs CAP_NET_ADMIN too, as TCP_REPAIR does. CAP_CHECKPOINT_RESTORE
+ * alone is not enough: it was made for restoring one's own processes.
+ * Both the opener of the netlink socket and the sender are checked, in the
+ * initial user namespace (netlink_capable()).
+ */
+int ferry_check_perm(struct sk_buff *skb, struct netlink_ext_ack *extack, bool net)
 {
-	if (netlink_capable(skb, CAP_SYS_ADMIN) ||
-	    netlink_capable(skb, CAP_CHECKPOINT_RESTORE))
+	if (netlink_capable(skb, CAP_SYS_ADMIN))
 		return 0;
-	NL_SET_ERR_MSG(extack, "ferry needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE in the initial user namespace");
+	if (netlink_capable(skb, CAP_CHECKPOINT_RESTORE) &&
+	    netlink_capable(skb, CAP_SYS_PTRACE) &&
+	    (!net || netlink_capable(skb, CAP_NET_ADMIN)))
+		return 0;
+	if (net)
+		NL_SET_ERR_MSG(extack, "ferry needs CAP_SYS_ADMIN, or CAP_CHECKPOINT_RESTORE with CAP_SYS_PTRACE "
+			       "and CAP_NET_ADMIN, in the initial user namespace");
+	else
+		NL_SET_ERR_MSG(extack, "ferry needs CAP_SYS_ADMIN, or CAP_CHECKPOINT_RESTORE with CAP_SYS_PTRACE, "
+			       "in the initial user namespace");
 	return -EPERM;
 }
 
