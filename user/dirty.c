@@ -49,11 +49,18 @@ static const char usage_text[] =
 "Extent flags: anon, file, shared (the mapping); thp (a huge PMD); swapped;\n"
 "not-present (a hole of a VM_SOFTDIRTY mapping); vma-softdirty (dirty\n"
 "because the mapping is new since the last clear: every page of it is);\n"
-"cleared (re-armed by this scan).\n"
+"cleared (re-armed by this scan); untracked (hugetlb or VM_PFNMAP memory,\n"
+"whose writes soft-dirty cannot track: reported whole by every scan).\n"
 "\n"
-"Needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE (module), or the right to\n"
-"read /proc/PID/pagemap (others). The first --clear of a process reports\n"
-"everything it ever wrote; only later scans show recent writes.\n"
+"With MMU notifiers on the process's memory (a KVM guest, IOMMU SVA, RDMA\n"
+"ODP), ferry.ko refuses to re-arm pages (their secondary TLBs would keep\n"
+"writing unseen); --backend auto then falls back to PAGEMAP_SCAN/pagemap,\n"
+"which stop the process briefly for each --clear, and says so.\n"
+"\n"
+"Needs CAP_SYS_ADMIN, or CAP_CHECKPOINT_RESTORE with CAP_SYS_PTRACE (module),\n"
+"or the right to read /proc/PID/pagemap (others). The first --clear of a\n"
+"process reports everything it ever wrote; only later scans show recent\n"
+"writes.\n"
 "\n"
 "Exit status: 0 ok, 1 failure, 2 bad usage or argument (EINVAL), 4 no such\n"
 "process, 5 not permitted, 6 --backend module but ferry.ko not loaded.\n";
@@ -420,7 +427,10 @@ int cmd_dirty(int argc, char **argv)
 	if (o.interval_ms)
 		o.clear = true;
 
-	ret = dirty_track_open(&t, o.pid, o.backend, o.clear, DIRTY_OPT_REARM_VMAS,
+	/* an explicit --backend module means it: no fallback */
+	ret = dirty_track_open(&t, o.pid, o.backend, o.clear,
+			       DIRTY_OPT_REARM_VMAS |
+			       (o.backend == DIRTY_BACKEND_AUTO ? DIRTY_OPT_FALLBACK : 0),
 			       msg, sizeof(msg));
 	if (ret)
 		return fail_errno(ret, msg);
@@ -433,6 +443,8 @@ int cmd_dirty(int argc, char **argv)
 	} else {
 		ret = once(t, &o);
 	}
+	if (dirty_track_note(t)[0])
+		fprintf(stderr, "ferry dirty: note: %s\n", dirty_track_note(t));
 	dirty_track_close(t);
 	return ret;
 }

@@ -132,7 +132,7 @@ bool dirty_extents_contains(const struct dirty_extents *x, uint64_t addr)
 
 static const char *const flag_names[] = {
 	"anon", "file", "shared", "thp", "swapped", "not-present",
-	"vma-softdirty", "cleared",
+	"vma-softdirty", "cleared", "untracked",
 };
 
 const char *dirty_flag_name(unsigned int bit)

@@ -47,6 +47,11 @@ void dirty_set_err(struct dirty_tracker *t, const char *fmt, ...)
 	va_end(ap);
 }
 
+const char *dirty_track_note(const struct dirty_tracker *t)
+{
+	return t->note;
+}
+
 const char *dirty_track_error(const struct dirty_tracker *t)
 {
 	return t->err[0] ? t->err : "unknown error";
@@ -325,6 +330,27 @@ static int module_scan(struct dirty_tracker *t, uint64_t start, uint64_t end,
 	return ret;
 }
 
+/* Leave the module for pagemap-scan (or pagemap), for good (see
+ * DIRTY_OPT_FALLBACK). t->err holds the module's reason. */
+static int fall_back(struct dirty_tracker *t)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)t->pid);
+	t->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (t->pagemap_fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	t->backend = dirty_pmscan_supported(t->pagemap_fd) ? DIRTY_BACKEND_PAGEMAP_SCAN
+							   : DIRTY_BACKEND_PAGEMAP;
+	snprintf(t->note, sizeof(t->note), "ferry.ko cannot re-arm pages of %d (%s); tracking it "
+		 "with %s instead, which stops it briefly for each clearing scan", (int)t->pid,
+		 t->err, dirty_backend_name(t->backend));
+	ferry_nl_close(&t->nl);
+	t->nl_open = false;
+	t->err[0] = '\0';
+	return 0;
+}
+
 int dirty_track_scan(struct dirty_tracker *t, uint64_t start, uint64_t end,
 		     bool clear, struct dirty_extents *out, struct dirty_stats *st)
 {
@@ -340,7 +366,11 @@ int dirty_track_scan(struct dirty_tracker *t, uint64_t start, uint64_t end,
 	dirty_extents_reset(out);
 	if (t->backend == DIRTY_BACKEND_MODULE) {
 		ret = module_scan(t, start, end, clear, out, st);
-		goto out;
+		/* EOPNOTSUPP: refused before anything was re-armed */
+		if (ret != -EOPNOTSUPP || !clear || !(t->opts & DIRTY_OPT_FALLBACK) || fall_back(t))
+			goto out;
+		dirty_extents_reset(out);
+		memset(st, 0, sizeof(*st));
 	}
 
 	/* pagemap backends check what the module's policy checks. */

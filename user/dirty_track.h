@@ -74,6 +74,14 @@ enum dirty_opt {
 	 * Nothing is lost and later rounds of that VMA are page-precise.
 	 */
 	DIRTY_OPT_REARM_VMAS	= 1U << 0,
+	/*
+	 * module backend: when ferry.ko refuses to re-arm (EOPNOTSUPP: the
+	 * process's memory has MMU notifiers, e.g. it runs a KVM guest,
+	 * whose secondary TLBs only clear_refs can tell), track with
+	 * pagemap-scan (or pagemap) from then on, which freezes the process
+	 * for each clearing scan. dirty_track_note() says so.
+	 */
+	DIRTY_OPT_FALLBACK	= 1U << 1,
 };
 
 struct dirty_tracker;
@@ -105,6 +113,8 @@ enum dirty_backend dirty_track_backend(const struct dirty_tracker *t);
 int dirty_track_scan(struct dirty_tracker *t, uint64_t start, uint64_t end,
 		     bool clear, struct dirty_extents *out, struct dirty_stats *st);
 const char *dirty_track_error(const struct dirty_tracker *t);
+/* Why the backend changed since dirty_track_open() ("" if it did not). */
+const char *dirty_track_note(const struct dirty_tracker *t);
 
 const char *dirty_backend_name(enum dirty_backend b);
 /* "module", "pagemap-scan", "pagemap" or "auto"; false if unknown. */

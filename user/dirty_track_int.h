@@ -14,6 +14,7 @@ struct dirty_tracker {
 	bool nl_open;
 	int pagemap_fd;			/* pagemap, pagemap-scan */
 	char err[320];
+	char note[480];			/* why the backend changed */
 };
 
 void dirty_set_err(struct dirty_tracker *t, const char *fmt, ...)

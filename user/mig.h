@@ -39,8 +39,18 @@ struct mig_vma {
 };
 /* Parse /proc/PID/maps into the VMAs worth copying. */
 int mig_copy_vmas(pid_t pid, struct mig_vma **v, size_t *n);
+/*
+ * The same without the VMAs whose writes soft-dirty cannot track (hugetlb,
+ * VM_PFNMAP: "ht"/"pf" in /proc/PID/smaps VmFlags, which costs a walk of
+ * the page tables): a pre-copy round must never send their pages, so that
+ * CRIU's final dump, with the process frozen, copies them.
+ */
+int mig_copy_vmas_tracked(pid_t pid, struct mig_vma **v, size_t *n);
 /* Pure: is this maps line a VMA to copy? Fills start/end. */
 bool mig_maps_line_copyable(const char *line, struct mig_vma *v);
+/* Pure: does this smaps "VmFlags:" line mark memory soft-dirty cannot
+ * track (hugetlb "ht", VM_PFNMAP "pf")? */
+bool mig_vmflags_untracked(const char *line);
 
 /* Present (or swapped) anonymous/COWed pages of the copyable VMAs, from
  * /proc/PID/pagemap, plus every page of [vdso]: a vdso page read-faulted in

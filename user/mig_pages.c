@@ -80,18 +80,43 @@ bool mig_maps_line_copyable(const char *line, struct mig_vma *v)
 	return true;
 }
 
-int mig_copy_vmas(pid_t pid, struct mig_vma **out, size_t *nout)
+bool mig_vmflags_untracked(const char *line)
+{
+	const char *p;
+
+	if (strncmp(line, "VmFlags:", 8))
+		return false;
+	/* two-letter mnemonics separated by spaces */
+	for (p = line + 8; *p; p++)
+		if (p[-1] == ' ' && (!strncmp(p, "ht", 2) || !strncmp(p, "pf", 2)) &&
+		    (p[2] == ' ' || p[2] == '\n' || p[2] == '\0'))
+			return true;
+	return false;
+}
+
+/* From /proc/PID/maps, or /proc/PID/smaps dropping untracked VMAs. */
+static int read_vmas(pid_t pid, bool smaps, struct mig_vma **out, size_t *nout)
 {
 	struct mig_vma *v = NULL, one;
 	size_t n = 0, cap = 0, lcap = 0;
 	char path[64], *line = NULL;
+	bool last_added = false;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, smaps ? "smaps" : "maps");
 	f = fopen(path, "re");
 	if (!f)
 		return errno == ENOENT ? -ESRCH : -errno;
 	while (getline(&line, &lcap, f) > 0) {
+		if (smaps && !strncmp(line, "VmFlags:", 8)) {
+			if (last_added && mig_vmflags_untracked(line))
+				n--;
+			last_added = false;
+			continue;
+		}
+		if (smaps && !(line[0] >= '0' && line[0] <= '9') && !(line[0] >= 'a' && line[0] <= 'f'))
+			continue;	/* smaps' "Size:", "Rss:" ... lines */
+		last_added = false;
 		if (!mig_maps_line_copyable(line, &one))
 			continue;
 		if (n == cap) {
@@ -108,12 +133,23 @@ int mig_copy_vmas(pid_t pid, struct mig_vma **out, size_t *nout)
 			cap = nc;
 		}
 		v[n++] = one;
+		last_added = true;
 	}
 	free(line);
 	fclose(f);
 	*out = v;
 	*nout = n;
 	return 0;
+}
+
+int mig_copy_vmas(pid_t pid, struct mig_vma **out, size_t *nout)
+{
+	return read_vmas(pid, false, out, nout);
+}
+
+int mig_copy_vmas_tracked(pid_t pid, struct mig_vma **out, size_t *nout)
+{
+	return read_vmas(pid, true, out, nout);
 }
 
 #define PM_CHUNK 4096
@@ -126,7 +162,7 @@ int mig_present_pages(pid_t pid, struct mig_exts *out)
 	char path[64];
 	int fd, ret;
 
-	ret = mig_copy_vmas(pid, &v, &nv);
+	ret = mig_copy_vmas_tracked(pid, &v, &nv);
 	if (ret)
 		return ret;
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);

@@ -127,6 +127,7 @@ struct tracked {
 	pid_t pid;
 	struct dirty_tracker *t;
 	bool gone;
+	bool noted;	/* its tracker's backend change was reported */
 };
 
 struct mig {
@@ -332,7 +333,7 @@ static int open_trackers(struct mig *m)
 	for (size_t i = 0; i < m->npids; i++) {
 		m->tr[i].pid = m->pids[i];
 		ret = dirty_track_open(&m->tr[i].t, m->pids[i], m->o->backend, true,
-				       DIRTY_OPT_REARM_VMAS, msg, sizeof(msg));
+				       DIRTY_OPT_REARM_VMAS | DIRTY_OPT_FALLBACK, msg, sizeof(msg));
 		if (ret)
 			return seterr(m, ret, "dirty tracking of %d: %s", m->pids[i], msg);
 	}
@@ -431,16 +432,25 @@ static int dirty_round(struct mig *m, uint32_t round, struct mig_round_stat *rs)
 				     dirty_track_error(m->tr[i].t));
 			break;
 		}
+		if (dirty_track_note(m->tr[i].t)[0] && !m->tr[i].noted) {
+			progress("%s", dirty_track_note(m->tr[i].t));
+			m->tr[i].noted = true;
+		}
 		for (size_t k = 0; !ret && k < dx.n; k++) {
 			uint32_t f = dx.v[k].flags;
 
-			/* not-present holes and shared memory are CRIU's */
-			if (f & (FERRY_EXTENT_F_NOT_PRESENT | FERRY_EXTENT_F_SHARED))
+			/* not-present holes and shared memory are CRIU's, and
+			 * so is what soft-dirty cannot track (copied frozen) */
+			if (f & (FERRY_EXTENT_F_NOT_PRESENT | FERRY_EXTENT_F_SHARED |
+				 FERRY_EXTENT_F_UNTRACKED))
 				continue;
 			ret = mig_exts_add(&x, dx.v[k].start, dx.v[k].pages);
 		}
-		if (!ret)
+		/* only the module flags untracked memory itself */
+		if (!ret && dirty_track_backend(m->tr[i].t) == DIRTY_BACKEND_MODULE)
 			ret = mig_copy_vmas(m->pids[i], &v, &nv);
+		else if (!ret)
+			ret = mig_copy_vmas_tracked(m->pids[i], &v, &nv);
 		if (!ret)
 			ret = mig_exts_clip(&x, v, nv, &clipped);
 		if (!ret) {

@@ -52,7 +52,8 @@ static void tcp_usage(FILE *f)
 "sequence numbers, windows, MSS (clamp/current), window scales (send,\n"
 "receive), negotiated options, timestamp state, keepalive settings.\n"
 "\n"
-"Needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE and ferry.ko loaded.\n"
+"Needs ferry.ko loaded and CAP_SYS_ADMIN, or CAP_CHECKPOINT_RESTORE with\n"
+"CAP_SYS_PTRACE (and CAP_NET_ADMIN for --netns or --data).\n"
 "\n"
 "Exit status: 0 success, 1 failure, 2 usage, 4 no such process,\n"
 "5 not permitted, 6 ferry.ko not loaded.\n");
@@ -285,8 +286,10 @@ int cmd_tcp(int argc, char **argv)
 	if (ret) {
 		/* Kernels before 6.3 drop the reason a dump's start gives. */
 		if (!nl.errmsg[0] && ret == -EPERM)
-			snprintf(nl.errmsg, sizeof(nl.errmsg), "ferry needs CAP_SYS_ADMIN or "
-				 "CAP_CHECKPOINT_RESTORE in the initial user namespace");
+			snprintf(nl.errmsg, sizeof(nl.errmsg), "ferry needs CAP_SYS_ADMIN, or "
+				 "CAP_CHECKPOINT_RESTORE with CAP_SYS_PTRACE%s, in the initial user "
+				 "namespace", flags & (FERRY_TCP_F_NETNS | FERRY_TCP_F_DATA)
+				 ? " and CAP_NET_ADMIN" : "");
 		else if (!nl.errmsg[0] && ret == -ESRCH)
 			snprintf(nl.errmsg, sizeof(nl.errmsg), "no process %llu",
 				 (unsigned long long)pid);

@@ -210,7 +210,8 @@ static void test_flags_str(void **state)
 	assert_string_equal(dirty_flags_str(1U << 20, buf, sizeof(buf)), "bit20");
 	assert_string_equal(dirty_flags_str(FERRY_EXTENT_F_VMA_SOFTDIRTY, buf, 8), "-");
 	assert_string_equal(dirty_flag_name(5), "not-present");
-	assert_null(dirty_flag_name(8));
+	assert_string_equal(dirty_flag_name(8), "untracked");
+	assert_null(dirty_flag_name(9));
 }
 
 static void test_backend_names(void **state)

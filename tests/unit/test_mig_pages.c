@@ -24,6 +24,19 @@
 
 #define PG 4096ul
 
+/* smaps VmFlags: hugetlb ("ht") and VM_PFNMAP ("pf") are untracked. */
+static void test_vmflags_untracked(void **state)
+{
+	(void)state;
+	assert_false(mig_vmflags_untracked("VmFlags: rd wr mr mw me ac sd \n"));
+	assert_true(mig_vmflags_untracked("VmFlags: rd wr mr mw me de ht sd\n"));
+	assert_true(mig_vmflags_untracked("VmFlags: rd wr sh mr mw me ms io pf dd\n"));
+	assert_true(mig_vmflags_untracked("VmFlags: rd ht"));
+	/* a mnemonic that merely contains the letters is not one */
+	assert_false(mig_vmflags_untracked("VmFlags: rd wr mr mw me hgt pff\n"));
+	assert_false(mig_vmflags_untracked("Size: 2048 kB ht\n"));
+}
+
 static void test_maps_lines(void **state)
 {
 	struct mig_vma v;
@@ -259,6 +272,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_maps_lines),
+		cmocka_unit_test(test_vmflags_untracked),
 		cmocka_unit_test(test_exts),
 		cmocka_unit_test(test_copy_child),
 		cmocka_unit_test(test_run),
