@@ -98,7 +98,22 @@ static int compare(const char *what, const uint8_t *got, const uint8_t *want,
 	return bad ? 1 : 0;
 }
 
-/* Page sets of two whole-space scans must be equal. */
+/* Is addr in an extent of x flagged untracked? */
+static bool untracked(const struct dirty_extents *x, uint64_t addr)
+{
+	for (size_t i = 0; i < x->n; i++)
+		if ((x->v[i].flags & FERRY_EXTENT_F_UNTRACKED) && addr >= x->v[i].start &&
+		    addr < x->v[i].start + x->v[i].pages * PG)
+			return true;
+	return false;
+}
+
+/*
+ * Page sets of two whole-space scans must be equal: the module's (a) and
+ * pagemap's (b), except in the module's untracked extents (hugetlb and
+ * VM_PFNMAP such as [vvar]), which it reports on every scan by design and
+ * pagemap only while their VMA is VM_SOFTDIRTY.
+ */
 static int compare_extents(const char *what, const struct dirty_extents *a,
 			   const struct dirty_extents *b)
 {
@@ -106,12 +121,14 @@ static int compare_extents(const char *what, const struct dirty_extents *a,
 
 	for (size_t i = 0; i < a->n; i++)
 		for (uint64_t p = 0; p < a->v[i].pages; p++)
-			if (!dirty_extents_contains(b, a->v[i].start + p * PG) && bad++ < 5)
+			if (!(a->v[i].flags & FERRY_EXTENT_F_UNTRACKED) &&
+			    !dirty_extents_contains(b, a->v[i].start + p * PG) && bad++ < 5)
 				fprintf(stderr, "  %s: 0x%" PRIx64 " only in the first\n", what,
 					a->v[i].start + p * PG);
 	for (size_t i = 0; i < b->n; i++)
 		for (uint64_t p = 0; p < b->v[i].pages; p++)
-			if (!dirty_extents_contains(a, b->v[i].start + p * PG) && bad++ < 5)
+			if (!dirty_extents_contains(a, b->v[i].start + p * PG) &&
+			    !untracked(a, b->v[i].start + p * PG) && bad++ < 5)
 				fprintf(stderr, "  %s: 0x%" PRIx64 " only in the second\n", what,
 					b->v[i].start + p * PG);
 	if (bad)

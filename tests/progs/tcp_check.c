@@ -428,6 +428,9 @@ static void sc_syn(struct conn *k)
 		CHECK_EQ(req->listener, l->cookie, "request's listener cookie");
 		CHECK_EQ(req->inode, 0, "request socket has no inode");
 		CHECK_EQ(req->state, TCP_SYN_RECV, "request state");
+		/* what the request is bound to is its listener's binding (none
+		 * here), not the interface its SYN came in on */
+		CHECK_EQ(req->bound_dev, l->bound_dev, "request bound_dev vs its listener's");
 		fprintf(stderr, "SYN_RECV request: snt_isn=%u rcv_nxt=%u mss=%u\n",
 			req->snd_una, req->rcv_nxt, req->mss_clamp);
 	}
