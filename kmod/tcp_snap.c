@@ -83,6 +83,13 @@ static void ferry_snap_common(struct ferry_tcp_sock_packed *r, struct ferry_tcp_
 	}
 	r->sport = sk->sk_num;
 	r->dport = ntohs(sk->sk_dport);
+	/*
+	 * For a request socket this is ir_iif: not the interface the SYN came
+	 * in on, but inet_request_bound_dev_if()'s answer (the listener's
+	 * binding, its VRF master with tcp_l3mdev_accept, or for an IPv6
+	 * link-local peer the scope's interface), which the child socket
+	 * inherits as its own sk_bound_dev_if.
+	 */
 	r->bound_dev = sk->sk_bound_dev_if;
 	if (e->flags & ENT_HAS_FD) {
 		r->present |= P(PID) | P(FD);
@@ -163,13 +170,9 @@ static void ferry_snap_req(struct ferry_tcp_sock_packed *r, struct ferry_tcp_ctx
 	r->ts_offset = treq->ts_off;
 	r->ts_recent = req->ts_recent;
 	r->ts_now = ferry_tcp_req_ts_now(treq);
-	/* A request socket's sk_bound_dev_if is ir_iif, the interface the
-	 * SYN came in on; what it is bound to is its listener's binding. */
-	r->bound_dev = 0;
 	if (req->rsk_listener) {
 		r->present |= P(LISTENER);
 		r->listener = ferry_sk_cookie(req->rsk_listener);
-		r->bound_dev = READ_ONCE(req->rsk_listener->sk_bound_dev_if);
 	}
 }
 

@@ -23,7 +23,9 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -36,13 +38,20 @@ static char *stacks;
 static int depth;
 static struct sockaddr_in laddr;
 static volatile int built, last_port = -1;
+static int quit;	/* futex: the members exit when it turns 1 */
 
-/* A chain member: start the next one, or (the last) connect; then sleep.
- * Shares memory and TLS with the others: raw system calls only. */
+/*
+ * A chain member: start the next one, or (the last) connect; then wait
+ * for quit and exit. Each is its own process group, so that the exits do
+ * not scan one group of tens of thousands (the kernel's orphaned-pgrp
+ * check is linear in the group, per exit). Shares memory and TLS with the
+ * others: raw system calls only.
+ */
 static int member(void *arg)
 {
 	long i = (long)arg;
 
+	syscall(SYS_setpgid, 0, 0);
 	if (i + 1 < depth) {
 		if (clone(member, stacks + (i + 2) * STACK, CLONE_VM | SIGCHLD, (void *)(i + 1)) < 0)
 			built = -1;
@@ -59,9 +68,30 @@ static int member(void *arg)
 			built = 1;
 		}
 	}
-	for (;;)
-		syscall(SYS_pause);
+	while (!__atomic_load_n(&quit, __ATOMIC_ACQUIRE))
+		syscall(SYS_futex, &quit, FUTEX_WAIT, 0, NULL, NULL, 0);
+	syscall(SYS_exit, 0);
 	return 0;
+}
+
+/* Tell the members to exit and reap them all (they are reparented to us,
+ * the subreaper, as their parents go). */
+static void end_chain(void)
+{
+	time_t t0 = time(NULL);
+	long n = 0;
+
+	__atomic_store_n(&quit, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &quit, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+	while (time(NULL) - t0 < 600) {
+		pid_t p = waitpid(-1, NULL, __WALL);
+
+		if (p < 0 && errno == ECHILD)
+			break;
+		if (p > 0)
+			n++;
+	}
+	printf("chain ended: %ld processes reaped in %lds\n", n, (long)(time(NULL) - t0));
 }
 
 int main(int argc, char **argv)
@@ -86,26 +116,28 @@ int main(int argc, char **argv)
 		perror("listener");
 		return 2;
 	}
+	/* orphans of the chain come to us, to be reaped */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1)) {
+		perror("PR_SET_CHILD_SUBREAPER");
+		return 2;
+	}
 	stacks = mmap(NULL, (size_t)(depth + 1) * STACK, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (stacks == MAP_FAILED) {
 		perror("mmap stacks");
 		return 2;
 	}
-	/* the head gets its own process group, so that the chain can go at
-	 * once at the end */
 	head = clone(member, stacks + STACK, CLONE_VM | SIGCHLD, (void *)0);
 	if (head < 0) {
 		perror("clone");
 		return 2;
 	}
-	setpgid(head, head);
 	for (int i = 0; i < 36000 && !built; i++)
 		usleep(10000);
 	if (built != 1) {
 		fprintf(stderr, "tcp_chain: the chain of %d was not built (%s)\n", depth,
 			built ? "a clone or the connect failed" : "timeout");
-		kill(-head, SIGKILL);
+		end_chain();
 		return 2;
 	}
 	printf("chain of %d processes built; the last one's port is %d\n", depth, last_port);
@@ -113,7 +145,7 @@ int main(int argc, char **argv)
 
 	if (ferry_nl_open(&nl)) {
 		fprintf(stderr, "tcp_chain: ferry.ko not reachable\n");
-		kill(-head, SIGKILL);
+		end_chain();
 		return 2;
 	}
 	memset(&d, 0, sizeof(d));
@@ -127,7 +159,7 @@ int main(int argc, char **argv)
 	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	ferry_tcp_dump_free(&d);
 	ferry_nl_close(&nl);
-	kill(-head, SIGKILL);
+	end_chain();
 	if (ret || !found) {
 		printf("FAIL: %s\n", ret ? "the dump failed" : "the deepest member's socket is missing");
 		return 1;

@@ -428,9 +428,6 @@ static void sc_syn(struct conn *k)
 		CHECK_EQ(req->listener, l->cookie, "request's listener cookie");
 		CHECK_EQ(req->inode, 0, "request socket has no inode");
 		CHECK_EQ(req->state, TCP_SYN_RECV, "request state");
-		/* what the request is bound to is its listener's binding (none
-		 * here), not the interface its SYN came in on */
-		CHECK_EQ(req->bound_dev, l->bound_dev, "request bound_dev vs its listener's");
 		fprintf(stderr, "SYN_RECV request: snt_isn=%u rcv_nxt=%u mss=%u\n",
 			req->snd_una, req->rcv_nxt, req->mss_clamp);
 	}
@@ -450,6 +447,20 @@ static void sc_syn(struct conn *k)
 	if (req)
 		CHECK_EQ(req->snd_una + 1, r.recv_seq, "request snt_isn+1 vs client rcv_nxt");
 	tc_repair_free(&r);
+	if (req) {
+		/* A request's bound device is the one its connection is bound
+		 * to: the child socket it becomes inherits it. */
+		struct ferry_tcp_dump de;
+		struct ferry_tcp_sock *child;
+
+		dump_self(&de, FERRY_TCP_F_NETNS);
+		child = by_ports(&de, k->port, k->cport, TCP_ESTABLISHED);
+		CHECK(child != NULL, "no established child after the handshake");
+		if (child)
+			CHECK_EQ(req->bound_dev, child->bound_dev,
+				 "request bound_dev vs its established child's");
+		ferry_tcp_dump_free(&de);
+	}
 	save_json();
 	ferry_tcp_dump_free(&d);
 	ferry_tcp_dump_free(&dn);

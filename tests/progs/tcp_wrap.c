@@ -6,7 +6,7 @@
  * Run as root with ferry.ko loaded, lo up.
  *
  * A loopback connection S -> R; R reads nothing, so S's send queue fills
- * (SO_SNDBUF ~8 MiB). A TCP_DUMP with queue data of this process starts
+ * (SO_SNDBUFFORCE 8 MiB). A TCP_DUMP with queue data of this process starts
  * and only its first message is read: the kernel has then made at most
  * one more, so the export of S's send queue stops a few KiB in. Then R
  * reads and S writes until S's peer acknowledged 2^32 - 2 MiB more bytes,
@@ -40,6 +40,7 @@
 #define WRAP		(1ULL << 32)
 #define MARGIN		(2ULL << 20)		/* land 2 MiB short of 2^32 */
 #define CHUNK		(1U << 20)
+#define BUFSZ		(64U << 10)	/* dump messages are at most 32 KiB */
 
 static void die(const char *what)
 {
@@ -150,7 +151,7 @@ int main(void)
 	    getsockname(l, (struct sockaddr *)&a, &al))
 		die("listener");
 	s = socket(AF_INET, SOCK_STREAM, 0);
-	if (s < 0 || setsockopt(s, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big)) ||
+	if (s < 0 || setsockopt(s, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big)) ||
 	    connect(s, (struct sockaddr *)&a, sizeof(a)))
 		die("connect");
 	r = accept(l, NULL, NULL);
@@ -173,7 +174,7 @@ int main(void)
 		fprintf(stderr, "tcp_wrap: ferry.ko not reachable\n");
 		return 2;
 	}
-	buf = malloc(8192);
+	buf = malloc(BUFSZ);
 	if (!buf)
 		die("malloc");
 	memset(&d, 0, sizeof(d));
@@ -183,9 +184,9 @@ int main(void)
 	mnl_attr_put_u32(req, FERRY_TCP_A_FLAGS, d.flags);
 	if (mnl_socket_sendto(nl.sock, req, req->nlmsg_len) < 0)
 		die("netlink send");
-	/* An 8 KiB buffer keeps the messages small; reading one makes the
-	 * kernel fill (at most) the next one, now. */
-	if (read_msg(&nl, &d, buf, 8192))
+	/* Reading one message makes the kernel fill (at most) the next one,
+	 * now; the rest waits for us. */
+	if (read_msg(&nl, &d, buf, BUFSZ))
 		die("dump over after one message");
 	printf("first message read: %zu sockets so far\n", d.n);
 
@@ -207,7 +208,7 @@ int main(void)
 	       (unsigned long long)(acked(s) - acked0), (long)(time(NULL) - t0),
 	       (unsigned long long)wpos);
 
-	while (!read_msg(&nl, &d, buf, 8192))
+	while (!read_msg(&nl, &d, buf, BUFSZ))
 		;
 	for (size_t i = 0; i < d.n; i++)
 		if (d.socks[i].sport == sport && d.socks[i].state == 1)

@@ -244,7 +244,11 @@ enum ferry_sock_attr {
 	FERRY_SOCK_A_UNSENT_BYTES,	/* u32: write_seq - snd_nxt */
 	FERRY_SOCK_A_RCVQ_BYTES,	/* u32: rcv_nxt - copied_seq */
 	FERRY_SOCK_A_TW_TIMEOUT_MS,	/* u32: TIME_WAIT: ms left */
-	FERRY_SOCK_A_BOUND_DEV,		/* u32: ifindex bound to, 0 if none */
+	FERRY_SOCK_A_BOUND_DEV,		/* u32: ifindex bound to, 0 if none
+					 * (SYN_RECV: what the connection will
+					 * be bound to: the listener's binding,
+					 * a VRF master, an IPv6 link-local
+					 * scope) */
 	FERRY_SOCK_A_ACCEPT_PENDING,	/* flag: in a listener's accept queue */
 	FERRY_SOCK_A_PAD,
 	FERRY_SOCK_A_LISTENER,		/* u64: cookie of the listener an
