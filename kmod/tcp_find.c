@@ -554,23 +554,27 @@ int ferry_collect_tree(struct ferry_tcp_ctx *ctx, struct task_struct *root,
 
 /* ---- netns mode: the hash tables, a batch at a time ------------------- */
 
-static int ferry_collect_listen_bucket(struct ferry_tcp_ctx *ctx, unsigned int b)
+/*
+ * Pin the sockets of one hash chain that live in the dump's namespace
+ * (TCP ones only, with tcp_only: the listening hash is shared with other
+ * protocols' lookups), walked under the bucket's lock. If the array
+ * fills, the partial walk is undone, the array grown and the walk
+ * repeated. The new entries are ents[*start, n).
+ */
+static int ferry_collect_chain(struct ferry_tcp_ctx *ctx, struct hlist_nulls_head *chain,
+			       spinlock_t *lock, bool tcp_only, unsigned int *start)
 {
-	struct inet_listen_hashbucket *ilb = &ctx->hinfo->lhash2[b];
 	struct hlist_nulls_node *node;
-	unsigned int start, i, end;
 	struct sock *sk;
 	bool full;
 	int ret;
 
-	if (hlist_nulls_empty(&ilb->nulls_head))
-		return 0;
 	for (;;) {
-		start = ctx->n;
+		*start = ctx->n;
 		full = false;
-		spin_lock_bh(&ilb->lock);
-		sk_nulls_for_each(sk, node, &ilb->nulls_head) {
-			if (!net_eq(sock_net(sk), ctx->net) || !ferry_is_tcp(sk))
+		spin_lock_bh(lock);
+		sk_nulls_for_each(sk, node, chain) {
+			if (!net_eq(sock_net(sk), ctx->net) || (tcp_only && !ferry_is_tcp(sk)))
 				continue;
 			if (ctx->n == ctx->cap) {
 				full = true;
@@ -580,21 +584,30 @@ static int ferry_collect_listen_bucket(struct ferry_tcp_ctx *ctx, unsigned int b
 				continue;
 			ferry_ent_add(ctx, sk);
 		}
-		spin_unlock_bh(&ilb->lock);
+		spin_unlock_bh(lock);
 		if (!full)
-			break;
-		ferry_ents_put(ctx, start);
+			return 0;
+		ferry_ents_put(ctx, *start);
 		ret = ferry_ents_grow(ctx);
 		if (ret)
 			return ret;
 	}
+}
+
+/* One bucket of the listening hash, with each listener's accept queue. */
+static int ferry_collect_listen_bucket(struct ferry_tcp_ctx *ctx, unsigned int b)
+{
+	struct inet_listen_hashbucket *ilb = &ctx->hinfo->lhash2[b];
+	unsigned int start, i, end;
+	int ret;
+
+	if (hlist_nulls_empty(&ilb->nulls_head))
+		return 0;
+	ret = ferry_collect_chain(ctx, &ilb->nulls_head, &ilb->lock, true, &start);
 	end = ctx->n;
-	for (i = start; i < end; i++) {
+	for (i = start; i < end && !ret; i++)
 		ret = ferry_collect_accept_queue(ctx, ctx->ents[i].sk, &ctx->pending);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return ret;
 }
 
 /*
@@ -608,40 +621,15 @@ static int ferry_collect_listen_bucket(struct ferry_tcp_ctx *ctx, unsigned int b
 static int ferry_collect_ehash_bucket(struct ferry_tcp_ctx *ctx, unsigned int b)
 {
 	struct inet_ehash_bucket *head = &ctx->hinfo->ehash[b];
-	spinlock_t *lock = inet_ehash_lockp(ctx->hinfo, b);
-	struct hlist_nulls_node *node;
 	unsigned int start, i, out;
-	struct sock *sk;
-	bool full;
 	int ret;
 
 	if (hlist_nulls_empty(&head->chain))
 		return 0;
-	for (;;) {
-		start = ctx->n;
-		full = false;
-		spin_lock_bh(lock);
-		sk_nulls_for_each(sk, node, &head->chain) {
-			if (!net_eq(sock_net(sk), ctx->net))
-				continue;
-			if (ctx->n == ctx->cap) {
-				full = true;
-				break;
-			}
-			if (!refcount_inc_not_zero(&sk->sk_refcnt))
-				continue;
-			ferry_ent_add(ctx, sk);
-		}
-		spin_unlock_bh(lock);
-		if (!full)
-			break;
-		ferry_ents_put(ctx, start);
-		ret = ferry_ents_grow(ctx);
-		if (ret)
-			return ret;
-	}
-	if (!ctx->pending.used)
-		return 0;
+	ret = ferry_collect_chain(ctx, &head->chain, inet_ehash_lockp(ctx->hinfo, b), false,
+				  &start);
+	if (ret || !ctx->pending.used)
+		return ret;
 	/* Cookies are taken outside the bucket lock (the first use of one
 	 * assigns it). */
 	for (i = out = start; i < ctx->n; i++) {

@@ -12,6 +12,11 @@
  *                             with the "untracked" flag
  *   dirty_untracked pfnmap    the same for a VM_PFNMAP mapping (/dev/mem,
  *                             the legacy VGA window)
+ *   dirty_untracked marker    a PTE marker (what zapping a userfaultfd
+ *                             write-protected shmem page leaves) holds no
+ *                             page: a scan that reports it (the mapping is
+ *                             new, VM_SOFTDIRTY) flags it not-present,
+ *                             never swapped
  *   dirty_untracked notifier  a child's mm gets MMU notifiers (it creates a
  *                             KVM VM, which registers one): a CLEAR
  *                             scan must fail with EOPNOTSUPP and the
@@ -32,6 +37,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/kvm.h>
+#include <linux/userfaultfd.h>
+#include <sys/syscall.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -136,6 +143,61 @@ static void t_pfnmap(void)
 	check_region(a, len, false, "VM_PFNMAP (/dev/mem)");
 	munmap(a, len);
 	close(fd);
+}
+
+static void t_marker(void)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_HUGETLBFS_SHMEM };
+	struct dirty_tracker *t = open_module();
+	struct dirty_extents x;
+	const struct dirty_extent *e;
+	size_t len = 4 * PG;
+	char fl[128], *a;
+	int mfd, uffd;
+
+	mfd = memfd_create("ferry-marker", 0);
+	if (mfd < 0 || ftruncate(mfd, (off_t)len))
+		die("memfd: %s", strerror(errno));
+	a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	if (a == MAP_FAILED)
+		die("mmap memfd: %s", strerror(errno));
+	memset(a, 1, len);
+	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0)
+		CANNOT("userfaultfd: %s", strerror(errno));
+	if (ioctl(uffd, UFFDIO_API, &api))
+		CANNOT("UFFDIO_API with WP on shmem: %s", strerror(errno));
+	{
+		struct uffdio_register reg = {
+			.range = { (uintptr_t)a, len }, .mode = UFFDIO_REGISTER_MODE_WP,
+		};
+		struct uffdio_writeprotect wp = {
+			.range = { (uintptr_t)a, len }, .mode = UFFDIO_WRITEPROTECT_MODE_WP,
+		};
+
+		if (ioctl(uffd, UFFDIO_REGISTER, &reg) || ioctl(uffd, UFFDIO_WRITEPROTECT, &wp))
+			CANNOT("uffd-wp on shmem: %s", strerror(errno));
+	}
+	/* zapping a write-protected shmem page leaves a uffd-wp PTE marker */
+	if (madvise(a + PG, PG, MADV_DONTNEED))
+		die("MADV_DONTNEED: %s", strerror(errno));
+	dirty_extents_init(&x);
+	if (dirty_track_scan(t, (uintptr_t)a, (uintptr_t)a + len, false, &x, NULL))
+		die("scan: %s", dirty_track_error(t));
+	e = covering(&x, (uintptr_t)(a + PG), PG);
+	if (!e)
+		die("the zapped page of the new mapping is not reported");
+	dirty_flags_str(e->flags, fl, sizeof(fl));
+	if (e->flags & FERRY_EXTENT_F_SWAPPED)
+		die("a PTE marker is reported as swapped (%s)", fl);
+	if (!(e->flags & FERRY_EXTENT_F_NOT_PRESENT))
+		die("a PTE marker is not reported as not present (%s)", fl);
+	printf("ok: the PTE marker is reported with flags %s\n", fl);
+	dirty_extents_free(&x);
+	dirty_track_close(t);
+	close(uffd);
+	munmap(a, len);
+	close(mfd);
 }
 
 /*
@@ -250,12 +312,14 @@ static void t_notifier(void)
 int main(int argc, char **argv)
 {
 	if (argc != 2)
-		die("usage: dirty_untracked hugetlb|pfnmap|notifier");
+		die("usage: dirty_untracked hugetlb|pfnmap|marker|notifier");
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!strcmp(argv[1], "hugetlb"))
 		t_hugetlb();
 	else if (!strcmp(argv[1], "pfnmap"))
 		t_pfnmap();
+	else if (!strcmp(argv[1], "marker"))
+		t_marker();
 	else if (!strcmp(argv[1], "notifier"))
 		t_notifier();
 	else

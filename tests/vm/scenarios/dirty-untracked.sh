@@ -6,6 +6,8 @@
 #    hides its later writes from pagemap for good) every DIRTY_SCAN, plain
 #    or CLEAR, still reports the whole mapping, flagged "untracked";
 #  - VM_PFNMAP (a /dev/mem mapping): the same;
+#  - a PTE marker (a zapped uffd-wp shmem page) is reported not-present,
+#    not swapped;
 #  - an mm with MMU notifiers (a KVM VM): CLEAR is refused with EOPNOTSUPP
 #    and a reason, and `ferry dirty --clear` (auto backend) falls back to
 #    clear_refs-based tracking and says so.
@@ -21,6 +23,8 @@ echo 8 >/proc/sys/vm/nr_hugepages
 cannot=()
 rc=0; "$P" pfnmap || rc=$?
 case $rc in 0) ;; 3) cannot+=(pfnmap) ;; *) fail "pfnmap case failed" ;; esac
+rc=0; "$P" marker || rc=$?
+case $rc in 0) ;; 3) cannot+=(marker) ;; *) fail "PTE marker case failed" ;; esac
 modprobe -q kvm_amd 2>/dev/null || modprobe -q kvm_intel 2>/dev/null || true
 rc=0; "$P" notifier || rc=$?
 case $rc in 0) ;; 3) cannot+=(notifier) ;; *) fail "MMU notifier case failed" ;; esac

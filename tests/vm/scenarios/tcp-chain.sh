@@ -16,7 +16,9 @@ p=/sys/module/rcupdate/parameters/rcu_cpu_stall_timeout
 old=$(cat "$p")
 trap 'echo "$old" >"$p"' EXIT
 echo 3 >"$p"
+# room for the chain: pids, and tasks (threads-max scales with memory)
 [ "$(cat /proc/sys/kernel/pid_max)" -ge $((DEPTH + 5000)) ] || echo $((DEPTH + 5000)) >/proc/sys/kernel/pid_max
+[ "$(cat /proc/sys/kernel/threads-max)" -ge $((DEPTH + 5000)) ] || echo $((DEPTH + 5000)) >/proc/sys/kernel/threads-max
 free -m | head -2
 "$FERRY_PROGS"/tcp_chain $DEPTH
 sleep 4		# a stall is reported after the timeout
