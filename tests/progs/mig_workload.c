@@ -21,6 +21,9 @@
  * With "z", page bodies are compressible (one random byte per 8-byte word,
  * as in typical heap data); without, they are random. With "h" the memory
  * asks for transparent huge pages (MADV_HUGEPAGE) instead of refusing them.
+ * With "H" it is hugetlb memory (MAP_HUGETLB, MIB a multiple of 2; the host
+ * needs that many 2 MiB pages in vm.nr_hugepages), whose writes soft-dirty
+ * cannot track: a pre-copy must leave it to the final, frozen dump.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +45,7 @@ struct hdr {
 static volatile sig_atomic_t want_verify;
 static int compressible;
 static int thp;		/* "h": transparent huge pages wanted (MADV_HUGEPAGE) */
+static int hugetlb;	/* "H": hugetlb memory (MAP_HUGETLB) */
 
 static void on_usr1(int sig)
 {
@@ -119,22 +123,31 @@ int main(int argc, char **argv)
 	uint8_t *mem;
 	FILE *f;
 
-	if (argc != 4 && !(argc == 5 && argv[4][strspn(argv[4], "zh")] == 0)) {
-		fprintf(stderr, "usage: %s MIB HOT_PAGES PIDFILE [z][h]\n", argv[0]);
+	if (argc != 4 && !(argc == 5 && argv[4][strspn(argv[4], "zhH")] == 0)) {
+		fprintf(stderr, "usage: %s MIB HOT_PAGES PIDFILE [z][h|H]\n", argv[0]);
 		return 2;
 	}
 	compressible = argc == 5 && strchr(argv[4], 'z');
 	thp = argc == 5 && strchr(argv[4], 'h');
+	hugetlb = argc == 5 && strchr(argv[4], 'H');
 	npages = (size_t)strtoul(argv[1], NULL, 0) * 256;
 	hot = (size_t)strtoul(argv[2], NULL, 0);
 	if (!npages || hot > npages)
 		return 2;
 	snprintf(vpath, sizeof(vpath), "%s.verify", argv[3]);
-	mem = mmap(NULL, npages * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (hugetlb && npages % 512) {
+		fprintf(stderr, "%s: H wants a multiple of 2 MiB\n", argv[0]);
+		return 2;
+	}
+	mem = mmap(NULL, npages * PG, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | (hugetlb ? MAP_HUGETLB : 0), -1, 0);
 	gens = calloc(npages, sizeof(*gens));
-	if (mem == MAP_FAILED || !gens)
+	if (mem == MAP_FAILED || !gens) {
+		perror("mig_workload: memory");
 		return 1;
-	madvise(mem, npages * PG, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	}
+	if (!hugetlb)
+		madvise(mem, npages * PG, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	for (size_t i = 0; i < npages; i++) {
 		gens[i] = 1;
 		write_page(mem + i * PG, i, 1);
