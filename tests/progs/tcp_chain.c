@@ -7,11 +7,11 @@
  * The chain members share this process's memory (clone(CLONE_VM), a small
  * stack each, raw system calls only), so that tens of thousands fit in a
  * test guest. The last one connects to a listener of this process. Then
- * one tree-mode TCP_DUMP of this process runs. Must hold: the dump
- * succeeds and holds the deepest member's connection; the kernel log stays
- * free of RCU stalls and soft lockups (the harness checks; the scenario
- * lowers the stall timeout). Prints the dump's time. Exit 0 / 1; 2 when
- * the chain cannot be built.
+ * one tree-mode TCP_DUMP of this process runs and "tree dump: ..." is
+ * printed; the chain stays until stdin reaches EOF (so that the caller can
+ * look for RCU stalls of the dump alone). Must hold: the dump succeeds and
+ * holds the deepest member's connection. Exit 0 / 1; 2 when the chain
+ * cannot be built.
  */
 #include <errno.h>
 #include <sched.h>
@@ -74,22 +74,27 @@ static int member(void *arg)
 	return 0;
 }
 
-/* Tell the members to exit and reap them all (they are reparented to us,
- * the subreaper, as their parents go). */
+/*
+ * Tell the members to exit and reap them all (they are reparented to us,
+ * the subreaper, as their parents go): a few hundred at a time, since
+ * tens of thousands of exits at once can starve a TCG guest's RCU
+ * grace-period thread.
+ */
 static void end_chain(void)
 {
 	time_t t0 = time(NULL);
 	long n = 0;
 
 	__atomic_store_n(&quit, 1, __ATOMIC_RELEASE);
-	syscall(SYS_futex, &quit, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
 	while (time(NULL) - t0 < 600) {
-		pid_t p = waitpid(-1, NULL, __WALL);
+		pid_t p;
 
+		syscall(SYS_futex, &quit, FUTEX_WAKE, 256, NULL, NULL, 0);
+		while ((p = waitpid(-1, NULL, __WALL | WNOHANG)) > 0)
+			n++;
 		if (p < 0 && errno == ECHILD)
 			break;
-		if (p > 0)
-			n++;
+		usleep(5000);
 	}
 	printf("chain ended: %ld processes reaped in %lds\n", n, (long)(time(NULL) - t0));
 }
@@ -159,6 +164,11 @@ int main(int argc, char **argv)
 	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	ferry_tcp_dump_free(&d);
 	ferry_nl_close(&nl);
+	/* The caller checks the kernel log around the dump, then closes our
+	 * stdin: only then does the chain go. */
+	fflush(stdout);
+	while (getchar() != EOF)
+		;
 	end_chain();
 	if (ret || !found) {
 		printf("FAIL: %s\n", ret ? "the dump failed" : "the deepest member's socket is missing");
