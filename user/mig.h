@@ -51,6 +51,16 @@ bool mig_maps_line_copyable(const char *line, struct mig_vma *v);
 /* Pure: does this smaps "VmFlags:" line mark memory soft-dirty cannot
  * track (hugetlb "ht", VM_PFNMAP "pf")? */
 bool mig_vmflags_untracked(const char *line);
+/* Pure: does this smaps "VmFlags:" line mark hugetlb memory ("ht")? */
+bool mig_vmflags_hugetlb(const char *line);
+/*
+ * The first hugetlb VMA of pid (from /proc/PID/smaps) in *v: 1 if there is
+ * one, 0 if not, -errno. CRIU 3.17 cannot dump hugetlb memory on top of
+ * parent images (it wants its pages, never soft-dirty, in the parent, and
+ * its restorer cannot read them from there), so a live migration must
+ * refuse such a process before freezing it.
+ */
+int mig_find_hugetlb(pid_t pid, struct mig_vma *v);
 
 /* Present (or swapped) anonymous/COWed pages of the copyable VMAs, from
  * /proc/PID/pagemap, plus every page of [vdso]: a vdso page read-faulted in

@@ -80,18 +80,62 @@ bool mig_maps_line_copyable(const char *line, struct mig_vma *v)
 	return true;
 }
 
-bool mig_vmflags_untracked(const char *line)
+/* Does the smaps "VmFlags:" line hold one of the two-letter mnemonics? */
+static bool vmflags_has(const char *line, const char *const *names, size_t n)
 {
 	const char *p;
 
 	if (strncmp(line, "VmFlags:", 8))
 		return false;
 	/* two-letter mnemonics separated by spaces */
-	for (p = line + 8; *p; p++)
-		if (p[-1] == ' ' && (!strncmp(p, "ht", 2) || !strncmp(p, "pf", 2)) &&
-		    (p[2] == ' ' || p[2] == '\n' || p[2] == '\0'))
-			return true;
+	for (p = line + 8; *p; p++) {
+		if (p[-1] != ' ' || !(p[2] == ' ' || p[2] == '\n' || p[2] == '\0'))
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (!strncmp(p, names[i], 2))
+				return true;
+	}
 	return false;
+}
+
+bool mig_vmflags_untracked(const char *line)
+{
+	static const char *const names[] = { "ht", "pf" };
+
+	return vmflags_has(line, names, 2);
+}
+
+bool mig_vmflags_hugetlb(const char *line)
+{
+	static const char *const names[] = { "ht" };
+
+	return vmflags_has(line, names, 1);
+}
+
+int mig_find_hugetlb(pid_t pid, struct mig_vma *v)
+{
+	char path[64], *line = NULL;
+	size_t lcap = 0;
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? -ESRCH : -errno;
+	while (!found && getline(&line, &lcap, f) > 0) {
+		unsigned long long s, e;
+
+		if (sscanf(line, "%llx-%llx ", &s, &e) == 2) {
+			v->start = s;
+			v->end = e;
+		} else if (mig_vmflags_hugetlb(line)) {
+			found = 1;
+		}
+	}
+	free(line);
+	fclose(f);
+	return found;
 }
 
 /* From /proc/PID/maps, or /proc/PID/smaps dropping untracked VMAs. */

@@ -338,6 +338,18 @@ static int open_trackers(struct mig *m)
 			return seterr(m, ret, "dirty tracking of %d: %s", m->pids[i], msg);
 	}
 	m->backend_name = dirty_backend_name(dirty_track_backend(m->tr[0].t));
+	for (size_t i = 0; i < m->npids; i++) {
+		struct mig_vma v;
+
+		ret = mig_find_hugetlb(m->pids[i], &v);
+		if (ret < 0 && !(ret == -ESRCH && i))
+			return seterr(m, ret, "reading /proc/%d/smaps: %s", m->pids[i], strerror(-ret));
+		if (ret > 0)
+			return seterr(m, -ENOTSUP, "process %d has hugetlb memory (%llx-%llx): CRIU "
+				      "cannot dump it on top of pre-copied images, so it cannot "
+				      "move live (a plain criu dump/restore can move it)", m->pids[i],
+				      (unsigned long long)v.start, (unsigned long long)v.end);
+	}
 	return 0;
 }
 

@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <linux/tcp.h>	/* struct tcp_info */
 #include <sys/socket.h>
 #include "nl.h"
 #include "tcp_state.h"
@@ -132,6 +133,18 @@ int main(int argc, char **argv)
 			    getsockname(cfd[k], (struct sockaddr *)&b, &bl))
 				die("connect");
 			cport[k] = ntohs(b.sin_port);
+		}
+		/* connect() returns before the server has the final ACK: wait
+		 * until all M connections are children in the accept queue
+		 * (a listener's tcpi_unacked is its accept queue length) */
+		for (int w = 0; w < 5000; w++) {
+			struct tcp_info ti;
+			socklen_t tl = sizeof(ti);
+
+			if (getsockopt(lfd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
+			    ti.tcpi_unacked >= M)
+				break;
+			usleep(1000);
 		}
 		accepted = 0;
 		if (pthread_create(&th, NULL, acceptor, NULL))

@@ -35,6 +35,9 @@ static void test_vmflags_untracked(void **state)
 	/* a mnemonic that merely contains the letters is not one */
 	assert_false(mig_vmflags_untracked("VmFlags: rd wr mr mw me hgt pff\n"));
 	assert_false(mig_vmflags_untracked("Size: 2048 kB ht\n"));
+	/* hugetlb alone */
+	assert_true(mig_vmflags_hugetlb("VmFlags: rd wr mr mw me de ht sd\n"));
+	assert_false(mig_vmflags_hugetlb("VmFlags: rd wr sh mr mw me ms io pf dd\n"));
 }
 
 static void test_maps_lines(void **state)
