@@ -39,17 +39,20 @@ fi
 # role a: the source. High PIDs so the restored PID is free on b.
 echo 30000 >/proc/sys/kernel/ns_last_pid
 cd /
+rm -f /tmp/hugetlb.pid /tmp/hugetlb.pid.verify
+# a failed check must not leave the workload to the next scenario
+trap '[ -s /tmp/hugetlb.pid ] && kill -9 "$(cat /tmp/hugetlb.pid)" 2>/dev/null; true' EXIT
 echo 16 >/proc/sys/vm/nr_hugepages
 [ "$(cat /proc/sys/vm/nr_hugepages)" -ge 4 ] || fail "no huge pages for the workload"
-setsid "$W" 8 64 /tmp/mig.pid H </dev/null >/dev/null 2>"$FERRY_OUT/workload.err" &
-for i in $(seq 300); do [ -s /tmp/mig.pid ] && break; sleep 0.1; done
-pid=$(cat /tmp/mig.pid)
+setsid "$W" 8 64 /tmp/hugetlb.pid H </dev/null >/dev/null 2>"$FERRY_OUT/workload.err" &
+for i in $(seq 300); do [ -s /tmp/hugetlb.pid ] && break; sleep 0.1; done
+pid=$(cat /tmp/hugetlb.pid)
 kill -USR1 "$pid"
-for i in $(seq 300); do [ -s /tmp/mig.pid.verify ] && break; sleep 0.1; done
-v=$(cat /tmp/mig.pid.verify)
+for i in $(seq 300); do [ -s /tmp/hugetlb.pid.verify ] && break; sleep 0.1; done
+v=$(cat /tmp/hugetlb.pid.verify)
 echo "before migration: $v"
 case $v in OK*) ;; *) fail "verification before migration: $v" ;; esac
-cp /tmp/mig.pid.verify "$FERRY_SHARED/verify.before"
+cp /tmp/hugetlb.pid.verify "$FERRY_SHARED/verify.before"
 echo "$pid" >"$FERRY_SHARED/pid"
 sleep 1
 barrier ready
@@ -62,10 +65,10 @@ assert_eq "$rc" 1 "ferry migrate exit status"
 grep -q "hugetlb memory" "$FERRY_OUT/migrate.log" || fail "the refusal does not say why"
 grep -q "freezing" "$FERRY_OUT/migrate.log" && fail "the tree was frozen before the refusal"
 kill -0 "$pid" || fail "the source process $pid is gone"
-rm -f /tmp/mig.pid.verify
+rm -f /tmp/hugetlb.pid.verify
 kill -USR1 "$pid"
-for i in $(seq 300); do [ -s /tmp/mig.pid.verify ] && break; sleep 0.1; done
-v=$(cat /tmp/mig.pid.verify)
+for i in $(seq 300); do [ -s /tmp/hugetlb.pid.verify ] && break; sleep 0.1; done
+v=$(cat /tmp/hugetlb.pid.verify)
 echo "after the refusal: $v"
 case $v in OK*) ;; *) fail "verification on a after the refusal: $v" ;; esac
 kill -9 "$pid"

@@ -58,6 +58,7 @@ fi
 # role a: the source. High PIDs so the restored PID is free on b.
 echo 30000 >/proc/sys/kernel/ns_last_pid
 cd /
+rm -f /tmp/mig.pid /tmp/mig.pid.verify	# nothing of an earlier scenario
 setsid "$W" 32 256 /tmp/mig.pid </dev/null >/dev/null 2>&1 &
 for i in $(seq 300); do [ -s /tmp/mig.pid ] && break; sleep 0.1; done
 pid=$(cat /tmp/mig.pid)
