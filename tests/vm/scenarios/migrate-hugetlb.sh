@@ -41,7 +41,9 @@ echo 30000 >/proc/sys/kernel/ns_last_pid
 cd /
 rm -f /tmp/hugetlb.pid /tmp/hugetlb.pid.verify
 # a failed check must not leave the workload to the next scenario
-trap '[ -s /tmp/hugetlb.pid ] && kill -9 "$(cat /tmp/hugetlb.pid)" 2>/dev/null; true' EXIT
+# (under set -e a failing last command of an && list in the trap would be
+# the script's exit status: the workload is already gone when all went well)
+trap 'kill -9 "$(cat /tmp/hugetlb.pid 2>/dev/null)" 2>/dev/null || true' EXIT
 echo 16 >/proc/sys/vm/nr_hugepages
 [ "$(cat /proc/sys/vm/nr_hugepages)" -ge 4 ] || fail "no huge pages for the workload"
 setsid "$W" 8 64 /tmp/hugetlb.pid H </dev/null >/dev/null 2>"$FERRY_OUT/workload.err" &
