@@ -8,6 +8,9 @@
 #      plus the harness self-tests (tests/vm/selftest/xfail-*: must FAIL,
 #      a kernel panic with "guest kernel crashed" within seconds)
 # FERRY_CHECK_KERNELS="6.1 6.12" selects kernels (default: both).
+# FERRY_CHECK_MEMDEBUG=0 boots the guests without memory debugging (default:
+# tests/vm/run --memdebug; it costs about 15% of the VM scenarios' time,
+# see README "How the test bed works").
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -67,10 +70,12 @@ mkdir -p build/vm
 # so two guests share the two cores better than one after the other. Each
 # kernel's whole output goes to its log, printed at the end; its progress
 # streams to the terminal meanwhile.
+vmopts=()
+[ "${FERRY_CHECK_MEMDEBUG:-1}" = 1 ] && vmopts+=(--memdebug)
 pids=()
 for k in $kernels; do
 	{
-		tests/vm/run -k "$k" --summary "$summary" --verdicts "$verdicts" \
+		tests/vm/run -k "$k" "${vmopts[@]}" --summary "$summary" --verdicts "$verdicts" \
 			--timeout 1500 --total-timeout 3300 \
 			tests/vm/scenarios/*.sh tests/vm/selftest/xfail-*.sh 2>&1
 		echo $? >"build/vm/check-$k.rc"
