@@ -12,6 +12,25 @@ volatile sig_atomic_t ferry_interrupted;
 
 const char *ferry_prog = "ferry";
 
+int ferry_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		if (w == 0)
+			return -EIO;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
 void ferry_vline(const char *prefix1, const char *prefix2, const char *fmt, va_list ap)
 {
 	char *msg = NULL, *line = NULL;
@@ -30,15 +49,7 @@ void ferry_vline(const char *prefix1, const char *prefix2, const char *fmt, va_l
 		fputc('\n', stderr);
 	} else {
 		fflush(stderr);
-		for (int off = 0; off < n;) {
-			ssize_t w = write(STDERR_FILENO, line + off, (size_t)(n - off));
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				break;
-			off += (int)w;
-		}
+		ferry_write_all(STDERR_FILENO, line, (size_t)n);
 	}
 	free(line);
 	free(msg);

@@ -21,6 +21,9 @@ enum ferry_exit {
 
 extern const char *ferry_prog;
 
+/* Write all of buf (retrying short writes and EINTR): 0 or -errno. */
+int ferry_write_all(int fd, const void *buf, size_t len);
+
 /* One message line "PREFIX1PREFIX2message\n" on stderr, written with a single
  * write(2): a forked helper (the lazy-pages server) shares stderr with its
  * parent, and a line written in pieces can have the other's message land
