@@ -3,9 +3,14 @@
 #   1. cmocka unit tests
 #   2. ferry.ko for both Debian kernels, zero warnings
 #   3. DKMS add + build for both kernels
-#   4. VM scenarios (tests/vm/scenarios) on both kernels, one and two hosts,
-#      plus the harness self-tests (tests/vm/selftest/xfail-*: must FAIL)
+#   4. the console watcher's self-test (recorded consoles, no VM)
+#   5. VM scenarios (tests/vm/scenarios) on both kernels, one and two hosts,
+#      plus the harness self-tests (tests/vm/selftest/xfail-*: must FAIL,
+#      a kernel panic with "guest kernel crashed" within seconds)
 # FERRY_CHECK_KERNELS="6.1 6.12" selects kernels (default: both).
+# FERRY_CHECK_MEMDEBUG=0 boots the guests without memory debugging (default:
+# tests/vm/run --memdebug; it costs about 15% of the VM scenarios' time,
+# see README "How the test bed works").
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -48,24 +53,42 @@ n=$(echo "$out" | grep -c '^PASS')
 passed=$((passed + n))
 if [ $rc != 0 ]; then count "dkms" 1; fi
 
+section "console watcher self-test (no VM)"
+tests/vm/selftest/host/watch.sh >build/watch-selftest.log 2>&1
+rc=$?
+cat build/watch-selftest.log
+count "console watcher self-test" $rc
+
 section "VM scenarios"
 kernels=${FERRY_CHECK_KERNELS:-6.1 6.12}
 summary=build/vm/check-summary.txt
+verdicts=build/vm/check-verdicts.txt
 mkdir -p build/vm
 : >"$summary"
+: >"$verdicts"
 # The kernels run side by side: many scenarios wait on timers and peers,
-# so two guests share the two cores better than one after the other.
+# so two guests share the two cores better than one after the other. Each
+# kernel's whole output goes to its log, printed at the end; its progress
+# streams to the terminal meanwhile.
+vmopts=()
+[ "${FERRY_CHECK_MEMDEBUG:-1}" = 1 ] && vmopts+=(--memdebug)
 pids=()
 for k in $kernels; do
-	tests/vm/run -k "$k" --summary "$summary" --timeout 1500 --total-timeout 3300 \
-		tests/vm/scenarios/*.sh tests/vm/selftest/xfail-*.sh >"build/vm/check-$k.log" 2>&1 &
+	{
+		tests/vm/run -k "$k" "${vmopts[@]}" --summary "$summary" --verdicts "$verdicts" \
+			--timeout 1500 --total-timeout 3300 \
+			tests/vm/scenarios/*.sh tests/vm/selftest/xfail-*.sh 2>&1
+		echo $? >"build/vm/check-$k.rc"
+	} | tee "build/vm/check-$k.log" | tests/vm/lib/progress "[$k]" &
 	pids+=($!)
 done
+wait "${pids[@]}"
 bed_broken=0
-for p in "${pids[@]}"; do
-	wait "$p"
-	[ $? = 2 ] && bed_broken=1
+for k in $kernels; do
+	[ "$(cat "build/vm/check-$k.rc" 2>/dev/null)" = 2 ] && bed_broken=1
 done
+echo
+echo "==== VM scenario logs ===="
 for k in $kernels; do cat "build/vm/check-$k.log"; done
 if [ $bed_broken = 1 ] || [ ! -s "$summary" ]; then
 	echo "check: ERROR: the VM test bed could not run (see above); counted as failed" >&2
@@ -81,6 +104,32 @@ while read -r verdict kver name; do
 		count "$name on $kver" "$([ "$verdict" = PASS ] && echo 0 || echo 1)" ;;
 	esac
 done <"$summary"
+# The crash self-test: FAILed because the harness saw the kernel crash, and
+# the job ended within seconds of it (not at a time limit).
+while IFS=$'\t' read -r verdict kver name why; do
+	[ "$name" = xfail-kernel-panic ] || continue
+	after=$(echo "$why" | sed -n 's/.*the job ended \([0-9.]*\)s after the crash.*/\1/p' | head -n1)
+	if [[ $why != *"[a: guest kernel crashed: Kernel panic"* ]]; then
+		count "xfail-kernel-panic on $kver: reason is not 'guest kernel crashed': $why" 1
+	elif [[ $why != *"[b: stopped: the kernel of its peer (a) crashed]"* ]]; then
+		count "xfail-kernel-panic on $kver: the peer was not stopped for the crash: $why" 1
+	elif [ -z "$after" ] || ! awk -v t="$after" 'BEGIN { exit !(t <= 30) }'; then
+		count "xfail-kernel-panic on $kver: the job took ${after:-?}s to end after the crash" 1
+	else
+		count "xfail-kernel-panic reason" 0
+		echo "(expected) xfail-kernel-panic on $kver: guest kernel crashed, the job ended ${after}s after it: OK"
+	fi
+done <"$verdicts"
+# The WARN self-test's trace reached the serial console and the watcher
+# printed it whole, as it does for a real WARN.
+for k in $kernels; do
+	if grep -Eq '^vm\[[^ ]+ a\] \| \[ *[0-9.]+\] WARNING: CPU: 0 PID: [0-9]+ at ferry-selftest \(injected by xfail-kernel-warning\)' "build/vm/check-$k.log" &&
+	   grep -Eq '^vm\[[^ ]+ a\] \| \[ *[0-9.]+\] ---\[ end trace 0000000000000000 \]---' "build/vm/check-$k.log"; then
+		count "xfail-kernel-warning trace on the console ($k)" 0
+	else
+		count "xfail-kernel-warning on $k: its trace never reached the console watcher" 1
+	fi
+done
 # Every kernel must have produced a verdict for every scenario.
 for k in $kernels; do
 	for s in tests/vm/scenarios/*.sh tests/vm/selftest/xfail-*.sh; do

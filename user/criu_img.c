@@ -180,23 +180,6 @@ static int ob_entry(struct obuf *b, const uint8_t *msg, size_t len)
 	return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 static int write_file(int dirfd, const char *name, const void *buf, size_t len)
 {
 	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -204,7 +187,7 @@ static int write_file(int dirfd, const char *name, const void *buf, size_t len)
 
 	if (fd < 0)
 		return -errno;
-	ret = write_all(fd, buf, len);
+	ret = ferry_write_all(fd, buf, len);
 	if (close(fd) && !ret)
 		ret = -errno;
 	return ret;

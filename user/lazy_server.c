@@ -339,9 +339,7 @@ static void say(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	fputs("ferry receive: lazy pages: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	ferry_vline("ferry receive: ", "lazy pages: ", fmt, ap);
 	va_end(ap);
 }
 

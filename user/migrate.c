@@ -165,11 +165,9 @@ static void progress(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "ferry: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ferry_vline("ferry: ", "", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static int seterr(struct mig *m, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

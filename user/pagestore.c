@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "pagestore.h"
+#include "util.h"
 
 struct ps_ent {
 	uint64_t vaddr;
@@ -240,16 +241,7 @@ int pagestore_copy_slots(struct pagestore *ps, uint64_t slot, uint64_t npages, i
 			ret = r < 0 ? -errno : -EIO;
 			break;
 		}
-		for (ssize_t off = 0; !ret && off < r;) {
-			ssize_t w = write(out_fd, buf + off, (size_t)(r - off));
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				ret = w < 0 ? -errno : -EIO;
-			else
-				off += w;
-		}
+		ret = ferry_write_all(out_fd, buf, (size_t)r);
 		in += r;
 		left -= (uint64_t)r;
 	}

@@ -114,11 +114,9 @@ static void note(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "ferry receive: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ferry_vline("ferry receive: ", "", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static int serr(struct session *s, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

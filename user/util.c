@@ -12,11 +12,55 @@ volatile sig_atomic_t ferry_interrupted;
 
 const char *ferry_prog = "ferry";
 
+int ferry_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		if (w == 0)
+			return -EIO;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+void ferry_vline(const char *prefix1, const char *prefix2, const char *fmt, va_list ap)
+{
+	char *msg = NULL, *line = NULL;
+	va_list cp;
+	int n;
+
+	va_copy(cp, ap);
+	if (vasprintf(&msg, fmt, cp) < 0)
+		msg = NULL;
+	va_end(cp);
+	n = msg ? asprintf(&line, "%s%s%s\n", prefix1, prefix2, msg) : -1;
+	if (n < 0) {
+		/* out of memory: the line in pieces is better than none */
+		fprintf(stderr, "%s%s", prefix1, prefix2);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	} else {
+		fflush(stderr);
+		ferry_write_all(STDERR_FILENO, line, (size_t)n);
+	}
+	free(line);
+	free(msg);
+}
+
 static void vmsg(const char *kind, const char *fmt, va_list ap)
 {
-	fprintf(stderr, "%s: %s", ferry_prog, kind);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char prefix[128];
+
+	snprintf(prefix, sizeof(prefix), "%s: ", ferry_prog);
+	ferry_vline(prefix, kind, fmt, ap);
 }
 
 void ferry_err(const char *fmt, ...)

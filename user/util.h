@@ -3,6 +3,7 @@
 #ifndef FERRY_UTIL_H
 #define FERRY_UTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +21,15 @@ enum ferry_exit {
 
 extern const char *ferry_prog;
 
+/* Write all of buf (retrying short writes and EINTR): 0 or -errno. */
+int ferry_write_all(int fd, const void *buf, size_t len);
+
+/* One message line "PREFIX1PREFIX2message\n" on stderr, written with a single
+ * write(2): a forked helper (the lazy-pages server) shares stderr with its
+ * parent, and a line written in pieces can have the other's message land
+ * between its text and its newline. */
+void ferry_vline(const char *prefix1, const char *prefix2, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 void ferry_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ferry_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -701,15 +701,9 @@ int wire_recv_file_body(struct wire_conn *c, const struct wire_file *f, int out_
 		if (len > f->size - got)
 			return fail(c, -EPROTO, "file %s: more than the announced %llu bytes",
 				    f->name, (unsigned long long)f->size);
-		for (uint32_t off = 0; off < len;) {
-			ssize_t w = write(out_fd, data + off, len - off);
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0)
-				return fail(c, -errno, "file %s: write: %s", f->name, strerror(errno));
-			off += (uint32_t)w;
-		}
+		ret = ferry_write_all(out_fd, data, len);
+		if (ret)
+			return fail(c, ret, "file %s: write: %s", f->name, strerror(-ret));
 		got += len;
 	}
 }

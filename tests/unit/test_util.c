@@ -6,6 +6,9 @@
 #include <stdint.h>
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "util.h"
 
@@ -54,12 +57,56 @@ static void test_read_file(void **state)
 	remove("/tmp/ferry-unit-read");
 }
 
+static void vline(const char *p1, const char *p2, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ferry_vline(p1, p2, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * A message line leaves in one write(2), newline included: with stderr on a
+ * SOCK_SEQPACKET socket every write is one packet, so a line written in
+ * pieces (text, then newline) would arrive as several packets.
+ */
+static void test_vline_one_write(void **state)
+{
+	char buf[256];
+	int sv[2], saved;
+	ssize_t n;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(sv[0], STDERR_FILENO), STDERR_FILENO);
+	vline("ferry receive: ", "lazy pages: ", "all in place, %d tasks", 1);
+	ferry_err("code %d", 7);
+	assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	close(sv[0]);
+
+	n = recv(sv[1], buf, sizeof(buf) - 1, 0);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, "ferry receive: lazy pages: all in place, 1 tasks\n");
+	n = recv(sv[1], buf, sizeof(buf) - 1, 0);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, "ferry: error: code 7\n");
+	assert_int_equal(recv(sv[1], buf, sizeof(buf), 0), 0);	/* nothing else */
+	close(sv[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_exit_codes),
 		cmocka_unit_test(test_read_file),
+		cmocka_unit_test(test_vline_one_write),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

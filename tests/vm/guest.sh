@@ -40,8 +40,9 @@ if [ "$LOAD_MODULE" = 1 ] && ! insmod "$FERRY_KO"; then
 	echo DONE >>"$results"
 	finish
 fi
-# Kernel log lines that fail a script whatever its exit code.
-bad='WARNING:|BUG:|Oops|general protection fault|kernel BUG|UBSAN|KASAN|kmemleak|refcount_t:|list_(add|del) corruption|sleeping function called from invalid context|scheduling while atomic|INFO: task .* blocked|rcu.*(stall|self-detected)|unreferenced object|Call Trace:'
+# Kernel log lines that fail a script whatever its exit code (the same
+# list the host's console watcher looks for).
+bad=$(grep -Ev '^(#|$)' "$src/tests/vm/lib/kernel-errors" | paste -sd'|')
 dmesg -c >"$job/dmesg-boot-$role" 2>&1
 for s in $SCRIPTS; do
 	name=$(basename "$s" .sh)
@@ -75,5 +76,8 @@ if [ "$LOAD_MODULE" = 1 ] && grep -q '^ferry ' /proc/modules; then
 	rmmod ferry || echo "FAIL module-unload rmmod-failed" >>"$results"
 fi
 dmesg -c >"$job/dmesg-end-$role" 2>&1
+if grep -Eq "$bad" "$job/dmesg-end-$role"; then
+	echo "FAIL after-scripts kernel log: $(grep -Em1 "$bad" "$job/dmesg-end-$role" | cut -c1-120)" >>"$results"
+fi
 echo DONE >>"$results"
 finish
