@@ -8,7 +8,8 @@
 # `ferry migrate --move-addr` to a `ferry receive --once` on the other host,
 # with the TCP work of make demo around it: `ferry tcp` of the service just
 # before, and `soak_hammer tcp` (TCP_DUMP --data requests, back to back) all
-# through the migration until the source copy ends (counted as dumps).
+# through the migration until the source copy ends (counted apart from the
+# hammer's dumps: some meet the service frozen).
 # The service keeps its PIDs (CRIU restores them; they come from a range
 # neither host otherwise uses), so the way back finds them free.
 #
@@ -76,7 +77,7 @@ for i in $(seq "$migs"); do
 			soak_fail "migration $i: soak_hammer tcp exited $hrc: $(tail -n3 "$FERRY_OUT/hammer-mig.out")"
 		d=$(sed -n 's/^hammer tcp done=\([0-9]*\).*/\1/p' "$FERRY_OUT/hammer-mig.out")
 		mdumps=$((mdumps + ${d:-0}))
-		soak_count dumps "$mdumps"
+		soak_count mig_dumps "$mdumps"	# this host's, when it was the source
 		secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 		down=$(jq_get "$(cat "$FERRY_OUT/report.json" 2>/dev/null || echo '{}')" downtime_ms 2>/dev/null || true)
 		case $down in ''|*[!0-9]*) down='?' ;; esac
@@ -104,6 +105,7 @@ for i in $(seq "$migs"); do
 	[ "$down" != '?' ] && total_down=$((total_down + down))
 	soak_count migrations "$i"
 	soak_count migrate_s "$total_s"
+	soak_count downtime_ms "$total_down"
 	soak_say "migration $i/$migs $src->$dst, ${secs} s (downtime $down ms)"
 	where=$dst
 done
