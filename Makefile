@@ -4,6 +4,7 @@
 #   make deps         install every Debian package the project needs
 #   make check        unit tests, module builds, DKMS build, VM scenarios
 #   make bench        benchmarks in QEMU guests (ratios against baselines)
+#   make soak         hours of back-to-back ferry.ko requests and migrations in QEMU guests
 #   make demo         install deps, build, run the main job in a QEMU guest
 
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
@@ -25,7 +26,7 @@ PROGS     := $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(PROG_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNITS     := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
-.PHONY: all user module modules-all progs unit deps check bench demo clean dkms-check vm-check install
+.PHONY: all user module modules-all progs unit deps check bench soak demo clean dkms-check vm-check install
 
 all: user module
 
@@ -83,6 +84,9 @@ check: user
 
 bench: user modules-all
 	@scripts/bench.sh
+
+soak: user modules-all
+	@scripts/soak.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory user modules-all

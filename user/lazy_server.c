@@ -312,12 +312,20 @@ int lz_map_load(const char *dir, uint32_t pid, struct lz_map *m, char *err, size
 
 /* ---- the server ----------------------------------------------------------------- */
 
+/* A fault that met a changing mm (EAGAIN): retried once the pending
+ * events are read. */
+struct deferred {
+	uint64_t addr, since;
+};
+
 struct task {
 	int uffd;
 	uint32_t pid;		/* 0 for a child forked after the restore */
 	struct lz_map map;	/* pages not known to be in place yet */
 	uint64_t cursor;	/* background fill: next address */
 	bool done;		/* all in place, or the process is gone */
+	struct deferred *dfr;	/* faults waiting for the mm to settle */
+	size_t ndfr, dfr_cap;
 };
 
 struct server {
@@ -411,48 +419,90 @@ static int wake(struct task *t, uint64_t addr)
 	return 0;
 }
 
+/*
+ * Resolve a fault: 0 done, 1 to be retried (EAGAIN: the tree is changing
+ * its mappings, a fork, mremap, munmap or MADV_DONTNEED event is pending,
+ * and the kernel refuses copies until that event is read), -errno.
+ */
+static int fault_try(struct server *s, struct task *t, uint64_t addr)
+{
+	const struct lz_ext *e = lz_map_find(&t->map, addr);
+	int64_t n;
+
+	if (!e) {
+		struct uffdio_zeropage z = { .range = { addr, PAGE } };
+
+		/* not a page of the dump: it reads as zeros */
+		if (ioctl(t->uffd, UFFDIO_ZEROPAGE, &z) == 0) {
+			s->st.zero_pages++;
+			return 0;
+		}
+		if (errno == EEXIST)
+			return wake(t, addr);
+		if (errno == ESRCH || errno == ENOENT) {
+			t->done = errno == ESRCH;
+			return 0;
+		}
+		return errno == EAGAIN ? 1 : -errno;
+	}
+	n = copy_in(s, t, e, addr, (ext_end(e) - addr) / PAGE < FAULT_PAGES ?
+				   (ext_end(e) - addr) / PAGE : FAULT_PAGES);
+	if (n < 0)
+		return (int)n;
+	if (n > 0) {
+		s->st.fault_pages += (uint64_t)n;
+		/* EEXIST on the faulting page itself: it raced in */
+		return wake(t, addr);
+	}
+	return t->done ? 0 : 1;
+}
+
 static int on_fault(struct server *s, struct task *t, uint64_t addr)
 {
-	const struct lz_ext *e;
-	int64_t n;
+	int ret;
 
 	addr &= ~(PAGE - 1);
 	s->st.faults++;
-	for (int tries = 0; tries < 100; tries++) {
-		e = lz_map_find(&t->map, addr);
-		if (!e) {
-			struct uffdio_zeropage z = { .range = { addr, PAGE } };
+	ret = fault_try(s, t, addr);
+	if (ret <= 0)
+		return ret;
+	/* the event that blocks it comes after this fault in the queue:
+	 * read on, retry when the queue is empty (retry_deferred) */
+	if (t->ndfr == t->dfr_cap) {
+		size_t cap = t->dfr_cap ? 2 * t->dfr_cap : 8;
+		struct deferred *v = realloc(t->dfr, cap * sizeof(*v));
 
-			/* not a page of the dump: it reads as zeros */
-			if (ioctl(t->uffd, UFFDIO_ZEROPAGE, &z) == 0) {
-				s->st.zero_pages++;
-				return 0;
-			}
-			if (errno == EEXIST)
-				return wake(t, addr);
-			if (errno == ESRCH || errno == ENOENT) {
-				t->done = errno == ESRCH;
-				return 0;
-			}
-			if (errno != EAGAIN)
-				return -errno;
-		} else {
-			uint64_t left = (ext_end(e) - addr) / PAGE;
-
-			n = copy_in(s, t, e, addr, left < FAULT_PAGES ? left : FAULT_PAGES);
-			if (n < 0)
-				return (int)n;
-			if (n > 0) {
-				s->st.fault_pages += (uint64_t)n;
-				/* EEXIST on the faulting page itself: it raced in */
-				return wake(t, addr);
-			}
-			if (t->done)
-				return 0;
-		}
-		usleep(1000);	/* EAGAIN: the tree is changing its mappings */
+		if (!v)
+			return -ENOMEM;
+		t->dfr = v;
+		t->dfr_cap = cap;
 	}
-	return -EAGAIN;
+	t->dfr[t->ndfr++] = (struct deferred){ addr, ferry_now_ns() };
+	return 0;
+}
+
+/* Retry a task's deferred faults; one still refused after 30 s fails. */
+static int retry_deferred(struct server *s, struct task *t)
+{
+	size_t k = 0;
+
+	while (k < t->ndfr) {
+		int ret = t->done ? 0 : fault_try(s, t, t->dfr[k].addr);
+
+		if (ret < 0)
+			return ret;
+		if (ret == 0) {
+			t->dfr[k] = t->dfr[--t->ndfr];
+			continue;
+		}
+		if (ferry_now_ns() - t->dfr[k].since > 30 * 1000000000ull) {
+			snprintf(s->err, sizeof(s->err), "a fault at %#llx refused (EAGAIN) for 30 s",
+				 (unsigned long long)t->dfr[k].addr);
+			return -EAGAIN;
+		}
+		k++;
+	}
+	return 0;
 }
 
 static int add_task(struct server *s, int uffd, uint32_t pid, const struct lz_map *map)
@@ -488,7 +538,7 @@ static int on_event(struct server *s, size_t ti)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
-			return 0;
+			return retry_deferred(s, t);	/* the events are read */
 		if (n < 0)
 			return -errno;
 		if (n != sizeof(msg))
@@ -646,8 +696,12 @@ static int serve(struct server *s)
 		size_t np = 0, busy = 0;
 		int timeout;
 
-		for (size_t i = 0; i < s->nt; i++)
-			busy += !s->t[i].done;
+		bool waiting = false;
+
+		for (size_t i = 0; i < s->nt; i++) {
+			busy += !s->t[i].done || s->t[i].ndfr;
+			waiting |= s->t[i].ndfr > 0;
+		}
 		if (s->finished && !busy)
 			break;
 		free(p);
@@ -659,7 +713,7 @@ static int serve(struct server *s)
 		if (s->sock >= 0)
 			p[np++] = (struct pollfd){ .fd = s->sock, .events = POLLIN };
 		/* background copying only once the tree runs, faults first */
-		timeout = s->finished ? 0 : 1000;
+		timeout = s->finished ? 0 : waiting ? 1 : 1000;
 		ret = poll(p, np, timeout);
 		if (ret < 0 && errno != EINTR) {
 			ret = -errno;
@@ -669,6 +723,8 @@ static int serve(struct server *s)
 		for (size_t i = 0; !ret && i < s->nt; i++)
 			if (p[i].revents & POLLIN)
 				ret = on_event(s, i);
+			else if (s->t[i].ndfr)
+				ret = retry_deferred(s, &s->t[i]);
 		if (!ret && s->sock >= 0 && (p[np - 1].revents & (POLLIN | POLLHUP))) {
 			uint32_t fin;
 			ssize_t n = recv(s->sock, &fin, sizeof(fin), MSG_DONTWAIT);
@@ -736,6 +792,7 @@ static int run_server(const char *dir, int lfd, uint64_t tasks)
 	for (size_t i = 0; i < s.nt; i++) {
 		close(s.t[i].uffd);
 		lz_map_free(&s.t[i].map);
+		free(s.t[i].dfr);
 	}
 	free(s.t);
 	free(s.buf);

@@ -332,6 +332,10 @@ static int open_trackers(struct mig *m)
 		m->tr[i].pid = m->pids[i];
 		ret = dirty_track_open(&m->tr[i].t, m->pids[i], m->o->backend, true,
 				       DIRTY_OPT_REARM_VMAS | DIRTY_OPT_FALLBACK, msg, sizeof(msg));
+		if (ret == -ESRCH && i) {	/* a child exited since the tree was read */
+			m->tr[i].gone = true;
+			continue;
+		}
 		if (ret)
 			return seterr(m, ret, "dirty tracking of %d: %s", m->pids[i], msg);
 	}
@@ -388,6 +392,8 @@ static int round_zero(struct mig *m, struct mig_round_stat *rs)
 		struct mig_exts x = { 0 };
 		pid_t pid = m->pids[i];
 
+		if (m->tr[i].gone)
+			continue;
 		/* arm first: a write after this is caught by the next round */
 		ret = dirty_clear_refs(pid);
 		if (!ret)

@@ -13,7 +13,8 @@
  *
  * Every reply is parsed (a malformed reply is a failure). A target that
  * exits ends the run early, and is not a failure: the caller checks that it
- * still runs. Prints a progress line every 10 % and a final line
+ * still runs. Prints a progress line "hammer KIND I/COUNT" every 10 % and
+ * at least every 2 seconds, and a final line
  * "hammer KIND done=N pages=P socks=S bytes=B", then exits 0; exits 1 on
  * any other error, with the reason.
  */
@@ -21,16 +22,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "dirty_track.h"
 #include "nl.h"
 #include "tcp_state.h"
 
+/* Time for a progress line: every 10 %, and every 2 s in between. */
+static int progress_due(unsigned long done, unsigned long count)
+{
+	static time_t last;
+	time_t t = time(NULL);
+
+	if (done % (count / 10 ? count / 10 : 1) && t - last < 2)
+		return 0;
+	last = t;
+	return 1;
+}
+
 static int hammer_dirty(pid_t pid, unsigned long count)
 {
 	struct dirty_tracker *t;
 	struct dirty_extents x;
-	unsigned long i, step = count / 10 ? count / 10 : 1;
+	unsigned long i;
 	uint64_t pages = 0;
 	char msg[256];
 	int ret;
@@ -54,7 +68,7 @@ static int hammer_dirty(pid_t pid, unsigned long count)
 			return 1;
 		}
 		pages += st.pages_dirty;
-		if ((i + 1) % step == 0)
+		if (progress_due(i + 1, count))
 			printf("hammer dirty %lu/%lu\n", i + 1, count);
 		fflush(stdout);
 	}
@@ -68,7 +82,7 @@ static int hammer_tcp(pid_t pid, unsigned long count)
 {
 	struct ferry_tcp_dump d;
 	struct ferry_nl nl;
-	unsigned long i, step = count / 10 ? count / 10 : 1;
+	unsigned long i;
 	uint64_t socks = 0, bytes = 0;
 	int ret;
 
@@ -93,7 +107,7 @@ static int hammer_tcp(pid_t pid, unsigned long count)
 		}
 		socks += d.n;
 		bytes += d.data_bytes;
-		if ((i + 1) % step == 0)
+		if (progress_due(i + 1, count))
 			printf("hammer tcp %lu/%lu\n", i + 1, count);
 		fflush(stdout);
 	}

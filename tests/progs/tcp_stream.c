@@ -3,7 +3,7 @@
  * tcp_stream: N TCP connections streaming verifiable data both ways, for
  * the migration tests.
  *
- *   tcp_stream server ADDR PORT N STATUS [PIDFILE] [RATE]
+ *   tcp_stream server ADDR PORT N STATUS [PIDFILE] [RATE] [CHURN_MIB]
  *   tcp_stream client ADDR PORT N STATUS [RATE]
  *
  * The client opens N connections to ADDR:PORT; each begins with its id (u32,
@@ -30,6 +30,13 @@
  *   byte counts of both ends once the queues are drained.
  * The server accepts exactly N connections and keeps its listening socket.
  * It writes its pid to PIDFILE once all N are accepted. Exits on SIGTERM.
+ *
+ * CHURN_MIB (server, > 0): memory and process churn next to the streams,
+ * from the start (churn.h: a CHURN_MIB MiB heap in THP-eligible memory,
+ * mmap/MADV_DONTNEED/mremap/munmap cycles, short-lived forked children,
+ * all self-checking); the status line then ends with
+ * " churn_ops=O churn_forks=F churn_errors=E" and any churn error makes it
+ * FAIL.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +53,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include "churn.h"
 
 #define MAXC 256
 
@@ -64,7 +72,7 @@ static volatile sig_atomic_t want_status, quiesce, stop;
 static struct conn conns[MAXC];
 static int nconns, want_n;
 static uint64_t mismatches, resets;
-static bool server;
+static bool server, churn;
 
 static void on_sig(int sig)
 {
@@ -113,11 +121,14 @@ static void write_status(const char *path)
 	if (!f)
 		return;
 	fprintf(f, "%s conns=%d alive=%d mismatches=%llu resets=%llu rx=%llu tx=%llu "
-		"max_stall_ms=%llu\n",
-		!mismatches && !resets && nconns == want_n ? "OK" : "FAIL", nconns, alive,
-		(unsigned long long)mismatches, (unsigned long long)resets,
+		"max_stall_ms=%llu",
+		!mismatches && !resets && nconns == want_n && !churn_errors() ? "OK" : "FAIL",
+		nconns, alive, (unsigned long long)mismatches, (unsigned long long)resets,
 		(unsigned long long)rx, (unsigned long long)tx,
 		(unsigned long long)(stall * 1000));
+	if (churn)
+		churn_report(f);
+	fputc('\n', f);
 	for (int i = 0; i < nconns; i++)
 		fprintf(f, "conn %d rx=%llu tx=%llu bad=%d alive=%d stall_ms=%llu\n", conns[i].id,
 			(unsigned long long)conns[i].rx, (unsigned long long)conns[i].tx,
@@ -235,7 +246,7 @@ int main(int argc, char **argv)
 	int lfd = -1;
 
 	if (argc < 6 || (strcmp(argv[1], "server") && strcmp(argv[1], "client"))) {
-		fprintf(stderr, "usage: %s server ADDR PORT N STATUS [PIDFILE] [RATE]\n"
+		fprintf(stderr, "usage: %s server ADDR PORT N STATUS [PIDFILE] [RATE] [CHURN_MIB]\n"
 			"       %s client ADDR PORT N STATUS [RATE]\n", argv[0], argv[0]);
 		return 2;
 	}
@@ -251,6 +262,11 @@ int main(int argc, char **argv)
 		pidfile = argc > 6 ? argv[6] : NULL;
 		if (argc > 7)
 			rate = atof(argv[7]);
+		churn = argc > 8 && atoi(argv[8]) > 0;
+		if (churn && churn_start((size_t)atoi(argv[8]))) {
+			fprintf(stderr, "churn: cannot start\n");
+			return 1;
+		}
 	} else if (argc > 6) {
 		rate = atof(argv[6]);
 	}

@@ -12,19 +12,13 @@
 set -euo pipefail
 . "$FERRY_SRC/tests/vm/lib/assert.sh"
 . "$FERRY_SRC/tests/vm/lib/lan.sh"
+. "$FERRY_SRC/tests/vm/lib/stream.sh"
 S=$FERRY_PROGS/tcp_stream
 VIP=10.99.0.100
 CLI_IP=10.99.0.50
 PORT=7940 FPORT=7900
 N=4
 dev=$FERRY_NETDEV
-
-status() {	# PID FILE: the summary line of tcp_stream's status
-	rm -f "$2"; kill -USR1 "$1"
-	for i in $(seq 100); do [ -s "$2" ] && break; sleep 0.1; done
-	[ -s "$2" ] || fail "no status from $1"
-	head -n1 "$2"
-}
 
 if [ "$FERRY_ROLE" = b ]; then
 	CP=

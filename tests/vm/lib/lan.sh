@@ -6,6 +6,9 @@
 # resolves addresses with ARP like any host on the segment.
 #   lan_client_up NS IP     build it (uses $FERRY_NETDEV, $FERRY_MY_IP)
 #   lan_client_down NS      put the guest's network back as the test bed made it
+#   lan_rst_watch NS        count TCP RST packets in and out of NS (nftables)
+#   lan_rsts NS             how many it counted
+#   lan_estab_resets NS     NS's TcpEstabResets
 
 lan_client_up() {
 	local ns=$1 ip=$2 dev=$FERRY_NETDEV
@@ -32,4 +35,21 @@ lan_client_down() {
 	ip addr add "$FERRY_MY_IP/24" dev "$dev"
 	ip link set "$dev" up
 	return 0
+}
+
+lan_rst_watch() {
+	ip netns exec "$1" nft -f - <<-'EOF'
+	table inet rstwatch {
+		chain in { type filter hook input priority 0; tcp flags & rst == rst counter; }
+		chain out { type filter hook output priority 0; tcp flags & rst == rst counter; }
+	}
+	EOF
+}
+lan_rsts() {
+	ip netns exec "$1" nft list table inet rstwatch |
+		sed -n 's/.*packets \([0-9]*\).*/\1/p' | awk '{s += $1} END {print s + 0}'
+}
+lan_estab_resets() {
+	ip netns exec "$1" awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++)
+		if ($i == "EstabResets") c = i; h = 1 } else print $c }' /proc/net/snmp
 }

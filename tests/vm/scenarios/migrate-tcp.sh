@@ -37,6 +37,7 @@
 set -euo pipefail
 . "$FERRY_SRC/tests/vm/lib/assert.sh"
 . "$FERRY_SRC/tests/vm/lib/lan.sh"
+. "$FERRY_SRC/tests/vm/lib/stream.sh"
 S=$FERRY_PROGS/tcp_stream
 VIP=10.99.0.100
 CLI_IP=10.99.0.50
@@ -48,29 +49,6 @@ wait_port() {
 	for i in $(seq 100); do ss -ltn | grep -q ":$1 " && return 0; sleep 0.1; done
 	fail "nothing listens on port $1"
 }
-# status PID FILE: have tcp_stream write its status, print the summary line
-status() {
-	rm -f "$2"; kill -USR1 "$1"
-	for i in $(seq 100); do [ -s "$2" ] && break; sleep 0.1; done
-	[ -s "$2" ] || fail "no status from $1"
-	head -n1 "$2"
-}
-field() { sed -n "s/.*\b$2=\([0-9]*\).*/\1/p" <<<"$1"; }
-conn_field() { sed -n "s/^conn $2 .*\b$3=\([0-9]*\).*/\1/p" "$1"; }
-check_ok() {	# SUMMARY WHAT
-	case $1 in OK*) ;; *) fail "$2: $1" ;; esac
-	assert_eq "$(field "$1" alive)" $N "$2: connections alive"
-}
-progress() {	# OLD NEW WHAT: every connection received more in NEW
-	for id in $(seq 0 $((N - 1))); do
-		local r1 r2
-		r1=$(conn_field "$1" $id rx); r2=$(conn_field "$2" $id rx)
-		[ -n "$r1" ] && [ -n "$r2" ] && [ "$r2" -gt "$r1" ] ||
-			fail "$3: connection $id made no progress (rx $r1 -> $r2)"
-	done
-	echo "ok: $3: all $N connections received more data"
-}
-
 if [ "$FERRY_ROLE" = b ]; then
 	CP=
 	cleanup() {	# put b's network back as the test bed made it
@@ -85,16 +63,7 @@ if [ "$FERRY_ROLE" = b ]; then
 	}
 	trap cleanup EXIT
 	lan_client_up cli "$CLI_IP"
-	ip netns exec cli nft -f - <<-'EOF'
-	table inet rstwatch {
-		chain in { type filter hook input priority 0; tcp flags & rst == rst counter; }
-		chain out { type filter hook output priority 0; tcp flags & rst == rst counter; }
-	}
-	EOF
-	rsts() { ip netns exec cli nft list table inet rstwatch |
-		 sed -n 's/.*packets \([0-9]*\).*/\1/p' | awk '{s += $1} END {print s + 0}'; }
-	estab_resets() { ip netns exec cli awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++)
-		if ($i == "EstabResets") c = i; h = 1 } else print $c }' /proc/net/snmp; }
+	lan_rst_watch cli
 
 	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:7931" --once \
 		--criu-arg=--no-such-criu-option 2>"$FERRY_OUT/receive-fail.log" &
@@ -174,23 +143,13 @@ if [ "$FERRY_ROLE" = b ]; then
 		[ "$cur" = "$prev" ] && break
 		prev=$cur
 	done
-	s=$(head -n1 /tmp/cli.st); v=$(head -n1 /tmp/srv.st)
-	echo "final: clients: $s"; echo "final: server: $v"
-	check_ok "$s" "clients, final"; check_ok "$v" "server, final"
-	assert_eq "$(field "$s" mismatches)$(field "$v" mismatches)" 00 "mismatching bytes"
-	assert_eq "$(field "$s" resets)$(field "$v" resets)" 00 "resets seen by the applications"
-	for id in $(seq 0 $((N - 1))); do
-		ct=$(conn_field /tmp/cli.st $id tx); sr=$(conn_field /tmp/srv.st $id rx)
-		st=$(conn_field /tmp/srv.st $id tx); cr=$(conn_field /tmp/cli.st $id rx)
-		[ "$ct" = "$sr" ] || fail "connection $id: client sent $ct bytes, server got $sr"
-		[ "$st" = "$cr" ] || fail "connection $id: server sent $st bytes, client got $cr"
-	done
-	echo "ok: all $N streams byte-exact both ways ($(field "$s" tx) bytes up, $(field "$s" rx) down)"
+	byte_exact /tmp/cli.st /tmp/srv.st
+	s=$(head -n1 /tmp/cli.st)
 	# informational: the longest time a client connection received nothing
 	# (the freeze, plus TCP's retransmission back-off, plus ARP)
 	echo "clients' longest stall: $(field "$s" max_stall_ms) ms"
-	assert_eq "$(rsts)" 0 "TCP RST packets seen by the clients' stack"
-	assert_eq "$(estab_resets)" 0 "clients' TcpEstabResets"
+	assert_eq "$(lan_rsts cli)" 0 "TCP RST packets seen by the clients' stack"
+	assert_eq "$(lan_estab_resets cli)" 0 "clients' TcpEstabResets"
 	for i in $(seq 600); do kill -0 $r2 2>/dev/null || break; sleep 0.1; done
 	if kill -0 $r2 2>/dev/null; then
 		ps -eo pid,stat,args | grep -E "criu|ferry" | grep -v grep || true

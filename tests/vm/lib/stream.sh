@@ -1,0 +1,61 @@
+# shellcheck shell=bash
+# Reading tests/progs/tcp_stream's status in VM scripts (source it after
+# assert.sh). $N is the number of connections a script expects.
+#   status PID FILE          have tcp_stream write its status to FILE, print the summary line
+#   field LINE KEY           the number KEY=... in a summary line
+#   check_ok LINE WHAT       the summary says OK and all $N connections alive
+#   stalled_conn OLD NEW     the first connection that received nothing more in status
+#                            file NEW than in OLD, or nothing
+#   progress OLD NEW WHAT    every connection received more in NEW than in OLD
+#   stream_diff CLI SRV      the first connection whose byte counts differ between the
+#                            client's and the server's status files, or nothing
+#   byte_exact CLI SRV       final statuses (sending stopped, queues drained): both OK, no
+#                            mismatch or reset, every byte sent was received
+
+status() {
+	rm -f "$2"; kill -USR1 "$1"
+	for i in $(seq 100); do [ -s "$2" ] && break; sleep 0.1; done
+	[ -s "$2" ] || fail "no status from $1"
+	head -n1 "$2"
+}
+field() { sed -n "s/.*\b$2=\([0-9]*\).*/\1/p" <<<"$1"; }
+# the awk that reads two status files: g(FILE 1|2, ID, KEY) is the
+# connection's KEY, "-" where the file lacks it (no /dev/fd in the guests
+# for a shell loop over a process substitution)
+conn_awk='FNR == 1 { f++ }
+	$1 == "conn" { for (i = 3; i <= NF; i++) { split($i, kv, "="); v[f, $2, kv[1]] = kv[2] } }
+	function g(f, id, k) { return (f, id, k) in v ? v[f, id, k] : "-" }'
+check_ok() {
+	case $1 in OK*) ;; *) fail "$2: $1" ;; esac
+	assert_eq "$(field "$1" alive)" "$N" "$2: connections alive"
+}
+stalled_conn() {
+	awk -v n="$N" "$conn_awk"'
+	END { for (id = 0; id < n; id++) {
+		a = g(1, id, "rx"); b = g(2, id, "rx")
+		if (a == "-" || b == "-" || b + 0 <= a + 0) { print id " (rx " a " -> " b ")"; exit } } }' "$1" "$2"
+}
+progress() {
+	local stalled
+	stalled=$(stalled_conn "$1" "$2")
+	[ -z "$stalled" ] || fail "$3: connection $stalled made no progress"
+	echo "ok: $3: all $N connections received more data"
+}
+stream_diff() {
+	awk -v n="$N" "$conn_awk"'
+	END { for (id = 0; id < n; id++) {
+		ct = g(1, id, "tx"); sr = g(2, id, "rx"); st = g(2, id, "tx"); cr = g(1, id, "rx")
+		if (ct == "-" || ct != sr) { print "connection " id ": client sent " ct " bytes, server got " sr; exit }
+		if (st == "-" || st != cr) { print "connection " id ": server sent " st " bytes, client got " cr; exit } } }' "$1" "$2"
+}
+byte_exact() {
+	local s v d
+	s=$(head -n1 "$1"); v=$(head -n1 "$2")
+	echo "final: clients: $s"; echo "final: server: $v"
+	check_ok "$s" "clients, final"; check_ok "$v" "server, final"
+	assert_eq "$(field "$s" mismatches)$(field "$v" mismatches)" 00 "mismatching bytes"
+	assert_eq "$(field "$s" resets)$(field "$v" resets)" 00 "resets seen by the applications"
+	d=$(stream_diff "$1" "$2")
+	[ -z "$d" ] || fail "$d"
+	echo "ok: all $N streams byte-exact both ways ($(field "$s" tx) bytes up, $(field "$s" rx) down)"
+}

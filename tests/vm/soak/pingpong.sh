@@ -1,0 +1,115 @@
+#!/bin/bash
+# ferry-vm: hosts=2
+# soak (c): ping-pong. The service (tcp_stream server, $FERRY_SOAK_CONNS
+# connections streaming both ways, on the service address 10.99.0.100;
+# clients in a namespace on host b bridged onto the link, as in make demo)
+# migrates a->b, b->a, a->b, ... FERRY_SOAK_MIGRATIONS times per kernel
+# (see soak.inc for the split with pingpong-thp): each time a real
+# `ferry migrate --move-addr` to a `ferry receive --once` on the other host,
+# with the TCP work of make demo around it: `ferry tcp` of the service just
+# before, and `soak_hammer tcp` (TCP_DUMP --data requests, back to back) all
+# through the migration until the source copy ends (counted apart from the
+# hammer's dumps: some meet the service frozen).
+# The service keeps its PIDs (CRIU restores them; they come from a range
+# neither host otherwise uses), so the way back finds them free.
+#
+# Must hold after every migration: no kernel complaint on either host (the
+# trace printed); ferry migrate and ferry receive exit 0; the service runs
+# on exactly one host (the source's copy is gone, the destination's runs
+# and holds the address) and no lock table is left on either; the service
+# and the clients keep every connection, with no mismatching byte and no
+# reset (the applications' counts, RST packets, TcpEstabResets), and every
+# connection moves data again. At the end the streams are byte-exact both
+# ways.
+set -euo pipefail
+. "$FERRY_SRC/tests/vm/soak/soak.inc"
+soak_init "${soak_label:-c}" "${soak_thp:-0}"
+migs=$(soak_share "${FERRY_SOAK_MIGRATIONS:-4}")
+
+if [ "$FERRY_ROLE" = a ]; then soak_service_start; else soak_clients_start; fi
+where=a total_s=0 max_s=0 total_down=0 mdumps=0
+for i in $(seq "$migs"); do
+	src=$where dst=$( [ "$where" = a ] && echo b || echo a)
+	if [ "$FERRY_ROLE" = "$dst" ]; then
+		# the receiving end: one migration, then check the service runs here
+		"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$MPORT" --once --dir /var/tmp \
+			>"$FERRY_OUT/receive.log" 2>&1 &
+		RX_PID=$!
+		for j in $(seq 100); do ss -ltn | grep -q ":$MPORT " && break; sleep 0.1; done
+		touch "$FERRY_SHARED/rx.$i"
+		soak_step "$i: receiver listening"
+		soak_wait "$FERRY_SHARED/mig.$i" 900 "migration $i"
+		for j in $(seq 600); do kill -0 $RX_PID 2>/dev/null || break; sleep 0.5; done
+		kill -0 $RX_PID 2>/dev/null && soak_fail "migration $i: ferry receive still runs 5 min after the migration"
+		rc=0; wait $RX_PID || rc=$?
+		RX_PID=
+		soak_step "$i: ferry receive exited $rc"
+		[ $rc = 0 ] || { cat "$FERRY_OUT/receive.log"; soak_fail "migration $i: ferry receive exited $rc"; }
+		kill -0 "$SP" 2>/dev/null || soak_fail "migration $i: the service ($SP) does not run on $dst"
+		ip -4 addr show | grep -q "inet $VIP/" || soak_fail "migration $i: $VIP is not on $dst"
+		nft list tables | grep -q ferry_move_ && soak_fail "migration $i: $dst kept its lock table"
+		soak_check_server "after migration $i"
+		soak_kcheck "migration $i"
+		touch "$FERRY_SHARED/ok.$i"
+		soak_step "$i: the service runs here"
+	elif [ "$FERRY_ROLE" = "$src" ]; then
+		soak_wait "$FERRY_SHARED/rx.$i" 300 "the receiver for migration $i"
+		[ "$i" -gt 1 ] && soak_wait "$FERRY_SHARED/cli.$((i - 1))" 300 "the clients' check of migration $((i - 1))"
+		soak_kcheck "before migration $i"
+		# the TCP work around a migration, as in make demo: ferry tcp
+		# first, and TCP_DUMP --data requests all through the migration
+		# (they end when the source copy does)
+		"$FERRY_BIN" tcp "$SP" >"$FERRY_OUT/tcp.txt" ||
+			soak_fail "migration $i: ferry tcp $SP failed"
+		[ "$(grep -c ESTAB "$FERRY_OUT/tcp.txt")" = "$N" ] ||
+			soak_fail "migration $i: ferry tcp lists $(grep -c ESTAB "$FERRY_OUT/tcp.txt") ESTAB connections, not $N"
+		"$H" tcp "$SP" 1000000 >"$FERRY_OUT/hammer-mig.out" 2>&1 &
+		hm=$!
+		soak_step "$i: migrating"
+		t0=$(date +%s.%N)
+		rc=0
+		"$FERRY_BIN" migrate "$SP" --to "$FERRY_PEER_IP:$MPORT" --move-addr "$VIP/24" --json \
+			>"$FERRY_OUT/report.json" 2>"$FERRY_OUT/migrate.log" || rc=$?
+		for j in $(seq 100); do kill -0 $hm 2>/dev/null || break; sleep 0.1; done
+		kill $hm 2>/dev/null || true	# a failed migration leaves the source running
+		hrc=0; wait $hm || hrc=$?
+		[ $rc != 0 ] || [ $hrc = 0 ] ||
+			soak_fail "migration $i: soak_hammer tcp exited $hrc: $(tail -n3 "$FERRY_OUT/hammer-mig.out")"
+		d=$(sed -n 's/^hammer tcp done=\([0-9]*\).*/\1/p' "$FERRY_OUT/hammer-mig.out")
+		mdumps=$((mdumps + ${d:-0}))
+		soak_count mig_dumps "$mdumps"	# this host's, when it was the source
+		secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+		down=$(jq_get "$(cat "$FERRY_OUT/report.json" 2>/dev/null || echo '{}')" downtime_ms 2>/dev/null || true)
+		case $down in ''|*[!0-9]*) down='?' ;; esac
+		echo "$i $src->$dst rc=$rc ${secs}s downtime_ms=$down" >>"$FERRY_OUT/migrations.txt"
+		echo "$rc $secs $down" >"$FERRY_SHARED/mig.$i"
+		soak_step "$i: ferry migrate exited $rc"
+		[ $rc = 0 ] || { cat "$FERRY_OUT/migrate.log"; soak_fail "migration $i: ferry migrate exited $rc"; }
+		for j in $(seq 100); do kill -0 "$SP" 2>/dev/null || break; sleep 0.1; done
+		kill -0 "$SP" 2>/dev/null && soak_fail "migration $i: the service still runs on $src"
+		ip -4 addr show | grep -q "inet $VIP/" && soak_fail "migration $i: $VIP still on $src"
+		nft list tables | grep -q "CRIU-" && soak_fail "migration $i: CRIU's lock table left on $src"
+		soak_kcheck "migration $i"
+	fi
+	if [ "$FERRY_ROLE" = b ]; then
+		soak_wait "$FERRY_SHARED/ok.$i" 900 "the restore of migration $i"
+		soak_clients_progress "after migration $i"
+		touch "$FERRY_SHARED/cli.$i"
+		soak_step "$i: every connection moves data again"
+	else
+		soak_wait "$FERRY_SHARED/cli.$i" 900 "the clients' check of migration $i"
+	fi
+	read -r rc secs down <"$FERRY_SHARED/mig.$i"
+	total_s=$(awk -v a="$total_s" -v b="$secs" 'BEGIN { print a + b }')
+	max_s=$(awk -v a="$max_s" -v b="$secs" 'BEGIN { print (b > a ? b : a) }')
+	[ "$down" != '?' ] && total_down=$((total_down + down))
+	soak_count migrations "$i"
+	soak_count migrate_s "$total_s"
+	soak_count downtime_ms "$total_down"
+	soak_say "migration $i/$migs $src->$dst, ${secs} s (downtime $down ms)"
+	where=$dst
+done
+[ "$migs" -gt 0 ] && echo "migrations: $migs, $(awk -v t="$total_s" -v n="$migs" 'BEGIN { printf "%.1f", t / n }') s each" \
+     "on average (longest ${max_s} s), downtime $((total_down / migs)) ms on average"
+[ "$where" = "$FERRY_ROLE" ] && soak_check_server "the end"
+soak_final "$where"
