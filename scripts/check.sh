@@ -7,6 +7,8 @@
 #   5. VM scenarios (tests/vm/scenarios) on both kernels, one and two hosts,
 #      plus the harness self-tests (tests/vm/selftest/xfail-*: must FAIL,
 #      a kernel panic with "guest kernel crashed" within seconds)
+#      and a short soak (tests/vm/soak, THP + churn kinds: 300 CLEAR scans,
+#      200 TCP_DUMP --data requests, 2 ping-pong migrations per kernel)
 # FERRY_CHECK_KERNELS="6.1 6.12" selects kernels (default: both).
 # FERRY_CHECK_MEMDEBUG=0 boots the guests without memory debugging (default:
 # tests/vm/run --memdebug; it costs about 15% of the VM scenarios' time,
@@ -72,12 +74,16 @@ mkdir -p build/vm
 # streams to the terminal meanwhile.
 vmopts=()
 [ "${FERRY_CHECK_MEMDEBUG:-1}" = 1 ] && vmopts+=(--memdebug)
+# the short soak: (a)+(b) and (c) in their (d) form, which adds THP and churn
+soak=(tests/vm/soak/hammer-thp.sh tests/vm/soak/pingpong-thp.sh)
 pids=()
 for k in $kernels; do
 	{
+		FERRY_SOAK_KINDS="hammer-thp pingpong-thp" FERRY_SOAK_SCANS=300 FERRY_SOAK_DUMPS=200 \
+		FERRY_SOAK_MIGRATIONS=2 \
 		tests/vm/run -k "$k" "${vmopts[@]}" --summary "$summary" --verdicts "$verdicts" \
 			--timeout 1500 --total-timeout 3300 \
-			tests/vm/scenarios/*.sh tests/vm/selftest/xfail-*.sh 2>&1
+			tests/vm/scenarios/*.sh tests/vm/selftest/xfail-*.sh "${soak[@]}" 2>&1
 		echo $? >"build/vm/check-$k.rc"
 	} | tee "build/vm/check-$k.log" | tests/vm/lib/progress "[$k]" &
 	pids+=($!)
@@ -132,7 +138,7 @@ for k in $kernels; do
 done
 # Every kernel must have produced a verdict for every scenario.
 for k in $kernels; do
-	for s in tests/vm/scenarios/*.sh tests/vm/selftest/xfail-*.sh; do
+	for s in tests/vm/scenarios/*.sh tests/vm/selftest/xfail-*.sh "${soak[@]}"; do
 		n=$(basename "$s" .sh)
 		grep -Eq "^(PASS|FAIL) $k\.[^ ]* $n\$" "$summary" || count "$n on $k: no verdict" 1
 	done
