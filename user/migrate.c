@@ -108,6 +108,7 @@ static const char usage_text[] =
 
 #define MAX_CRIU_ARGS 16
 #define MAX_ROUNDS_HIST 64
+#define MIG_REPLY_TIMEOUT_MS	120000	/* any answer but the restore's */
 
 struct opts {
 	pid_t pid;
@@ -165,11 +166,10 @@ static void progress(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "ferry: ");
+	/* sanitized: lines quote the destination's words */
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ferry_vlog(stderr, "ferry: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static int seterr(struct mig *m, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -253,16 +253,18 @@ static int preflight(struct mig *m)
 		pf_list_free(&l);
 		return seterr(m, ret, "pre-flight: %s", m->c.err);
 	}
-	progress("pre-flight: %zu files checked, %zu problem%s", l.n, rep.n,
-		 rep.n == 1 ? "" : "s");
+	progress("pre-flight: %zu files checked, %zu problem%s", l.n, rep.n + rep.more,
+		 rep.n + rep.more == 1 ? "" : "s");
 	pf_list_free(&l);
-	if (rep.n) {
+	if (rep.n || rep.more) {
 		for (size_t i = 0; i < rep.n; i++) {
 			pf_problem_str(&rep.v[i], line, sizeof(line));
-			fprintf(stderr, "  %s\n", line);
+			progress("  %s", line);
 		}
+		if (rep.more)
+			progress("  and %u more", rep.more);
 		seterr(m, 0, "the destination cannot take this process tree (%zu problem%s)",
-		       rep.n, rep.n == 1 ? "" : "s");
+		       rep.n + rep.more, rep.n + rep.more == 1 ? "" : "s");
 		pf_report_free(&rep);
 		return 1;
 	}
@@ -656,6 +658,7 @@ static int commit(struct mig *m)
 	struct wire_msg msg;
 	int ret;
 
+	wire_set_timeout(&m->c, 0);	/* the restore's own deadline: see below */
 	ret = wire_send_u64s(&m->c, WIRE_COMMIT, &flags, 1);
 	if (!ret)
 		ret = wire_expect(&m->c, WIRE_RESTORED, &msg);
@@ -961,6 +964,9 @@ int cmd_migrate(int argc, char **argv)
 		goto out;
 	}
 	wire_init(&m.c, m.fd);
+	/* the destination is no more trusted than the source: every answer
+	 * it owes comes within a bound (the restore has its own, commit()) */
+	wire_set_timeout(&m.c, MIG_REPLY_TIMEOUT_MS);
 	ret = handshake(&m);
 	if (ret)
 		goto out;

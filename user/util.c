@@ -12,11 +12,36 @@ volatile sig_atomic_t ferry_interrupted;
 
 const char *ferry_prog = "ferry";
 
+size_t ferry_sanitize(char *s, bool keep_newlines)
+{
+	size_t n = 0;
+
+	for (unsigned char *p = (unsigned char *)s; *p; p++) {
+		if ((*p == '\n' || *p == '\t') && keep_newlines)
+			continue;
+		if (*p < 0x20 || *p >= 0x7f) {
+			*p = '?';
+			n++;
+		}
+	}
+	return n;
+}
+
+void ferry_vlog(FILE *f, const char *prefix, const char *fmt, va_list ap)
+{
+	char line[8192];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	ferry_sanitize(line, true);
+	fprintf(f, "%s%s\n", prefix, line);
+}
+
 static void vmsg(const char *kind, const char *fmt, va_list ap)
 {
-	fprintf(stderr, "%s: %s", ferry_prog, kind);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char prefix[64];
+
+	snprintf(prefix, sizeof(prefix), "%s: %s", ferry_prog, kind);
+	ferry_vlog(stderr, prefix, fmt, ap);
 }
 
 void ferry_err(const char *fmt, ...)

@@ -23,6 +23,18 @@ extern const char *ferry_prog;
 void ferry_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ferry_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Make a string safe for a terminal or a log, in place: every byte that is
+ * a control character (ESC above all), DEL or not ASCII becomes '?', so
+ * that a peer's host name or message cannot move the cursor, clear the
+ * screen or forge a log line. '\n' and '\t' stay when keep_newlines (our
+ * own multi-line messages). Returns how many bytes were replaced.
+ */
+size_t ferry_sanitize(char *s, bool keep_newlines);
+/* One line: prefix, then fmt sanitized (newlines kept), then '\n'. */
+#include <stdarg.h>
+void ferry_vlog(FILE *f, const char *prefix, const char *fmt, va_list ap);
+
 /* Map an errno from the kernel or a syscall to an exit code. */
 int ferry_exit_from_errno(int err);
 

@@ -2,6 +2,7 @@
 /* The migration wire protocol: framing, payload codecs, typed messages. */
 #include <errno.h>
 #include <stdarg.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,73 @@ void wire_init(struct wire_conn *c, int fd)
 	c->zlevel = 1;
 }
 
+void wire_set_timeout(struct wire_conn *c, int frame_ms)
+{
+	c->timeout_ms = frame_ms > 0 ? frame_ms : 0;
+}
+
+void wire_set_deadline(struct wire_conn *c, uint64_t ms_from_now)
+{
+	c->deadline_ns = ms_from_now ? ferry_now_ns() + ms_from_now * 1000000ull : 0;
+}
+
+/* The end of the current wait: the frame's limit or the deadline. */
+static uint64_t frame_limit(const struct wire_conn *c)
+{
+	uint64_t end = c->timeout_ms ? ferry_now_ns() + (uint64_t)c->timeout_ms * 1000000ull : 0;
+
+	if (c->deadline_ns && (!end || c->deadline_ns < end))
+		end = c->deadline_ns;
+	return end;
+}
+
+/*
+ * Wait until the stream can move in direction ev (POLLIN/POLLOUT) before
+ * end (0: no limit). 0, -ETIMEDOUT, -EINTR (a signal ferry acts on).
+ */
+static int wait_io(struct wire_conn *c, short ev, uint64_t end)
+{
+	struct pollfd p = { .fd = c->fd, .events = ev };
+
+	if (!end)
+		return 0;
+	if (ev == POLLIN && c->x.pending && c->x.pending(c->x.ctx))
+		return 0;
+	for (;;) {
+		uint64_t now = ferry_now_ns();
+		int r;
+
+		if (now >= end)
+			return -ETIMEDOUT;
+		r = poll(&p, 1, (int)((end - now + 999999) / 1000000));
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno == EINTR && ferry_interrupted)
+			return -EINTR;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+static ssize_t xrecv(struct wire_conn *c, void *p, size_t n)
+{
+	if (c->x.recv)
+		return c->x.recv(c->x.ctx, p, n);
+	return read(c->fd, p, n);
+}
+
+static ssize_t xsend(struct wire_conn *c, const void *p, size_t n)
+{
+	ssize_t w;
+
+	if (c->x.send)
+		return c->x.send(c->x.ctx, p, n);
+	w = send(c->fd, p, n, MSG_NOSIGNAL);
+	if (w < 0 && errno == ENOTSOCK)
+		w = write(c->fd, p, n);
+	return w;
+}
+
 void wire_free(struct wire_conn *c)
 {
 	free(c->buf);
@@ -93,15 +161,31 @@ static int io_fail(struct wire_conn *c, int err, const char *op)
 	return fail(c, -err, "%s: %s", op, strerror(err));
 }
 
+static int timed_out(struct wire_conn *c, int ret, const char *op)
+{
+	if (ret == -EINTR)
+		return fail(c, -EINTR, "interrupted by signal %d", (int)ferry_interrupted);
+	if (ret == -ETIMEDOUT)
+		return fail(c, -ETIMEDOUT, "%s: the peer took too long (%s)", op,
+			    c->deadline_ns && ferry_now_ns() >= c->deadline_ns ?
+			    "phase deadline passed" : "frame timeout");
+	return fail(c, ret, "%s: %s", op, strerror(-ret));
+}
+
 static int write_all(struct wire_conn *c, const void *p, size_t n)
 {
 	const uint8_t *q = p;
+	uint64_t end = frame_limit(c);
 
 	while (n) {
-		ssize_t w = send(c->fd, q, n, MSG_NOSIGNAL);
+		int ret = wait_io(c, POLLOUT, end);
+		ssize_t w;
 
-		if (w < 0 && errno == ENOTSOCK)
-			w = write(c->fd, q, n);
+		if (ret)
+			return timed_out(c, ret, "send");
+		w = xsend(c, q, n);
+		if (w < 0 && errno == EAGAIN)
+			continue;
 		if (w < 0) {
 			if (errno == EINTR && !ferry_interrupted)
 				continue;
@@ -121,10 +205,17 @@ static int read_all(struct wire_conn *c, void *p, size_t n, bool frame_start)
 {
 	uint8_t *q = p;
 	size_t got = 0;
+	uint64_t end = frame_limit(c);
 
 	while (got < n) {
-		ssize_t r = read(c->fd, q + got, n - got);
+		int ret = wait_io(c, POLLIN, end);
+		ssize_t r;
 
+		if (ret)
+			return timed_out(c, ret, "receive");
+		r = xrecv(c, q + got, n - got);
+		if (r < 0 && errno == EAGAIN)
+			continue;
 		if (r < 0) {
 			if (errno == EINTR && !ferry_interrupted)
 				continue;
@@ -396,6 +487,9 @@ int wire_parse_hello(struct wire_conn *c, const struct wire_msg *m, struct wire_
 	rd_str(&r, h->kernel, sizeof(h->kernel));
 	if (!rd_done(&r))
 		return malformed(c, m);
+	/* shown to the operator */
+	ferry_sanitize(h->host, false);
+	ferry_sanitize(h->kernel, false);
 	if (h->version != WIRE_VERSION)
 		return fail(c, -EPROTO, "peer speaks wire protocol %u, this ferry speaks %u",
 			    h->version, WIRE_VERSION);
@@ -558,9 +652,27 @@ int wire_parse_round(struct wire_conn *c, const struct wire_msg *m, struct wire_
 	return rd_done(&d) ? 0 : malformed(c, m);
 }
 
+static bool name_chars_ok(const char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' || *s == '-'))
+			return false;
+	return true;
+}
+
 bool wire_name_ok(const char *name)
 {
-	return name[0] && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..");
+	return name[0] && name_chars_ok(name) && strcmp(name, ".") && strcmp(name, "..");
+}
+
+bool wire_ifname_ok(const char *name, bool may_be_empty)
+{
+	size_t n = strlen(name);
+
+	if (!n)
+		return may_be_empty;
+	return n < 16 && name_chars_ok(name) && strcmp(name, ".") && strcmp(name, "..");
 }
 
 int wire_send_file_begin(struct wire_conn *c, const struct wire_file *f)
@@ -586,8 +698,10 @@ int wire_parse_file_begin(struct wire_conn *c, const struct wire_msg *m, struct 
 	f->mode = rd_u32(&r);
 	if (!rd_done(&r))
 		return malformed(c, m);
-	if (!wire_name_ok(f->name))
+	if (!wire_name_ok(f->name)) {
+		ferry_sanitize(f->name, false);
 		return fail(c, -EPROTO, "FILE_BEGIN with unsafe name '%s'", f->name);
+	}
 	return 0;
 }
 
@@ -743,6 +857,7 @@ int wire_parse_error(struct wire_conn *c, const struct wire_msg *m, int32_t *cod
 	rd_str(&r, full, sizeof(full));
 	if (!rd_done(&r))
 		return malformed(c, m);
+	ferry_sanitize(full, false);	/* shown to the operator */
 	snprintf(msg, size, "%s", full);	/* a long message is cut, not refused */
 	return 0;
 }
@@ -796,7 +911,7 @@ int wire_parse_move_addr(struct wire_conn *c, const struct wire_msg *m,
 		memcpy(&a->addr, p, 4);
 	a->prefix = rd_u8(&r);
 	rd_str(&r, a->dev, sizeof(a->dev));
-	if (!rd_done(&r) || a->prefix < 1 || a->prefix > 32)
+	if (!rd_done(&r) || a->prefix < 1 || a->prefix > 32 || !wire_ifname_ok(a->dev, true))
 		return malformed(c, m);
 	return 0;
 }

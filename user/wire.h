@@ -44,9 +44,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* 2: PREFLIGHT carries the tree's PIDs/TIDs; the receiver takes an ABORT
+/* 3: PREFLIGHT_ANS carries the disk budget and a count of unlisted problems
+ * 2: PREFLIGHT carries the tree's PIDs/TIDs; the receiver takes an ABORT
  * sent during its restore as a request to undo it */
-#define WIRE_VERSION		2
+#define WIRE_VERSION		3
 #define WIRE_MAGIC		(0x46525900u | WIRE_VERSION)	/* "FRY\2" */
 #define WIRE_HDR_LEN		12
 #define WIRE_PAGE_SIZE		4096u
@@ -91,9 +92,29 @@ enum wire_comp {
 	WIRE_COMP_ZSTD = 1,
 };
 
+/*
+ * The byte stream under the frames: the plain socket, or a TLS session
+ * (wire_tls.c) that sets these hooks. recv/send return bytes moved, or -1
+ * with errno set (EINTR, EAGAIN, ECONNRESET, EPROTO for a TLS failure...);
+ * pending says how many decrypted bytes wait in user space (a poll on the
+ * socket would not see them).
+ */
+struct wire_xport {
+	ssize_t (*recv)(void *ctx, void *p, size_t n);
+	ssize_t (*send)(void *ctx, const void *p, size_t n);
+	size_t (*pending)(void *ctx);
+	void *ctx;
+};
+
 /* A connection: the fd plus a receive buffer and the last error. */
 struct wire_conn {
 	int fd;
+	struct wire_xport x;		/* .recv NULL: plain socket */
+	/* Every wait for the peer is bounded: a frame must arrive (or leave)
+	 * within timeout_ms of its first byte being waited for, and nothing
+	 * goes on past deadline_ns (CLOCK_MONOTONIC, 0: none). */
+	int timeout_ms;			/* 0: no per-frame limit */
+	uint64_t deadline_ns;
 	uint8_t *buf;			/* WIRE_MAX_PAYLOAD bytes, lazily */
 	uint8_t *tmp;			/* send/compress scratch, lazily */
 	uint8_t *zbuf;			/* FILE_ZDATA decompression, lazily */
@@ -112,6 +133,10 @@ struct wire_msg {
 };
 
 void wire_init(struct wire_conn *c, int fd);
+/* The per-frame limit (ms, 0 none) and an absolute end (ms from now, 0
+ * none); a wait past either fails with -ETIMEDOUT. */
+void wire_set_timeout(struct wire_conn *c, int frame_ms);
+void wire_set_deadline(struct wire_conn *c, uint64_t ms_from_now);
 void wire_free(struct wire_conn *c);	/* does not close fd */
 
 /* Raw frames. 0 or -errno; -EPIPE/-ECONNRESET when the peer is gone,
@@ -213,7 +238,10 @@ int wire_send_file(struct wire_conn *c, const char *name, int fd);
 /* After FILE_BEGIN: receive DATA/ZDATA frames into out_fd until FILE_END;
  * the byte count must equal f->size. */
 int wire_recv_file_body(struct wire_conn *c, const struct wire_file *f, int out_fd);
+/* An image name CRIU writes: [A-Za-z0-9._-], not "." or "..", no '/'. */
 bool wire_name_ok(const char *name);
+/* An interface name: 1..15 bytes of [A-Za-z0-9._-] (or "" when may_be_empty). */
+bool wire_ifname_ok(const char *name, bool may_be_empty);
 
 /* ERROR / ABORT: code (errno-like) + human message */
 int wire_send_error(struct wire_conn *c, uint16_t type, int32_t code, const char *fmt, ...)

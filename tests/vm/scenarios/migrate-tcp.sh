@@ -96,10 +96,10 @@ if [ "$FERRY_ROLE" = b ]; then
 	estab_resets() { ip netns exec cli awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++)
 		if ($i == "EstabResets") c = i; h = 1 } else print $c }' /proc/net/snmp; }
 
-	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:7931" --once \
+	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:7931" --once --allow-addr "$VIP/24" \
 		--criu-arg=--no-such-criu-option 2>"$FERRY_OUT/receive-fail.log" &
 	r1=$!
-	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:7932" --once \
+	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:7932" --once --allow-addr "$VIP/24" \
 		2>"$FERRY_OUT/receive.log" &
 	r2=$!
 	wait_port 7931; wait_port 7932
