@@ -15,7 +15,7 @@ CC      ?= gcc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter -Werror \
            -D_GNU_SOURCE -DFERRY_VERSION='"$(VERSION)"' -Iinclude/uapi -Iuser
-LDLIBS  += -lmnl -lzstd -lelf -lpthread -lm
+LDLIBS  += -lmnl -lzstd -lelf -lgnutls -lpthread -lm
 
 USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
 USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
@@ -29,7 +29,19 @@ UNITS     := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
 all: user module
 
-user: user/ferry progs
+user: user/ferry progs $(BUILD)/test-pki/.done
+
+# Certificates for the VM tests, the demo and the benchmarks: one CA, host a
+# (10.99.0.1) and host b (10.99.0.2) as the two-host test bed names them.
+# Test credentials only: made fresh by every clean build, never installed.
+$(BUILD)/test-pki/.done: user/ferry
+	@rm -rf $(BUILD)/test-pki
+	@user/ferry pki init --ca-dir $(BUILD)/test-pki/ca >/dev/null
+	@user/ferry pki issue a --dns ferry-a --ip 10.99.0.1 --ip 127.0.0.1 \
+		--ca-dir $(BUILD)/test-pki/ca --out $(BUILD)/test-pki/a >/dev/null
+	@user/ferry pki issue b --dns ferry-b --ip 10.99.0.2 --ip 127.0.0.1 \
+		--ca-dir $(BUILD)/test-pki/ca --out $(BUILD)/test-pki/b >/dev/null
+	@touch $@
 
 user/ferry: $(BUILD)/user/main.o $(BUILD)/libferry.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -65,7 +77,7 @@ modules-all:
 unit: $(UNITS)
 	@scripts/run-unit.sh $(UNITS)
 
-$(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libferry.a
+$(BUILD)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libferry.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libferry.a $(LDLIBS) -lcmocka
 

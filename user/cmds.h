@@ -9,5 +9,6 @@ int cmd_dirty(int argc, char **argv);
 int cmd_tcp(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_receive(int argc, char **argv);
+int cmd_pki(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ static const struct {
 	{ "tcp",   cmd_tcp,   "show the repair state of a process's TCP connections" },
 	{ "migrate", cmd_migrate, "move a running process tree to another host" },
 	{ "receive", cmd_receive, "accept process trees sent by `ferry migrate`" },
+	{ "pki",   cmd_pki,   "create the TLS certificates of the migration channel" },
 };
 
 static void usage(FILE *f)

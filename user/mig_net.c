@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
 #include "mig_net.h"
 
 int mig_split_hostport(const char *s, char *host, size_t hsize, char *port, size_t psize)
@@ -135,4 +136,31 @@ int mig_listen(const char *addrport, char *err, size_t errlen)
 	}
 	freeaddrinfo(res);
 	return fd;
+}
+
+void mig_peer_name(int fd, char *buf, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	snprintf(buf, size, "an unknown peer");
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl))
+		return;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		port = ntohs(a->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+		port = ntohs(a->sin6_port);
+	} else {
+		snprintf(buf, size, "a local peer");
+		return;
+	}
+	snprintf(buf, size, "%s:%d", host, port);
 }

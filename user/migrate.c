@@ -28,6 +28,7 @@
 #include "preflight.h"
 #include "util.h"
 #include "wire.h"
+#include "wire_tls.h"
 
 static const char usage_text[] =
 "Usage: ferry migrate PID --to HOST:PORT [OPTIONS]\n"
@@ -71,6 +72,14 @@ static const char usage_text[] =
 "                        restore, announced with a gratuitous ARP; put\n"
 "                        back here if the migration fails\n"
 "  --json                print one JSON object with the report on stdout\n"
+"  --tls-cacert FILE     the CA that signs the destination's certificate\n"
+"                        (default /etc/ferry/pki/ca.pem)\n"
+"  --tls-cacrl FILE      its revocation list (default /etc/ferry/pki/crl.pem,\n"
+"                        read when it exists)\n"
+"  --tls-cert FILE       this host's certificate (default /etc/ferry/pki/cert.pem)\n"
+"  --tls-key FILE        its private key (default /etc/ferry/pki/key.pem)\n"
+"  --insecure            plain TCP: the tree's memory (keys included) crosses\n"
+"                        the network in clear, and nothing proves who HOST is\n"
 "  -h, --help            this text\n"
 "\n"
 "TCP: when the tree holds connected TCP sockets (or --move-addr is given),\n"
@@ -88,6 +97,11 @@ static const char usage_text[] =
 "compression ratio, the final dump / transfer / restore times, and\n"
 "tcp_connections_kept: the connections CRIU dumped that HOST found again,\n"
 "by address and port, after the restore.\n"
+"\n"
+"Security: the connection is TLS 1.3 with certificates on both ends\n"
+"(`ferry pki` makes them); HOST's certificate must name HOST as given in\n"
+"--to (DNS name or IP address). $FERRY_PKI_DIR replaces /etc/ferry/pki in\n"
+"the defaults.\n"
 "\n"
 "Needs root (CRIU, process_vm_readv, /proc/PID/clear_refs).\n"
 "\n"
@@ -122,6 +136,8 @@ struct opts {
 	bool json;
 	bool move;		/* --move-addr */
 	struct mig_addr addr;
+	struct wire_tls_paths tls;	/* --tls-* */
+	bool insecure;
 };
 
 struct tracked {
@@ -229,6 +245,21 @@ static int handshake(struct mig *m)
 	if (ret)
 		return seterr(m, ret, "handshake with %s: %s", m->o->to, m->c.err);
 	progress("connected to %s (%s, Linux %s)", m->o->to, peer.host, peer.kernel);
+	return 0;
+}
+
+/* TLS before anything else: the destination must prove it is HOST. */
+static int tls_connect(struct mig *m, struct wire_tls *tls)
+{
+	char host[256], port[16];
+	int ret;
+
+	if (mig_split_hostport(m->o->to, host, sizeof(host), port, sizeof(port)))
+		return seterr(m, -EINVAL, "bad --to '%s'", m->o->to);
+	ret = wire_tls_client(&m->c, tls, host, m->err, sizeof(m->err));
+	if (ret)
+		return ret;
+	progress("TLS 1.3 with %s: certificate verified", m->o->to);
 	return 0;
 }
 
@@ -855,6 +886,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "criu-arg", required_argument, NULL, 'c' },
 		{ "move-addr", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "tls-cacert", required_argument, NULL, 'A' },
+		{ "tls-cacrl", required_argument, NULL, 'R' },
+		{ "tls-cert", required_argument, NULL, 'C' },
+		{ "tls-key", required_argument, NULL, 'K' },
+		{ "insecure", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -912,6 +948,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'j':
 			o->json = true;
 			break;
+		case 'A': o->tls.cacert = optarg; break;
+		case 'R': o->tls.cacrl = optarg; break;
+		case 'C': o->tls.cert = optarg; break;
+		case 'K': o->tls.key = optarg; break;
+		case 'I': o->insecure = true; break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(FERRY_EXIT_OK);
@@ -934,6 +975,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 int cmd_migrate(int argc, char **argv)
 {
+	struct wire_tls *tls = NULL;
 	struct opts o;
 	struct mig m;
 	int ret, rc = FERRY_EXIT_FAIL;
@@ -958,6 +1000,11 @@ int cmd_migrate(int argc, char **argv)
 	ret = pagestore_open(&m.sent, NULL);
 	if (ret)
 		goto out;
+	if (!o.insecure) {
+		ret = wire_tls_load(&tls, &o.tls, false, m.err, sizeof(m.err));
+		if (ret)
+			goto out;
+	}
 	m.fd = mig_connect(o.to, m.err, sizeof(m.err));
 	if (m.fd < 0) {
 		ret = m.fd;
@@ -967,7 +1014,12 @@ int cmd_migrate(int argc, char **argv)
 	/* the destination is no more trusted than the source: every answer
 	 * it owes comes within a bound (the restore has its own, commit()) */
 	wire_set_timeout(&m.c, MIG_REPLY_TIMEOUT_MS);
-	ret = handshake(&m);
+	ret = tls ? tls_connect(&m, tls) : 0;
+	if (o.insecure)
+		ferry_warn("--insecure: the tree's memory crosses the network in clear and %s is "
+			   "not authenticated", o.to);
+	if (!ret)
+		ret = handshake(&m);
 	if (ret)
 		goto out;
 	ret = preflight(&m);
@@ -1031,9 +1083,11 @@ cleanup:
 	free(m.conns);
 	pagestore_close(m.sent, false);
 	if (m.fd >= 0) {
+		wire_tls_end(&m.c);
 		wire_free(&m.c);
 		close(m.fd);
 	}
+	wire_tls_free(tls);
 	if (!getenv("FERRY_KEEP_WORKDIR"))
 		mig_rmtree(m.dir);
 	else

@@ -20,6 +20,7 @@
 #include "recv.h"
 #include "recv_policy.h"
 #include "util.h"
+#include "wire_tls.h"
 
 static const char usage_text[] =
 "Usage: ferry receive --listen ADDR:PORT [OPTIONS]\n"
@@ -76,7 +77,26 @@ static const char usage_text[] =
 "  --phase-timeout S    seconds any later message may take (default 120)\n"
 "  --restore-timeout S  seconds CRIU's restore may take before it is killed\n"
 "                       and undone (default 600)\n"
+"  --tls-cacert FILE    the CA that signs the sources' certificates\n"
+"                       (default /etc/ferry/pki/ca.pem)\n"
+"  --tls-cacrl FILE     its revocation list (default /etc/ferry/pki/crl.pem,\n"
+"                       read when it exists)\n"
+"  --tls-cert FILE      this host's certificate (default /etc/ferry/pki/cert.pem)\n"
+"  --tls-key FILE       its private key (default /etc/ferry/pki/key.pem)\n"
+"  --allow NAME         accept only sources whose certificate carries NAME\n"
+"                       (common name, DNS or IP alternative name;\n"
+"                       repeatable); default: any certificate of the CA\n"
+"  --insecure           plain TCP, no authentication: anyone who reaches\n"
+"                       the port can have a tree restored here as root\n"
+"                       (warned at start and on every connection)\n"
 "  -h, --help           this text\n"
+"\n"
+"Security: every connection is TLS 1.3 with certificates on both ends\n"
+"(`ferry pki` makes them); this command refuses to start without them\n"
+"unless --insecure. $FERRY_PKI_DIR replaces /etc/ferry/pki in the\n"
+"defaults. A peer that does not complete the TLS handshake with an\n"
+"accepted certificate within --auth-timeout is disconnected before a\n"
+"byte of the protocol is read.\n"
 "\n"
 "Limits a peer cannot raise: the disk budget agreed at pre-flight (the\n"
 "tree's resident memory twice plus 64 MiB, refused there when the disk has\n"
@@ -111,7 +131,8 @@ static bool parse_secs(const char *name, const char *arg, uint64_t max, int *ms)
 	return true;
 }
 
-static int parse_opts(int argc, char **argv, struct ropts *o)
+static int parse_opts(int argc, char **argv, struct ropts *o, struct wire_tls_paths *tp,
+		      bool *insecure)
 {
 	static const struct option lo[] = {
 		{ "listen", required_argument, NULL, 'l' },
@@ -125,6 +146,12 @@ static int parse_opts(int argc, char **argv, struct ropts *o)
 		{ "auth-timeout", required_argument, NULL, 'T' },
 		{ "phase-timeout", required_argument, NULL, 'P' },
 		{ "restore-timeout", required_argument, NULL, 'R' },
+		{ "tls-cacert", required_argument, NULL, 'a' },
+		{ "tls-cacrl", required_argument, NULL, 'r' },
+		{ "tls-cert", required_argument, NULL, 'C' },
+		{ "tls-key", required_argument, NULL, 'K' },
+		{ "allow", required_argument, NULL, 'n' },
+		{ "insecure", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -156,6 +183,18 @@ static int parse_opts(int argc, char **argv, struct ropts *o)
 				return -1;
 			}
 			o->nallow_addr++;
+			break;
+		case 'a': tp->cacert = optarg; break;
+		case 'r': tp->cacrl = optarg; break;
+		case 'C': tp->cert = optarg; break;
+		case 'K': tp->key = optarg; break;
+		case 'I': *insecure = true; break;
+		case 'n':
+			if (o->nallow == RECV_MAX_ALLOW) {
+				ferry_err("too many --allow (at most %d)", RECV_MAX_ALLOW);
+				return -1;
+			}
+			o->allow[o->nallow++] = optarg;
 			break;
 		case 'S':
 			if (!ferry_parse_u64(optarg, 1, 1024, &v)) {
@@ -255,11 +294,26 @@ int cmd_receive(int argc, char **argv)
 	};
 	struct server sv = { .o = &o, .once_status = -1 };
 	struct sigaction sa = { .sa_handler = on_stop };
-	char err[512];
+	struct wire_tls_paths tp = { 0 };
+	bool insecure = false;
+	char err[8192];
 	int lfd, ret = 0;
 
-	if (parse_opts(argc, argv, &o))
+	if (parse_opts(argc, argv, &o, &tp, &insecure))
 		return FERRY_EXIT_USAGE;
+	if (insecure && (tp.cacert || tp.cacrl || tp.cert || tp.key || o.nallow)) {
+		ferry_err("--insecure excludes --tls-* and --allow");
+		return FERRY_EXIT_USAGE;
+	}
+	/* no credentials, no service: plain TCP only when asked for */
+	if (!insecure && wire_tls_load(&o.tls, &tp, true, err, sizeof(err))) {
+		ferry_err("%s", err);
+		return FERRY_EXIT_FAIL;
+	}
+	if (insecure)
+		ferry_warn("--insecure: migrations arrive unauthenticated and unencrypted; anyone "
+			   "who can reach %s can have a process tree restored here as root",
+			   o.listen);
 	signal(SIGPIPE, SIG_IGN);
 	lfd = mig_listen(o.listen, err, sizeof(err));
 	if (lfd < 0) {
@@ -300,6 +354,7 @@ int cmd_receive(int argc, char **argv)
 	/* sessions in progress finish (each has its deadlines) */
 	reap(&sv, true);
 	free(sv.kids);
+	wire_tls_free(o.tls);
 	if (o.once)
 		return sv.once_status > 0 || ret ? FERRY_EXIT_FAIL : FERRY_EXIT_OK;
 	return ret ? FERRY_EXIT_FAIL : FERRY_EXIT_OK;

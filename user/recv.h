@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include "mig_tcp.h"
 
+struct wire_tls;
+
 #define RECV_MAX_CRIU_ARGS	16
 #define RECV_MAX_ALLOW		32
 
@@ -29,6 +31,9 @@ struct ropts {
 	unsigned int max_sessions;
 	struct mig_addr allow_addr[RECV_MAX_ALLOW];	/* --allow-addr */
 	size_t nallow_addr;
+	struct wire_tls *tls;	/* credentials; NULL only with --insecure */
+	const char *allow[RECV_MAX_ALLOW];	/* --allow NAME: client certificates */
+	size_t nallow;
 };
 
 /* How a session ended (its process's exit status). */

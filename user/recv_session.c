@@ -34,6 +34,7 @@
 #include "recv_policy.h"
 #include "util.h"
 #include "wire.h"
+#include "wire_tls.h"
 
 #define MAX_CRIU_ARGS RECV_MAX_CRIU_ARGS
 
@@ -56,6 +57,8 @@ struct session {
 	char unlock_script[4300];
 	uint64_t tcp_kept;	/* dumped connections found after the restore */
 	bool authenticated;	/* the peer proved who it is */
+	char peer_addr[64];	/* for the log: who connected */
+	struct wire_tls_peer peer;	/* its certificate's names */
 	struct recv_budget budget;	/* agreed at pre-flight, charged before writing */
 	uint32_t *pids;		/* the tree's PIDs/TIDs from pre-flight, sorted */
 	char err[4096];
@@ -98,6 +101,26 @@ static bool criu_lazy_usable(void)
 	const char *argv[] = { "criu", "check", "--feature", "uffd-noncoop", NULL };
 
 	return mig_run(argv, "/dev/null") == 0;
+}
+
+/* TLS first: nothing of the protocol is parsed before the peer's
+ * certificate has been checked. */
+static int authenticate(struct session *s)
+{
+	int ret;
+
+	if (!s->o->tls) {
+		note("WARNING: plain TCP from %s (--insecure): anyone who can reach this port can "
+		     "have a process tree restored here as root", s->peer_addr);
+		return 0;
+	}
+	ret = wire_tls_server(&s->c, s->o->tls, s->o->allow, s->o->nallow, &s->peer, s->err,
+			      sizeof(s->err));
+	if (ret)
+		return ret;
+	note("connection from %s: certificate '%s'", s->peer_addr,
+	     s->peer.n ? s->peer.names[0] : "(no name)");
+	return 0;
 }
 
 static int handshake(struct session *s)
@@ -672,9 +695,14 @@ enum recv_result recv_session_run(const struct ropts *o, int fd)
 	s.swrk.sk = -1;
 	s.guard.fd = -1;
 	wire_init(&s.c, fd);
+	mig_peer_name(fd, s.peer_addr, sizeof(s.peer_addr));
 	/* a peer that has not proved who it is gets seconds, not a slot */
 	wire_set_deadline(&s.c, (uint64_t)o->auth_ms);
-	ret = handshake(&s);
+	ret = authenticate(&s);
+	if (ret)
+		note("refused %s: %s", s.peer_addr, s.err);
+	else
+		ret = handshake(&s);
 	wire_set_deadline(&s.c, 0);
 	wire_set_timeout(&s.c, o->phase_ms);
 	if (!ret)
@@ -704,6 +732,7 @@ enum recv_result recv_session_run(const struct ropts *o, int fd)
 	imgchain_close(s.ic);
 	free(s.buf);
 	free(s.pids);
+	wire_tls_end(&s.c);
 	wire_free(&s.c);
 	if (s.dir[0] && !keep)
 		mig_rmtree(s.dir);

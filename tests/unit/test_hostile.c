@@ -32,6 +32,7 @@
 #include "recv_policy.h"
 #include "util.h"
 #include "wire.h"
+#include "peer.h"
 
 static char tmp[64], store[128], bin[128];
 
@@ -327,56 +328,33 @@ static void test_silent_peer_deadline(void **state)
  * server runs each connection in its own process. */
 static void test_idle_peer_blocks_nobody(void **state)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t sl = sizeof(sa);
+	struct sockaddr_in sa = peer_free_port();
 	char listen[64];
-	int probe, idle, second;
+	struct victim a, b;
 	pid_t srv;
 
 	(void)state;
-	/* a free port: bind one, note it, close it */
-	probe = socket(AF_INET, SOCK_STREAM, 0);
-	assert_int_equal(bind(probe, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(getsockname(probe, (struct sockaddr *)&sa, &sl), 0);
-	close(probe);
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", ntohs(sa.sin_port));
-	srv = fork();
-	assert_true(srv >= 0);
-	if (srv == 0) {
-		char *argv[] = { "receive", "--listen", listen, "--dir", store, NULL };
-		int nul = open("/dev/null", O_WRONLY);
+	char *argv[] = { "receive", "--listen", listen, "--dir", store, "--insecure", NULL };
 
-		dup2(nul, 2);
-		_exit(cmd_receive(5, argv));
-	}
-	for (int i = 0; i < 100; i++) {
-		idle = socket(AF_INET, SOCK_STREAM, 0);
-		if (!connect(idle, (struct sockaddr *)&sa, sizeof(sa)))
-			break;
-		close(idle);
-		idle = -1;
-		usleep(50000);
-	}
-	assert_true(idle >= 0);
+	srv = peer_start_receiver(6, argv);
+	a.fd = peer_connect(&sa);
+	assert_true(a.fd >= 0);
 	/* the idle one got past the handshake (an authenticated peer that
 	 * then stops talking is the worst case) */
-	struct victim a = { .fd = idle }, b;
-
-	wire_init(&a.c, idle);
+	wire_init(&a.c, a.fd);
 	wire_set_timeout(&a.c, 5000);
 	hello(&a);
-	second = socket(AF_INET, SOCK_STREAM, 0);
-	assert_int_equal(connect(second, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	b.fd = second;
-	wire_init(&b.c, second);
+	b.fd = peer_connect(&sa);
+	assert_true(b.fd >= 0);
+	wire_init(&b.c, b.fd);
 	wire_set_timeout(&b.c, 3000);	/* the old server never answered */
 	hello(&b);
 	wire_free(&a.c);
 	wire_free(&b.c);
-	close(idle);
-	close(second);
-	kill(srv, SIGTERM);
-	waitpid(srv, NULL, 0);
+	close(a.fd);
+	close(b.fd);
+	peer_stop_receiver(srv);
 }
 
 /* "MOVE_ADDR takes any address": the LAN gateway, x/1, another device. */
