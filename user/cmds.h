@@ -10,5 +10,6 @@ int cmd_tcp(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_receive(int argc, char **argv);
 int cmd_pki(int argc, char **argv);
+int cmd_settle(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@
 #include "preflight.h"
 #include "recv.h"
 #include "recv_policy.h"
+#include "recv_outcome.h"
 #include "util.h"
 #include "wire_tls.h"
 
@@ -53,7 +54,13 @@ static const char usage_text[] =
 "                       each migration gets a private subdirectory, removed\n"
 "                       when it ends\n"
 "  --once               handle one migration (a session whose peer got past\n"
-"                       the handshake), then exit with its result\n"
+"                       the handshake), then exit with its result; when\n"
+"                       the source did not confirm the outcome, answer its\n"
+"                       outcome queries for --linger seconds first\n"
+"  --linger S           see --once (default 120)\n"
+"  --state-dir DIR      where the outcome of each committed migration is\n"
+"                       recorded for a source that lost the answer\n"
+"                       (default /run/ferry/outcomes; kept a day)\n"
 "  --keep               keep the subdirectory (images, final/restore.log)\n"
 "  --no-lazy            restore every pre-copied page before the tree runs;\n"
 "                       by default CRIU restores only what the final dump\n"
@@ -152,6 +159,8 @@ static int parse_opts(int argc, char **argv, struct ropts *o, struct wire_tls_pa
 		{ "tls-key", required_argument, NULL, 'K' },
 		{ "allow", required_argument, NULL, 'n' },
 		{ "insecure", no_argument, NULL, 'I' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "linger", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -189,6 +198,11 @@ static int parse_opts(int argc, char **argv, struct ropts *o, struct wire_tls_pa
 		case 'C': tp->cert = optarg; break;
 		case 'K': tp->key = optarg; break;
 		case 'I': *insecure = true; break;
+		case 's': o->state_dir = optarg; break;
+		case 'L':
+			if (!parse_secs("--linger", optarg, 86400, &o->linger_ms))
+				return -1;
+			break;
 		case 'n':
 			if (o->nallow == RECV_MAX_ALLOW) {
 				ferry_err("too many --allow (at most %d)", RECV_MAX_ALLOW);
@@ -237,6 +251,7 @@ struct server {
 	pid_t *kids;		/* running sessions */
 	unsigned int nkids;
 	int once_status;	/* -1 until the --once session ended */
+	uint64_t linger_until;	/* --once: answer outcome queries until then */
 };
 
 /* Reap ended sessions (without waiting unless block). */
@@ -253,7 +268,14 @@ static void reap(struct server *sv, bool block)
 		if (r == sv->kids[i]) {
 			int rc = WIFEXITED(status) ? WEXITSTATUS(status) : RECV_FAILED;
 
-			if (rc != RECV_REFUSED && sv->once_status < 0)
+			if (rc == RECV_RESTORED_UNACKED || rc == RECV_FAILED_UNACKED) {
+				/* the source may not know: let it ask */
+				rc = rc == RECV_RESTORED_UNACKED ? RECV_RESTORED : RECV_FAILED;
+				if (sv->once_status < 0)
+					sv->linger_until = ferry_now_ns() +
+						(uint64_t)sv->o->linger_ms * 1000000ull;
+			}
+			if (rc != RECV_REFUSED && rc != RECV_QUERY && sv->once_status < 0)
 				sv->once_status = rc;
 		}
 		sv->kids[i] = sv->kids[--sv->nkids];
@@ -291,6 +313,7 @@ int cmd_receive(int argc, char **argv)
 	struct ropts o = {
 		.dir = "/var/tmp", .max_sessions = 4,
 		.auth_ms = 10000, .phase_ms = 120000, .restore_ms = 600000,
+		.state_dir = RECV_OUTCOME_DIR, .linger_ms = 120000,
 	};
 	struct server sv = { .o = &o, .once_status = -1 };
 	struct sigaction sa = { .sa_handler = on_stop };
@@ -308,6 +331,12 @@ int cmd_receive(int argc, char **argv)
 	/* no credentials, no service: plain TCP only when asked for */
 	if (!insecure && wire_tls_load(&o.tls, &tp, true, err, sizeof(err))) {
 		ferry_err("%s", err);
+		return FERRY_EXIT_FAIL;
+	}
+	ret = recv_outcome_init(o.state_dir, 86400);
+	if (ret) {
+		ferry_err("%s: %s", o.state_dir, strerror(-ret));
+		wire_tls_free(o.tls);
 		return FERRY_EXIT_FAIL;
 	}
 	if (insecure)
@@ -329,12 +358,12 @@ int cmd_receive(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	fprintf(stderr, "ferry receive: listening on %s, working in %s\n", o.listen, o.dir);
-	while (!stop && (!o.once || sv.once_status < 0)) {
+	while (!stop) {
 		struct pollfd p = { .fd = lfd, .events = POLLIN };
 		int fd;
 
 		reap(&sv, false);
-		if (o.once && sv.once_status >= 0)
+		if (o.once && sv.once_status >= 0 && ferry_now_ns() >= sv.linger_until)
 			break;
 		/* wake up now and then to reap ended sessions */
 		if (poll(&p, 1, 200) <= 0)

@@ -34,6 +34,8 @@ struct ropts {
 	struct wire_tls *tls;	/* credentials; NULL only with --insecure */
 	const char *allow[RECV_MAX_ALLOW];	/* --allow NAME: client certificates */
 	size_t nallow;
+	const char *state_dir;	/* outcome records (recv_outcome.h) */
+	int linger_ms;		/* --once: answer queries this long after */
 };
 
 /* How a session ended (its process's exit status). */
@@ -41,6 +43,11 @@ enum recv_result {
 	RECV_RESTORED	= 0,	/* the tree runs here */
 	RECV_FAILED	= 1,	/* an authenticated peer's migration failed */
 	RECV_REFUSED	= 100,	/* the peer never proved who it is */
+	RECV_QUERY	= 101,	/* it asked for an outcome */
+	/* committed, but the source did not confirm it learnt the outcome:
+	 * it may ask, so `--once` answers queries a while longer */
+	RECV_RESTORED_UNACKED = 102,
+	RECV_FAILED_UNACKED = 103,
 };
 
 /* One migration over the connected socket fd. */

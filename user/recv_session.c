@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include "cmds.h"
 #include "criu_img.h"
 #include "json.h"
@@ -32,6 +33,7 @@
 #include "preflight.h"
 #include "recv.h"
 #include "recv_policy.h"
+#include "recv_outcome.h"
 #include "util.h"
 #include "wire.h"
 #include "wire_tls.h"
@@ -59,6 +61,10 @@ struct session {
 	bool authenticated;	/* the peer proved who it is */
 	char peer_addr[64];	/* for the log: who connected */
 	struct wire_tls_peer peer;	/* its certificate's names */
+	uint8_t id[WIRE_ID_LEN];	/* the migration's ID (the source's) */
+	bool query;		/* the peer only asks for an outcome */
+	bool committed;		/* COMMIT received: an outcome is recorded */
+	bool acked;		/* the source confirmed it learnt the outcome */
 	struct recv_budget budget;	/* agreed at pre-flight, charged before writing */
 	uint32_t *pids;		/* the tree's PIDs/TIDs from pre-flight, sorted */
 	char err[4096];
@@ -141,9 +147,62 @@ static int handshake(struct session *s)
 	uname(&u);
 	snprintf(h.host, sizeof(h.host), "%s", u.nodename);
 	snprintf(h.kernel, sizeof(h.kernel), "%s", u.release);
-	note("migration from %s (Linux %s)", peer.host, peer.kernel);
+	memcpy(s->id, peer.id, WIRE_ID_LEN);
+	s->query = peer.caps & WIRE_CAP_QUERY;
 	s->authenticated = true;
+	if (s->query)
+		return wire_send_hello(&s->c, &h);
+	note("migration from %s (Linux %s)", peer.host, peer.kernel);
+	/* an ID is used once: a replayed or reused one could confuse the
+	 * record a lost answer is recovered from */
+	struct recv_outcome_rec old;
+	static const uint8_t zero[WIRE_ID_LEN];
+
+	if (!memcmp(s->id, zero, WIRE_ID_LEN) ||
+	    !recv_outcome_read(s->o->state_dir, s->id, &old)) {
+		wire_send_error(&s->c, WIRE_ERROR, -EEXIST, "migration ID missing or used before");
+		return serr(s, -EEXIST, "migration ID missing or used before");
+	}
 	return wire_send_hello(&s->c, &h);
+}
+
+/* An outcome query: answer from the record, for the source that made it. */
+static int answer_query(struct session *s)
+{
+	struct wire_outcome_msg o = { 0 };
+	char hex[2 * WIRE_ID_LEN + 1];
+
+	memcpy(o.id, s->id, WIRE_ID_LEN);
+	o.outcome = recv_outcome_answer(s->o->state_dir, s->id, s->peer.n ? s->peer.names[0] : "",
+					o.v);
+	wire_id_hex(s->id, hex);
+	note("outcome query from %s for migration %s: answered %u", s->peer_addr, hex, o.outcome);
+	return wire_send_outcome(&s->c, &o);
+}
+
+static void record(struct session *s, uint32_t state, const uint64_t *v)
+{
+	struct recv_outcome_rec r = { .state = state, .session = getpid(), .time = (uint64_t)time(NULL) };
+	int ret;
+
+	if (v)
+		memcpy(r.v, v, sizeof(r.v));
+	snprintf(r.peer, sizeof(r.peer), "%s", s->peer.n ? s->peer.names[0] : "");
+	ret = recv_outcome_write(s->o->state_dir, s->id, &r);
+	if (ret)
+		note("WARNING: cannot record the outcome in %s: %s (a source that lost the answer "
+		     "will stay frozen until settled)", s->o->state_dir, strerror(-ret));
+}
+
+/* After the outcome was sent: the source confirms with DONE. */
+static void await_ack(struct session *s)
+{
+	struct wire_msg m;
+
+	if (!wire_expect(&s->c, WIRE_DONE, &m))
+		s->acked = true;
+	else
+		note("the source did not confirm the outcome (%s): it may ask again", s->c.err);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -347,6 +406,9 @@ static void undo_restore(void *arg, int phase)
 	struct session *s = arg;
 	char mark[4300], script[4300], err[512];
 
+	/* the tree is gone: a source that asks may resume its copy */
+	if (phase == 1)
+		record(s, WIRE_OUTCOME_NOT_RESTORED, NULL);
 	if (!s->move)
 		return;
 	if (phase == 0) {
@@ -608,46 +670,49 @@ static int serve(struct session *s)
 			break;
 		case WIRE_COMMIT: {
 			struct criu_restore_stats rs;
-			uint64_t ms = 0, v[4];
+			uint64_t ms = 0, v[6];
 
+			/* from here a lost answer is recovered from the record */
+			s->committed = true;
+			record(s, RECV_OUTCOME_PENDING, NULL);
 			ret = restore(s, &ms, &rs);
+			if (!ret && source_aborted(s)) {
+				/* it asked during the restore and waits for the
+				 * answer: undo, since nothing is recorded yet */
+				mig_guard_fire(&s->guard);
+				ret = serr(s, -ECANCELED, "the source aborted during the restore; "
+					   "the restored tree was killed here");
+			}
 			if (ret) {
-				wire_send_error(&s->c, WIRE_ERROR, ret, "%s", s->err);
+				/* undone (CRIU's own cleanup or the guard): say so,
+				 * on the record first */
+				record(s, WIRE_OUTCOME_NOT_RESTORED, NULL);
+				wire_send_error(&s->c, WIRE_NOT_RESTORED, ret, "%s", s->err);
+				await_ack(s);
 				return ret;
 			}
+			/* The tree stays here now, whatever becomes of the
+			 * connection: the guard goes, the record says so, and
+			 * only then the answer. A source that does not get it
+			 * asks (recv_outcome.h), and never resumes unless told
+			 * NOT_RESTORED. */
+			mig_guard_release(&s->guard);
 			s->restored = true;
 			v[0] = ms;
 			v[1] = rs.restore_time;
 			v[2] = rs.pages_restored;
 			v[3] = s->tcp_kept;
-			if (source_aborted(s)) {
-				/* it asked during the restore: it resumes its
-				 * copy once we answer, so this one goes first */
-				mig_guard_fire(&s->guard);
-				s->restored = false;
-				wire_send_error(&s->c, WIRE_ERROR, -ECANCELED,
-						"restore undone: the source aborted");
-				return serr(s, -ECANCELED, "the source aborted during the restore; "
-					    "the restored tree was killed here");
-			}
-			ret = wire_send_u64s(&s->c, WIRE_RESTORED, v, 4);
-			if (ret) {
-				/* the source never got it and resumes its
-				 * copy: this one must go */
-				mig_guard_fire(&s->guard);
-				s->restored = false;
-				return serr(s, ret, "reporting the restore: %s; the restored "
-					    "tree was killed here", s->c.err);
-			}
-			/* sent: the tree runs here now, whatever happens to
-			 * the connection (the source kills its copy once it
-			 * reads this) */
-			mig_guard_release(&s->guard);
+			record(s, WIRE_OUTCOME_RESTORED, v);
+			memcpy(&v[4], s->id, 8);
+			memcpy(&v[5], s->id + 8, 8);
+			ret = wire_send_u64s(&s->c, WIRE_RESTORED, v, 6);
+			if (ret)
+				note("reporting the restore: %s; the tree runs here, the source "
+				     "learns it when it asks", s->c.err);
 			/* the worker exits after its answer; reap it */
 			criu_swrk_stop(&s->swrk, 10000);
-			ret = wire_expect(&s->c, WIRE_DONE, &m);
-			if (ret)
-				note("after restore: %s", s->c.err);
+			if (!ret)
+				await_ack(s);
 			return 0;
 		}
 		case WIRE_ABORT:
@@ -703,6 +768,12 @@ enum recv_result recv_session_run(const struct ropts *o, int fd)
 		note("refused %s: %s", s.peer_addr, s.err);
 	else
 		ret = handshake(&s);
+	if (!ret && s.query) {
+		answer_query(&s);
+		wire_tls_end(&s.c);
+		wire_free(&s.c);
+		return RECV_QUERY;
+	}
 	wire_set_deadline(&s.c, 0);
 	wire_set_timeout(&s.c, o->phase_ms);
 	if (!ret)
@@ -740,5 +811,7 @@ enum recv_result recv_session_run(const struct ropts *o, int fd)
 		note("kept %s", s.dir);
 	if (!s.authenticated)
 		return RECV_REFUSED;
+	if (s.committed && !s.acked)	/* the source may ask: --once lingers */
+		return ret ? RECV_FAILED_UNACKED : RECV_RESTORED_UNACKED;
 	return ret ? RECV_FAILED : RECV_RESTORED;
 }

@@ -16,6 +16,7 @@ enum ferry_exit {
 	FERRY_EXIT_NOPROC	= 4,	/* no such process */
 	FERRY_EXIT_PERM		= 5,	/* not permitted */
 	FERRY_EXIT_NOMODULE	= 6,	/* ferry.ko needed but not loaded */
+	FERRY_EXIT_UNDECIDED	= 7,	/* migrate: outcome unknown, tree left frozen */
 };
 
 extern const char *ferry_prog;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The migration wire protocol: framing, payload codecs, typed messages. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <poll.h>
@@ -30,6 +31,8 @@ static const char *const type_names[__WIRE_TYPE_MAX] = {
 	[WIRE_FILE_ZDATA]	= "FILE_ZDATA",
 	[WIRE_MOVE_ADDR]	= "MOVE_ADDR",
 	[WIRE_MOVE_ADDR_ACK]	= "MOVE_ADDR_ACK",
+	[WIRE_NOT_RESTORED]	= "NOT_RESTORED",
+	[WIRE_OUTCOME]		= "OUTCOME",
 };
 
 const char *wire_type_name(uint16_t type)
@@ -471,6 +474,7 @@ int wire_send_hello(struct wire_conn *c, const struct wire_hello *h)
 	wb_u64(&b, h->caps);
 	wb_str(&b, h->host);
 	wb_str(&b, h->kernel);
+	wb_bytes(&b, h->id, WIRE_ID_LEN);
 	return send_wb(c, WIRE_HELLO, &b);
 }
 
@@ -485,6 +489,10 @@ int wire_parse_hello(struct wire_conn *c, const struct wire_msg *m, struct wire_
 	h->caps = rd_u64(&r);
 	rd_str(&r, h->host, sizeof(h->host));
 	rd_str(&r, h->kernel, sizeof(h->kernel));
+	const uint8_t *id = rd_bytes(&r, WIRE_ID_LEN);
+
+	if (id)
+		memcpy(h->id, id, WIRE_ID_LEN);
 	if (!rd_done(&r))
 		return malformed(c, m);
 	/* shown to the operator */
@@ -848,7 +856,7 @@ int wire_parse_error(struct wire_conn *c, const struct wire_msg *m, int32_t *cod
 {
 	struct wire_rd r;
 
-	if (m->type != WIRE_ERROR && m->type != WIRE_ABORT)
+	if (m->type != WIRE_ERROR && m->type != WIRE_ABORT && m->type != WIRE_NOT_RESTORED)
 		return check_type(c, m, WIRE_ERROR);
 	char full[WIRE_MAX_STR + 1];
 
@@ -912,6 +920,58 @@ int wire_parse_move_addr(struct wire_conn *c, const struct wire_msg *m,
 	a->prefix = rd_u8(&r);
 	rd_str(&r, a->dev, sizeof(a->dev));
 	if (!rd_done(&r) || a->prefix < 1 || a->prefix > 32 || !wire_ifname_ok(a->dev, true))
+		return malformed(c, m);
+	return 0;
+}
+
+void wire_id_hex(const uint8_t id[WIRE_ID_LEN], char out[2 * WIRE_ID_LEN + 1])
+{
+	for (int i = 0; i < WIRE_ID_LEN; i++)
+		snprintf(out + 2 * i, 3, "%02x", id[i]);
+}
+
+bool wire_id_parse(const char *s, uint8_t id[WIRE_ID_LEN])
+{
+	if (strlen(s) != 2 * WIRE_ID_LEN)
+		return false;
+	for (int i = 0; i < WIRE_ID_LEN; i++) {
+		unsigned int v;
+
+		if (!isxdigit((unsigned char)s[2 * i]) || !isxdigit((unsigned char)s[2 * i + 1]) ||
+		    sscanf(s + 2 * i, "%2x", &v) != 1)
+			return false;
+		id[i] = (uint8_t)v;
+	}
+	return true;
+}
+
+int wire_send_outcome(struct wire_conn *c, const struct wire_outcome_msg *o)
+{
+	struct wire_buf b;
+
+	wb_init(&b);
+	wb_bytes(&b, o->id, WIRE_ID_LEN);
+	wb_u32(&b, o->outcome);
+	for (int i = 0; i < 4; i++)
+		wb_u64(&b, o->v[i]);
+	return send_wb(c, WIRE_OUTCOME, &b);
+}
+
+int wire_parse_outcome(struct wire_conn *c, const struct wire_msg *m, struct wire_outcome_msg *o)
+{
+	const uint8_t *id;
+	struct wire_rd r;
+
+	if (check_type(c, m, WIRE_OUTCOME))
+		return -EPROTO;
+	rd_init(&r, m->payload, m->len);
+	id = rd_bytes(&r, WIRE_ID_LEN);
+	if (id)
+		memcpy(o->id, id, WIRE_ID_LEN);
+	o->outcome = rd_u32(&r);
+	for (int i = 0; i < 4; i++)
+		o->v[i] = rd_u64(&r);
+	if (!rd_done(&r) || o->outcome > WIRE_OUTCOME_IN_PROGRESS)
 		return malformed(c, m);
 	return 0;
 }

@@ -24,15 +24,25 @@
  *   S FILE_BEGIN, FILE_DATA|FILE_ZDATA*, FILE_END   (CRIU images of the
  *                                      final dump; chunks that compress are
  *                                      sent as FILE_ZDATA)
- *   S COMMIT -> D RESTORED (tree runs on D) | D ERROR
+ *   S COMMIT -> D RESTORED (tree runs on D) | D NOT_RESTORED
  *                                      RESTORED: u64 restore ms, CRIU's
  *                                      restore_time, pages restored, dumped
- *                                      TCP connections found after the restore
- *                                      An ABORT that S sends while D
- *                                      restores (S interrupted) makes D undo
- *                                      the restore and answer ERROR, unless
- *                                      RESTORED was already on its way
- *   S DONE (source killed) or S ABORT (D cleans up)
+ *                                      TCP connections found after the
+ *                                      restore, the migration ID (2 x u64).
+ *                                      NOT_RESTORED (code + message): D has
+ *                                      undone everything and recorded so;
+ *                                      the only frame after COMMIT on which
+ *                                      S resumes its copy. An ABORT that S
+ *                                      sends while D restores makes D undo
+ *                                      the restore and answer NOT_RESTORED,
+ *                                      unless it had already recorded
+ *                                      RESTORED (then RESTORED)
+ *   S DONE (source killed, or resumed after NOT_RESTORED): the outcome
+ *                                      is known to S
+ * Outcome query, on a new connection after a COMMIT whose answer was lost
+ * (mig_commit.c): S HELLO with WIRE_CAP_QUERY and the migration ID ->
+ * D HELLO, D OUTCOME (ID, enum wire_outcome, the RESTORED values) from the
+ * receiver's record of that migration (recv_outcome.c).
  * Either side may send ERROR (a code and a human message) at any time and
  * then close.
  */
@@ -44,7 +54,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* 3: PREFLIGHT_ANS carries the disk budget and a count of unlisted problems
+/* 3: HELLO carries the migration ID, NOT_RESTORED and the outcome query;
+ *    PREFLIGHT_ANS carries the disk budget and a count of unlisted problems
  * 2: PREFLIGHT carries the tree's PIDs/TIDs; the receiver takes an ABORT
  * sent during its restore as a request to undo it */
 #define WIRE_VERSION		3
@@ -75,6 +86,8 @@ enum wire_type {
 	WIRE_FILE_ZDATA,	/* FILE_DATA, zstd: u32 raw length + frame */
 	WIRE_MOVE_ADDR,		/* the service address that moves with the tree */
 	WIRE_MOVE_ADDR_ACK,	/* the destination can take it over */
+	WIRE_NOT_RESTORED,	/* after COMMIT: undone and recorded (ERROR's format) */
+	WIRE_OUTCOME,		/* the answer to an outcome query */
 	__WIRE_TYPE_MAX,
 };
 
@@ -84,6 +97,17 @@ enum wire_cap {
 	WIRE_CAP_CRIU		= 1ULL << 1,	/* criu binary works */
 	WIRE_CAP_MODULE		= 1ULL << 2,	/* ferry.ko loaded */
 	WIRE_CAP_LAZY		= 1ULL << 3,	/* criu lazy-pages usable */
+	WIRE_CAP_QUERY		= 1ULL << 4,	/* this connection asks for an outcome */
+};
+
+#define WIRE_ID_LEN	16	/* a migration ID: random bytes from the source */
+
+/* What became of a migration, as the destination recorded it. */
+enum wire_outcome {
+	WIRE_OUTCOME_UNKNOWN = 0,	/* no record, or its session died unrecorded */
+	WIRE_OUTCOME_RESTORED,		/* the tree runs on the destination */
+	WIRE_OUTCOME_NOT_RESTORED,	/* undone there: the source may resume */
+	WIRE_OUTCOME_IN_PROGRESS,	/* the restore still runs: ask again */
 };
 
 /* PAGES compression */
@@ -187,7 +211,11 @@ struct wire_hello {
 	uint64_t caps;
 	char host[256];
 	char kernel[128];
+	uint8_t id[WIRE_ID_LEN];	/* the source's migration ID (zero from D) */
 };
+/* "3f9a...": 2 * WIRE_ID_LEN hex digits; false if s is not one. */
+void wire_id_hex(const uint8_t id[WIRE_ID_LEN], char out[2 * WIRE_ID_LEN + 1]);
+bool wire_id_parse(const char *s, uint8_t id[WIRE_ID_LEN]);
 int wire_send_hello(struct wire_conn *c, const struct wire_hello *h);
 int wire_parse_hello(struct wire_conn *c, const struct wire_msg *m, struct wire_hello *h);
 
@@ -261,6 +289,15 @@ struct wire_move_addr {
 int wire_send_move_addr(struct wire_conn *c, uint16_t type, const struct wire_move_addr *a);
 int wire_parse_move_addr(struct wire_conn *c, const struct wire_msg *m,
 			 struct wire_move_addr *a);
+
+/* OUTCOME: the ID, an enum wire_outcome and the RESTORED values (4). */
+struct wire_outcome_msg {
+	uint8_t id[WIRE_ID_LEN];
+	uint32_t outcome;
+	uint64_t v[4];
+};
+int wire_send_outcome(struct wire_conn *c, const struct wire_outcome_msg *o);
+int wire_parse_outcome(struct wire_conn *c, const struct wire_msg *m, struct wire_outcome_msg *o);
 
 /* Frames with a small list of u64 values (COMMIT, RESTORED, DONE): */
 int wire_send_u64s(struct wire_conn *c, uint16_t type, const uint64_t *v, uint32_t n);

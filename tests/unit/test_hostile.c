@@ -74,10 +74,13 @@ static int teardown(void **state)
 
 static struct ropts default_opts(void)
 {
+	static char state[160];
 	struct ropts o = {
-		.dir = store, .max_sessions = 4,
+		.dir = store, .max_sessions = 4, .state_dir = state,
 		.auth_ms = 2000, .phase_ms = 5000, .restore_ms = 5000,
 	};
+
+	snprintf(state, sizeof(state), "%s/outcomes", tmp);
 
 	return o;
 }
@@ -132,6 +135,8 @@ static void hello(struct victim *v)
 
 	strcpy(h.host, "attacker");
 	strcpy(h.kernel, "6.12");
+	for (int i = 0; i < WIRE_ID_LEN; i++)
+		h.id[i] = (uint8_t)rand();
 	assert_int_equal(wire_send_hello(&v->c, &h), 0);
 	assert_int_equal(wire_expect(&v->c, WIRE_HELLO, &m), 0);
 	assert_int_equal(wire_parse_hello(&v->c, &m, &peer), 0);
@@ -335,9 +340,13 @@ static void test_idle_peer_blocks_nobody(void **state)
 
 	(void)state;
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", ntohs(sa.sin_port));
-	char *argv[] = { "receive", "--listen", listen, "--dir", store, "--insecure", NULL };
+	char outcomes[160];
 
-	srv = peer_start_receiver(6, argv);
+	snprintf(outcomes, sizeof(outcomes), "%s/outcomes", tmp);
+	char *argv[] = { "receive", "--listen", listen, "--dir", store, "--insecure",
+			 "--state-dir", outcomes, NULL };
+
+	srv = peer_start_receiver(8, argv);
 	a.fd = peer_connect(&sa);
 	assert_true(a.fd >= 0);
 	/* the idle one got past the handshake (an authenticated peer that

@@ -113,15 +113,17 @@ struct server {
 static void serve(struct server *sv, const char *opt, const char *arg)
 {
 	static char listen[64], pki[160];
+	static char state[160];
 	char *argv[] = { "receive", "--listen", listen, "--dir", store, "--auth-timeout", "2",
-			 (char *)opt, (char *)arg, NULL };
+			 "--state-dir", state, (char *)opt, (char *)arg, NULL };
 
 	sv->sa = peer_free_port();
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", ntohs(sv->sa.sin_port));
 	snprintf(pki, sizeof(pki), "%s/dst", tmp);
 	setenv("FERRY_PKI_DIR", pki, 1);
 	optind = 0;
-	sv->pid = peer_start_receiver(opt ? 9 : 7, argv);
+	snprintf(state, sizeof(state), "%s/outcomes", tmp);
+	sv->pid = peer_start_receiver(opt ? 11 : 9, argv);
 	unsetenv("FERRY_PKI_DIR");
 }
 
@@ -141,6 +143,8 @@ static int try_peer(struct server *sv, const char *who, const char *host, char *
 	if (t)
 		ret = wire_tls_client(&c, t, host, err, errlen);
 	strcpy(h.host, "peer");
+	h.id[0] = (uint8_t)rand() | 1;
+	h.id[1] = (uint8_t)rand();
 	if (!ret)
 		ret = wire_send_hello(&c, &h);
 	if (!ret)
@@ -158,14 +162,14 @@ static int try_peer(struct server *sv, const char *who, const char *host, char *
 
 static void test_refused_without_credentials(void **state)
 {
-	char *argv[] = { "receive", "--listen", "127.0.0.1:1", NULL };
+	char *argv[] = { "receive", "--listen", "127.0.0.1:1", "--state-dir", tmp, NULL };
 	pid_t pid;
 	int status;
 
 	(void)state;
 	setenv("FERRY_PKI_DIR", "/nonexistent", 1);
 	optind = 0;
-	pid = peer_start_receiver(3, argv);
+	pid = peer_start_receiver(5, argv);
 	unsetenv("FERRY_PKI_DIR");
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_int_equal(WEXITSTATUS(status), FERRY_EXIT_FAIL);
