@@ -25,7 +25,8 @@ PROGS     := $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(PROG_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNITS     := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
-.PHONY: all user module modules-all progs unit deps check bench demo clean dkms-check vm-check install
+.PHONY: all user module modules-all progs unit deps check bench demo clean dkms-check vm-check install \
+	fuzz fuzz-check
 
 all: user module
 
@@ -80,6 +81,31 @@ unit: $(UNITS)
 $(BUILD)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libferry.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libferry.a $(LDLIBS) -lcmocka
+
+# libFuzzer harnesses (clang, ASan + UBSan) for the parsers that read what
+# a peer or CRIU wrote: tests/fuzz/fuzz_*.c. `make fuzz` builds them,
+# `make fuzz-check` runs each for FUZZ_SECONDS (default 60) from its seed
+# corpus (tests/fuzz/corpus/NAME) and fails on any crash, leak or UB.
+FUZZ_CC      ?= clang
+FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+		-fno-sanitize-recover=undefined -std=gnu11 -D_GNU_SOURCE \
+		-DFERRY_VERSION='"$(VERSION)"' -Iinclude/uapi -Iuser
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS      := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_OBJS    := $(patsubst user/%.c,$(BUILD)/fuzz/obj/%.o,$(USER_SRCS))
+FUZZ_SECONDS ?= 60
+
+fuzz: $(FUZZERS)
+
+$(BUILD)/fuzz/obj/%.o: user/%.c $(USER_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
+
+fuzz-check: fuzz
+	@scripts/fuzz-check.sh $(FUZZ_SECONDS) $(FUZZERS)
 
 deps:
 	@scripts/deps.sh

@@ -137,6 +137,7 @@ void wire_free(struct wire_conn *c)
 	ZSTD_freeCCtx(c->zc);
 	ZSTD_freeDCtx(c->zd);
 	c->buf = c->tmp = NULL;
+	c->bufcap = 0;
 	c->zc = c->zd = NULL;
 }
 
@@ -208,7 +209,7 @@ static int read_all(struct wire_conn *c, void *p, size_t n, bool frame_start)
 {
 	uint8_t *q = p;
 	size_t got = 0;
-	uint64_t end = frame_limit(c);
+	uint64_t end = c->frame_end ? c->frame_end : frame_limit(c);
 
 	while (got < n) {
 		int ret = wait_io(c, POLLIN, end);
@@ -263,9 +264,13 @@ int wire_recv(struct wire_conn *c, struct wire_msg *m)
 	uint16_t type, flags;
 	int ret;
 
+	/* one limit for the whole frame, however it trickles in */
+	c->frame_end = frame_limit(c);
 	ret = read_all(c, hdr, sizeof(hdr), true);
-	if (ret)
+	if (ret) {
+		c->frame_end = 0;
 		return ret;
+	}
 	magic = (uint32_t)get_le(hdr, 4);
 	type = (uint16_t)get_le(hdr + 4, 2);
 	flags = (uint16_t)get_le(hdr + 6, 2);
@@ -283,16 +288,34 @@ int wire_recv(struct wire_conn *c, struct wire_msg *m)
 	if (len > WIRE_MAX_PAYLOAD)
 		return fail(c, -EPROTO, "%s frame of %u bytes exceeds the %u-byte limit",
 			    wire_type_name(type), len, WIRE_MAX_PAYLOAD);
-	if (!c->buf) {
-		c->buf = malloc(WIRE_MAX_PAYLOAD);
-		if (!c->buf)
-			return fail(c, -ENOMEM, "out of memory");
-	}
-	if (len) {
-		ret = read_all(c, c->buf, len, false);
-		if (ret)
+	/* The buffer grows with the bytes that actually arrive, not with the
+	 * length a header claims: a peer that announces 8 MiB and sends
+	 * nothing costs 64 KiB. */
+	for (uint32_t got = 0; got < len;) {
+		uint32_t want = len - got;
+
+		if (c->bufcap < len && c->bufcap < got + want) {
+			size_t cap = c->bufcap ? (size_t)c->bufcap * 2 : 65536;
+			uint8_t *nb;
+
+			if (cap > len)
+				cap = len;
+			nb = realloc(c->buf, cap);
+			if (!nb)
+				return fail(c, -ENOMEM, "out of memory");
+			c->buf = nb;
+			c->bufcap = (uint32_t)cap;
+		}
+		if (want > c->bufcap - got)
+			want = c->bufcap - got;
+		ret = read_all(c, c->buf + got, want, false);
+		if (ret) {
+			c->frame_end = 0;
 			return ret;
+		}
+		got += want;
 	}
+	c->frame_end = 0;
 	m->type = type;
 	m->len = len;
 	m->payload = c->buf;

@@ -139,7 +139,10 @@ struct wire_conn {
 	 * goes on past deadline_ns (CLOCK_MONOTONIC, 0: none). */
 	int timeout_ms;			/* 0: no per-frame limit */
 	uint64_t deadline_ns;
-	uint8_t *buf;			/* WIRE_MAX_PAYLOAD bytes, lazily */
+	uint64_t frame_end;		/* the frame being read must be in by then */
+	uint8_t *buf;			/* the last frame's payload; grows with
+					 * what arrives, up to WIRE_MAX_PAYLOAD */
+	uint32_t bufcap;
 	uint8_t *tmp;			/* send/compress scratch, lazily */
 	uint8_t *zbuf;			/* FILE_ZDATA decompression, lazily */
 	void *zc, *zd;			/* ZSTD_CCtx / ZSTD_DCtx */
