@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The source's side of the commit protocol (mig_commit.h). */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,16 +12,6 @@
 
 #define QUERY_TIMEOUT_MS	10000	/* one query, connect to answer */
 #define QUERY_INTERVAL_MS	2000
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	ferry_vlog(stderr, "ferry: ", fmt, ap);
-	va_end(ap);
-}
 
 int mig_query_outcome(const char *to, struct wire_tls *tls, const uint8_t id[WIRE_ID_LEN],
 		      uint32_t *outcome, uint64_t v[4], char *err, size_t errlen)
@@ -87,7 +76,7 @@ enum mig_verdict mig_commit_ask(struct mig_commit *k)
 	uint64_t end = ferry_now_ns() + (uint64_t)k->settle_ms * 1000000ull;
 	char err[1024] = "";
 
-	say("asking %s what became of the migration (for up to %d s)", k->to, k->settle_ms / 1000);
+	ferry_say("asking %s what became of the migration (for up to %d s)", k->to, k->settle_ms / 1000);
 	for (int n = 0;; n++) {
 		uint32_t o = WIRE_OUTCOME_UNKNOWN;
 		int ret = mig_query_outcome(k->to, k->tls, k->id, &o, k->v, err, sizeof(err));
@@ -99,7 +88,7 @@ enum mig_verdict mig_commit_ask(struct mig_commit *k)
 		if (!ret)
 			snprintf(err, sizeof(err), "%s answers: %s", k->to, outcome_name(o));
 		if (n == 0 || !ret)
-			say("%s", err);
+			ferry_say("%s", err);
 		if (ferry_now_ns() + QUERY_INTERVAL_MS * 1000000ull >= end || ferry_interrupted)
 			break;
 		usleep(QUERY_INTERVAL_MS * 1000);
@@ -130,7 +119,7 @@ static enum mig_verdict wait_answer(struct mig_commit *k)
 		}
 		/* ask to undo, and believe the answer: RESTORED crossing our
 		 * ABORT means it was too late */
-		say("interrupted (signal %d): asking %s to undo the restore (again to stop "
+		ferry_say("interrupted (signal %d): asking %s to undo the restore (again to stop "
 		    "waiting, leaving the tree frozen)", (int)ferry_interrupted, k->to);
 		wire_send_error(k->c, WIRE_ABORT, -EINTR, "source interrupted by signal %d",
 				(int)ferry_interrupted);
@@ -153,7 +142,7 @@ static enum mig_verdict wait_answer(struct mig_commit *k)
 		}
 		memcpy(k->v, v, sizeof(k->v));
 		if (asked_undo)
-			say("too late to interrupt: the tree already runs on %s", k->to);
+			ferry_say("too late to interrupt: the tree already runs on %s", k->to);
 		return MIG_VERDICT_RESTORED;
 	}
 	if (m.type == WIRE_NOT_RESTORED) {
@@ -180,6 +169,6 @@ enum mig_verdict mig_commit_run(struct mig_commit *k)
 		snprintf(k->err, sizeof(k->err), "sending COMMIT: %s", k->c->err);
 	else if ((v = wait_answer(k)) != MIG_VERDICT_UNKNOWN)
 		return v;
-	say("%s", k->err);
+	ferry_say("%s", k->err);
 	return mig_commit_ask(k);
 }

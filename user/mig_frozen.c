@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The source's frozen tree: resume, kill, and the settle record (mig_frozen.h). */
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,16 +10,6 @@
 #include "mig_frozen.h"
 #include "mig_guard.h"
 #include "util.h"
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	ferry_vlog(stderr, "ferry: ", fmt, ap);
-	va_end(ap);
-}
 
 void mig_frozen_resume(struct mig_frozen *f)
 {
@@ -41,11 +30,11 @@ void mig_frozen_resume(struct mig_frozen *f)
 		if (ret < 0)
 			ferry_err("unlocking the TCP connections: %s", err);
 		else
-			say("%d TCP connection%s unlocked", ret, ret == 1 ? "" : "s");
+			ferry_say("%d TCP connection%s unlocked", ret, ret == 1 ? "" : "s");
 	}
 	for (size_t i = 0; i < f->npids; i++)
 		kill(f->pids[i], SIGCONT);
-	say("the tree runs here again");
+	ferry_say("the tree runs here again");
 }
 
 static bool gone_or_zombie(pid_t pid)
@@ -83,7 +72,7 @@ void mig_frozen_kill(struct mig_frozen *f)
 		usleep(10000);
 	}
 	if (!mig_tcp_drop_criu_table(f->root))
-		say("note: no nftables table inet CRIU-%d to remove", f->root);
+		ferry_say("note: no nftables table inet CRIU-%d to remove", f->root);
 }
 
 static uint64_t root_start(pid_t pid)

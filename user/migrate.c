@@ -878,10 +878,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "criu-arg", required_argument, NULL, 'c' },
 		{ "move-addr", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
-		{ "tls-cacert", required_argument, NULL, 'A' },
-		{ "tls-cacrl", required_argument, NULL, 'R' },
-		{ "tls-cert", required_argument, NULL, 'C' },
-		{ "tls-key", required_argument, NULL, 'K' },
+		WIRE_TLS_LONGOPTS,
 		{ "insecure", no_argument, NULL, 'I' },
 		{ "commit-timeout", required_argument, NULL, 'T' },
 		{ "settle-timeout", required_argument, NULL, 'S' },
@@ -898,6 +895,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->commit_ms = 660000;	/* the receiver's default restore deadline + 1 min */
 	o->settle_ms = 60000;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (wire_tls_getopt(c, optarg, &o->tls))
+			continue;
 		switch (c) {
 		case 't':
 			o->to = optarg;
@@ -944,10 +943,6 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'j':
 			o->json = true;
 			break;
-		case 'A': o->tls.cacert = optarg; break;
-		case 'R': o->tls.cacrl = optarg; break;
-		case 'C': o->tls.cert = optarg; break;
-		case 'K': o->tls.key = optarg; break;
 		case 'I': o->insecure = true; break;
 		case 'T':
 		case 'S':

@@ -97,24 +97,6 @@ static int write_pem(const char *dir, const char *name, const gnutls_datum_t *d,
 	return 0;
 }
 
-static int mkdirs(const char *dir)
-{
-	char buf[4096];
-
-	snprintf(buf, sizeof(buf), "%s", dir);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* A fresh certificate for key: serial, validity, subject CN. */
 static int new_crt(gnutls_x509_crt_t *crt, gnutls_x509_privkey_t key, const char *cn,
 		   unsigned int days)
@@ -189,7 +171,7 @@ static int pki_init(const struct pki_opts *o)
 	gnutls_x509_crt_t crt = NULL;
 	int ret;
 
-	ret = mkdirs(o->ca_dir);
+	ret = ferry_mkdirs(o->ca_dir, 0700);
 	if (ret) {
 		ferry_err("%s: %s", o->ca_dir, strerror(-ret));
 		return ret;
@@ -286,7 +268,7 @@ static int pki_issue(const struct pki_opts *o)
 	int ret, g;
 
 	ret = load_ca(o->ca_dir, &ca, &cakey, &capem);
-	if (!ret && (ret = mkdirs(o->out)))
+	if (!ret && (ret = ferry_mkdirs(o->out, 0700)))
 		ferry_err("%s: %s", o->out, strerror(-ret));
 	if (!ret)
 		ret = new_key(&key);

@@ -153,10 +153,7 @@ static int parse_opts(int argc, char **argv, struct ropts *o, struct wire_tls_pa
 		{ "auth-timeout", required_argument, NULL, 'T' },
 		{ "phase-timeout", required_argument, NULL, 'P' },
 		{ "restore-timeout", required_argument, NULL, 'R' },
-		{ "tls-cacert", required_argument, NULL, 'a' },
-		{ "tls-cacrl", required_argument, NULL, 'r' },
-		{ "tls-cert", required_argument, NULL, 'C' },
-		{ "tls-key", required_argument, NULL, 'K' },
+		WIRE_TLS_LONGOPTS,
 		{ "allow", required_argument, NULL, 'n' },
 		{ "insecure", no_argument, NULL, 'I' },
 		{ "state-dir", required_argument, NULL, 's' },
@@ -169,6 +166,8 @@ static int parse_opts(int argc, char **argv, struct ropts *o, struct wire_tls_pa
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (wire_tls_getopt(c, optarg, tp))
+			continue;
 		switch (c) {
 		case 'l': o->listen = optarg; break;
 		case 'd': o->dir = optarg; break;
@@ -193,10 +192,6 @@ static int parse_opts(int argc, char **argv, struct ropts *o, struct wire_tls_pa
 			}
 			o->nallow_addr++;
 			break;
-		case 'a': tp->cacert = optarg; break;
-		case 'r': tp->cacrl = optarg; break;
-		case 'C': tp->cert = optarg; break;
-		case 'K': tp->key = optarg; break;
 		case 'I': *insecure = true; break;
 		case 's': o->state_dir = optarg; break;
 		case 'L':

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "recv_outcome.h"
+#include "util.h"
 
 static void rec_path(const char *dir, const uint8_t id[WIRE_ID_LEN], const char *suffix,
 		     char *buf, size_t size)
@@ -110,22 +111,13 @@ uint32_t recv_outcome_answer(const char *dir, const uint8_t id[WIRE_ID_LEN], con
 
 int recv_outcome_init(const char *dir, uint64_t max_age)
 {
-	char buf[4096];
 	struct dirent *de;
 	time_t now = time(NULL);
+	int ret = ferry_mkdirs(dir, 0700);
 	DIR *d;
 
-	snprintf(buf, sizeof(buf), "%s", dir);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		return -errno;
+	if (ret)
+		return ret;
 	d = opendir(dir);
 	if (!d)
 		return -errno;

@@ -48,10 +48,7 @@ int cmd_settle(int argc, char **argv)
 		{ "kill", no_argument, NULL, 'k' },
 		{ "resume", no_argument, NULL, 'r' },
 		{ "settle-timeout", required_argument, NULL, 'S' },
-		{ "tls-cacert", required_argument, NULL, 'A' },
-		{ "tls-cacrl", required_argument, NULL, 'R' },
-		{ "tls-cert", required_argument, NULL, 'C' },
-		{ "tls-key", required_argument, NULL, 'K' },
+		WIRE_TLS_LONGOPTS,
 		{ "insecure", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -67,13 +64,11 @@ int cmd_settle(int argc, char **argv)
 	int c, rc = FERRY_EXIT_FAIL;
 
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (wire_tls_getopt(c, optarg, &tp))
+			continue;
 		switch (c) {
 		case 'k': kill_it = true; break;
 		case 'r': resume = true; break;
-		case 'A': tp.cacert = optarg; break;
-		case 'R': tp.cacrl = optarg; break;
-		case 'C': tp.cert = optarg; break;
-		case 'K': tp.key = optarg; break;
 		case 'I': insecure = true; break;
 		case 'S':
 			if (!ferry_parse_u64(optarg, 1, 86400, &v)) {

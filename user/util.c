@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "util.h"
 
 volatile sig_atomic_t ferry_interrupted;
@@ -138,4 +139,33 @@ void ferry_close_fds_except(int keep)
 		close_range((unsigned int)keep + 1, ~0U, 0);
 	else
 		close_range(3, ~0U, 0);
+}
+
+void ferry_say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ferry_vlog(stderr, "ferry: ", fmt, ap);
+	va_end(ap);
+}
+
+int ferry_mkdirs(const char *path, unsigned int mode)
+{
+	char buf[4096];
+
+	if (strlen(path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	strcpy(buf, path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) && errno != EEXIST)
+		return -errno;
+	return 0;
 }

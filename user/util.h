@@ -36,6 +36,11 @@ size_t ferry_sanitize(char *s, bool keep_newlines);
 #include <stdarg.h>
 void ferry_vlog(FILE *f, const char *prefix, const char *fmt, va_list ap);
 
+/* "ferry: " + a sanitized line on stderr: progress of the commands. */
+void ferry_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* mkdir -p: parents 0755, the last component mode; 0 or -errno. */
+int ferry_mkdirs(const char *path, unsigned int mode);
+
 /* Map an errno from the kernel or a syscall to an exit code. */
 int ferry_exit_from_errno(int err);
 

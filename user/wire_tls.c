@@ -335,3 +335,14 @@ void wire_tls_end(struct wire_conn *c)
 	drop(ts);
 	memset(&c->x, 0, sizeof(c->x));
 }
+
+bool wire_tls_getopt(int c, const char *arg, struct wire_tls_paths *p)
+{
+	switch (c) {
+	case WIRE_TLS_OPT_CACERT: p->cacert = arg; return true;
+	case WIRE_TLS_OPT_CACRL: p->cacrl = arg; return true;
+	case WIRE_TLS_OPT_CERT: p->cert = arg; return true;
+	case WIRE_TLS_OPT_KEY: p->key = arg; return true;
+	default: return false;
+	}
+}

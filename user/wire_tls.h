@@ -32,6 +32,17 @@ struct wire_tls_paths {
 	const char *cacert, *cacrl, *cert, *key;	/* NULL: the default */
 };
 
+/* The --tls-* options every command that connects takes (getopt_long
+ * entries; their values are these codes). */
+enum { WIRE_TLS_OPT_CACERT = 0x1100, WIRE_TLS_OPT_CACRL, WIRE_TLS_OPT_CERT, WIRE_TLS_OPT_KEY };
+#define WIRE_TLS_LONGOPTS \
+	{ "tls-cacert", required_argument, NULL, WIRE_TLS_OPT_CACERT }, \
+	{ "tls-cacrl", required_argument, NULL, WIRE_TLS_OPT_CACRL }, \
+	{ "tls-cert", required_argument, NULL, WIRE_TLS_OPT_CERT }, \
+	{ "tls-key", required_argument, NULL, WIRE_TLS_OPT_KEY }
+/* Store one of them into p: true if c was one. */
+bool wire_tls_getopt(int c, const char *arg, struct wire_tls_paths *p);
+
 /* The peer certificate's names: subject CN, DNS and IP alternative names. */
 struct wire_tls_peer {
 	char names[WIRE_TLS_MAX_NAMES][256];

@@ -4,7 +4,10 @@
 #ifndef FERRY_TEST_PEER_H
 #define FERRY_TEST_PEER_H
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -54,6 +57,29 @@ static inline int peer_connect(const struct sockaddr_in *sa)
 		usleep(50000);
 	}
 	return -1;
+}
+
+/* Entries of a directory ("." and ".." aside). */
+static inline size_t peer_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t n = 0;
+
+	while (d && (de = readdir(d)))
+		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* rm -rf of a test's scratch directory. */
+static inline int peer_rmdir(const char *dir)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd);
 }
 
 static inline int peer_stop_receiver(pid_t pid)

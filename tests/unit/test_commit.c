@@ -35,11 +35,8 @@ static int setup(void **st)
 
 static int teardown(void **st)
 {
-	char cmd[128];
-
 	(void)st;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-	return system(cmd);
+	return peer_rmdir(tmp);
 }
 
 static void put(const uint8_t *id, uint32_t st, pid_t session, const char *peer)

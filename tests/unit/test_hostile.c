@@ -65,11 +65,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-	return system(cmd);
+	return peer_rmdir(tmp);
 }
 
 static struct ropts default_opts(void)
@@ -142,20 +139,6 @@ static void hello(struct victim *v)
 	assert_int_equal(wire_parse_hello(&v->c, &m, &peer), 0);
 }
 
-static size_t entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	size_t n = 0;
-
-	assert_non_null(d);
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* A PID nobody has here: a reaped child's. */
 static uint32_t free_pid(void)
 {
@@ -209,7 +192,7 @@ static void test_oversized_preflight(void **state)
 	assert_int_equal(finish(&v, &rss), RECV_FAILED);
 	/* two 8 MiB frame buffers and the parse: far below a gigabyte */
 	assert_true(rss < 96 * 1024);
-	assert_int_equal(entries(store), 0);
+	assert_int_equal(peer_entries(store), 0);
 }
 
 /* "pages were accepted after 'criu not usable'": a failed pre-flight ends
@@ -241,7 +224,7 @@ static void test_preflight_failure_ends_session(void **state)
 	if (ret == 0)
 		assert_int_equal(m.type, WIRE_ERROR);
 	assert_int_equal(finish(&v, NULL), RECV_FAILED);
-	assert_int_equal(entries(store), 0);
+	assert_int_equal(peer_entries(store), 0);
 }
 
 /* "17.9 KB sent became 400 MiB in --dir": zero pages compress 1000:1; the
@@ -280,7 +263,7 @@ static void test_budget_exceeded(void **state)
 	assert_int_equal(wire_parse_error(&v.c, &m, &code, msg, sizeof(msg)), 0);
 	assert_non_null(strstr(msg, "budget"));
 	assert_int_equal(finish(&v, NULL), RECV_FAILED);
-	assert_int_equal(entries(store), 0);
+	assert_int_equal(peer_entries(store), 0);
 	free(zero);
 }
 
@@ -305,7 +288,7 @@ static void test_unknown_pid_pages(void **state)
 	assert_int_equal(wire_recv(&v.c, &m), 0);
 	assert_int_equal(m.type, WIRE_ERROR);
 	assert_int_equal(finish(&v, NULL), RECV_FAILED);
-	assert_int_equal(entries(store), 0);
+	assert_int_equal(peer_entries(store), 0);
 }
 
 /* A peer that connects and says nothing is gone after the auth deadline. */

@@ -70,24 +70,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-	return system(cmd);
-}
-
-static size_t entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	size_t n = 0;
-
-	while (d && (de = readdir(d)))
-		n += de->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
+	return peer_rmdir(tmp);
 }
 
 static struct wire_tls *creds(const char *who, bool server)
@@ -198,7 +182,7 @@ static void test_peers(void **state)
 	assert_int_equal(try_peer(&sv, "src", "127.0.0.1", err, sizeof(err)), 0);
 	/* nothing of the refused peers reached the disk */
 	peer_stop_receiver(sv.pid);
-	assert_int_equal(entries(store), 0);
+	assert_int_equal(peer_entries(store), 0);
 
 	/* --allow: only the named sources */
 	serve(&sv, "--allow", "someone-else");
@@ -209,7 +193,7 @@ static void test_peers(void **state)
 	err[0] = 0;
 	assert_int_equal(try_peer(&sv, "src", "127.0.0.1", err, sizeof(err)), 0);
 	peer_stop_receiver(sv.pid);
-	assert_int_equal(entries(store), 0);
+	assert_int_equal(peer_entries(store), 0);
 }
 
 /* Frames cross intact, both ways, large ones too. */
