@@ -605,10 +605,9 @@ static int recv_file(struct session *s, const struct wire_msg *m)
  */
 static bool source_aborted(struct session *s)
 {
-	struct pollfd p = { .fd = s->c.fd, .events = POLLIN };
 	struct wire_msg m;
 
-	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
+	if (!wire_readable(&s->c))
 		return false;
 	if (wire_recv(&s->c, &m))
 		return false;

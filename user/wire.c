@@ -109,6 +109,15 @@ static int wait_io(struct wire_conn *c, short ev, uint64_t end)
 	}
 }
 
+bool wire_readable(struct wire_conn *c)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+
+	if (c->x.pending && c->x.pending(c->x.ctx))
+		return true;
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
 static ssize_t xrecv(struct wire_conn *c, void *p, size_t n)
 {
 	if (c->x.recv)

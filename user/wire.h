@@ -175,6 +175,8 @@ int wire_recv(struct wire_conn *c, struct wire_msg *m);
  * the peer's message in c->err. */
 int wire_expect(struct wire_conn *c, uint16_t type, struct wire_msg *m);
 const char *wire_type_name(uint16_t type);
+/* Does a frame's first byte wait (on the socket or decrypted already)? */
+bool wire_readable(struct wire_conn *c);
 
 /* ---- payload encoding -------------------------------------------------- */
 struct wire_buf {
