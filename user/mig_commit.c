@@ -61,16 +61,6 @@ int mig_query_outcome(const char *to, struct wire_tls *tls, const uint8_t id[WIR
 	return ret;
 }
 
-static const char *outcome_name(uint32_t o)
-{
-	switch (o) {
-	case WIRE_OUTCOME_RESTORED: return "restored";
-	case WIRE_OUTCOME_NOT_RESTORED: return "not restored";
-	case WIRE_OUTCOME_IN_PROGRESS: return "restore in progress";
-	default: return "unknown to it";
-	}
-}
-
 enum mig_verdict mig_commit_ask(struct mig_commit *k)
 {
 	uint64_t end = ferry_now_ns() + (uint64_t)k->settle_ms * 1000000ull;
@@ -86,7 +76,7 @@ enum mig_verdict mig_commit_ask(struct mig_commit *k)
 		if (!ret && o == WIRE_OUTCOME_NOT_RESTORED)
 			return MIG_VERDICT_NOT_RESTORED;
 		if (!ret)
-			snprintf(err, sizeof(err), "%s answers: %s", k->to, outcome_name(o));
+			snprintf(err, sizeof(err), "%s answers: %s", k->to, wire_outcome_name(o));
 		if (n == 0 || !ret)
 			ferry_say("%s", err);
 		if (ferry_now_ns() + QUERY_INTERVAL_MS * 1000000ull >= end || ferry_interrupted)

@@ -176,7 +176,8 @@ static int answer_query(struct session *s)
 	o.outcome = recv_outcome_answer(s->o->state_dir, s->id, s->peer.n ? s->peer.names[0] : "",
 					o.v);
 	wire_id_hex(s->id, hex);
-	note("outcome query from %s for migration %s: answered %u", s->peer_addr, hex, o.outcome);
+	note("outcome query from %s for migration %s: answered %s", s->peer_addr, hex,
+	     wire_outcome_name(o.outcome));
 	return wire_send_outcome(&s->c, &o);
 }
 

@@ -302,6 +302,7 @@ struct wire_outcome_msg {
 	uint64_t v[4];
 };
 int wire_send_outcome(struct wire_conn *c, const struct wire_outcome_msg *o);
+const char *wire_outcome_name(uint32_t outcome);
 int wire_parse_outcome(struct wire_conn *c, const struct wire_msg *m, struct wire_outcome_msg *o);
 
 /* Frames with a small list of u64 values (COMMIT, RESTORED, DONE): */

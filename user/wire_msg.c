@@ -548,3 +548,13 @@ int wire_parse_outcome(struct wire_conn *c, const struct wire_msg *m, struct wir
 		return malformed(c, m);
 	return 0;
 }
+
+const char *wire_outcome_name(uint32_t o)
+{
+	switch (o) {
+	case WIRE_OUTCOME_RESTORED: return "restored";
+	case WIRE_OUTCOME_NOT_RESTORED: return "not restored";
+	case WIRE_OUTCOME_IN_PROGRESS: return "restore in progress";
+	default: return "unknown";
+	}
+}

@@ -112,7 +112,7 @@ if [ "$FERRY_ROLE" = b ]; then
 	barrier c5done 120
 	kill $r; wait $r || true
 	cat "$FERRY_OUT/r5b.log"
-	grep -q "outcome query .* answered 2" "$FERRY_OUT/r5b.log" ||
+	grep -q "outcome query .* answered not restored" "$FERRY_OUT/r5b.log" ||
 		fail "the restarted receiver did not answer 'not restored'"
 	# case 6: cut the link once pre-copy runs
 	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:7916" --once 2>"$FERRY_OUT/r6.log" &
