@@ -16,7 +16,7 @@ CC      ?= gcc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter -Werror \
            -D_GNU_SOURCE -DFERRY_VERSION='"$(VERSION)"' -Iinclude/uapi -Iuser
-LDLIBS  += -lmnl -lzstd -lelf -lpthread -lm
+LDLIBS  += -lmnl -lzstd -lelf -lgnutls -lpthread -lm
 
 USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
 USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
@@ -26,11 +26,24 @@ PROGS     := $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(PROG_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNITS     := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
-.PHONY: all user module modules-all progs unit deps check bench soak demo clean dkms-check vm-check install
+.PHONY: all user module modules-all progs unit deps check bench soak demo clean dkms-check vm-check install \
+	fuzz fuzz-check
 
 all: user module
 
-user: user/ferry progs
+user: user/ferry progs $(BUILD)/test-pki/.done
+
+# Certificates for the VM tests, the demo and the benchmarks: one CA, host a
+# (10.99.0.1) and host b (10.99.0.2) as the two-host test bed names them.
+# Test credentials only: made fresh by every clean build, never installed.
+$(BUILD)/test-pki/.done: user/ferry
+	@rm -rf $(BUILD)/test-pki
+	@user/ferry pki init --ca-dir $(BUILD)/test-pki/ca >/dev/null
+	@user/ferry pki issue a --dns ferry-a --ip 10.99.0.1 --ip 127.0.0.1 \
+		--ca-dir $(BUILD)/test-pki/ca --out $(BUILD)/test-pki/a >/dev/null
+	@user/ferry pki issue b --dns ferry-b --ip 10.99.0.2 --ip 127.0.0.1 \
+		--ca-dir $(BUILD)/test-pki/ca --out $(BUILD)/test-pki/b >/dev/null
+	@touch $@
 
 user/ferry: $(BUILD)/user/main.o $(BUILD)/libferry.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -66,9 +79,34 @@ modules-all:
 unit: $(UNITS)
 	@scripts/run-unit.sh $(UNITS)
 
-$(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libferry.a
+$(BUILD)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libferry.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libferry.a $(LDLIBS) -lcmocka
+
+# libFuzzer harnesses (clang, ASan + UBSan) for the parsers that read what
+# a peer or CRIU wrote: tests/fuzz/fuzz_*.c. `make fuzz` builds them,
+# `make fuzz-check` runs each for FUZZ_SECONDS (default 60) from its seed
+# corpus (tests/fuzz/corpus/NAME) and fails on any crash, leak or UB.
+FUZZ_CC      ?= clang
+FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+		-fno-sanitize-recover=undefined -std=gnu11 -D_GNU_SOURCE \
+		-DFERRY_VERSION='"$(VERSION)"' -Iinclude/uapi -Iuser
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS      := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_OBJS    := $(patsubst user/%.c,$(BUILD)/fuzz/obj/%.o,$(USER_SRCS))
+FUZZ_SECONDS ?= 60
+
+fuzz: $(FUZZERS)
+
+$(BUILD)/fuzz/obj/%.o: user/%.c $(USER_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
+
+fuzz-check: fuzz
+	@scripts/fuzz-check.sh $(FUZZ_SECONDS) $(FUZZERS)
 
 deps:
 	@scripts/deps.sh

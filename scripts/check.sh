@@ -1,6 +1,7 @@
 #!/bin/bash
 # make check: every test of the project, ending with "N passed, N failed".
-#   1. cmocka unit tests
+#   1. cmocka unit tests, then the libFuzzer harnesses for a bounded time
+#      (FERRY_FUZZ_SECONDS per parser, default 60)
 #   2. ferry.ko for both Debian kernels, zero warnings
 #   3. DKMS add + build for both kernels
 #   4. the console watcher's self-test (recorded consoles, no VM)
@@ -38,6 +39,19 @@ else
 	passed=$((passed + up))
 	failed=$((failed + uf))
 	[ "$uf" = 0 ] || failures+=("unit tests ($uf)")
+fi
+
+section "fuzzing (libFuzzer + ASan/UBSan, ${FERRY_FUZZ_SECONDS:-60} s per parser)"
+out=$(make --no-print-directory -s fuzz-check FUZZ_SECONDS="${FERRY_FUZZ_SECONDS:-60}" 2>&1)
+echo "$out"
+fp=$(echo "$out" | sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+ff=$(echo "$out" | sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+if [ -z "$fp" ]; then
+	count "fuzzers did not build or run" 1
+else
+	passed=$((passed + fp))
+	failed=$((failed + ff))
+	[ "$ff" = 0 ] || failures+=("fuzzers ($ff)")
 fi
 
 section "module builds (make modules-all)"

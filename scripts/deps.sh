@@ -4,7 +4,8 @@
 set -euo pipefail
 pkgs=(
 	build-essential pkg-config git python3 cpio xz-utils zstd kmod file
-	libmnl-dev libzstd-dev libelf-dev libcmocka-dev libprotobuf-c-dev
+	libmnl-dev libzstd-dev libelf-dev libcmocka-dev libprotobuf-c-dev libgnutls28-dev
+	clang libclang-rt-14-dev
 	linux-image-amd64 linux-headers-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
 	qemu-system-x86 busybox-static

@@ -9,5 +9,7 @@ int cmd_dirty(int argc, char **argv);
 int cmd_tcp(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_receive(int argc, char **argv);
+int cmd_pki(int argc, char **argv);
+int cmd_settle(int argc, char **argv);
 
 #endif

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* A CRIU service worker for the restore, started ahead of time (criu_swrk.h). */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "criu_img.h"
 #include "criu_swrk.h"
 #include "mig.h"
+#include "util.h"
 
 /* CRIU reads a request with one read() into an 8 KiB buffer (CR_MAX_MSG_SIZE). */
 #define SWRK_MSG_MAX 8192
@@ -268,6 +270,7 @@ int criu_swrk_restore(struct criu_swrk *w, const struct criu_swrk_restore *r, pi
 {
 	uint8_t buf[SWRK_MSG_MAX];
 	struct criu_swrk_resp resp;
+	uint64_t end = r->timeout_ms ? ferry_now_ns() + (uint64_t)r->timeout_ms * 1000000ull : 0;
 	int len, ret;
 
 	if (w->sk < 0)
@@ -279,7 +282,27 @@ int criu_swrk_restore(struct criu_swrk *w, const struct criu_swrk_restore *r, pi
 	if (ret)
 		return swrk_err(err, errlen, ret, "the worker is gone");
 	for (;;) {
-		ssize_t n = recv_msg(w->sk, buf, sizeof(buf));
+		ssize_t n;
+
+		/* a hung CRIU must not hold the receiver for ever */
+		while (end) {
+			struct pollfd p = { .fd = w->sk, .events = POLLIN };
+			uint64_t now = ferry_now_ns();
+			int pr = now >= end ? 0 : poll(&p, 1, (int)((end - now) / 1000000) + 1);
+
+			if (pr > 0)
+				break;
+			if (pr < 0 && errno == EINTR)
+				continue;
+			if (pr == 0 || now >= end) {
+				kill(w->pid, SIGKILL);
+				snprintf(err, errlen, "the CRIU worker did not finish the restore "
+					 "within %d s: killed", r->timeout_ms / 1000);
+				return -ETIMEDOUT;
+			}
+			return swrk_err(err, errlen, -errno, "poll");
+		}
+		n = recv_msg(w->sk, buf, sizeof(buf));
 
 		if (n < 0)
 			return swrk_err(err, errlen, (int)n, "the worker stopped answering");

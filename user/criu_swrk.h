@@ -36,6 +36,9 @@ struct criu_swrk_restore {
 	int log_level;
 	bool tcp_established;
 	bool lazy_pages;
+	/* The whole restore must be over within this (0: no limit); past it
+	 * the worker is killed and the call fails with -ETIMEDOUT. */
+	int timeout_ms;
 	/* Called for each action-script notification ("post-restore", ...);
 	 * nonzero fails the restore. NULL: no notifications asked for. */
 	int (*notify)(const char *script, pid_t pid, void *arg);
@@ -51,7 +54,8 @@ int criu_swrk_start(struct criu_swrk *w, const char *out_path, char *err, size_t
  * Restore: 0 with *root set once CRIU reports the tree running; -EIO with
  * CRIU's reason in err when CRIU reports failure; -EPIPE / -ECONNRESET when
  * the worker is gone (nothing was restored: the caller may fall back to
- * `criu restore`).
+ * `criu restore`); -ETIMEDOUT when r->timeout_ms passed (the worker is
+ * killed: what it restored must be killed too).
  */
 int criu_swrk_restore(struct criu_swrk *w, const struct criu_swrk_restore *r, pid_t *root,
 		      char *err, size_t errlen);

@@ -16,6 +16,8 @@ static const struct {
 	{ "tcp",   cmd_tcp,   "show the repair state of a process's TCP connections" },
 	{ "migrate", cmd_migrate, "move a running process tree to another host" },
 	{ "receive", cmd_receive, "accept process trees sent by `ferry migrate`" },
+	{ "settle", cmd_settle, "resume or kill a tree a migration left frozen" },
+	{ "pki",   cmd_pki,   "create the TLS certificates of the migration channel" },
 };
 
 static void usage(FILE *f)
@@ -38,7 +40,8 @@ static void usage(FILE *f)
 "Exit status:\n"
 "  0  success             1  operation failed      2  usage error\n"
 "  3  check: something needed for migration is missing\n"
-"  4  no such process     5  permission denied     6  ferry.ko not loaded\n");
+"  4  no such process     5  permission denied     6  ferry.ko not loaded\n"
+"  7  migrate: the outcome is unknown, the tree is left frozen (ferry settle)\n");
 }
 
 int main(int argc, char **argv)

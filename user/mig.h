@@ -89,6 +89,8 @@ int mig_send_pages(struct wire_conn *c, pid_t pid, const struct mig_exts *x,
 /* Run a program, stdout+stderr appended to log_path. Returns its exit
  * status (0..255), 128+signal, or -errno if it could not run. */
 int mig_run(const char *const argv[], const char *log_path);
+/* The same, SIGKILLed after timeout_ms (0: none): then -ETIMEDOUT. */
+int mig_run_timeout(const char *const argv[], const char *log_path, int timeout_ms);
 /* Reap child pid, SIGKILLed after timeout_ms: its exit status, 128 + the
  * signal that ended it, -ETIMEDOUT (killed) or -errno. */
 int mig_wait_child(pid_t pid, int timeout_ms);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* TCP endpoints of a migration: HOST:PORT parsing, connect, listen. */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +11,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
 #include "mig_net.h"
+#include "util.h"
 
 int mig_split_hostport(const char *s, char *host, size_t hsize, char *port, size_t psize)
 {
@@ -66,7 +70,39 @@ void mig_net_tune(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &utimeout, sizeof(utimeout));
 }
 
+/* connect() within ms: a cut link must not hold a caller for the ~2
+ * minutes of SYN retries. */
+static int connect_within(int fd, const struct sockaddr *sa, socklen_t len, int ms)
+{
+	int fl = fcntl(fd, F_GETFL), soerr = 0;
+	socklen_t sl = sizeof(soerr);
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	int r;
+
+	if (ms <= 0)
+		return connect(fd, sa, len);
+	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	r = connect(fd, sa, len);
+	if (r && errno == EINPROGRESS) {
+		do
+			r = poll(&p, 1, ms);
+		while (r < 0 && errno == EINTR && !ferry_interrupted);
+		if (r == 0)
+			errno = ETIMEDOUT;
+		if (r > 0 && !getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl))
+			errno = soerr;
+		r = r > 0 && !soerr ? 0 : -1;
+	}
+	fcntl(fd, F_SETFL, fl);
+	return r;
+}
+
 int mig_connect(const char *hostport, char *err, size_t errlen)
+{
+	return mig_connect_timeout(hostport, 0, err, errlen);
+}
+
+int mig_connect_timeout(const char *hostport, int ms, char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
 	char host[256], port[16];
@@ -88,7 +124,7 @@ int mig_connect(const char *hostport, char *err, size_t errlen)
 			continue;
 		}
 		mig_net_tune(fd);
-		if (!connect(fd, ai->ai_addr, ai->ai_addrlen))
+		if (!connect_within(fd, ai->ai_addr, ai->ai_addrlen, ms))
 			break;
 		saved = errno;
 		close(fd);
@@ -135,4 +171,31 @@ int mig_listen(const char *addrport, char *err, size_t errlen)
 	}
 	freeaddrinfo(res);
 	return fd;
+}
+
+void mig_peer_name(int fd, char *buf, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	snprintf(buf, size, "an unknown peer");
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl))
+		return;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		port = ntohs(a->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+		port = ntohs(a->sin6_port);
+	} else {
+		snprintf(buf, size, "a local peer");
+		return;
+	}
+	snprintf(buf, size, "%s:%d", host, port);
 }

@@ -9,7 +9,12 @@
 int mig_split_hostport(const char *s, char *host, size_t hsize, char *port, size_t psize);
 /* Connected / listening socket fd, or -errno with a message in err. */
 int mig_connect(const char *hostport, char *err, size_t errlen);
+/* The same, giving up after ms (0: the kernel's SYN retries). */
+int mig_connect_timeout(const char *hostport, int ms, char *err, size_t errlen);
 int mig_listen(const char *addrport, char *err, size_t errlen);
+
+/* "10.0.0.1:40312" of a connected socket's peer, for logs. */
+void mig_peer_name(int fd, char *buf, size_t size);
 
 /* A dead link ends a migration after at most about this long: data not
  * acknowledged for MIG_USER_TIMEOUT_MS, or an idle connection whose

@@ -14,6 +14,11 @@
 
 int mig_run(const char *const argv[], const char *log_path)
 {
+	return mig_run_timeout(argv, log_path, 0);
+}
+
+int mig_run_timeout(const char *const argv[], const char *log_path, int timeout_ms)
+{
 	int status, fd;
 	pid_t pid;
 
@@ -44,6 +49,8 @@ int mig_run(const char *const argv[], const char *log_path)
 		_exit(127);
 	}
 	close(fd);
+	if (timeout_ms > 0)
+		return mig_wait_child(pid, timeout_ms);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -errno;

@@ -28,6 +28,10 @@
 #include "preflight.h"
 #include "util.h"
 #include "wire.h"
+#include "wire_tls.h"
+#include "mig_commit.h"
+#include "mig_frozen.h"
+#include <sys/random.h>
 
 static const char usage_text[] =
 "Usage: ferry migrate PID --to HOST:PORT [OPTIONS]\n"
@@ -71,6 +75,18 @@ static const char usage_text[] =
 "                        restore, announced with a gratuitous ARP; put\n"
 "                        back here if the migration fails\n"
 "  --json                print one JSON object with the report on stdout\n"
+"  --tls-cacert FILE     the CA that signs the destination's certificate\n"
+"                        (default /etc/ferry/pki/ca.pem)\n"
+"  --tls-cacrl FILE      its revocation list (default /etc/ferry/pki/crl.pem,\n"
+"                        read when it exists)\n"
+"  --tls-cert FILE       this host's certificate (default /etc/ferry/pki/cert.pem)\n"
+"  --tls-key FILE        its private key (default /etc/ferry/pki/key.pem)\n"
+"  --insecure            plain TCP: the tree's memory (keys included) crosses\n"
+"                        the network in clear, and nothing proves who HOST is\n"
+"  --commit-timeout S    how long HOST's restore may take before the answer\n"
+"                        counts as lost (default 660)\n"
+"  --settle-timeout S    how long to keep asking HOST after a lost answer\n"
+"                        (default 60)\n"
 "  -h, --help            this text\n"
 "\n"
 "TCP: when the tree holds connected TCP sockets (or --move-addr is given),\n"
@@ -89,6 +105,11 @@ static const char usage_text[] =
 "tcp_connections_kept: the connections CRIU dumped that HOST found again,\n"
 "by address and port, after the restore.\n"
 "\n"
+"Security: the connection is TLS 1.3 with certificates on both ends\n"
+"(`ferry pki` makes them); HOST's certificate must name HOST as given in\n"
+"--to (DNS name or IP address). $FERRY_PKI_DIR replaces /etc/ferry/pki in\n"
+"the defaults.\n"
+"\n"
 "Needs root (CRIU, process_vm_readv, /proc/PID/clear_refs).\n"
 "\n"
 "Interrupting (SIGINT, SIGTERM, SIGHUP) stops the migration and leaves the\n"
@@ -102,12 +123,22 @@ static const char usage_text[] =
 "the images) instead of removing it. FERRY_NO_ANNOUNCE=1 (also for `ferry\n"
 "receive`) sends no gratuitous ARP for a moved address.\n"
 "\n"
+"The commit: once the final images are sent, the tree is frozen here and\n"
+"stays so until HOST says what it did -- restored (this copy is killed) or\n"
+"not restored (this copy resumes). If the answer is lost (link cut,\n"
+"receiver killed, --commit-timeout passed, Ctrl-C twice), ferry asks HOST\n"
+"again on new connections for --settle-timeout; if nobody can say, the\n"
+"tree stays frozen, the work directory is kept and `ferry settle DIR`\n"
+"(printed) resumes or kills it later. Never two live copies, never none.\n"
+"\n"
 "Exit status: 0 migrated, 1 failed (the tree still runs here), 2 bad usage,\n"
 "3 the destination lacks files, memory, disk or CRIU, or a PID is taken\n"
-"there, 4 no such process, 5 not permitted.\n";
+"there, 4 no such process, 5 not permitted, 7 outcome unknown: the tree is\n"
+"left frozen here (see `ferry settle`).\n";
 
 #define MAX_CRIU_ARGS 16
 #define MAX_ROUNDS_HIST 64
+#define MIG_REPLY_TIMEOUT_MS	120000	/* any answer but the restore's */
 
 struct opts {
 	pid_t pid;
@@ -121,6 +152,9 @@ struct opts {
 	bool json;
 	bool move;		/* --move-addr */
 	struct mig_addr addr;
+	struct wire_tls_paths tls;	/* --tls-* */
+	bool insecure;
+	int commit_ms, settle_ms;	/* --commit-timeout, --settle-timeout */
 };
 
 struct tracked {
@@ -157,6 +191,8 @@ struct mig {
 	struct mig_addr src_addr;	/* --move-addr as configured here */
 	char remote_dev[16];
 	const char *backend_name;
+	uint8_t id[WIRE_ID_LEN];	/* this migration's ID */
+	bool keep_dir;		/* the settle record lives in it */
 	char err[4096];
 };
 
@@ -165,6 +201,7 @@ static void progress(const char *fmt, ...)
 {
 	va_list ap;
 
+	/* sanitized: lines quote the destination's words */
 	va_start(ap, fmt);
 	ferry_vline("ferry: ", "", fmt, ap);
 	va_end(ap);
@@ -219,6 +256,7 @@ static int handshake(struct mig *m)
 	uname(&u);
 	snprintf(h.host, sizeof(h.host), "%s", u.nodename);
 	snprintf(h.kernel, sizeof(h.kernel), "%s", u.release);
+	memcpy(h.id, m->id, WIRE_ID_LEN);
 	ret = wire_send_hello(&m->c, &h);
 	if (!ret)
 		ret = wire_expect(&m->c, WIRE_HELLO, &msg);
@@ -227,6 +265,21 @@ static int handshake(struct mig *m)
 	if (ret)
 		return seterr(m, ret, "handshake with %s: %s", m->o->to, m->c.err);
 	progress("connected to %s (%s, Linux %s)", m->o->to, peer.host, peer.kernel);
+	return 0;
+}
+
+/* TLS before anything else: the destination must prove it is HOST. */
+static int tls_connect(struct mig *m, struct wire_tls *tls)
+{
+	char host[256], port[16];
+	int ret;
+
+	if (mig_split_hostport(m->o->to, host, sizeof(host), port, sizeof(port)))
+		return seterr(m, -EINVAL, "bad --to '%s'", m->o->to);
+	ret = wire_tls_client(&m->c, tls, host, m->err, sizeof(m->err));
+	if (ret)
+		return ret;
+	progress("TLS 1.3 with %s: certificate verified", m->o->to);
 	return 0;
 }
 
@@ -251,16 +304,18 @@ static int preflight(struct mig *m)
 		pf_list_free(&l);
 		return seterr(m, ret, "pre-flight: %s", m->c.err);
 	}
-	progress("pre-flight: %zu files checked, %zu problem%s", l.n, rep.n,
-		 rep.n == 1 ? "" : "s");
+	progress("pre-flight: %zu files checked, %zu problem%s", l.n, rep.n + rep.more,
+		 rep.n + rep.more == 1 ? "" : "s");
 	pf_list_free(&l);
-	if (rep.n) {
+	if (rep.n || rep.more) {
 		for (size_t i = 0; i < rep.n; i++) {
 			pf_problem_str(&rep.v[i], line, sizeof(line));
-			fprintf(stderr, "  %s\n", line);
+			progress("  %s", line);
 		}
+		if (rep.more)
+			progress("  and %u more", rep.more);
 		seterr(m, 0, "the destination cannot take this process tree (%zu problem%s)",
-		       rep.n, rep.n == 1 ? "" : "s");
+		       rep.n + rep.more, rep.n + rep.more == 1 ? "" : "s");
 		pf_report_free(&rep);
 		return 1;
 	}
@@ -666,120 +721,94 @@ static int send_images(struct mig *m)
 	return ret;
 }
 
-static int commit(struct mig *m)
+/*
+ * COMMIT and its outcome (mig_commit.h): 0 restored there, -EIO not
+ * restored there (ours resumes), -EINPROGRESS unknown (ours stays frozen).
+ */
+static int commit(struct mig *m, struct wire_tls *tls)
 {
-	uint64_t flags = 0, v[4];
-	struct wire_msg msg;
-	int ret;
+	struct mig_commit k = {
+		.c = &m->c, .to = m->o->to, .tls = tls,
+		.restore_ms = m->o->commit_ms, .settle_ms = m->o->settle_ms,
+	};
+	enum mig_verdict v;
 
-	ret = wire_send_u64s(&m->c, WIRE_COMMIT, &flags, 1);
-	if (!ret)
-		ret = wire_expect(&m->c, WIRE_RESTORED, &msg);
-	if (ret == -EINTR) {
-		/* The destination may be restoring, or may have restored
-		 * already: ask it to undo, and believe its answer. RESTORED
-		 * crossing our ABORT means it was too late: the tree runs
-		 * there, ours goes. Anything else: it undid (or never did)
-		 * the restore, ours resumes. Further signals do not cut this
-		 * wait short -- resuming without the answer could leave two
-		 * live copies; a dead link ends it (socket timeouts). */
-		int sig = ferry_interrupted;
-
-		progress("interrupted (signal %d): asking %s to undo the restore", sig, m->o->to);
-		wire_send_error(&m->c, WIRE_ABORT, -EINTR, "source interrupted by signal %d", sig);
-		do {
-			ferry_interrupted = 0;
-			ret = wire_recv(&m->c, &msg);
-		} while (ret == -EINTR);
-		if (!ret && msg.type == WIRE_RESTORED) {
-			progress("too late to interrupt: the tree already runs on %s", m->o->to);
-		} else {
-			ferry_interrupted = sig;
-			return seterr(m, -EINTR, "interrupted by signal %d; %s did not restore "
-				      "the tree", sig, m->o->to);
-		}
+	memcpy(k.id, m->id, WIRE_ID_LEN);
+	v = mig_commit_run(&k);
+	if (v == MIG_VERDICT_NOT_RESTORED) {
+		wire_send_u64s(&m->c, WIRE_DONE, NULL, 0);	/* we know */
+		return seterr(m, -EIO, "%s", k.err);
 	}
-	if (!ret)
-		ret = wire_parse_u64s(&m->c, &msg, v, 4);
-	if (ret)
-		return seterr(m, ret, "restore on %s: %s", m->o->to, m->c.err);
+	if (v == MIG_VERDICT_UNKNOWN)
+		return seterr(m, -EINPROGRESS, "%s", k.err);
 	m->t_restored = ferry_now_ns();
-	m->remote_restore_ms = v[0];
-	m->remote_pages_restored = v[2];
-	m->remote_tcp_kept = v[3];
+	m->remote_restore_ms = k.v[0];
+	m->remote_pages_restored = k.v[2];
+	m->remote_tcp_kept = k.v[3];
 	if (m->tcp)
 		progress("%llu of %zu TCP connections found on %s after the restore",
-			 (unsigned long long)v[3], m->nconns, m->o->to);
+			 (unsigned long long)k.v[3], m->nconns, m->o->to);
 	return 0;
+}
+
+static void frozen_of(struct mig *m, struct mig_frozen *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->root = m->o->pid;
+	f->pids = m->pids;
+	f->npids = m->npids;
+	f->tcp = m->tcp;
+	f->conns = m->conns;
+	f->nconns = m->nconns;
+	f->addr_removed = m->addr_removed;
+	f->addr = m->src_addr;
+}
+
+/*
+ * Nobody could say whether the tree runs on the destination: it stays
+ * frozen here, and the operator settles it once they have looked there.
+ */
+static void leave_frozen(struct mig *m)
+{
+	struct mig_frozen f;
+	char err[512];
+
+	frozen_of(m, &f);
+	if (mig_frozen_save(&f, m->dir, m->o->to, m->id, err, sizeof(err)))
+		ferry_err("%s", err);
+	m->frozen = false;	/* not ours to resume */
+	m->keep_dir = true;
+	ferry_err("the outcome of migration %d to %s is unknown: the tree stays frozen here "
+		  "(connections locked, service address not put back), never resumed while it "
+		  "may run there", m->o->pid, m->o->to);
+	fprintf(stderr,
+		"To settle it:\n"
+		"  ferry settle %s            ask %s again, act on a definite answer\n"
+		"  ferry settle %s --kill     the tree runs on %s: end this copy\n"
+		"  ferry settle %s --resume   it does not run there: resume it here\n",
+		m->dir, m->o->to, m->dir, m->o->to, m->dir);
 }
 
 /* Before the destination runs the tree: put ours back as it was. */
 static void resume_source(struct mig *m)
 {
-	char err[512];
-	int ret;
+	struct mig_frozen f;
 
 	if (!m->frozen)
 		return;
-	if (m->addr_removed) {
-		/* the destination removed it when its restore failed */
-		if (mig_addr_add(&m->src_addr, err, sizeof(err)))
-			ferry_err("%s", err);
-		else
-			mig_addr_announce(&m->src_addr);
-		m->addr_removed = false;
-	}
-	if (m->tcp) {
-		ret = mig_tcp_unlock_source(m->o->pid, m->pids, m->npids, m->conns, m->nconns,
-					    err, sizeof(err));
-		if (ret < 0)
-			ferry_err("unlocking the TCP connections: %s", err);
-		else
-			progress("%d TCP connection%s unlocked", ret, ret == 1 ? "" : "s");
-	}
-	for (size_t i = 0; i < m->npids; i++)
-		kill(m->pids[i], SIGCONT);
+	frozen_of(m, &f);
+	mig_frozen_resume(&f);
+	m->addr_removed = false;
 	m->frozen = false;
-	progress("the tree runs here again");
-}
-
-static bool gone_or_zombie(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	FILE *f;
-	bool z = true;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return true;
-	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] == ' ')
-		z = p[2] == 'Z' || p[2] == 'X';
-	fclose(f);
-	return z;
 }
 
 static void kill_source(struct mig *m)
 {
-	/* children too: they were restored on the destination as well */
-	for (size_t i = m->npids; i-- > 0;)
-		kill(m->pids[i], SIGKILL);
-	m->frozen = false;
-	if (!m->tcp)
-		return;
-	/* Sockets in repair mode close without a RST; CRIU's lock stays until
-	 * they are gone (at most ~5 s here), then goes. */
-	for (int t = 0; t < 500; t++) {
-		size_t i = 0;
+	struct mig_frozen f;
 
-		while (i < m->npids && gone_or_zombie(m->pids[i]))
-			i++;
-		if (i == m->npids)
-			break;
-		usleep(10000);
-	}
-	if (!mig_tcp_drop_criu_table(m->o->pid))
-		progress("note: no nftables table inet CRIU-%d to remove", m->o->pid);
+	frozen_of(m, &f);
+	mig_frozen_kill(&f);
+	m->frozen = false;
 }
 
 static void report(struct mig *m)
@@ -868,6 +897,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "criu-arg", required_argument, NULL, 'c' },
 		{ "move-addr", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
+		WIRE_TLS_LONGOPTS,
+		{ "insecure", no_argument, NULL, 'I' },
+		{ "commit-timeout", required_argument, NULL, 'T' },
+		{ "settle-timeout", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -878,7 +911,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->max_downtime_ms = 200;
 	o->max_rounds = 10;
 	o->work_dir = "/tmp";
+	o->commit_ms = 660000;	/* the receiver's default restore deadline + 1 min */
+	o->settle_ms = 60000;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (wire_tls_getopt(c, optarg, &o->tls))
+			continue;
 		switch (c) {
 		case 't':
 			o->to = optarg;
@@ -925,6 +962,16 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'j':
 			o->json = true;
 			break;
+		case 'I': o->insecure = true; break;
+		case 'T':
+		case 'S':
+			if (!ferry_parse_u64(optarg, 1, 86400, &v)) {
+				ferry_err("bad --%s-timeout '%s' (seconds)", c == 'T' ? "commit" : "settle",
+					  optarg);
+				return -1;
+			}
+			*(c == 'T' ? &o->commit_ms : &o->settle_ms) = (int)v * 1000;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(FERRY_EXIT_OK);
@@ -947,6 +994,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 int cmd_migrate(int argc, char **argv)
 {
+	struct wire_tls *tls = NULL;
 	struct opts o;
 	struct mig m;
 	int ret, rc = FERRY_EXIT_FAIL;
@@ -963,6 +1011,10 @@ int cmd_migrate(int argc, char **argv)
 		ferry_err("no such process: %d", o.pid);
 		return FERRY_EXIT_NOPROC;
 	}
+	if (getrandom(m.id, sizeof(m.id), 0) != sizeof(m.id)) {
+		ferry_err("getrandom: %s", strerror(errno));
+		return FERRY_EXIT_FAIL;
+	}
 	snprintf(m.dir, sizeof(m.dir), "%s/ferry-migrate-%d-XXXXXX", o.work_dir, o.pid);
 	if (!mkdtemp(m.dir)) {
 		ferry_err("%s: %s", m.dir, strerror(errno));
@@ -971,13 +1023,26 @@ int cmd_migrate(int argc, char **argv)
 	ret = pagestore_open(&m.sent, NULL);
 	if (ret)
 		goto out;
+	if (!o.insecure) {
+		ret = wire_tls_load(&tls, &o.tls, false, m.err, sizeof(m.err));
+		if (ret)
+			goto out;
+	}
 	m.fd = mig_connect(o.to, m.err, sizeof(m.err));
 	if (m.fd < 0) {
 		ret = m.fd;
 		goto out;
 	}
 	wire_init(&m.c, m.fd);
-	ret = handshake(&m);
+	/* the destination is no more trusted than the source: every answer
+	 * it owes comes within a bound (the restore has its own, commit()) */
+	wire_set_timeout(&m.c, MIG_REPLY_TIMEOUT_MS);
+	ret = tls ? tls_connect(&m, tls) : 0;
+	if (o.insecure)
+		ferry_warn("--insecure: the tree's memory crosses the network in clear and %s is "
+			   "not authenticated", o.to);
+	if (!ret)
+		ret = handshake(&m);
 	if (ret)
 		goto out;
 	ret = preflight(&m);
@@ -1013,7 +1078,12 @@ int cmd_migrate(int argc, char **argv)
 	if (!ret)
 		ret = send_images(&m);
 	if (!ret)
-		ret = commit(&m);
+		ret = commit(&m, tls);
+	if (ret == -EINPROGRESS) {
+		leave_frozen(&m);
+		rc = FERRY_EXIT_UNDECIDED;
+		goto cleanup;
+	}
 	if (ret)
 		goto out;
 	/* the destination runs the tree: ours goes */
@@ -1041,10 +1111,12 @@ cleanup:
 	free(m.conns);
 	pagestore_close(m.sent, false);
 	if (m.fd >= 0) {
+		wire_tls_end(&m.c);
 		wire_free(&m.c);
 		close(m.fd);
 	}
-	if (!getenv("FERRY_KEEP_WORKDIR"))
+	wire_tls_free(tls);
+	if (!getenv("FERRY_KEEP_WORKDIR") && !m.keep_dir)
 		mig_rmtree(m.dir);
 	else
 		progress("work directory kept: %s", m.dir);

@@ -11,6 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
 #include <sys/statvfs.h>
 #include "util.h"
 #include "preflight.h"
@@ -83,34 +87,108 @@ out:
 	return ret;
 }
 
-int pf_file_info(const char *path, struct pf_file *f)
+/*
+ * O_PATH, the last component never followed if it is a symbolic link, and
+ * no /proc magic link on the way (openat2 RESOLVE_NO_MAGICLINKS: no
+ * /proc/PID/root/... detour into another mount namespace). Directory
+ * symlinks such as Debian's /lib -> usr/lib stay usable.
+ */
+static int open_path_nofollow(const char *path)
 {
-	struct stat sb;
-	int fd, n;
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC | O_NOFOLLOW,
+		.resolve = RESOLVE_NO_MAGICLINKS,
+	};
+	long fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+
+	if (fd < 0 && (errno == ENOSYS || errno == E2BIG))
+		fd = open(path, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+	return fd < 0 ? -errno : (int)fd;
+}
+
+/* Files of /proc, /sys and the like describe this host's processes and
+ * devices, not a program's files: whether /proc/1234/cmdline exists would
+ * tell a peer which PIDs run here. */
+static bool pseudo_fs(int fd)
+{
+	static const unsigned long magic[] = {
+		PROC_SUPER_MAGIC, SYSFS_MAGIC, DEBUGFS_MAGIC, TRACEFS_MAGIC,
+		SECURITYFS_MAGIC, CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC,
+		BPF_FS_MAGIC, DEVPTS_SUPER_MAGIC, EFIVARFS_MAGIC,
+	};
+	struct statfs fs;
+
+	if (fstatfs(fd, &fs))
+		return true;
+	for (size_t i = 0; i < sizeof(magic) / sizeof(magic[0]); i++)
+		if ((unsigned long)fs.f_type == magic[i])
+			return true;
+	return false;
+}
+
+static int file_info(const char *path, struct pf_file *f, bool public_only)
+{
+	struct stat sb, sb2;
+	char proc[64];
+	int pfd, fd, n;
 
 	memset(f, 0, sizeof(*f));
 	if (strlen(path) >= sizeof(f->path))
 		return -ENAMETOOLONG;
 	strcpy(f->path, path);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &sb)) {
+	pfd = open_path_nofollow(path);
+	if (pfd < 0)
+		return pfd;
+	if (fstat(pfd, &sb)) {
 		n = -errno;
-		close(fd);
+		close(pfd);
 		return n;
 	}
-	if (!S_ISREG(sb.st_mode)) {
-		close(fd);
+	/* a symlink opened O_PATH|O_NOFOLLOW is the link itself */
+	if (S_ISLNK(sb.st_mode)) {
+		close(pfd);
+		return -ELOOP;
+	}
+	if (!S_ISREG(sb.st_mode) || pseudo_fs(pfd)) {
+		close(pfd);
 		return -EINVAL;
 	}
+	f->mode = sb.st_mode;
 	f->size = (uint64_t)sb.st_size;
+	/* what anyone here could read or run anyway; other files (keys,
+	 * /etc/shadow) are never compared, so no answer tells their size */
+	if (public_only && !(sb.st_mode & (S_IROTH | S_IXUSR | S_IXGRP | S_IXOTH))) {
+		close(pfd);
+		return -EACCES;
+	}
+	/* reading goes through the file checked above, not the path again */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	fd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	close(pfd);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb2) || sb2.st_dev != sb.st_dev || sb2.st_ino != sb.st_ino) {
+		close(fd);
+		return -EAGAIN;
+	}
 	n = pf_elf_build_id(fd, f->build_id, sizeof(f->build_id));
 	close(fd);
 	if (n < 0)
 		return n;
 	f->build_id_len = (uint8_t)n;
 	return 0;
+}
+
+int pf_file_info(const char *path, struct pf_file *f)
+{
+	return file_info(path, f, false);
+}
+
+uint64_t pf_budget(uint64_t mem_bytes)
+{
+	if (mem_bytes > (UINT64_MAX - PF_BUDGET_SLACK) / 2)
+		return UINT64_MAX;
+	return 2 * mem_bytes + PF_BUDGET_SLACK;
 }
 
 static int add_pid(pid_t **v, size_t *n, size_t *cap, pid_t p)
@@ -360,6 +438,10 @@ static int report_add(struct pf_report *r, uint32_t kind, const char *path, cons
 	struct pf_problem *p;
 	va_list ap;
 
+	if (r->n >= PF_MAX_PROBLEMS) {
+		r->more++;
+		return 0;
+	}
 	if (r->n == r->cap) {
 		size_t nc = r->cap ? r->cap * 2 : 8;
 		struct pf_problem *nv = realloc(r->v, nc * sizeof(*nv));
@@ -397,75 +479,67 @@ static uint64_t mem_available(void)
 	return v;
 }
 
+/*
+ * The answer says which of the source's files and IDs do not fit, never
+ * what is here instead: no sizes, build-ids, process names, and only the
+ * source's own PIDs.
+ */
 int preflight_check(const struct pf_list *src, const char *store_dir, bool criu_ok,
 		    struct pf_report *rep)
 {
-	char a[2 * PF_BUILD_ID_MAX + 1], b[2 * PF_BUILD_ID_MAX + 1];
 	int ret = 0;
 
 	memset(rep, 0, sizeof(*rep));
+	rep->budget = pf_budget(src->mem_bytes);
 	for (size_t i = 0; !ret && i < src->n; i++) {
 		const struct pf_file *s = &src->v[i];
 		struct pf_file d;
-		int r = pf_file_info(s->path, &d);
+		int r = file_info(s->path, &d, true);
 
 		rep->files_checked++;
 		if (r == -ENOENT || r == -ENOTDIR)
 			ret = report_add(rep, PF_MISSING, s->path, "missing here");
-		else if (r == -EINVAL)
-			ret = report_add(rep, PF_NOT_REGULAR, s->path, "not a regular file here");
+		else if (r == -EINVAL || r == -ELOOP || r == -EXDEV)
+			ret = report_add(rep, PF_NOT_REGULAR, s->path,
+					 "not a regular file here, or reached through a symbolic link");
+		else if (r == -EACCES)
+			ret = report_add(rep, PF_UNREADABLE, s->path,
+					 "not compared: neither world-readable nor executable here");
 		else if (r)
-			ret = report_add(rep, PF_UNREADABLE, s->path, "cannot be read here: %s",
-					 strerror(-r));
-		else if (d.size != s->size)
+			ret = report_add(rep, PF_UNREADABLE, s->path, "cannot be read here");
+		else if (d.size != s->size || d.build_id_len != s->build_id_len ||
+			 memcmp(d.build_id, s->build_id, d.build_id_len))
 			ret = report_add(rep, PF_SIZE, s->path,
-					 "size differs: source %llu bytes, here %llu",
-					 (unsigned long long)s->size, (unsigned long long)d.size);
-		else if (d.build_id_len != s->build_id_len ||
-			 memcmp(d.build_id, s->build_id, d.build_id_len)) {
-			pf_hex(s->build_id, s->build_id_len, a, sizeof(a));
-			pf_hex(d.build_id, d.build_id_len, b, sizeof(b));
-			ret = report_add(rep, PF_BUILD_ID, s->path,
-					 "ELF build-id differs: source %s, here %s",
-					 a[0] ? a : "none", b[0] ? b : "none");
-		}
+					 "differs here (size or ELF build-id)");
 	}
 	if (!ret && src->mem_bytes) {
 		uint64_t avail = mem_available();
 
 		if (avail < src->mem_bytes)
 			ret = report_add(rep, PF_NO_MEMORY, NULL,
-					 "%llu MiB available, the tree uses %llu MiB",
-					 (unsigned long long)(avail >> 20),
+					 "not enough memory here for the tree's %llu MiB",
 					 (unsigned long long)(src->mem_bytes >> 20));
 	}
 	if (!ret && store_dir) {
 		struct statvfs vfs;
 
 		if (statvfs(store_dir, &vfs))
-			ret = report_add(rep, PF_NO_DISK, store_dir, "cannot use: %s",
-					 strerror(errno));
-		else if ((uint64_t)vfs.f_bavail * vfs.f_frsize < src->mem_bytes + (16u << 20))
-			ret = report_add(rep, PF_NO_DISK, store_dir,
-					 "%llu MiB free, need %llu MiB for pages and images",
-					 (unsigned long long)(((uint64_t)vfs.f_bavail * vfs.f_frsize) >> 20),
-					 (unsigned long long)((src->mem_bytes >> 20) + 16));
+			ret = report_add(rep, PF_NO_DISK, NULL, "the image directory is not usable");
+		else if ((uint64_t)vfs.f_bavail * vfs.f_frsize < rep->budget)
+			ret = report_add(rep, PF_NO_DISK, NULL,
+					 "not enough disk here for %llu MiB of pages and images",
+					 (unsigned long long)(rep->budget >> 20));
 	}
 	if (!ret && !criu_ok)
 		ret = report_add(rep, PF_NO_CRIU, NULL, "criu is not usable on the destination");
 	for (size_t i = 0; !ret && i < src->ntids; i++) {
-		char comm[64] = "", p[64];
 		pid_t t = (pid_t)src->tids[i];
 
 		if (t <= 0 || (kill(t, 0) && errno == ESRCH))
 			continue;
-		snprintf(p, sizeof(p), "/proc/%d/comm", (int)t);
-		if (ferry_read_file(p, comm, sizeof(comm)) > 0)
-			comm[strcspn(comm, "\n")] = 0;
 		ret = report_add(rep, PF_PID_TAKEN, NULL,
-				 "PID %d of the tree is in use here%s%s%s (CRIU restores PIDs "
-				 "unchanged)", (int)t, comm[0] ? " by '" : "", comm,
-				 comm[0] ? "'" : "");
+				 "PID %d of the tree is in use here (CRIU restores PIDs unchanged)",
+				 (int)t);
 	}
 	return ret;
 }
@@ -473,7 +547,7 @@ int preflight_check(const struct pf_list *src, const char *store_dir, bool criu_
 static const char *const kind_names[] = {
 	[PF_MISSING]	= "missing",
 	[PF_NOT_REGULAR] = "not a regular file",
-	[PF_SIZE]	= "different size",
+	[PF_SIZE]	= "differs",
 	[PF_BUILD_ID]	= "different build-id",
 	[PF_UNREADABLE]	= "unreadable",
 	[PF_NO_MEMORY]	= "not enough memory",
@@ -491,6 +565,7 @@ void pf_problem_str(const struct pf_problem *p, char *buf, size_t size)
 		snprintf(buf, size, "%s: %s (%s)", k, p->path, p->detail);
 	else
 		snprintf(buf, size, "%s: %s", k, p->detail);
+	ferry_sanitize(buf, false);	/* the path is the source's */
 }
 
 /* ---- wire encoding -------------------------------------------------------- */
@@ -527,10 +602,33 @@ static int bad_frame(struct wire_conn *c, const struct wire_msg *m)
 	return -EPROTO;
 }
 
+/* Grow an array by doubling, never past max entries. */
+static int grow(void **v, size_t *cap, size_t n, size_t size, size_t max)
+{
+	size_t nc;
+	void *nv;
+
+	if (n < *cap)
+		return 0;
+	if (n >= max)
+		return -E2BIG;
+	nc = *cap ? *cap * 2 : 16;
+	if (nc > max)
+		nc = max;
+	nv = realloc(*v, nc * size);
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	*cap = nc;
+	return 0;
+}
+
 int preflight_parse(struct wire_conn *c, const struct wire_msg *m, struct pf_list *l)
 {
 	struct wire_rd r;
 	uint32_t n;
+	size_t tcap = 0;
+	int ret = 0;
 
 	memset(l, 0, sizeof(*l));
 	if (m->type != WIRE_PREFLIGHT)
@@ -538,17 +636,21 @@ int preflight_parse(struct wire_conn *c, const struct wire_msg *m, struct pf_lis
 	rd_init(&r, m->payload, m->len);
 	l->mem_bytes = rd_u64(&r);
 	n = rd_u32(&r);
-	/* each entry takes at least 15 bytes: bound n before allocating */
-	if (r.bad || n > m->len / 15)
-		return bad_frame(c, m);
-	l->v = calloc(n ? n : 1, sizeof(*l->v));
-	if (!l->v)
-		return -ENOMEM;
-	l->cap = n;
-	for (uint32_t i = 0; i < n && !r.bad; i++) {
-		struct pf_file *f = &l->v[i];
+	/* a count is a claim: memory follows the entries actually parsed */
+	if (r.bad || n > PF_MAX_FILES) {
+		snprintf(c->err, sizeof(c->err), "PREFLIGHT with %u files (at most %u)", n,
+			 PF_MAX_FILES);
+		return -EPROTO;
+	}
+	for (uint32_t i = 0; i < n && !r.bad && !ret; i++) {
+		struct pf_file *f;
 		const uint8_t *id;
 
+		ret = grow((void **)&l->v, &l->cap, l->n, sizeof(*l->v), PF_MAX_FILES);
+		if (ret)
+			break;
+		f = &l->v[l->n];
+		memset(f, 0, sizeof(*f));
 		rd_str(&r, f->path, sizeof(f->path));
 		f->size = rd_u64(&r);
 		f->kind = rd_u32(&r);
@@ -563,18 +665,27 @@ int preflight_parse(struct wire_conn *c, const struct wire_msg *m, struct pf_lis
 		l->n++;
 	}
 	n = rd_u32(&r);
-	if (!r.bad && n <= m->len / 4) {
-		l->tids = calloc(n ? n : 1, sizeof(*l->tids));
-		if (!l->tids) {
-			pf_list_free(l);
-			return -ENOMEM;
-		}
-		for (uint32_t i = 0; i < n && !r.bad; i++)
-			l->tids[l->ntids++] = rd_u32(&r);
-	} else {
-		r.bad = true;
+	if (!r.bad && !ret && n > PF_MAX_TIDS) {
+		pf_list_free(l);
+		snprintf(c->err, sizeof(c->err), "PREFLIGHT with %u PIDs (at most %u)", n,
+			 PF_MAX_TIDS);
+		return -EPROTO;
 	}
-	if (!rd_done(&r)) {
+	for (uint32_t i = 0; i < n && !r.bad && !ret; i++) {
+		uint32_t t = rd_u32(&r);
+
+		if (r.bad)
+			break;
+		ret = grow((void **)&l->tids, &tcap, l->ntids, sizeof(*l->tids), PF_MAX_TIDS);
+		if (!ret)
+			l->tids[l->ntids++] = t;
+	}
+	if (ret == -ENOMEM) {
+		pf_list_free(l);
+		snprintf(c->err, sizeof(c->err), "out of memory");
+		return ret;
+	}
+	if (ret || !rd_done(&r)) {
 		pf_list_free(l);
 		return bad_frame(c, m);
 	}
@@ -588,6 +699,8 @@ int preflight_send_report(struct wire_conn *c, const struct pf_report *rep)
 
 	wb_init(&b);
 	wb_u64(&b, rep->files_checked);
+	wb_u64(&b, rep->budget);
+	wb_u32(&b, rep->more);
 	wb_u32(&b, (uint32_t)rep->n);
 	for (size_t i = 0; i < rep->n; i++) {
 		wb_u32(&b, rep->v[i].kind);
@@ -607,29 +720,44 @@ int preflight_parse_report(struct wire_conn *c, const struct wire_msg *m, struct
 {
 	struct wire_rd r;
 	uint32_t n;
+	int ret = 0;
 
 	memset(rep, 0, sizeof(*rep));
 	if (m->type != WIRE_PREFLIGHT_ANS)
 		return bad_frame(c, m);
 	rd_init(&r, m->payload, m->len);
 	rep->files_checked = rd_u64(&r);
+	rep->budget = rd_u64(&r);
+	rep->more = rd_u32(&r);
 	n = rd_u32(&r);
-	if (r.bad || n > m->len / 8)
-		return bad_frame(c, m);
-	rep->v = calloc(n ? n : 1, sizeof(*rep->v));
-	if (!rep->v)
-		return -ENOMEM;
-	rep->cap = n;
-	for (uint32_t i = 0; i < n && !r.bad; i++) {
-		struct pf_problem *p = &rep->v[i];
+	/* the destination is no more trusted than the source: the same cap,
+	 * memory for what arrives */
+	if (r.bad || n > PF_MAX_PROBLEMS) {
+		snprintf(c->err, sizeof(c->err), "PREFLIGHT_ANS with %u problems (at most %u)", n,
+			 PF_MAX_PROBLEMS);
+		return -EPROTO;
+	}
+	for (uint32_t i = 0; i < n && !r.bad && !ret; i++) {
+		struct pf_problem *p;
 
+		ret = grow((void **)&rep->v, &rep->cap, rep->n, sizeof(*rep->v), PF_MAX_PROBLEMS);
+		if (ret)
+			break;
+		p = &rep->v[rep->n];
+		memset(p, 0, sizeof(*p));
 		p->kind = rd_u32(&r);
 		rd_str(&r, p->path, sizeof(p->path));
 		rd_str(&r, p->detail, sizeof(p->detail));
+		ferry_sanitize(p->path, false);
+		ferry_sanitize(p->detail, false);
 		rep->n++;
 	}
-	if (!rd_done(&r)) {
+	if (ret || !rd_done(&r)) {
 		pf_report_free(rep);
+		if (ret == -ENOMEM) {
+			snprintf(c->err, sizeof(c->err), "out of memory");
+			return ret;
+		}
 		return bad_frame(c, m);
 	}
 	return 0;

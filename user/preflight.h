@@ -19,6 +19,14 @@ struct wire_conn;
 struct wire_msg;
 
 #define PF_BUILD_ID_MAX	64
+/* What one PREFLIGHT / PREFLIGHT_ANS may carry: a peer's frame is parsed
+ * into at most this many entries, allocated as they are read. */
+#define PF_MAX_FILES	4096u
+#define PF_MAX_TIDS	65536u
+#define PF_MAX_PROBLEMS	256u		/* more are counted, not listed */
+/* The destination's disk budget for a migration: the tree's memory twice
+ * (pages re-sent by later rounds) plus this, for the final images. */
+#define PF_BUDGET_SLACK	(64ull << 20)
 
 enum pf_kind {
 	PF_KIND_MAP	= 1U << 0,	/* mapped by some process of the tree */
@@ -31,6 +39,7 @@ struct pf_file {
 	uint32_t kind;			/* enum pf_kind */
 	uint8_t build_id_len;		/* 0: not ELF or no build-id note */
 	uint8_t build_id[PF_BUILD_ID_MAX];
+	uint32_t mode;			/* st_mode here (not sent) */
 };
 
 struct pf_list {
@@ -46,9 +55,12 @@ struct pf_list {
 enum pf_problem_kind {
 	PF_MISSING = 1,		/* no such file on the destination */
 	PF_NOT_REGULAR,		/* exists but is not a regular file */
-	PF_SIZE,		/* size differs */
-	PF_BUILD_ID,		/* ELF build-id differs (or one side has none) */
-	PF_UNREADABLE,		/* cannot be read on the destination */
+	PF_SIZE,		/* size or ELF build-id differ (the answer says
+				 * which file, never the destination's values) */
+	PF_BUILD_ID,		/* (old peers) ELF build-id differs */
+	PF_UNREADABLE,		/* cannot be read on the destination, or not
+				 * comparable: neither world-readable nor
+				 * executable there (no size oracle) */
 	PF_NO_MEMORY,		/* MemAvailable below the tree's resident size */
 	PF_NO_DISK,		/* page store directory lacks room */
 	PF_NO_CRIU,		/* criu not usable on the destination */
@@ -65,13 +77,23 @@ struct pf_report {
 	struct pf_problem *v;
 	size_t n, cap;
 	uint64_t files_checked;
+	uint32_t more;		/* problems past PF_MAX_PROBLEMS, not listed */
+	uint64_t budget;	/* bytes the destination accepts (pages + images) */
 };
 
 void pf_list_free(struct pf_list *l);
 void pf_report_free(struct pf_report *r);
 
-/* Size and build-id of one file. 0, or -errno (-EINVAL: not regular). */
+/*
+ * Size and build-id of one file. 0, or -errno (-EINVAL: not regular,
+ * -ELOOP: the file is a symbolic link). The path is opened O_PATH|O_NOFOLLOW
+ * (openat2 without /proc magic links) and checked with fstat before a byte
+ * is read, so a peer-chosen path never opens a device, FIFO or socket, nor
+ * a file of /proc or /sys (-EINVAL).
+ */
 int pf_file_info(const char *path, struct pf_file *f);
+/* Bytes a tree of mem_bytes may write here: 2 * mem_bytes + PF_BUDGET_SLACK. */
+uint64_t pf_budget(uint64_t mem_bytes);
 /* ELF build-id (NT_GNU_BUILD_ID) of an open file: length, 0 if none or not
  * ELF, -errno on read errors. */
 int pf_elf_build_id(int fd, uint8_t *buf, size_t size);

@@ -1,53 +1,51 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ferry receive: the destination of `ferry migrate`. Keeps a page store of
- * the pre-copied pages, writes them as CRIU parent images, restores the
- * tree with CRIU. See usage_text.
+ * ferry receive: the destination of `ferry migrate`. The server: options,
+ * one process per connection (recv_session.c), a limit on how many run at
+ * once. See usage_text.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/utsname.h>
+#include <sys/wait.h>
 #include "cmds.h"
-#include "criu_img.h"
-#include "json.h"
-#include "mig.h"
 #include "mig_net.h"
-#include "mig_tcp.h"
-#include "criu_lazy.h"
-#include "criu_swrk.h"
-#include "mig_guard.h"
-#include "imgchain.h"
-#include "lazy_server.h"
 #include "preflight.h"
+#include "recv.h"
+#include "recv_policy.h"
+#include "recv_outcome.h"
 #include "util.h"
-#include "wire.h"
+#include "wire_tls.h"
 
 static const char usage_text[] =
 "Usage: ferry receive --listen ADDR:PORT [OPTIONS]\n"
 "\n"
 "Accept process trees migrated by `ferry migrate` and restore them here\n"
 "with CRIU. For each migration: answer the source's pre-flight (are the\n"
-"tree's files here with the same size and ELF build-id, is there memory,\n"
-"disk and a working CRIU), store the pre-copied pages, turn them into CRIU\n"
-"parent images while the source dumps, receive the final images and\n"
-"restore them. The restore goes through a CRIU worker (`criu swrk`, CRIU's\n"
-"RPC) started during pre-copy, so that starting CRIU is not part of the\n"
-"downtime; when the worker is gone, `criu restore` runs instead. The source\n"
-"kills its copy only after this side reports the tree running; a migration\n"
-"that fails or is aborted leaves nothing behind. Until the report is sent\n"
-"a guard process watches this one: if ferry receive dies (SIGKILL, a crash)\n"
-"the guard kills the restored tree and removes a moved address, because the\n"
-"source then resumes its own copy.\n"
+"tree's files here, the same, is there memory, disk and a working CRIU, are\n"
+"its PIDs free) and end the session when anything fails there; store the\n"
+"pre-copied pages within the disk budget agreed at pre-flight, turn them\n"
+"into CRIU parent images while the source dumps, receive the final images\n"
+"and restore them. The restore goes through a CRIU worker (`criu swrk`,\n"
+"CRIU's RPC) started once pre-flight has passed, so that starting CRIU is\n"
+"not part of the downtime; when the worker is gone, `criu restore` runs\n"
+"instead. The source kills its copy only after this side reports the tree\n"
+"running; a migration that fails or is aborted leaves nothing behind. Until\n"
+"the report is sent a guard process watches the session: if it dies\n"
+"(SIGKILL, a crash) the guard kills the restored tree and removes a moved\n"
+"address.\n"
+"\n"
+"Each connection is served by a process of its own, so that a slow or idle\n"
+"peer holds up nobody else; at most --max-sessions run at once (more are\n"
+"closed at once). Every wait has a deadline: the peer must complete its\n"
+"handshake within --auth-timeout, every later message must arrive within\n"
+"--phase-timeout, and CRIU's restore must end within --restore-timeout.\n"
 "\n"
 "Options:\n"
 "  --listen ADDR:PORT   address to listen on (:PORT for any address,\n"
@@ -55,654 +53,93 @@ static const char usage_text[] =
 "  --dir DIR            where page stores and images go (default /var/tmp);\n"
 "                       each migration gets a private subdirectory, removed\n"
 "                       when it ends\n"
-"  --once               handle one migration, then exit with its result\n"
+"  --once               handle one migration (a session whose peer got past\n"
+"                       the handshake), then exit with its result; when\n"
+"                       the source did not confirm the outcome, answer its\n"
+"                       outcome queries for --linger seconds first\n"
+"  --linger S           see --once (default 120)\n"
+"  --state-dir DIR      where the outcome of each committed migration is\n"
+"                       recorded for a source that lost the answer\n"
+"                       (default /run/ferry/outcomes; kept a day)\n"
 "  --keep               keep the subdirectory (images, final/restore.log)\n"
 "  --no-lazy            restore every pre-copied page before the tree runs;\n"
 "                       by default CRIU restores only what the final dump\n"
-"                       wrote and `criu lazy-pages` fills in the pre-copied\n"
-"                       pages from the local images through userfaultfd,\n"
-"                       on first touch and then in the background (the\n"
-"                       images stay until it is done). Used anyway when\n"
-"                       `criu check --feature uffd-noncoop` fails\n"
+"                       wrote and ferry's lazy-pages server fills in the\n"
+"                       pre-copied pages from the local images through\n"
+"                       userfaultfd, on first touch and then in the\n"
+"                       background (the images stay until it is done). Used\n"
+"                       anyway when `criu check --feature uffd-noncoop` fails\n"
 "  --criu-arg ARG       pass ARG to `criu restore` (repeatable); options\n"
 "                       exist only on CRIU's command line, so this runs\n"
 "                       `criu restore` instead of the worker\n"
+"  --allow-addr CIDR[@DEV]\n"
+"                       a service address a source may move here with\n"
+"                       --move-addr must lie in CIDR (A.B.C.D/N), with a\n"
+"                       prefix no wider than N, and goes on DEV when given\n"
+"                       (repeatable, at most 32). Without any, --move-addr\n"
+"                       is refused\n"
+"  --max-sessions N     migrations served at once (default 4)\n"
+"  --auth-timeout S     seconds a new connection has to complete its\n"
+"                       handshake (default 10)\n"
+"  --phase-timeout S    seconds any later message may take (default 120)\n"
+"  --restore-timeout S  seconds CRIU's restore may take before it is killed\n"
+"                       and undone (default 600)\n"
+"  --tls-cacert FILE    the CA that signs the sources' certificates\n"
+"                       (default /etc/ferry/pki/ca.pem)\n"
+"  --tls-cacrl FILE     its revocation list (default /etc/ferry/pki/crl.pem,\n"
+"                       read when it exists)\n"
+"  --tls-cert FILE      this host's certificate (default /etc/ferry/pki/cert.pem)\n"
+"  --tls-key FILE       its private key (default /etc/ferry/pki/key.pem)\n"
+"  --allow NAME         accept only sources whose certificate carries NAME\n"
+"                       (common name, DNS or IP alternative name;\n"
+"                       repeatable); default: any certificate of the CA\n"
+"  --insecure           plain TCP, no authentication: anyone who reaches\n"
+"                       the port can have a tree restored here as root\n"
+"                       (warned at start and on every connection)\n"
 "  -h, --help           this text\n"
 "\n"
-"Migrations are served one at a time. Needs root (CRIU).\n"
+"Security: every connection is TLS 1.3 with certificates on both ends\n"
+"(`ferry pki` makes them); this command refuses to start without them\n"
+"unless --insecure. $FERRY_PKI_DIR replaces /etc/ferry/pki in the\n"
+"defaults. A peer that does not complete the TLS handshake with an\n"
+"accepted certificate within --auth-timeout is disconnected before a\n"
+"byte of the protocol is read.\n"
 "\n"
-"The connection is neither authenticated nor encrypted, and whoever connects\n"
-"gets a process tree of their choosing restored here as root: listen only on\n"
-"an address that trusted hosts alone can reach.\n"
+"Limits a peer cannot raise: the disk budget agreed at pre-flight (the\n"
+"tree's resident memory twice plus 64 MiB, refused there when the disk has\n"
+"less free), %u image files, %u pre-copy rounds, pages only for the PIDs\n"
+"pre-flight announced; PREFLIGHT lists at most %u files and %u PIDs.\n"
+"Pre-flight opens the source's paths O_PATH, never following a symbolic\n"
+"link as the last component and never a /proc or /sys file,\n"
+"compares only regular files that are world-readable or executable here,\n"
+"and answers pass/fail per file: never a size, build-id or process name\n"
+"of this host. Text from the peer is made printable before it is shown.\n"
+"\n"
+"Needs root (CRIU).\n"
 "\n"
 "Exit status (with --once): 0 restored, 1 failed or aborted, 2 bad usage.\n";
 
-#define MAX_CRIU_ARGS 16
+static volatile sig_atomic_t stop;
 
-struct ropts {
-	const char *listen;
-	const char *dir;
-	bool once, keep;
-	bool eager;		/* --no-lazy */
-	const char *criu_args[MAX_CRIU_ARGS];
-	int ncriu_args;
-};
-
-struct session {
-	struct ropts *o;
-	struct wire_conn c;
-	char dir[4096];
-	char final_dir[4200], log[4300];
-	struct imgchain *ic;	/* the pre-copied pages, one image set per round */
-	bool restored;
-	bool lazy;		/* restore pre-copied pages through criu lazy-pages */
-	pid_t lazyd;		/* that daemon, while it fills the restored tree */
-	struct criu_swrk swrk;	/* CRIU worker waiting for the restore request */
-	struct mig_guard guard;	/* kills the restored tree if we die unreported */
-	uint64_t t_restored;
-	uint8_t *buf;
-	bool move;		/* MOVE_ADDR: the service address comes here */
-	struct mig_addr addr;
-	bool addr_added;
-	char unlock_script[4300];
-	uint64_t tcp_kept;	/* dumped connections found after the restore */
-	char err[4096];
-};
-
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void note(const char *fmt, ...)
+static void on_stop(int sig)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	ferry_vline("ferry receive: ", "", fmt, ap);
-	va_end(ap);
+	stop = sig;
 }
 
-static int serr(struct session *s, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int serr(struct session *s, int ret, const char *fmt, ...)
+static bool parse_secs(const char *name, const char *arg, uint64_t max, int *ms)
 {
-	va_list ap;
+	uint64_t v;
 
-	va_start(ap, fmt);
-	vsnprintf(s->err, sizeof(s->err), fmt, ap);
-	va_end(ap);
-	return ret;
-}
-
-/* `criu check` also fills CRIU's kernel-feature cache (/run/criu.kdat),
- * which keeps the slow first-time probing out of the restore. */
-static bool criu_usable(void)
-{
-	const char *argv[] = { "criu", "check", NULL };
-
-	return mig_run(argv, "/dev/null") == 0;
-}
-
-/* Can CRIU restore lazily here (userfaultfd with fork/remap events)? */
-static bool criu_lazy_usable(void)
-{
-	const char *argv[] = { "criu", "check", "--feature", "uffd-noncoop", NULL };
-
-	return mig_run(argv, "/dev/null") == 0;
-}
-
-static int handshake(struct session *s)
-{
-	struct wire_hello h = { .version = WIRE_VERSION, .caps = WIRE_CAP_ZSTD }, peer;
-	struct wire_msg m;
-	struct utsname u;
-	int ret;
-
-	ret = wire_expect(&s->c, WIRE_HELLO, &m);
-	if (!ret)
-		ret = wire_parse_hello(&s->c, &m, &peer);
-	if (ret) {
-		if (ret == -EPROTO)
-			wire_send_error(&s->c, WIRE_ERROR, ret, "%s", s->c.err);
-		return serr(s, ret, "handshake: %s", s->c.err);
-	}
-	uname(&u);
-	snprintf(h.host, sizeof(h.host), "%s", u.nodename);
-	snprintf(h.kernel, sizeof(h.kernel), "%s", u.release);
-	note("migration from %s (Linux %s)", peer.host, peer.kernel);
-	return wire_send_hello(&s->c, &h);
-}
-
-static int preflight(struct session *s)
-{
-	struct pf_list l;
-	struct pf_report rep;
-	struct wire_msg m;
-	int ret;
-
-	ret = wire_expect(&s->c, WIRE_PREFLIGHT, &m);
-	if (!ret)
-		ret = preflight_parse(&s->c, &m, &l);
-	if (ret)
-		return serr(s, ret, "pre-flight: %s", s->c.err);
-	ret = preflight_check(&l, s->o->dir, criu_usable(), &rep);	/* slow once */
-	s->lazy = !s->o->eager && criu_lazy_usable();
-	if (!s->o->eager && !s->lazy)
-		note("userfaultfd restore is not available (criu check --feature "
-		     "uffd-noncoop): pre-copied pages will be restored before the tree runs");
-	if (!ret)
-		ret = preflight_send_report(&s->c, &rep);
-	note("pre-flight: %zu files checked, %zu problem%s", l.n, rep.n, rep.n == 1 ? "" : "s");
-	for (size_t i = 0; i < rep.n; i++) {
-		char line[4500];
-
-		pf_problem_str(&rep.v[i], line, sizeof(line));
-		note("  %s", line);
-	}
-	pf_list_free(&l);
-	pf_report_free(&rep);
-	return ret;
-}
-
-static int setup_dirs(struct session *s)
-{
-	int ret;
-
-	snprintf(s->dir, sizeof(s->dir), "%s/ferry-receive-XXXXXX", s->o->dir);
-	if (!mkdtemp(s->dir))
-		return serr(s, -errno, "%s: %s", s->dir, strerror(errno));
-	snprintf(s->final_dir, sizeof(s->final_dir), "%s/final", s->dir);
-	snprintf(s->log, sizeof(s->log), "%s/restore.log", s->final_dir);
-	if (mkdir(s->final_dir, 0700))
-		return serr(s, -errno, "%s: %s", s->final_dir, strerror(errno));
-	ret = imgchain_open(&s->ic, s->dir, s->err, sizeof(s->err));
-	if (ret)
-		return ret;
-	s->buf = malloc(WIRE_MAX_PAGES * WIRE_PAGE_SIZE);
-	if (!s->buf)
-		return -ENOMEM;
-	/* CRIU starts now, during pre-copy, not in the downtime; extra
-	 * --criu-arg options only exist on the command line */
-	if (!s->o->ncriu_args) {
-		char out[4300], err[512];
-
-		snprintf(out, sizeof(out), "%s/criu-swrk.out", s->dir);
-		if (criu_swrk_start(&s->swrk, out, err, sizeof(err)))
-			note("%s: the restore will run `criu restore`", err);
-	}
-	return 0;
-}
-
-/* A pre-copy round ended: its pages become one more image set of the chain. */
-static int end_round(struct session *s, bool last)
-{
-	struct imgchain_stats st;
-	uint64_t t = ferry_now_ns();
-	int ret;
-
-	ret = imgchain_end_round(s->ic, last);
-	if (ret)
-		return serr(s, ret, "%s", imgchain_err(s->ic));
-	imgchain_stats(s->ic, &st);
-	if (last)
-		note("parent images ready: %llu pages in %u rounds (last round's pagemaps "
-		     "written in %llu ms)", (unsigned long long)st.cover_pages, st.rounds,
-		     (unsigned long long)((ferry_now_ns() - t) / 1000000));
-	return 0;
-}
-
-/* MOVE_ADDR: can this host take the address over? Answer with the
- * interface it will go on, or an ERROR. */
-static int move_addr(struct session *s, const struct wire_msg *m)
-{
-	struct wire_move_addr wa, ack;
-	char a[96];
-	int ret;
-
-	ret = wire_parse_move_addr(&s->c, m, &wa);
-	if (ret)
-		return serr(s, ret, "%s", s->c.err);
-	memset(&s->addr, 0, sizeof(s->addr));
-	s->addr.addr.s_addr = wa.addr;
-	s->addr.prefix = wa.prefix;
-	snprintf(s->addr.dev, sizeof(s->addr.dev), "%s", wa.dev);
-	ret = mig_addr_check_absent(&s->addr, s->err, sizeof(s->err));
-	if (ret) {
-		wire_send_error(&s->c, WIRE_ERROR, ret, "%s", s->err);
-		return ret;
-	}
-	s->move = true;
-	ack = wa;
-	snprintf(ack.dev, sizeof(ack.dev), "%s", s->addr.dev);
-	mig_addr_fmt(&s->addr, a, sizeof(a));
-	note("service address %s will move here", a);
-	ret = wire_send_move_addr(&s->c, WIRE_MOVE_ADDR_ACK, &ack);
-	return ret ? serr(s, ret, "%s", s->c.err) : 0;
-}
-
-/*
- * Before `criu restore`: lock the service address (nothing may answer a
- * peer with a RST before the sockets exist), add it, announce it. The
- * post-restore action script unlocks it (see mig_tcp.h).
- */
-static int net_before_restore(struct session *s)
-{
-	char a[96];
-	int ret;
-
-	if (!s->move)
-		return 0;
-	ret = mig_addr_lock(&s->addr, s->dir, s->unlock_script, sizeof(s->unlock_script),
-			    s->err, sizeof(s->err));
-	if (ret)
-		return ret;
-	ret = mig_addr_add(&s->addr, s->err, sizeof(s->err));
-	if (ret) {
-		mig_addr_unlock(&s->addr, s->dir);
-		return ret;
-	}
-	s->addr_added = true;
-	ret = mig_addr_announce(&s->addr);
-	mig_addr_fmt(&s->addr, a, sizeof(a));
-	note("service address %s added (locked until the sockets are restored)%s", a,
-	     ret ? "; no gratuitous ARP on this link" : "");
-	return 0;
-}
-
-/* After `criu restore`: on failure the address goes (the source takes it
- * back); on success make sure it is unlocked and count the connections. */
-static void net_after_restore(struct session *s, bool ok)
-{
-	struct mig_tcp_conn *v = NULL;
-	size_t n = 0;
-	char err[512];
-
-	if (s->move) {
-		/* failed: the address goes before the lock does, else a peer's
-		 * retransmission could meet the address without a socket */
-		if (!ok && s->addr_added) {
-			if (mig_addr_del(&s->addr, err, sizeof(err)))
-				note("%s", err);
-			s->addr_added = false;
-		}
-		if (mig_addr_unlock(&s->addr, s->dir) > 0 && ok)
-			note("the post-restore hook did not unlock the service address; unlocked now");
-		if (ok)
-			mig_addr_announce(&s->addr);
-	}
-	if (!ok || mig_tcp_read_images(s->final_dir, &v, &n))
-		return;
-	s->tcp_kept = mig_tcp_count_present(v, n);
-	if (n)
-		note("%llu of %zu dumped TCP connections present after the restore",
-		     (unsigned long long)s->tcp_kept, n);
-	free(v);
-}
-
-/* In the guard, once this receiver is gone (mig_guard.h). */
-static void undo_restore(void *arg, int phase)
-{
-	struct session *s = arg;
-	char mark[4300], script[4300], err[512];
-
-	if (!s->move)
-		return;
-	if (phase == 0) {
-		/* the post-restore notification may have unlocked it */
-		snprintf(mark, sizeof(mark), "%s/unlocked", s->dir);
-		unlink(mark);
-		mig_addr_lock(&s->addr, s->dir, script, sizeof(script), err, sizeof(err));
-		return;
-	}
-	mig_addr_del(&s->addr, err, sizeof(err));
-	mig_addr_unlock(&s->addr, s->dir);
-}
-
-/* Before the restore: guard it until the source has been told. */
-static int guard_restore(struct session *s)
-{
-	uint32_t *pids;
-	size_t n;
-	int ret;
-
-	ret = criu_pstree_pids(s->final_dir, &pids, &n);
-	if (ret)
-		return serr(s, ret, "%s/pstree.img: %s", s->final_dir, strerror(-ret));
-	ret = mig_guard_start(&s->guard, pids, n, s->swrk.pid, undo_restore, s);
-	free(pids);
-	return ret ? serr(s, ret, "starting the restore guard: %s", strerror(-ret)) : 0;
-}
-
-/* CRIU's action-script notifications, when the worker restores. */
-static int on_criu_notify(const char *script, pid_t pid, void *arg)
-{
-	struct session *s = arg;
-
-	/* the sockets exist (still in repair mode): peers may reach them */
-	if (s->move && !strcmp(script, "post-restore"))
-		mig_addr_unlock(&s->addr, s->dir);
-	return 0;
-}
-
-/*
- * Restore through the waiting CRIU worker. -EPIPE when it is gone before
- * taking the request (nothing restored: `criu restore` can still run);
- * CRIU's log goes to log.
- */
-static int restore_swrk(struct session *s, char *log, size_t loglen)
-{
-	struct criu_swrk_restore r = {
-		.log_file = "restore.log",
-		.log_level = 2,		/* -v4 logging costs seconds under TCG */
-		.tcp_established = true,	/* none in the images: no effect */
-		.lazy_pages = s->lazy,
-		.notify = s->move ? on_criu_notify : NULL,
-		.arg = s,
-	};
-	pid_t root = 0;
-	int ret;
-
-	snprintf(log, loglen, "%s/restore.log", s->final_dir);
-	/* CRIU opens it as /proc/OUR_PID/fd/N */
-	r.images_dir_fd = open(s->final_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (r.images_dir_fd < 0)
-		return serr(s, -errno, "%s: %s", s->final_dir, strerror(errno));
-	ret = criu_swrk_restore(&s->swrk, &r, &root, s->err, sizeof(s->err));
-	close(r.images_dir_fd);
-	if (!ret)
-		note("restored by the waiting CRIU worker: root pid %d", (int)root);
-	return ret;
-}
-
-static int restore(struct session *s, uint64_t *ms, struct criu_restore_stats *rs)
-{
-	const char *argv[16 + MAX_CRIU_ARGS];
-	char link[4300], stats[4300], tail[2048], target[64], log[4300];
-	uint64_t t;
-	int n = 0, ret;
-
-	if (!imgchain_top(s->ic))
-		return serr(s, -EPROTO, "commit before the last pre-copy round");
-	snprintf(link, sizeof(link), "%s/parent", s->final_dir);
-	snprintf(target, sizeof(target), "../%s", imgchain_top(s->ic));
-	unlink(link);
-	if (symlink(target, link))
-		return serr(s, -errno, "symlink %s: %s", link, strerror(errno));
-	argv[n++] = "criu";
-	argv[n++] = "restore";
-	argv[n++] = "-D";
-	argv[n++] = s->final_dir;
-	argv[n++] = "--restore-detached";
-	argv[n++] = "-v2";	/* -v4 logging costs seconds under TCG */
-	argv[n++] = "--tcp-established";	/* none in the images: no effect */
-	if (s->move) {
-		argv[n++] = "--action-script";
-		argv[n++] = s->unlock_script;
-	}
-	if (s->lazy) {
-		struct criu_lazy_stats ls;
-
-		ret = criu_lazy_mark(s->final_dir, &ls, s->err, sizeof(s->err));
-		if (!ret)
-			ret = lazy_server_start(s->final_dir, ls.tasks, &s->lazyd, s->err,
-						sizeof(s->err));
-		if (ret)
-			return ret;
-		note("lazy restore: %llu pre-copied pages left to the lazy-pages server, %llu "
-		     "restored by CRIU", (unsigned long long)ls.lazy_pages,
-		     (unsigned long long)ls.eager_pages);
-		argv[n++] = "--lazy-pages";
-	}
-	for (int i = 0; i < s->o->ncriu_args; i++)
-		argv[n++] = s->o->criu_args[i];
-	argv[n] = NULL;
-	note("final images received: restoring");
-	t = ferry_now_ns();
-	ret = net_before_restore(s);
-	if (!ret)
-		ret = guard_restore(s);
-	if (ret) {
-		net_after_restore(s, false);
-		return ret;
-	}
-	ret = -EPIPE;
-	if (s->swrk.pid > 0) {
-		ret = restore_swrk(s, log, sizeof(log));
-		if (ret == -EPIPE)
-			note("%s: running `criu restore` instead", s->err);
-	}
-	if (ret == -EPIPE) {
-		snprintf(log, sizeof(log), "%s", s->log);
-		ret = mig_run(argv, log);
-		if (ret)
-			serr(s, -EIO, "criu restore failed (exit %d)", ret);
-	}
-	*ms = (ferry_now_ns() - t) / 1000000;
-	if (ret < 0 && ret != -EIO)
-		/* the worker died mid-restore: no CRIU cleaned up after it,
-		 * so the guard kills whatever it had restored */
-		mig_guard_fire(&s->guard);
-	else if (ret)
-		mig_guard_release(&s->guard);	/* CRIU undid its own restore */
-	net_after_restore(s, ret == 0);
-	if (ret) {
-		size_t l = strlen(s->err);
-
-		mig_log_errors(log, tail, sizeof(tail));
-		snprintf(s->err + l, sizeof(s->err) - l, ":\n%s", tail);
-		return -EIO;
-	}
-	s->t_restored = ferry_now_ns();
-	memset(rs, 0, sizeof(*rs));
-	snprintf(stats, sizeof(stats), "%s/stats-restore", s->final_dir);
-	criu_img_read_restore_stats(stats, rs);
-	note("restored in %llu ms", (unsigned long long)*ms);
-	return 0;
-}
-
-static int recv_file(struct session *s, const struct wire_msg *m)
-{
-	struct wire_file f;
-	int fd, ret, dfd;
-
-	ret = wire_parse_file_begin(&s->c, m, &f);
-	if (ret)
-		return serr(s, ret, "%s", s->c.err);
-	dfd = open(s->final_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return serr(s, -errno, "%s: %s", s->final_dir, strerror(errno));
-	fd = openat(dfd, f.name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	close(dfd);
-	if (fd < 0)
-		return serr(s, -errno, "image %s: %s", f.name, strerror(errno));
-	ret = wire_recv_file_body(&s->c, &f, fd);
-	if (close(fd) && !ret)
-		ret = -errno;
-	if (ret)
-		return serr(s, ret, "image %s: %s", f.name, s->c.err);
-	return 0;
-}
-
-/*
- * After a restore, before reporting it: did the source abort meanwhile (an
- * ABORT or ERROR frame waiting)? Only an explicit frame counts: a source
- * that merely vanished may have left its tree frozen for good.
- */
-static bool source_aborted(struct session *s)
-{
-	struct pollfd p = { .fd = s->c.fd, .events = POLLIN };
-	struct wire_msg m;
-
-	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
+	if (!ferry_parse_u64(arg, 1, max, &v)) {
+		ferry_err("bad %s '%s' (1..%llu seconds)", name, arg, (unsigned long long)max);
 		return false;
-	if (wire_recv(&s->c, &m))
-		return false;
-	if (m.type == WIRE_ABORT || m.type == WIRE_ERROR)
-		return true;
-	note("unexpected %s frame during the restore (ignored)", wire_type_name(m.type));
-	return false;
-}
-
-/* The conversation after pre-flight. 0 when the tree runs here. */
-static int serve(struct session *s)
-{
-	struct wire_pages_hdr h;
-	struct wire_round r;
-	struct wire_msg m;
-	int ret;
-
-	for (;;) {
-		ret = wire_recv(&s->c, &m);
-		if (ret)
-			return serr(s, ret, "%s", s->c.err);
-		switch (m.type) {
-		case WIRE_PAGES:
-			ret = wire_parse_pages(&s->c, &m, &h, s->buf, WIRE_MAX_PAGES * WIRE_PAGE_SIZE);
-			if (ret)
-				return serr(s, ret, "%s", s->c.err);
-			ret = imgchain_put(s->ic, h.pid, h.vaddr, h.npages, s->buf);
-			if (ret)
-				return serr(s, ret, "%s", imgchain_err(s->ic));
-			break;
-		case WIRE_ROUND_END:
-			ret = wire_parse_round(&s->c, &m, &r);
-			if (ret)
-				return serr(s, ret, "%s", s->c.err);
-			ret = end_round(s, r.flags & WIRE_ROUND_F_LAST);
-			if (ret)
-				return ret;
-			if (r.flags & WIRE_ROUND_F_LAST)
-				break;	/* the source freezes and dumps now */
-			ret = wire_send_round(&s->c, WIRE_ROUND_ACK, &r);
-			if (ret)
-				return serr(s, ret, "%s", s->c.err);
-			break;
-		case WIRE_FILE_BEGIN:
-			ret = recv_file(s, &m);
-			if (ret)
-				return ret;
-			break;
-		case WIRE_MOVE_ADDR:
-			ret = move_addr(s, &m);
-			if (ret)
-				return ret;
-			break;
-		case WIRE_COMMIT: {
-			struct criu_restore_stats rs;
-			uint64_t ms = 0, v[4];
-
-			ret = restore(s, &ms, &rs);
-			if (ret) {
-				wire_send_error(&s->c, WIRE_ERROR, ret, "%s", s->err);
-				return ret;
-			}
-			s->restored = true;
-			v[0] = ms;
-			v[1] = rs.restore_time;
-			v[2] = rs.pages_restored;
-			v[3] = s->tcp_kept;
-			if (source_aborted(s)) {
-				/* it asked during the restore: it resumes its
-				 * copy once we answer, so this one goes first */
-				mig_guard_fire(&s->guard);
-				s->restored = false;
-				wire_send_error(&s->c, WIRE_ERROR, -ECANCELED,
-						"restore undone: the source aborted");
-				return serr(s, -ECANCELED, "the source aborted during the restore; "
-					    "the restored tree was killed here");
-			}
-			ret = wire_send_u64s(&s->c, WIRE_RESTORED, v, 4);
-			if (ret) {
-				/* the source never got it and resumes its
-				 * copy: this one must go */
-				mig_guard_fire(&s->guard);
-				s->restored = false;
-				return serr(s, ret, "reporting the restore: %s; the restored "
-					    "tree was killed here", s->c.err);
-			}
-			/* sent: the tree runs here now, whatever happens to
-			 * the connection (the source kills its copy once it
-			 * reads this) */
-			mig_guard_release(&s->guard);
-			/* the worker exits after its answer; reap it */
-			criu_swrk_stop(&s->swrk, 10000);
-			ret = wire_expect(&s->c, WIRE_DONE, &m);
-			if (ret)
-				note("after restore: %s", s->c.err);
-			return 0;
-		}
-		case WIRE_ABORT:
-		case WIRE_ERROR: {
-			char msg[512];
-			int32_t code;
-
-			if (wire_parse_error(&s->c, &m, &code, msg, sizeof(msg)))
-				snprintf(msg, sizeof(msg), "(malformed)");
-			return serr(s, -ECANCELED, "source aborted: %s", msg);
-		}
-		default:
-			wire_send_error(&s->c, WIRE_ERROR, -EPROTO, "unexpected %s frame",
-					wire_type_name(m.type));
-			return serr(s, -EPROTO, "unexpected %s frame", wire_type_name(m.type));
-		}
 	}
+	*ms = (int)(v * 1000);
+	return true;
 }
 
-/*
- * The tree runs, and criu lazy-pages fills in the pre-copied pages it has not
- * touched yet from the images here: they must stay until it is done.
- */
-static int wait_lazy(struct session *s)
-{
-	int ret;
-
-	ret = lazy_server_wait(s->lazyd, 1800 * 1000);
-	if (ret == 0)
-		return 0;
-	ferry_err("the lazy-pages server failed (%s %d) %llu ms after the restore: the "
-		  "restored tree may miss memory", ret < 0 ? "error" : "exit", ret,
-		  (unsigned long long)((ferry_now_ns() - s->t_restored) / 1000000));
-	return -EIO;
-}
-
-static int session(struct ropts *o, int fd)
-{
-	struct session s;
-	bool keep = o->keep;
-	int ret;
-
-	memset(&s, 0, sizeof(s));
-	s.o = o;
-	s.swrk.sk = -1;
-	s.guard.fd = -1;
-	wire_init(&s.c, fd);
-	ret = handshake(&s);
-	if (!ret)
-		ret = preflight(&s);
-	if (!ret)
-		ret = setup_dirs(&s);
-	if (!ret)
-		ret = serve(&s);
-	if (ret)
-		note("migration failed: %s", s.err[0] ? s.err : strerror(-ret));
-	else
-		note("migration done: the tree runs here");
-	mig_guard_release(&s.guard);	/* alive: whatever failed was cleaned up here */
-	criu_swrk_stop(&s.swrk, 10000);	/* done with, or never asked */
-	if (s.lazyd > 0 && !s.restored) {
-		kill(s.lazyd, SIGKILL);
-		lazy_server_wait(s.lazyd, 10000);
-	} else if (s.lazyd > 0 && wait_lazy(&s)) {
-		ret = -EIO;
-		keep = true;	/* the logs are the evidence */
-	}
-	imgchain_close(s.ic);
-	free(s.buf);
-	wire_free(&s.c);
-	if (s.dir[0] && !keep)
-		mig_rmtree(s.dir);
-	else if (s.dir[0])
-		note("kept %s", s.dir);
-	return ret;
-}
-
-int cmd_receive(int argc, char **argv)
+static int parse_opts(int argc, char **argv, struct ropts *o, struct wire_tls_paths *tp,
+		      bool *insecure)
 {
 	static const struct option lo[] = {
 		{ "listen", required_argument, NULL, 'l' },
@@ -711,63 +148,238 @@ int cmd_receive(int argc, char **argv)
 		{ "keep", no_argument, NULL, 'k' },
 		{ "no-lazy", no_argument, NULL, 'E' },
 		{ "criu-arg", required_argument, NULL, 'c' },
+		{ "allow-addr", required_argument, NULL, 'A' },
+		{ "max-sessions", required_argument, NULL, 'S' },
+		{ "auth-timeout", required_argument, NULL, 'T' },
+		{ "phase-timeout", required_argument, NULL, 'P' },
+		{ "restore-timeout", required_argument, NULL, 'R' },
+		WIRE_TLS_LONGOPTS,
+		{ "allow", required_argument, NULL, 'n' },
+		{ "insecure", no_argument, NULL, 'I' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "linger", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct ropts o = { .dir = "/var/tmp" };
-	char err[512];
-	int c, lfd, ret = 0;
+	char err[256];
+	uint64_t v;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (wire_tls_getopt(c, optarg, tp))
+			continue;
 		switch (c) {
-		case 'l': o.listen = optarg; break;
-		case 'd': o.dir = optarg; break;
-		case '1': o.once = true; break;
-		case 'k': o.keep = true; break;
-		case 'E': o.eager = true; break;
+		case 'l': o->listen = optarg; break;
+		case 'd': o->dir = optarg; break;
+		case '1': o->once = true; break;
+		case 'k': o->keep = true; break;
+		case 'E': o->eager = true; break;
 		case 'c':
-			if (o.ncriu_args == MAX_CRIU_ARGS) {
-				ferry_err("too many --criu-arg (at most %d)", MAX_CRIU_ARGS);
-				return FERRY_EXIT_USAGE;
+			if (o->ncriu_args == RECV_MAX_CRIU_ARGS) {
+				ferry_err("too many --criu-arg (at most %d)", RECV_MAX_CRIU_ARGS);
+				return -1;
 			}
-			o.criu_args[o.ncriu_args++] = optarg;
+			o->criu_args[o->ncriu_args++] = optarg;
+			break;
+		case 'A':
+			if (o->nallow_addr == RECV_MAX_ALLOW) {
+				ferry_err("too many --allow-addr (at most %d)", RECV_MAX_ALLOW);
+				return -1;
+			}
+			if (mig_addr_parse(optarg, &o->allow_addr[o->nallow_addr], err, sizeof(err))) {
+				ferry_err("--allow-addr: %s", err);
+				return -1;
+			}
+			o->nallow_addr++;
+			break;
+		case 'I': *insecure = true; break;
+		case 's': o->state_dir = optarg; break;
+		case 'L':
+			if (!parse_secs("--linger", optarg, 86400, &o->linger_ms))
+				return -1;
+			break;
+		case 'n':
+			if (o->nallow == RECV_MAX_ALLOW) {
+				ferry_err("too many --allow (at most %d)", RECV_MAX_ALLOW);
+				return -1;
+			}
+			o->allow[o->nallow++] = optarg;
+			break;
+		case 'S':
+			if (!ferry_parse_u64(optarg, 1, 1024, &v)) {
+				ferry_err("bad --max-sessions '%s' (1..1024)", optarg);
+				return -1;
+			}
+			o->max_sessions = (unsigned int)v;
+			break;
+		case 'T':
+			if (!parse_secs("--auth-timeout", optarg, 600, &o->auth_ms))
+				return -1;
+			break;
+		case 'P':
+			if (!parse_secs("--phase-timeout", optarg, 86400, &o->phase_ms))
+				return -1;
+			break;
+		case 'R':
+			if (!parse_secs("--restore-timeout", optarg, 86400, &o->restore_ms))
+				return -1;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
-			return FERRY_EXIT_OK;
+			printf(usage_text, RECV_MAX_FILES, RECV_MAX_ROUNDS, PF_MAX_FILES, PF_MAX_TIDS);
+			exit(FERRY_EXIT_OK);
 		default:
-			fputs(usage_text, stderr);
-			return FERRY_EXIT_USAGE;
+			fprintf(stderr, usage_text, RECV_MAX_FILES, RECV_MAX_ROUNDS, PF_MAX_FILES,
+				PF_MAX_TIDS);
+			return -1;
 		}
 	}
-	if (!o.listen || optind != argc) {
-		ferry_err(o.listen ? "unexpected argument '%s'" : "missing --listen ADDR:PORT",
+	if (!o->listen || optind != argc) {
+		ferry_err(o->listen ? "unexpected argument '%s'" : "missing --listen ADDR:PORT",
 			  optind < argc ? argv[optind] : "");
+		return -1;
+	}
+	return 0;
+}
+
+struct server {
+	const struct ropts *o;
+	pid_t *kids;		/* running sessions */
+	unsigned int nkids;
+	int once_status;	/* -1 until the --once session ended */
+	uint64_t linger_until;	/* --once: answer outcome queries until then */
+};
+
+/* Reap ended sessions (without waiting unless block). */
+static void reap(struct server *sv, bool block)
+{
+	for (unsigned int i = 0; i < sv->nkids;) {
+		int status;
+		pid_t r = waitpid(sv->kids[i], &status, block ? 0 : WNOHANG);
+
+		if (r == 0 || (r < 0 && errno == EINTR)) {
+			i++;
+			continue;
+		}
+		if (r == sv->kids[i]) {
+			int rc = WIFEXITED(status) ? WEXITSTATUS(status) : RECV_FAILED;
+
+			if (rc == RECV_RESTORED_UNACKED || rc == RECV_FAILED_UNACKED) {
+				/* the source may not know: let it ask */
+				rc = rc == RECV_RESTORED_UNACKED ? RECV_RESTORED : RECV_FAILED;
+				if (sv->once_status < 0)
+					sv->linger_until = ferry_now_ns() +
+						(uint64_t)sv->o->linger_ms * 1000000ull;
+			}
+			if (rc != RECV_REFUSED && rc != RECV_QUERY && sv->once_status < 0)
+				sv->once_status = rc;
+		}
+		sv->kids[i] = sv->kids[--sv->nkids];
+	}
+}
+
+static void serve_one(struct server *sv, int lfd, int fd)
+{
+	pid_t pid;
+
+	if (sv->nkids >= sv->o->max_sessions) {
+		ferry_warn("%u migrations in progress (--max-sessions): connection closed",
+			   sv->nkids);
+		close(fd);
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		ferry_err("fork: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	if (pid == 0) {
+		close(lfd);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		_exit(recv_session_run(sv->o, fd));
+	}
+	close(fd);
+	sv->kids[sv->nkids++] = pid;
+}
+
+int cmd_receive(int argc, char **argv)
+{
+	struct ropts o = {
+		.dir = "/var/tmp", .max_sessions = 4,
+		.auth_ms = 10000, .phase_ms = 120000, .restore_ms = 600000,
+		.state_dir = RECV_OUTCOME_DIR, .linger_ms = 120000,
+	};
+	struct server sv = { .o = &o, .once_status = -1 };
+	struct sigaction sa = { .sa_handler = on_stop };
+	struct wire_tls_paths tp = { 0 };
+	bool insecure = false;
+	char err[8192];
+	int lfd, ret = 0;
+
+	if (parse_opts(argc, argv, &o, &tp, &insecure))
+		return FERRY_EXIT_USAGE;
+	if (insecure && (tp.cacert || tp.cacrl || tp.cert || tp.key || o.nallow)) {
+		ferry_err("--insecure excludes --tls-* and --allow");
 		return FERRY_EXIT_USAGE;
 	}
+	/* no credentials, no service: plain TCP only when asked for */
+	if (!insecure && wire_tls_load(&o.tls, &tp, true, err, sizeof(err))) {
+		ferry_err("%s", err);
+		return FERRY_EXIT_FAIL;
+	}
+	ret = recv_outcome_init(o.state_dir, 86400);
+	if (ret) {
+		ferry_err("%s: %s", o.state_dir, strerror(-ret));
+		wire_tls_free(o.tls);
+		return FERRY_EXIT_FAIL;
+	}
+	if (insecure)
+		ferry_warn("--insecure: migrations arrive unauthenticated and unencrypted; anyone "
+			   "who can reach %s can have a process tree restored here as root",
+			   o.listen);
 	signal(SIGPIPE, SIG_IGN);
 	lfd = mig_listen(o.listen, err, sizeof(err));
 	if (lfd < 0) {
 		ferry_err("%s", err);
 		return lfd == -EINVAL ? FERRY_EXIT_USAGE : FERRY_EXIT_FAIL;
 	}
-	note("listening on %s, working in %s", o.listen, o.dir);
-	for (;;) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	sv.kids = calloc(o.max_sessions, sizeof(*sv.kids));
+	if (!sv.kids) {
+		close(lfd);
+		return FERRY_EXIT_FAIL;
+	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	fprintf(stderr, "ferry receive: listening on %s, working in %s\n", o.listen, o.dir);
+	while (!stop) {
+		struct pollfd p = { .fd = lfd, .events = POLLIN };
+		int fd;
 
+		reap(&sv, false);
+		if (o.once && sv.once_status >= 0 && ferry_now_ns() >= sv.linger_until)
+			break;
+		/* wake up now and then to reap ended sessions */
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			ferry_err("accept: %s", strerror(errno));
 			ret = -errno;
 			break;
 		}
 		mig_net_tune(fd);
-		ret = session(&o, fd);
-		close(fd);
-		if (o.once)
-			break;
+		serve_one(&sv, lfd, fd);
 	}
 	close(lfd);
+	/* sessions in progress finish (each has its deadlines) */
+	reap(&sv, true);
+	free(sv.kids);
+	wire_tls_free(o.tls);
+	if (o.once)
+		return sv.once_status > 0 || ret ? FERRY_EXIT_FAIL : FERRY_EXIT_OK;
 	return ret ? FERRY_EXIT_FAIL : FERRY_EXIT_OK;
 }

@@ -6,11 +6,27 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "util.h"
 
 volatile sig_atomic_t ferry_interrupted;
 
 const char *ferry_prog = "ferry";
+
+size_t ferry_sanitize(char *s, bool keep_newlines)
+{
+	size_t n = 0;
+
+	for (unsigned char *p = (unsigned char *)s; *p; p++) {
+		if ((*p == '\n' || *p == '\t') && keep_newlines)
+			continue;
+		if (*p < 0x20 || *p >= 0x7f) {
+			*p = '?';
+			n++;
+		}
+	}
+	return n;
+}
 
 int ferry_write_all(int fd, const void *buf, size_t len)
 {
@@ -41,6 +57,9 @@ void ferry_vline(const char *prefix1, const char *prefix2, const char *fmt, va_l
 	if (vasprintf(&msg, fmt, cp) < 0)
 		msg = NULL;
 	va_end(cp);
+	/* peer strings reach these lines: no escape sequence gets through */
+	if (msg)
+		ferry_sanitize(msg, true);
 	n = msg ? asprintf(&line, "%s%s%s\n", prefix1, prefix2, msg) : -1;
 	if (n < 0) {
 		/* out of memory: the line in pieces is better than none */
@@ -157,4 +176,33 @@ void ferry_close_fds_except(int keep)
 		close_range((unsigned int)keep + 1, ~0U, 0);
 	else
 		close_range(3, ~0U, 0);
+}
+
+void ferry_say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ferry_vline("ferry: ", "", fmt, ap);
+	va_end(ap);
+}
+
+int ferry_mkdirs(const char *path, unsigned int mode)
+{
+	char buf[4096];
+
+	if (strlen(path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	strcpy(buf, path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) && errno != EEXIST)
+		return -errno;
+	return 0;
 }

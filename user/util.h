@@ -17,6 +17,7 @@ enum ferry_exit {
 	FERRY_EXIT_NOPROC	= 4,	/* no such process */
 	FERRY_EXIT_PERM		= 5,	/* not permitted */
 	FERRY_EXIT_NOMODULE	= 6,	/* ferry.ko needed but not loaded */
+	FERRY_EXIT_UNDECIDED	= 7,	/* migrate: outcome unknown, tree left frozen */
 };
 
 extern const char *ferry_prog;
@@ -27,11 +28,26 @@ int ferry_write_all(int fd, const void *buf, size_t len);
 /* One message line "PREFIX1PREFIX2message\n" on stderr, written with a single
  * write(2): a forked helper (the lazy-pages server) shares stderr with its
  * parent, and a line written in pieces can have the other's message land
- * between its text and its newline. */
+ * between its text and its newline. The message is passed through
+ * ferry_sanitize() (newlines kept): peer strings end up in these lines. */
 void ferry_vline(const char *prefix1, const char *prefix2, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
 void ferry_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ferry_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Make a string safe for a terminal or a log, in place: every byte that is
+ * a control character (ESC above all), DEL or not ASCII becomes '?', so
+ * that a peer's host name or message cannot move the cursor, clear the
+ * screen or forge a log line. '\n' and '\t' stay when keep_newlines (our
+ * own multi-line messages). Returns how many bytes were replaced.
+ */
+size_t ferry_sanitize(char *s, bool keep_newlines);
+
+/* "ferry: " + a sanitized line on stderr: progress of the commands. */
+void ferry_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* mkdir -p: parents 0755, the last component mode; 0 or -errno. */
+int ferry_mkdirs(const char *path, unsigned int mode);
 
 /* Map an errno from the kernel or a syscall to an exit code. */
 int ferry_exit_from_errno(int err);

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The migration wire protocol: framing, payload codecs, typed messages. */
+/* The migration wire protocol: framing over the transport, deadlines, the
+ * payload codec (typed messages: wire_msg.c). */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +13,7 @@
 #include <zstd.h>
 #include "util.h"
 #include "wire.h"
+#include "wire_int.h"
 
 static const char *const type_names[__WIRE_TYPE_MAX] = {
 	[WIRE_HELLO]		= "HELLO",
@@ -29,6 +33,8 @@ static const char *const type_names[__WIRE_TYPE_MAX] = {
 	[WIRE_FILE_ZDATA]	= "FILE_ZDATA",
 	[WIRE_MOVE_ADDR]	= "MOVE_ADDR",
 	[WIRE_MOVE_ADDR_ACK]	= "MOVE_ADDR_ACK",
+	[WIRE_NOT_RESTORED]	= "NOT_RESTORED",
+	[WIRE_OUTCOME]		= "OUTCOME",
 };
 
 const char *wire_type_name(uint16_t type)
@@ -38,9 +44,7 @@ const char *wire_type_name(uint16_t type)
 	return "unknown";
 }
 
-static int fail(struct wire_conn *c, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(struct wire_conn *c, int err, const char *fmt, ...)
+int wire_fail(struct wire_conn *c, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -57,6 +61,82 @@ void wire_init(struct wire_conn *c, int fd)
 	c->zlevel = 1;
 }
 
+void wire_set_timeout(struct wire_conn *c, int frame_ms)
+{
+	c->timeout_ms = frame_ms > 0 ? frame_ms : 0;
+}
+
+void wire_set_deadline(struct wire_conn *c, uint64_t ms_from_now)
+{
+	c->deadline_ns = ms_from_now ? ferry_now_ns() + ms_from_now * 1000000ull : 0;
+}
+
+/* The end of the current wait: the frame's limit or the deadline. */
+static uint64_t frame_limit(const struct wire_conn *c)
+{
+	uint64_t end = c->timeout_ms ? ferry_now_ns() + (uint64_t)c->timeout_ms * 1000000ull : 0;
+
+	if (c->deadline_ns && (!end || c->deadline_ns < end))
+		end = c->deadline_ns;
+	return end;
+}
+
+/*
+ * Wait until the stream can move in direction ev (POLLIN/POLLOUT) before
+ * end (0: no limit). 0, -ETIMEDOUT, -EINTR (a signal ferry acts on).
+ */
+static int wait_io(struct wire_conn *c, short ev, uint64_t end)
+{
+	struct pollfd p = { .fd = c->fd, .events = ev };
+
+	if (!end)
+		return 0;
+	if (ev == POLLIN && c->x.pending && c->x.pending(c->x.ctx))
+		return 0;
+	for (;;) {
+		uint64_t now = ferry_now_ns();
+		int r;
+
+		if (now >= end)
+			return -ETIMEDOUT;
+		r = poll(&p, 1, (int)((end - now + 999999) / 1000000));
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno == EINTR && ferry_interrupted)
+			return -EINTR;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+bool wire_readable(struct wire_conn *c)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+
+	if (c->x.pending && c->x.pending(c->x.ctx))
+		return true;
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+static ssize_t xrecv(struct wire_conn *c, void *p, size_t n)
+{
+	if (c->x.recv)
+		return c->x.recv(c->x.ctx, p, n);
+	return read(c->fd, p, n);
+}
+
+static ssize_t xsend(struct wire_conn *c, const void *p, size_t n)
+{
+	ssize_t w;
+
+	if (c->x.send)
+		return c->x.send(c->x.ctx, p, n);
+	w = send(c->fd, p, n, MSG_NOSIGNAL);
+	if (w < 0 && errno == ENOTSOCK)
+		w = write(c->fd, p, n);
+	return w;
+}
+
 void wire_free(struct wire_conn *c)
 {
 	free(c->buf);
@@ -66,16 +146,17 @@ void wire_free(struct wire_conn *c)
 	ZSTD_freeCCtx(c->zc);
 	ZSTD_freeDCtx(c->zd);
 	c->buf = c->tmp = NULL;
+	c->bufcap = 0;
 	c->zc = c->zd = NULL;
 }
 
-static void put_le(uint8_t *p, uint64_t v, int n)
+void wire_put_le(uint8_t *p, uint64_t v, int n)
 {
 	for (int i = 0; i < n; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static uint64_t get_le(const uint8_t *p, int n)
+uint64_t wire_get_le(const uint8_t *p, int n)
 {
 	uint64_t v = 0;
 
@@ -88,25 +169,41 @@ static uint64_t get_le(const uint8_t *p, int n)
 static int io_fail(struct wire_conn *c, int err, const char *op)
 {
 	if (err == ETIMEDOUT)
-		return fail(c, -err, "%s: the peer stopped answering (link down or host dead)",
+		return wire_fail(c, -err, "%s: the peer stopped answering (link down or host dead)",
 			    op);
-	return fail(c, -err, "%s: %s", op, strerror(err));
+	return wire_fail(c, -err, "%s: %s", op, strerror(err));
 }
 
-static int write_all(struct wire_conn *c, const void *p, size_t n)
+static int timed_out(struct wire_conn *c, int ret, const char *op)
+{
+	if (ret == -EINTR)
+		return wire_fail(c, -EINTR, "interrupted by signal %d", (int)ferry_interrupted);
+	if (ret == -ETIMEDOUT)
+		return wire_fail(c, -ETIMEDOUT, "%s: the peer took too long (%s)", op,
+			    c->deadline_ns && ferry_now_ns() >= c->deadline_ns ?
+			    "phase deadline passed" : "frame timeout");
+	return wire_fail(c, ret, "%s: %s", op, strerror(-ret));
+}
+
+int wire_write_all(struct wire_conn *c, const void *p, size_t n)
 {
 	const uint8_t *q = p;
+	uint64_t end = frame_limit(c);
 
 	while (n) {
-		ssize_t w = send(c->fd, q, n, MSG_NOSIGNAL);
+		int ret = wait_io(c, POLLOUT, end);
+		ssize_t w;
 
-		if (w < 0 && errno == ENOTSOCK)
-			w = write(c->fd, q, n);
+		if (ret)
+			return timed_out(c, ret, "send");
+		w = xsend(c, q, n);
+		if (w < 0 && errno == EAGAIN)
+			continue;
 		if (w < 0) {
 			if (errno == EINTR && !ferry_interrupted)
 				continue;
 			if (errno == EINTR)
-				return fail(c, -EINTR, "interrupted by signal %d", (int)ferry_interrupted);
+				return wire_fail(c, -EINTR, "interrupted by signal %d", (int)ferry_interrupted);
 			return io_fail(c, errno, "send");
 		}
 		q += w;
@@ -121,21 +218,28 @@ static int read_all(struct wire_conn *c, void *p, size_t n, bool frame_start)
 {
 	uint8_t *q = p;
 	size_t got = 0;
+	uint64_t end = c->frame_end ? c->frame_end : frame_limit(c);
 
 	while (got < n) {
-		ssize_t r = read(c->fd, q + got, n - got);
+		int ret = wait_io(c, POLLIN, end);
+		ssize_t r;
 
+		if (ret)
+			return timed_out(c, ret, "receive");
+		r = xrecv(c, q + got, n - got);
+		if (r < 0 && errno == EAGAIN)
+			continue;
 		if (r < 0) {
 			if (errno == EINTR && !ferry_interrupted)
 				continue;
 			if (errno == EINTR)
-				return fail(c, -EINTR, "interrupted by signal %d", (int)ferry_interrupted);
+				return wire_fail(c, -EINTR, "interrupted by signal %d", (int)ferry_interrupted);
 			return io_fail(c, errno, "receive");
 		}
 		if (r == 0) {
 			if (got == 0 && frame_start)
-				return fail(c, -ENODATA, "peer closed the connection");
-			return fail(c, -ECONNRESET,
+				return wire_fail(c, -ENODATA, "peer closed the connection");
+			return wire_fail(c, -ECONNRESET,
 				    "peer closed the connection in the middle of a frame");
 		}
 		got += (size_t)r;
@@ -150,15 +254,15 @@ int wire_send(struct wire_conn *c, uint16_t type, const void *payload, uint32_t 
 	int ret;
 
 	if (len > WIRE_MAX_PAYLOAD)
-		return fail(c, -EMSGSIZE, "%s frame of %u bytes exceeds the %u-byte limit",
+		return wire_fail(c, -EMSGSIZE, "%s frame of %u bytes exceeds the %u-byte limit",
 			    wire_type_name(type), len, WIRE_MAX_PAYLOAD);
-	put_le(hdr, WIRE_MAGIC, 4);
-	put_le(hdr + 4, type, 2);
-	put_le(hdr + 6, 0, 2);
-	put_le(hdr + 8, len, 4);
-	ret = write_all(c, hdr, sizeof(hdr));
+	wire_put_le(hdr, WIRE_MAGIC, 4);
+	wire_put_le(hdr + 4, type, 2);
+	wire_put_le(hdr + 6, 0, 2);
+	wire_put_le(hdr + 8, len, 4);
+	ret = wire_write_all(c, hdr, sizeof(hdr));
 	if (!ret && len)
-		ret = write_all(c, payload, len);
+		ret = wire_write_all(c, payload, len);
 	return ret;
 }
 
@@ -169,36 +273,58 @@ int wire_recv(struct wire_conn *c, struct wire_msg *m)
 	uint16_t type, flags;
 	int ret;
 
+	/* one limit for the whole frame, however it trickles in */
+	c->frame_end = frame_limit(c);
 	ret = read_all(c, hdr, sizeof(hdr), true);
-	if (ret)
+	if (ret) {
+		c->frame_end = 0;
 		return ret;
-	magic = (uint32_t)get_le(hdr, 4);
-	type = (uint16_t)get_le(hdr + 4, 2);
-	flags = (uint16_t)get_le(hdr + 6, 2);
-	len = (uint32_t)get_le(hdr + 8, 4);
+	}
+	magic = (uint32_t)wire_get_le(hdr, 4);
+	type = (uint16_t)wire_get_le(hdr + 4, 2);
+	flags = (uint16_t)wire_get_le(hdr + 6, 2);
+	len = (uint32_t)wire_get_le(hdr + 8, 4);
 	if ((magic & 0xffffff00u) != (WIRE_MAGIC & 0xffffff00u))
-		return fail(c, -EPROTO, "not a ferry stream (bad frame magic 0x%08x)", magic);
+		return wire_fail(c, -EPROTO, "not a ferry stream (bad frame magic 0x%08x)", magic);
 	if (magic != WIRE_MAGIC)
-		return fail(c, -EPROTO, "peer speaks wire protocol %u, this ferry speaks %u",
+		return wire_fail(c, -EPROTO, "peer speaks wire protocol %u, this ferry speaks %u",
 			    magic & 0xff, WIRE_VERSION);
 	if (type == 0 || type >= __WIRE_TYPE_MAX)
-		return fail(c, -EPROTO, "unknown frame type %u", type);
+		return wire_fail(c, -EPROTO, "unknown frame type %u", type);
 	if (flags)
-		return fail(c, -EPROTO, "%s frame with reserved flags 0x%x set",
+		return wire_fail(c, -EPROTO, "%s frame with reserved flags 0x%x set",
 			    wire_type_name(type), flags);
 	if (len > WIRE_MAX_PAYLOAD)
-		return fail(c, -EPROTO, "%s frame of %u bytes exceeds the %u-byte limit",
+		return wire_fail(c, -EPROTO, "%s frame of %u bytes exceeds the %u-byte limit",
 			    wire_type_name(type), len, WIRE_MAX_PAYLOAD);
-	if (!c->buf) {
-		c->buf = malloc(WIRE_MAX_PAYLOAD);
-		if (!c->buf)
-			return fail(c, -ENOMEM, "out of memory");
-	}
-	if (len) {
-		ret = read_all(c, c->buf, len, false);
-		if (ret)
+	/* The buffer grows with the bytes that actually arrive, not with the
+	 * length a header claims: a peer that announces 8 MiB and sends
+	 * nothing costs 64 KiB. */
+	for (uint32_t got = 0; got < len;) {
+		uint32_t want = len - got;
+
+		if (c->bufcap < len && c->bufcap < got + want) {
+			size_t cap = c->bufcap ? (size_t)c->bufcap * 2 : 65536;
+			uint8_t *nb;
+
+			if (cap > len)
+				cap = len;
+			nb = realloc(c->buf, cap);
+			if (!nb)
+				return wire_fail(c, -ENOMEM, "out of memory");
+			c->buf = nb;
+			c->bufcap = (uint32_t)cap;
+		}
+		if (want > c->bufcap - got)
+			want = c->bufcap - got;
+		ret = read_all(c, c->buf + got, want, false);
+		if (ret) {
+			c->frame_end = 0;
 			return ret;
+		}
+		got += want;
 	}
+	c->frame_end = 0;
 	m->type = type;
 	m->len = len;
 	m->payload = c->buf;
@@ -219,10 +345,10 @@ int wire_expect(struct wire_conn *c, uint16_t type, struct wire_msg *m)
 
 		if (wire_parse_error(c, m, &code, msg, sizeof(msg)))
 			return -EPROTO;
-		fail(c, -EREMOTEIO, "peer: %s", msg);
+		wire_fail(c, -EREMOTEIO, "peer: %s", msg);
 		return -EREMOTEIO;
 	}
-	return fail(c, -EPROTO, "expected a %s frame, got %s", wire_type_name(type),
+	return wire_fail(c, -EPROTO, "expected a %s frame, got %s", wire_type_name(type),
 		    wire_type_name(m->type));
 }
 
@@ -265,7 +391,7 @@ static void wb_le(struct wire_buf *b, uint64_t v, int n)
 {
 	uint8_t t[8];
 
-	put_le(t, v, n);
+	wire_put_le(t, v, n);
 	wb_bytes(b, t, (size_t)n);
 }
 
@@ -309,7 +435,7 @@ static uint64_t rd_le(struct wire_rd *r, int n)
 {
 	const uint8_t *p = rd_bytes(r, (size_t)n);
 
-	return p ? get_le(p, n) : 0;
+	return p ? wire_get_le(p, n) : 0;
 }
 
 uint8_t rd_u8(struct wire_rd *r)   { return (uint8_t)rd_le(r, 1); }
@@ -343,454 +469,4 @@ void rd_str(struct wire_rd *r, char *out, size_t size)
 bool rd_done(const struct wire_rd *r)
 {
 	return !r->bad && r->off == r->len;
-}
-
-static int send_wb(struct wire_conn *c, uint16_t type, struct wire_buf *b)
-{
-	int ret;
-
-	if (b->oom)
-		ret = fail(c, -ENOMEM, "out of memory");
-	else
-		ret = wire_send(c, type, b->p, (uint32_t)b->len);
-	wb_free(b);
-	return ret;
-}
-
-static int malformed(struct wire_conn *c, const struct wire_msg *m)
-{
-	return fail(c, -EPROTO, "malformed %s frame (%u bytes)", wire_type_name(m->type), m->len);
-}
-
-static int check_type(struct wire_conn *c, const struct wire_msg *m, uint16_t type)
-{
-	if (m->type != type)
-		return fail(c, -EPROTO, "expected a %s frame, got %s", wire_type_name(type),
-			    wire_type_name(m->type));
-	return 0;
-}
-
-/* ---- typed messages ---------------------------------------------------- */
-int wire_send_hello(struct wire_conn *c, const struct wire_hello *h)
-{
-	struct wire_buf b;
-
-	wb_init(&b);
-	wb_u32(&b, h->version);
-	wb_u64(&b, h->caps);
-	wb_str(&b, h->host);
-	wb_str(&b, h->kernel);
-	return send_wb(c, WIRE_HELLO, &b);
-}
-
-int wire_parse_hello(struct wire_conn *c, const struct wire_msg *m, struct wire_hello *h)
-{
-	struct wire_rd r;
-
-	if (check_type(c, m, WIRE_HELLO))
-		return -EPROTO;
-	rd_init(&r, m->payload, m->len);
-	h->version = rd_u32(&r);
-	h->caps = rd_u64(&r);
-	rd_str(&r, h->host, sizeof(h->host));
-	rd_str(&r, h->kernel, sizeof(h->kernel));
-	if (!rd_done(&r))
-		return malformed(c, m);
-	if (h->version != WIRE_VERSION)
-		return fail(c, -EPROTO, "peer speaks wire protocol %u, this ferry speaks %u",
-			    h->version, WIRE_VERSION);
-	return 0;
-}
-
-#define PAGES_HDR_LEN (4 + 8 + 4 + 4 + 1)
-
-/*
- * Compress raw bytes of data into c->tmp when that pays: 0 with *out and out_len
- * set to the compressed or the original bytes and *comp saying which.
- */
-static int maybe_compress(struct wire_conn *c, const void *data, size_t raw, const void **out,
-			  size_t *out_len, uint8_t *comp)
-{
-	*out = data;
-	*out_len = raw;
-	*comp = WIRE_COMP_NONE;
-	if (!c->tmp) {
-		c->tmp = malloc(ZSTD_compressBound(WIRE_MAX_PAGES * WIRE_PAGE_SIZE));
-		if (!c->tmp)
-			return fail(c, -ENOMEM, "out of memory");
-	}
-	if (!c->zc) {
-		c->zc = ZSTD_createCCtx();
-		if (!c->zc)
-			return fail(c, -ENOMEM, "out of memory");
-		ZSTD_CCtx_setParameter(c->zc, ZSTD_c_compressionLevel, c->zlevel);
-	}
-	/* Probe: when the first 64 KiB do not compress below 7/8, the batch
-	 * is sent raw -- compressing random data costs more than sending it. */
-	size_t probe = raw < WIRE_PROBE_BYTES ? raw : WIRE_PROBE_BYTES;
-	size_t z = ZSTD_compress2(c->zc, c->tmp,
-				  ZSTD_compressBound(WIRE_MAX_PAGES * WIRE_PAGE_SIZE), data, probe);
-	if (!ZSTD_isError(z) && z < probe - probe / 8 && probe < raw)
-		z = ZSTD_compress2(c->zc, c->tmp,
-				   ZSTD_compressBound(WIRE_MAX_PAGES * WIRE_PAGE_SIZE), data, raw);
-	else if (probe < raw)
-		z = raw;	/* incompressible: raw */
-	if (!ZSTD_isError(z) && z < raw) {
-		*out = c->tmp;
-		*out_len = z;
-		*comp = WIRE_COMP_ZSTD;
-	}
-	return 0;
-}
-
-int wire_send_pages(struct wire_conn *c, uint32_t pid, uint64_t vaddr, uint32_t npages,
-		    const void *data)
-{
-	size_t raw = (size_t)npages * WIRE_PAGE_SIZE, out_len;
-	const void *out;
-	uint8_t comp;
-	uint8_t hdr[WIRE_HDR_LEN + PAGES_HDR_LEN];
-	int ret;
-
-	if (!npages || npages > WIRE_MAX_PAGES)
-		return fail(c, -EINVAL, "bad page count %u", npages);
-	ret = maybe_compress(c, data, raw, &out, &out_len, &comp);
-	if (ret)
-		return ret;
-	/* Header and page header in one write, then the data: no copy. */
-	put_le(hdr, WIRE_MAGIC, 4);
-	put_le(hdr + 4, WIRE_PAGES, 2);
-	put_le(hdr + 6, 0, 2);
-	put_le(hdr + 8, PAGES_HDR_LEN + out_len, 4);
-	put_le(hdr + 12, pid, 4);
-	put_le(hdr + 16, vaddr, 8);
-	put_le(hdr + 24, npages, 4);
-	put_le(hdr + 28, raw, 4);
-	hdr[32] = comp;
-	ret = write_all(c, hdr, sizeof(hdr));
-	if (!ret)
-		ret = write_all(c, out, out_len);
-	return ret;
-}
-
-int wire_parse_pages(struct wire_conn *c, const struct wire_msg *m, struct wire_pages_hdr *h,
-		     void *out, size_t out_size)
-{
-	struct wire_rd r;
-	const uint8_t *data;
-	size_t n;
-
-	if (check_type(c, m, WIRE_PAGES))
-		return -EPROTO;
-	rd_init(&r, m->payload, m->len);
-	h->pid = rd_u32(&r);
-	h->vaddr = rd_u64(&r);
-	h->npages = rd_u32(&r);
-	h->raw_len = rd_u32(&r);
-	h->comp = rd_u8(&r);
-	if (r.bad)
-		return malformed(c, m);
-	h->wire_len = (uint32_t)(r.len - r.off);
-	data = rd_bytes(&r, h->wire_len);
-	if (h->npages == 0 || h->npages > WIRE_MAX_PAGES ||
-	    h->raw_len != h->npages * WIRE_PAGE_SIZE)
-		return fail(c, -EPROTO, "PAGES frame with %u pages and %u raw bytes", h->npages,
-			    h->raw_len);
-	if (h->vaddr % WIRE_PAGE_SIZE || h->vaddr + (uint64_t)h->raw_len < h->vaddr)
-		return fail(c, -EPROTO, "PAGES frame at bad address 0x%llx",
-			    (unsigned long long)h->vaddr);
-	if (out_size < h->raw_len)
-		return fail(c, -ENOBUFS, "PAGES buffer too small");
-	switch (h->comp) {
-	case WIRE_COMP_NONE:
-		if (h->wire_len != h->raw_len)
-			return fail(c, -EPROTO, "uncompressed PAGES frame with %u of %u bytes",
-				    h->wire_len, h->raw_len);
-		memcpy(out, data, h->raw_len);
-		return 0;
-	case WIRE_COMP_ZSTD:
-		if (!c->zd) {
-			c->zd = ZSTD_createDCtx();
-			if (!c->zd)
-				return fail(c, -ENOMEM, "out of memory");
-		}
-		n = ZSTD_decompressDCtx(c->zd, out, h->raw_len, data, h->wire_len);
-		if (ZSTD_isError(n))
-			return fail(c, -EPROTO, "PAGES frame: zstd: %s", ZSTD_getErrorName(n));
-		if (n != h->raw_len)
-			return fail(c, -EPROTO, "PAGES frame decompressed to %zu of %u bytes", n,
-				    h->raw_len);
-		return 0;
-	default:
-		return fail(c, -EPROTO, "PAGES frame with unknown compression %u", h->comp);
-	}
-}
-
-int wire_send_round(struct wire_conn *c, uint16_t type, const struct wire_round *r)
-{
-	struct wire_buf b;
-
-	wb_init(&b);
-	wb_u32(&b, r->round);
-	wb_u64(&b, r->pages);
-	wb_u64(&b, r->raw_bytes);
-	wb_u64(&b, r->wire_bytes);
-	wb_u64(&b, r->dirty_pages);
-	wb_u64(&b, r->elapsed_ns);
-	wb_u32(&b, r->flags);
-	return send_wb(c, type, &b);
-}
-
-int wire_parse_round(struct wire_conn *c, const struct wire_msg *m, struct wire_round *r)
-{
-	struct wire_rd d;
-
-	if (m->type != WIRE_ROUND_END && m->type != WIRE_ROUND_ACK)
-		return check_type(c, m, WIRE_ROUND_END);
-	rd_init(&d, m->payload, m->len);
-	r->round = rd_u32(&d);
-	r->pages = rd_u64(&d);
-	r->raw_bytes = rd_u64(&d);
-	r->wire_bytes = rd_u64(&d);
-	r->dirty_pages = rd_u64(&d);
-	r->elapsed_ns = rd_u64(&d);
-	r->flags = rd_u32(&d);
-	return rd_done(&d) ? 0 : malformed(c, m);
-}
-
-bool wire_name_ok(const char *name)
-{
-	return name[0] && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..");
-}
-
-int wire_send_file_begin(struct wire_conn *c, const struct wire_file *f)
-{
-	struct wire_buf b;
-
-	wb_init(&b);
-	wb_str(&b, f->name);
-	wb_u64(&b, f->size);
-	wb_u32(&b, f->mode);
-	return send_wb(c, WIRE_FILE_BEGIN, &b);
-}
-
-int wire_parse_file_begin(struct wire_conn *c, const struct wire_msg *m, struct wire_file *f)
-{
-	struct wire_rd r;
-
-	if (check_type(c, m, WIRE_FILE_BEGIN))
-		return -EPROTO;
-	rd_init(&r, m->payload, m->len);
-	rd_str(&r, f->name, sizeof(f->name));
-	f->size = rd_u64(&r);
-	f->mode = rd_u32(&r);
-	if (!rd_done(&r))
-		return malformed(c, m);
-	if (!wire_name_ok(f->name))
-		return fail(c, -EPROTO, "FILE_BEGIN with unsafe name '%s'", f->name);
-	return 0;
-}
-
-int wire_send_file(struct wire_conn *c, const char *name, int fd)
-{
-	struct wire_file f = { .mode = 0600 };
-	uint64_t sent = 0;
-	off_t end;
-	int ret;
-
-	if (strlen(name) >= sizeof(f.name) || !wire_name_ok(name))
-		return fail(c, -EINVAL, "bad file name '%s'", name);
-	strcpy(f.name, name);
-	end = lseek(fd, 0, SEEK_END);
-	if (end < 0 || lseek(fd, 0, SEEK_SET) < 0)
-		return fail(c, -errno, "%s: %s", name, strerror(errno));
-	f.size = (uint64_t)end;
-	ret = wire_send_file_begin(c, &f);
-	if (ret)
-		return ret;
-	uint8_t *chunk = malloc(WIRE_FILE_CHUNK);
-
-	if (!chunk)
-		return fail(c, -ENOMEM, "out of memory");
-	while (!ret && sent < f.size) {
-		ssize_t n = read(fd, chunk, WIRE_FILE_CHUNK);
-		const void *out;
-		size_t out_len;
-		uint8_t comp;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = fail(c, -errno, "%s: %s", name, strerror(errno));
-			break;
-		}
-		if (n == 0) {
-			ret = fail(c, -EIO, "%s shrank while being sent", name);
-			break;
-		}
-		if ((uint64_t)n > f.size - sent)
-			n = (ssize_t)(f.size - sent);
-		ret = maybe_compress(c, chunk, (size_t)n, &out, &out_len, &comp);
-		if (ret)
-			break;
-		if (comp == WIRE_COMP_ZSTD) {
-			uint8_t hdr[WIRE_HDR_LEN + 4];
-
-			put_le(hdr, WIRE_MAGIC, 4);
-			put_le(hdr + 4, WIRE_FILE_ZDATA, 2);
-			put_le(hdr + 6, 0, 2);
-			put_le(hdr + 8, 4 + out_len, 4);
-			put_le(hdr + 12, (uint64_t)n, 4);
-			ret = write_all(c, hdr, sizeof(hdr));
-			if (!ret)
-				ret = write_all(c, out, out_len);
-		} else {
-			ret = wire_send(c, WIRE_FILE_DATA, chunk, (uint32_t)n);
-		}
-		sent += (uint64_t)n;
-	}
-	free(chunk);
-	if (ret)
-		return ret;
-	return wire_send(c, WIRE_FILE_END, NULL, 0);
-}
-
-int wire_recv_file_body(struct wire_conn *c, const struct wire_file *f, int out_fd)
-{
-	struct wire_msg m;
-	uint64_t got = 0;
-	int ret;
-
-	for (;;) {
-		ret = wire_recv(c, &m);
-		if (ret)
-			return ret == -ENODATA ? fail(c, -ECONNRESET,
-					"peer closed the connection during file %s", f->name) : ret;
-		if (m.type == WIRE_FILE_END) {
-			if (m.len)
-				return malformed(c, &m);
-			if (got != f->size)
-				return fail(c, -EPROTO, "file %s: got %llu of %llu bytes", f->name,
-					    (unsigned long long)got, (unsigned long long)f->size);
-			return 0;
-		}
-		const uint8_t *data = m.payload;
-		uint32_t len = m.len;
-
-		if (m.type == WIRE_FILE_ZDATA) {
-			size_t n;
-
-			if (m.len < 4)
-				return malformed(c, &m);
-			len = (uint32_t)get_le(m.payload, 4);
-			if (len == 0 || len > WIRE_FILE_CHUNK)
-				return fail(c, -EPROTO, "file %s: FILE_ZDATA of %u bytes", f->name,
-					    len);
-			if (!c->zbuf && !(c->zbuf = malloc(WIRE_FILE_CHUNK)))
-				return fail(c, -ENOMEM, "out of memory");
-			if (!c->zd && !(c->zd = ZSTD_createDCtx()))
-				return fail(c, -ENOMEM, "out of memory");
-			n = ZSTD_decompressDCtx(c->zd, c->zbuf, len, m.payload + 4, m.len - 4);
-			if (ZSTD_isError(n) || n != len)
-				return fail(c, -EPROTO, "file %s: bad FILE_ZDATA frame", f->name);
-			data = c->zbuf;
-		} else if (m.type != WIRE_FILE_DATA) {
-			return fail(c, -EPROTO, "file %s: unexpected %s frame", f->name,
-				    wire_type_name(m.type));
-		}
-		if (len > f->size - got)
-			return fail(c, -EPROTO, "file %s: more than the announced %llu bytes",
-				    f->name, (unsigned long long)f->size);
-		ret = ferry_write_all(out_fd, data, len);
-		if (ret)
-			return fail(c, ret, "file %s: write: %s", f->name, strerror(-ret));
-		got += len;
-	}
-}
-
-int wire_send_error(struct wire_conn *c, uint16_t type, int32_t code, const char *fmt, ...)
-{
-	struct wire_buf b;
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	wb_init(&b);
-	wb_u32(&b, (uint32_t)code);
-	wb_str(&b, msg);
-	return send_wb(c, type, &b);
-}
-
-int wire_parse_error(struct wire_conn *c, const struct wire_msg *m, int32_t *code,
-		     char *msg, size_t size)
-{
-	struct wire_rd r;
-
-	if (m->type != WIRE_ERROR && m->type != WIRE_ABORT)
-		return check_type(c, m, WIRE_ERROR);
-	char full[WIRE_MAX_STR + 1];
-
-	rd_init(&r, m->payload, m->len);
-	*code = (int32_t)rd_u32(&r);
-	rd_str(&r, full, sizeof(full));
-	if (!rd_done(&r))
-		return malformed(c, m);
-	snprintf(msg, size, "%s", full);	/* a long message is cut, not refused */
-	return 0;
-}
-
-int wire_send_u64s(struct wire_conn *c, uint16_t type, const uint64_t *v, uint32_t n)
-{
-	struct wire_buf b;
-
-	wb_init(&b);
-	wb_u32(&b, n);
-	for (uint32_t i = 0; i < n; i++)
-		wb_u64(&b, v[i]);
-	return send_wb(c, type, &b);
-}
-
-int wire_parse_u64s(struct wire_conn *c, const struct wire_msg *m, uint64_t *v, uint32_t n)
-{
-	struct wire_rd r;
-
-	rd_init(&r, m->payload, m->len);
-	if (rd_u32(&r) != n)
-		return malformed(c, m);
-	for (uint32_t i = 0; i < n; i++)
-		v[i] = rd_u64(&r);
-	return rd_done(&r) ? 0 : malformed(c, m);
-}
-
-int wire_send_move_addr(struct wire_conn *c, uint16_t type, const struct wire_move_addr *a)
-{
-	struct wire_buf b;
-
-	wb_init(&b);
-	wb_bytes(&b, &a->addr, 4);
-	wb_u8(&b, a->prefix);
-	wb_str(&b, a->dev);
-	return send_wb(c, type, &b);
-}
-
-int wire_parse_move_addr(struct wire_conn *c, const struct wire_msg *m,
-			 struct wire_move_addr *a)
-{
-	const uint8_t *p;
-	struct wire_rd r;
-
-	if (m->type != WIRE_MOVE_ADDR && m->type != WIRE_MOVE_ADDR_ACK)
-		return fail(c, -EPROTO, "expected a MOVE_ADDR frame, got %s",
-			    wire_type_name(m->type));
-	rd_init(&r, m->payload, m->len);
-	p = rd_bytes(&r, 4);
-	if (p)
-		memcpy(&a->addr, p, 4);
-	a->prefix = rd_u8(&r);
-	rd_str(&r, a->dev, sizeof(a->dev));
-	if (!rd_done(&r) || a->prefix < 1 || a->prefix > 32)
-		return malformed(c, m);
-	return 0;
 }

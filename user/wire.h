@@ -24,15 +24,25 @@
  *   S FILE_BEGIN, FILE_DATA|FILE_ZDATA*, FILE_END   (CRIU images of the
  *                                      final dump; chunks that compress are
  *                                      sent as FILE_ZDATA)
- *   S COMMIT -> D RESTORED (tree runs on D) | D ERROR
+ *   S COMMIT -> D RESTORED (tree runs on D) | D NOT_RESTORED
  *                                      RESTORED: u64 restore ms, CRIU's
  *                                      restore_time, pages restored, dumped
- *                                      TCP connections found after the restore
- *                                      An ABORT that S sends while D
- *                                      restores (S interrupted) makes D undo
- *                                      the restore and answer ERROR, unless
- *                                      RESTORED was already on its way
- *   S DONE (source killed) or S ABORT (D cleans up)
+ *                                      TCP connections found after the
+ *                                      restore, the migration ID (2 x u64).
+ *                                      NOT_RESTORED (code + message): D has
+ *                                      undone everything and recorded so;
+ *                                      the only frame after COMMIT on which
+ *                                      S resumes its copy. An ABORT that S
+ *                                      sends while D restores makes D undo
+ *                                      the restore and answer NOT_RESTORED,
+ *                                      unless it had already recorded
+ *                                      RESTORED (then RESTORED)
+ *   S DONE (source killed, or resumed after NOT_RESTORED): the outcome
+ *                                      is known to S
+ * Outcome query, on a new connection after a COMMIT whose answer was lost
+ * (mig_commit.c): S HELLO with WIRE_CAP_QUERY and the migration ID ->
+ * D HELLO, D OUTCOME (ID, enum wire_outcome, the RESTORED values) from the
+ * receiver's record of that migration (recv_outcome.c).
  * Either side may send ERROR (a code and a human message) at any time and
  * then close.
  */
@@ -44,9 +54,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* 2: PREFLIGHT carries the tree's PIDs/TIDs; the receiver takes an ABORT
+/* 3: HELLO carries the migration ID, NOT_RESTORED and the outcome query;
+ *    PREFLIGHT_ANS carries the disk budget and a count of unlisted problems
+ * 2: PREFLIGHT carries the tree's PIDs/TIDs; the receiver takes an ABORT
  * sent during its restore as a request to undo it */
-#define WIRE_VERSION		2
+#define WIRE_VERSION		3
 #define WIRE_MAGIC		(0x46525900u | WIRE_VERSION)	/* "FRY\2" */
 #define WIRE_HDR_LEN		12
 #define WIRE_PAGE_SIZE		4096u
@@ -74,6 +86,8 @@ enum wire_type {
 	WIRE_FILE_ZDATA,	/* FILE_DATA, zstd: u32 raw length + frame */
 	WIRE_MOVE_ADDR,		/* the service address that moves with the tree */
 	WIRE_MOVE_ADDR_ACK,	/* the destination can take it over */
+	WIRE_NOT_RESTORED,	/* after COMMIT: undone and recorded (ERROR's format) */
+	WIRE_OUTCOME,		/* the answer to an outcome query */
 	__WIRE_TYPE_MAX,
 };
 
@@ -83,6 +97,17 @@ enum wire_cap {
 	WIRE_CAP_CRIU		= 1ULL << 1,	/* criu binary works */
 	WIRE_CAP_MODULE		= 1ULL << 2,	/* ferry.ko loaded */
 	WIRE_CAP_LAZY		= 1ULL << 3,	/* criu lazy-pages usable */
+	WIRE_CAP_QUERY		= 1ULL << 4,	/* this connection asks for an outcome */
+};
+
+#define WIRE_ID_LEN	16	/* a migration ID: random bytes from the source */
+
+/* What became of a migration, as the destination recorded it. */
+enum wire_outcome {
+	WIRE_OUTCOME_UNKNOWN = 0,	/* no record, or its session died unrecorded */
+	WIRE_OUTCOME_RESTORED,		/* the tree runs on the destination */
+	WIRE_OUTCOME_NOT_RESTORED,	/* undone there: the source may resume */
+	WIRE_OUTCOME_IN_PROGRESS,	/* the restore still runs: ask again */
 };
 
 /* PAGES compression */
@@ -91,10 +116,33 @@ enum wire_comp {
 	WIRE_COMP_ZSTD = 1,
 };
 
+/*
+ * The byte stream under the frames: the plain socket, or a TLS session
+ * (wire_tls.c) that sets these hooks. recv/send return bytes moved, or -1
+ * with errno set (EINTR, EAGAIN, ECONNRESET, EPROTO for a TLS failure...);
+ * pending says how many decrypted bytes wait in user space (a poll on the
+ * socket would not see them).
+ */
+struct wire_xport {
+	ssize_t (*recv)(void *ctx, void *p, size_t n);
+	ssize_t (*send)(void *ctx, const void *p, size_t n);
+	size_t (*pending)(void *ctx);
+	void *ctx;
+};
+
 /* A connection: the fd plus a receive buffer and the last error. */
 struct wire_conn {
 	int fd;
-	uint8_t *buf;			/* WIRE_MAX_PAYLOAD bytes, lazily */
+	struct wire_xport x;		/* .recv NULL: plain socket */
+	/* Every wait for the peer is bounded: a frame must arrive (or leave)
+	 * within timeout_ms of its first byte being waited for, and nothing
+	 * goes on past deadline_ns (CLOCK_MONOTONIC, 0: none). */
+	int timeout_ms;			/* 0: no per-frame limit */
+	uint64_t deadline_ns;
+	uint64_t frame_end;		/* the frame being read must be in by then */
+	uint8_t *buf;			/* the last frame's payload; grows with
+					 * what arrives, up to WIRE_MAX_PAYLOAD */
+	uint32_t bufcap;
 	uint8_t *tmp;			/* send/compress scratch, lazily */
 	uint8_t *zbuf;			/* FILE_ZDATA decompression, lazily */
 	void *zc, *zd;			/* ZSTD_CCtx / ZSTD_DCtx */
@@ -112,6 +160,10 @@ struct wire_msg {
 };
 
 void wire_init(struct wire_conn *c, int fd);
+/* The per-frame limit (ms, 0 none) and an absolute end (ms from now, 0
+ * none); a wait past either fails with -ETIMEDOUT. */
+void wire_set_timeout(struct wire_conn *c, int frame_ms);
+void wire_set_deadline(struct wire_conn *c, uint64_t ms_from_now);
 void wire_free(struct wire_conn *c);	/* does not close fd */
 
 /* Raw frames. 0 or -errno; -EPIPE/-ECONNRESET when the peer is gone,
@@ -123,6 +175,8 @@ int wire_recv(struct wire_conn *c, struct wire_msg *m);
  * the peer's message in c->err. */
 int wire_expect(struct wire_conn *c, uint16_t type, struct wire_msg *m);
 const char *wire_type_name(uint16_t type);
+/* Does a frame's first byte wait (on the socket or decrypted already)? */
+bool wire_readable(struct wire_conn *c);
 
 /* ---- payload encoding -------------------------------------------------- */
 struct wire_buf {
@@ -162,7 +216,11 @@ struct wire_hello {
 	uint64_t caps;
 	char host[256];
 	char kernel[128];
+	uint8_t id[WIRE_ID_LEN];	/* the source's migration ID (zero from D) */
 };
+/* "3f9a...": 2 * WIRE_ID_LEN hex digits; false if s is not one. */
+void wire_id_hex(const uint8_t id[WIRE_ID_LEN], char out[2 * WIRE_ID_LEN + 1]);
+bool wire_id_parse(const char *s, uint8_t id[WIRE_ID_LEN]);
 int wire_send_hello(struct wire_conn *c, const struct wire_hello *h);
 int wire_parse_hello(struct wire_conn *c, const struct wire_msg *m, struct wire_hello *h);
 
@@ -213,7 +271,10 @@ int wire_send_file(struct wire_conn *c, const char *name, int fd);
 /* After FILE_BEGIN: receive DATA/ZDATA frames into out_fd until FILE_END;
  * the byte count must equal f->size. */
 int wire_recv_file_body(struct wire_conn *c, const struct wire_file *f, int out_fd);
+/* An image name CRIU writes: [A-Za-z0-9._-], not "." or "..", no '/'. */
 bool wire_name_ok(const char *name);
+/* An interface name: 1..15 bytes of [A-Za-z0-9._-] (or "" when may_be_empty). */
+bool wire_ifname_ok(const char *name, bool may_be_empty);
 
 /* ERROR / ABORT: code (errno-like) + human message */
 int wire_send_error(struct wire_conn *c, uint16_t type, int32_t code, const char *fmt, ...)
@@ -233,6 +294,16 @@ struct wire_move_addr {
 int wire_send_move_addr(struct wire_conn *c, uint16_t type, const struct wire_move_addr *a);
 int wire_parse_move_addr(struct wire_conn *c, const struct wire_msg *m,
 			 struct wire_move_addr *a);
+
+/* OUTCOME: the ID, an enum wire_outcome and the RESTORED values (4). */
+struct wire_outcome_msg {
+	uint8_t id[WIRE_ID_LEN];
+	uint32_t outcome;
+	uint64_t v[4];
+};
+int wire_send_outcome(struct wire_conn *c, const struct wire_outcome_msg *o);
+const char *wire_outcome_name(uint32_t outcome);
+int wire_parse_outcome(struct wire_conn *c, const struct wire_msg *m, struct wire_outcome_msg *o);
 
 /* Frames with a small list of u64 values (COMMIT, RESTORED, DONE): */
 int wire_send_u64s(struct wire_conn *c, uint16_t type, const uint64_t *v, uint32_t n);

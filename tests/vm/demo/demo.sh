@@ -32,8 +32,9 @@ if [ "$FERRY_ROLE" = b ]; then
 	lan_client_up client "$CLI_IP"	# the client's own TCP stack, on the LAN
 	echo "== host b: ferry check"
 	"$FERRY_BIN" check --no-criu || true
-	echo "== host b: ferry receive --listen $FERRY_MY_IP:$FPORT --once"
-	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$FPORT" --once --dir /var/tmp &
+	echo "== host b: ferry receive --listen $FERRY_MY_IP:$FPORT --once --allow-addr $VIP/24"
+	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$FPORT" --once --allow-addr "$VIP/24" \
+		--dir /var/tmp &
 	rpid=$!
 	for i in $(seq 100); do ss -ltn | grep -q ":$FPORT " && break; sleep 0.1; done
 	barrier netready

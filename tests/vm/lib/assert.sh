@@ -1,6 +1,11 @@
 # Shell assertions for VM scenarios. Source it; each failure exits 1
 # with a message saying what differed.
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# The migration channel is mutual TLS: each guest uses its host's test
+# certificate from the build (make user makes build/test-pki).
+if [ -z "${FERRY_PKI_DIR:-}" ] && [ -d "$FERRY_SRC/build/test-pki/${FERRY_ROLE:-a}" ]; then
+	export FERRY_PKI_DIR=$FERRY_SRC/build/test-pki/${FERRY_ROLE:-a}
+fi
 assert_eq() {
 	[ "$1" = "$2" ] || fail "${3:-values differ}: got '$1', want '$2'"
 	echo "ok: ${3:-equal} ($1)"

@@ -11,9 +11,12 @@
 #  4. the tree's PID is taken on b during pre-copy, so the restore through
 #     the CRIU worker (criu swrk) fails: the source is resumed, CRIU's
 #     reason reaches the user, the worker is gone from b afterwards;
-#  5. the receiver is killed (SIGKILL) while CRIU restores on b (eager
-#     restore of 128 MiB, so that it takes a while): its guard kills the
-#     half-restored tree and the CRIU worker, the source resumes;
+#  5. the receiver is killed (SIGKILL, server and session) while CRIU
+#     restores on b (eager restore of 128 MiB, so that it takes a while):
+#     its guard kills the half-restored tree and the CRIU worker and
+#     records "not restored"; the source, which lost its connection after
+#     COMMIT, asks again and resumes once a restarted receiver answers
+#     from that record;
 #  6. the link is cut during pre-copy (b's interface goes down): both ends
 #     give up within their timeouts instead of hanging, the source runs on;
 #  7. ferry migrate gets SIGINT (Ctrl-C) while b restores (eager, 256 MiB):
@@ -30,6 +33,12 @@ wait_port() {
 	for i in $(seq 100); do ss -ltn | grep -q ":$1 " && return 0; sleep 0.1; done
 	fail "nothing listens on port $1"
 }
+# The whole receiver: the server and its session (each connection has a
+# process of its own), not the session's guard.
+kill_receiver() {
+	pkill -9 -P "$1" -f "ferry receive" || true
+	kill -9 "$1"
+}
 
 if [ "$FERRY_ROLE" = b ]; then
 	# case 1
@@ -43,7 +52,7 @@ if [ "$FERRY_ROLE" = b ]; then
 	r=$!; wait_port 7912; barrier c2
 	for i in $(seq 600); do grep -q "pre-flight" "$FERRY_OUT/r2.log" && break; sleep 0.1; done
 	sleep 1
-	kill -9 $r
+	kill_receiver $r
 	wait $r || true
 	echo "receiver killed during pre-copy"
 	barrier c2done
@@ -87,7 +96,7 @@ if [ "$FERRY_ROLE" = b ]; then
 	pid=$(cat "$FERRY_SHARED/pid")
 	for i in $(seq 3000); do grep -q "restoring" "$FERRY_OUT/r5.log" && break; sleep 0.05; done
 	grep -q "restoring" "$FERRY_OUT/r5.log" || fail "the receiver never began restoring"
-	kill -9 $r
+	kill_receiver $r
 	wait $r || true
 	echo "receiver killed during the restore"
 	for i in $(seq 100); do grep -q "restored tree was killed" "$FERRY_OUT/r5.log" && break; sleep 0.1; done
@@ -96,7 +105,15 @@ if [ "$FERRY_ROLE" = b ]; then
 	sleep 1
 	kill -0 "$pid" 2>/dev/null && fail "a copy of $pid runs on b after the receiver died"
 	pgrep -f "criu swrk" && fail "a CRIU worker outlived the receiver"
-	barrier c5done
+	# restarted (as a service manager would): it answers the source's
+	# outcome query from the record the guard left
+	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:7915" 2>"$FERRY_OUT/r5b.log" &
+	r=$!
+	barrier c5done 120
+	kill $r; wait $r || true
+	cat "$FERRY_OUT/r5b.log"
+	grep -q "outcome query .* answered not restored" "$FERRY_OUT/r5b.log" ||
+		fail "the restarted receiver did not answer 'not restored'"
 	# case 6: cut the link once pre-copy runs
 	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:7916" --once 2>"$FERRY_OUT/r6.log" &
 	r=$!; wait_port 7916; barrier c6

@@ -65,10 +65,10 @@ if [ "$FERRY_ROLE" = b ]; then
 	lan_client_up cli "$CLI_IP"
 	lan_rst_watch cli
 
-	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:7931" --once \
+	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:7931" --once --allow-addr "$VIP/24" \
 		--criu-arg=--no-such-criu-option 2>"$FERRY_OUT/receive-fail.log" &
 	r1=$!
-	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:7932" --once \
+	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:7932" --once --allow-addr "$VIP/24" \
 		2>"$FERRY_OUT/receive.log" &
 	r2=$!
 	wait_port 7931; wait_port 7932

@@ -1,0 +1,817 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * One migration on the destination (recv.h): authenticate the peer, judge
+ * its pre-flight, keep the pre-copied pages as CRIU parent images within
+ * the budget agreed there, restore the tree with CRIU. Runs in a process
+ * of its own, one per connection.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include "cmds.h"
+#include "criu_img.h"
+#include "json.h"
+#include "mig.h"
+#include "mig_net.h"
+#include "mig_tcp.h"
+#include "criu_lazy.h"
+#include "criu_swrk.h"
+#include "mig_guard.h"
+#include "imgchain.h"
+#include "lazy_server.h"
+#include "preflight.h"
+#include "recv.h"
+#include "recv_policy.h"
+#include "recv_outcome.h"
+#include "util.h"
+#include "wire.h"
+#include "wire_tls.h"
+
+#define MAX_CRIU_ARGS RECV_MAX_CRIU_ARGS
+
+struct session {
+	const struct ropts *o;
+	struct wire_conn c;
+	char dir[4096];
+	char final_dir[4200], log[4300];
+	struct imgchain *ic;	/* the pre-copied pages, one image set per round */
+	bool restored;
+	bool lazy;		/* restore pre-copied pages through criu lazy-pages */
+	pid_t lazyd;		/* that daemon, while it fills the restored tree */
+	struct criu_swrk swrk;	/* CRIU worker waiting for the restore request */
+	struct mig_guard guard;	/* kills the restored tree if we die unreported */
+	uint64_t t_restored;
+	uint8_t *buf;
+	bool move;		/* MOVE_ADDR: the service address comes here */
+	struct mig_addr addr;
+	bool addr_added;
+	char unlock_script[4300];
+	uint64_t tcp_kept;	/* dumped connections found after the restore */
+	bool authenticated;	/* the peer proved who it is */
+	char peer_addr[64];	/* for the log: who connected */
+	struct wire_tls_peer peer;	/* its certificate's names */
+	uint8_t id[WIRE_ID_LEN];	/* the migration's ID (the source's) */
+	bool query;		/* the peer only asks for an outcome */
+	bool committed;		/* COMMIT received: an outcome is recorded */
+	bool acked;		/* the source confirmed it learnt the outcome */
+	struct recv_budget budget;	/* agreed at pre-flight, charged before writing */
+	uint32_t *pids;		/* the tree's PIDs/TIDs from pre-flight, sorted */
+	char err[4096];
+};
+
+static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void note(const char *fmt, ...)
+{
+	va_list ap;
+
+	/* sanitized: lines quote the source's words */
+	va_start(ap, fmt);
+	ferry_vline("ferry receive: ", "", fmt, ap);
+	va_end(ap);
+}
+
+static int serr(struct session *s, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int serr(struct session *s, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof(s->err), fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+/* `criu check` also fills CRIU's kernel-feature cache (/run/criu.kdat),
+ * which keeps the slow first-time probing out of the restore. */
+static bool criu_usable(void)
+{
+	const char *argv[] = { "criu", "check", NULL };
+
+	return mig_run(argv, "/dev/null") == 0;
+}
+
+/* Can CRIU restore lazily here (userfaultfd with fork/remap events)? */
+static bool criu_lazy_usable(void)
+{
+	const char *argv[] = { "criu", "check", "--feature", "uffd-noncoop", NULL };
+
+	return mig_run(argv, "/dev/null") == 0;
+}
+
+/* TLS first: nothing of the protocol is parsed before the peer's
+ * certificate has been checked. */
+static int authenticate(struct session *s)
+{
+	int ret;
+
+	if (!s->o->tls) {
+		note("WARNING: plain TCP from %s (--insecure): anyone who can reach this port can "
+		     "have a process tree restored here as root", s->peer_addr);
+		return 0;
+	}
+	ret = wire_tls_server(&s->c, s->o->tls, s->o->allow, s->o->nallow, &s->peer, s->err,
+			      sizeof(s->err));
+	if (ret)
+		return ret;
+	note("connection from %s: certificate '%s'", s->peer_addr,
+	     s->peer.n ? s->peer.names[0] : "(no name)");
+	return 0;
+}
+
+static int handshake(struct session *s)
+{
+	struct wire_hello h = { .version = WIRE_VERSION, .caps = WIRE_CAP_ZSTD }, peer;
+	struct wire_msg m;
+	struct utsname u;
+	int ret;
+
+	ret = wire_expect(&s->c, WIRE_HELLO, &m);
+	if (!ret)
+		ret = wire_parse_hello(&s->c, &m, &peer);
+	if (ret) {
+		if (ret == -EPROTO)
+			wire_send_error(&s->c, WIRE_ERROR, ret, "%s", s->c.err);
+		return serr(s, ret, "handshake: %s", s->c.err);
+	}
+	uname(&u);
+	snprintf(h.host, sizeof(h.host), "%s", u.nodename);
+	snprintf(h.kernel, sizeof(h.kernel), "%s", u.release);
+	memcpy(s->id, peer.id, WIRE_ID_LEN);
+	s->query = peer.caps & WIRE_CAP_QUERY;
+	s->authenticated = true;
+	if (s->query)
+		return wire_send_hello(&s->c, &h);
+	note("migration from %s (Linux %s)", peer.host, peer.kernel);
+	/* an ID is used once: a replayed or reused one could confuse the
+	 * record a lost answer is recovered from */
+	struct recv_outcome_rec old;
+	static const uint8_t zero[WIRE_ID_LEN];
+
+	if (!memcmp(s->id, zero, WIRE_ID_LEN) ||
+	    !recv_outcome_read(s->o->state_dir, s->id, &old)) {
+		wire_send_error(&s->c, WIRE_ERROR, -EEXIST, "migration ID missing or used before");
+		return serr(s, -EEXIST, "migration ID missing or used before");
+	}
+	return wire_send_hello(&s->c, &h);
+}
+
+/* An outcome query: answer from the record, for the source that made it. */
+static int answer_query(struct session *s)
+{
+	struct wire_outcome_msg o = { 0 };
+	char hex[2 * WIRE_ID_LEN + 1];
+
+	memcpy(o.id, s->id, WIRE_ID_LEN);
+	o.outcome = recv_outcome_answer(s->o->state_dir, s->id, s->peer.n ? s->peer.names[0] : "",
+					o.v);
+	wire_id_hex(s->id, hex);
+	note("outcome query from %s for migration %s: answered %s", s->peer_addr, hex,
+	     wire_outcome_name(o.outcome));
+	return wire_send_outcome(&s->c, &o);
+}
+
+static void record(struct session *s, uint32_t state, const uint64_t *v)
+{
+	struct recv_outcome_rec r = { .state = state, .session = getpid(), .time = (uint64_t)time(NULL) };
+	int ret;
+
+	if (v)
+		memcpy(r.v, v, sizeof(r.v));
+	snprintf(r.peer, sizeof(r.peer), "%s", s->peer.n ? s->peer.names[0] : "");
+	ret = recv_outcome_write(s->o->state_dir, s->id, &r);
+	if (ret)
+		note("WARNING: cannot record the outcome in %s: %s (a source that lost the answer "
+		     "will stay frozen until settled)", s->o->state_dir, strerror(-ret));
+}
+
+/* After the outcome was sent: the source confirms with DONE. */
+static void await_ack(struct session *s)
+{
+	struct wire_msg m;
+
+	if (!wire_expect(&s->c, WIRE_DONE, &m))
+		s->acked = true;
+	else
+		note("the source did not confirm the outcome (%s): it may ask again", s->c.err);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int preflight(struct session *s)
+{
+	struct pf_list l;
+	struct pf_report rep;
+	struct wire_msg m;
+	int ret;
+
+	ret = wire_expect(&s->c, WIRE_PREFLIGHT, &m);
+	if (!ret)
+		ret = preflight_parse(&s->c, &m, &l);
+	if (ret)
+		return serr(s, ret, "pre-flight: %s", s->c.err);
+	ret = preflight_check(&l, s->o->dir, criu_usable(), &rep);	/* slow once */
+	s->lazy = !s->o->eager && criu_lazy_usable();
+	if (!s->o->eager && !s->lazy)
+		note("userfaultfd restore is not available (criu check --feature "
+		     "uffd-noncoop): pre-copied pages will be restored before the tree runs");
+	if (!ret)
+		ret = preflight_send_report(&s->c, &rep);
+	note("pre-flight: %zu files checked, %zu problem%s", l.n, rep.n + rep.more,
+	     rep.n + rep.more == 1 ? "" : "s");
+	for (size_t i = 0; i < rep.n; i++) {
+		char line[4500];
+
+		pf_problem_str(&rep.v[i], line, sizeof(line));
+		note("  %s", line);
+	}
+	/* our own judgement, whatever the source makes of the answer:
+	 * nothing is written or started for a tree that cannot come here */
+	if (!ret && (rep.n || rep.more))
+		ret = serr(s, -EPERM, "pre-flight failed here (%zu problem%s): session ended",
+			   rep.n + rep.more, rep.n + rep.more == 1 ? "" : "s");
+	if (!ret) {
+		s->budget.limit = rep.budget;
+		s->pids = l.tids;	/* the PIDs pages may come for */
+		s->budget.pids = l.tids;
+		s->budget.npids = l.ntids;
+		qsort(s->pids, l.ntids, sizeof(*s->pids), cmp_u32);
+		l.tids = NULL;
+		l.ntids = 0;
+		note("pre-flight passed: disk budget %llu MiB", (unsigned long long)(rep.budget >> 20));
+	}
+	pf_list_free(&l);
+	pf_report_free(&rep);
+	return ret;
+}
+
+static int setup_dirs(struct session *s)
+{
+	int ret;
+
+	snprintf(s->dir, sizeof(s->dir), "%s/ferry-receive-XXXXXX", s->o->dir);
+	if (!mkdtemp(s->dir))
+		return serr(s, -errno, "%s: %s", s->dir, strerror(errno));
+	snprintf(s->final_dir, sizeof(s->final_dir), "%s/final", s->dir);
+	snprintf(s->log, sizeof(s->log), "%s/restore.log", s->final_dir);
+	if (mkdir(s->final_dir, 0700))
+		return serr(s, -errno, "%s: %s", s->final_dir, strerror(errno));
+	ret = imgchain_open(&s->ic, s->dir, s->err, sizeof(s->err));
+	if (ret)
+		return ret;
+	s->buf = malloc(WIRE_MAX_PAGES * WIRE_PAGE_SIZE);
+	if (!s->buf)
+		return -ENOMEM;
+	/* CRIU starts now, during pre-copy, not in the downtime; extra
+	 * --criu-arg options only exist on the command line */
+	if (!s->o->ncriu_args) {
+		char out[4300], err[512];
+
+		snprintf(out, sizeof(out), "%s/criu-swrk.out", s->dir);
+		if (criu_swrk_start(&s->swrk, out, err, sizeof(err)))
+			note("%s: the restore will run `criu restore`", err);
+	}
+	return 0;
+}
+
+/* A pre-copy round ended: its pages become one more image set of the chain. */
+static int end_round(struct session *s, bool last)
+{
+	struct imgchain_stats st;
+	uint64_t t = ferry_now_ns();
+	int ret;
+
+	ret = recv_count_round(&s->budget, s->err, sizeof(s->err));
+	if (ret)
+		return ret;
+	ret = imgchain_end_round(s->ic, last);
+	if (ret)
+		return serr(s, ret, "%s", imgchain_err(s->ic));
+	imgchain_stats(s->ic, &st);
+	if (last)
+		note("parent images ready: %llu pages in %u rounds (last round's pagemaps "
+		     "written in %llu ms)", (unsigned long long)st.cover_pages, st.rounds,
+		     (unsigned long long)((ferry_now_ns() - t) / 1000000));
+	return 0;
+}
+
+/* MOVE_ADDR: can this host take the address over? Answer with the
+ * interface it will go on, or an ERROR. */
+static int move_addr(struct session *s, const struct wire_msg *m)
+{
+	struct wire_move_addr wa, ack;
+	char a[96];
+	int ret;
+
+	ret = wire_parse_move_addr(&s->c, m, &wa);
+	if (ret)
+		return serr(s, ret, "%s", s->c.err);
+	memset(&s->addr, 0, sizeof(s->addr));
+	s->addr.addr.s_addr = wa.addr;
+	s->addr.prefix = wa.prefix;
+	snprintf(s->addr.dev, sizeof(s->addr.dev), "%s", wa.dev);
+	ret = recv_addr_allowed(s->o->allow_addr, s->o->nallow_addr, &s->addr, s->err,
+				sizeof(s->err));
+	if (!ret)
+		ret = mig_addr_check_absent(&s->addr, s->err, sizeof(s->err));
+	if (ret) {
+		wire_send_error(&s->c, WIRE_ERROR, ret, "%s", s->err);
+		return ret;
+	}
+	s->move = true;
+	ack = wa;
+	snprintf(ack.dev, sizeof(ack.dev), "%s", s->addr.dev);
+	mig_addr_fmt(&s->addr, a, sizeof(a));
+	note("service address %s will move here", a);
+	ret = wire_send_move_addr(&s->c, WIRE_MOVE_ADDR_ACK, &ack);
+	return ret ? serr(s, ret, "%s", s->c.err) : 0;
+}
+
+/*
+ * Before `criu restore`: lock the service address (nothing may answer a
+ * peer with a RST before the sockets exist), add it, announce it. The
+ * post-restore action script unlocks it (see mig_tcp.h).
+ */
+static int net_before_restore(struct session *s)
+{
+	char a[96];
+	int ret;
+
+	if (!s->move)
+		return 0;
+	ret = mig_addr_lock(&s->addr, s->dir, s->unlock_script, sizeof(s->unlock_script),
+			    s->err, sizeof(s->err));
+	if (ret)
+		return ret;
+	ret = mig_addr_add(&s->addr, s->err, sizeof(s->err));
+	if (ret) {
+		mig_addr_unlock(&s->addr, s->dir);
+		return ret;
+	}
+	s->addr_added = true;
+	ret = mig_addr_announce(&s->addr);
+	mig_addr_fmt(&s->addr, a, sizeof(a));
+	note("service address %s added (locked until the sockets are restored)%s", a,
+	     ret ? "; no gratuitous ARP on this link" : "");
+	return 0;
+}
+
+/* After `criu restore`: on failure the address goes (the source takes it
+ * back); on success make sure it is unlocked and count the connections. */
+static void net_after_restore(struct session *s, bool ok)
+{
+	struct mig_tcp_conn *v = NULL;
+	size_t n = 0;
+	char err[512];
+
+	if (s->move) {
+		/* failed: the address goes before the lock does, else a peer's
+		 * retransmission could meet the address without a socket */
+		if (!ok && s->addr_added) {
+			if (mig_addr_del(&s->addr, err, sizeof(err)))
+				note("%s", err);
+			s->addr_added = false;
+		}
+		if (mig_addr_unlock(&s->addr, s->dir) > 0 && ok)
+			note("the post-restore hook did not unlock the service address; unlocked now");
+		if (ok)
+			mig_addr_announce(&s->addr);
+	}
+	if (!ok || mig_tcp_read_images(s->final_dir, &v, &n))
+		return;
+	s->tcp_kept = mig_tcp_count_present(v, n);
+	if (n)
+		note("%llu of %zu dumped TCP connections present after the restore",
+		     (unsigned long long)s->tcp_kept, n);
+	free(v);
+}
+
+/* In the guard, once this receiver is gone (mig_guard.h). */
+static void undo_restore(void *arg, int phase)
+{
+	struct session *s = arg;
+	char mark[4300], script[4300], err[512];
+
+	/* the tree is gone: a source that asks may resume its copy */
+	if (phase == 1)
+		record(s, WIRE_OUTCOME_NOT_RESTORED, NULL);
+	if (!s->move)
+		return;
+	if (phase == 0) {
+		/* the post-restore notification may have unlocked it */
+		snprintf(mark, sizeof(mark), "%s/unlocked", s->dir);
+		unlink(mark);
+		mig_addr_lock(&s->addr, s->dir, script, sizeof(script), err, sizeof(err));
+		return;
+	}
+	mig_addr_del(&s->addr, err, sizeof(err));
+	mig_addr_unlock(&s->addr, s->dir);
+}
+
+/* Before the restore: guard it until the source has been told. */
+static int guard_restore(struct session *s)
+{
+	uint32_t *pids;
+	size_t n;
+	int ret;
+
+	ret = criu_pstree_pids(s->final_dir, &pids, &n);
+	if (ret)
+		return serr(s, ret, "%s/pstree.img: %s", s->final_dir, strerror(-ret));
+	ret = mig_guard_start(&s->guard, pids, n, s->swrk.pid, undo_restore, s);
+	free(pids);
+	return ret ? serr(s, ret, "starting the restore guard: %s", strerror(-ret)) : 0;
+}
+
+/* CRIU's action-script notifications, when the worker restores. */
+static int on_criu_notify(const char *script, pid_t pid, void *arg)
+{
+	struct session *s = arg;
+
+	/* the sockets exist (still in repair mode): peers may reach them */
+	if (s->move && !strcmp(script, "post-restore"))
+		mig_addr_unlock(&s->addr, s->dir);
+	return 0;
+}
+
+/*
+ * Restore through the waiting CRIU worker. -EPIPE when it is gone before
+ * taking the request (nothing restored: `criu restore` can still run);
+ * CRIU's log goes to log.
+ */
+static int restore_swrk(struct session *s, char *log, size_t loglen)
+{
+	struct criu_swrk_restore r = {
+		.log_file = "restore.log",
+		.log_level = 2,		/* -v4 logging costs seconds under TCG */
+		.tcp_established = true,	/* none in the images: no effect */
+		.lazy_pages = s->lazy,
+		.notify = s->move ? on_criu_notify : NULL,
+		.arg = s,
+		.timeout_ms = s->o->restore_ms,
+	};
+	pid_t root = 0;
+	int ret;
+
+	snprintf(log, loglen, "%s/restore.log", s->final_dir);
+	/* CRIU opens it as /proc/OUR_PID/fd/N */
+	r.images_dir_fd = open(s->final_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (r.images_dir_fd < 0)
+		return serr(s, -errno, "%s: %s", s->final_dir, strerror(errno));
+	ret = criu_swrk_restore(&s->swrk, &r, &root, s->err, sizeof(s->err));
+	close(r.images_dir_fd);
+	if (!ret)
+		note("restored by the waiting CRIU worker: root pid %d", (int)root);
+	return ret;
+}
+
+static int restore(struct session *s, uint64_t *ms, struct criu_restore_stats *rs)
+{
+	const char *argv[16 + MAX_CRIU_ARGS];
+	char link[4300], stats[4300], tail[2048], target[64], log[4300];
+	uint64_t t;
+	int n = 0, ret;
+
+	if (!imgchain_top(s->ic))
+		return serr(s, -EPROTO, "commit before the last pre-copy round");
+	snprintf(link, sizeof(link), "%s/parent", s->final_dir);
+	snprintf(target, sizeof(target), "../%s", imgchain_top(s->ic));
+	unlink(link);
+	if (symlink(target, link))
+		return serr(s, -errno, "symlink %s: %s", link, strerror(errno));
+	argv[n++] = "criu";
+	argv[n++] = "restore";
+	argv[n++] = "-D";
+	argv[n++] = s->final_dir;
+	argv[n++] = "--restore-detached";
+	argv[n++] = "-v2";	/* -v4 logging costs seconds under TCG */
+	argv[n++] = "--tcp-established";	/* none in the images: no effect */
+	if (s->move) {
+		argv[n++] = "--action-script";
+		argv[n++] = s->unlock_script;
+	}
+	if (s->lazy) {
+		struct criu_lazy_stats ls;
+
+		ret = criu_lazy_mark(s->final_dir, &ls, s->err, sizeof(s->err));
+		if (!ret)
+			ret = lazy_server_start(s->final_dir, ls.tasks, &s->lazyd, s->err,
+						sizeof(s->err));
+		if (ret)
+			return ret;
+		note("lazy restore: %llu pre-copied pages left to the lazy-pages server, %llu "
+		     "restored by CRIU", (unsigned long long)ls.lazy_pages,
+		     (unsigned long long)ls.eager_pages);
+		argv[n++] = "--lazy-pages";
+	}
+	for (int i = 0; i < s->o->ncriu_args; i++)
+		argv[n++] = s->o->criu_args[i];
+	argv[n] = NULL;
+	note("final images received: restoring");
+	t = ferry_now_ns();
+	ret = net_before_restore(s);
+	if (!ret)
+		ret = guard_restore(s);
+	if (ret) {
+		net_after_restore(s, false);
+		return ret;
+	}
+	ret = -EPIPE;
+	if (s->swrk.pid > 0) {
+		ret = restore_swrk(s, log, sizeof(log));
+		if (ret == -EPIPE)
+			note("%s: running `criu restore` instead", s->err);
+	}
+	if (ret == -EPIPE) {
+		snprintf(log, sizeof(log), "%s", s->log);
+		ret = mig_run_timeout(argv, log, s->o->restore_ms);
+		if (ret == -ETIMEDOUT)
+			serr(s, ret, "criu restore did not finish within %d s: killed",
+			     s->o->restore_ms / 1000);
+		else if (ret)
+			serr(s, -EIO, "criu restore failed (exit %d)", ret);
+	}
+	*ms = (ferry_now_ns() - t) / 1000000;
+	if (ret < 0 && ret != -EIO)
+		/* the worker died mid-restore: no CRIU cleaned up after it,
+		 * so the guard kills whatever it had restored */
+		mig_guard_fire(&s->guard);
+	else if (ret)
+		mig_guard_release(&s->guard);	/* CRIU undid its own restore */
+	net_after_restore(s, ret == 0);
+	if (ret) {
+		size_t l = strlen(s->err);
+
+		mig_log_errors(log, tail, sizeof(tail));
+		snprintf(s->err + l, sizeof(s->err) - l, ":\n%s", tail);
+		return -EIO;
+	}
+	s->t_restored = ferry_now_ns();
+	memset(rs, 0, sizeof(*rs));
+	snprintf(stats, sizeof(stats), "%s/stats-restore", s->final_dir);
+	criu_img_read_restore_stats(stats, rs);
+	note("restored in %llu ms", (unsigned long long)*ms);
+	return 0;
+}
+
+static int recv_file(struct session *s, const struct wire_msg *m)
+{
+	struct wire_file f;
+	int fd, ret, dfd;
+
+	ret = wire_parse_file_begin(&s->c, m, &f);
+	if (ret)
+		return serr(s, ret, "%s", s->c.err);
+	/* the announced size is charged before a byte is written, and
+	 * wire_recv_file_body() takes no byte more */
+	ret = recv_count_file(&s->budget, s->err, sizeof(s->err));
+	if (!ret)
+		ret = recv_charge(&s->budget, f.size, s->err, sizeof(s->err));
+	if (ret)
+		return ret;
+	dfd = open(s->final_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return serr(s, -errno, "%s: %s", s->final_dir, strerror(errno));
+	fd = openat(dfd, f.name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	close(dfd);
+	if (fd < 0)
+		return serr(s, -errno, "image %s: %s", f.name, strerror(errno));
+	ret = wire_recv_file_body(&s->c, &f, fd);
+	if (close(fd) && !ret)
+		ret = -errno;
+	if (ret)
+		return serr(s, ret, "image %s: %s", f.name, s->c.err);
+	return 0;
+}
+
+/*
+ * After a restore, before reporting it: did the source abort meanwhile (an
+ * ABORT or ERROR frame waiting)? Only an explicit frame counts: a source
+ * that merely vanished may have left its tree frozen for good.
+ */
+static bool source_aborted(struct session *s)
+{
+	struct wire_msg m;
+
+	if (!wire_readable(&s->c))
+		return false;
+	if (wire_recv(&s->c, &m))
+		return false;
+	if (m.type == WIRE_ABORT || m.type == WIRE_ERROR)
+		return true;
+	note("unexpected %s frame during the restore (ignored)", wire_type_name(m.type));
+	return false;
+}
+
+/* The conversation after pre-flight. 0 when the tree runs here. */
+static int serve(struct session *s)
+{
+	struct wire_pages_hdr h;
+	struct wire_round r;
+	struct wire_msg m;
+	int ret;
+
+	for (;;) {
+		ret = wire_recv(&s->c, &m);
+		if (ret)
+			return serr(s, ret, "%s", s->c.err);
+		switch (m.type) {
+		case WIRE_PAGES:
+			ret = wire_parse_pages(&s->c, &m, &h, s->buf, WIRE_MAX_PAGES * WIRE_PAGE_SIZE);
+			if (ret)
+				return serr(s, ret, "%s", s->c.err);
+			if (!recv_pid_known(&s->budget, h.pid))
+				return serr(s, -EPROTO, "PAGES for PID %u, which pre-flight did not "
+					    "announce", h.pid);
+			ret = recv_charge(&s->budget, h.raw_len, s->err, sizeof(s->err));
+			if (ret)
+				return ret;
+			ret = imgchain_put(s->ic, h.pid, h.vaddr, h.npages, s->buf);
+			if (ret)
+				return serr(s, ret, "%s", imgchain_err(s->ic));
+			break;
+		case WIRE_ROUND_END:
+			ret = wire_parse_round(&s->c, &m, &r);
+			if (ret)
+				return serr(s, ret, "%s", s->c.err);
+			ret = end_round(s, r.flags & WIRE_ROUND_F_LAST);
+			if (ret)
+				return ret;
+			if (r.flags & WIRE_ROUND_F_LAST)
+				break;	/* the source freezes and dumps now */
+			ret = wire_send_round(&s->c, WIRE_ROUND_ACK, &r);
+			if (ret)
+				return serr(s, ret, "%s", s->c.err);
+			break;
+		case WIRE_FILE_BEGIN:
+			ret = recv_file(s, &m);
+			if (ret)
+				return ret;
+			break;
+		case WIRE_MOVE_ADDR:
+			ret = move_addr(s, &m);
+			if (ret)
+				return ret;
+			break;
+		case WIRE_COMMIT: {
+			struct criu_restore_stats rs;
+			uint64_t ms = 0, v[6];
+
+			/* from here a lost answer is recovered from the record */
+			s->committed = true;
+			record(s, RECV_OUTCOME_PENDING, NULL);
+			ret = restore(s, &ms, &rs);
+			if (!ret && source_aborted(s)) {
+				/* it asked during the restore and waits for the
+				 * answer: undo, since nothing is recorded yet */
+				mig_guard_fire(&s->guard);
+				ret = serr(s, -ECANCELED, "the source aborted during the restore; "
+					   "the restored tree was killed here");
+			}
+			if (ret) {
+				/* undone (CRIU's own cleanup or the guard): say so,
+				 * on the record first */
+				record(s, WIRE_OUTCOME_NOT_RESTORED, NULL);
+				wire_send_error(&s->c, WIRE_NOT_RESTORED, ret, "%s", s->err);
+				await_ack(s);
+				return ret;
+			}
+			/* The tree stays here now, whatever becomes of the
+			 * connection: the guard goes, the record says so, and
+			 * only then the answer. A source that does not get it
+			 * asks (recv_outcome.h), and never resumes unless told
+			 * NOT_RESTORED. */
+			mig_guard_release(&s->guard);
+			s->restored = true;
+			v[0] = ms;
+			v[1] = rs.restore_time;
+			v[2] = rs.pages_restored;
+			v[3] = s->tcp_kept;
+			record(s, WIRE_OUTCOME_RESTORED, v);
+			memcpy(&v[4], s->id, 8);
+			memcpy(&v[5], s->id + 8, 8);
+			ret = wire_send_u64s(&s->c, WIRE_RESTORED, v, 6);
+			if (ret)
+				note("reporting the restore: %s; the tree runs here, the source "
+				     "learns it when it asks", s->c.err);
+			/* the worker exits after its answer; reap it */
+			criu_swrk_stop(&s->swrk, 10000);
+			if (!ret)
+				await_ack(s);
+			return 0;
+		}
+		case WIRE_ABORT:
+		case WIRE_ERROR: {
+			char msg[512];
+			int32_t code;
+
+			if (wire_parse_error(&s->c, &m, &code, msg, sizeof(msg)))
+				snprintf(msg, sizeof(msg), "(malformed)");
+			return serr(s, -ECANCELED, "source aborted: %s", msg);
+		}
+		default:
+			wire_send_error(&s->c, WIRE_ERROR, -EPROTO, "unexpected %s frame",
+					wire_type_name(m.type));
+			return serr(s, -EPROTO, "unexpected %s frame", wire_type_name(m.type));
+		}
+	}
+}
+
+/*
+ * The tree runs, and criu lazy-pages fills in the pre-copied pages it has not
+ * touched yet from the images here: they must stay until it is done.
+ */
+static int wait_lazy(struct session *s)
+{
+	int ret;
+
+	ret = lazy_server_wait(s->lazyd, 1800 * 1000);
+	if (ret == 0)
+		return 0;
+	ferry_err("the lazy-pages server failed (%s %d) %llu ms after the restore: the "
+		  "restored tree may miss memory", ret < 0 ? "error" : "exit", ret,
+		  (unsigned long long)((ferry_now_ns() - s->t_restored) / 1000000));
+	return -EIO;
+}
+
+enum recv_result recv_session_run(const struct ropts *o, int fd)
+{
+	struct session s;
+	bool keep = o->keep;
+	int ret;
+
+	memset(&s, 0, sizeof(s));
+	s.o = o;
+	s.swrk.sk = -1;
+	s.guard.fd = -1;
+	wire_init(&s.c, fd);
+	mig_peer_name(fd, s.peer_addr, sizeof(s.peer_addr));
+	/* a peer that has not proved who it is gets seconds, not a slot */
+	wire_set_deadline(&s.c, (uint64_t)o->auth_ms);
+	ret = authenticate(&s);
+	if (ret)
+		note("refused %s: %s", s.peer_addr, s.err);
+	else
+		ret = handshake(&s);
+	if (!ret && s.query) {
+		answer_query(&s);
+		wire_tls_end(&s.c);
+		wire_free(&s.c);
+		return RECV_QUERY;
+	}
+	wire_set_deadline(&s.c, 0);
+	wire_set_timeout(&s.c, o->phase_ms);
+	if (!ret)
+		ret = preflight(&s);
+	if (!ret)
+		ret = setup_dirs(&s);
+	if (!ret)
+		ret = serve(&s);
+	if (ret) {
+		note("migration failed: %s", s.err[0] ? s.err : strerror(-ret));
+		/* the source learns why (it may have been told already) */
+		if (s.authenticated && ret != -EPIPE && ret != -ECONNRESET)
+			wire_send_error(&s.c, WIRE_ERROR, ret, "destination: %s",
+					s.err[0] ? s.err : strerror(-ret));
+	} else {
+		note("migration done: the tree runs here");
+	}
+	mig_guard_release(&s.guard);	/* alive: whatever failed was cleaned up here */
+	criu_swrk_stop(&s.swrk, 10000);	/* done with, or never asked */
+	if (s.lazyd > 0 && !s.restored) {
+		kill(s.lazyd, SIGKILL);
+		lazy_server_wait(s.lazyd, 10000);
+	} else if (s.lazyd > 0 && wait_lazy(&s)) {
+		ret = -EIO;
+		keep = true;	/* the logs are the evidence */
+	}
+	imgchain_close(s.ic);
+	free(s.buf);
+	free(s.pids);
+	wire_tls_end(&s.c);
+	wire_free(&s.c);
+	if (s.dir[0] && !keep)
+		mig_rmtree(s.dir);
+	else if (s.dir[0])
+		note("kept %s", s.dir);
+	if (!s.authenticated)
+		return RECV_REFUSED;
+	if (s.committed && !s.acked)	/* the source may ask: --once lingers */
+		return ret ? RECV_FAILED_UNACKED : RECV_RESTORED_UNACKED;
+	return ret ? RECV_FAILED : RECV_RESTORED;
+}

@@ -1,0 +1,554 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The migration wire protocol's typed messages (wire.h), over wire.c. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zstd.h>
+#include "util.h"
+#include "wire.h"
+#include "wire_int.h"
+
+static int send_wb(struct wire_conn *c, uint16_t type, struct wire_buf *b)
+{
+	int ret;
+
+	if (b->oom)
+		ret = wire_fail(c, -ENOMEM, "out of memory");
+	else
+		ret = wire_send(c, type, b->p, (uint32_t)b->len);
+	wb_free(b);
+	return ret;
+}
+
+static int malformed(struct wire_conn *c, const struct wire_msg *m)
+{
+	return wire_fail(c, -EPROTO, "malformed %s frame (%u bytes)", wire_type_name(m->type), m->len);
+}
+
+static int check_type(struct wire_conn *c, const struct wire_msg *m, uint16_t type)
+{
+	if (m->type != type)
+		return wire_fail(c, -EPROTO, "expected a %s frame, got %s", wire_type_name(type),
+			    wire_type_name(m->type));
+	return 0;
+}
+
+/* ---- typed messages ---------------------------------------------------- */
+int wire_send_hello(struct wire_conn *c, const struct wire_hello *h)
+{
+	struct wire_buf b;
+
+	wb_init(&b);
+	wb_u32(&b, h->version);
+	wb_u64(&b, h->caps);
+	wb_str(&b, h->host);
+	wb_str(&b, h->kernel);
+	wb_bytes(&b, h->id, WIRE_ID_LEN);
+	return send_wb(c, WIRE_HELLO, &b);
+}
+
+int wire_parse_hello(struct wire_conn *c, const struct wire_msg *m, struct wire_hello *h)
+{
+	struct wire_rd r;
+
+	if (check_type(c, m, WIRE_HELLO))
+		return -EPROTO;
+	rd_init(&r, m->payload, m->len);
+	h->version = rd_u32(&r);
+	h->caps = rd_u64(&r);
+	rd_str(&r, h->host, sizeof(h->host));
+	rd_str(&r, h->kernel, sizeof(h->kernel));
+	const uint8_t *id = rd_bytes(&r, WIRE_ID_LEN);
+
+	if (id)
+		memcpy(h->id, id, WIRE_ID_LEN);
+	if (!rd_done(&r))
+		return malformed(c, m);
+	/* shown to the operator */
+	ferry_sanitize(h->host, false);
+	ferry_sanitize(h->kernel, false);
+	if (h->version != WIRE_VERSION)
+		return wire_fail(c, -EPROTO, "peer speaks wire protocol %u, this ferry speaks %u",
+			    h->version, WIRE_VERSION);
+	return 0;
+}
+
+#define PAGES_HDR_LEN (4 + 8 + 4 + 4 + 1)
+
+/*
+ * Compress raw bytes of data into c->tmp when that pays: 0 with *out and out_len
+ * set to the compressed or the original bytes and *comp saying which.
+ */
+static int maybe_compress(struct wire_conn *c, const void *data, size_t raw, const void **out,
+			  size_t *out_len, uint8_t *comp)
+{
+	*out = data;
+	*out_len = raw;
+	*comp = WIRE_COMP_NONE;
+	if (!c->tmp) {
+		c->tmp = malloc(ZSTD_compressBound(WIRE_MAX_PAGES * WIRE_PAGE_SIZE));
+		if (!c->tmp)
+			return wire_fail(c, -ENOMEM, "out of memory");
+	}
+	if (!c->zc) {
+		c->zc = ZSTD_createCCtx();
+		if (!c->zc)
+			return wire_fail(c, -ENOMEM, "out of memory");
+		ZSTD_CCtx_setParameter(c->zc, ZSTD_c_compressionLevel, c->zlevel);
+	}
+	/* Probe: when the first 64 KiB do not compress below 7/8, the batch
+	 * is sent raw -- compressing random data costs more than sending it. */
+	size_t probe = raw < WIRE_PROBE_BYTES ? raw : WIRE_PROBE_BYTES;
+	size_t z = ZSTD_compress2(c->zc, c->tmp,
+				  ZSTD_compressBound(WIRE_MAX_PAGES * WIRE_PAGE_SIZE), data, probe);
+	if (!ZSTD_isError(z) && z < probe - probe / 8 && probe < raw)
+		z = ZSTD_compress2(c->zc, c->tmp,
+				   ZSTD_compressBound(WIRE_MAX_PAGES * WIRE_PAGE_SIZE), data, raw);
+	else if (probe < raw)
+		z = raw;	/* incompressible: raw */
+	if (!ZSTD_isError(z) && z < raw) {
+		*out = c->tmp;
+		*out_len = z;
+		*comp = WIRE_COMP_ZSTD;
+	}
+	return 0;
+}
+
+int wire_send_pages(struct wire_conn *c, uint32_t pid, uint64_t vaddr, uint32_t npages,
+		    const void *data)
+{
+	size_t raw = (size_t)npages * WIRE_PAGE_SIZE, out_len;
+	const void *out;
+	uint8_t comp;
+	uint8_t hdr[WIRE_HDR_LEN + PAGES_HDR_LEN];
+	int ret;
+
+	if (!npages || npages > WIRE_MAX_PAGES)
+		return wire_fail(c, -EINVAL, "bad page count %u", npages);
+	ret = maybe_compress(c, data, raw, &out, &out_len, &comp);
+	if (ret)
+		return ret;
+	/* Header and page header in one write, then the data: no copy. */
+	wire_put_le(hdr, WIRE_MAGIC, 4);
+	wire_put_le(hdr + 4, WIRE_PAGES, 2);
+	wire_put_le(hdr + 6, 0, 2);
+	wire_put_le(hdr + 8, PAGES_HDR_LEN + out_len, 4);
+	wire_put_le(hdr + 12, pid, 4);
+	wire_put_le(hdr + 16, vaddr, 8);
+	wire_put_le(hdr + 24, npages, 4);
+	wire_put_le(hdr + 28, raw, 4);
+	hdr[32] = comp;
+	ret = wire_write_all(c, hdr, sizeof(hdr));
+	if (!ret)
+		ret = wire_write_all(c, out, out_len);
+	return ret;
+}
+
+int wire_parse_pages(struct wire_conn *c, const struct wire_msg *m, struct wire_pages_hdr *h,
+		     void *out, size_t out_size)
+{
+	struct wire_rd r;
+	const uint8_t *data;
+	size_t n;
+
+	if (check_type(c, m, WIRE_PAGES))
+		return -EPROTO;
+	rd_init(&r, m->payload, m->len);
+	h->pid = rd_u32(&r);
+	h->vaddr = rd_u64(&r);
+	h->npages = rd_u32(&r);
+	h->raw_len = rd_u32(&r);
+	h->comp = rd_u8(&r);
+	if (r.bad)
+		return malformed(c, m);
+	h->wire_len = (uint32_t)(r.len - r.off);
+	data = rd_bytes(&r, h->wire_len);
+	if (h->npages == 0 || h->npages > WIRE_MAX_PAGES ||
+	    h->raw_len != h->npages * WIRE_PAGE_SIZE)
+		return wire_fail(c, -EPROTO, "PAGES frame with %u pages and %u raw bytes", h->npages,
+			    h->raw_len);
+	if (h->vaddr % WIRE_PAGE_SIZE || h->vaddr + (uint64_t)h->raw_len < h->vaddr)
+		return wire_fail(c, -EPROTO, "PAGES frame at bad address 0x%llx",
+			    (unsigned long long)h->vaddr);
+	if (out_size < h->raw_len)
+		return wire_fail(c, -ENOBUFS, "PAGES buffer too small");
+	switch (h->comp) {
+	case WIRE_COMP_NONE:
+		if (h->wire_len != h->raw_len)
+			return wire_fail(c, -EPROTO, "uncompressed PAGES frame with %u of %u bytes",
+				    h->wire_len, h->raw_len);
+		memcpy(out, data, h->raw_len);
+		return 0;
+	case WIRE_COMP_ZSTD:
+		if (!c->zd) {
+			c->zd = ZSTD_createDCtx();
+			if (!c->zd)
+				return wire_fail(c, -ENOMEM, "out of memory");
+		}
+		n = ZSTD_decompressDCtx(c->zd, out, h->raw_len, data, h->wire_len);
+		if (ZSTD_isError(n))
+			return wire_fail(c, -EPROTO, "PAGES frame: zstd: %s", ZSTD_getErrorName(n));
+		if (n != h->raw_len)
+			return wire_fail(c, -EPROTO, "PAGES frame decompressed to %zu of %u bytes", n,
+				    h->raw_len);
+		return 0;
+	default:
+		return wire_fail(c, -EPROTO, "PAGES frame with unknown compression %u", h->comp);
+	}
+}
+
+int wire_send_round(struct wire_conn *c, uint16_t type, const struct wire_round *r)
+{
+	struct wire_buf b;
+
+	wb_init(&b);
+	wb_u32(&b, r->round);
+	wb_u64(&b, r->pages);
+	wb_u64(&b, r->raw_bytes);
+	wb_u64(&b, r->wire_bytes);
+	wb_u64(&b, r->dirty_pages);
+	wb_u64(&b, r->elapsed_ns);
+	wb_u32(&b, r->flags);
+	return send_wb(c, type, &b);
+}
+
+int wire_parse_round(struct wire_conn *c, const struct wire_msg *m, struct wire_round *r)
+{
+	struct wire_rd d;
+
+	if (m->type != WIRE_ROUND_END && m->type != WIRE_ROUND_ACK)
+		return check_type(c, m, WIRE_ROUND_END);
+	rd_init(&d, m->payload, m->len);
+	r->round = rd_u32(&d);
+	r->pages = rd_u64(&d);
+	r->raw_bytes = rd_u64(&d);
+	r->wire_bytes = rd_u64(&d);
+	r->dirty_pages = rd_u64(&d);
+	r->elapsed_ns = rd_u64(&d);
+	r->flags = rd_u32(&d);
+	return rd_done(&d) ? 0 : malformed(c, m);
+}
+
+static bool name_chars_ok(const char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' || *s == '-'))
+			return false;
+	return true;
+}
+
+bool wire_name_ok(const char *name)
+{
+	return name[0] && name_chars_ok(name) && strcmp(name, ".") && strcmp(name, "..");
+}
+
+bool wire_ifname_ok(const char *name, bool may_be_empty)
+{
+	size_t n = strlen(name);
+
+	if (!n)
+		return may_be_empty;
+	return n < 16 && name_chars_ok(name) && strcmp(name, ".") && strcmp(name, "..");
+}
+
+int wire_send_file_begin(struct wire_conn *c, const struct wire_file *f)
+{
+	struct wire_buf b;
+
+	wb_init(&b);
+	wb_str(&b, f->name);
+	wb_u64(&b, f->size);
+	wb_u32(&b, f->mode);
+	return send_wb(c, WIRE_FILE_BEGIN, &b);
+}
+
+int wire_parse_file_begin(struct wire_conn *c, const struct wire_msg *m, struct wire_file *f)
+{
+	struct wire_rd r;
+
+	if (check_type(c, m, WIRE_FILE_BEGIN))
+		return -EPROTO;
+	rd_init(&r, m->payload, m->len);
+	rd_str(&r, f->name, sizeof(f->name));
+	f->size = rd_u64(&r);
+	f->mode = rd_u32(&r);
+	if (!rd_done(&r))
+		return malformed(c, m);
+	if (!wire_name_ok(f->name)) {
+		ferry_sanitize(f->name, false);
+		return wire_fail(c, -EPROTO, "FILE_BEGIN with unsafe name '%s'", f->name);
+	}
+	return 0;
+}
+
+int wire_send_file(struct wire_conn *c, const char *name, int fd)
+{
+	struct wire_file f = { .mode = 0600 };
+	uint64_t sent = 0;
+	off_t end;
+	int ret;
+
+	if (strlen(name) >= sizeof(f.name) || !wire_name_ok(name))
+		return wire_fail(c, -EINVAL, "bad file name '%s'", name);
+	strcpy(f.name, name);
+	end = lseek(fd, 0, SEEK_END);
+	if (end < 0 || lseek(fd, 0, SEEK_SET) < 0)
+		return wire_fail(c, -errno, "%s: %s", name, strerror(errno));
+	f.size = (uint64_t)end;
+	ret = wire_send_file_begin(c, &f);
+	if (ret)
+		return ret;
+	uint8_t *chunk = malloc(WIRE_FILE_CHUNK);
+
+	if (!chunk)
+		return wire_fail(c, -ENOMEM, "out of memory");
+	while (!ret && sent < f.size) {
+		ssize_t n = read(fd, chunk, WIRE_FILE_CHUNK);
+		const void *out;
+		size_t out_len;
+		uint8_t comp;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = wire_fail(c, -errno, "%s: %s", name, strerror(errno));
+			break;
+		}
+		if (n == 0) {
+			ret = wire_fail(c, -EIO, "%s shrank while being sent", name);
+			break;
+		}
+		if ((uint64_t)n > f.size - sent)
+			n = (ssize_t)(f.size - sent);
+		ret = maybe_compress(c, chunk, (size_t)n, &out, &out_len, &comp);
+		if (ret)
+			break;
+		if (comp == WIRE_COMP_ZSTD) {
+			uint8_t hdr[WIRE_HDR_LEN + 4];
+
+			wire_put_le(hdr, WIRE_MAGIC, 4);
+			wire_put_le(hdr + 4, WIRE_FILE_ZDATA, 2);
+			wire_put_le(hdr + 6, 0, 2);
+			wire_put_le(hdr + 8, 4 + out_len, 4);
+			wire_put_le(hdr + 12, (uint64_t)n, 4);
+			ret = wire_write_all(c, hdr, sizeof(hdr));
+			if (!ret)
+				ret = wire_write_all(c, out, out_len);
+		} else {
+			ret = wire_send(c, WIRE_FILE_DATA, chunk, (uint32_t)n);
+		}
+		sent += (uint64_t)n;
+	}
+	free(chunk);
+	if (ret)
+		return ret;
+	return wire_send(c, WIRE_FILE_END, NULL, 0);
+}
+
+int wire_recv_file_body(struct wire_conn *c, const struct wire_file *f, int out_fd)
+{
+	struct wire_msg m;
+	uint64_t got = 0;
+	int ret;
+
+	for (;;) {
+		ret = wire_recv(c, &m);
+		if (ret)
+			return ret == -ENODATA ? wire_fail(c, -ECONNRESET,
+					"peer closed the connection during file %s", f->name) : ret;
+		if (m.type == WIRE_FILE_END) {
+			if (m.len)
+				return malformed(c, &m);
+			if (got != f->size)
+				return wire_fail(c, -EPROTO, "file %s: got %llu of %llu bytes", f->name,
+					    (unsigned long long)got, (unsigned long long)f->size);
+			return 0;
+		}
+		const uint8_t *data = m.payload;
+		uint32_t len = m.len;
+
+		if (m.type == WIRE_FILE_ZDATA) {
+			size_t n;
+
+			if (m.len < 4)
+				return malformed(c, &m);
+			len = (uint32_t)wire_get_le(m.payload, 4);
+			if (len == 0 || len > WIRE_FILE_CHUNK)
+				return wire_fail(c, -EPROTO, "file %s: FILE_ZDATA of %u bytes", f->name,
+					    len);
+			if (!c->zbuf && !(c->zbuf = malloc(WIRE_FILE_CHUNK)))
+				return wire_fail(c, -ENOMEM, "out of memory");
+			if (!c->zd && !(c->zd = ZSTD_createDCtx()))
+				return wire_fail(c, -ENOMEM, "out of memory");
+			n = ZSTD_decompressDCtx(c->zd, c->zbuf, len, m.payload + 4, m.len - 4);
+			if (ZSTD_isError(n) || n != len)
+				return wire_fail(c, -EPROTO, "file %s: bad FILE_ZDATA frame", f->name);
+			data = c->zbuf;
+		} else if (m.type != WIRE_FILE_DATA) {
+			return wire_fail(c, -EPROTO, "file %s: unexpected %s frame", f->name,
+				    wire_type_name(m.type));
+		}
+		if (len > f->size - got)
+			return wire_fail(c, -EPROTO, "file %s: more than the announced %llu bytes",
+				    f->name, (unsigned long long)f->size);
+		ret = ferry_write_all(out_fd, data, len);
+		if (ret)
+			return wire_fail(c, ret, "file %s: write: %s", f->name, strerror(-ret));
+		got += len;
+	}
+}
+
+int wire_send_error(struct wire_conn *c, uint16_t type, int32_t code, const char *fmt, ...)
+{
+	struct wire_buf b;
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	wb_init(&b);
+	wb_u32(&b, (uint32_t)code);
+	wb_str(&b, msg);
+	return send_wb(c, type, &b);
+}
+
+int wire_parse_error(struct wire_conn *c, const struct wire_msg *m, int32_t *code,
+		     char *msg, size_t size)
+{
+	struct wire_rd r;
+
+	if (m->type != WIRE_ERROR && m->type != WIRE_ABORT && m->type != WIRE_NOT_RESTORED)
+		return check_type(c, m, WIRE_ERROR);
+	char full[WIRE_MAX_STR + 1];
+
+	rd_init(&r, m->payload, m->len);
+	*code = (int32_t)rd_u32(&r);
+	rd_str(&r, full, sizeof(full));
+	if (!rd_done(&r))
+		return malformed(c, m);
+	ferry_sanitize(full, false);	/* shown to the operator */
+	snprintf(msg, size, "%s", full);	/* a long message is cut, not refused */
+	return 0;
+}
+
+int wire_send_u64s(struct wire_conn *c, uint16_t type, const uint64_t *v, uint32_t n)
+{
+	struct wire_buf b;
+
+	wb_init(&b);
+	wb_u32(&b, n);
+	for (uint32_t i = 0; i < n; i++)
+		wb_u64(&b, v[i]);
+	return send_wb(c, type, &b);
+}
+
+int wire_parse_u64s(struct wire_conn *c, const struct wire_msg *m, uint64_t *v, uint32_t n)
+{
+	struct wire_rd r;
+
+	rd_init(&r, m->payload, m->len);
+	if (rd_u32(&r) != n)
+		return malformed(c, m);
+	for (uint32_t i = 0; i < n; i++)
+		v[i] = rd_u64(&r);
+	return rd_done(&r) ? 0 : malformed(c, m);
+}
+
+int wire_send_move_addr(struct wire_conn *c, uint16_t type, const struct wire_move_addr *a)
+{
+	struct wire_buf b;
+
+	wb_init(&b);
+	wb_bytes(&b, &a->addr, 4);
+	wb_u8(&b, a->prefix);
+	wb_str(&b, a->dev);
+	return send_wb(c, type, &b);
+}
+
+int wire_parse_move_addr(struct wire_conn *c, const struct wire_msg *m,
+			 struct wire_move_addr *a)
+{
+	const uint8_t *p;
+	struct wire_rd r;
+
+	if (m->type != WIRE_MOVE_ADDR && m->type != WIRE_MOVE_ADDR_ACK)
+		return wire_fail(c, -EPROTO, "expected a MOVE_ADDR frame, got %s",
+			    wire_type_name(m->type));
+	rd_init(&r, m->payload, m->len);
+	p = rd_bytes(&r, 4);
+	if (p)
+		memcpy(&a->addr, p, 4);
+	a->prefix = rd_u8(&r);
+	rd_str(&r, a->dev, sizeof(a->dev));
+	if (!rd_done(&r) || a->prefix < 1 || a->prefix > 32 || !wire_ifname_ok(a->dev, true))
+		return malformed(c, m);
+	return 0;
+}
+
+void wire_id_hex(const uint8_t id[WIRE_ID_LEN], char out[2 * WIRE_ID_LEN + 1])
+{
+	for (int i = 0; i < WIRE_ID_LEN; i++)
+		snprintf(out + 2 * i, 3, "%02x", id[i]);
+}
+
+bool wire_id_parse(const char *s, uint8_t id[WIRE_ID_LEN])
+{
+	if (strlen(s) != 2 * WIRE_ID_LEN)
+		return false;
+	for (int i = 0; i < WIRE_ID_LEN; i++) {
+		unsigned int v;
+
+		if (!isxdigit((unsigned char)s[2 * i]) || !isxdigit((unsigned char)s[2 * i + 1]) ||
+		    sscanf(s + 2 * i, "%2x", &v) != 1)
+			return false;
+		id[i] = (uint8_t)v;
+	}
+	return true;
+}
+
+int wire_send_outcome(struct wire_conn *c, const struct wire_outcome_msg *o)
+{
+	struct wire_buf b;
+
+	wb_init(&b);
+	wb_bytes(&b, o->id, WIRE_ID_LEN);
+	wb_u32(&b, o->outcome);
+	for (int i = 0; i < 4; i++)
+		wb_u64(&b, o->v[i]);
+	return send_wb(c, WIRE_OUTCOME, &b);
+}
+
+int wire_parse_outcome(struct wire_conn *c, const struct wire_msg *m, struct wire_outcome_msg *o)
+{
+	const uint8_t *id;
+	struct wire_rd r;
+
+	if (check_type(c, m, WIRE_OUTCOME))
+		return -EPROTO;
+	rd_init(&r, m->payload, m->len);
+	id = rd_bytes(&r, WIRE_ID_LEN);
+	if (id)
+		memcpy(o->id, id, WIRE_ID_LEN);
+	o->outcome = rd_u32(&r);
+	for (int i = 0; i < 4; i++)
+		o->v[i] = rd_u64(&r);
+	if (!rd_done(&r) || o->outcome > WIRE_OUTCOME_IN_PROGRESS)
+		return malformed(c, m);
+	return 0;
+}
+
+const char *wire_outcome_name(uint32_t o)
+{
+	switch (o) {
+	case WIRE_OUTCOME_RESTORED: return "restored";
+	case WIRE_OUTCOME_NOT_RESTORED: return "not restored";
+	case WIRE_OUTCOME_IN_PROGRESS: return "restore in progress";
+	default: return "unknown";
+	}
+}
