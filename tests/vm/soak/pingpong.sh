@@ -32,7 +32,7 @@ for i in $(seq "$migs"); do
 	src=$where dst=$( [ "$where" = a ] && echo b || echo a)
 	if [ "$FERRY_ROLE" = "$dst" ]; then
 		# the receiving end: one migration, then check the service runs here
-		"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$MPORT" --once --dir /var/tmp \
+		"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$MPORT" --once --allow-addr "$VIP/24" --dir /var/tmp \
 			>"$FERRY_OUT/receive.log" 2>&1 &
 		RX_PID=$!
 		for j in $(seq 100); do ss -ltn | grep -q ":$MPORT " && break; sleep 0.1; done
