@@ -1,6 +1,16 @@
 # Shell assertions for VM scenarios. Source it; each failure exits 1
 # with a message saying what differed.
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# workload_verify PID FILE: ask a test workload (mig_workload, mig_tree) to
+# check every page it wrote (SIGUSR1; it writes its verdict to FILE) and
+# print that verdict, or nothing if none came within 30 s.
+workload_verify() {
+	local i
+	rm -f "$2"
+	kill -USR1 "$1" 2>/dev/null || return 0
+	for i in $(seq 300); do [ -s "$2" ] && break; sleep 0.1; done
+	cat "$2" 2>/dev/null || true
+}
 # The migration channel is mutual TLS: each guest uses its host's test
 # certificate from the build (make user makes build/test-pki).
 if [ -z "${FERRY_PKI_DIR:-}" ] && [ -d "$FERRY_SRC/build/test-pki/${FERRY_ROLE:-a}" ]; then

@@ -34,9 +34,7 @@ live() {	# PID [VERIFY]: 1 if it runs (and verifies), else 0
 	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || echo X)
 	case $st in T|t|Z|X) echo 0; return ;; esac
 	if [ -n "${2:-}" ]; then
-		rm -f "$2.verify"; kill -USR1 "$1"
-		for i in $(seq 300); do [ -s "$2.verify" ] && break; sleep 0.1; done
-		v=$(cat "$2.verify" 2>/dev/null || true)
+		v=$(workload_verify "$1" "$2.verify")
 		case $v in OK*) ;; *) echo "verification on b: $v" >&2; echo 0; return ;; esac
 	fi
 	echo 1

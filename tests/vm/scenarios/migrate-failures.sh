@@ -171,13 +171,10 @@ check_source() {	# PID CASE: running, not stopped, verifies, advancing
 	kill -0 "$pid" || fail "$2: source process is gone"
 	st=$(awk '{print $3}' "/proc/$pid/stat")
 	[ "$st" != T ] || fail "$2: source process left stopped"
-	rm -f "$3.verify"; kill -USR1 "$pid"
-	for i in $(seq 300); do [ -s "$3.verify" ] && break; sleep 0.1; done
-	v=$(cat "$3.verify"); case $v in OK*) ;; *) fail "$2: verification: $v" ;; esac
+	v=$(workload_verify "$pid" "$3.verify"); case $v in OK*) ;; *) fail "$2: verification: $v" ;; esac
 	w1=$(echo "$v" | sed -n 's/.*writes=\([0-9]*\).*/\1/p')
-	sleep 1; rm -f "$3.verify"; kill -USR1 "$pid"
-	for i in $(seq 300); do [ -s "$3.verify" ] && break; sleep 0.1; done
-	w2=$(sed -n 's/.*writes=\([0-9]*\).*/\1/p' "$3.verify")
+	sleep 1
+	w2=$(workload_verify "$pid" "$3.verify" | sed -n 's/.*writes=\([0-9]*\).*/\1/p')
 	[ "$w2" -gt "$w1" ] || fail "$2: source does not run ($w1 -> $w2 writes)"
 	echo "ok: $2: source runs unchanged ($v)"
 }

@@ -49,9 +49,7 @@ echo 16 >/proc/sys/vm/nr_hugepages
 setsid "$W" 8 64 /tmp/hugetlb.pid H </dev/null >/dev/null 2>"$FERRY_OUT/workload.err" &
 for i in $(seq 300); do [ -s /tmp/hugetlb.pid ] && break; sleep 0.1; done
 pid=$(cat /tmp/hugetlb.pid)
-kill -USR1 "$pid"
-for i in $(seq 300); do [ -s /tmp/hugetlb.pid.verify ] && break; sleep 0.1; done
-v=$(cat /tmp/hugetlb.pid.verify)
+v=$(workload_verify "$pid" /tmp/hugetlb.pid.verify)
 echo "before migration: $v"
 case $v in OK*) ;; *) fail "verification before migration: $v" ;; esac
 cp /tmp/hugetlb.pid.verify "$FERRY_SHARED/verify.before"
@@ -67,10 +65,7 @@ assert_eq "$rc" 1 "ferry migrate exit status"
 grep -q "hugetlb memory" "$FERRY_OUT/migrate.log" || fail "the refusal does not say why"
 grep -q "freezing" "$FERRY_OUT/migrate.log" && fail "the tree was frozen before the refusal"
 kill -0 "$pid" || fail "the source process $pid is gone"
-rm -f /tmp/hugetlb.pid.verify
-kill -USR1 "$pid"
-for i in $(seq 300); do [ -s /tmp/hugetlb.pid.verify ] && break; sleep 0.1; done
-v=$(cat /tmp/hugetlb.pid.verify)
+v=$(workload_verify "$pid" /tmp/hugetlb.pid.verify)
 echo "after the refusal: $v"
 case $v in OK*) ;; *) fail "verification on a after the refusal: $v" ;; esac
 kill -9 "$pid"

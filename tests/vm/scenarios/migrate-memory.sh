@@ -31,10 +31,7 @@ if [ "$FERRY_ROLE" = b ]; then
 		fail "the restore did not go through the CRIU worker (criu swrk)"
 	pid=$(cat "$FERRY_SHARED/pid")
 	kill -0 "$pid" || fail "migrated process $pid does not run on b"
-	rm -f /tmp/mig.pid.verify
-	kill -USR1 "$pid"
-	for i in $(seq 300); do [ -s /tmp/mig.pid.verify ] && break; sleep 0.1; done
-	v=$(cat /tmp/mig.pid.verify)
+	v=$(workload_verify "$pid" /tmp/mig.pid.verify)
 	echo "after migration: $v"
 	case $v in OK*) ;; *) fail "verification on b: $v" ;; esac
 	before=$(sed -n 's/.*writes=\([0-9]*\).*/\1/p' "$FERRY_SHARED/verify.before")
@@ -42,10 +39,7 @@ if [ "$FERRY_ROLE" = b ]; then
 	[ "$after" -gt "$before" ] || fail "writes did not advance: $before -> $after"
 	# still writing on b
 	sleep 1
-	rm -f /tmp/mig.pid.verify
-	kill -USR1 "$pid"
-	for i in $(seq 300); do [ -s /tmp/mig.pid.verify ] && break; sleep 0.1; done
-	v2=$(cat /tmp/mig.pid.verify)
+	v2=$(workload_verify "$pid" /tmp/mig.pid.verify)
 	case $v2 in OK*) ;; *) fail "second verification on b: $v2" ;; esac
 	after2=$(echo "$v2" | sed -n 's/.*writes=\([0-9]*\).*/\1/p')
 	[ "$after2" -gt "$after" ] || fail "process does not run on b: $after -> $after2"
@@ -62,9 +56,7 @@ rm -f /tmp/mig.pid /tmp/mig.pid.verify	# nothing of an earlier scenario
 setsid "$W" 32 256 /tmp/mig.pid </dev/null >/dev/null 2>&1 &
 for i in $(seq 300); do [ -s /tmp/mig.pid ] && break; sleep 0.1; done
 pid=$(cat /tmp/mig.pid)
-kill -USR1 "$pid"
-for i in $(seq 300); do [ -s /tmp/mig.pid.verify ] && break; sleep 0.1; done
-v=$(cat /tmp/mig.pid.verify)
+v=$(workload_verify "$pid" /tmp/mig.pid.verify)
 echo "before migration: $v"
 case $v in OK*) ;; *) fail "verification before migration: $v" ;; esac
 cp /tmp/mig.pid.verify "$FERRY_SHARED/verify.before"

@@ -14,11 +14,6 @@ PORT=7920
 T=$FERRY_PROGS/mig_tree
 LOG=$FERRY_SHARED/tree.log
 
-verify() {	# PID FILE -> prints the verdict
-	rm -f "$2"; kill -USR1 "$1"
-	for i in $(seq 300); do [ -s "$2" ] && break; sleep 0.1; done
-	cat "$2"
-}
 field() { echo "$1" | sed -n "s/.*$2=\([0-9]*\).*/\1/p"; }
 
 if [ "$FERRY_ROLE" = b ]; then
@@ -35,11 +30,11 @@ if [ "$FERRY_ROLE" = b ]; then
 	assert_eq "$(ls /proc/$P/task | wc -l)" 3 "threads of the parent"
 	assert_eq "$(awk '{print $4}' /proc/$C/stat)" "$P" "child's parent"
 	lines=$(wc -l <"$LOG")
-	v1=$(verify "$P" /tmp/tree.pid.parent); c1=$(verify "$C" /tmp/tree.pid.child)
+	v1=$(workload_verify "$P" /tmp/tree.pid.parent); c1=$(workload_verify "$C" /tmp/tree.pid.child)
 	echo "b: parent $v1; child $c1"
 	case "$v1 $c1" in OK*OK*) ;; *) fail "verification on b: $v1 / $c1" ;; esac
 	sleep 2
-	v2=$(verify "$P" /tmp/tree.pid.parent); c2=$(verify "$C" /tmp/tree.pid.child)
+	v2=$(workload_verify "$P" /tmp/tree.pid.parent); c2=$(workload_verify "$C" /tmp/tree.pid.child)
 	echo "b: parent $v2; child $c2"
 	case "$v2 $c2" in OK*OK*) ;; *) fail "second verification on b: $v2 / $c2" ;; esac
 	before=$(cat "$FERRY_SHARED/before")
@@ -64,7 +59,7 @@ for i in $(seq 300); do [ -s /tmp/tree.pid ] && break; sleep 0.1; done
 read -r P C </tmp/tree.pid
 echo "$P $C" >"$FERRY_SHARED/pids"
 sleep 1
-v=$(verify "$P" /tmp/tree.pid.parent); c=$(verify "$C" /tmp/tree.pid.child)
+v=$(workload_verify "$P" /tmp/tree.pid.parent); c=$(workload_verify "$C" /tmp/tree.pid.child)
 echo "a: parent $v; child $c"
 case "$v $c" in OK*OK*) ;; *) fail "verification before migration: $v / $c" ;; esac
 echo "$c" >"$FERRY_SHARED/before"
