@@ -43,6 +43,7 @@ live() {	# PID [VERIFY]: 1 if it runs (and verifies), else 0
 if [ "$FERRY_ROLE" = b ]; then
 	r=
 	serve() {	# the receiver, for the whole case
+		local i
 		"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$PORT" --no-lazy \
 			2>>"$FERRY_OUT/receive.log" &
 		r=$!
@@ -51,6 +52,7 @@ if [ "$FERRY_ROLE" = b ]; then
 	}
 	kill_receiver() { pkill -9 -P "$r" -f "ferry receive" || true; kill -9 "$r"; wait "$r" || true; }
 	restoring() {	# N: wait for the Nth restore to begin
+		local i
 		for i in $(seq 6000); do
 			[ "$(grep -c "final images received" "$FERRY_OUT/receive.log")" -ge "$1" ] && return
 			sleep 0.02
@@ -71,8 +73,11 @@ if [ "$FERRY_ROLE" = b ]; then
 			restoring "$n"
 			case $c in
 			A)	# this connection only: a's queries come on new ones
-				ap=$(ss -Htn state established "( sport = :$PORT )" |
-				     awk '{print $4}' | sed 's/.*://' | head -n1)
+				# the session's own line names a's end of it (the
+				# receiver logs each connection as it accepts it)
+				ap=$(sed -n 's/^ferry receive: connection from [0-9.]*:\([0-9]*\):.*/\1/p' \
+				     "$FERRY_OUT/receive.log" | tail -n1)
+				[ -n "$ap" ] || fail "$t: no connection line in the receiver's log"
 				nft add rule inet ferrytest out tcp sport $PORT tcp dport "$ap" drop
 				echo "$t: dropping b's packets to a's port $ap"
 				barrier "$t-back" 600
