@@ -50,6 +50,8 @@ barrier() {
 	local name=$1 limit=${2:-120} i=0
 	touch "$FERRY_SHARED/barrier.$name.$FERRY_ROLE"
 	while [ ! -e "$FERRY_SHARED/barrier.$name.$(peer_role)" ]; do
+		[ -e "$FERRY_SHARED/failed.$(peer_role)" ] &&
+			fail "barrier $name: the peer ($(peer_role)) failed: $(cat "$FERRY_SHARED/failed.$(peer_role)")"
 		i=$((i + 1))
 		[ $i -le $((limit * 10)) ] || fail "barrier $name: peer never arrived"
 		sleep 0.1
