@@ -102,7 +102,15 @@ void wire_tls_free(struct wire_tls *t)
 }
 
 /* ---- the transport hooks ------------------------------------------------ */
-static ssize_t map_err(struct tls_sess *ts, ssize_t r)
+/*
+ * A GnuTLS result as a -1/errno of the socket calls wire.c expects. The
+ * transport's own failures (GnuTLS's send/recv of the socket: a reset, a
+ * TCP user timeout, a dead link) keep the socket's errno, saved right after
+ * the call: wire.c words ETIMEDOUT as "the peer stopped answering", and
+ * the first failing call is the only one to see it (the socket reports
+ * EPIPE after that).
+ */
+static ssize_t map_err(struct tls_sess *ts, ssize_t r, int sys_errno)
 {
 	if (r >= 0)
 		return r;
@@ -118,7 +126,10 @@ static ssize_t map_err(struct tls_sess *ts, ssize_t r)
 		errno = ECONNRESET;
 		break;
 	case GNUTLS_E_PUSH_ERROR:
-		errno = EPIPE;
+		errno = sys_errno > 0 && sys_errno != EAGAIN ? sys_errno : EPIPE;
+		break;
+	case GNUTLS_E_PULL_ERROR:
+		errno = sys_errno > 0 && sys_errno != EAGAIN ? sys_errno : ECONNRESET;
 		break;
 	default:
 		errno = EBADMSG;	/* a record that does not decrypt: tampering */
@@ -130,15 +141,21 @@ static ssize_t map_err(struct tls_sess *ts, ssize_t r)
 static ssize_t tls_recv(void *ctx, void *p, size_t n)
 {
 	struct tls_sess *ts = ctx;
+	ssize_t r;
 
-	return map_err(ts, gnutls_record_recv(ts->s, p, n));
+	errno = 0;
+	r = gnutls_record_recv(ts->s, p, n);
+	return map_err(ts, r, errno);
 }
 
 static ssize_t tls_send(void *ctx, const void *p, size_t n)
 {
 	struct tls_sess *ts = ctx;
+	ssize_t r;
 
-	return map_err(ts, gnutls_record_send(ts->s, p, n));
+	errno = 0;
+	r = gnutls_record_send(ts->s, p, n);
+	return map_err(ts, r, errno);
 }
 
 static size_t tls_pending(void *ctx)

@@ -14,6 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "cmds.h"
 #include "util.h"
@@ -241,12 +246,69 @@ static void test_records(void **state)
 	wire_tls_free(tc);
 }
 
+/*
+ * A TLS connection reset under a read is a reset, not tampering: the
+ * socket's errno reaches wire.c (it words ETIMEDOUT of a dead link as "the
+ * peer stopped answering" the same way). GnuTLS's PULL_ERROR was reported
+ * as EBADMSG, "Bad message".
+ */
+static void test_reset_keeps_errno(void **state)
+{
+	struct wire_tls *ts = creds("dst", true), *tc = creds("src", false);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	struct wire_conn a;
+	struct wire_msg m;
+	char err[512];
+	int lfd, fd, status;
+	pid_t pid;
+
+	(void)state;
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+	pid = fork();
+	if (pid == 0) {
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+		struct wire_tls_peer peer;
+		struct wire_conn b;
+		int cfd = accept(lfd, NULL, NULL);
+
+		wire_init(&b, cfd);
+		if (cfd < 0 || wire_tls_server(&b, ts, NULL, 0, &peer, err, sizeof(err)))
+			_exit(1);
+		/* an abortive close: the peer gets a RST, not a FIN */
+		setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(cfd);
+		_exit(0);
+	}
+	close(lfd);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	wire_init(&a, fd);
+	wire_set_timeout(&a, 5000);
+	assert_int_equal(wire_tls_client(&a, tc, "dst", err, sizeof(err)), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(wire_recv(&a, &m), -ECONNRESET);
+	if (strstr(a.err, "Bad message") || !strstr(a.err, "reset"))
+		fail_msg("a reset reads as: %s", a.err);
+	wire_tls_end(&a);
+	wire_free(&a);
+	close(fd);
+	wire_tls_free(ts);
+	wire_tls_free(tc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refused_without_credentials),
 		cmocka_unit_test(test_peers),
 		cmocka_unit_test(test_records),
+		cmocka_unit_test(test_reset_keeps_errno),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
