@@ -37,10 +37,13 @@ wait_port() {
 # process of its own), not the session's guard.
 kill_receiver() {
 	pkill -9 -P "$1" -f "ferry receive" || true
-	kill -9 "$1"
+	# (a --once server whose session just died may be gone already)
+	kill -9 "$1" 2>/dev/null || true
 }
 
 if [ "$FERRY_ROLE" = b ]; then
+	# a failing case must not leave the link down for the next scenario
+	trap 'ip link set "$FERRY_NETDEV" up 2>/dev/null || true' EXIT
 	# case 1
 	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:7911" --once 2>"$FERRY_OUT/r1.log" &
 	r=$!; wait_port 7911; barrier c1
@@ -96,6 +99,9 @@ if [ "$FERRY_ROLE" = b ]; then
 	pid=$(cat "$FERRY_SHARED/pid")
 	for i in $(seq 3000); do grep -q "restoring" "$FERRY_OUT/r5.log" && break; sleep 0.05; done
 	grep -q "restoring" "$FERRY_OUT/r5.log" || fail "the receiver never began restoring"
+	echo "restore began: seen at $(date +%T.%N)"
+	grep -q "restored in" "$FERRY_OUT/r5.log" &&
+		fail "the restore ended before the receiver could be killed (the test came too late)"
 	kill_receiver $r
 	wait $r || true
 	echo "receiver killed during the restore"
