@@ -32,6 +32,7 @@ for h in "${hdrs[@]}"; do
 		[ -e "$top/kmod/$(basename "$f")" ] || rm -f "$f"
 	done
 	log=$dst/build.log
+	echo "modules-all: building ferry.ko for $kver (about a minute)"
 	if ! make -C "$h" M="$dst" modules >"$log" 2>&1; then
 		echo "modules-all: FAILED for $kver:" >&2
 		cat "$log" >&2
