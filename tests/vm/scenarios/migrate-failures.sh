@@ -97,9 +97,17 @@ if [ "$FERRY_ROLE" = b ]; then
 		2>"$FERRY_OUT/r5.log" &
 	r=$!; wait_port 7915; barrier c5
 	pid=$(cat "$FERRY_SHARED/pid")
-	for i in $(seq 3000); do grep -q "restoring" "$FERRY_OUT/r5.log" && break; sleep 0.05; done
-	grep -q "restoring" "$FERRY_OUT/r5.log" || fail "the receiver never began restoring"
-	echo "restore began: seen at $(date +%T.%N)"
+	# The tree's root appears first in a restore (CRIU forks it with its
+	# PID, then fills it): kill the receiver then, mid-restore. Watching
+	# the receiver's log instead saw "restoring" after a 3 s restore had
+	# ended (6.1, a loaded host).
+	for i in $(seq 15000); do
+		[ -e "/proc/$pid" ] && break
+		kill -0 "$r" 2>/dev/null || break
+		sleep 0.01
+	done
+	[ -e "/proc/$pid" ] || fail "the restore never began (no process $pid on b)"
+	echo "restore began: $pid appeared at $(date +%T.%N)"
 	grep -q "restored in" "$FERRY_OUT/r5.log" &&
 		fail "the restore ended before the receiver could be killed (the test came too late)"
 	kill_receiver $r
