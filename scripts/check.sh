@@ -133,7 +133,7 @@ while read -r verdict kver name; do
 done <"$summary"
 # The crash self-test: FAILed because the harness saw the kernel crash, and
 # the job ended within seconds of it (not at a time limit).
-while IFS=$'\t' read -r verdict kver name why; do
+while IFS=$'\t' read -r verdict kver name why _; do
 	[ "$name" = xfail-kernel-panic ] || continue
 	after=$(echo "$why" | sed -n 's/.*the job ended \([0-9.]*\)s after the crash.*/\1/p' | head -n1)
 	if [[ $why != *"[a: guest kernel crashed: Kernel panic"* ]]; then
@@ -164,6 +164,26 @@ for k in $kernels; do
 		grep -Eq "^(PASS|FAIL) $k\.[^ ]* $n\$" "$summary" || count "$n on $k: no verdict" 1
 	done
 done
+
+# A digest of every failed VM script last, where a reader of only the end
+# of the output (a CI page) finds it: the reason, and the lines of each
+# host's log that say what went wrong.
+if grep -q '^FAIL' "$verdicts" 2>/dev/null; then
+	echo
+	echo "==== digest of the failed VM scripts ===="
+	while IFS=$'\t' read -r verdict kver name why job; do
+		[ "$verdict" = FAIL ] || continue
+		case $name in xfail-*) continue ;; esac
+		echo "-- $name on $kver: $(echo "$why" | cut -c1-300)"
+		for log in "$job"/out/*/"$name"/log; do
+			[ -f "$log" ] || continue
+			r=$(basename "$(dirname "$(dirname "$log")")")
+			echo "   ($r, $job/out/$r/$name/log)"
+			{ grep -E 'FAIL|fail|error|rror:|timed out|not ' "$log" | grep -v '^ok:' | tail -n 4
+			  tail -n 4 "$log"; } | awk '!seen[$0]++' | cut -c1-240 | sed 's/^/   | /'
+		done
+	done <"$verdicts"
+fi
 
 echo
 if [ $failed -gt 0 ]; then

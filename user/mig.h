@@ -91,6 +91,12 @@ int mig_send_pages(struct wire_conn *c, pid_t pid, const struct mig_exts *x,
 int mig_run(const char *const argv[], const char *log_path);
 /* The same, SIGKILLed after timeout_ms (0: none): then -ETIMEDOUT. */
 int mig_run_timeout(const char *const argv[], const char *log_path, int timeout_ms);
+/* SIGKILL the program when the caller dies (PR_SET_PDEATHSIG): for a
+ * `criu restore` whose session is gone. Not for a dump: a CRIU dump killed
+ * midway leaves the tree frozen with its parasite inside. */
+#define MIG_RUN_DIE_WITH_PARENT 0x1
+int mig_run_flags(const char *const argv[], const char *log_path, int timeout_ms,
+		  unsigned int flags);
 /* Reap child pid, SIGKILLed after timeout_ms: its exit status, 128 + the
  * signal that ended it, -ETIMEDOUT (killed) or -errno. */
 int mig_wait_child(pid_t pid, int timeout_ms);

@@ -9,6 +9,7 @@ const char *mig_decision_name(enum mig_decision d)
 	case MIG_STOP_FITS:	  return "fits-downtime";
 	case MIG_STOP_STALLED:	  return "not-shrinking";
 	case MIG_STOP_MAX_ROUNDS: return "max-rounds";
+	case MIG_STOP_BUDGET:	  return "disk-budget";
 	}
 	return "?";
 }
@@ -39,6 +40,13 @@ enum mig_decision mig_policy_decide(const struct mig_policy *p, const struct mig
 	}
 	if (n >= 2 && (left == 0 || *est_ms <= p->max_downtime_ms))
 		return MIG_STOP_FITS;
+	/* every page sent stays on the destination's disk (a round is a
+	 * layer of images): the next round, about as large as the last dirty
+	 * set (after round 0: all of it), and then the final dump must fit */
+	if (p->budget_bytes && (bytes >= p->budget_bytes ||
+				left >= p->budget_bytes - bytes ||
+				p->final_bytes >= p->budget_bytes - bytes - left))
+		return MIG_STOP_BUDGET;
 	if (p->max_rounds && n >= p->max_rounds)
 		return MIG_STOP_MAX_ROUNDS;
 	/* round 1 is the first dirty set; stalled when round k did not get

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * When to stop pre-copy: the remaining dirty set fits --max-downtime at the
- * measured bandwidth, the dirty set stopped shrinking, or --max-rounds.
+ * measured bandwidth, the dirty set stopped shrinking, --max-rounds, or
+ * another round could leave the destination's disk budget too little for
+ * the final dump.
  * Pure logic, unit tested.
  */
 #ifndef FERRY_MIG_POLICY_H
@@ -23,6 +25,8 @@ struct mig_policy {
 	uint32_t max_rounds;		/* including round 0 */
 	uint32_t shrink_pct;		/* a round must shrink the dirty set below
 					 * this % of the previous one (e.g. 90) */
+	uint64_t budget_bytes;		/* the destination's disk budget (0: none) */
+	uint64_t final_bytes;		/* what the final dump may need of it */
 };
 
 enum mig_decision {
@@ -30,6 +34,8 @@ enum mig_decision {
 	MIG_STOP_FITS,		/* estimated final copy fits max_downtime */
 	MIG_STOP_STALLED,	/* dirty set not shrinking */
 	MIG_STOP_MAX_ROUNDS,
+	MIG_STOP_BUDGET,	/* one more round might not leave room for the
+				 * final dump in the destination's budget */
 };
 
 const char *mig_decision_name(enum mig_decision d);

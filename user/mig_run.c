@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include "mig.h"
 #include "util.h"
@@ -19,6 +20,13 @@ int mig_run(const char *const argv[], const char *log_path)
 
 int mig_run_timeout(const char *const argv[], const char *log_path, int timeout_ms)
 {
+	return mig_run_flags(argv, log_path, timeout_ms, 0);
+}
+
+int mig_run_flags(const char *const argv[], const char *log_path, int timeout_ms,
+		  unsigned int flags)
+{
+	pid_t parent = getpid();
 	int status, fd;
 	pid_t pid;
 
@@ -39,6 +47,11 @@ int mig_run_timeout(const char *const argv[], const char *log_path, int timeout_
 		 * undo: a criu dump killed midway would leave the tree
 		 * frozen with CRIU's parasite in it */
 		setpgid(0, 0);
+		/* a restore nobody will report must not go on: the guard
+		 * (mig_guard.h) kills what it restored, this kills CRIU */
+		if ((flags & MIG_RUN_DIE_WITH_PARENT) &&
+		    (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent))
+			_exit(126);
 
 		if (nul >= 0)
 			dup2(nul, 0);

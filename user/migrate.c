@@ -58,7 +58,11 @@ static const char usage_text[] =
 "                        to copy in MS milliseconds (default 200)\n"
 "  --max-rounds N        at most N pre-copy rounds including the first full\n"
 "                        copy (default 10); pre-copy also stops when a round\n"
-"                        does not shrink the dirty set below 90 %\n"
+"                        does not shrink the dirty set below 90 %, and\n"
+"                        before a round could leave the disk budget HOST\n"
+"                        granted at pre-flight too small for the final dump\n"
+"                        (each round's pages stay on its disk until the\n"
+"                        restore): stop_reason disk-budget\n"
 "  --backend B           dirty tracking: module | pagemap-scan | pagemap |\n"
 "                        auto (default auto; the pagemap backends stop the\n"
 "                        tree briefly at each round)\n"
@@ -179,6 +183,7 @@ struct mig {
 	enum mig_decision why;
 	uint64_t t0, t_criu, t_freeze, t_dumped, t_sent, t_restored;
 	uint64_t image_bytes, wire_total;
+	uint64_t budget;	/* the destination's disk budget (pre-flight) */
 	uint64_t remote_restore_ms, remote_pages_restored;
 	struct criu_dump_stats ds;
 	bool have_ds;
@@ -319,6 +324,7 @@ static int preflight(struct mig *m)
 		pf_report_free(&rep);
 		return 1;
 	}
+	m->budget = rep.budget;
 	pf_report_free(&rep);
 	return 0;
 }
@@ -565,6 +571,19 @@ static void print_round(uint32_t i, const struct mig_round_stat *r, uint64_t est
 		 (unsigned long long)(r->ns / 1000000), tail);
 }
 
+/* What the final dump may write on the destination: every resident page
+ * of the tree now (soft-dirty marks a whole huge page for one write) and
+ * its other images. */
+static uint64_t final_need(const struct mig *m)
+{
+	uint64_t rss = 0;
+
+	for (size_t i = 0; i < m->npids; i++)
+		if (!m->tr[i].gone)
+			rss += pf_rss(m->pids[i]);
+	return rss + PF_BUDGET_SLACK;
+}
+
 static int precopy(struct mig *m)
 {
 	uint64_t est = 0;
@@ -576,7 +595,8 @@ static int precopy(struct mig *m)
 	m->nrounds = 1;
 	print_round(0, &m->hist[0], 0);
 	for (;;) {
-		struct mig_policy p = { m->o->max_downtime_ms, m->o->max_rounds, 90 };
+		struct mig_policy p = { m->o->max_downtime_ms, m->o->max_rounds, 90,
+					m->budget, final_need(m) };
 
 		m->why = mig_policy_decide(&p, m->hist, m->nrounds, &est);
 		if (m->why != MIG_CONTINUE || m->nrounds >= MAX_ROUNDS_HIST)
@@ -839,6 +859,7 @@ static void report(struct mig *m)
 	json_u64(&j, "total_ms", (m->t_restored - m->t0) / 1000000);
 	json_u64(&j, "rounds", m->nrounds);
 	json_str(&j, "stop_reason", mig_decision_name(m->why));
+	json_u64(&j, "destination_budget_bytes", m->budget);
 	json_str(&j, "backend", m->backend_name ? m->backend_name : "");
 	json_u64(&j, "processes", m->npids);
 	json_arr_open(&j, "round_stats");

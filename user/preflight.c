@@ -191,6 +191,17 @@ uint64_t pf_budget(uint64_t mem_bytes)
 	return 2 * mem_bytes + PF_BUDGET_SLACK;
 }
 
+uint64_t pf_budget_grant(uint64_t mem_bytes, uint64_t avail)
+{
+	uint64_t need = pf_budget(mem_bytes), cap, spare = avail - avail / 20;
+
+	cap = mem_bytes > (UINT64_MAX - PF_BUDGET_SLACK) / 3 ? UINT64_MAX
+							      : 3 * mem_bytes + PF_BUDGET_SLACK;
+	if (spare < cap)
+		cap = spare;
+	return cap > need ? cap : need;
+}
+
 static int add_pid(pid_t **v, size_t *n, size_t *cap, pid_t p)
 {
 	for (size_t i = 0; i < *n; i++)
@@ -322,7 +333,7 @@ static int list_add(struct pf_list *l, const char *path, uint32_t kind)
 	return 0;
 }
 
-static uint64_t vm_rss(pid_t pid)
+uint64_t pf_rss(pid_t pid)
 {
 	char path[64], line[256];
 	unsigned long long kb = 0;
@@ -414,7 +425,7 @@ int preflight_collect(pid_t pid, struct pf_list *out, char *err, size_t errlen)
 			ret = list_add(out, path, PF_KIND_MAP);
 		}
 		fclose(f);
-		out->mem_bytes += vm_rss(pids[i]);
+		out->mem_bytes += pf_rss(pids[i]);
 		if (!ret)
 			ret = add_tids(out, pids[i]);
 	}
@@ -529,6 +540,9 @@ int preflight_check(const struct pf_list *src, const char *store_dir, bool criu_
 			ret = report_add(rep, PF_NO_DISK, NULL,
 					 "not enough disk here for %llu MiB of pages and images",
 					 (unsigned long long)(rep->budget >> 20));
+		else
+			rep->budget = pf_budget_grant(src->mem_bytes,
+						      (uint64_t)vfs.f_bavail * vfs.f_frsize);
 	}
 	if (!ret && !criu_ok)
 		ret = report_add(rep, PF_NO_CRIU, NULL, "criu is not usable on the destination");

@@ -24,8 +24,15 @@ struct wire_msg;
 #define PF_MAX_FILES	4096u
 #define PF_MAX_TIDS	65536u
 #define PF_MAX_PROBLEMS	256u		/* more are counted, not listed */
-/* The destination's disk budget for a migration: the tree's memory twice
- * (pages re-sent by later rounds) plus this, for the final images. */
+/*
+ * The destination's disk budget for a migration. It needs the tree's memory
+ * twice (the first pre-copy round, then a final dump that may hold every
+ * page again: soft-dirty marks a whole huge page for one write) plus this,
+ * for the final images: pre-flight refuses a disk with less free. It grants
+ * up to three times the memory (pages re-sent by later rounds), as much as
+ * its disk has free, and the source stops pre-copy before a round could
+ * leave too little for the final dump (MIG_STOP_BUDGET).
+ */
 #define PF_BUDGET_SLACK	(64ull << 20)
 
 enum pf_kind {
@@ -92,8 +99,13 @@ void pf_report_free(struct pf_report *r);
  * a file of /proc or /sys (-EINVAL).
  */
 int pf_file_info(const char *path, struct pf_file *f);
-/* Bytes a tree of mem_bytes may write here: 2 * mem_bytes + PF_BUDGET_SLACK. */
+/* Bytes a tree of mem_bytes needs here: 2 * mem_bytes + PF_BUDGET_SLACK. */
 uint64_t pf_budget(uint64_t mem_bytes);
+/* Bytes it is granted with avail bytes free: 3 * mem_bytes + PF_BUDGET_SLACK
+ * at most, what the disk has free less 5 %, never below pf_budget(). */
+uint64_t pf_budget_grant(uint64_t mem_bytes, uint64_t avail);
+/* Resident memory of one process (VmRSS), 0 when it is gone. */
+uint64_t pf_rss(pid_t pid);
 /* ELF build-id (NT_GNU_BUILD_ID) of an open file: length, 0 if none or not
  * ELF, -errno on read errors. */
 int pf_elf_build_id(int fd, uint8_t *buf, size_t size);

@@ -4,8 +4,9 @@
  * disk budget and caps of one migration, the service addresses a peer may
  * move here (--allow-addr), the client certificates it accepts (--allow).
  *
- * The budget is agreed at pre-flight (pf_budget(): the tree's memory twice
- * plus slack, refused there when the disk has less free) and every byte a
+ * The budget is agreed at pre-flight (pf_budget_grant(): up to the tree's
+ * memory three times plus slack, refused there when the disk has less free
+ * than twice plus slack; the source plans its rounds within it) and every byte a
  * peer makes the receiver write -- pre-copied pages, final images -- is
  * charged against it before it is written. Counts that cost files or
  * directories (images, rounds, processes) have caps of their own.

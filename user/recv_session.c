@@ -539,7 +539,7 @@ static int restore(struct session *s, uint64_t *ms, struct criu_restore_stats *r
 	}
 	if (ret == -EPIPE) {
 		snprintf(log, sizeof(log), "%s", s->log);
-		ret = mig_run_timeout(argv, log, s->o->restore_ms);
+		ret = mig_run_flags(argv, log, s->o->restore_ms, MIG_RUN_DIE_WITH_PARENT);
 		if (ret == -ETIMEDOUT)
 			serr(s, ret, "criu restore did not finish within %d s: killed",
 			     s->o->restore_ms / 1000);

@@ -561,6 +561,14 @@ static void test_budget_caps(void **state)
 	assert_false(recv_pid_known(&b, 8));
 	assert_int_equal(pf_budget(10), 20 + PF_BUDGET_SLACK);
 	assert_int_equal(pf_budget(UINT64_MAX / 2), UINT64_MAX);
+	/* granted: three times the memory as far as the disk has room (less
+	 * 5 %), never less than the need, no overflow */
+	const uint64_t MiB = 1048576;
+	assert_int_equal(pf_budget_grant(100 * MiB, 10000 * MiB), 364 * MiB);
+	assert_int_equal(pf_budget_grant(100 * MiB, 300 * MiB), 285 * MiB);
+	assert_int_equal(pf_budget_grant(100 * MiB, 270 * MiB), 264 * MiB);
+	assert_int_equal(pf_budget_grant(100 * MiB, 0), 264 * MiB);
+	assert_int_equal(pf_budget_grant(UINT64_MAX / 3, UINT64_MAX), UINT64_MAX - UINT64_MAX / 20);
 }
 
 int main(void)

@@ -56,10 +56,56 @@ static void test_decide(void **state)
 	assert_string_equal(mig_decision_name(MIG_STOP_STALLED), "not-shrinking");
 }
 
+/*
+ * The destination keeps every round's pages until the restore: pre-copy
+ * stops before the next round (about the last dirty set) and then a final
+ * dump of final_bytes could pass the budget. The soak's THP churn sent
+ * 45 + 33 + 19 + 19 MiB in rounds, then a 44 MiB final dump, into a 160 MiB
+ * budget: the receiver refused it.
+ */
+static void test_budget(void **state)
+{
+	const uint64_t MiB = 1048576;
+	struct mig_policy p = { .max_downtime_ms = 1, .max_rounds = 10, .shrink_pct = 100,
+				.budget_bytes = 3 * 50 * MiB + 64 * MiB,
+				.final_bytes = 50 * MiB + 64 * MiB };
+	struct mig_round_stat h[3] = {
+		{ 11482, 11482, 11482 * 4096ull, 0, 2000 * MS },
+		{ 10019, 8483, 8483 * 4096ull, 0, 1500 * MS },
+		{ 1000, 1000, 1000 * 4096ull, 0, 500 * MS },
+	};
+	uint64_t est;
+
+	(void)state;
+	/* after the full copy: 45 + 45 + 114 MiB fits 214 */
+	assert_int_equal(mig_policy_decide(&p, h, 1, &est), MIG_CONTINUE);
+	/* after round 1: 78 + 39 + 114 does not */
+	assert_int_equal(mig_policy_decide(&p, h, 2, &est), MIG_STOP_BUDGET);
+	assert_string_equal(mig_decision_name(MIG_STOP_BUDGET), "disk-budget");
+	/* fitting the downtime still wins: no further round is asked for */
+	p.max_downtime_ms = 100000;
+	assert_int_equal(mig_policy_decide(&p, h, 2, &est), MIG_STOP_FITS);
+	p.max_downtime_ms = 1;
+	/* the tree grew: even the first dirty round would not fit */
+	p.final_bytes = 130 * MiB;
+	assert_int_equal(mig_policy_decide(&p, h, 1, &est), MIG_STOP_BUDGET);
+	/* already past the budget, or sent exactly all of it: no wrap-around */
+	p.budget_bytes = 10 * MiB;
+	assert_int_equal(mig_policy_decide(&p, h, 1, &est), MIG_STOP_BUDGET);
+	p.budget_bytes = h[0].raw_bytes;
+	p.final_bytes = 0;
+	assert_int_equal(mig_policy_decide(&p, h, 1, &est), MIG_STOP_BUDGET);
+	/* no budget (an older receiver said 0): only the other rules */
+	p.budget_bytes = 0;
+	p.final_bytes = UINT64_MAX;
+	assert_int_equal(mig_policy_decide(&p, h, 2, &est), MIG_CONTINUE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decide),
+		cmocka_unit_test(test_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -42,7 +42,7 @@ wait_port() {
 # The whole receiver: the server and its session (each connection has a
 # process of its own), not the session's guard.
 kill_receiver() {
-	pkill -9 -P "$1" -f "ferry receive" || true
+	pkill -e -9 -P "$1" -f "ferry receive" || true
 	# (a --once server whose session just died may be gone already)
 	kill -9 "$1" 2>/dev/null || true
 }
@@ -117,6 +117,7 @@ if [ "$FERRY_ROLE" = b ]; then
 	echo "restore began: $pid appeared at $(date +%T.%N)"
 	grep -q "restored in" "$FERRY_OUT/r5.log" &&
 		fail "the restore ended before the receiver could be killed (the test came too late)"
+	ps -eo pid,ppid,pgid,stat,args | grep -E "[f]erry|[c]riu|^ *$pid "
 	kill_receiver $r
 	wait $r || true
 	echo "receiver killed during the restore"
