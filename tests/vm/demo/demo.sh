@@ -36,7 +36,7 @@ if [ "$FERRY_ROLE" = b ]; then
 	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$FPORT" --once --allow-addr "$VIP/24" \
 		--dir /var/tmp &
 	rpid=$!
-	for i in $(seq 100); do ss -ltn | grep -q ":$FPORT " && break; sleep 0.1; done
+	wait_port "$FPORT"
 	barrier netready
 	barrier listening 300
 	echo "== client (netns on host b, $CLI_IP): $N connections to $VIP:$PORT"
@@ -71,7 +71,7 @@ ip addr add "$VIP/24" dev "$dev"
 echo "== host a: service on $VIP:$PORT (tcp_stream server, $N connections)"
 setsid "$S" server "$VIP" $PORT $N /tmp/srv.st /tmp/srv.pid </dev/null >/dev/null 2>&1 &
 disown	# ferry ends this copy once it runs on b
-for i in $(seq 100); do ss -ltn | grep -q ":$PORT " && break; sleep 0.1; done
+wait_port "$PORT"
 barrier listening
 for i in $(seq 300); do [ -s /tmp/srv.pid ] && break; sleep 0.1; done
 [ -s /tmp/srv.pid ] || fail "the service did not get its $N connections"

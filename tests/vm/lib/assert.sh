@@ -11,6 +11,25 @@ workload_verify() {
 	for i in $(seq 300); do [ -s "$2" ] && break; sleep 0.1; done
 	cat "$2" 2>/dev/null || true
 }
+# wait_port PORT [SECONDS]: until something listens on TCP PORT here (a
+# server just started in the background); fails after SECONDS (default 10).
+wait_port() {
+	local i
+	for i in $(seq $((${2:-10} * 10))); do
+		ss -ltn | grep -q ":$1 " && return 0
+		sleep 0.1
+	done
+	fail "nothing listens on port $1 after ${2:-10} s"
+}
+# kill_receiver PID: SIGKILL a `ferry receive` server started in the
+# background (PID) and its sessions (a process per connection), not a
+# session's restore guard (mig_guard.h); then reap the server.
+kill_receiver() {
+	pkill -e -9 -P "$1" -f "ferry receive" || true
+	# (a --once server whose session just ended may be gone already)
+	kill -9 "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
 # The migration channel is mutual TLS: each guest uses its host's test
 # certificate from the build (make user makes build/test-pki).
 if [ -z "${FERRY_PKI_DIR:-}" ] && [ -d "$FERRY_SRC/build/test-pki/${FERRY_ROLE:-a}" ]; then

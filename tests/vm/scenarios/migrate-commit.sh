@@ -43,14 +43,11 @@ live() {	# PID [VERIFY]: 1 if it runs (and verifies), else 0
 if [ "$FERRY_ROLE" = b ]; then
 	r=
 	serve() {	# the receiver, for the whole case
-		local i
 		"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$PORT" --no-lazy \
 			2>>"$FERRY_OUT/receive.log" &
 		r=$!
-		for i in $(seq 100); do ss -ltn | grep -q ":$PORT " && return; sleep 0.1; done
-		fail "the receiver does not listen"
+		wait_port "$PORT"
 	}
-	kill_receiver() { pkill -9 -P "$r" -f "ferry receive" || true; kill -9 "$r"; wait "$r" || true; }
 	restoring() {	# N: wait for the Nth restore to begin
 		local i
 		for i in $(seq 6000); do
@@ -94,7 +91,7 @@ if [ "$FERRY_ROLE" = b ]; then
 					[ "$(grep -l '^1 ' $OUTC/* 2>/dev/null | wc -l)" -ge "$((i))" ] && break
 					sleep 0.01
 				done
-				kill_receiver
+				kill_receiver "$r"
 				echo "$t: receiver killed after recording the restore"
 				if [ $((i % 2)) = 1 ]; then serve; barrier "$t-back" 600
 				else barrier "$t-gaveup" 600; serve; barrier "$t-back" 600; fi ;;

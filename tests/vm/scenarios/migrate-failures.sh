@@ -35,17 +35,6 @@ W=$FERRY_PROGS/mig_workload
 # it is deterministic; the file build/vm/migrate-failures-case5 turns it on.
 CASE5=0; [ -e "$FERRY_SRC/build/vm/migrate-failures-case5" ] && CASE5=1
 
-wait_port() {
-	for i in $(seq 100); do ss -ltn | grep -q ":$1 " && return 0; sleep 0.1; done
-	fail "nothing listens on port $1"
-}
-# The whole receiver: the server and its session (each connection has a
-# process of its own), not the session's guard.
-kill_receiver() {
-	pkill -e -9 -P "$1" -f "ferry receive" || true
-	# (a --once server whose session just died may be gone already)
-	kill -9 "$1" 2>/dev/null || true
-}
 
 if [ "$FERRY_ROLE" = b ]; then
 	# a failing case must not leave the link down for the next scenario
@@ -117,6 +106,7 @@ if [ "$FERRY_ROLE" = b ]; then
 	echo "restore began: $pid appeared at $(date +%T.%N)"
 	grep -q "restored in" "$FERRY_OUT/r5.log" &&
 		fail "the restore ended before the receiver could be killed (the test came too late)"
+	echo "receiver's last line then: $(tail -n1 "$FERRY_OUT/r5.log")"
 	ps -eo pid,ppid,pgid,stat,args | grep -E "[f]erry|[c]riu|^ *$pid "
 	kill_receiver $r
 	wait $r || true

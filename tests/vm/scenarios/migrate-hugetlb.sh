@@ -19,10 +19,7 @@ if [ "$FERRY_ROLE" = b ]; then
 	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$PORT" --once --dir /var/tmp \
 		2>"$FERRY_OUT/receive.log" &
 	rpid=$!
-	for i in $(seq 100); do
-		ss -ltn | grep -q ":$PORT " && break
-		sleep 0.1
-	done
+	wait_port "$PORT"
 	barrier ready
 	barrier migrated 600
 	rc=0

@@ -45,10 +45,6 @@ PORT=7940
 N=20
 dev=$FERRY_NETDEV
 
-wait_port() {
-	for i in $(seq 100); do ss -ltn | grep -q ":$1 " && return 0; sleep 0.1; done
-	fail "nothing listens on port $1"
-}
 if [ "$FERRY_ROLE" = b ]; then
 	CP=
 	cleanup() {	# put b's network back as the test bed made it

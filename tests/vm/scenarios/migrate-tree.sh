@@ -19,7 +19,7 @@ field() { echo "$1" | sed -n "s/.*$2=\([0-9]*\).*/\1/p"; }
 if [ "$FERRY_ROLE" = b ]; then
 	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$PORT" --once 2>"$FERRY_OUT/receive.log" &
 	r=$!
-	for i in $(seq 100); do ss -ltn | grep -q ":$PORT " && break; sleep 0.1; done
+	wait_port "$PORT"
 	barrier ready
 	barrier migrated 600
 	rc=0; wait $r || rc=$?

@@ -35,7 +35,7 @@ for i in $(seq "$migs"); do
 		"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$MPORT" --once --allow-addr "$VIP/24" --dir /var/tmp \
 			>"$FERRY_OUT/receive.log" 2>&1 &
 		RX_PID=$!
-		for j in $(seq 100); do ss -ltn | grep -q ":$MPORT " && break; sleep 0.1; done
+		wait_port "$MPORT"
 		touch "$FERRY_SHARED/rx.$i"
 		soak_step "$i: receiver listening"
 		soak_wait "$FERRY_SHARED/mig.$i" 900 "migration $i"
