@@ -11,13 +11,12 @@
 #  4. the tree's PID is taken on b during pre-copy, so the restore through
 #     the CRIU worker (criu swrk) fails: the source is resumed, CRIU's
 #     reason reaches the user, the worker is gone from b afterwards;
-#  5. (off in make check: not deterministic yet, see CASE5) the receiver
-#     is killed (SIGKILL, server and session) while CRIU
-#     restores on b (eager restore of 128 MiB, so that it takes a while):
-#     its guard kills the half-restored tree and the CRIU worker and
-#     records "not restored"; the source, which lost its connection after
-#     COMMIT, asks again and resumes once a restarted receiver answers
-#     from that record;
+#  5. the receiver is killed (SIGKILL, server and session) while CRIU
+#     restores on b, held there by a CRIU action script at pre-resume:
+#     `criu restore` dies with its session, the guard kills the restored
+#     tree and records "not restored"; the source, which lost its
+#     connection after COMMIT, asks again and resumes once a restarted
+#     receiver answers from that record;
 #  6. the link is cut during pre-copy (b's interface goes down): both ends
 #     give up within their timeouts instead of hanging, the source runs on;
 #  7. ferry migrate gets SIGINT (Ctrl-C) while b restores (eager, 256 MiB):
@@ -29,11 +28,6 @@
 set -euo pipefail
 . "$FERRY_SRC/tests/vm/lib/assert.sh"
 W=$FERRY_PROGS/mig_workload
-# Case 5 raced the end of the restore in both its forms (the receiver's log
-# seen after a 3 s restore had ended; killed when the tree's root appeared,
-# yet the session went on to report the restore): off in make check until
-# it is deterministic; the file build/vm/migrate-failures-case5 turns it on.
-CASE5=0; [ -e "$FERRY_SRC/build/vm/migrate-failures-case5" ] && CASE5=1
 
 
 if [ "$FERRY_ROLE" = b ]; then
@@ -87,36 +81,44 @@ if [ "$FERRY_ROLE" = b ]; then
 	pgrep -f "criu swrk" && fail "a CRIU worker outlived the receiver"
 	ls /var/tmp | diff /tmp/before3 - || fail "receiver left its directory behind"
 	kill "$taker"
-	if [ "$CASE5" = 1 ]; then
-	# case 5: kill the receiver once CRIU restores
+	# case 5: kill the receiver while CRIU restores. A CRIU action script
+	# holds the restore at pre-resume (the tree restored here, not yet
+	# running) until the test has killed the receiver: no race with the
+	# restore's end. (--criu-arg makes the receiver run `criu restore`,
+	# which must die with its session.)
+	cat >/tmp/c5-hook.sh <<'HOOK'
+#!/bin/sh
+[ "$CRTOOLS_SCRIPT_ACTION" = pre-resume ] || exit 0
+touch /tmp/c5-held
+# until CRIU, our parent, is gone: 120 s at most
+i=0
+while [ $i -lt 1200 ] && kill -0 "$PPID" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+exit 1
+HOOK
+	chmod +x /tmp/c5-hook.sh
+	rm -f /tmp/c5-held
 	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:7915" --once --no-lazy \
-		2>"$FERRY_OUT/r5.log" &
+		--criu-arg=--action-script=/tmp/c5-hook.sh 2>"$FERRY_OUT/r5.log" &
 	r=$!; wait_port 7915; barrier c5
 	pid=$(cat "$FERRY_SHARED/pid")
-	# The tree's root appears first in a restore (CRIU forks it with its
-	# PID, then fills it): kill the receiver then, mid-restore. Watching
-	# the receiver's log instead saw "restoring" after a 3 s restore had
-	# ended (6.1, a loaded host).
-	for i in $(seq 15000); do
-		[ -e "/proc/$pid" ] && break
+	for i in $(seq 6000); do
+		[ -e /tmp/c5-held ] && break
 		kill -0 "$r" 2>/dev/null || break
-		sleep 0.01
+		sleep 0.1
 	done
-	[ -e "/proc/$pid" ] || fail "the restore never began (no process $pid on b)"
-	echo "restore began: $pid appeared at $(date +%T.%N)"
-	grep -q "restored in" "$FERRY_OUT/r5.log" &&
-		fail "the restore ended before the receiver could be killed (the test came too late)"
-	echo "receiver's last line then: $(tail -n1 "$FERRY_OUT/r5.log")"
+	[ -e /tmp/c5-held ] || { cat "$FERRY_OUT/r5.log"; fail "the restore never reached pre-resume"; }
+	[ -e "/proc/$pid" ] || fail "CRIU is at pre-resume, but no process $pid on b"
+	echo "restore held at pre-resume; the receiver's processes:"
 	ps -eo pid,ppid,pgid,stat,args | grep -E "[f]erry|[c]riu|^ *$pid "
 	kill_receiver $r
-	wait $r || true
 	echo "receiver killed during the restore"
 	for i in $(seq 100); do grep -q "restored tree was killed" "$FERRY_OUT/r5.log" && break; sleep 0.1; done
 	cat "$FERRY_OUT/r5.log"
 	grep -q "restored tree was killed" "$FERRY_OUT/r5.log" || fail "the guard did not act"
 	sleep 1
 	kill -0 "$pid" 2>/dev/null && fail "a copy of $pid runs on b after the receiver died"
-	pgrep -f "criu swrk" && fail "a CRIU worker outlived the receiver"
+	pgrep -a criu && fail "a CRIU process outlived the receiver"
+	pgrep -f c5-hook.sh && fail "CRIU's action script outlived CRIU"
 	# restarted (as a service manager would): it answers the source's
 	# outcome query from the record the guard left
 	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:7915" 2>"$FERRY_OUT/r5b.log" &
@@ -126,7 +128,6 @@ if [ "$FERRY_ROLE" = b ]; then
 	cat "$FERRY_OUT/r5b.log"
 	grep -q "outcome query .* answered not restored" "$FERRY_OUT/r5b.log" ||
 		fail "the restarted receiver did not answer 'not restored'"
-	fi
 	# case 6: cut the link once pre-copy runs
 	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:7916" --once 2>"$FERRY_OUT/r6.log" &
 	r=$!; wait_port 7916; barrier c6
@@ -243,17 +244,12 @@ check_source "$pid" case4 /tmp/c4.pid
 kill -9 "$pid"
 
 # 5. the receiver is killed during the restore
-if [ "$CASE5" = 1 ]; then
-pid=$(start "$W" /tmp/c5.pid 128)
+pid=$(start "$W" /tmp/c5.pid 32)
 barrier c5
 migrate_fails 5 7915 "$pid" 1 "the receiver dies in the restore" "runs here again"
 barrier c5done
 check_source "$pid" case5 /tmp/c5.pid
 kill -9 "$pid"
-else
-	echo "SKIPPED: case 5 (receiver killed mid-restore) is not deterministic yet and is off;" \
-	     "touch build/vm/migrate-failures-case5 to run it"
-fi
 
 # 6. the link is cut during pre-copy
 pid=$(start "$W" /tmp/c6.pid 128)
