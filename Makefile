@@ -15,12 +15,19 @@ BUILD   := build
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter -Werror \
-           -D_GNU_SOURCE -DFERRY_VERSION='"$(VERSION)"' -Iinclude/uapi -Iuser
+           -D_GNU_SOURCE -DFERRY_VERSION='"$(VERSION)"' -Iinclude/uapi $(USER_INC)
 LDLIBS  += -lmnl -lzstd -lelf -lgnutls -lpthread -lm
 
-USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+# user/ by subsystem: cmd (one file per command), migrate (the source's
+# engine, pre-flight, restore guard), recv (the destination), criu (CRIU's
+# images, worker and lazy pages), dirty (dirty tracking backends), tcp,
+# wire (framing, messages, TLS), lib (netlink, JSON, helpers). Headers are
+# included by name: every subsystem directory is on the include path.
+USER_DIRS := $(sort $(dir $(wildcard user/*/*.c user/*/*.h)))
+USER_INC  := $(patsubst %/,-I%,$(USER_DIRS))
+USER_SRCS := $(filter-out user/cmd/main.c,$(wildcard user/*/*.c))
 USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
-USER_HDRS := $(wildcard user/*.h) include/uapi/linux/ferry.h
+USER_HDRS := $(wildcard user/*/*.h) include/uapi/linux/ferry.h
 PROG_SRCS := $(wildcard tests/progs/*.c)
 PROGS     := $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(PROG_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -45,7 +52,7 @@ $(BUILD)/test-pki/.done: user/ferry
 		--ca-dir $(BUILD)/test-pki/ca --out $(BUILD)/test-pki/b >/dev/null
 	@touch $@
 
-user/ferry: $(BUILD)/user/main.o $(BUILD)/libferry.a
+user/ferry: $(BUILD)/user/cmd/main.o $(BUILD)/libferry.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/libferry.a: $(USER_OBJS)
@@ -90,7 +97,7 @@ $(BUILD)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libferry.a
 FUZZ_CC      ?= clang
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 		-fno-sanitize-recover=undefined -std=gnu11 -D_GNU_SOURCE \
-		-DFERRY_VERSION='"$(VERSION)"' -Iinclude/uapi -Iuser
+		-DFERRY_VERSION='"$(VERSION)"' -Iinclude/uapi $(USER_INC)
 FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS      := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_OBJS    := $(patsubst user/%.c,$(BUILD)/fuzz/obj/%.o,$(USER_SRCS))

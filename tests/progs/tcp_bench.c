@@ -5,7 +5,7 @@
  * the state of all 2N sockets is collected ROUNDS times by each method,
  * alternating, in the same run:
  *   module:    one FERRY_CMD_TCP_DUMP (tree mode, with queue data) of this
- *              process, parsed and reassembled by user/tcp_state.c, in the
+ *              process, parsed and reassembled by user/tcp/tcp_state.c, in the
  *              packed encoding (FERRY_TCP_F_PACKED) and in the attribute
  *              encoding;
  *   userspace: per socket as CRIU does it: TCP_REPAIR on, TCP_QUEUE_SEQ of

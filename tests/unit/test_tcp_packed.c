@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests for the packed TCP_DUMP encoding in user/tcp_state.c:
+ * Unit tests for the packed TCP_DUMP encoding in user/tcp/tcp_state.c:
  * struct ferry_tcp_sock_packed records (with inline queue bytes) and
  * FERRY_TCP_A_QCHUNK continuations -- decoding, versioning (short, newer
  * and longer records) and the rejection of malformed ones.

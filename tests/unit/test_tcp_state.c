@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests for user/tcp_state.c: TCP_DUMP parsing and queue reassembly. */
+/* Unit tests for user/tcp/tcp_state.c: TCP_DUMP parsing and queue reassembly. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
