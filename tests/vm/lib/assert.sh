@@ -23,8 +23,12 @@ wait_port() {
 }
 # kill_receiver PID: SIGKILL a `ferry receive` server started in the
 # background (PID) and its sessions (a process per connection), not a
-# session's restore guard (mig_guard.h); then reap the server.
+# session's restore guard (mig_guard.h); then reap the server. The server
+# is stopped first: a source that lost its session reconnects at once to
+# ask for the outcome, and a session forked for that between the two
+# kills would outlive them and answer.
 kill_receiver() {
+	kill -STOP "$1" 2>/dev/null || true
 	pkill -e -9 -P "$1" -f "ferry receive" || true
 	# (a --once server whose session just ended may be gone already)
 	kill -9 "$1" 2>/dev/null || true

@@ -111,6 +111,7 @@ HOOK
 	echo "restore held at pre-resume; the receiver's processes:"
 	ps -eo pid,ppid,pgid,stat,args | grep -E "[f]erry|[c]riu|^ *$pid "
 	kill_receiver $r
+	kill -0 "$r" 2>/dev/null && fail "the receiver's server ($r) survived SIGKILL"
 	echo "receiver killed during the restore"
 	for i in $(seq 100); do grep -q "restored tree was killed" "$FERRY_OUT/r5.log" && break; sleep 0.1; done
 	cat "$FERRY_OUT/r5.log"
