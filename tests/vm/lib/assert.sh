@@ -22,15 +22,20 @@ wait_port() {
 	fail "nothing listens on port $1 after ${2:-10} s"
 }
 # kill_receiver PID: SIGKILL a `ferry receive` server started in the
-# background (PID) and its sessions (a process per connection), not a
-# session's restore guard (mig_guard.h); then reap the server. The server
-# is stopped first: a source that lost its session reconnects at once to
-# ask for the outcome, and a session forked for that between the two
-# kills would outlive them and answer.
+# background (PID) and its sessions (a process per connection, in the
+# server's process group), not a session's restore guard (mig_guard.h: a
+# process group of its own); then reap the server. A source that lost its
+# session reconnects at once to ask for the outcome: a session forked for
+# that between pkill's scan and its kill of the server is caught by the
+# second pass. (Not SIGSTOP first: a stopped member of a process group
+# that becomes orphaned gets the whole group, this script too, SIGHUP.)
 kill_receiver() {
-	kill -STOP "$1" 2>/dev/null || true
-	pkill -e -9 -P "$1" -f "ferry receive" || true
-	# (a --once server whose session just ended may be gone already)
+	local g
+	g=$(ps -o pgid= -p "$1" | tr -d ' ')
+	if [ -n "$g" ]; then
+		pkill -e -9 -g "$g" -f "ferry receive" || true
+		pkill -e -9 -g "$g" -f "ferry receive" || true
+	fi
 	kill -9 "$1" 2>/dev/null || true
 	wait "$1" 2>/dev/null || true
 }
