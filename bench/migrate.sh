@@ -95,7 +95,7 @@ verify_on_b() {	# PIDFILE(on a)  -- b checks the restored process, then kills it
 
 if [ "$FERRY_ROLE" = b ]; then
 	xfer_server &
-	for i in $(seq 100); do ss -ltn | grep -q ":$PORT_X " && break; sleep 0.1; done
+	wait_port "$PORT_X"
 	for mib in $MIBS; do
 		methods="ferry"
 		[ "$mib" = "$EAGER_MIB" ] && methods="$methods ferry-eager"
@@ -118,7 +118,7 @@ if [ "$FERRY_ROLE" = b ]; then
 			ferry) port=$PORT_F ;; ferry-eager) port=$PORT_E ;;
 			ferry-thp) port=$PORT_T ;; *) port=$PORT_X ;;
 			esac
-			for i in $(seq 100); do ss -ltn | grep -q ":$port " && break; sleep 0.1; done
+			wait_port "$port"
 			barrier "$mib-$m-go" 600
 			barrier "$mib-$m-done" 3600
 			verify_on_b "$mib $m"

@@ -26,7 +26,7 @@ if [ "$FERRY_ROLE" = b ]; then
 			"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$PORT" --once $extra \
 				--dir /var/tmp 2>"$FERRY_OUT/receive-$mode-$r.log" &
 			rpid=$!
-			for i in $(seq 100); do ss -ltn | grep -q ":$PORT " && break; sleep 0.1; done
+			wait_port "$PORT"
 			barrier "$r-$mode-go" 600
 			barrier "$r-$mode-done" 3600
 			wait "$rpid" || fail "ferry receive ($mode) failed"
