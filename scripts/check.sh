@@ -11,6 +11,9 @@
 #      and a short soak (tests/vm/soak, THP + churn kinds: 300 CLEAR scans,
 #      200 TCP_DUMP --data requests, 2 ping-pong migrations per kernel),
 #      the soak always with memory debugging (tests/vm/run --memdebug)
+# It ends with a digest of every failed VM script (reason, telling log
+# lines, log path) and the list of failures, where the tail of a CI log
+# shows them.
 # FERRY_CHECK_KERNELS="6.1 6.12" selects kernels (default: both).
 # FERRY_CHECK_MEMDEBUG=1 boots the scenarios' guests with memory debugging
 # too (default 0: it costs about 15% of their time, which takes make check
