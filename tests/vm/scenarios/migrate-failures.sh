@@ -19,8 +19,9 @@
 #     receiver answers from that record;
 #  6. the link is cut during pre-copy (b's interface goes down): both ends
 #     give up within their timeouts instead of hanging, the source runs on;
-#  7. ferry migrate gets SIGINT (Ctrl-C) while b restores (eager, 256 MiB):
-#     it asks b to undo, b kills the restored tree, the source resumes;
+#  7. ferry migrate gets SIGINT (Ctrl-C) while b restores (held at
+#     pre-resume by an action script until the source has asked): it asks
+#     b to undo, b kills the restored tree, the source resumes;
 #  8. the tree's PID is already in use on b: pre-flight names it (exit 3)
 #     before anything is frozen.
 # After each case the process on a must run (state not T, its write counter
@@ -142,13 +143,32 @@ HOOK
 	assert_eq "$rc" 1 "receive exit status after the link was cut"
 	barrier c6a 300
 	ip link set "$FERRY_NETDEV" up
-	# case 7: tell a when the restore begins
+	# case 7: hold the restore at pre-resume (as in case 5) until the
+	# source, interrupted meanwhile, has asked for the undo
+	cat >/tmp/c7-hook.sh <<'HOOK'
+#!/bin/sh
+[ "$CRTOOLS_SCRIPT_ACTION" = pre-resume ] || exit 0
+touch /tmp/c7-held
+# until the test releases the restore: 120 s at most
+i=0
+while [ $i -lt 1200 ] && [ ! -e /tmp/c7-release ]; do sleep 0.1; i=$((i + 1)); done
+exit 0
+HOOK
+	chmod +x /tmp/c7-hook.sh
+	rm -f /tmp/c7-held /tmp/c7-release
 	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:7917" --once --no-lazy \
-		2>"$FERRY_OUT/r7.log" &
+		--criu-arg=--action-script=/tmp/c7-hook.sh 2>"$FERRY_OUT/r7.log" &
 	r=$!; wait_port 7917; barrier c7
 	pid=$(cat "$FERRY_SHARED/pid")
-	for i in $(seq 6000); do grep -q "restoring" "$FERRY_OUT/r7.log" && break; sleep 0.05; done
+	for i in $(seq 6000); do
+		[ -e /tmp/c7-held ] && break
+		kill -0 "$r" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -e /tmp/c7-held ] || { cat "$FERRY_OUT/r7.log"; fail "case 7: the restore never reached pre-resume"; }
 	: >"$FERRY_SHARED/restoring"
+	barrier c7asked 120
+	touch /tmp/c7-release
 	rc=0; wait $r || rc=$?
 	cat "$FERRY_OUT/r7.log"
 	assert_eq "$rc" 1 "receive exit status when the source aborts during the restore"
@@ -263,12 +283,14 @@ kill -9 "$pid"
 barrier c6a
 
 # 7. Ctrl-C while b restores
-pid=$(start "$W" /tmp/c7.pid 256)
+pid=$(start "$W" /tmp/c7.pid 8)
 barrier c7
 "$FERRY_BIN" migrate "$pid" --to "$FERRY_PEER_IP:7917" 2>"$FERRY_OUT/m7.log" &
 mp=$!
 for i in $(seq 6000); do [ -e "$FERRY_SHARED/restoring" ] && break; sleep 0.05; done
 kill -INT "$mp"
+for i in $(seq 300); do grep -q "asking .* to undo the restore" "$FERRY_OUT/m7.log" && break; sleep 0.1; done
+barrier c7asked
 rc=0; wait "$mp" || rc=$?
 cat "$FERRY_OUT/m7.log"
 assert_eq "$rc" 1 "migrate exit status when interrupted during the restore"
