@@ -8,8 +8,9 @@
 #   5. VM scenarios (tests/vm/scenarios) on both kernels, one and two hosts,
 #      plus the harness self-tests (tests/vm/selftest/xfail-*: must FAIL,
 #      a kernel panic with "guest kernel crashed" within seconds)
-#      and a short soak (tests/vm/soak, THP + churn kinds: 150 CLEAR scans,
-#      100 TCP_DUMP --data requests, 2 ping-pong migrations per kernel),
+#      and a short soak (tests/vm/soak, THP + churn kinds, 8 connections, 8 MiB
+#      of churn: 150 CLEAR scans, 100 TCP_DUMP --data requests, 2 ping-pong
+#      migrations per kernel),
 #      the soak always with memory debugging (tests/vm/run --memdebug)
 # It ends with a digest of every failed VM script (reason, telling log
 # lines, log path) and the list of failures, where the tail of a CI log
@@ -102,6 +103,7 @@ for k in $kernels; do
 			tests/vm/scenarios/*.sh tests/vm/selftest/xfail-*.sh 2>&1
 		rc=$?
 		FERRY_SOAK_KINDS="hammer-thp pingpong-thp" FERRY_SOAK_SCANS=150 FERRY_SOAK_DUMPS=100 \
+		FERRY_SOAK_CONNS=8 FERRY_SOAK_CHURN_MIB=8 \
 		FERRY_SOAK_MIGRATIONS=2 \
 		tests/vm/run -k "$k" --memdebug --summary "$summary" --verdicts "$verdicts" \
 			--timeout 1200 --total-timeout 1500 "${soak[@]}" 2>&1
