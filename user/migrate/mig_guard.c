@@ -59,6 +59,9 @@ static int kill_restored(const uint32_t *pids, size_t n, uint64_t since)
 	return killed;
 }
 
+#define GUARD_RELEASE	'c'
+#define GUARD_FIRE	'k'	/* undo now, asked by a receiver still alive */
+
 static void guard_main(int rfd, const uint32_t *pids, size_t n, pid_t worker,
 		       void (*undo)(void *, int), void *arg)
 {
@@ -69,7 +72,7 @@ static void guard_main(int rfd, const uint32_t *pids, size_t n, pid_t worker,
 	do
 		r = read(rfd, &c, 1);
 	while (r < 0 && errno == EINTR);
-	if (r == 1)
+	if (r == 1 && c != GUARD_FIRE)
 		_exit(0);	/* released */
 	if (worker > 0)
 		kill(worker, SIGKILL);	/* no further process gets restored */
@@ -83,8 +86,10 @@ static void guard_main(int rfd, const uint32_t *pids, size_t n, pid_t worker,
 	}
 	if (undo)
 		undo(arg, 1);
-	fprintf(stderr, "ferry receive: the restore was not reported to the source; "
-		"the restored tree was killed here (the source resumes its copy)\n");
+	/* fired by a live receiver, it says why itself */
+	if (r != 1)
+		fprintf(stderr, "ferry receive: the restore was not reported to the source; "
+			"the restored tree was killed here (the source resumes its copy)\n");
 	_exit(0);
 }
 
@@ -134,7 +139,8 @@ static void reap(struct mig_guard *g)
 void mig_guard_release(struct mig_guard *g)
 {
 	if (g->fd >= 0) {
-		ssize_t r = write(g->fd, "c", 1);
+		char c = GUARD_RELEASE;
+		ssize_t r = write(g->fd, &c, 1);
 
 		(void)r;	/* a guard already gone has nothing to do */
 		close(g->fd);
@@ -146,6 +152,10 @@ void mig_guard_release(struct mig_guard *g)
 void mig_guard_fire(struct mig_guard *g)
 {
 	if (g->fd >= 0) {
+		char c = GUARD_FIRE;
+		ssize_t r = write(g->fd, &c, 1);
+
+		(void)r;	/* without it, the closed pipe fires it as well */
 		close(g->fd);
 		g->fd = -1;
 	}

@@ -7,7 +7,9 @@
  * receiver that dies first (SIGKILL, OOM, a crash): there would be two live
  * copies. The guard is a small child that holds the read end of a pipe.
  * When the receiver commits (RESTORED sent) or cleans up a failure itself,
- * it writes one byte and the guard exits. When the pipe closes without that
+ * it writes one byte and the guard exits (another byte, from
+ * mig_guard_fire(), has it undo as below without the message a dead
+ * receiver's guard prints). When the pipe closes without that
  * byte, the receiver is gone: the guard kills the CRIU worker and every
  * process of the tree that started after the guard did (so never a process
  * that merely owns one of the tree's PIDs). The undo callback runs before
