@@ -32,6 +32,36 @@ W=$FERRY_PROGS/mig_workload
 
 
 if [ "$FERRY_ROLE" = b ]; then
+	# hold_hook NAME: /tmp/NAME-hook.sh, a CRIU action script that holds
+	# the restore at pre-resume (the tree restored, not yet running) until
+	# /tmp/NAME-release exists (then CRIU goes on) or CRIU, its parent, is
+	# gone; 120 s at most
+	hold_hook() {
+		cat >"/tmp/$1-hook.sh" <<HOOK
+#!/bin/sh
+[ "\$CRTOOLS_SCRIPT_ACTION" = pre-resume ] || exit 0
+touch /tmp/$1-held
+i=0
+while [ \$i -lt 1200 ] && [ ! -e /tmp/$1-release ] && kill -0 "\$PPID" 2>/dev/null; do
+	sleep 0.1
+	i=\$((i + 1))
+done
+[ -e /tmp/$1-release ]
+HOOK
+		chmod +x "/tmp/$1-hook.sh"
+		rm -f "/tmp/$1-held" "/tmp/$1-release"
+	}
+	# wait_held NAME RECEIVER-PID LOG: until hold_hook NAME holds a restore
+	wait_held() {
+		local i
+		for i in $(seq 6000); do
+			[ -e "/tmp/$1-held" ] && return 0
+			kill -0 "$2" 2>/dev/null || break
+			sleep 0.1
+		done
+		cat "$3"
+		fail "$1: the restore never reached pre-resume"
+	}
 	# a failing case must not leave the link down for the next scenario
 	trap 'ip link set "$FERRY_NETDEV" up 2>/dev/null || true' EXIT
 	# case 1
@@ -87,27 +117,12 @@ if [ "$FERRY_ROLE" = b ]; then
 	# running) until the test has killed the receiver: no race with the
 	# restore's end. (--criu-arg makes the receiver run `criu restore`,
 	# which must die with its session.)
-	cat >/tmp/c5-hook.sh <<'HOOK'
-#!/bin/sh
-[ "$CRTOOLS_SCRIPT_ACTION" = pre-resume ] || exit 0
-touch /tmp/c5-held
-# until CRIU, our parent, is gone: 120 s at most
-i=0
-while [ $i -lt 1200 ] && kill -0 "$PPID" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
-exit 1
-HOOK
-	chmod +x /tmp/c5-hook.sh
-	rm -f /tmp/c5-held
+	hold_hook c5
 	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:7915" --once --no-lazy \
 		--criu-arg=--action-script=/tmp/c5-hook.sh 2>"$FERRY_OUT/r5.log" &
 	r=$!; wait_port 7915; barrier c5
 	pid=$(cat "$FERRY_SHARED/pid")
-	for i in $(seq 6000); do
-		[ -e /tmp/c5-held ] && break
-		kill -0 "$r" 2>/dev/null || break
-		sleep 0.1
-	done
-	[ -e /tmp/c5-held ] || { cat "$FERRY_OUT/r5.log"; fail "the restore never reached pre-resume"; }
+	wait_held c5 "$r" "$FERRY_OUT/r5.log"
 	[ -e "/proc/$pid" ] || fail "CRIU is at pre-resume, but no process $pid on b"
 	echo "restore held at pre-resume; the receiver's processes:"
 	ps -eo pid,ppid,pgid,stat,args | grep -E "[f]erry|[c]riu|^ *$pid "
@@ -145,27 +160,12 @@ HOOK
 	ip link set "$FERRY_NETDEV" up
 	# case 7: hold the restore at pre-resume (as in case 5) until the
 	# source, interrupted meanwhile, has asked for the undo
-	cat >/tmp/c7-hook.sh <<'HOOK'
-#!/bin/sh
-[ "$CRTOOLS_SCRIPT_ACTION" = pre-resume ] || exit 0
-touch /tmp/c7-held
-# until the test releases the restore: 120 s at most
-i=0
-while [ $i -lt 1200 ] && [ ! -e /tmp/c7-release ]; do sleep 0.1; i=$((i + 1)); done
-exit 0
-HOOK
-	chmod +x /tmp/c7-hook.sh
-	rm -f /tmp/c7-held /tmp/c7-release
+	hold_hook c7
 	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:7917" --once --no-lazy \
 		--criu-arg=--action-script=/tmp/c7-hook.sh 2>"$FERRY_OUT/r7.log" &
 	r=$!; wait_port 7917; barrier c7
 	pid=$(cat "$FERRY_SHARED/pid")
-	for i in $(seq 6000); do
-		[ -e /tmp/c7-held ] && break
-		kill -0 "$r" 2>/dev/null || break
-		sleep 0.1
-	done
-	[ -e /tmp/c7-held ] || { cat "$FERRY_OUT/r7.log"; fail "case 7: the restore never reached pre-resume"; }
+	wait_held c7 "$r" "$FERRY_OUT/r7.log"
 	: >"$FERRY_SHARED/restoring"
 	barrier c7asked 120
 	touch /tmp/c7-release
