@@ -30,7 +30,6 @@ set -euo pipefail
 . "$FERRY_SRC/tests/vm/lib/assert.sh"
 W=$FERRY_PROGS/mig_workload
 
-
 if [ "$FERRY_ROLE" = b ]; then
 	# hold_hook NAME: /tmp/NAME-hook.sh, a CRIU action script that holds
 	# the restore at pre-resume (the tree restored, not yet running) until
@@ -76,7 +75,6 @@ HOOK
 	for i in $(seq 600); do grep -q "pre-flight" "$FERRY_OUT/r2.log" && break; sleep 0.1; done
 	sleep 1
 	kill_receiver $r
-	wait $r || true
 	echo "receiver killed during pre-copy"
 	barrier c2done
 	# case 3 (the receiver killed in case 2 could not clean up after itself)
