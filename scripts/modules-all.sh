@@ -47,6 +47,15 @@ for h in "${hdrs[@]}"; do
 		rc=1
 		continue
 	fi
+	# The sparse scan's hot loop must fit its own 512-byte-aligned section
+	# (kmod/dirty_walk.c, ferry_first_maybe): then it never straddles a
+	# page of the module's text, which costs 1.5x under TCG.
+	scan=$(objdump -h "$dst/kmod/ferry.ko" | awk '$2 == ".text.ferry_scan" { print $3 " " $7 }')
+	if [ -z "$scan" ] || [ $((16#${scan% *})) -gt 512 ] || [ "${scan#* }" != "2**9" ]; then
+		echo "modules-all: $kver: section .text.ferry_scan missing, over 512 bytes or not 512-aligned ($scan)" >&2
+		rc=1
+		continue
+	fi
 	echo "modules-all: $kver OK -> $dst/kmod/ferry.ko"
 done
 if [ $have_61 = 0 ] || [ $have_612 = 0 ]; then
