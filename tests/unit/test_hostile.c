@@ -436,7 +436,7 @@ static void test_preflight_paths(void **state)
 	l.tids = calloc(1, sizeof(*l.tids));
 	l.tids[0] = 1;						/* init: taken here */
 	l.ntids = 1;
-	assert_int_equal(preflight_check(&l, NULL, true, &rep), 0);
+	assert_int_equal(preflight_check(&l, NULL, true, 0, &rep), 0);
 	assert_int_equal(rep.n, 6);
 	assert_int_equal(rep.v[0].kind, PF_NOT_REGULAR);	/* symlink not followed */
 	assert_int_equal(rep.v[1].kind, PF_NOT_REGULAR);
@@ -458,7 +458,7 @@ static void test_preflight_paths(void **state)
 	l.n = 1;
 	l.ntids = 0;
 	pf_report_free(&rep);
-	assert_int_equal(preflight_check(&l, NULL, true, &rep), 0);
+	assert_int_equal(preflight_check(&l, NULL, true, 0, &rep), 0);
 	assert_int_equal(rep.n, 1);
 	assert_null(strchr(rep.v[0].detail, '6'));
 	pf_report_free(&rep);

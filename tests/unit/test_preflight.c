@@ -217,7 +217,7 @@ static void test_collect_and_check(void **state)
 	assert_true(self);
 
 	/* same host: the files match; every PID is taken (by the tree itself) */
-	assert_int_equal(preflight_check(&l, "/tmp", true, &rep), 0);
+	assert_int_equal(preflight_check(&l, "/tmp", true, 0, &rep), 0);
 	assert_int_equal(rep.n, l.ntids);
 	for (size_t i = 0; i < rep.n; i++)
 		assert_int_equal(rep.v[i].kind, PF_PID_TAKEN);
@@ -226,7 +226,7 @@ static void test_collect_and_check(void **state)
 	pf_report_free(&rep);
 	/* without the IDs: nothing to report */
 	l.ntids = 0;
-	assert_int_equal(preflight_check(&l, "/tmp", true, &rep), 0);
+	assert_int_equal(preflight_check(&l, "/tmp", true, 0, &rep), 0);
 	assert_int_equal(rep.n, 0);
 	pf_report_free(&rep);
 	pf_list_free(&l);
@@ -258,7 +258,7 @@ static void test_collect_and_check(void **state)
 	s.tids[0] = (uint32_t)gone;
 	s.tids[1] = (uint32_t)getpid();
 	s.ntids = 2;
-	assert_int_equal(preflight_check(&s, dir, false, &rep), 0);
+	assert_int_equal(preflight_check(&s, dir, false, 0, &rep), 0);
 	assert_int_equal(rep.n, 8);
 	assert_int_equal(rep.v[0].kind, PF_SIZE);
 	assert_non_null(strstr(rep.v[0].detail, "differs here"));

@@ -75,19 +75,9 @@ void mig_frozen_kill(struct mig_frozen *f)
 		ferry_say("note: no nftables table inet CRIU-%d to remove", f->root);
 }
 
-static uint64_t root_start(pid_t pid)
-{
-	char path[64], buf[1024];
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (ferry_read_file(path, buf, sizeof(buf)) <= 0)
-		return 0;
-	return mig_stat_starttime(buf);
-}
-
 bool mig_frozen_same_tree(const struct mig_frozen *f)
 {
-	uint64_t st = root_start(f->root);
+	uint64_t st = mig_pid_starttime(f->root);
 
 	return st && st == f->root_start;
 }
@@ -105,7 +95,7 @@ int mig_frozen_save(const struct mig_frozen *f, const char *dir, const char *to,
 	wire_id_hex(id, hex);
 	mig_addr_fmt(&f->addr, a, sizeof(a));
 	fprintf(fp, "id %s\nto %s\nroot %d\nstart %llu\ntcp %d\naddr_removed %d\naddr %s\npids",
-		hex, to, (int)f->root, (unsigned long long)root_start(f->root), f->tcp,
+		hex, to, (int)f->root, (unsigned long long)mig_pid_starttime(f->root), f->tcp,
 		f->addr_removed, f->addr_removed ? a : "-");
 	for (size_t i = 0; i < f->npids; i++)
 		fprintf(fp, " %d", (int)f->pids[i]);

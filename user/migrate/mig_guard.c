@@ -27,7 +27,7 @@ uint64_t mig_stat_starttime(const char *stat)
 	return 0;
 }
 
-static uint64_t starttime_of(pid_t pid)
+uint64_t mig_pid_starttime(pid_t pid)
 {
 	char path[64], buf[1024];
 	ssize_t n;
@@ -51,7 +51,7 @@ static int kill_restored(const uint32_t *pids, size_t n, uint64_t since)
 	int killed = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		uint64_t st = starttime_of((pid_t)pids[i]);
+		uint64_t st = mig_pid_starttime((pid_t)pids[i]);
 
 		if (st && st >= since && !kill((pid_t)pids[i], SIGKILL))
 			killed++;
@@ -65,7 +65,7 @@ static int kill_restored(const uint32_t *pids, size_t n, uint64_t since)
 static void guard_main(int rfd, const uint32_t *pids, size_t n, pid_t worker,
 		       void (*undo)(void *, int), void *arg)
 {
-	uint64_t since = starttime_of(getpid());
+	uint64_t since = mig_pid_starttime(getpid());
 	char c;
 	ssize_t r;
 

@@ -45,5 +45,7 @@ void mig_guard_fire(struct mig_guard *g);
 /* Pure, for the unit tests: field 22 (starttime) of a /proc/PID/stat line,
  * whose comm may hold spaces and parentheses. 0 if malformed. */
 uint64_t mig_stat_starttime(const char *stat);
+/* Start time of PID (field 22 of /proc/PID/stat); 0 if it is gone. */
+uint64_t mig_pid_starttime(pid_t pid);
 
 #endif

@@ -496,7 +496,7 @@ static uint64_t mem_available(void)
  * source's own PIDs.
  */
 int preflight_check(const struct pf_list *src, const char *store_dir, bool criu_ok,
-		    struct pf_report *rep)
+		    uint64_t reserved, struct pf_report *rep)
 {
 	int ret = 0;
 
@@ -533,16 +533,23 @@ int preflight_check(const struct pf_list *src, const char *store_dir, bool criu_
 	}
 	if (!ret && store_dir) {
 		struct statvfs vfs;
+		uint64_t free_bytes = 0;
+		bool usable = !statvfs(store_dir, &vfs);
 
-		if (statvfs(store_dir, &vfs))
+		if (usable)
+			free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+		/* reserved: granted to this receiver's other sessions (recv_ledger.h) */
+		if (!usable)
 			ret = report_add(rep, PF_NO_DISK, NULL, "the image directory is not usable");
-		else if ((uint64_t)vfs.f_bavail * vfs.f_frsize < rep->budget)
+		else if (free_bytes < rep->budget || free_bytes - rep->budget < reserved)
 			ret = report_add(rep, PF_NO_DISK, NULL,
-					 "not enough disk here for %llu MiB of pages and images",
-					 (unsigned long long)(rep->budget >> 20));
+					 "not enough disk here for %llu MiB of pages and images "
+					 "(%llu MiB free, %llu MiB of it granted to migrations in progress)",
+					 (unsigned long long)(rep->budget >> 20),
+					 (unsigned long long)(free_bytes >> 20),
+					 (unsigned long long)(reserved >> 20));
 		else
-			rep->budget = pf_budget_grant(src->mem_bytes,
-						      (uint64_t)vfs.f_bavail * vfs.f_frsize);
+			rep->budget = pf_budget_grant(src->mem_bytes, free_bytes - reserved);
 	}
 	if (!ret && !criu_ok)
 		ret = report_add(rep, PF_NO_CRIU, NULL, "criu is not usable on the destination");

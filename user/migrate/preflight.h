@@ -122,7 +122,7 @@ int preflight_collect(pid_t pid, struct pf_list *out, char *err, size_t errlen);
 /* Destination side: compare against local files; store_dir (or NULL) is
  * where pages will go. Host checks use mem_bytes. */
 int preflight_check(const struct pf_list *src, const char *store_dir, bool criu_ok,
-		    struct pf_report *rep);
+		    uint64_t reserved, struct pf_report *rep);
 /* One problem as a human line. */
 void pf_problem_str(const struct pf_problem *p, char *buf, size_t size);
 

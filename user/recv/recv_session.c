@@ -32,6 +32,7 @@
 #include "lazy_server.h"
 #include "preflight.h"
 #include "recv.h"
+#include "recv_ledger.h"
 #include "recv_policy.h"
 #include "recv_outcome.h"
 #include "util.h"
@@ -66,6 +67,7 @@ struct session {
 	bool committed;		/* COMMIT received: an outcome is recorded */
 	bool acked;		/* the source confirmed it learnt the outcome */
 	struct recv_budget budget;	/* agreed at pre-flight, charged before writing */
+	bool granted;		/* the budget is in the receiver's disk account */
 	uint32_t *pids;		/* the tree's PIDs/TIDs from pre-flight, sorted */
 	char err[4096];
 };
@@ -215,9 +217,12 @@ static int cmp_u32(const void *a, const void *b)
 
 static int preflight(struct session *s)
 {
+	struct ledger *acct = NULL;
+	uint64_t reserved = 0;
 	struct pf_list l;
 	struct pf_report rep;
 	struct wire_msg m;
+	bool criu_ok;
 	int ret;
 
 	ret = wire_expect(&s->c, WIRE_PREFLIGHT, &m);
@@ -225,7 +230,39 @@ static int preflight(struct session *s)
 		ret = preflight_parse(&s->c, &m, &l);
 	if (ret)
 		return serr(s, ret, "pre-flight: %s", s->c.err);
-	ret = preflight_check(&l, s->o->dir, criu_usable(), &rep);	/* slow once */
+	/* criu_usable() is slow once: not while holding the disk account */
+	criu_ok = criu_usable();
+	if (s->o->dir && s->o->state_dir) {
+		acct = malloc(sizeof(*acct));
+		if (!acct) {
+			pf_list_free(&l);
+			return serr(s, -ENOMEM, "out of memory");
+		}
+		ret = ledger_open(acct, s->o->state_dir, RECV_LEDGER_WAIT_MS, s->err, sizeof(s->err));
+		if (ret) {
+			free(acct);
+			pf_list_free(&l);
+			return serr(s, ret, "disk account: %s", s->err);
+		}
+		reserved = ledger_others(acct->v, acct->n, getpid());
+	}
+	ret = preflight_check(&l, s->o->dir, criu_ok, reserved, &rep);
+	/* granted under the account's lock: no other session can be
+	 * promised the same free space meanwhile */
+	if (acct && !ret && !rep.n && !rep.more) {
+		ret = ledger_commit(acct, rep.budget, s->err, sizeof(s->err));
+		if (ret) {
+			free(acct);
+			pf_list_free(&l);
+			pf_report_free(&rep);
+			return serr(s, ret, "disk account: %s", s->err);
+		}
+		s->granted = true;
+	}
+	if (acct) {
+		ledger_close(acct);
+		free(acct);
+	}
 	s->lazy = !s->o->eager && criu_lazy_usable();
 	if (!s->o->eager && !s->lazy)
 		note("userfaultfd restore is not available (criu check --feature "
@@ -809,6 +846,8 @@ enum recv_result recv_session_run(const struct ropts *o, int fd)
 		mig_rmtree(s.dir);
 	else if (s.dir[0])
 		note("kept %s", s.dir);
+	if (s.granted)		/* the images are gone, or kept on purpose */
+		ledger_release(o->state_dir);
 	if (!s.authenticated)
 		return RECV_REFUSED;
 	if (s.committed && !s.acked)	/* the source may ask: --once lingers */
