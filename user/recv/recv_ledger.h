@@ -6,7 +6,7 @@
  * no common account, --max-sessions migrations could together be promised
  * several times the disk there is. The account is a small file in the
  * receiver's state directory (--state-dir, beside the outcome records;
- * --dir stays for images only), STATE/disk-grants, one line per session
+ * --dir stays for images only), STATE/.disk-grants, one line per session
  * ("PID STARTTIME BYTES"), changed only under flock(): a session reads
  * what the others were granted, is granted against the free space less
  * that, and adds its own line; it removes it when it ends. A line whose
@@ -24,7 +24,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define LEDGER_NAME		"disk-grants"
+#define LEDGER_NAME		".disk-grants"	/* dot: the outcome expiry skips it */
 #define LEDGER_MAX_ENTRIES	256	/* more lines than sessions can exist */
 #define LEDGER_MAX_BYTES	16384	/* what is read of the file */
 #define RECV_LEDGER_WAIT_MS	10000	/* another session holds it for milliseconds */
