@@ -3,7 +3,7 @@
 # non-interactive and idempotent (already-installed packages are skipped).
 set -euo pipefail
 pkgs=(
-	build-essential pkg-config git python3 cpio xz-utils zstd kmod file
+	build-essential pkg-config git python3 jq cpio xz-utils zstd kmod file
 	libmnl-dev libzstd-dev libelf-dev libcmocka-dev libprotobuf-c-dev libgnutls28-dev
 	clang libclang-rt-14-dev
 	linux-image-amd64 linux-headers-amd64

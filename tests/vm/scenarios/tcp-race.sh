@@ -35,7 +35,7 @@ holder_pid=$!
 n=0
 for i in $(seq 1 240); do
 	n=$("$FERRY_BIN" tcp --netns --json "$holder_pid" 2>/dev/null |
-	    python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])' 2>/dev/null) || n=0
+	    jq -r .count 2>/dev/null) || n=0
 	[ "$n" -ge 601 ] && break
 	sleep 0.5
 done
