@@ -130,8 +130,10 @@ static int write_out(struct ledger *l, char *err, size_t errlen)
 			break;
 		len += (size_t)w;
 	}
+	/* the new lines over the old, then cut: a writer killed in between
+	 * leaves old lines (dropped as ended, or still true), never none */
 	errno = EIO;		/* a short write sets none */
-	if (ftruncate(l->fd, 0) || pwrite(l->fd, buf, len, 0) != (ssize_t)len)
+	if (pwrite(l->fd, buf, len, 0) != (ssize_t)len || ftruncate(l->fd, (off_t)len))
 		ret = ferry_errf(err, errlen, -errno, "cannot write %s: %s", l->path,
 				 strerror(errno));
 	free(buf);
