@@ -26,7 +26,8 @@ QEMU ends). For each role it reads JOB/console-ROLE.log as it grows and
     stopping it (a peer stuck at a barrier must not hold the job).
 
 At the end it writes JOB/watch.json (boot and scenario times, crashes,
-stopped roles) for tests/vm/run. Exit status: 0, or 3 if a guest crashed.
+stopped roles) for tests/vm/run. Exit status: 0, 3 if a guest crashed, 4 if one did not come up within
+--boot-limit seconds (a boot hang: the job was stopped).
 """
 import argparse
 import json
@@ -336,6 +337,8 @@ class Watch:
             self.roles.append(Role(self, name, int(pid)))
         self.stopping = None
         self.crash_end = None
+        self.boot_limit = a.boot_limit
+        self.boot_hang = None	# the role that did not come up in time
 
     def stop_all(self, why):
         if self.stopping is None:
@@ -352,6 +355,14 @@ class Watch:
                 r.tick(now)
             if not running:
                 break
+            if not self.stopping and self.boot_limit:
+                hung = [r for r in running if r.booted is None and r.ended is None]
+                if hung and now - self.start >= self.boot_limit:
+                    self.boot_hang = hung[0].name
+                    self.out('vm[%s] %s did not come up within %ds: stopping the job'
+                             % (self.kver, hung[0].name, self.boot_limit))
+                    self.stop_all('%s did not come up within %ds (boot hang)'
+                                  % (hung[0].name, self.boot_limit))
             if self.stopping:
                 self.stop_all(self.stopping)	# escalates to SIGKILL
             elif len(running) < len(self.roles):
@@ -374,6 +385,7 @@ class Watch:
         info = {
             'kver': self.kver,
             'seconds': round(end - self.start),
+            'boot_hang': self.boot_hang,
             'roles': {r.name: {
                 'booted_after_s': r.booted,
                 'script_s': r.times,
@@ -389,7 +401,7 @@ class Watch:
             self.out('vm[%s] job ended %.1fs after the crash' % (self.kver, end - first))
         with open(os.path.join(self.job, 'watch.json'), 'w') as f:
             json.dump(info, f, indent=1)
-        return 3 if crashed else 0
+        return 3 if crashed else 4 if self.boot_hang else 0
 
 
 def main():
@@ -399,6 +411,9 @@ def main():
     p.add_argument('--scripts', type=int, required=True)
     p.add_argument('--every', type=float, default=30)
     p.add_argument('--grace', type=float, default=120)
+    p.add_argument('--boot-limit', type=float, default=0,
+                   help='seconds for every guest to start its first script; '
+                        'then the job is stopped and the exit status is 4 (0: no limit)')
     p.add_argument('roles', nargs='+', metavar='ROLE=PID')
     a = p.parse_args()
     # tests/vm/run may be stopped with Ctrl-C: the guests go with it
