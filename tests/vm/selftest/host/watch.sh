@@ -6,7 +6,8 @@
 # a crash is found with its cause, that a crashed job ends within seconds
 # (a waiting peer stopped too), that a WARN's trace is extracted from "cut
 # here" to "end trace", and that a guest whose peer ended gets only its
-# grace period. Run by make check; prints "watch-selftest: N passed, N failed".
+# grace period, and that a guest that never starts a script is stopped as a
+# boot hang. Run by make check; prints "watch-selftest: N passed, N failed".
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 watch=$here/../../lib/watch.py
@@ -153,6 +154,23 @@ run_watch "$job" --scripts 1 --grace 3 --every 1 a="$ga" b="$gpid"
 check "exit status 0" [ "$wrc" = 0 ]
 check "b stopped after the grace period" grep -q '^vm\[test b\] stopping the guest: still running 3s after its peer ended' "$job/out"
 check "status lines name what runs" grep -Eq '^vm\[test\] [0-9]+s: a: ended, b: s1 for [0-9]+s \(1 of 1\)' "$job/out"
+check "the watcher ended within 15 s" [ "$wsecs" -lt 15 ]
+
+echo "== role b hangs in its boot (never starts a script), role a runs one"
+job=$tmp/boothang; mkdir -p "$job"
+guest "$job" a hang <<'EOF'
+guest[a]: running s1
+EOF
+ga=$gpid
+guest "$job" b hang <<'EOF'
+[    0.020000] tsc: Unable to calibrate against PIT
+[   22.857171] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:
+EOF
+run_watch "$job" --scripts 1 --boot-limit 3 a="$ga" b="$gpid"
+check "exit status 4 (boot hang)" [ "$wrc" = 4 ]
+check "the hung role is named" [ "$(json "$job/watch.json" 'd["boot_hang"]')" = b ]
+check "both guests were stopped for it" \
+	[ "$(json "$job/watch.json" 'd["roles"]["a"]["stopped"]')" = "b did not come up within 3s (boot hang)" ]
 check "the watcher ended within 15 s" [ "$wsecs" -lt 15 ]
 
 echo "watch-selftest: $passed passed, $failed failed"
