@@ -219,6 +219,7 @@ static int preflight(struct session *s)
 {
 	struct ledger *acct = NULL;
 	uint64_t reserved = 0;
+	char lerr[512];		/* not s->err: serr() formats into it */
 	struct pf_list l;
 	struct pf_report rep;
 	struct wire_msg m;
@@ -238,11 +239,11 @@ static int preflight(struct session *s)
 			pf_list_free(&l);
 			return serr(s, -ENOMEM, "out of memory");
 		}
-		ret = ledger_open(acct, s->o->state_dir, RECV_LEDGER_WAIT_MS, s->err, sizeof(s->err));
+		ret = ledger_open(acct, s->o->state_dir, RECV_LEDGER_WAIT_MS, lerr, sizeof(lerr));
 		if (ret) {
 			free(acct);
 			pf_list_free(&l);
-			return serr(s, ret, "disk account: %s", s->err);
+			return serr(s, ret, "disk account: %s", lerr);
 		}
 		reserved = ledger_others(acct->v, acct->n, getpid());
 	}
@@ -250,12 +251,12 @@ static int preflight(struct session *s)
 	/* granted under the account's lock: no other session can be
 	 * promised the same free space meanwhile */
 	if (acct && !ret && !rep.n && !rep.more) {
-		ret = ledger_commit(acct, rep.budget, s->err, sizeof(s->err));
+		ret = ledger_commit(acct, rep.budget, lerr, sizeof(lerr));
 		if (ret) {
 			free(acct);
 			pf_list_free(&l);
 			pf_report_free(&rep);
-			return serr(s, ret, "disk account: %s", s->err);
+			return serr(s, ret, "disk account: %s", lerr);
 		}
 		s->granted = true;
 	}
