@@ -55,10 +55,20 @@ SEPARATOR = re.compile(r'^\s*(-+\[ cut here \]-+|={20,})\s*$')
 END = re.compile(r'---\[ end (trace|Kernel panic)')
 PANIC = re.compile(r'Kernel panic')
 DIE = re.compile(r'Oops|: [0-9a-f]{4} \[#\d+\]')
+# A CPU stuck this long does not come back: the guest is wedged (its
+# scripts cannot be killed), as good as crashed. The watchdog reports
+# every ~26 s, the first after 20-26 s.
+WEDGED = re.compile(r'soft lockup - CPU#\d+ stuck for (\d+)s')
+WEDGED_S = 120
 # openers that name a crash better than the die() or panic line after them
 CRASHY = re.compile(r'BUG|Oops|general protection fault|Kernel panic|: [0-9a-f]{4} \[#\d+\]')
 KIND = re.compile(r'Kernel panic|Oops|general protection fault|KFENCE|WARNING|BUG|soft lockup|'
                   r'stall|corruption|Redzone|Poison|Call Trace')
+
+
+def wedged(msg):
+    m = WEDGED.search(msg)
+    return m is not None and int(m.group(1)) >= WEDGED_S
 
 
 def load_errors(path):
@@ -193,7 +203,7 @@ class Role:
             self.prev = line
             return
         self.add(line)
-        if DIE.search(msg) or PANIC.search(msg):
+        if DIE.search(msg) or PANIC.search(msg) or wedged(msg):
             self.make_fatal(t, msg)
         if t.fatal:
             if 'end Kernel panic' in msg:
@@ -215,7 +225,7 @@ class Role:
         self.w.out('%s kernel trace (%s)%s, console-%s.log:' % (self.tag, t.kind, where, self.name))
         for l in t.lines:
             self.w.out('%s | %s' % (self.tag, l))
-        if DIE.search(msg) or PANIC.search(msg):
+        if DIE.search(msg) or PANIC.search(msg) or wedged(msg):
             self.make_fatal(t, msg)
 
     def add(self, line):
@@ -225,11 +235,12 @@ class Role:
         self.w.out('%s | %s' % (self.tag, line))
 
     def make_fatal(self, t, msg):
-        """msg (a die() or panic line) in trace t: the guest is going down."""
+        """msg (a die(), panic or wedged line) in trace t: the guest is going down."""
         t.fatal = True
         t.panicked = t.panicked or PANIC.search(msg) is not None
-        if not CRASHY.search(t.cause):
-            t.cause = msg.strip()	# a warning's trace that ended in a crash
+        if not CRASHY.search(t.cause) or wedged(msg):
+            t.cause = msg.strip()	# a warning's trace that ended in a crash,
+            # or the report that says how long the CPU has been stuck
         if self.crash is t:
             self.crash_t = time.monotonic()	# the crash goes on: a panic line
         elif self.crash is None:

@@ -6,14 +6,14 @@
 # a crash is found with its cause, that a crashed job ends within seconds
 # (a waiting peer stopped too), that a WARN's trace is extracted from "cut
 # here" to "end trace", and that a guest whose peer ended gets only its
-# grace period, and that a guest that never starts a script is stopped as a
-# boot hang. Run by make check; prints "watch-selftest: N passed, N failed".
+# grace period, that a guest that never starts a script is stopped as a
+# boot hang, and that a CPU stuck past 120 s counts as a crash. Run by make check; prints "watch-selftest: N passed, N failed".
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 watch=$here/../../lib/watch.py
 tmp=$(mktemp -d)
 guests=()
-trap 'for p in "${guests[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
+trap 'for p in "${guests[@]}"; do kill "$p" 2>/dev/null; done; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 passed=0 failed=0
 ok() { passed=$((passed + 1)); echo "ok: $*"; }
 bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
@@ -172,6 +172,24 @@ check "the hung role is named" [ "$(json "$job/watch.json" 'd["boot_hang"]')" = 
 check "both guests were stopped for it" \
 	[ "$(json "$job/watch.json" 'd["roles"]["a"]["stopped"]')" = "b did not come up within 3s (boot hang)" ]
 check "the watcher ended within 15 s" [ "$wsecs" -lt 15 ]
+
+echo "== a CPU stuck for good (soft lockup reported past 120 s): as good as a crash"
+job=$tmp/wedged; mkdir -p "$job"
+guest "$job" a hang <<'EOF'
+guest[a]: running s1
+[  352.649446] watchdog: BUG: soft lockup - CPU#1 stuck for 26s! [dirty_untracked:810]
+[  352.650922] RIP: 0010:smp_call_function_many_cond+0xf1/0x330
+[  380.651048] watchdog: BUG: soft lockup - CPU#1 stuck for 52s! [dirty_untracked:810]
+[  408.648901] watchdog: BUG: soft lockup - CPU#1 stuck for 78s! [dirty_untracked:810]
+[  436.649031] watchdog: BUG: soft lockup - CPU#1 stuck for 104s! [dirty_untracked:810]
+[  464.648948] watchdog: BUG: soft lockup - CPU#1 stuck for 130s! [dirty_untracked:810]
+[  464.650000] RIP: 0010:smp_call_function_many_cond+0xf1/0x330
+EOF
+run_watch "$job" --scripts 1 a="$gpid"
+check "exit status 3 (crashed)" [ "$wrc" = 3 ]
+check "cause: the 130 s soft lockup" grep -q 'soft lockup - CPU#1 stuck for 130s' <(head -n1 "$job/crash-a.txt")
+check "the earlier reports did not end the job" [ "$(grep -c 'KERNEL CRASH' "$job/out")" = 1 ]
+check "the watcher ended within 25 s" [ "$wsecs" -lt 25 ]
 
 echo "watch-selftest: $passed passed, $failed failed"
 [ $failed = 0 ]
