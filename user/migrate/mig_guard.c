@@ -30,18 +30,10 @@ uint64_t mig_stat_starttime(const char *stat)
 uint64_t mig_pid_starttime(pid_t pid)
 {
 	char path[64], buf[1024];
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (ferry_read_file(path, buf, sizeof(buf)) <= 0)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
 	return mig_stat_starttime(buf);
 }
 

@@ -533,23 +533,23 @@ int preflight_check(const struct pf_list *src, const char *store_dir, bool criu_
 	}
 	if (!ret && store_dir) {
 		struct statvfs vfs;
-		uint64_t free_bytes = 0;
-		bool usable = !statvfs(store_dir, &vfs);
+		uint64_t free_bytes;
 
-		if (usable)
-			free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
-		/* reserved: granted to this receiver's other sessions (recv_ledger.h) */
-		if (!usable)
+		if (statvfs(store_dir, &vfs)) {
 			ret = report_add(rep, PF_NO_DISK, NULL, "the image directory is not usable");
-		else if (free_bytes < rep->budget || free_bytes - rep->budget < reserved)
-			ret = report_add(rep, PF_NO_DISK, NULL,
-					 "not enough disk here for %llu MiB of pages and images "
-					 "(%llu MiB free, %llu MiB of it granted to migrations in progress)",
-					 (unsigned long long)(rep->budget >> 20),
-					 (unsigned long long)(free_bytes >> 20),
-					 (unsigned long long)(reserved >> 20));
-		else
-			rep->budget = pf_budget_grant(src->mem_bytes, free_bytes - reserved);
+		} else {
+			free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+			/* reserved: granted to this receiver's other sessions (recv_ledger.h) */
+			if (free_bytes < rep->budget || free_bytes - rep->budget < reserved)
+				ret = report_add(rep, PF_NO_DISK, NULL,
+						 "not enough disk here for %llu MiB of pages and images "
+						 "(%llu MiB free, %llu MiB of it granted to migrations in "
+						 "progress)", (unsigned long long)(rep->budget >> 20),
+						 (unsigned long long)(free_bytes >> 20),
+						 (unsigned long long)(reserved >> 20));
+			else
+				rep->budget = pf_budget_grant(src->mem_bytes, free_bytes - reserved);
+		}
 	}
 	if (!ret && !criu_ok)
 		ret = report_add(rep, PF_NO_CRIU, NULL, "criu is not usable on the destination");

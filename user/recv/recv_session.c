@@ -251,14 +251,11 @@ static int preflight(struct session *s)
 	/* granted under the account's lock: no other session can be
 	 * promised the same free space meanwhile */
 	if (acct && !ret && !rep.n && !rep.more) {
-		ret = ledger_commit(acct, rep.budget, lerr, sizeof(lerr));
-		if (ret) {
-			free(acct);
-			pf_list_free(&l);
-			pf_report_free(&rep);
-			return serr(s, ret, "disk account: %s", lerr);
-		}
-		s->granted = true;
+		ret = ledger_commit(acct, rep.budget, lerr, sizeof(lerr));	/* unlocks */
+		if (ret)
+			serr(s, ret, "disk account: %s", lerr);	/* no answer is sent */
+		else
+			s->granted = true;
 	}
 	if (acct) {
 		ledger_close(acct);
