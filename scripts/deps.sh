@@ -11,6 +11,7 @@ pkgs=(
 	qemu-system-x86 busybox-static
 	criu nftables iptables iproute2 procps util-linux
 	dkms
+	podman runc conmon netavark golang-github-containers-common
 )
 missing=()
 for p in "${pkgs[@]}"; do
