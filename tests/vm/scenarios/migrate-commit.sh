@@ -4,17 +4,21 @@
 # or a frozen one that `ferry settle` resolves to exactly one -- never two,
 # never none -- in every trial (FERRY_TRIALS of each case, default 2, or
 # the number in build/vm/commit-trials; the issue's count is 20):
-#  A. b drops its own packets on the migration connection from the moment
-#     its restore begins (nftables, output, that connection's ports): the
-#     RESTORED frame never reaches a, which asks b on a new connection what
-#     became of the migration and kills its copy;
-#  B. b's link goes down right after COMMIT: on odd trials for 25 s, which
+# Each fault is set up while b's restore is held at CRIU's post-restore
+# action (the tree restored, not yet running, RESTORED not yet sent), so
+# it lands at the same moment in every trial:
+#  A. b drops its own packets on the migration connection (nftables,
+#     output, that connection's ports): the RESTORED frame never reaches
+#     a, which asks b on a new connection what became of the migration
+#     and kills its copy;
+#  B. b's link goes down: on odd trials for 25 s, which
 #     a's outcome queries outlast (--settle-timeout 60): restored there,
 #     killed here; on even trials for longer than a's --settle-timeout 10:
 #     a exits 7 with its tree frozen, and `ferry settle DIR`, once the link
 #     is back, asks again and kills it;
-#  C. the receiver (server and session) is killed right after it recorded
-#     the restore: on odd trials it is restarted at once and answers a's
+#  C. b drops its packets on the migration connection as in A, and the
+#     receiver (server and session) is killed right after it recorded the
+#     restore, so a never hears RESTORED: on odd trials it is restarted at once and answers a's
 #     query from its record; on even trials only after a gave up (exit 7,
 #     frozen), and `ferry settle DIR` resolves it.
 # A live copy: the process exists, is not stopped, and (on b) passes its
@@ -26,6 +30,8 @@ PORT=7950
 # the guest's environment is the test bed's: a count can also come from
 # build/vm/commit-trials on the host (`echo 20 >build/vm/commit-trials`)
 TRIALS=${FERRY_TRIALS:-$(cat "$FERRY_SRC/build/vm/commit-trials" 2>/dev/null || echo 2)}
+# and the cases to run from build/vm/commit-cases (default: all three)
+CASES=$(cat "$FERRY_SRC/build/vm/commit-cases" 2>/dev/null || echo A B C)
 OUTC=/run/ferry/outcomes
 
 live() {	# PID [VERIFY]: 1 if it runs (and verifies), else 0
@@ -56,6 +62,35 @@ if [ "$FERRY_ROLE" = b ]; then
 		done
 		fail "restore $1 never began"
 	}
+	# The hold: a CRIU action script, armed per trial, waits at
+	# post-restore until the trial's fault is in place. (Setting faults up
+	# when the log said the restore began raced it: a small tree is
+	# restored and RESTORED sent in well under a second, and most "link
+	# cut after COMMIT" trials cut it after RESTORED had arrived.)
+	HOOK=/run/ferrytest
+	mkdir -p $HOOK
+	cat >$HOOK/hook.sh <<-EOF
+		#!/bin/sh
+		[ "\$CRTOOLS_SCRIPT_ACTION" = post-restore ] || exit 0
+		rm $HOOK/arm 2>/dev/null || exit 0
+		: >$HOOK/held
+		for i in \$(seq 1200); do [ -e $HOOK/release ] && break; sleep 0.05; done
+		exit 0
+	EOF
+	chmod +x $HOOK/hook.sh
+	echo "action-script $HOOK/hook.sh" >$HOOK/criu.conf
+	export CRIU_CONFIG_FILE=$HOOK/criu.conf
+	drop_session() {	# drop b's packets on the current migration connection
+		# this connection only: a's queries come on new ones. The
+		# session's own line names a's end of it (the receiver logs
+		# each connection as it accepts it).
+		local ap
+		ap=$(sed -n 's/^ferry receive: connection from [0-9.]*:\([0-9]*\):.*/\1/p' \
+		     "$FERRY_OUT/receive.log" | tail -n1)
+		[ -n "$ap" ] || fail "$t: no connection line in the receiver's log"
+		nft add rule inet ferrytest out tcp sport $PORT tcp dport "$ap" drop
+		echo "$t: dropping b's packets to a's port $ap"
+	}
 	nft add table inet ferrytest
 	nft add chain inet ferrytest out '{ type filter hook output priority 0; }'
 	# (|| true, not "; true": under set -e a failing kill, of a receiver
@@ -64,37 +99,39 @@ if [ "$FERRY_ROLE" = b ]; then
 	: >"$FERRY_OUT/receive.log"
 	serve
 	n=0
-	for c in A B C; do
+	for c in $CASES; do
 		for i in $(seq "$TRIALS"); do
 			t=$c$i
+			rm -f $HOOK/held $HOOK/release
+			: >$HOOK/arm
 			barrier "$t-go" 300
 			n=$((n + 1))
 			restoring "$n"
+			for k in $(seq 6000); do [ -e $HOOK/held ] && break; sleep 0.02; done
+			[ -e $HOOK/held ] || fail "$t: the restore never reached post-restore"
 			case $c in
-			A)	# this connection only: a's queries come on new ones
-				# the session's own line names a's end of it (the
-				# receiver logs each connection as it accepts it)
-				ap=$(sed -n 's/^ferry receive: connection from [0-9.]*:\([0-9]*\):.*/\1/p' \
-				     "$FERRY_OUT/receive.log" | tail -n1)
-				[ -n "$ap" ] || fail "$t: no connection line in the receiver's log"
-				nft add rule inet ferrytest out tcp sport $PORT tcp dport "$ap" drop
-				echo "$t: dropping b's packets to a's port $ap"
+			A)	drop_session
+				: >$HOOK/release
 				barrier "$t-back" 600
 				nft flush chain inet ferrytest out ;;
 			B)	cut=25; [ $((i % 2)) = 0 ] && cut=45
 				ip link set "$FERRY_NETDEV" down
-				echo "$t: link down for $cut s"
+				: >$HOOK/release
+				echo "$t: link down at post-restore, for $cut s"
 				sleep $cut
 				ip link set "$FERRY_NETDEV" up
 				barrier "$t-back" 600 ;;
-			C)	for k in $(seq 3000); do
+			C)	drop_session
+				: >$HOOK/release
+				for k in $(seq 3000); do
 					[ "$(grep -l '^1 ' $OUTC/* 2>/dev/null | wc -l)" -ge "$((i))" ] && break
 					sleep 0.01
 				done
 				kill_receiver "$r"
 				echo "$t: receiver killed after recording the restore"
 				if [ $((i % 2)) = 1 ]; then serve; barrier "$t-back" 600
-				else barrier "$t-gaveup" 600; serve; barrier "$t-back" 600; fi ;;
+				else barrier "$t-gaveup" 600; serve; barrier "$t-back" 600; fi
+				nft flush chain inet ferrytest out ;;
 			esac
 			barrier "$t-migrated" 600
 			pid=$(cat "$FERRY_SHARED/pid")
@@ -103,8 +140,8 @@ if [ "$FERRY_ROLE" = b ]; then
 			kill -9 "$pid" 2>/dev/null || true
 			barrier "$t-clean" 120
 		done
-		# C's records: a fresh count per case
-		[ "$c" = B ] && rm -f $OUTC/* || true
+		# C counts records: each case starts with none
+		rm -f $OUTC/*
 	done
 	kill "$r"; wait "$r" || true
 	tail -n 40 "$FERRY_OUT/receive.log"
@@ -115,7 +152,7 @@ fi
 echo 30000 >/proc/sys/kernel/ns_last_pid
 cd /
 counts=""
-for c in A B C; do
+for c in $CASES; do
 	ok=0 frozen=0
 	for i in $(seq "$TRIALS"); do
 		t=$c$i
