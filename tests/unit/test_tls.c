@@ -247,6 +247,61 @@ static void test_records(void **state)
 }
 
 /*
+ * Frames that arrived together are read without waiting: the transport
+ * reads ciphertext ahead (several records per recv), so a record can be
+ * waiting in ferry's buffer while the socket is empty, and a poll(2) on
+ * the socket before the next frame would sit out the frame timeout.
+ */
+static void test_readahead_frames(void **state)
+{
+	struct wire_tls *ts = creds("dst", true), *tc = creds("src", false);
+	struct wire_conn a, b;
+	struct wire_tls_peer peer;
+	struct wire_msg m;
+	char err[512];
+	uint64_t t0;
+	int sp[2], status;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	pid = fork();
+	if (pid == 0) {
+		uint64_t v;
+
+		close(sp[0]);
+		wire_init(&b, sp[1]);
+		wire_set_timeout(&b, 10000);	/* never outlives a failed test */
+		if (wire_tls_server(&b, ts, NULL, 0, &peer, err, sizeof(err)))
+			_exit(1);
+		for (v = 1; v <= 3; v++)
+			if (wire_send_u64s(&b, WIRE_DONE, &v, 1))
+				_exit(2);
+		/* stays connected, silent, until the client is done */
+		_exit(wire_recv(&b, &m) || m.type != WIRE_DONE ? 3 : 0);
+	}
+	close(sp[1]);
+	wire_init(&a, sp[0]);
+	wire_set_timeout(&a, 4000);
+	assert_int_equal(wire_tls_client(&a, tc, "dst", err, sizeof(err)), 0);
+	usleep(300 * 1000);	/* all three records in the socket, read at once */
+	t0 = ferry_now_ns();
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(wire_expect(&a, WIRE_DONE, &m), 0);
+	if (ferry_now_ns() - t0 > 2000000000ull)
+		fail_msg("three waiting frames took %llu ms",
+			 (unsigned long long)((ferry_now_ns() - t0) / 1000000));
+	assert_int_equal(wire_send(&a, WIRE_DONE, NULL, 0), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(WEXITSTATUS(status), 0);
+	wire_tls_end(&a);
+	wire_free(&a);
+	close(sp[0]);
+	wire_tls_free(ts);
+	wire_tls_free(tc);
+}
+
+/*
  * A TLS connection reset under a read is a reset, not tampering: the
  * socket's errno reaches wire.c (it words ETIMEDOUT of a dead link as "the
  * peer stopped answering" the same way). GnuTLS's PULL_ERROR was reported
@@ -308,6 +363,7 @@ int main(void)
 		cmocka_unit_test(test_refused_without_credentials),
 		cmocka_unit_test(test_peers),
 		cmocka_unit_test(test_records),
+		cmocka_unit_test(test_readahead_frames),
 		cmocka_unit_test(test_reset_keeps_errno),
 	};
 
