@@ -5,6 +5,7 @@
 #   make check        unit tests, module builds, DKMS build, VM scenarios
 #   make bench        benchmarks in QEMU guests (ratios against baselines)
 #   make soak         hours of back-to-back ferry.ko requests and migrations in QEMU guests
+#   make check-containers  container scenarios in QEMU guests (Podman is slow under TCG)
 #   make demo         install deps, build, run the main job in a QEMU guest
 
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
@@ -34,7 +35,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNITS     := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
 .PHONY: all user module modules-all progs unit deps check bench soak demo clean dkms-check vm-check install \
-	fuzz fuzz-check
+	fuzz fuzz-check check-containers
 
 all: user module
 
@@ -123,6 +124,11 @@ dkms-check:
 
 vm-check: user modules-all
 	@tests/vm/run --all-kernels tests/vm/scenarios/*.sh
+
+# Not in make check: one Podman checkpoint or restore takes about a minute
+# under TCG.
+check-containers: user modules-all
+	@tests/vm/run --all-kernels --timeout 1800 tests/vm/ctr/*.sh
 
 check: user
 	@scripts/check.sh

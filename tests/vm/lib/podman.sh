@@ -1,0 +1,36 @@
+# Podman in a test guest (sourced by container scenarios). The guest's root
+# is the build machine's, read-only, and has no systemd: storage, run root
+# and network configuration live on tmpfs, cgroups are managed by hand
+# (cgroupfs), events go to a file. Debian's crun has no CRIU support, so
+# the runtime is runc. See ../shared/notes/containers-facts.md.
+CTR_DIR=/run/ferry-ctr
+ctr_setup() {
+	modprobe -qa nft_compat nf_nat xt_MASQUERADE xt_conntrack xt_comment xt_addrtype \
+		xt_nat xt_mark xt_multiport veth bridge br_netfilter 2>/dev/null || true
+	mkdir -p $CTR_DIR/net /var/tmp/ferry-ctr
+	cat >$CTR_DIR/containers.conf <<-C
+		[engine]
+		runtime = "runc"
+		cgroup_manager = "cgroupfs"
+		events_logger = "file"
+		[network]
+		network_config_dir = "$CTR_DIR/net"
+	C
+	cat >$CTR_DIR/storage.conf <<-C
+		[storage]
+		driver = "vfs"
+		runroot = "$CTR_DIR/runroot"
+		graphroot = "/var/tmp/ferry-ctr/root"
+	C
+	export CONTAINERS_CONF=$CTR_DIR/containers.conf
+	export CONTAINERS_STORAGE_CONF=$CTR_DIR/storage.conf
+}
+# ctr_image_build TAR: a tiny root filesystem from the machine's static
+# busybox, as a tar for `podman import`
+ctr_image_build() {
+	local r=$CTR_DIR/rootfs a
+	mkdir -p $r/bin $r/tmp $r/etc
+	cp /bin/busybox $r/bin/busybox
+	for a in sh sleep cat echo ls nc seq; do ln -sf busybox "$r/bin/$a"; done
+	tar -C $r -cf "$1" .
+}
