@@ -11,7 +11,16 @@ cd "$src" || exit 1
 results=$job/results-$role
 : >"$results"
 log() { echo "guest[$role]: $*" >/dev/console; }
-finish() { sync; echo o >/proc/sysrq-trigger; sleep 10; }
+# Power off. The sysrq is asynchronous, and PID 1 must not exit meanwhile
+# (a panic, "Attempted to kill init", that the watcher reports as a crash):
+# the wait uses only bash builtins and devtmpfs, since once the shutdown has
+# taken the 9p devices away an external `sleep` dies of SIGBUS and bash
+# cannot read the rest of this file.
+finish() {
+	sync
+	echo o >/proc/sysrq-trigger
+	while :; do read -r -t 1 _ </dev/console; done 2>/dev/null
+}
 
 hostname "ferry-$role"
 ip link set lo up
