@@ -201,49 +201,98 @@ static void test_peers(void **state)
 	assert_int_equal(peer_entries(store), 0);
 }
 
+/*
+ * A TLS pair over a socketpair: a child process is the server ("dst"),
+ * runs server (its exit status: 0 for success) and exits; the client
+ * ("src") is *a, connected and verified, with frame_ms as its timeout.
+ */
+struct tls_pair {
+	struct wire_tls *ts, *tc;
+	struct wire_conn a;
+	int fd;
+	pid_t pid;
+};
+
+static void pair_start(struct tls_pair *p, int frame_ms,
+		       int (*server)(struct wire_conn *b, const struct wire_tls_peer *peer))
+{
+	struct wire_tls_peer peer;
+	struct wire_conn b;
+	char err[512];
+	int sp[2];
+
+	p->ts = creds("dst", true);
+	p->tc = creds("src", false);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	p->pid = fork();
+	if (p->pid == 0) {
+		close(sp[0]);
+		wire_init(&b, sp[1]);
+		wire_set_timeout(&b, 10000);	/* never outlives a failed test */
+		if (wire_tls_server(&b, p->ts, NULL, 0, &peer, err, sizeof(err)))
+			_exit(100);
+		_exit(server(&b, &peer));
+	}
+	close(sp[1]);
+	p->fd = sp[0];
+	wire_init(&p->a, p->fd);
+	wire_set_timeout(&p->a, frame_ms);
+	assert_int_equal(wire_tls_client(&p->a, p->tc, "dst", err, sizeof(err)), 0);
+}
+
+/* The server's exit status must be 0. */
+static void pair_end(struct tls_pair *p)
+{
+	int status;
+
+	assert_int_equal(waitpid(p->pid, &status, 0), p->pid);
+	assert_int_equal(WEXITSTATUS(status), 0);
+	wire_tls_end(&p->a);
+	wire_free(&p->a);
+	close(p->fd);
+	wire_tls_free(p->ts);
+	wire_tls_free(p->tc);
+}
+
+static int serve_big(struct wire_conn *b, const struct wire_tls_peer *peer)
+{
+	uint8_t *big = calloc(1, 1 << 20);
+	struct wire_msg m;
+
+	if (!big)
+		return 1;
+	memset(big, 0x5a, 1 << 20);
+	if (wire_send(b, WIRE_FILE_DATA, big, 1 << 20) || wire_recv(b, &m) ||
+	    m.type != WIRE_DONE)
+		return 2;
+	return strcmp(peer->names[0], "src") ? 3 : 0;
+}
+
 /* Frames cross intact, both ways, large ones too. */
 static void test_records(void **state)
 {
-	struct wire_tls *ts = creds("dst", true), *tc = creds("src", false);
-	struct wire_conn a, b;
-	struct wire_tls_peer peer;
+	struct tls_pair p;
 	struct wire_msg m;
-	char err[512];
-	int sp[2];
-	pid_t pid;
 
 	(void)state;
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
-	pid = fork();
-	if (pid == 0) {
-		uint8_t *big = calloc(1, 1 << 20);
-
-		close(sp[0]);
-		wire_init(&b, sp[1]);
-		if (wire_tls_server(&b, ts, NULL, 0, &peer, err, sizeof(err)))
-			_exit(1);
-		memset(big, 0x5a, 1 << 20);
-		if (wire_send(&b, WIRE_FILE_DATA, big, 1 << 20) || wire_recv(&b, &m) ||
-		    m.type != WIRE_DONE)
-			_exit(2);
-		_exit(strcmp(peer.names[0], "src") ? 3 : 0);
-	}
-	close(sp[1]);
-	wire_init(&a, sp[0]);
-	assert_int_equal(wire_tls_client(&a, tc, "dst", err, sizeof(err)), 0);
-	assert_int_equal(wire_expect(&a, WIRE_FILE_DATA, &m), 0);
+	pair_start(&p, 0, serve_big);
+	assert_int_equal(wire_expect(&p.a, WIRE_FILE_DATA, &m), 0);
 	assert_int_equal(m.len, 1 << 20);
 	assert_int_equal(m.payload[12345], 0x5a);
-	assert_int_equal(wire_send(&a, WIRE_DONE, NULL, 0), 0);
-	int status;
+	assert_int_equal(wire_send(&p.a, WIRE_DONE, NULL, 0), 0);
+	pair_end(&p);
+}
 
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_int_equal(WEXITSTATUS(status), 0);
-	wire_tls_end(&a);
-	wire_free(&a);
-	close(sp[0]);
-	wire_tls_free(ts);
-	wire_tls_free(tc);
+static int serve_three(struct wire_conn *b, const struct wire_tls_peer *peer)
+{
+	struct wire_msg m;
+
+	(void)peer;
+	for (uint64_t v = 1; v <= 3; v++)
+		if (wire_send_u64s(b, WIRE_DONE, &v, 1))
+			return 2;
+	/* stays connected, silent, until the client is done */
+	return wire_recv(b, &m) || m.type != WIRE_DONE ? 3 : 0;
 }
 
 /*
@@ -254,51 +303,21 @@ static void test_records(void **state)
  */
 static void test_readahead_frames(void **state)
 {
-	struct wire_tls *ts = creds("dst", true), *tc = creds("src", false);
-	struct wire_conn a, b;
-	struct wire_tls_peer peer;
+	struct tls_pair p;
 	struct wire_msg m;
-	char err[512];
 	uint64_t t0;
-	int sp[2], status;
-	pid_t pid;
 
 	(void)state;
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
-	pid = fork();
-	if (pid == 0) {
-		uint64_t v;
-
-		close(sp[0]);
-		wire_init(&b, sp[1]);
-		wire_set_timeout(&b, 10000);	/* never outlives a failed test */
-		if (wire_tls_server(&b, ts, NULL, 0, &peer, err, sizeof(err)))
-			_exit(1);
-		for (v = 1; v <= 3; v++)
-			if (wire_send_u64s(&b, WIRE_DONE, &v, 1))
-				_exit(2);
-		/* stays connected, silent, until the client is done */
-		_exit(wire_recv(&b, &m) || m.type != WIRE_DONE ? 3 : 0);
-	}
-	close(sp[1]);
-	wire_init(&a, sp[0]);
-	wire_set_timeout(&a, 4000);
-	assert_int_equal(wire_tls_client(&a, tc, "dst", err, sizeof(err)), 0);
+	pair_start(&p, 4000, serve_three);
 	usleep(300 * 1000);	/* all three records in the socket, read at once */
 	t0 = ferry_now_ns();
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(wire_expect(&a, WIRE_DONE, &m), 0);
+		assert_int_equal(wire_expect(&p.a, WIRE_DONE, &m), 0);
 	if (ferry_now_ns() - t0 > 2000000000ull)
 		fail_msg("three waiting frames took %llu ms",
 			 (unsigned long long)((ferry_now_ns() - t0) / 1000000));
-	assert_int_equal(wire_send(&a, WIRE_DONE, NULL, 0), 0);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_int_equal(WEXITSTATUS(status), 0);
-	wire_tls_end(&a);
-	wire_free(&a);
-	close(sp[0]);
-	wire_tls_free(ts);
-	wire_tls_free(tc);
+	assert_int_equal(wire_send(&p.a, WIRE_DONE, NULL, 0), 0);
+	pair_end(&p);
 }
 
 /*
