@@ -59,7 +59,7 @@ pid=$(podman inspect --format '{{.State.Pid}}' c1)
 sleep 2
 c=$(cat "/proc/$pid/root/tmp/count")
 frozen=$(cat "$S/count-frozen")
-echo "count: $frozen when a's CRIU froze it, $c on b 2 s after the restore"
+echo "count: $frozen when a's CRIU froze it, $c on b (it runs from the moment CRIU resumes it, inside podman restore)"
 [ "$c" -gt "$frozen" ] || fail "the counter did not go on from $frozen (now $c)"
 [ "$c" -lt $((frozen + 1000)) ] || fail "the counter jumped ($frozen -> $c)"
 assert_eq "$(podman exec c1 cat /tmp/mark)" before "a file the container wrote before"
