@@ -84,3 +84,36 @@ barrier() {
 		sleep 0.1
 	done
 }
+
+# Holding a CRIU restore where a test needs it (two-host scenarios, role b).
+# hold_hook NAME: /tmp/NAME-hook.sh, a CRIU action script that holds
+# the restore at pre-resume (the tree restored, not yet running) until
+# /tmp/NAME-release exists (then CRIU goes on) or CRIU, its parent, is
+# gone; 120 s at most
+hold_hook() {
+	cat >"/tmp/$1-hook.sh" <<HOOK
+#!/bin/sh
+[ "\$CRTOOLS_SCRIPT_ACTION" = pre-resume ] || exit 0
+touch /tmp/$1-held
+i=0
+while [ \$i -lt 1200 ] && [ ! -e /tmp/$1-release ] && kill -0 "\$PPID" 2>/dev/null; do
+	sleep 0.1
+	i=\$((i + 1))
+done
+[ -e /tmp/$1-release ]
+HOOK
+	chmod +x "/tmp/$1-hook.sh"
+	rm -f "/tmp/$1-held" "/tmp/$1-release"
+}
+# wait_held NAME RECEIVER-PID LOG [LIMIT]: until hold_hook NAME holds a
+# restore (LIMIT seconds, default 600)
+wait_held() {
+	local i
+	for i in $(seq $((${4:-600} * 10))); do
+		[ -e "/tmp/$1-held" ] && return 0
+		kill -0 "$2" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$3"
+	fail "$1: the restore never reached pre-resume"
+}

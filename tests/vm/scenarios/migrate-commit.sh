@@ -4,7 +4,7 @@
 # or a frozen one that `ferry settle` resolves to exactly one -- never two,
 # never none -- in every trial (FERRY_TRIALS of each case, default 2, or
 # the number in build/vm/commit-trials; the issue's count is 20):
-# Each fault is set up while b's restore is held at CRIU's post-restore
+# Each fault is set up while b's restore is held at CRIU's pre-resume
 # action (the tree restored, not yet running, RESTORED not yet sent), so
 # it lands at the same moment in every trial:
 #  A. b drops its own packets on the migration connection (nftables,
@@ -62,24 +62,15 @@ if [ "$FERRY_ROLE" = b ]; then
 		done
 		fail "restore $1 never began"
 	}
-	# The hold: a CRIU action script, armed per trial, waits at
-	# post-restore until the trial's fault is in place. (Setting faults up
-	# when the log said the restore began raced it: a small tree is
-	# restored and RESTORED sent in well under a second, and most "link
-	# cut after COMMIT" trials cut it after RESTORED had arrived.)
-	HOOK=/run/ferrytest
-	mkdir -p $HOOK
-	cat >$HOOK/hook.sh <<-EOF
-		#!/bin/sh
-		[ "\$CRTOOLS_SCRIPT_ACTION" = post-restore ] || exit 0
-		rm $HOOK/arm 2>/dev/null || exit 0
-		: >$HOOK/held
-		for i in \$(seq 1200); do [ -e $HOOK/release ] && break; sleep 0.05; done
-		exit 0
-	EOF
-	chmod +x $HOOK/hook.sh
-	echo "action-script $HOOK/hook.sh" >$HOOK/criu.conf
-	export CRIU_CONFIG_FILE=$HOOK/criu.conf
+	# The hold (hold_hook): every restore waits at pre-resume until the
+	# trial's fault is in place. (Setting faults up when the log said the
+	# restore began raced it: a small tree is restored and RESTORED sent in
+	# well under a second, and most "link cut after COMMIT" trials cut it
+	# after RESTORED had arrived.) Installed through CRIU's configuration
+	# file, not --criu-arg, so that the receiver's usual `criu swrk` runs.
+	hold_hook commit
+	echo "action-script /tmp/commit-hook.sh" >/tmp/commit-criu.conf
+	export CRIU_CONFIG_FILE=/tmp/commit-criu.conf
 	drop_session() {	# drop b's packets on the current migration connection
 		# this connection only: a's queries come on new ones. The
 		# session's own line names a's end of it (the receiver logs
@@ -102,27 +93,25 @@ if [ "$FERRY_ROLE" = b ]; then
 	for c in $CASES; do
 		for i in $(seq "$TRIALS"); do
 			t=$c$i
-			rm -f $HOOK/held $HOOK/release
-			: >$HOOK/arm
+			hold_hook commit	# (again: the next restore is held)
 			barrier "$t-go" 300
 			n=$((n + 1))
 			restoring "$n"
-			for k in $(seq 6000); do [ -e $HOOK/held ] && break; sleep 0.02; done
-			[ -e $HOOK/held ] || fail "$t: the restore never reached post-restore"
+			wait_held commit "$r" "$FERRY_OUT/receive.log" 120
 			case $c in
 			A)	drop_session
-				: >$HOOK/release
+				: >/tmp/commit-release
 				barrier "$t-back" 600
 				nft flush chain inet ferrytest out ;;
 			B)	cut=25; [ $((i % 2)) = 0 ] && cut=45
 				ip link set "$FERRY_NETDEV" down
-				: >$HOOK/release
+				: >/tmp/commit-release
 				echo "$t: link down at post-restore, for $cut s"
 				sleep $cut
 				ip link set "$FERRY_NETDEV" up
 				barrier "$t-back" 600 ;;
 			C)	drop_session
-				: >$HOOK/release
+				: >/tmp/commit-release
 				for k in $(seq 3000); do
 					[ "$(grep -l '^1 ' $OUTC/* 2>/dev/null | wc -l)" -ge "$((i))" ] && break
 					sleep 0.01
