@@ -16,7 +16,8 @@ ctr_setup
 S=$FERRY_SHARED
 T0=$(date +%s)
 step() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
-fmt='{{.Id}} {{.Name}} {{.NetworkSettings.IPAddress}} {{.NetworkSettings.MacAddress}}'
+# what must be unchanged, then the init's PID (one podman start: seconds under TCG)
+fmt='{{.Id}} {{.Name}} {{.NetworkSettings.IPAddress}} {{.NetworkSettings.MacAddress}} {{.State.Pid}}'
 
 if [ "$FERRY_ROLE" = a ]; then
 	step "image"
@@ -29,8 +30,9 @@ if [ "$FERRY_ROLE" = a ]; then
 	podman run -d -q --name c1 --network bridge localhost/ferry-bb:1 /bin/sh -c \
 		'echo before >/tmp/mark; i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.2; done' >/dev/null
 	sleep 3
-	podman inspect --format "$fmt" c1 >"$S/ident"
-	pid=$(podman inspect --format '{{.State.Pid}}' c1)
+	set -- $(podman inspect --format "$fmt" c1)
+	echo "$1 $2 $3 $4" >"$S/ident"
+	pid=$5
 	step "checkpoint ($(cat "$S/ident"))"
 	podman container checkpoint --compress none --export "$S/c1.tar" c1 >/dev/null
 	# the counter as the container left it: its rootfs diff in the archive
@@ -54,8 +56,9 @@ barrier checkpointed 900
 step "restore"
 podman container restore --import "$S/c1.tar" >/dev/null
 step "restored"
-assert_eq "$(podman inspect --format "$fmt" c1)" "$(cat "$S/ident")" "ID, name, IP and MAC on b"
-pid=$(podman inspect --format '{{.State.Pid}}' c1)
+set -- $(podman inspect --format "$fmt" c1)
+assert_eq "$1 $2 $3 $4" "$(cat "$S/ident")" "ID, name, IP and MAC on b"
+pid=$5
 sleep 2
 c=$(cat "/proc/$pid/root/tmp/count")
 frozen=$(cat "$S/count-frozen")
