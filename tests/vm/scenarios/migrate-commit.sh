@@ -106,7 +106,7 @@ if [ "$FERRY_ROLE" = b ]; then
 			B)	cut=25; [ $((i % 2)) = 0 ] && cut=45
 				ip link set "$FERRY_NETDEV" down
 				: >/tmp/commit-release
-				echo "$t: link down at post-restore, for $cut s"
+				echo "$t: link down at pre-resume, for $cut s"
 				sleep $cut
 				ip link set "$FERRY_NETDEV" up
 				barrier "$t-back" 600 ;;
