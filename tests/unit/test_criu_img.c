@@ -157,7 +157,7 @@ static void test_parent_set(void **state)
 	assert_int_equal(pagestore_put(ps, 7, 0x7ffffffff000ull, 1, page), 0);
 
 	snprintf(path, sizeof(path), "%s/parent", tmpdir);
-	assert_int_equal(criu_img_write_parent(path, ps, true, &st, err, sizeof(err)), 0);
+	assert_int_equal(criu_img_write_parent(path, ps, true, 0, &st, err, sizeof(err)), 0);
 	assert_int_equal(st.pids, 2);
 	assert_int_equal(st.pages, 5);
 	assert_int_equal(st.entries, 3);
@@ -215,9 +215,29 @@ static void test_parent_set(void **state)
 		fprintf(stderr, "crit not installed: CRIU-side decode not checked\n");
 	}
 
-	/* without data: same pagemaps, empty pages files */
+	/* without data: same pagemaps, empty pages files; dump_uptime as
+	 * given (CRIU's pid-reuse check compares start times with it) */
 	snprintf(path, sizeof(path), "%s/nodata", tmpdir);
-	assert_int_equal(criu_img_write_parent(path, ps, false, &st, err, sizeof(err)), 0);
+	assert_int_equal(criu_img_write_parent(path, ps, false, 123456789, &st, err, sizeof(err)),
+			 0);
+	{
+		uint8_t inv[256];
+		uint64_t up = 0;
+		int ifd;
+		ssize_t len;
+
+		snprintf(path, sizeof(path), "%s/nodata/inventory.img", tmpdir);
+		ifd = open(path, O_RDONLY);
+		assert_true(ifd >= 0);
+		len = read(ifd, inv, sizeof(inv));
+		close(ifd);
+		/* u32 INVENTORY magic, u32 entry size, the entry */
+		assert_true(len > 8);
+		assert_int_equal(inv[0] | inv[1] << 8 | inv[2] << 16 | (uint32_t)inv[3] << 24,
+				 CRIU_INVENTORY_MAGIC);
+		assert_int_equal(pb_find_varint(inv + 8, (size_t)len - 8, 8, &up), 1);
+		assert_int_equal(up, 123456789);
+	}
 	struct stat sb;
 	snprintf(path, sizeof(path), "%s/nodata/pages-2.img", tmpdir);
 	assert_int_equal(stat(path, &sb), 0);
@@ -234,7 +254,7 @@ static void test_parent_set(void **state)
 	assert_int_equal(criu_img_write_pagemap(dfd, 1, 1, bad, 2, NULL), -EINVAL);
 	close(dfd);
 	/* an unwritable place gives a message */
-	assert_int_not_equal(criu_img_write_parent("/proc/nope", NULL, false, NULL, err,
+	assert_int_not_equal(criu_img_write_parent("/proc/nope", NULL, false, 0, NULL, err,
 						   sizeof(err)), 0);
 	assert_non_null(strstr(err, "/proc/nope"));
 }

@@ -284,7 +284,7 @@ int criu_img_write_pagemap(int dirfd, uint32_t pid, uint32_t pages_id, const uin
 	return ret;
 }
 
-static int read_uptime_us(uint64_t *us)
+int criu_img_uptime_us(uint64_t *us)
 {
 	char buf[128];
 	double up;
@@ -312,7 +312,7 @@ int criu_img_write_inventory(int dirfd, uint64_t dump_uptime_us)
 	int ret;
 
 	if (!dump_uptime_us) {
-		ret = read_uptime_us(&dump_uptime_us);
+		ret = criu_img_uptime_us(&dump_uptime_us);
 		if (ret)
 			return ret;
 	}
@@ -352,7 +352,8 @@ static int write_pages(int dirfd, struct pagestore *ps, uint32_t pages_id,
 }
 
 int criu_img_write_parent(const char *dir, struct pagestore *ps, bool with_data,
-			  struct criu_img_stats *st, char *err, size_t errlen)
+			  uint64_t dump_uptime_us, struct criu_img_stats *st, char *err,
+			  size_t errlen)
 {
 	struct criu_img_stats s = { 0 };
 	uint32_t *pids = NULL;
@@ -395,7 +396,7 @@ int criu_img_write_parent(const char *dir, struct pagestore *ps, bool with_data,
 	}
 	free(pids);
 	if (!ret) {
-		ret = criu_img_write_inventory(dirfd, 0);
+		ret = criu_img_write_inventory(dirfd, dump_uptime_us);
 		if (ret)
 			ferry_errf(err, errlen, ret, "writing %s/inventory.img: %s", dir, strerror(-ret));
 	}

@@ -92,6 +92,8 @@ int criu_img_write_pagemap_entries(int dirfd, const char *name, uint32_t pages_i
 /* Write pagemap-PID.img of sorted page addresses (merged into runs). */
 int criu_img_write_pagemap(int dirfd, uint32_t pid, uint32_t pages_id, const uint64_t *vaddrs,
 			   size_t n, uint64_t *entries);
+/* Now as /proc/uptime has it, in µs (CRIU's dump_uptime): 0 or -errno. */
+int criu_img_uptime_us(uint64_t *us);
 /* Write inventory.img with dump_uptime (µs since boot; 0 = now). */
 int criu_img_write_inventory(int dirfd, uint64_t dump_uptime_us);
 /*
@@ -99,9 +101,17 @@ int criu_img_write_inventory(int dirfd, uint64_t dump_uptime_us);
  * pagemaps, pages (with data when with_data, else empty files) and the
  * inventory. The source writes it without data (CRIU's dump reads only the
  * pagemaps), the receiver with the real pages from its store.
+ *
+ * dump_uptime_us (0 = now) is what `criu dump --prev-images-dir` compares
+ * each process's start time with: a process that started at or after it
+ * counts as a reused PID and is dumped whole, without the parent. The
+ * source passes the moment it began tracking the tree, so a process forked
+ * during the pre-copy under the PID of one that exited is never given the
+ * pages sent for its predecessor.
  */
 int criu_img_write_parent(const char *dir, struct pagestore *ps, bool with_data,
-			  struct criu_img_stats *st, char *err, size_t errlen);
+			  uint64_t dump_uptime_us, struct criu_img_stats *st, char *err,
+			  size_t errlen);
 
 /* A whole image file whose magic (after IMG_COMMON) is `magic`, malloc'ed;
  * -EPROTO if it is not one. */

@@ -172,8 +172,11 @@ struct mig {
 	struct opts *o;
 	struct wire_conn c;
 	int fd;
-	pid_t *pids;
+	pid_t *pids;		/* the tree when its tracking began */
 	size_t npids;
+	pid_t *frozen_pids;	/* the tree CRIU dumped and left stopped */
+	size_t nfrozen;
+	uint64_t track_uptime_us;	/* when the tracking began (/proc/uptime) */
 	struct tracked *tr;
 	struct pagestore *sent;
 	char dir[4096];		/* private work dir */
@@ -383,6 +386,11 @@ static int open_trackers(struct mig *m)
 	char msg[256];
 	int ret;
 
+	/* before the tree is read: whatever forks after this instant is
+	 * dumped whole at the end (see criu_img_write_parent()) */
+	ret = criu_img_uptime_us(&m->track_uptime_us);
+	if (ret)
+		return seterr(m, ret, "reading /proc/uptime: %s", strerror(-ret));
 	ret = pf_tree_pids(m->o->pid, &m->pids, &m->npids);
 	if (ret)
 		return seterr(m, ret, "process %d: %s", m->o->pid, strerror(-ret));
@@ -630,7 +638,8 @@ static int final_dump(struct mig *m)
 	snprintf(m->final_dir, sizeof(m->final_dir), "%s/final", m->dir);
 	snprintf(m->log, sizeof(m->log), "%s/dump.log", m->dir);
 	/* parent images of what we sent: pagemaps only, empty pages files */
-	ret = criu_img_write_parent(m->parent_dir, m->sent, false, &is, m->err, sizeof(m->err));
+	ret = criu_img_write_parent(m->parent_dir, m->sent, false, m->track_uptime_us, &is, m->err,
+				    sizeof(m->err));
 	if (ret)
 		return ret;
 	if (mkdir(m->final_dir, 0700))
@@ -675,6 +684,19 @@ static int final_dump(struct mig *m)
 			      tail);
 	}
 	m->frozen = true;
+	/*
+	 * The tree as CRIU froze it, read again now that it cannot change:
+	 * children forked during the pre-copy were dumped (and will run on
+	 * the destination) but are not in m->pids, and must be killed here
+	 * after the commit, or resumed if the migration fails.
+	 */
+	ret = pf_tree_pids(m->o->pid, &m->frozen_pids, &m->nfrozen);
+	if (ret)
+		return seterr(m, ret, "reading the frozen tree of %d: %s", m->o->pid,
+			      strerror(-ret));
+	if (m->nfrozen != m->npids)
+		progress("the tree has %zu process%s now, %zu when the pre-copy began", m->nfrozen,
+			 m->nfrozen == 1 ? "" : "es", m->npids);
 	if (m->tcp) {
 		ret = mig_tcp_read_images(m->final_dir, &m->conns, &m->nconns);
 		if (ret)
@@ -775,8 +797,9 @@ static void frozen_of(struct mig *m, struct mig_frozen *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->root = m->o->pid;
-	f->pids = m->pids;
-	f->npids = m->npids;
+	/* m->pids only if the frozen tree could not be read (to resume it) */
+	f->pids = m->frozen_pids ? m->frozen_pids : m->pids;
+	f->npids = m->frozen_pids ? m->nfrozen : m->npids;
 	f->tcp = m->tcp;
 	f->conns = m->conns;
 	f->nconns = m->nconns;
@@ -861,7 +884,9 @@ static void report(struct mig *m)
 	json_str(&j, "stop_reason", mig_decision_name(m->why));
 	json_u64(&j, "destination_budget_bytes", m->budget);
 	json_str(&j, "backend", m->backend_name ? m->backend_name : "");
-	json_u64(&j, "processes", m->npids);
+	/* what moved (the frozen tree), and what the pre-copy tracked */
+	json_u64(&j, "processes", m->frozen_pids ? m->nfrozen : m->npids);
+	json_u64(&j, "processes_tracked", m->npids);
 	json_arr_open(&j, "round_stats");
 	for (size_t i = 0; i < m->nrounds; i++) {
 		json_obj_open(&j, NULL);
@@ -1129,6 +1154,7 @@ cleanup:
 	close_trackers(&m);
 	free(m.tr);
 	free(m.pids);
+	free(m.frozen_pids);
 	free(m.conns);
 	pagestore_close(m.sent, false);
 	if (m.fd >= 0) {

@@ -42,8 +42,10 @@ if [ "$FERRY_ROLE" = b ]; then
 	# case 2
 	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:7912" --once 2>"$FERRY_OUT/r2.log" &
 	r=$!; wait_port 7912; barrier c2
-	for i in $(seq 600); do grep -q "pre-flight" "$FERRY_OUT/r2.log" && break; sleep 0.1; done
-	sleep 1
+	# at once: the source's `criu check` and a 32 MiB first round follow
+	# (seconds under TCG); a second's wait here once let a loaded machine
+	# reach the restore first (then the outcome is unknown: exit 7)
+	for i in $(seq 600); do grep -q "pre-flight passed" "$FERRY_OUT/r2.log" && break; sleep 0.1; done
 	kill_receiver $r
 	echo "receiver killed during pre-copy"
 	barrier c2done
