@@ -31,6 +31,7 @@
 #include "wire_tls.h"
 #include "mig_commit.h"
 #include "mig_frozen.h"
+#include "mig_guard.h"
 #include <sys/random.h>
 
 static const char usage_text[] =
@@ -163,6 +164,7 @@ struct opts {
 
 struct tracked {
 	pid_t pid;
+	uint64_t start;		/* its start time (clock ticks) */
 	struct dirty_tracker *t;
 	bool gone;
 	bool noted;	/* its tracker's backend change was reported */
@@ -397,8 +399,19 @@ static int open_trackers(struct mig *m)
 	m->tr = calloc(m->npids, sizeof(*m->tr));
 	if (!m->tr)
 		return -ENOMEM;
+	long tck = sysconf(_SC_CLK_TCK);
+	uint64_t began = m->track_uptime_us / (uint64_t)(1000000 / (tck > 0 ? tck : 100));
+
 	for (size_t i = 0; i < m->npids; i++) {
 		m->tr[i].pid = m->pids[i];
+		/* read before the tracker opens: a PID taken by another
+		 * process after this is seen at the next round (tracked_same);
+		 * one taken since the tree was read started after `began` */
+		m->tr[i].start = mig_pid_starttime(m->pids[i]);
+		if (i && (!m->tr[i].start || m->tr[i].start >= began)) {
+			m->tr[i].gone = true;	/* CRIU dumps such a one whole */
+			continue;
+		}
 		ret = dirty_track_open(&m->tr[i].t, m->pids[i], m->o->backend, true,
 				       DIRTY_OPT_REARM_VMAS | DIRTY_OPT_FALLBACK, msg, sizeof(msg));
 		if (ret == -ESRCH && i) {	/* a child exited since the tree was read */
@@ -451,6 +464,29 @@ static int end_round(struct mig *m, struct mig_round_stat *rs, uint32_t round, u
 	return ret;
 }
 
+/*
+ * Whether tracked process i is still the one whose tracking began. Its PID
+ * may have been taken by another process since it exited: a child the
+ * tree forked under it (CRIU dumps that one whole: see
+ * criu_img_write_parent()), or one outside the tree, whose memory must
+ * never be read and sent. A process that changed is not read again.
+ */
+static bool tracked_same(struct mig *m, size_t i)
+{
+	uint64_t st;
+
+	if (m->tr[i].gone)
+		return false;
+	st = mig_pid_starttime(m->pids[i]);
+	if (st == m->tr[i].start)
+		return true;
+	if (st && i)
+		progress("process %d exited and its PID now belongs to another process: "
+			 "not read again", m->pids[i]);
+	m->tr[i].gone = true;
+	return false;
+}
+
 static int round_zero(struct mig *m, struct mig_round_stat *rs)
 {
 	struct mig_copy_stats cs = { 0 };
@@ -461,8 +497,11 @@ static int round_zero(struct mig *m, struct mig_round_stat *rs)
 		struct mig_exts x = { 0 };
 		pid_t pid = m->pids[i];
 
-		if (m->tr[i].gone)
+		if (!tracked_same(m, i)) {
+			if (!i)
+				return seterr(m, -ESRCH, "process %d exited", pid);
 			continue;
+		}
 		/* arm first: a write after this is caught by the next round */
 		ret = dirty_clear_refs(pid);
 		if (!ret)
@@ -504,8 +543,13 @@ static int dirty_round(struct mig *m, uint32_t round, struct mig_round_stat *rs)
 		struct mig_vma *v = NULL;
 		size_t nv = 0;
 
-		if (m->tr[i].gone)
+		if (!tracked_same(m, i)) {
+			if (!i) {
+				ret = seterr(m, -ESRCH, "process %d exited", m->pids[i]);
+				break;
+			}
 			continue;
+		}
 		ret = dirty_track_scan(m->tr[i].t, 0, DIRTY_ADDR_MAX, true, &dx, &st);
 		if (ret) {
 			if (ret == -ESRCH && i) {
