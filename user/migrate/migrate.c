@@ -676,6 +676,8 @@ static int final_dump(struct mig *m)
 	const char *argv[32 + MAX_CRIU_ARGS];
 	char pidbuf[16], stats[4300], tail[2048];
 	struct criu_img_stats is;
+	pid_t *now = NULL;
+	size_t nnow = 0;
 	int n = 0, ret;
 
 	snprintf(m->parent_dir, sizeof(m->parent_dir), "%s/parent", m->dir);
@@ -701,9 +703,14 @@ static int final_dump(struct mig *m)
 	argv[n++] = "--leave-stopped";
 	argv[n++] = "-v2";	/* -v4 logging costs seconds under TCG */
 	/* connections: CRIU locks and dumps them (see mig_tcp.h); without
-	 * any, the nftables lock would only cost time in the freeze */
-	ret = mig_tcp_tree_check(m->pids, m->npids, m->o->move ? &m->src_addr.addr : NULL,
-				 m->err, sizeof(m->err));
+	 * any, the nftables lock would only cost time in the freeze. The
+	 * tree as it is now: children forked during the pre-copy count. */
+	ret = pf_tree_pids(m->o->pid, &now, &nnow);
+	if (ret)
+		return seterr(m, ret, "process %d: %s", m->o->pid, strerror(-ret));
+	ret = mig_tcp_tree_check(now, nnow, m->o->move ? &m->src_addr.addr : NULL, m->err,
+				 sizeof(m->err));
+	free(now);
 	if (ret < 0)
 		return ret;
 	m->tcp = m->o->move || ret > 0;

@@ -85,6 +85,21 @@ barrier() {
 	done
 }
 
+# receive_once PORT (role b): a `ferry receive --once` on PORT through the
+# barriers "ready" (listening) and "migrated" (a's migrate ended); it must
+# exit 0. Its log: $FERRY_OUT/receive.log.
+receive_once() {
+	local r rc=0
+	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$1" --once 2>"$FERRY_OUT/receive.log" &
+	r=$!
+	wait_port "$1"
+	barrier ready
+	barrier migrated 600
+	wait $r || rc=$?
+	cat "$FERRY_OUT/receive.log"
+	assert_eq "$rc" 0 "ferry receive exit status"
+}
+
 # Holding a CRIU restore where a test needs it (two-host scenarios, role b).
 # hold_hook NAME: /tmp/NAME-hook.sh, a CRIU action script that holds
 # the restore at pre-resume (the tree restored, not yet running) until

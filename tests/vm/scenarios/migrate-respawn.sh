@@ -24,14 +24,7 @@ ST=/tmp/respawn.st
 field() { echo "$1" | sed -n "s/.*$2=\([^ ]*\).*/\1/p"; }
 
 if [ "$FERRY_ROLE" = b ]; then
-	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$PORT" --once 2>"$FERRY_OUT/receive.log" &
-	r=$!
-	wait_port "$PORT"
-	barrier ready
-	barrier migrated 600
-	rc=0; wait $r || rc=$?
-	cat "$FERRY_OUT/receive.log"
-	assert_eq "$rc" 0 "ferry receive exit status"
+	receive_once "$PORT"
 	P=$(cat "$FERRY_SHARED/root")
 	kill -0 "$P" || fail "the root ($P) does not run on b"
 	sleep 1

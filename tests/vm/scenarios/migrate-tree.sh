@@ -17,14 +17,7 @@ LOG=$FERRY_SHARED/tree.log
 field() { echo "$1" | sed -n "s/.*$2=\([0-9]*\).*/\1/p"; }
 
 if [ "$FERRY_ROLE" = b ]; then
-	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$PORT" --once 2>"$FERRY_OUT/receive.log" &
-	r=$!
-	wait_port "$PORT"
-	barrier ready
-	barrier migrated 600
-	rc=0; wait $r || rc=$?
-	cat "$FERRY_OUT/receive.log"
-	assert_eq "$rc" 0 "ferry receive exit status"
+	receive_once "$PORT"
 	read -r P C <"$FERRY_SHARED/pids"
 	kill -0 "$P" && kill -0 "$C" || fail "tree not running on b"
 	assert_eq "$(ls /proc/$P/task | wc -l)" 3 "threads of the parent"
