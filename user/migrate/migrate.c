@@ -32,6 +32,7 @@
 #include "mig_commit.h"
 #include "mig_frozen.h"
 #include "mig_guard.h"
+#include "mig_src.h"
 #include <sys/random.h>
 
 static const char usage_text[] =
@@ -141,73 +142,7 @@ static const char usage_text[] =
 "there, 4 no such process, 5 not permitted, 7 outcome unknown: the tree is\n"
 "left frozen here (see `ferry settle`).\n";
 
-#define MAX_CRIU_ARGS 16
-#define MAX_ROUNDS_HIST 64
-#define MIG_REPLY_TIMEOUT_MS	120000	/* any answer but the restore's */
-
-struct opts {
-	pid_t pid;
-	const char *to;
-	uint64_t max_downtime_ms;
-	uint32_t max_rounds;
-	enum dirty_backend backend;
-	const char *work_dir;
-	const char *criu_args[MAX_CRIU_ARGS];
-	int ncriu_args;
-	bool json;
-	bool move;		/* --move-addr */
-	struct mig_addr addr;
-	struct wire_tls_paths tls;	/* --tls-* */
-	bool insecure;
-	int commit_ms, settle_ms;	/* --commit-timeout, --settle-timeout */
-};
-
-struct tracked {
-	pid_t pid;
-	uint64_t start;		/* its start time (clock ticks) */
-	struct dirty_tracker *t;
-	bool gone;
-	bool noted;	/* its tracker's backend change was reported */
-};
-
-struct mig {
-	struct opts *o;
-	struct wire_conn c;
-	int fd;
-	pid_t *pids;		/* the tree when its tracking began */
-	size_t npids;
-	pid_t *frozen_pids;	/* the tree CRIU dumped and left stopped */
-	size_t nfrozen;
-	uint64_t track_uptime_us;	/* when the tracking began (/proc/uptime) */
-	struct tracked *tr;
-	struct pagestore *sent;
-	char dir[4096];		/* private work dir */
-	char final_dir[4200], parent_dir[4200], log[4200];
-	struct mig_round_stat hist[MAX_ROUNDS_HIST];
-	size_t nrounds;
-	enum mig_decision why;
-	uint64_t t0, t_criu, t_freeze, t_dumped, t_sent, t_restored;
-	uint64_t image_bytes, wire_total;
-	uint64_t budget;	/* the destination's disk budget (pre-flight) */
-	uint64_t remote_restore_ms, remote_pages_restored;
-	struct criu_dump_stats ds;
-	bool have_ds;
-	bool frozen;		/* CRIU left the tree stopped */
-	bool tcp;		/* dumped with --tcp-established */
-	bool addr_removed;	/* --move-addr: deleted here after the dump */
-	struct mig_tcp_conn *conns;	/* the connections CRIU dumped */
-	size_t nconns;
-	uint64_t remote_tcp_kept;
-	struct mig_addr src_addr;	/* --move-addr as configured here */
-	char remote_dev[16];
-	const char *backend_name;
-	uint8_t id[WIRE_ID_LEN];	/* this migration's ID */
-	bool keep_dir;		/* the settle record lives in it */
-	char err[4096];
-};
-
-static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void progress(const char *fmt, ...)
+void src_progress(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -217,8 +152,7 @@ static void progress(const char *fmt, ...)
 	va_end(ap);
 }
 
-static int seterr(struct mig *m, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int seterr(struct mig *m, int ret, const char *fmt, ...)
+int src_seterr(struct mig *m, int ret, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -251,9 +185,9 @@ static void catch_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
-static int interrupted(struct mig *m)
+int src_interrupted(struct mig *m)
 {
-	return seterr(m, -EINTR, "interrupted by signal %d", (int)ferry_interrupted);
+	return src_seterr(m, -EINTR, "interrupted by signal %d", (int)ferry_interrupted);
 }
 
 static int handshake(struct mig *m)
@@ -273,8 +207,8 @@ static int handshake(struct mig *m)
 	if (!ret)
 		ret = wire_parse_hello(&m->c, &msg, &peer);
 	if (ret)
-		return seterr(m, ret, "handshake with %s: %s", m->o->to, m->c.err);
-	progress("connected to %s (%s, Linux %s)", m->o->to, peer.host, peer.kernel);
+		return src_seterr(m, ret, "handshake with %s: %s", m->o->to, m->c.err);
+	src_progress("connected to %s (%s, Linux %s)", m->o->to, peer.host, peer.kernel);
 	return 0;
 }
 
@@ -285,11 +219,11 @@ static int tls_connect(struct mig *m, struct wire_tls *tls)
 	int ret;
 
 	if (mig_split_hostport(m->o->to, host, sizeof(host), port, sizeof(port)))
-		return seterr(m, -EINVAL, "bad --to '%s'", m->o->to);
+		return src_seterr(m, -EINVAL, "bad --to '%s'", m->o->to);
 	ret = wire_tls_client(&m->c, tls, host, m->err, sizeof(m->err));
 	if (ret)
 		return ret;
-	progress("TLS 1.3 with %s: certificate verified", m->o->to);
+	src_progress("TLS 1.3 with %s: certificate verified", m->o->to);
 	return 0;
 }
 
@@ -312,19 +246,19 @@ static int preflight(struct mig *m)
 		ret = preflight_parse_report(&m->c, &msg, &rep);
 	if (ret) {
 		pf_list_free(&l);
-		return seterr(m, ret, "pre-flight: %s", m->c.err);
+		return src_seterr(m, ret, "pre-flight: %s", m->c.err);
 	}
-	progress("pre-flight: %zu files checked, %zu problem%s", l.n, rep.n + rep.more,
+	src_progress("pre-flight: %zu files checked, %zu problem%s", l.n, rep.n + rep.more,
 		 rep.n + rep.more == 1 ? "" : "s");
 	pf_list_free(&l);
 	if (rep.n || rep.more) {
 		for (size_t i = 0; i < rep.n; i++) {
 			pf_problem_str(&rep.v[i], line, sizeof(line));
-			progress("  %s", line);
+			src_progress("  %s", line);
 		}
 		if (rep.more)
-			progress("  and %u more", rep.more);
-		seterr(m, 0, "the destination cannot take this process tree (%zu problem%s)",
+			src_progress("  and %u more", rep.more);
+		src_seterr(m, 0, "the destination cannot take this process tree (%zu problem%s)",
 		       rep.n + rep.more, rep.n + rep.more == 1 ? "" : "s");
 		pf_report_free(&rep);
 		return 1;
@@ -357,10 +291,10 @@ static int move_addr_check(struct mig *m)
 	if (!ret)
 		ret = wire_parse_move_addr(&m->c, &msg, &ack);
 	if (ret)
-		return seterr(m, ret, "--move-addr: %s", m->c.err);
+		return src_seterr(m, ret, "--move-addr: %s", m->c.err);
 	snprintf(m->remote_dev, sizeof(m->remote_dev), "%s", ack.dev);
 	mig_addr_fmt(&m->src_addr, s, sizeof(s));
-	progress("service address %s moves to %s on %s", s, ack.dev, m->o->to);
+	src_progress("service address %s moves to %s on %s", s, ack.dev, m->o->to);
 	return 0;
 }
 
@@ -377,298 +311,10 @@ static int criu_check(struct mig *m)
 	ret = mig_run(argv, log);
 	if (ret) {
 		mig_log_errors(log, tail, sizeof(tail));
-		return seterr(m, -ENOENT, "`criu check` failed (exit %d) on this host:\n%s", ret,
+		return src_seterr(m, -ENOENT, "`criu check` failed (exit %d) on this host:\n%s", ret,
 			      tail);
 	}
 	return 0;
-}
-
-static int open_trackers(struct mig *m)
-{
-	char msg[256];
-	int ret;
-
-	/* before the tree is read: whatever forks after this instant is
-	 * dumped whole at the end (see criu_img_write_parent()) */
-	ret = criu_img_uptime_us(&m->track_uptime_us);
-	if (ret)
-		return seterr(m, ret, "reading /proc/uptime: %s", strerror(-ret));
-	ret = pf_tree_pids(m->o->pid, &m->pids, &m->npids);
-	if (ret)
-		return seterr(m, ret, "process %d: %s", m->o->pid, strerror(-ret));
-	m->tr = calloc(m->npids, sizeof(*m->tr));
-	if (!m->tr)
-		return -ENOMEM;
-	long tck = sysconf(_SC_CLK_TCK);
-	uint64_t began = m->track_uptime_us / (uint64_t)(1000000 / (tck > 0 ? tck : 100));
-
-	for (size_t i = 0; i < m->npids; i++) {
-		m->tr[i].pid = m->pids[i];
-		/* read before the tracker opens: a PID taken by another
-		 * process after this is seen at the next round (tracked_same);
-		 * one taken since the tree was read started after `began` */
-		m->tr[i].start = mig_pid_starttime(m->pids[i]);
-		if (i && (!m->tr[i].start || m->tr[i].start >= began)) {
-			m->tr[i].gone = true;	/* CRIU dumps such a one whole */
-			continue;
-		}
-		ret = dirty_track_open(&m->tr[i].t, m->pids[i], m->o->backend, true,
-				       DIRTY_OPT_REARM_VMAS | DIRTY_OPT_FALLBACK, msg, sizeof(msg));
-		if (ret == -ESRCH && i) {	/* a child exited since the tree was read */
-			m->tr[i].gone = true;
-			continue;
-		}
-		if (ret)
-			return seterr(m, ret, "dirty tracking of %d: %s", m->pids[i], msg);
-	}
-	m->backend_name = dirty_backend_name(dirty_track_backend(m->tr[0].t));
-	for (size_t i = 0; i < m->npids; i++) {
-		struct mig_vma v;
-
-		ret = mig_find_hugetlb(m->pids[i], &v);
-		if (ret < 0 && !(ret == -ESRCH && i))
-			return seterr(m, ret, "reading /proc/%d/smaps: %s", m->pids[i], strerror(-ret));
-		if (ret > 0)
-			return seterr(m, -ENOTSUP, "process %d has hugetlb memory (%llx-%llx): CRIU "
-				      "cannot dump it on top of pre-copied images, so it cannot "
-				      "move live (a plain criu dump/restore can move it)", m->pids[i],
-				      (unsigned long long)v.start, (unsigned long long)v.end);
-	}
-	return 0;
-}
-
-static void close_trackers(struct mig *m)
-{
-	for (size_t i = 0; m->tr && i < m->npids; i++) {
-		dirty_track_close(m->tr[i].t);
-		m->tr[i].t = NULL;
-	}
-}
-
-/* Send ROUND_END and wait for the destination's acknowledgement. */
-static int end_round(struct mig *m, struct mig_round_stat *rs, uint32_t round, uint32_t flags)
-{
-	struct wire_round r = {
-		.round = round, .pages = rs->sent_pages, .raw_bytes = rs->raw_bytes,
-		.wire_bytes = rs->wire_bytes, .dirty_pages = rs->dirty_pages, .flags = flags,
-	};
-	struct wire_msg msg;
-	int ret;
-
-	ret = wire_send_round(&m->c, WIRE_ROUND_END, &r);
-	if (ret || (flags & WIRE_ROUND_F_LAST))
-		return ret;
-	ret = wire_expect(&m->c, WIRE_ROUND_ACK, &msg);
-	if (!ret)
-		ret = wire_parse_round(&m->c, &msg, &r);
-	return ret;
-}
-
-/*
- * Whether tracked process i is still the one whose tracking began. Its PID
- * may have been taken by another process since it exited: a child the
- * tree forked under it (CRIU dumps that one whole: see
- * criu_img_write_parent()), or one outside the tree, whose memory must
- * never be read and sent. A process that changed is not read again.
- */
-static bool tracked_same(struct mig *m, size_t i)
-{
-	uint64_t st;
-
-	if (m->tr[i].gone)
-		return false;
-	st = mig_pid_starttime(m->pids[i]);
-	if (st == m->tr[i].start)
-		return true;
-	if (st && i)
-		progress("process %d exited and its PID now belongs to another process: "
-			 "not read again", m->pids[i]);
-	m->tr[i].gone = true;
-	return false;
-}
-
-static int round_zero(struct mig *m, struct mig_round_stat *rs)
-{
-	struct mig_copy_stats cs = { 0 };
-	uint64_t t = ferry_now_ns();
-	int ret = 0;
-
-	for (size_t i = 0; !ret && i < m->npids; i++) {
-		struct mig_exts x = { 0 };
-		pid_t pid = m->pids[i];
-
-		if (!tracked_same(m, i)) {
-			if (!i)
-				return seterr(m, -ESRCH, "process %d exited", pid);
-			continue;
-		}
-		/* arm first: a write after this is caught by the next round */
-		ret = dirty_clear_refs(pid);
-		if (!ret)
-			ret = mig_present_pages(pid, &x);
-		if (!ret) {
-			rs->dirty_pages += mig_exts_pages(&x);
-			ret = mig_send_pages(&m->c, pid, &x, m->sent, &cs);
-		}
-		mig_exts_free(&x);
-		if (ret == -ESRCH && i) {	/* a child exited: fine */
-			m->tr[i].gone = true;
-			ret = 0;
-		}
-		if (ret)
-			return seterr(m, ret, "round 0, pid %d: %s", pid,
-				      ret == -EPIPE || ret == -ECONNRESET || ret == -ETIMEDOUT ? m->c.err : strerror(-ret));
-	}
-	rs->sent_pages = cs.pages;
-	rs->raw_bytes = cs.raw_bytes;
-	rs->wire_bytes = cs.wire_bytes;
-	ret = end_round(m, rs, 0, 0);
-	rs->ns = ferry_now_ns() - t;
-	if (ret)
-		return seterr(m, ret, "round 0: %s", m->c.err);
-	return 0;
-}
-
-static int dirty_round(struct mig *m, uint32_t round, struct mig_round_stat *rs)
-{
-	struct mig_copy_stats cs = { 0 };
-	struct dirty_extents dx;
-	uint64_t t = ferry_now_ns();
-	int ret = 0;
-
-	dirty_extents_init(&dx);
-	for (size_t i = 0; !ret && i < m->npids; i++) {
-		struct mig_exts x = { 0 }, clipped = { 0 };
-		struct dirty_stats st = { 0 };
-		struct mig_vma *v = NULL;
-		size_t nv = 0;
-
-		if (!tracked_same(m, i)) {
-			if (!i) {
-				ret = seterr(m, -ESRCH, "process %d exited", m->pids[i]);
-				break;
-			}
-			continue;
-		}
-		ret = dirty_track_scan(m->tr[i].t, 0, DIRTY_ADDR_MAX, true, &dx, &st);
-		if (ret) {
-			if (ret == -ESRCH && i) {
-				m->tr[i].gone = true;
-				ret = 0;
-				continue;
-			}
-			ret = seterr(m, ret, "round %u, pid %d: %s", round, m->pids[i],
-				     dirty_track_error(m->tr[i].t));
-			break;
-		}
-		if (dirty_track_note(m->tr[i].t)[0] && !m->tr[i].noted) {
-			progress("%s", dirty_track_note(m->tr[i].t));
-			m->tr[i].noted = true;
-		}
-		for (size_t k = 0; !ret && k < dx.n; k++) {
-			uint32_t f = dx.v[k].flags;
-
-			/* not-present holes and shared memory are CRIU's, and
-			 * so is what soft-dirty cannot track (copied frozen) */
-			if (f & (FERRY_EXTENT_F_NOT_PRESENT | FERRY_EXTENT_F_SHARED |
-				 FERRY_EXTENT_F_UNTRACKED))
-				continue;
-			ret = mig_exts_add(&x, dx.v[k].start, dx.v[k].pages);
-		}
-		/* only the module flags untracked memory itself */
-		if (!ret && dirty_track_backend(m->tr[i].t) == DIRTY_BACKEND_MODULE)
-			ret = mig_copy_vmas(m->pids[i], &v, &nv);
-		else if (!ret)
-			ret = mig_copy_vmas_tracked(m->pids[i], &v, &nv);
-		if (!ret)
-			ret = mig_exts_clip(&x, v, nv, &clipped);
-		if (!ret) {
-			rs->dirty_pages += mig_exts_pages(&clipped);
-			ret = mig_send_pages(&m->c, m->pids[i], &clipped, m->sent, &cs);
-		}
-		if (ret == -ESRCH && i) {
-			m->tr[i].gone = true;
-			ret = 0;
-		} else if (ret) {
-			seterr(m, ret, "round %u, pid %d: %s", round, m->pids[i],
-			       ret == -EPIPE || ret == -ECONNRESET || ret == -ETIMEDOUT ? m->c.err : strerror(-ret));
-		}
-		free(v);
-		mig_exts_free(&x);
-		mig_exts_free(&clipped);
-	}
-	dirty_extents_free(&dx);
-	if (ret)
-		return ret;
-	rs->sent_pages = cs.pages;
-	rs->raw_bytes = cs.raw_bytes;
-	rs->wire_bytes = cs.wire_bytes;
-	ret = end_round(m, rs, round, 0);
-	rs->ns = ferry_now_ns() - t;
-	if (ret)
-		return seterr(m, ret, "round %u: %s", round, m->c.err);
-	return 0;
-}
-
-static void print_round(uint32_t i, const struct mig_round_stat *r, uint64_t est)
-{
-	char tail[64] = "";
-
-	if (i)
-		snprintf(tail, sizeof(tail), ", final copy estimated at %llu ms",
-			 (unsigned long long)est);
-	progress("round %u: %llu pages dirty, %llu sent, %.1f MiB -> %.1f MiB on the wire, %llu ms%s",
-		 i, (unsigned long long)r->dirty_pages, (unsigned long long)r->sent_pages,
-		 r->raw_bytes / 1048576.0, r->wire_bytes / 1048576.0,
-		 (unsigned long long)(r->ns / 1000000), tail);
-}
-
-/* What the final dump may write on the destination: every resident page
- * of the tree now (soft-dirty marks a whole huge page for one write) and
- * its other images. */
-static uint64_t final_need(const struct mig *m)
-{
-	uint64_t rss = 0;
-
-	for (size_t i = 0; i < m->npids; i++)
-		if (!m->tr[i].gone)
-			rss += pf_rss(m->pids[i]);
-	return rss + PF_BUDGET_SLACK;
-}
-
-static int precopy(struct mig *m)
-{
-	uint64_t est = 0;
-	int ret;
-
-	ret = round_zero(m, &m->hist[0]);
-	if (ret)
-		return ret;
-	m->nrounds = 1;
-	print_round(0, &m->hist[0], 0);
-	for (;;) {
-		struct mig_policy p = { m->o->max_downtime_ms, m->o->max_rounds, 90,
-					m->budget, final_need(m) };
-
-		m->why = mig_policy_decide(&p, m->hist, m->nrounds, &est);
-		if (m->why != MIG_CONTINUE || m->nrounds >= MAX_ROUNDS_HIST)
-			break;
-		if (ferry_interrupted)
-			return interrupted(m);
-		ret = dirty_round(m, (uint32_t)m->nrounds, &m->hist[m->nrounds]);
-		if (ret)
-			return ret;
-		m->nrounds++;
-		mig_policy_decide(&p, m->hist, m->nrounds, &est);
-		print_round((uint32_t)m->nrounds - 1, &m->hist[m->nrounds - 1], est);
-	}
-	if (m->why == MIG_CONTINUE)
-		m->why = MIG_STOP_MAX_ROUNDS;
-	progress("pre-copy done after %zu round%s (%s)", m->nrounds, m->nrounds == 1 ? "" : "s",
-		 mig_decision_name(m->why));
-	/* tell the destination to build its parent images while we dump */
-	struct mig_round_stat last = { 0 };
-	return end_round(m, &last, (uint32_t)m->nrounds, WIRE_ROUND_F_LAST);
 }
 
 static int final_dump(struct mig *m)
@@ -689,7 +335,7 @@ static int final_dump(struct mig *m)
 	if (ret)
 		return ret;
 	if (mkdir(m->final_dir, 0700))
-		return seterr(m, -errno, "mkdir %s: %s", m->final_dir, strerror(errno));
+		return src_seterr(m, -errno, "mkdir %s: %s", m->final_dir, strerror(errno));
 	snprintf(pidbuf, sizeof(pidbuf), "%d", m->o->pid);
 	argv[n++] = "criu";
 	argv[n++] = "dump";
@@ -707,7 +353,7 @@ static int final_dump(struct mig *m)
 	 * tree as it is now: children forked during the pre-copy count. */
 	ret = pf_tree_pids(m->o->pid, &now, &nnow);
 	if (ret)
-		return seterr(m, ret, "process %d: %s", m->o->pid, strerror(-ret));
+		return src_seterr(m, ret, "process %d: %s", m->o->pid, strerror(-ret));
 	ret = mig_tcp_tree_check(now, nnow, m->o->move ? &m->src_addr.addr : NULL, m->err,
 				 sizeof(m->err));
 	free(now);
@@ -722,8 +368,8 @@ static int final_dump(struct mig *m)
 	for (int i = 0; i < m->o->ncriu_args; i++)
 		argv[n++] = m->o->criu_args[i];
 	argv[n] = NULL;
-	close_trackers(m);
-	progress("freezing and dumping with CRIU (parent: %llu pages in %llu entries)",
+	src_close_trackers(m);
+	src_progress("freezing and dumping with CRIU (parent: %llu pages in %llu entries)",
 		 (unsigned long long)is.pages, (unsigned long long)is.entries);
 	m->t_criu = m->t_freeze = ferry_now_ns();
 	ret = mig_run(argv, m->log);
@@ -731,7 +377,7 @@ static int final_dump(struct mig *m)
 	if (ret) {
 		mig_log_errors(m->log, tail, sizeof(tail));
 		/* CRIU resumes the tree itself when a dump fails */
-		return seterr(m, -EIO, "criu dump failed (exit %d, log %s):\n%s", ret, m->log,
+		return src_seterr(m, -EIO, "criu dump failed (exit %d, log %s):\n%s", ret, m->log,
 			      tail);
 	}
 	m->frozen = true;
@@ -743,15 +389,15 @@ static int final_dump(struct mig *m)
 	 */
 	ret = pf_tree_pids(m->o->pid, &m->frozen_pids, &m->nfrozen);
 	if (ret)
-		return seterr(m, ret, "reading the frozen tree of %d: %s", m->o->pid,
+		return src_seterr(m, ret, "reading the frozen tree of %d: %s", m->o->pid,
 			      strerror(-ret));
 	if (m->nfrozen != m->npids)
-		progress("the tree has %zu process%s now, %zu when the pre-copy began", m->nfrozen,
+		src_progress("the tree has %zu process%s now, %zu when the pre-copy began", m->nfrozen,
 			 m->nfrozen == 1 ? "" : "es", m->npids);
 	if (m->tcp) {
 		ret = mig_tcp_read_images(m->final_dir, &m->conns, &m->nconns);
 		if (ret)
-			return seterr(m, ret, "reading the dumped connections (files.img): %s",
+			return src_seterr(m, ret, "reading the dumped connections (files.img): %s",
 				      strerror(-ret));
 	}
 	if (m->o->move) {
@@ -772,15 +418,15 @@ static int final_dump(struct mig *m)
 			m->t_freeze = m->t_dumped - fz;
 	}
 	if (m->have_ds)
-		progress("dumped in %llu ms: %llu pages written, %llu skipped (in parent)%s",
+		src_progress("dumped in %llu ms: %llu pages written, %llu skipped (in parent)%s",
 			 (unsigned long long)((m->t_dumped - m->t_criu) / 1000000),
 			 (unsigned long long)m->ds.pages_written,
 			 (unsigned long long)m->ds.pages_skipped_parent,
 			 m->tcp ? ", TCP connections locked" : "");
 	if (m->tcp)
-		progress("%zu TCP connection%s dumped", m->nconns, m->nconns == 1 ? "" : "s");
+		src_progress("%zu TCP connection%s dumped", m->nconns, m->nconns == 1 ? "" : "s");
 	if (ferry_interrupted)	/* while CRIU dumped: nothing sent yet, resume */
-		return interrupted(m);
+		return src_interrupted(m);
 	return 0;
 }
 
@@ -791,7 +437,7 @@ static int send_images(struct mig *m)
 	int ret = 0;
 
 	if (!d)
-		return seterr(m, -errno, "%s: %s", m->final_dir, strerror(errno));
+		return src_seterr(m, -errno, "%s: %s", m->final_dir, strerror(errno));
 	while (!ret && (de = readdir(d))) {
 		struct stat sb;
 		int fd;
@@ -800,12 +446,12 @@ static int send_images(struct mig *m)
 			continue;	/* ".", "..", the parent link */
 		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
-			ret = seterr(m, -errno, "%s: %s", de->d_name, strerror(errno));
+			ret = src_seterr(m, -errno, "%s: %s", de->d_name, strerror(errno));
 			break;
 		}
 		ret = wire_send_file(&m->c, de->d_name, fd);
 		if (ret)
-			seterr(m, ret, "sending %s: %s", de->d_name, m->c.err);
+			src_seterr(m, ret, "sending %s: %s", de->d_name, m->c.err);
 		m->image_bytes += (uint64_t)sb.st_size;
 		close(fd);
 	}
@@ -830,16 +476,16 @@ static int commit(struct mig *m, struct wire_tls *tls)
 	v = mig_commit_run(&k);
 	if (v == MIG_VERDICT_NOT_RESTORED) {
 		wire_send_u64s(&m->c, WIRE_DONE, NULL, 0);	/* we know */
-		return seterr(m, -EIO, "%s", k.err);
+		return src_seterr(m, -EIO, "%s", k.err);
 	}
 	if (v == MIG_VERDICT_UNKNOWN)
-		return seterr(m, -EINPROGRESS, "%s", k.err);
+		return src_seterr(m, -EINPROGRESS, "%s", k.err);
 	m->t_restored = ferry_now_ns();
 	m->remote_restore_ms = k.v[0];
 	m->remote_pages_restored = k.v[2];
 	m->remote_tcp_kept = k.v[3];
 	if (m->tcp)
-		progress("%llu of %zu TCP connections found on %s after the restore",
+		src_progress("%llu of %zu TCP connections found on %s after the restore",
 			 (unsigned long long)k.v[3], m->nconns, m->o->to);
 	return 0;
 }
@@ -903,84 +549,6 @@ static void kill_source(struct mig *m)
 	frozen_of(m, &f);
 	mig_frozen_kill(&f);
 	m->frozen = false;
-}
-
-static void report(struct mig *m)
-{
-	uint64_t raw = 0, wire = 0, pages = 0;
-	struct json j;
-
-	for (size_t i = 0; i < m->nrounds; i++) {
-		raw += m->hist[i].raw_bytes;
-		wire += m->hist[i].wire_bytes;
-		pages += m->hist[i].sent_pages;
-	}
-	if (!m->o->json) {
-		printf("migrated %d to %s: downtime %llu ms, total %llu ms, %zu rounds,\n"
-		       "  %llu pages pre-copied (%.1f MiB, %.1f MiB on the wire), final images %.1f MiB\n",
-		       m->o->pid, m->o->to,
-		       (unsigned long long)((m->t_restored - m->t_freeze) / 1000000),
-		       (unsigned long long)((m->t_restored - m->t0) / 1000000), m->nrounds,
-		       (unsigned long long)pages, raw / 1048576.0, wire / 1048576.0,
-		       m->image_bytes / 1048576.0);
-		return;
-	}
-	json_init(&j, stdout);
-	json_obj_open(&j, NULL);
-	json_u64(&j, "pid", (uint64_t)m->o->pid);
-	json_str(&j, "to", m->o->to);
-	json_u64(&j, "downtime_ms", (m->t_restored - m->t_freeze) / 1000000);
-	json_u64(&j, "total_ms", (m->t_restored - m->t0) / 1000000);
-	json_u64(&j, "rounds", m->nrounds);
-	json_str(&j, "stop_reason", mig_decision_name(m->why));
-	json_u64(&j, "destination_budget_bytes", m->budget);
-	json_str(&j, "backend", m->backend_name ? m->backend_name : "");
-	/* what moved (the frozen tree), and what the pre-copy tracked */
-	json_u64(&j, "processes", m->frozen_pids ? m->nfrozen : m->npids);
-	json_u64(&j, "processes_tracked", m->npids);
-	json_arr_open(&j, "round_stats");
-	for (size_t i = 0; i < m->nrounds; i++) {
-		json_obj_open(&j, NULL);
-		json_u64(&j, "round", i);
-		json_u64(&j, "dirty_pages", m->hist[i].dirty_pages);
-		json_u64(&j, "sent_pages", m->hist[i].sent_pages);
-		json_u64(&j, "raw_bytes", m->hist[i].raw_bytes);
-		json_u64(&j, "wire_bytes", m->hist[i].wire_bytes);
-		json_u64(&j, "ms", m->hist[i].ns / 1000000);
-		json_obj_close(&j);
-	}
-	json_arr_close(&j);
-	json_u64(&j, "precopy_pages", pages);
-	json_u64(&j, "precopy_raw_bytes", raw);
-	json_u64(&j, "precopy_wire_bytes", wire);
-	json_double(&j, "compression_ratio", raw ? (double)wire / (double)raw : 0.0);
-	json_u64(&j, "bytes_on_wire", m->c.bytes_sent);
-	json_obj_open(&j, "final");
-	json_u64(&j, "dump_ms", (m->t_dumped - m->t_criu) / 1000000);
-	json_u64(&j, "frozen_before_transfer_ms", (m->t_dumped - m->t_freeze) / 1000000);
-	json_u64(&j, "transfer_ms", (m->t_sent - m->t_dumped) / 1000000);
-	json_u64(&j, "restore_ms", (m->t_restored - m->t_sent) / 1000000);
-	json_u64(&j, "remote_restore_ms", m->remote_restore_ms);
-	json_u64(&j, "image_bytes", m->image_bytes);
-	if (m->have_ds) {
-		json_u64(&j, "pages_written", m->ds.pages_written);
-		json_u64(&j, "pages_skipped_parent", m->ds.pages_skipped_parent);
-		json_u64(&j, "frozen_time_us", m->ds.frozen_time);
-		json_u64(&j, "freezing_time_us", m->ds.freezing_time);
-	}
-	json_u64(&j, "pages_restored", m->remote_pages_restored);
-	json_obj_close(&j);
-	json_u64(&j, "tcp_connections_kept", m->remote_tcp_kept);
-	json_u64(&j, "tcp_connections_dumped", m->nconns);
-	if (m->o->move) {
-		char s[96];
-
-		mig_addr_fmt(&m->src_addr, s, sizeof(s));
-		json_str(&j, "moved_address", s);
-		json_str(&j, "moved_to_dev", m->remote_dev);
-	}
-	json_obj_close(&j);
-	json_end(&j);
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -1158,10 +726,10 @@ int cmd_migrate(int argc, char **argv)
 	ret = criu_check(&m);
 	if (ret)
 		goto out;
-	ret = open_trackers(&m);
+	ret = src_open_trackers(&m);
 	if (ret)
 		goto out;
-	progress("tracking %zu process%s with the %s backend", m.npids, m.npids == 1 ? "" : "es",
+	src_progress("tracking %zu process%s with the %s backend", m.npids, m.npids == 1 ? "" : "es",
 		 m.backend_name);
 	/* connections that could not survive: refuse now, not after the
 	 * pre-copy (final_dump() checks again just before the freeze) */
@@ -1169,7 +737,7 @@ int cmd_migrate(int argc, char **argv)
 				 sizeof(m.err));
 	if (ret < 0)
 		goto out;
-	ret = precopy(&m);
+	ret = src_precopy(&m);
 	if (!ret)
 		ret = final_dump(&m);
 	if (!ret)
@@ -1188,8 +756,8 @@ int cmd_migrate(int argc, char **argv)
 	signal(SIGTERM, SIG_IGN);
 	kill_source(&m);
 	wire_send_u64s(&m.c, WIRE_DONE, NULL, 0);
-	progress("tree running on %s; killed here", o.to);
-	report(&m);
+	src_progress("tree running on %s; killed here", o.to);
+	src_report(&m);
 	rc = FERRY_EXIT_OK;
 	goto cleanup;
 out:
@@ -1202,7 +770,7 @@ out_msg:
 	resume_source(&m);
 	ferry_err("migration of %d failed: %s", o.pid, m.err[0] ? m.err : strerror(-ret));
 cleanup:
-	close_trackers(&m);
+	src_close_trackers(&m);
 	free(m.tr);
 	free(m.pids);
 	free(m.frozen_pids);
@@ -1217,6 +785,6 @@ cleanup:
 	if (!getenv("FERRY_KEEP_WORKDIR") && !m.keep_dir)
 		mig_rmtree(m.dir);
 	else
-		progress("work directory kept: %s", m.dir);
+		src_progress("work directory kept: %s", m.dir);
 	return rc;
 }

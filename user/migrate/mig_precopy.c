@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The source's pre-copy (mig_src.h): the tree's processes tracked from the
+ * moment the migration begins, round 0 (every present page), then rounds
+ * of the pages written since the previous one, until the policy
+ * (mig_policy.h) says the rest fits the final dump.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "mig.h"
+#include "mig_guard.h"
+#include "mig_src.h"
+#include "pagestore.h"
+#include "preflight.h"
+#include "util.h"
+
+int src_open_trackers(struct mig *m)
+{
+	long tck = sysconf(_SC_CLK_TCK);
+	uint64_t began;
+	char msg[256];
+	int ret;
+
+	/* before the tree is read: whatever forks after this instant is
+	 * dumped whole at the end (see criu_img_write_parent()) */
+	ret = criu_img_uptime_us(&m->track_uptime_us);
+	if (ret)
+		return src_seterr(m, ret, "reading /proc/uptime: %s", strerror(-ret));
+	ret = pf_tree_pids(m->o->pid, &m->pids, &m->npids);
+	if (ret)
+		return src_seterr(m, ret, "process %d: %s", m->o->pid, strerror(-ret));
+	m->tr = calloc(m->npids, sizeof(*m->tr));
+	if (!m->tr)
+		return -ENOMEM;
+	/* in clock ticks, as /proc/PID/stat's start times */
+	began = m->track_uptime_us / (uint64_t)(1000000 / (tck > 0 ? tck : 100));
+
+	for (size_t i = 0; i < m->npids; i++) {
+		m->tr[i].pid = m->pids[i];
+		/* read before the tracker opens: a PID taken by another
+		 * process after this is seen at the next round (tracked_same);
+		 * one taken since the tree was read started after `began` */
+		m->tr[i].start = mig_pid_starttime(m->pids[i]);
+		if (i && (!m->tr[i].start || m->tr[i].start >= began)) {
+			m->tr[i].gone = true;	/* CRIU dumps such a one whole */
+			continue;
+		}
+		ret = dirty_track_open(&m->tr[i].t, m->pids[i], m->o->backend, true,
+				       DIRTY_OPT_REARM_VMAS | DIRTY_OPT_FALLBACK, msg, sizeof(msg));
+		if (ret == -ESRCH && i) {	/* a child exited since the tree was read */
+			m->tr[i].gone = true;
+			continue;
+		}
+		if (ret)
+			return src_seterr(m, ret, "dirty tracking of %d: %s", m->pids[i], msg);
+	}
+	m->backend_name = dirty_backend_name(dirty_track_backend(m->tr[0].t));
+	for (size_t i = 0; i < m->npids; i++) {
+		struct mig_vma v;
+
+		ret = mig_find_hugetlb(m->pids[i], &v);
+		if (ret < 0 && !(ret == -ESRCH && i))
+			return src_seterr(m, ret, "reading /proc/%d/smaps: %s", m->pids[i], strerror(-ret));
+		if (ret > 0)
+			return src_seterr(m, -ENOTSUP, "process %d has hugetlb memory (%llx-%llx): CRIU "
+				      "cannot dump it on top of pre-copied images, so it cannot "
+				      "move live (a plain criu dump/restore can move it)", m->pids[i],
+				      (unsigned long long)v.start, (unsigned long long)v.end);
+	}
+	return 0;
+}
+
+void src_close_trackers(struct mig *m)
+{
+	for (size_t i = 0; m->tr && i < m->npids; i++) {
+		dirty_track_close(m->tr[i].t);
+		m->tr[i].t = NULL;
+	}
+}
+
+/* Send ROUND_END and wait for the destination's acknowledgement. */
+static int end_round(struct mig *m, struct mig_round_stat *rs, uint32_t round, uint32_t flags)
+{
+	struct wire_round r = {
+		.round = round, .pages = rs->sent_pages, .raw_bytes = rs->raw_bytes,
+		.wire_bytes = rs->wire_bytes, .dirty_pages = rs->dirty_pages, .flags = flags,
+	};
+	struct wire_msg msg;
+	int ret;
+
+	ret = wire_send_round(&m->c, WIRE_ROUND_END, &r);
+	if (ret || (flags & WIRE_ROUND_F_LAST))
+		return ret;
+	ret = wire_expect(&m->c, WIRE_ROUND_ACK, &msg);
+	if (!ret)
+		ret = wire_parse_round(&m->c, &msg, &r);
+	return ret;
+}
+
+/*
+ * Whether tracked process i is still the one whose tracking began. Its PID
+ * may have been taken by another process since it exited: a child the
+ * tree forked under it (CRIU dumps that one whole: see
+ * criu_img_write_parent()), or one outside the tree, whose memory must
+ * never be read and sent. A process that changed is not read again.
+ */
+static bool tracked_same(struct mig *m, size_t i)
+{
+	uint64_t st;
+
+	if (m->tr[i].gone)
+		return false;
+	st = mig_pid_starttime(m->pids[i]);
+	if (st == m->tr[i].start)
+		return true;
+	if (st && i)
+		src_progress("process %d exited and its PID now belongs to another process: "
+			 "not read again", m->pids[i]);
+	m->tr[i].gone = true;
+	return false;
+}
+
+static int round_zero(struct mig *m, struct mig_round_stat *rs)
+{
+	struct mig_copy_stats cs = { 0 };
+	uint64_t t = ferry_now_ns();
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < m->npids; i++) {
+		struct mig_exts x = { 0 };
+		pid_t pid = m->pids[i];
+
+		if (!tracked_same(m, i)) {
+			if (!i)
+				return src_seterr(m, -ESRCH, "process %d exited", pid);
+			continue;
+		}
+		/* arm first: a write after this is caught by the next round */
+		ret = dirty_clear_refs(pid);
+		if (!ret)
+			ret = mig_present_pages(pid, &x);
+		if (!ret) {
+			rs->dirty_pages += mig_exts_pages(&x);
+			ret = mig_send_pages(&m->c, pid, &x, m->sent, &cs);
+		}
+		mig_exts_free(&x);
+		if (ret == -ESRCH && i) {	/* a child exited: fine */
+			m->tr[i].gone = true;
+			ret = 0;
+		}
+		if (ret)
+			return src_seterr(m, ret, "round 0, pid %d: %s", pid,
+				      ret == -EPIPE || ret == -ECONNRESET || ret == -ETIMEDOUT ? m->c.err : strerror(-ret));
+	}
+	rs->sent_pages = cs.pages;
+	rs->raw_bytes = cs.raw_bytes;
+	rs->wire_bytes = cs.wire_bytes;
+	ret = end_round(m, rs, 0, 0);
+	rs->ns = ferry_now_ns() - t;
+	if (ret)
+		return src_seterr(m, ret, "round 0: %s", m->c.err);
+	return 0;
+}
+
+static int dirty_round(struct mig *m, uint32_t round, struct mig_round_stat *rs)
+{
+	struct mig_copy_stats cs = { 0 };
+	struct dirty_extents dx;
+	uint64_t t = ferry_now_ns();
+	int ret = 0;
+
+	dirty_extents_init(&dx);
+	for (size_t i = 0; !ret && i < m->npids; i++) {
+		struct mig_exts x = { 0 }, clipped = { 0 };
+		struct dirty_stats st = { 0 };
+		struct mig_vma *v = NULL;
+		size_t nv = 0;
+
+		if (!tracked_same(m, i)) {
+			if (!i) {
+				ret = src_seterr(m, -ESRCH, "process %d exited", m->pids[i]);
+				break;
+			}
+			continue;
+		}
+		ret = dirty_track_scan(m->tr[i].t, 0, DIRTY_ADDR_MAX, true, &dx, &st);
+		if (ret) {
+			if (ret == -ESRCH && i) {
+				m->tr[i].gone = true;
+				ret = 0;
+				continue;
+			}
+			ret = src_seterr(m, ret, "round %u, pid %d: %s", round, m->pids[i],
+				     dirty_track_error(m->tr[i].t));
+			break;
+		}
+		if (dirty_track_note(m->tr[i].t)[0] && !m->tr[i].noted) {
+			src_progress("%s", dirty_track_note(m->tr[i].t));
+			m->tr[i].noted = true;
+		}
+		for (size_t k = 0; !ret && k < dx.n; k++) {
+			uint32_t f = dx.v[k].flags;
+
+			/* not-present holes and shared memory are CRIU's, and
+			 * so is what soft-dirty cannot track (copied frozen) */
+			if (f & (FERRY_EXTENT_F_NOT_PRESENT | FERRY_EXTENT_F_SHARED |
+				 FERRY_EXTENT_F_UNTRACKED))
+				continue;
+			ret = mig_exts_add(&x, dx.v[k].start, dx.v[k].pages);
+		}
+		/* only the module flags untracked memory itself */
+		if (!ret && dirty_track_backend(m->tr[i].t) == DIRTY_BACKEND_MODULE)
+			ret = mig_copy_vmas(m->pids[i], &v, &nv);
+		else if (!ret)
+			ret = mig_copy_vmas_tracked(m->pids[i], &v, &nv);
+		if (!ret)
+			ret = mig_exts_clip(&x, v, nv, &clipped);
+		if (!ret) {
+			rs->dirty_pages += mig_exts_pages(&clipped);
+			ret = mig_send_pages(&m->c, m->pids[i], &clipped, m->sent, &cs);
+		}
+		if (ret == -ESRCH && i) {
+			m->tr[i].gone = true;
+			ret = 0;
+		} else if (ret) {
+			src_seterr(m, ret, "round %u, pid %d: %s", round, m->pids[i],
+			       ret == -EPIPE || ret == -ECONNRESET || ret == -ETIMEDOUT ? m->c.err : strerror(-ret));
+		}
+		free(v);
+		mig_exts_free(&x);
+		mig_exts_free(&clipped);
+	}
+	dirty_extents_free(&dx);
+	if (ret)
+		return ret;
+	rs->sent_pages = cs.pages;
+	rs->raw_bytes = cs.raw_bytes;
+	rs->wire_bytes = cs.wire_bytes;
+	ret = end_round(m, rs, round, 0);
+	rs->ns = ferry_now_ns() - t;
+	if (ret)
+		return src_seterr(m, ret, "round %u: %s", round, m->c.err);
+	return 0;
+}
+
+static void print_round(uint32_t i, const struct mig_round_stat *r, uint64_t est)
+{
+	char tail[64] = "";
+
+	if (i)
+		snprintf(tail, sizeof(tail), ", final copy estimated at %llu ms",
+			 (unsigned long long)est);
+	src_progress("round %u: %llu pages dirty, %llu sent, %.1f MiB -> %.1f MiB on the wire, %llu ms%s",
+		 i, (unsigned long long)r->dirty_pages, (unsigned long long)r->sent_pages,
+		 r->raw_bytes / 1048576.0, r->wire_bytes / 1048576.0,
+		 (unsigned long long)(r->ns / 1000000), tail);
+}
+
+/* What the final dump may write on the destination: every resident page
+ * of the tree now (soft-dirty marks a whole huge page for one write) and
+ * its other images. */
+static uint64_t final_need(const struct mig *m)
+{
+	uint64_t rss = 0;
+
+	for (size_t i = 0; i < m->npids; i++)
+		if (!m->tr[i].gone)
+			rss += pf_rss(m->pids[i]);
+	return rss + PF_BUDGET_SLACK;
+}
+
+int src_precopy(struct mig *m)
+{
+	uint64_t est = 0;
+	int ret;
+
+	ret = round_zero(m, &m->hist[0]);
+	if (ret)
+		return ret;
+	m->nrounds = 1;
+	print_round(0, &m->hist[0], 0);
+	for (;;) {
+		struct mig_policy p = { m->o->max_downtime_ms, m->o->max_rounds, 90,
+					m->budget, final_need(m) };
+
+		m->why = mig_policy_decide(&p, m->hist, m->nrounds, &est);
+		if (m->why != MIG_CONTINUE || m->nrounds >= MAX_ROUNDS_HIST)
+			break;
+		if (ferry_interrupted)
+			return src_interrupted(m);
+		ret = dirty_round(m, (uint32_t)m->nrounds, &m->hist[m->nrounds]);
+		if (ret)
+			return ret;
+		m->nrounds++;
+		mig_policy_decide(&p, m->hist, m->nrounds, &est);
+		print_round((uint32_t)m->nrounds - 1, &m->hist[m->nrounds - 1], est);
+	}
+	if (m->why == MIG_CONTINUE)
+		m->why = MIG_STOP_MAX_ROUNDS;
+	src_progress("pre-copy done after %zu round%s (%s)", m->nrounds, m->nrounds == 1 ? "" : "s",
+		 mig_decision_name(m->why));
+	/* tell the destination to build its parent images while we dump */
+	struct mig_round_stat last = { 0 };
+	return end_round(m, &last, (uint32_t)m->nrounds, WIRE_ROUND_F_LAST);
+}

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The source's report of a migration that succeeded (mig_src.h). */
+#include <stdio.h>
+#include "json.h"
+#include "mig_src.h"
+#include "util.h"
+
+void src_report(struct mig *m)
+{
+	uint64_t raw = 0, wire = 0, pages = 0;
+	struct json j;
+
+	for (size_t i = 0; i < m->nrounds; i++) {
+		raw += m->hist[i].raw_bytes;
+		wire += m->hist[i].wire_bytes;
+		pages += m->hist[i].sent_pages;
+	}
+	if (!m->o->json) {
+		printf("migrated %d to %s: downtime %llu ms, total %llu ms, %zu rounds,\n"
+		       "  %llu pages pre-copied (%.1f MiB, %.1f MiB on the wire), final images %.1f MiB\n",
+		       m->o->pid, m->o->to,
+		       (unsigned long long)((m->t_restored - m->t_freeze) / 1000000),
+		       (unsigned long long)((m->t_restored - m->t0) / 1000000), m->nrounds,
+		       (unsigned long long)pages, raw / 1048576.0, wire / 1048576.0,
+		       m->image_bytes / 1048576.0);
+		return;
+	}
+	json_init(&j, stdout);
+	json_obj_open(&j, NULL);
+	json_u64(&j, "pid", (uint64_t)m->o->pid);
+	json_str(&j, "to", m->o->to);
+	json_u64(&j, "downtime_ms", (m->t_restored - m->t_freeze) / 1000000);
+	json_u64(&j, "total_ms", (m->t_restored - m->t0) / 1000000);
+	json_u64(&j, "rounds", m->nrounds);
+	json_str(&j, "stop_reason", mig_decision_name(m->why));
+	json_u64(&j, "destination_budget_bytes", m->budget);
+	json_str(&j, "backend", m->backend_name ? m->backend_name : "");
+	/* what moved (the frozen tree), and what the pre-copy tracked */
+	json_u64(&j, "processes", m->frozen_pids ? m->nfrozen : m->npids);
+	json_u64(&j, "processes_tracked", m->npids);
+	json_arr_open(&j, "round_stats");
+	for (size_t i = 0; i < m->nrounds; i++) {
+		json_obj_open(&j, NULL);
+		json_u64(&j, "round", i);
+		json_u64(&j, "dirty_pages", m->hist[i].dirty_pages);
+		json_u64(&j, "sent_pages", m->hist[i].sent_pages);
+		json_u64(&j, "raw_bytes", m->hist[i].raw_bytes);
+		json_u64(&j, "wire_bytes", m->hist[i].wire_bytes);
+		json_u64(&j, "ms", m->hist[i].ns / 1000000);
+		json_obj_close(&j);
+	}
+	json_arr_close(&j);
+	json_u64(&j, "precopy_pages", pages);
+	json_u64(&j, "precopy_raw_bytes", raw);
+	json_u64(&j, "precopy_wire_bytes", wire);
+	json_double(&j, "compression_ratio", raw ? (double)wire / (double)raw : 0.0);
+	json_u64(&j, "bytes_on_wire", m->c.bytes_sent);
+	json_obj_open(&j, "final");
+	json_u64(&j, "dump_ms", (m->t_dumped - m->t_criu) / 1000000);
+	json_u64(&j, "frozen_before_transfer_ms", (m->t_dumped - m->t_freeze) / 1000000);
+	json_u64(&j, "transfer_ms", (m->t_sent - m->t_dumped) / 1000000);
+	json_u64(&j, "restore_ms", (m->t_restored - m->t_sent) / 1000000);
+	json_u64(&j, "remote_restore_ms", m->remote_restore_ms);
+	json_u64(&j, "image_bytes", m->image_bytes);
+	if (m->have_ds) {
+		json_u64(&j, "pages_written", m->ds.pages_written);
+		json_u64(&j, "pages_skipped_parent", m->ds.pages_skipped_parent);
+		json_u64(&j, "frozen_time_us", m->ds.frozen_time);
+		json_u64(&j, "freezing_time_us", m->ds.freezing_time);
+	}
+	json_u64(&j, "pages_restored", m->remote_pages_restored);
+	json_obj_close(&j);
+	json_u64(&j, "tcp_connections_kept", m->remote_tcp_kept);
+	json_u64(&j, "tcp_connections_dumped", m->nconns);
+	if (m->o->move) {
+		char s[96];
+
+		mig_addr_fmt(&m->src_addr, s, sizeof(s));
+		json_str(&j, "moved_address", s);
+		json_str(&j, "moved_to_dev", m->remote_dev);
+	}
+	json_obj_close(&j);
+	json_end(&j);
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The source side of a migration (`ferry migrate`), shared by its files:
+ * migrate.c (options, the session, final dump, commit), mig_precopy.c (the
+ * tracked tree and the pre-copy rounds) and mig_report.c (the report).
+ */
+#ifndef FERRY_MIG_SRC_H
+#define FERRY_MIG_SRC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "criu_img.h"
+#include "dirty_track.h"
+#include "mig_net.h"
+#include "mig_policy.h"
+#include "mig_tcp.h"
+#include "wire.h"
+#include "wire_tls.h"
+
+#define MAX_CRIU_ARGS 16
+#define MAX_ROUNDS_HIST 64
+#define MIG_REPLY_TIMEOUT_MS	120000	/* any answer but the restore's */
+
+struct opts {
+	pid_t pid;
+	const char *to;
+	uint64_t max_downtime_ms;
+	uint32_t max_rounds;
+	enum dirty_backend backend;
+	const char *work_dir;
+	const char *criu_args[MAX_CRIU_ARGS];
+	int ncriu_args;
+	bool json;
+	bool move;		/* --move-addr */
+	struct mig_addr addr;
+	struct wire_tls_paths tls;	/* --tls-* */
+	bool insecure;
+	int commit_ms, settle_ms;	/* --commit-timeout, --settle-timeout */
+};
+
+struct tracked {
+	pid_t pid;
+	uint64_t start;		/* its start time (clock ticks) */
+	struct dirty_tracker *t;
+	bool gone;
+	bool noted;	/* its tracker's backend change was reported */
+};
+
+struct mig {
+	struct opts *o;
+	struct wire_conn c;
+	int fd;
+	pid_t *pids;		/* the tree when its tracking began */
+	size_t npids;
+	pid_t *frozen_pids;	/* the tree CRIU dumped and left stopped */
+	size_t nfrozen;
+	uint64_t track_uptime_us;	/* when the tracking began (/proc/uptime) */
+	struct tracked *tr;
+	struct pagestore *sent;
+	char dir[4096];		/* private work dir */
+	char final_dir[4200], parent_dir[4200], log[4200];
+	struct mig_round_stat hist[MAX_ROUNDS_HIST];
+	size_t nrounds;
+	enum mig_decision why;
+	uint64_t t0, t_criu, t_freeze, t_dumped, t_sent, t_restored;
+	uint64_t image_bytes, wire_total;
+	uint64_t budget;	/* the destination's disk budget (pre-flight) */
+	uint64_t remote_restore_ms, remote_pages_restored;
+	struct criu_dump_stats ds;
+	bool have_ds;
+	bool frozen;		/* CRIU left the tree stopped */
+	bool tcp;		/* dumped with --tcp-established */
+	bool addr_removed;	/* --move-addr: deleted here after the dump */
+	struct mig_tcp_conn *conns;	/* the connections CRIU dumped */
+	size_t nconns;
+	uint64_t remote_tcp_kept;
+	struct mig_addr src_addr;	/* --move-addr as configured here */
+	char remote_dev[16];
+	const char *backend_name;
+	uint8_t id[WIRE_ID_LEN];	/* this migration's ID */
+	bool keep_dir;		/* the settle record lives in it */
+	char err[4096];
+};
+
+/* A progress line on stderr ("ferry: ..."), sanitized. */
+void src_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* m->err says which signal (ferry_interrupted) stopped it: -EINTR. */
+int src_interrupted(struct mig *m);
+/* Set m->err; returns ret. */
+int src_seterr(struct mig *m, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * The tree as its tracking begins (m->pids, m->tr, m->track_uptime_us): a
+ * dirty tracker per process; refuses hugetlb memory.
+ */
+int src_open_trackers(struct mig *m);
+void src_close_trackers(struct mig *m);
+/* The pre-copy: round 0 (everything), then dirty rounds until the policy
+ * stops; the last ROUND_END tells the destination to build its parents. */
+int src_precopy(struct mig *m);
+
+/* The report: progress lines, or one JSON object with --json. */
+void src_report(struct mig *m);
+
+#endif
