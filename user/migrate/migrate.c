@@ -19,7 +19,6 @@
 #include "cmds.h"
 #include "criu_img.h"
 #include "dirty_track.h"
-#include "json.h"
 #include "mig.h"
 #include "mig_net.h"
 #include "mig_policy.h"
@@ -31,7 +30,6 @@
 #include "wire_tls.h"
 #include "mig_commit.h"
 #include "mig_frozen.h"
-#include "mig_guard.h"
 #include "mig_src.h"
 #include <sys/random.h>
 
