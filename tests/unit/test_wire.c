@@ -96,6 +96,70 @@ static void test_hello_roundtrip(void **state)
 	assert_non_null(strstr(p->b.err, "protocol"));
 }
 
+/* CONTAINER: round trip; every field a peer sends is checked for form
+ * before Podman ever sees it (an option, a path or a shell word would
+ * otherwise reach its command line) */
+static void test_container(void **state)
+{
+	static const char hex[] =
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	static const char *const bad_names[] = {
+		"", "-rm", ".x", "a b", "a/b", "a;b", "../x", "a\nb",
+	};
+	struct pair *p = *state;
+	struct wire_ctr k = { 0 }, g;
+	struct wire_msg m;
+	struct wire_buf b;
+
+	strcpy(k.engine, "podman");
+	strcpy(k.id, hex);
+	strcpy(k.image, hex);
+	strcpy(k.name, "web-1.a_b");
+	assert_true(wire_ctr_ok(&k));
+	assert_int_equal(wire_send_ctr(&p->a, &k), 0);
+	assert_int_equal(wire_expect(&p->b, WIRE_CONTAINER, &m), 0);
+	assert_int_equal(wire_parse_ctr(&p->b, &m, &g), 0);
+	assert_string_equal(g.id, hex);
+	assert_string_equal(g.name, "web-1.a_b");
+
+	for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+		g = k;
+		strcpy(g.name, bad_names[i]);
+		assert_false(wire_ctr_ok(&g));
+	}
+	g = k;
+	g.id[63] = 'A';		/* upper case is not Podman's form */
+	assert_false(wire_ctr_ok(&g));
+	g = k;
+	g.image[10] = 0;	/* short */
+	assert_false(wire_ctr_ok(&g));
+	g = k;
+	strcpy(g.engine, "docker");
+	assert_false(wire_ctr_ok(&g));
+
+	/* a malformed one on the wire: refused by the parser */
+	wb_init(&b);
+	wb_str(&b, "podman");
+	wb_str(&b, hex);
+	wb_str(&b, "--privileged");
+	wb_str(&b, hex);
+	assert_int_equal(wire_send(&p->a, WIRE_CONTAINER, b.p, (uint32_t)b.len), 0);
+	wb_free(&b);
+	assert_int_equal(wire_recv(&p->b, &m), 0);
+	assert_int_equal(wire_parse_ctr(&p->b, &m, &g), -EPROTO);
+	/* trailing bytes */
+	wb_init(&b);
+	wb_str(&b, "podman");
+	wb_str(&b, hex);
+	wb_str(&b, "ok");
+	wb_str(&b, hex);
+	wb_u8(&b, 0);
+	assert_int_equal(wire_send(&p->a, WIRE_CONTAINER, b.p, (uint32_t)b.len), 0);
+	wb_free(&b);
+	assert_int_equal(wire_recv(&p->b, &m), 0);
+	assert_int_equal(wire_parse_ctr(&p->b, &m, &g), -EPROTO);
+}
+
 static void fill_pages(uint8_t *buf, uint32_t npages, int compressible)
 {
 	uint32_t x = 12345;
@@ -578,6 +642,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_codec),
 		cmocka_unit_test_setup_teardown(test_hello_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_container, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pages_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_round_and_u64s, setup, teardown),

@@ -81,9 +81,11 @@ struct mig_copy_stats {
 /*
  * Read the pages of x from pid (process_vm_readv, one remote iovec per page
  * so a hole costs one page, not a batch), send them as PAGES frames, record
- * them in sent (an index-only page store). Adds to *st.
+ * them in sent (an index-only page store), both under img_pid: the PID
+ * CRIU's images will name the process by (inside a container, its PID
+ * namespace's number; else pid). Adds to *st.
  */
-int mig_send_pages(struct wire_conn *c, pid_t pid, const struct mig_exts *x,
+int mig_send_pages(struct wire_conn *c, pid_t pid, pid_t img_pid, const struct mig_exts *x,
 		   struct pagestore *sent, struct mig_copy_stats *st);
 
 /* Run a program, stdout+stderr appended to log_path. Returns its exit

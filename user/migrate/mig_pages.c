@@ -278,7 +278,7 @@ int mig_exts_clip(const struct mig_exts *x, const struct mig_vma *v, size_t nv,
 	return ret;
 }
 
-int mig_send_pages(struct wire_conn *c, pid_t pid, const struct mig_exts *x,
+int mig_send_pages(struct wire_conn *c, pid_t pid, pid_t img_pid, const struct mig_exts *x,
 		   struct pagestore *sent, struct mig_copy_stats *st)
 {
 	struct iovec *riov = calloc(WIRE_MAX_PAGES, sizeof(*riov));
@@ -317,9 +317,9 @@ int mig_send_pages(struct wire_conn *c, pid_t pid, const struct mig_exts *x,
 			if (got) {
 				uint64_t before = c->bytes_sent;
 
-				ret = wire_send_pages(c, (uint32_t)pid, a, got, buf);
+				ret = wire_send_pages(c, (uint32_t)img_pid, a, got, buf);
 				if (!ret)
-					ret = pagestore_put(sent, (uint32_t)pid, a, got, buf);
+					ret = pagestore_put(sent, (uint32_t)img_pid, a, got, buf);
 				st->pages += got;
 				st->raw_bytes += (uint64_t)got * PG;
 				st->wire_bytes += c->bytes_sent - before;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "ctr.h"
 #include "mig.h"
 #include "mig_guard.h"
 #include "mig_src.h"
@@ -40,6 +41,19 @@ int src_open_trackers(struct mig *m)
 
 	for (size_t i = 0; i < m->npids; i++) {
 		m->tr[i].pid = m->pids[i];
+		m->tr[i].img_pid = m->pids[i];
+		if (m->ctr) {
+			pid_t v = ctr_ns_pid(m->pids[i]);
+
+			if (v < 0 && i) {	/* exited since the tree was read */
+				m->tr[i].gone = true;
+				continue;
+			}
+			if (v < 0)
+				return src_seterr(m, v, "the namespace PID of %d: %s", m->pids[i],
+						  strerror(-v));
+			m->tr[i].img_pid = v;
+		}
 		/* read before the tracker opens: a PID taken by another
 		 * process after this is seen at the next round (tracked_same);
 		 * one taken since the tree was read started after `began` */
@@ -144,7 +158,7 @@ static int round_zero(struct mig *m, struct mig_round_stat *rs)
 			ret = mig_present_pages(pid, &x);
 		if (!ret) {
 			rs->dirty_pages += mig_exts_pages(&x);
-			ret = mig_send_pages(&m->c, pid, &x, m->sent, &cs);
+			ret = mig_send_pages(&m->c, pid, m->tr[i].img_pid, &x, m->sent, &cs);
 		}
 		mig_exts_free(&x);
 		if (ret == -ESRCH && i) {	/* a child exited: fine */
@@ -220,7 +234,8 @@ static int dirty_round(struct mig *m, uint32_t round, struct mig_round_stat *rs)
 			ret = mig_exts_clip(&x, v, nv, &clipped);
 		if (!ret) {
 			rs->dirty_pages += mig_exts_pages(&clipped);
-			ret = mig_send_pages(&m->c, m->pids[i], &clipped, m->sent, &cs);
+			ret = mig_send_pages(&m->c, m->pids[i], m->tr[i].img_pid, &clipped, m->sent,
+					     &cs);
 		}
 		if (ret == -ESRCH && i) {
 			m->tr[i].gone = true;

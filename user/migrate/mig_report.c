@@ -15,6 +15,18 @@ void src_report(struct mig *m)
 		wire += m->hist[i].wire_bytes;
 		pages += m->hist[i].sent_pages;
 	}
+	if (!m->o->json && m->ctr) {
+		printf("migrated container %s (%.12s) to %s: downtime %llu ms, total %llu ms, "
+		       "%zu rounds,\n"
+		       "  %llu pages pre-copied (%.1f MiB, %.1f MiB on the wire), checkpoint archive "
+		       "%.1f MiB\n",
+		       m->ctr->w.name, m->ctr->w.id, m->o->to,
+		       (unsigned long long)((m->t_restored - m->t_freeze) / 1000000),
+		       (unsigned long long)((m->t_restored - m->t0) / 1000000), m->nrounds,
+		       (unsigned long long)pages, raw / 1048576.0, wire / 1048576.0,
+		       m->image_bytes / 1048576.0);
+		return;
+	}
 	if (!m->o->json) {
 		printf("migrated %d to %s: downtime %llu ms, total %llu ms, %zu rounds,\n"
 		       "  %llu pages pre-copied (%.1f MiB, %.1f MiB on the wire), final images %.1f MiB\n",
@@ -28,6 +40,14 @@ void src_report(struct mig *m)
 	json_init(&j, stdout);
 	json_obj_open(&j, NULL);
 	json_u64(&j, "pid", (uint64_t)m->o->pid);
+	if (m->ctr) {
+		json_obj_open(&j, "container");
+		json_str(&j, "engine", m->ctr->w.engine);
+		json_str(&j, "id", m->ctr->w.id);
+		json_str(&j, "name", m->ctr->w.name);
+		json_str(&j, "image", m->ctr->w.image);
+		json_obj_close(&j);
+	}
 	json_str(&j, "to", m->o->to);
 	json_u64(&j, "downtime_ms", (m->t_restored - m->t_freeze) / 1000000);
 	json_u64(&j, "total_ms", (m->t_restored - m->t0) / 1000000);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "criu_img.h"
+#include "ctr.h"
 #include "dirty_track.h"
 #include "mig_net.h"
 #include "mig_policy.h"
@@ -24,6 +25,8 @@
 
 struct opts {
 	pid_t pid;
+	const char *container;	/* --container NAME|ID (then pid is its init) */
+	bool keep_source;	/* --keep-source: stop it here, do not remove it */
 	const char *to;
 	uint64_t max_downtime_ms;
 	uint32_t max_rounds;
@@ -41,6 +44,8 @@ struct opts {
 
 struct tracked {
 	pid_t pid;
+	pid_t img_pid;		/* the PID its pages travel under: CRIU's name
+				 * for it (a container's PID namespace numbers) */
 	uint64_t start;		/* its start time (clock ticks) */
 	struct dirty_tracker *t;
 	bool gone;
@@ -79,6 +84,8 @@ struct mig {
 	char remote_dev[16];
 	const char *backend_name;
 	uint8_t id[WIRE_ID_LEN];	/* this migration's ID */
+	struct ctr_info *ctr;	/* --container: the container (NULL: a PID) */
+	bool ctr_frozen;	/* its cgroup is frozen: thawed unless it runs there */
 	bool keep_dir;		/* the settle record lives in it */
 	char err[4096];
 };
@@ -102,5 +109,21 @@ int src_precopy(struct mig *m);
 
 /* The report: progress lines, or one JSON object with --json. */
 void src_report(struct mig *m);
+
+/*
+ * --container (mig_ctr_src.c, the engine's side in ctr.h): announce it to
+ * the destination (CONTAINER), the final dump through the engine into
+ * final/CTR_ARCHIVE_NAME, and what becomes of the frozen container here:
+ * resumed (thawed) before the destination runs it, removed once it does,
+ * or left frozen with the commands that settle it.
+ */
+int src_ctr_announce(struct mig *m);
+/* Before the pre-copy and again before the freeze: a container with TCP
+ * connections is refused (they do not move yet): -ENOTSUP. */
+int src_ctr_tcp_check(struct mig *m);
+int src_ctr_final(struct mig *m);
+void src_ctr_resume(struct mig *m);
+void src_ctr_remove(struct mig *m);
+void src_ctr_leave_frozen(struct mig *m);
 
 #endif

@@ -31,10 +31,12 @@
 #include "mig_commit.h"
 #include "mig_frozen.h"
 #include "mig_src.h"
+#include "ctr.h"
 #include <sys/random.h>
 
 static const char usage_text[] =
 "Usage: ferry migrate PID --to HOST:PORT [OPTIONS]\n"
+"       ferry migrate --container NAME|ID --to HOST:PORT [OPTIONS]\n"
 "\n"
 "Move the running process tree rooted at PID to HOST, where `ferry receive`\n"
 "listens on PORT. The tree keeps running while its memory is copied in\n"
@@ -52,7 +54,26 @@ static const char usage_text[] =
 "CRIU works and that memory and disk suffice; otherwise the migration stops\n"
 "with the list of problems (exit status 3) and the tree is untouched.\n"
 "\n"
+"Containers: with --container, what moves is a running Podman container\n"
+"(rootful; runc as its runtime, since Debian's crun has no CRIU support).\n"
+"Its process tree is pre-copied the same way, its pages named by the PIDs\n"
+"inside the container. HOST first checks that it has the same image (by\n"
+"ID) and that the container's ID and name are free there. Then ferry\n"
+"writes its parent images into the container's pre-checkpoint directory,\n"
+"freezes the container's cgroup, and `podman container checkpoint\n"
+"--with-previous --leave-running --export` dumps only what changed, with the\n"
+"container's root filesystem changes; HOST restores it with `podman\n"
+"container restore --import --import-previous` under the same ID, name\n"
+"and IP address. The container here stays frozen until HOST answers: it is\n"
+"removed (podman rm -f) once the container runs there, and thawed if the\n"
+"migration fails. Not yet: a container with TCP connections is refused\n"
+"(they would be reset; it keeps running here), volumes are not copied.\n"
+"\n"
 "Options:\n"
+"  --container NAME|ID   move this Podman container instead of a PID\n"
+"  --engine podman       its engine (the only one today)\n"
+"  --keep-source         once it runs on HOST, stop the container here\n"
+"                        (podman stop) instead of removing it\n"
 "  --to HOST:PORT        the destination (required; [V6ADDR]:PORT for IPv6)\n"
 "  --max-downtime MS     stop pre-copy once the dirty set left is estimated\n"
 "                        to copy in MS milliseconds (default 200)\n"
@@ -137,7 +158,8 @@ static const char usage_text[] =
 "\n"
 "Exit status: 0 migrated, 1 failed (the tree still runs here), 2 bad usage,\n"
 "3 the destination lacks files, memory, disk or CRIU, or a PID is taken\n"
-"there, 4 no such process, 5 not permitted, 7 outcome unknown: the tree is\n"
+"there (a container: its image is not there, or its ID or name is taken),\n"
+"4 no such process (or no such running container), 5 not permitted, 7 outcome unknown: the tree is\n"
 "left frozen here (see `ferry settle`).\n";
 
 void src_progress(const char *fmt, ...)
@@ -234,7 +256,8 @@ static int preflight(struct mig *m)
 	char line[4500];
 	int ret;
 
-	ret = preflight_collect(m->o->pid, &l, m->err, sizeof(m->err));
+	ret = m->ctr ? preflight_collect_ctr(m->o->pid, &l, m->err, sizeof(m->err))
+		     : preflight_collect(m->o->pid, &l, m->err, sizeof(m->err));
 	if (ret)
 		return ret;
 	ret = preflight_send(&m->c, &l);
@@ -511,6 +534,10 @@ static void leave_frozen(struct mig *m)
 	struct mig_frozen f;
 	char err[512];
 
+	if (m->ctr) {
+		src_ctr_leave_frozen(m);
+		return;
+	}
 	frozen_of(m, &f);
 	if (mig_frozen_save(&f, m->dir, m->o->to, m->id, err, sizeof(err)))
 		ferry_err("%s", err);
@@ -532,6 +559,10 @@ static void resume_source(struct mig *m)
 {
 	struct mig_frozen f;
 
+	if (m->ctr) {
+		src_ctr_resume(m);
+		return;
+	}
 	if (!m->frozen)
 		return;
 	frozen_of(m, &f);
@@ -544,6 +575,10 @@ static void kill_source(struct mig *m)
 {
 	struct mig_frozen f;
 
+	if (m->ctr) {
+		src_ctr_remove(m);
+		return;
+	}
 	frozen_of(m, &f);
 	mig_frozen_kill(&f);
 	m->frozen = false;
@@ -553,6 +588,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
 		{ "to", required_argument, NULL, 't' },
+		{ "container", required_argument, NULL, 'C' },
+		{ "engine", required_argument, NULL, 'E' },
+		{ "keep-source", no_argument, NULL, 'K' },
 		{ "max-downtime", required_argument, NULL, 'd' },
 		{ "max-rounds", required_argument, NULL, 'r' },
 		{ "backend", required_argument, NULL, 'b' },
@@ -582,6 +620,18 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case 't':
 			o->to = optarg;
+			break;
+		case 'C':
+			o->container = optarg;
+			break;
+		case 'K':
+			o->keep_source = true;
+			break;
+		case 'E':
+			if (strcmp(optarg, "podman")) {
+				ferry_err("--engine %s: only podman is supported", optarg);
+				return -1;
+			}
 			break;
 		case 'd':
 			if (!ferry_parse_u64(optarg, 0, 3600000, &o->max_downtime_ms)) {
@@ -643,11 +693,24 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			return -1;
 		}
 	}
-	if (optind != argc - 1 || !ferry_parse_u64(argv[optind], 1, INT32_MAX, &v)) {
+	if (o->container) {
+		if (optind != argc) {
+			ferry_err("--container takes the place of a PID (see --help)");
+			return -1;
+		}
+		if (o->move || o->ncriu_args) {
+			ferry_err("--container: --move-addr and --criu-arg are for process trees");
+			return -1;
+		}
+	} else if (o->keep_source) {
+		ferry_err("--keep-source is for --container");
+		return -1;
+	} else if (optind != argc - 1 || !ferry_parse_u64(argv[optind], 1, INT32_MAX, &v)) {
 		ferry_err(optind >= argc ? "missing PID" : "bad PID (see --help)");
 		return -1;
+	} else {
+		o->pid = (pid_t)v;
 	}
-	o->pid = (pid_t)v;
 	if (!o->to) {
 		ferry_err("missing --to HOST:PORT");
 		return -1;
@@ -670,6 +733,22 @@ int cmd_migrate(int argc, char **argv)
 	m.t0 = ferry_now_ns();
 	signal(SIGPIPE, SIG_IGN);
 	catch_signals();
+	if (o.container) {
+		char err[512];
+
+		m.ctr = calloc(1, sizeof(*m.ctr));
+		if (!m.ctr) {
+			ferry_err("out of memory");
+			return FERRY_EXIT_FAIL;
+		}
+		ret = ctr_inspect(o.container, m.ctr, err, sizeof(err));
+		if (ret) {
+			ferry_err("%s", err);
+			free(m.ctr);
+			return ret == -ENOENT || ret == -ESRCH ? FERRY_EXIT_NOPROC : FERRY_EXIT_FAIL;
+		}
+		o.pid = m.ctr->pid;
+	}
 	if (kill(o.pid, 0) && errno == ESRCH) {
 		ferry_err("no such process: %d", o.pid);
 		return FERRY_EXIT_NOPROC;
@@ -706,6 +785,13 @@ int cmd_migrate(int argc, char **argv)
 			   "not authenticated", o.to);
 	if (!ret)
 		ret = handshake(&m);
+	if (!ret && m.ctr)
+		ret = src_ctr_announce(&m);
+	if (ret > 0) {
+		wire_send_error(&m.c, WIRE_ABORT, -ENOENT, "the destination refused the container");
+		rc = FERRY_EXIT_MISSING;
+		goto out_msg;
+	}
 	if (ret)
 		goto out;
 	ret = preflight(&m);
@@ -730,14 +816,15 @@ int cmd_migrate(int argc, char **argv)
 	src_progress("tracking %zu process%s with the %s backend", m.npids, m.npids == 1 ? "" : "es",
 		 m.backend_name);
 	/* connections that could not survive: refuse now, not after the
-	 * pre-copy (final_dump() checks again just before the freeze) */
-	ret = mig_tcp_tree_check(m.pids, m.npids, o.move ? &m.src_addr.addr : NULL, m.err,
-				 sizeof(m.err));
+	 * pre-copy (the final dump checks again just before the freeze) */
+	ret = m.ctr ? src_ctr_tcp_check(&m)
+		    : mig_tcp_tree_check(m.pids, m.npids, o.move ? &m.src_addr.addr : NULL, m.err,
+					 sizeof(m.err));
 	if (ret < 0)
 		goto out;
 	ret = src_precopy(&m);
 	if (!ret)
-		ret = final_dump(&m);
+		ret = m.ctr ? src_ctr_final(&m) : final_dump(&m);
 	if (!ret)
 		ret = send_images(&m);
 	if (!ret)
@@ -754,7 +841,11 @@ int cmd_migrate(int argc, char **argv)
 	signal(SIGTERM, SIG_IGN);
 	kill_source(&m);
 	wire_send_u64s(&m.c, WIRE_DONE, NULL, 0);
-	src_progress("tree running on %s; killed here", o.to);
+	if (m.ctr)
+		src_progress("container %s running on %s; %s here", m.ctr->w.name, o.to,
+			     o.keep_source ? "stopped" : "removed");
+	else
+		src_progress("tree running on %s; killed here", o.to);
 	src_report(&m);
 	rc = FERRY_EXIT_OK;
 	goto cleanup;
@@ -766,13 +857,18 @@ out:
 		wire_send_error(&m.c, WIRE_ABORT, ret, "source: %s", m.err);
 out_msg:
 	resume_source(&m);
-	ferry_err("migration of %d failed: %s", o.pid, m.err[0] ? m.err : strerror(-ret));
+	if (m.ctr)
+		ferry_err("migration of container %s failed: %s", m.ctr->w.name,
+			  m.err[0] ? m.err : strerror(-ret));
+	else
+		ferry_err("migration of %d failed: %s", o.pid, m.err[0] ? m.err : strerror(-ret));
 cleanup:
 	src_close_trackers(&m);
 	free(m.tr);
 	free(m.pids);
 	free(m.frozen_pids);
 	free(m.conns);
+	free(m.ctr);
 	pagestore_close(m.sent, false);
 	if (m.fd >= 0) {
 		wire_tls_end(&m.c);

@@ -17,6 +17,7 @@
 #include <linux/openat2.h>
 #include <sys/statvfs.h>
 #include "util.h"
+#include "ctr.h"
 #include "preflight.h"
 #include "wire.h"
 
@@ -442,6 +443,40 @@ out:
 	return ret;
 }
 
+int preflight_collect_ctr(pid_t pid, struct pf_list *out, char *err, size_t errlen)
+{
+	pid_t *pids = NULL;
+	size_t npids = 0;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = pf_tree_pids(pid, &pids, &npids);
+	if (ret)
+		return ferry_errf(err, errlen, ret, "process %d: %s", pid, strerror(-ret));
+	out->tids = calloc(npids ? npids : 1, sizeof(*out->tids));
+	if (!out->tids) {
+		free(pids);
+		return ferry_errf(err, errlen, -ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < npids; i++) {
+		pid_t v = ctr_ns_pid(pids[i]);
+
+		if (v == -ENOENT || v == -ESRCH)
+			continue;	/* exited meanwhile */
+		if (v < 0) {
+			ret = ferry_errf(err, errlen, v, "the namespace PID of %d: %s", pids[i],
+					 strerror(-v));
+			break;
+		}
+		out->tids[out->ntids++] = (uint32_t)v;
+		out->mem_bytes += pf_rss(pids[i]);
+	}
+	free(pids);
+	if (ret)
+		pf_list_free(out);
+	return ret;
+}
+
 static int report_add(struct pf_report *r, uint32_t kind, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static int report_add(struct pf_report *r, uint32_t kind, const char *path, const char *fmt, ...)
@@ -553,7 +588,7 @@ int preflight_check(const struct pf_list *src, const char *store_dir, bool criu_
 	}
 	if (!ret && !criu_ok)
 		ret = report_add(rep, PF_NO_CRIU, NULL, "criu is not usable on the destination");
-	for (size_t i = 0; !ret && i < src->ntids; i++) {
+	for (size_t i = 0; !ret && !src->own_pid_ns && i < src->ntids; i++) {
 		pid_t t = (pid_t)src->tids[i];
 
 		if (t <= 0 || (kill(t, 0) && errno == ESRCH))

@@ -57,6 +57,9 @@ struct pf_list {
 	 * they are, so each must be free on the destination */
 	uint32_t *tids;
 	size_t ntids;
+	/* set by the destination (never sent) for a container: its PIDs live
+	 * in a PID namespace of their own, so they need not be free here */
+	bool own_pid_ns;
 };
 
 enum pf_problem_kind {
@@ -119,6 +122,10 @@ bool pf_maps_path(const char *line, char *path, size_t size);
 
 /* Source side: every regular file of the tree, deduplicated and sorted. */
 int preflight_collect(pid_t pid, struct pf_list *out, char *err, size_t errlen);
+/* Source side, for a container: no files (they are the image's, checked
+ * by its ID), the tree's PIDs as its PID namespace numbers them (the names
+ * its pages travel under), its memory. */
+int preflight_collect_ctr(pid_t pid, struct pf_list *out, char *err, size_t errlen);
 /* Destination side: compare against local files; store_dir (or NULL) is
  * where pages will go. Host checks use mem_bytes. */
 int preflight_check(const struct pf_list *src, const char *store_dir, bool criu_ok,

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -27,6 +28,7 @@
 #include "mig_tcp.h"
 #include "criu_lazy.h"
 #include "criu_swrk.h"
+#include "ctr.h"
 #include "mig_guard.h"
 #include "imgchain.h"
 #include "lazy_server.h"
@@ -69,6 +71,10 @@ struct session {
 	struct recv_budget budget;	/* agreed at pre-flight, charged before writing */
 	bool granted;		/* the budget is in the receiver's disk account */
 	uint32_t *pids;		/* the tree's PIDs/TIDs from pre-flight, sorted */
+	bool is_ctr;		/* a container (CONTAINER): Podman restores it */
+	struct wire_ctr ctr;
+	bool ctr_archive;	/* its checkpoint archive arrived */
+	char ctr_previous[4300];	/* the pre-copied images for --import-previous */
 	char err[4096];
 };
 
@@ -215,6 +221,33 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * CONTAINER: can Podman here take it (the image by ID, its ID and name
+ * free)? Answered with CONTAINER_ACK, or an ERROR saying why not.
+ */
+static int container(struct session *s, const struct wire_msg *m)
+{
+	char problem[512];
+	int ret;
+
+	ret = wire_parse_ctr(&s->c, m, &s->ctr);
+	if (ret)
+		return serr(s, ret, "%s", s->c.err);
+	ret = ctr_check_here(&s->ctr, NULL, problem, sizeof(problem));
+	if (ret) {
+		wire_send_error(&s->c, WIRE_ERROR, ret < 0 ? ret : -ENOENT, "%s", problem);
+		return serr(s, ret < 0 ? ret : -EPERM, "container %s cannot come here: %s",
+			    s->ctr.name, problem);
+	}
+	ret = wire_send(&s->c, WIRE_CONTAINER_ACK, NULL, 0);
+	if (ret)
+		return serr(s, ret, "%s", s->c.err);
+	s->is_ctr = true;
+	note("container %s (%.12s, image %.12s): Podman here can take it", s->ctr.name, s->ctr.id,
+	     s->ctr.image);
+	return 0;
+}
+
 static int preflight(struct session *s)
 {
 	struct ledger *acct = NULL;
@@ -226,9 +259,18 @@ static int preflight(struct session *s)
 	bool criu_ok;
 	int ret;
 
-	ret = wire_expect(&s->c, WIRE_PREFLIGHT, &m);
+	ret = wire_recv(&s->c, &m);
+	if (!ret && m.type == WIRE_CONTAINER) {
+		ret = container(s, &m);
+		if (ret)
+			return ret;
+		ret = wire_expect(&s->c, WIRE_PREFLIGHT, &m);
+	} else if (!ret && m.type != WIRE_PREFLIGHT) {
+		ret = wire_expect_failed(&s->c, &m, WIRE_PREFLIGHT);
+	}
 	if (!ret)
 		ret = preflight_parse(&s->c, &m, &l);
+	l.own_pid_ns = s->is_ctr;
 	if (ret)
 		return serr(s, ret, "pre-flight: %s", s->c.err);
 	/* criu_usable() is slow once: not while holding the disk account */
@@ -261,8 +303,9 @@ static int preflight(struct session *s)
 		ledger_close(acct);
 		free(acct);
 	}
-	s->lazy = !s->o->eager && criu_lazy_usable();
-	if (!s->o->eager && !s->lazy)
+	/* Podman restores a container's pages itself, eagerly */
+	s->lazy = !s->o->eager && !s->is_ctr && criu_lazy_usable();
+	if (!s->o->eager && !s->lazy && !s->is_ctr)
 		note("userfaultfd restore is not available (criu check --feature "
 		     "uffd-noncoop): pre-copied pages will be restored before the tree runs");
 	if (!ret)
@@ -314,13 +357,40 @@ static int setup_dirs(struct session *s)
 		return -ENOMEM;
 	/* CRIU starts now, during pre-copy, not in the downtime; extra
 	 * --criu-arg options only exist on the command line */
-	if (!s->o->ncriu_args) {
+	if (!s->o->ncriu_args && !s->is_ctr) {
 		char out[4300], err[512];
 
 		snprintf(out, sizeof(out), "%s/criu-swrk.out", s->dir);
 		if (criu_swrk_start(&s->swrk, out, err, sizeof(err)))
 			note("%s: the restore will run `criu restore`", err);
 	}
+	return 0;
+}
+
+/*
+ * A container's parent images as Podman takes them: a tar of the chain,
+ * written while the source checkpoints. It duplicates the pre-copied pages
+ * on this disk: charged to the budget first (its size is that of the
+ * chain's files, which recv_charge() counted as they came).
+ */
+static int ctr_previous(struct session *s)
+{
+	char abs_dir[PATH_MAX], top[PATH_MAX + 64];
+	uint64_t t = ferry_now_ns();
+	int ret;
+
+	ret = recv_charge(&s->budget, s->budget.used, s->err, sizeof(s->err));
+	if (ret)
+		return ret;
+	if (!realpath(s->dir, abs_dir))
+		return serr(s, -errno, "%s: %s", s->dir, strerror(errno));
+	snprintf(top, sizeof(top), "%s/%s", abs_dir, imgchain_top(s->ic));
+	ret = ctr_previous_tar(top, s->dir, s->ctr_previous, sizeof(s->ctr_previous), s->err,
+			       sizeof(s->err));
+	if (ret)
+		return ret;
+	note("pre-copied images packed for podman in %llu ms",
+	     (unsigned long long)((ferry_now_ns() - t) / 1000000));
 	return 0;
 }
 
@@ -338,6 +408,11 @@ static int end_round(struct session *s, bool last)
 	if (ret)
 		return serr(s, ret, "%s", imgchain_err(s->ic));
 	imgchain_stats(s->ic, &st);
+	if (last && s->is_ctr) {
+		ret = ctr_previous(s);
+		if (ret)
+			return ret;
+	}
 	if (last)
 		note("parent images ready: %llu pages in %u rounds (last round's pagemaps "
 		     "written in %llu ms)", (unsigned long long)st.cover_pages, st.rounds,
@@ -604,6 +679,35 @@ static int restore(struct session *s, uint64_t *ms, struct criu_restore_stats *r
 	return 0;
 }
 
+/*
+ * A container: Podman restores it from the archive on top of the newest
+ * pre-copy image set (ctr.h). Podman removes what it made if it fails
+ * (ctr_restore), so the source may resume.
+ */
+static int restore_ctr(struct session *s, uint64_t *ms, struct criu_restore_stats *rs)
+{
+	char arch[4300];
+	uint64_t t;
+	int ret;
+
+	memset(rs, 0, sizeof(*rs));
+	if (!s->ctr_previous[0])
+		return serr(s, -EPROTO, "commit before the last pre-copy round");
+	if (!s->ctr_archive)
+		return serr(s, -EPROTO, "commit without the container's checkpoint archive");
+	snprintf(arch, sizeof(arch), "%s/%s", s->final_dir, CTR_ARCHIVE_NAME);
+	note("checkpoint archive received: restoring container %s with podman", s->ctr.name);
+	t = ferry_now_ns();
+	ret = ctr_restore(&s->ctr, arch, s->ctr_previous, s->dir, false, s->o->restore_ms, s->err,
+			  sizeof(s->err));
+	*ms = (ferry_now_ns() - t) / 1000000;
+	if (ret)
+		return -EIO;
+	s->t_restored = ferry_now_ns();
+	note("container %s restored in %llu ms", s->ctr.name, (unsigned long long)*ms);
+	return 0;
+}
+
 static int recv_file(struct session *s, const struct wire_msg *m)
 {
 	struct wire_file f;
@@ -612,6 +716,11 @@ static int recv_file(struct session *s, const struct wire_msg *m)
 	ret = wire_parse_file_begin(&s->c, m, &f);
 	if (ret)
 		return serr(s, ret, "%s", s->c.err);
+	/* a container's final image is the engine's archive, and only that */
+	if (s->is_ctr && (strcmp(f.name, CTR_ARCHIVE_NAME) || s->ctr_archive))
+		return serr(s, -EPROTO, "unexpected file %s for a container", f.name);
+	if (s->is_ctr)
+		s->ctr_archive = true;
 	/* the announced size is charged before a byte is written, and
 	 * wire_recv_file_body() takes no byte more */
 	ret = recv_count_file(&s->budget, s->err, sizeof(s->err));
@@ -710,11 +819,14 @@ static int serve(struct session *s)
 			/* from here a lost answer is recovered from the record */
 			s->committed = true;
 			record(s, RECV_OUTCOME_PENDING, NULL);
-			ret = restore(s, &ms, &rs);
+			ret = s->is_ctr ? restore_ctr(s, &ms, &rs) : restore(s, &ms, &rs);
 			if (!ret && source_aborted(s)) {
 				/* it asked during the restore and waits for the
 				 * answer: undo, since nothing is recorded yet */
-				mig_guard_fire(&s->guard);
+				if (s->is_ctr)
+					ctr_remove(s->ctr.id, NULL);
+				else
+					mig_guard_fire(&s->guard);
 				ret = serr(s, -ECANCELED, "the source aborted during the restore; "
 					   "the restored tree was killed here");
 			}
@@ -824,7 +936,8 @@ enum recv_result recv_session_run(const struct ropts *o, int fd)
 			wire_send_error(&s.c, WIRE_ERROR, ret, "destination: %s",
 					s.err[0] ? s.err : strerror(-ret));
 	} else {
-		note("migration done: the tree runs here");
+		note(s.is_ctr ? "migration done: the container runs here"
+			      : "migration done: the tree runs here");
 	}
 	mig_guard_release(&s.guard);	/* alive: whatever failed was cleaned up here */
 	criu_swrk_stop(&s.swrk, 10000);	/* done with, or never asked */

@@ -33,6 +33,8 @@ static const char *const type_names[__WIRE_TYPE_MAX] = {
 	[WIRE_FILE_ZDATA]	= "FILE_ZDATA",
 	[WIRE_MOVE_ADDR]	= "MOVE_ADDR",
 	[WIRE_MOVE_ADDR_ACK]	= "MOVE_ADDR_ACK",
+	[WIRE_CONTAINER]	= "CONTAINER",
+	[WIRE_CONTAINER_ACK]	= "CONTAINER_ACK",
 	[WIRE_NOT_RESTORED]	= "NOT_RESTORED",
 	[WIRE_OUTCOME]		= "OUTCOME",
 };
@@ -337,6 +339,11 @@ int wire_expect(struct wire_conn *c, uint16_t type, struct wire_msg *m)
 
 	if (ret)
 		return ret;
+	return wire_expect_failed(c, m, type);
+}
+
+int wire_expect_failed(struct wire_conn *c, const struct wire_msg *m, uint16_t type)
+{
 	if (m->type == type)
 		return 0;
 	if (m->type == WIRE_ERROR || m->type == WIRE_ABORT) {

@@ -15,6 +15,12 @@
  *
  * Conversation (S = source, D = destination):
  *   S HELLO  -> D HELLO            versions must match exactly
+ *   [S CONTAINER -> D CONTAINER_ACK]   with --container: D checks that its
+ *                                      engine can take the container (same
+ *                                      image, ID and name free); pages then
+ *                                      name the PIDs inside the container,
+ *                                      and the final image is the engine's
+ *                                      checkpoint archive (mig_ctr.h)
  *   S PREFLIGHT -> D PREFLIGHT_ANS     files, PIDs, memory and disk checked
  *   [S MOVE_ADDR -> D MOVE_ADDR_ACK]   with --move-addr: D checks that it
  *                                      can take the address over; it adds it
@@ -54,12 +60,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* 3: HELLO carries the migration ID, NOT_RESTORED and the outcome query;
+/* 4: CONTAINER / CONTAINER_ACK (a container instead of a process tree)
+ * 3: HELLO carries the migration ID, NOT_RESTORED and the outcome query;
  *    PREFLIGHT_ANS carries the disk budget and a count of unlisted problems
  * 2: PREFLIGHT carries the tree's PIDs/TIDs; the receiver takes an ABORT
  * sent during its restore as a request to undo it */
-#define WIRE_VERSION		3
-#define WIRE_MAGIC		(0x46525900u | WIRE_VERSION)	/* "FRY\2" */
+#define WIRE_VERSION		4
+#define WIRE_MAGIC		(0x46525900u | WIRE_VERSION)	/* "FRY" + version */
 #define WIRE_HDR_LEN		12
 #define WIRE_PAGE_SIZE		4096u
 #define WIRE_MAX_PAGES		1024u		/* per PAGES frame: 4 MiB raw */
@@ -88,6 +95,8 @@ enum wire_type {
 	WIRE_MOVE_ADDR_ACK,	/* the destination can take it over */
 	WIRE_NOT_RESTORED,	/* after COMMIT: undone and recorded (ERROR's format) */
 	WIRE_OUTCOME,		/* the answer to an outcome query */
+	WIRE_CONTAINER,		/* the container that moves (struct wire_ctr) */
+	WIRE_CONTAINER_ACK,	/* the destination's engine can take it */
 	__WIRE_TYPE_MAX,
 };
 
@@ -174,6 +183,8 @@ int wire_recv(struct wire_conn *c, struct wire_msg *m);
 /* Receive and insist on one type; an ERROR frame becomes -EREMOTEIO with
  * the peer's message in c->err. */
 int wire_expect(struct wire_conn *c, uint16_t type, struct wire_msg *m);
+/* The same judgement of a frame already received (0 if it is of type). */
+int wire_expect_failed(struct wire_conn *c, const struct wire_msg *m, uint16_t type);
 const char *wire_type_name(uint16_t type);
 /* Does a frame's first byte wait (on the socket or decrypted already)? */
 bool wire_readable(struct wire_conn *c);
@@ -294,6 +305,24 @@ struct wire_move_addr {
 int wire_send_move_addr(struct wire_conn *c, uint16_t type, const struct wire_move_addr *a);
 int wire_parse_move_addr(struct wire_conn *c, const struct wire_msg *m,
 			 struct wire_move_addr *a);
+
+/*
+ * CONTAINER: the engine ("podman"), the container's full ID (64 hex
+ * digits), its name and its image's full ID. Both sides check each field's
+ * form (wire_ctr_ok) before anything uses it.
+ */
+#define WIRE_CTR_ID_LEN	64
+struct wire_ctr {
+	char engine[16];
+	char id[WIRE_CTR_ID_LEN + 1];
+	char name[256];
+	char image[WIRE_CTR_ID_LEN + 1];
+};
+int wire_send_ctr(struct wire_conn *c, const struct wire_ctr *k);
+int wire_parse_ctr(struct wire_conn *c, const struct wire_msg *m, struct wire_ctr *k);
+/* engine "podman", IDs of 64 lower-case hex digits, a name of 1..255 bytes
+ * of [A-Za-z0-9_.-] that starts with a letter or digit (Podman's rule) */
+bool wire_ctr_ok(const struct wire_ctr *k);
 
 /* OUTCOME: the ID, an enum wire_outcome and the RESTORED values (4). */
 struct wire_outcome_msg {

@@ -491,6 +491,61 @@ int wire_parse_move_addr(struct wire_conn *c, const struct wire_msg *m,
 	return 0;
 }
 
+static bool hex64(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n != WIRE_CTR_ID_LEN)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+bool wire_ctr_ok(const struct wire_ctr *k)
+{
+	size_t n = strlen(k->name);
+
+	if (strcmp(k->engine, "podman") || !hex64(k->id) || !hex64(k->image) || !n ||
+	    n > 255 || !isalnum((unsigned char)k->name[0]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)k->name[i]) && !strchr("_.-", k->name[i]))
+			return false;
+	return true;
+}
+
+int wire_send_ctr(struct wire_conn *c, const struct wire_ctr *k)
+{
+	struct wire_buf b;
+
+	wb_init(&b);
+	wb_str(&b, k->engine);
+	wb_str(&b, k->id);
+	wb_str(&b, k->name);
+	wb_str(&b, k->image);
+	return send_wb(c, WIRE_CONTAINER, &b);
+}
+
+int wire_parse_ctr(struct wire_conn *c, const struct wire_msg *m, struct wire_ctr *k)
+{
+	struct wire_rd r;
+
+	if (m->type != WIRE_CONTAINER)
+		return wire_fail(c, -EPROTO, "expected a CONTAINER frame, got %s",
+				 wire_type_name(m->type));
+	memset(k, 0, sizeof(*k));
+	rd_init(&r, m->payload, m->len);
+	rd_str(&r, k->engine, sizeof(k->engine));
+	rd_str(&r, k->id, sizeof(k->id));
+	rd_str(&r, k->name, sizeof(k->name));
+	rd_str(&r, k->image, sizeof(k->image));
+	if (!rd_done(&r) || !wire_ctr_ok(k))
+		return malformed(c, m);
+	return 0;
+}
+
 void wire_id_hex(const uint8_t id[WIRE_ID_LEN], char out[2 * WIRE_ID_LEN + 1])
 {
 	for (int i = 0; i < WIRE_ID_LEN; i++)

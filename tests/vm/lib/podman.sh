@@ -25,12 +25,23 @@ ctr_setup() {
 	export CONTAINERS_CONF=$CTR_DIR/containers.conf
 	export CONTAINERS_STORAGE_CONF=$CTR_DIR/storage.conf
 }
-# ctr_image_build TAR: a tiny root filesystem from the machine's static
-# busybox, as a tar for `podman import`
+# ctr_image_build TAR [PROGRAM...]: a tiny root filesystem from the
+# machine's static busybox, plus each PROGRAM in /w/ with the shared
+# libraries it needs (at their own paths), and /etc/gone (for a container
+# to delete), as a tar for `podman import`
 ctr_image_build() {
-	local r=$CTR_DIR/rootfs a
-	mkdir -p $r/bin $r/tmp $r/etc
+	local r=$CTR_DIR/rootfs a tar=$1 lib
+	shift
+	mkdir -p $r/bin $r/tmp $r/etc $r/w
 	cp /bin/busybox $r/bin/busybox
-	for a in sh sleep cat echo ls nc seq; do ln -sf busybox "$r/bin/$a"; done
-	tar -C $r -cf "$1" .
+	for a in sh sleep cat echo ls nc seq rm; do ln -sf busybox "$r/bin/$a"; done
+	echo "in the image" >$r/etc/gone
+	for a in "$@"; do
+		cp "$a" $r/w/
+		for lib in $(ldd "$a" | grep -o '/[^ ]*'); do
+			mkdir -p "$r$(dirname "$lib")"
+			cp -L "$lib" "$r$lib"
+		done
+	done
+	tar -C $r -cf "$tar" .
 }

@@ -1,0 +1,127 @@
+#!/bin/bash
+# ferry-vm: hosts=2
+# ferry-move: `ferry migrate --container` moves a running Podman container
+# (runc, bridge network) from a to b: ferry.ko pre-copies its memory while
+# it runs, Podman checkpoints it on top of ferry's parent images and
+# restores it on b. What must be unchanged:
+# - its ID, name, IP and MAC, and it runs under Podman on b (podman exec);
+# - its memory: mig_workload inside (32 MiB, a hot window rewritten all the
+#   time) verifies every page on b (no page lost or stale) and goes on;
+# - its process tree: the init shell keeps counting into its rootfs, from
+#   where the checkpoint froze it;
+# - its rootfs changes: a file it wrote, a file of the image it deleted;
+# - and nothing of it is left on a (no container, no process).
+# First, a destination without the image refuses it before anything is
+# frozen: exit status 3, and the container goes on running on a.
+# Also: the checkpoint took pages from ferry's parents (pages skipped in
+# parent), i.e. the pre-copy did the work, and the report says so.
+set -euo pipefail
+. "$FERRY_SRC/tests/vm/lib/assert.sh"
+. "$FERRY_SRC/tests/vm/lib/podman.sh"
+ctr_setup
+S=$FERRY_SHARED
+PORT=7960
+PORT_REFUSE=7961
+T0=$(date +%s)
+step() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
+fmt='{{.Id}} {{.Name}} {{.NetworkSettings.IPAddress}} {{.NetworkSettings.MacAddress}}'
+# the workload's host PID (one mig_workload runs on a host at a time)
+wpid() { pgrep -x mig_workload | head -1; }
+
+if [ "$FERRY_ROLE" = a ]; then
+	step "image"
+	ctr_image_build $CTR_DIR/rootfs.tar "$FERRY_PROGS/mig_workload"
+	podman import -q $CTR_DIR/rootfs.tar localhost/ferry-w:1 >/dev/null
+	podman save -q -o "$S/image.tar" localhost/ferry-w:1
+	barrier image 600
+	step "run"
+	podman run -d -q --name c1 --network bridge localhost/ferry-w:1 /bin/sh -c \
+		'echo before >/tmp/mark; rm /etc/gone; /w/mig_workload 32 256 /tmp/w.pid &
+		 i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.2; done' >/dev/null
+	for i in $(seq 300); do [ -n "$(wpid)" ] && break; sleep 0.2; done
+	w=$(wpid)
+	[ -n "$w" ] || fail "mig_workload does not run in the container"
+	for i in $(seq 300); do [ -s /proc/$w/root/tmp/w.pid ] && break; sleep 0.1; done
+	v=$(workload_verify "$w" /proc/$w/root/tmp/w.pid.verify)
+	step "before: $v"
+	case $v in OK*) ;; *) fail "verification before migration: $v" ;; esac
+	echo "$v" >"$S/verify.before"
+	podman inspect --format "$fmt" c1 >"$S/ident"
+	barrier refuse-ready 900
+	step "migrate to a host without the image"
+	rc=0
+	"$FERRY_BIN" migrate --container c1 --to "$FERRY_PEER_IP:$PORT_REFUSE" \
+		2>"$FERRY_OUT/refused.log" || rc=$?
+	cat "$FERRY_OUT/refused.log"
+	assert_eq "$rc" 3 "ferry migrate --container to a host without its image: exit status"
+	grep -q "image .* is not here" "$FERRY_OUT/refused.log" || fail "the refusal does not name the image"
+	n1=$(cat /proc/$w/root/tmp/count 2>/dev/null || podman exec c1 cat /tmp/count)
+	sleep 1
+	n2=$(podman exec c1 cat /tmp/count)
+	[ "$n2" -gt "$n1" ] || fail "the container stopped counting after the refusal ($n1 -> $n2)"
+	assert_eq "$(podman inspect --format '{{.State.Status}}' c1)" running "state on a after the refusal"
+	barrier refused 900
+	barrier ready 900
+	step "migrate ($(cat "$S/ident"))"
+	rc=0
+	"$FERRY_BIN" migrate --container c1 --to "$FERRY_PEER_IP:$PORT" --max-rounds 4 --json \
+		>"$FERRY_OUT/report.json" 2>"$FERRY_OUT/migrate.log" || rc=$?
+	cat "$FERRY_OUT/migrate.log"
+	cat "$FERRY_OUT/report.json"
+	step "migrated (exit $rc)"
+	barrier migrated 900
+	assert_eq "$rc" 0 "ferry migrate --container exit status"
+	[ -z "$(podman ps -aq)" ] || fail "a container is left on a: $(podman ps -a)"
+	[ -z "$(wpid)" ] || fail "mig_workload still exists on a"
+	r=$(cat "$FERRY_OUT/report.json")
+	assert_eq "$(jq_get "$r" container.name)" c1 "report: container name"
+	skipped=$(jq_get "$r" final.pages_skipped_parent)
+	echo "pages skipped in parent: $skipped, written: $(jq_get "$r" final.pages_written)"
+	[ "$skipped" -gt 4000 ] || fail "the checkpoint did not use ferry's parent images"
+	barrier checked 900
+	exit 0
+fi
+
+barrier image 600
+"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$PORT_REFUSE" --once --dir /var/tmp \
+	2>"$FERRY_OUT/receive-refused.log" &
+rpid=$!
+wait_port "$PORT_REFUSE" 30
+barrier refuse-ready 900
+barrier refused 900
+rc=0
+wait $rpid || rc=$?
+cat "$FERRY_OUT/receive-refused.log"
+[ "$rc" != 0 ] || fail "the receiver without the image reported success"
+[ -z "$(podman ps -aq)" ] || fail "the refused migration left a container on b"
+step "load"
+podman load -q -i "$S/image.tar" >/dev/null
+"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$PORT" --once --dir /var/tmp --phase-timeout 900 \
+	2>"$FERRY_OUT/receive.log" &
+rpid=$!
+wait_port "$PORT" 30
+barrier ready 900
+barrier migrated 900
+rc=0
+wait $rpid || rc=$?
+cat "$FERRY_OUT/receive.log"
+assert_eq "$rc" 0 "ferry receive --once exit status"
+assert_eq "$(podman inspect --format "$fmt" c1)" "$(cat "$S/ident")" "ID, name, IP and MAC on b"
+assert_eq "$(podman inspect --format '{{.State.Status}}' c1)" running "state on b"
+w=$(wpid)
+[ -n "$w" ] || fail "mig_workload does not run on b"
+v=$(workload_verify "$w" /proc/$w/root/tmp/w.pid.verify)
+step "after: $v"
+case $v in OK*) ;; *) fail "verification on b: $v" ;; esac
+before=$(sed -n 's/.*writes=\([0-9]*\).*/\1/p' "$S/verify.before")
+after=$(echo "$v" | sed -n 's/.*writes=\([0-9]*\).*/\1/p')
+[ "$after" -gt "$before" ] || fail "writes did not advance: $before -> $after"
+c1=$(podman exec c1 cat /tmp/count)
+sleep 1
+c2=$(podman exec c1 cat /tmp/count)
+echo "count on b: $c1, then $c2"
+[ "$c2" -gt "$c1" ] || fail "the container's shell does not run on b ($c1 -> $c2)"
+assert_eq "$(podman exec c1 cat /tmp/mark)" before "a file the container wrote"
+podman exec c1 ls /etc/gone >/dev/null 2>&1 && fail "a file the container deleted is back"
+barrier checked 900
+podman rm -f -t 0 c1 >/dev/null

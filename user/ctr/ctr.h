@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Containers: what ferry asks of the engine (Podman, rootful) on either
+ * side of a container migration.
+ *
+ * The source pre-copies the container's process tree with the module like
+ * any tree, but names its pages by the PIDs inside the container's PID
+ * namespace (what CRIU's images use). At the end it writes those pages'
+ * parent images into the container's `pre-checkpoint` directory, freezes
+ * the container's cgroup, and lets `podman container checkpoint
+ * --with-previous --leave-running --export` dump only what changed since
+ * (runc hands CRIU `--parent-path ../pre-checkpoint` with memory tracking).
+ * The frozen container stays there, frozen, until the destination answers:
+ * thawed if it could not restore, removed if it runs there.
+ *
+ * The destination keeps the pre-copied pages as CRIU images (imgchain.h)
+ * and restores with `podman container restore --import ARCHIVE
+ * --import-previous TAR`, where TAR holds those images as pre-checkpoint/
+ * (written while the source checkpoints). That copies the pre-copied pages
+ * twice more on the destination's disk (the tar, Podman's unpacking of it),
+ * which a process tree's restore does not need.
+ *
+ * Podman runs as a child with a bounded wait; its output is captured to a
+ * bound and only parsed in the fixed forms asked for.
+ */
+#ifndef FERRY_CTR_H
+#define FERRY_CTR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include "wire.h"
+
+#define CTR_PODMAN_TIMEOUT_MS	300000	/* one podman call (TCG: ~1 min) */
+#define CTR_ARCHIVE_NAME	"ctr-checkpoint.tar"	/* the final image */
+
+struct ctr_info {
+	struct wire_ctr w;	/* engine, ID, name, image ID */
+	pid_t pid;		/* its init, as this host sees it */
+	char status[32];	/* "running", ... */
+	char static_dir[4096];	/* Podman's userdata: pre-checkpoint/ goes there */
+	char cgroup[4096];	/* /sys/fs/cgroup/... of its init */
+};
+
+/*
+ * Run argv (argv[0] looked up in PATH) with stdin from /dev/null; its
+ * standard output (at most size - 1 bytes kept, NUL-terminated) into out,
+ * its standard error appended to log_path (or dropped when NULL). Killed
+ * after timeout_ms: -ETIMEDOUT. Otherwise its exit status (128 + signal).
+ */
+int ctr_capture(const char *const argv[], char *out, size_t size, const char *log_path,
+		int timeout_ms);
+
+/* `podman container inspect` of NAME or ID: the container must run. */
+int ctr_inspect(const char *ref, struct ctr_info *ci, char *err, size_t errlen);
+/* The PID of a process inside its innermost PID namespace (NSpid), or
+ * -errno. */
+pid_t ctr_ns_pid(pid_t pid);
+/* Freeze (or thaw) the cgroup v2 of ci->cgroup and wait until it says so
+ * (cgroup.events), at most timeout_ms. */
+int ctr_freeze(const struct ctr_info *ci, bool frozen, int timeout_ms, char *err, size_t errlen);
+/* The final dump: checkpoint on top of pre-checkpoint/, leaving the
+ * (frozen) container in place, into archive. Podman's stats-dump stays in
+ * ci->static_dir (--keep). */
+int ctr_checkpoint(const struct ctr_info *ci, const char *archive, bool tcp, const char *log,
+		   char *err, size_t errlen);
+/* TCP sockets of the network namespace of pid that are neither listening
+ * nor in TIME_WAIT (/proc/PID/net/tcp, tcp6), or -errno. */
+int ctr_tcp_connections(pid_t pid);
+/* `podman rm -f ID`: 0 or -EIO. */
+int ctr_remove(const char *id, const char *log);
+/* `podman stop -t 0 ID` (a fatal signal ends even a frozen cgroup's
+ * tasks): kept, stopped. 0 or -EIO. */
+int ctr_stop(const char *id, const char *log);
+/* After a checkpoint that is not used: drop checkpoint/ and
+ * pre-checkpoint/ from ci->static_dir, so a later one starts clean. */
+void ctr_forget_checkpoint(const struct ctr_info *ci);
+
+/*
+ * Destination: can this host's Podman take the container? 0 yes, 1 no
+ * (why in problem), -errno when Podman could not be asked.
+ */
+int ctr_check_here(const struct wire_ctr *k, const char *log, char *problem, size_t size);
+/*
+ * Destination, once the pre-copy's last round is in: the tar that
+ * --import-previous takes, work_dir/previous.tar (its path into tarf), with
+ * the image set parent_dir (an absolute path) and the rounds below it as
+ * pre-checkpoint/, pre-checkpoint/parent/, ... Copies, not links: Podman
+ * refuses a link out of its directory, and CRIU follows links from the
+ * restored init, whose root is already the container's.
+ */
+int ctr_previous_tar(const char *parent_dir, const char *work_dir, char *tarf, size_t size,
+		     char *err, size_t errlen);
+/*
+ * Destination: restore from the received archive on top of previous_tar,
+ * working in work_dir. 0 when Podman says the container runs; otherwise
+ * whatever Podman created is removed again and -EIO (why in err).
+ */
+int ctr_restore(const struct wire_ctr *k, const char *archive, const char *previous_tar,
+		const char *work_dir, bool tcp, int timeout_ms, char *err, size_t errlen);
+
+#endif

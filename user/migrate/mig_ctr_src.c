@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `ferry migrate --container` on the source (mig_src.h): what differs from
+ * a process tree. The pre-copy is the same (mig_precopy.c, pages named by
+ * the container's PID namespace); the final dump is the engine's
+ * checkpoint on top of ferry's parent images, of a container whose cgroup
+ * ferry froze first, so that it stays frozen, neither running nor gone,
+ * until the destination says whether it runs there.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "ctr.h"
+#include "mig.h"
+#include "mig_src.h"
+#include "preflight.h"
+#include "util.h"
+
+#define CTR_FREEZE_MS	30000
+
+int src_ctr_announce(struct mig *m)
+{
+	struct wire_msg msg;
+	int ret;
+
+	ret = wire_send_ctr(&m->c, &m->ctr->w);
+	if (!ret)
+		ret = wire_expect(&m->c, WIRE_CONTAINER_ACK, &msg);
+	if (ret == -EREMOTEIO) {
+		src_seterr(m, 0, "the destination cannot take container %s: %s", m->ctr->w.name,
+			   m->c.err);
+		return 1;
+	}
+	if (ret)
+		return src_seterr(m, ret, "container check: %s", m->c.err);
+	src_progress("%s can take container %s (image %.12s)", m->o->to, m->ctr->w.name,
+		     m->ctr->w.image);
+	return 0;
+}
+
+int src_ctr_tcp_check(struct mig *m)
+{
+	int ret = ctr_tcp_connections(m->o->pid);
+
+	if (ret < 0)
+		return src_seterr(m, ret, "the connections of container %s: %s", m->ctr->w.name,
+				  strerror(-ret));
+	if (ret > 0)
+		return src_seterr(m, -ENOTSUP, "container %s has %d TCP connection%s: ferry does not "
+				  "move a container's connections yet, and they would be reset; "
+				  "it keeps running here", m->ctr->w.name, ret, ret == 1 ? "" : "s");
+	return 0;
+}
+
+int src_ctr_final(struct mig *m)
+{
+	char stats[4300], arch[4300];
+	struct criu_img_stats is;
+	int ret;
+
+	snprintf(m->parent_dir, sizeof(m->parent_dir), "%s/pre-checkpoint", m->ctr->static_dir);
+	snprintf(m->final_dir, sizeof(m->final_dir), "%s/final", m->dir);
+	snprintf(m->log, sizeof(m->log), "%s/checkpoint.log", m->dir);
+	snprintf(arch, sizeof(arch), "%s/%s", m->final_dir, CTR_ARCHIVE_NAME);
+	/* a checkpoint left from before must not become a parent */
+	ctr_forget_checkpoint(m->ctr);
+	ret = criu_img_write_parent(m->parent_dir, m->sent, false, m->track_uptime_us, &is, m->err,
+				    sizeof(m->err));
+	if (ret)
+		return ret;
+	if (mkdir(m->final_dir, 0700))
+		return src_seterr(m, -errno, "mkdir %s: %s", m->final_dir, strerror(errno));
+	ret = src_ctr_tcp_check(m);
+	if (ret)
+		return ret;
+	src_close_trackers(m);
+	src_progress("freezing container %s and checkpointing it with podman (parent: %llu pages "
+		     "in %llu entries)", m->ctr->w.name, (unsigned long long)is.pages,
+		     (unsigned long long)is.entries);
+	m->t_freeze = ferry_now_ns();
+	ret = ctr_freeze(m->ctr, true, CTR_FREEZE_MS, m->err, sizeof(m->err));
+	m->ctr_frozen = true;	/* even half-frozen: resume thaws it */
+	if (ret)
+		return ret;
+	/* the tree as the checkpoint takes it (for the report) */
+	ret = pf_tree_pids(m->o->pid, &m->frozen_pids, &m->nfrozen);
+	if (ret)
+		return src_seterr(m, ret, "reading the frozen tree of %d: %s", m->o->pid,
+				  strerror(-ret));
+	m->t_criu = ferry_now_ns();
+	ret = ctr_checkpoint(m->ctr, arch, false, m->log, m->err, sizeof(m->err));
+	m->t_dumped = ferry_now_ns();
+	if (ret)
+		return ret;
+	snprintf(stats, sizeof(stats), "%s/stats-dump", m->ctr->static_dir);
+	m->have_ds = !criu_img_read_dump_stats(stats, &m->ds);
+	if (m->have_ds)
+		src_progress("checkpointed in %llu ms: %llu pages written, %llu skipped (in parent)",
+			     (unsigned long long)((m->t_dumped - m->t_criu) / 1000000),
+			     (unsigned long long)m->ds.pages_written,
+			     (unsigned long long)m->ds.pages_skipped_parent);
+	else
+		src_progress("checkpointed in %llu ms",
+			     (unsigned long long)((m->t_dumped - m->t_criu) / 1000000));
+	if (ferry_interrupted)
+		return src_interrupted(m);
+	return 0;
+}
+
+void src_ctr_resume(struct mig *m)
+{
+	char err[512];
+
+	if (!m->ctr_frozen)
+		return;
+	ctr_forget_checkpoint(m->ctr);
+	if (ctr_freeze(m->ctr, false, CTR_FREEZE_MS, err, sizeof(err))) {
+		ferry_err("container %s stays frozen: %s; thaw it with: echo 0 > %s/cgroup.freeze",
+			  m->ctr->w.name, err, m->ctr->cgroup);
+		return;
+	}
+	m->ctr_frozen = false;
+	src_progress("container %s thawed: it runs here", m->ctr->w.name);
+}
+
+void src_ctr_remove(struct mig *m)
+{
+	char log[4300];
+
+	snprintf(log, sizeof(log), "%s/remove.log", m->dir);
+	if (m->o->keep_source ? ctr_stop(m->ctr->w.id, log) : ctr_remove(m->ctr->w.id, log)) {
+		m->keep_dir = true;
+		ferry_err("container %s runs on %s, but `podman %s %s` failed here (log %s): it "
+			  "stays frozen here; remove it", m->ctr->w.name, m->o->to,
+			  m->o->keep_source ? "stop" : "rm -f", m->ctr->w.id, log);
+	}
+	m->ctr_frozen = false;
+}
+
+void src_ctr_leave_frozen(struct mig *m)
+{
+	m->ctr_frozen = false;	/* not ours to thaw */
+	m->keep_dir = true;
+	ferry_err("the outcome of migrating container %s to %s is unknown: it stays frozen here, "
+		  "never thawed while it may run there", m->ctr->w.name, m->o->to);
+	fprintf(stderr,
+		"To settle it, look on %s (podman ps --filter id=%s), then:\n"
+		"  podman rm -f %s                      it runs there: end this copy\n"
+		"  echo 0 > %s/cgroup.freeze   it does not: let this one run again\n",
+		m->o->to, m->ctr->w.id, m->ctr->w.id, m->ctr->cgroup);
+}
