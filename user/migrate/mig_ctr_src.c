@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include "ctr.h"
 #include "mig.h"
 #include "mig_src.h"
@@ -61,17 +60,12 @@ int src_ctr_final(struct mig *m)
 	int ret;
 
 	snprintf(m->parent_dir, sizeof(m->parent_dir), "%s/pre-checkpoint", m->ctr->static_dir);
-	snprintf(m->final_dir, sizeof(m->final_dir), "%s/final", m->dir);
-	snprintf(m->log, sizeof(m->log), "%s/checkpoint.log", m->dir);
-	snprintf(arch, sizeof(arch), "%s/%s", m->final_dir, CTR_ARCHIVE_NAME);
 	/* a checkpoint left from before must not become a parent */
 	ctr_forget_checkpoint(m->ctr);
-	ret = criu_img_write_parent(m->parent_dir, m->sent, false, m->track_uptime_us, &is, m->err,
-				    sizeof(m->err));
+	ret = src_prepare_final(m, "checkpoint.log", &is);
 	if (ret)
 		return ret;
-	if (mkdir(m->final_dir, 0700))
-		return src_seterr(m, -errno, "mkdir %s: %s", m->final_dir, strerror(errno));
+	snprintf(arch, sizeof(arch), "%s/%s", m->final_dir, CTR_ARCHIVE_NAME);
 	ret = src_ctr_tcp_check(m);
 	if (ret)
 		return ret;

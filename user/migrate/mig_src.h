@@ -107,6 +107,10 @@ void src_close_trackers(struct mig *m);
  * stops; the last ROUND_END tells the destination to build its parents. */
 int src_precopy(struct mig *m);
 
+/* Before the final dump: parent images of the pages sent into
+ * m->parent_dir (set by the caller), m->final_dir made, m->log named. */
+int src_prepare_final(struct mig *m, const char *log_name, struct criu_img_stats *is);
+
 /* The report: progress lines, or one JSON object with --json. */
 void src_report(struct mig *m);
 

@@ -338,6 +338,22 @@ static int criu_check(struct mig *m)
 	return 0;
 }
 
+int src_prepare_final(struct mig *m, const char *log_name, struct criu_img_stats *is)
+{
+	int ret;
+
+	snprintf(m->final_dir, sizeof(m->final_dir), "%s/final", m->dir);
+	snprintf(m->log, sizeof(m->log), "%s/%s", m->dir, log_name);
+	/* parent images of what we sent: pagemaps only, empty pages files */
+	ret = criu_img_write_parent(m->parent_dir, m->sent, false, m->track_uptime_us, is, m->err,
+				    sizeof(m->err));
+	if (ret)
+		return ret;
+	if (mkdir(m->final_dir, 0700))
+		return src_seterr(m, -errno, "mkdir %s: %s", m->final_dir, strerror(errno));
+	return 0;
+}
+
 static int final_dump(struct mig *m)
 {
 	const char *argv[32 + MAX_CRIU_ARGS];
@@ -348,15 +364,9 @@ static int final_dump(struct mig *m)
 	int n = 0, ret;
 
 	snprintf(m->parent_dir, sizeof(m->parent_dir), "%s/parent", m->dir);
-	snprintf(m->final_dir, sizeof(m->final_dir), "%s/final", m->dir);
-	snprintf(m->log, sizeof(m->log), "%s/dump.log", m->dir);
-	/* parent images of what we sent: pagemaps only, empty pages files */
-	ret = criu_img_write_parent(m->parent_dir, m->sent, false, m->track_uptime_us, &is, m->err,
-				    sizeof(m->err));
+	ret = src_prepare_final(m, "dump.log", &is);
 	if (ret)
 		return ret;
-	if (mkdir(m->final_dir, 0700))
-		return src_seterr(m, -errno, "mkdir %s: %s", m->final_dir, strerror(errno));
 	snprintf(pidbuf, sizeof(pidbuf), "%d", m->o->pid);
 	argv[n++] = "criu";
 	argv[n++] = "dump";
