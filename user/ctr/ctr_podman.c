@@ -89,6 +89,9 @@ int ctr_capture(const char *const argv[], char *out, size_t size, const char *lo
 		uint64_t now = ferry_now_ns();
 		int left = now < deadline ? (int)((deadline - now) / 1000000) + 1 : 1;
 
+		/* past the bound: its whole process group goes, not only it */
+		if (now >= deadline)
+			kill(-pid, SIGKILL);
 		return mig_wait_child(pid, left);
 	}
 }

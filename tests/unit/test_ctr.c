@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ctr_podman.c against a fake `podman` early in PATH (a shell script that
+ * prints $FAKE_OUT, records its arguments and exits with $FAKE_RC): what
+ * ferry makes of Podman's answers, and what it never passes on. Podman's
+ * output is another process's: an unexpected form is refused, never
+ * half-used. The real Podman runs in tests/vm/ctr/.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+#include "ctr.h"
+#include "util.h"
+
+static char dir[] = "/tmp/ferry-ctr-test-XXXXXX";
+static char args_file[PATH_MAX];
+
+static const char hex1[] = "1111111111111111111111111111111111111111111111111111111111111111";
+static const char hex2[] = "2222222222222222222222222222222222222222222222222222222222222222";
+
+static int setup(void **state)
+{
+	char bin[512], path[8192], script[600];
+	FILE *f;
+
+	(void)state;
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(bin, sizeof(bin), "%s/bin", dir);
+	mkdir(bin, 0700);
+	snprintf(script, sizeof(script), "%s/podman", bin);
+	snprintf(args_file, sizeof(args_file), "%s/args", dir);
+	f = fopen(script, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "#!/bin/sh\n"
+		   "echo \"$*\" >>'%s'\n"
+		   "[ -n \"$FAKE_SLEEP\" ] && sleep \"$FAKE_SLEEP\"\n"
+		   "printf '%%s' \"$FAKE_OUT\"\n"
+		   "exit ${FAKE_RC:-0}\n", args_file);
+	fclose(f);
+	chmod(script, 0755);
+	snprintf(path, sizeof(path), "%s:%s", bin, getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+	setenv("PATH", path, 1);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[PATH_MAX + 16];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void fake(const char *out, int rc)
+{
+	char n[16];
+
+	snprintf(n, sizeof(n), "%d", rc);
+	setenv("FAKE_OUT", out, 1);
+	setenv("FAKE_RC", n, 1);
+	unlink(args_file);
+}
+
+static bool has_cgroup2(void)
+{
+	char buf[4096];
+
+	return ferry_read_file("/proc/self/cgroup", buf, sizeof(buf)) >= 0 &&
+	       (!strncmp(buf, "0::/", 4) || strstr(buf, "\n0::/"));
+}
+
+static void test_inspect(void **state)
+{
+	struct ctr_info ci;
+	char out[8192], err[512];
+	int ret;
+
+	(void)state;
+	snprintf(out, sizeof(out), "%s|web-1|%s|%d|running|/var/lib/c/%s/userdata\n", hex1, hex2,
+		 (int)getpid(), hex1);
+	fake(out, 0);
+	ret = ctr_inspect("web-1", &ci, err, sizeof(err));
+	if (!has_cgroup2()) {
+		assert_int_equal(ret, -ENOENT);	/* cgroup v1: said, not guessed */
+		return;
+	}
+	assert_int_equal(ret, 0);
+	assert_string_equal(ci.w.id, hex1);
+	assert_string_equal(ci.w.name, "web-1");
+	assert_string_equal(ci.w.image, hex2);
+	assert_int_equal(ci.pid, getpid());
+	assert_non_null(strstr(ci.cgroup, "/sys/fs/cgroup/"));
+	assert_non_null(strstr(ci.static_dir, "/userdata"));
+
+	/* not running: refused with its state */
+	snprintf(out, sizeof(out), "%s|web-1|%s|0|exited|/var/lib/c\n", hex1, hex2);
+	fake(out, 0);
+	assert_int_equal(ctr_inspect("web-1", &ci, err, sizeof(err)), -ESRCH);
+	assert_non_null(strstr(err, "exited"));
+
+	/* forms Podman never answers with are refused, not half-used */
+	static const struct { const char *name, *rest; } bad[] = {
+		{ "web 1", "|1|running|/x" },		/* a name with a space */
+		{ "-x", "|1|running|/x" },		/* a name that is an option */
+		{ "w", "|1|running|relative" },		/* a relative directory */
+		{ "w", "|1|running" },			/* a field missing */
+		{ "w", "|1|running|/x\nmore" },	/* two lines */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(out, sizeof(out), "%s|%s|%s%s\n", hex1, bad[i].name, hex2, bad[i].rest);
+		fake(out, 0);
+		ret = ctr_inspect("w", &ci, err, sizeof(err));
+		assert_true(ret == -EPROTO || ret == -EINVAL);
+	}
+	/* no such container: Podman's exit status */
+	fake("", 125);
+	assert_int_equal(ctr_inspect("nope", &ci, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "no container nope"));
+}
+
+static void test_check_here(void **state)
+{
+	struct wire_ctr k = { 0 };
+	char problem[512], args[4096];
+
+	(void)state;
+	strcpy(k.engine, "podman");
+	strcpy(k.id, hex1);
+	strcpy(k.image, hex2);
+	strcpy(k.name, "web-1");
+
+	/* exit 0 for every `exists`: the image is here, but so is the ID */
+	fake("", 0);
+	assert_int_equal(ctr_check_here(&k, NULL, problem, sizeof(problem)), 1);
+	assert_non_null(strstr(problem, "with ID"));
+	assert_true(ferry_read_file(args_file, args, sizeof(args)) > 0);
+	assert_non_null(strstr(args, "image exists 2222"));
+	assert_non_null(strstr(args, "container exists 1111"));
+
+	/* exit 1 for every `exists`: no image */
+	fake("", 1);
+	assert_int_equal(ctr_check_here(&k, NULL, problem, sizeof(problem)), 1);
+	assert_non_null(strstr(problem, "image 222222222222 is not here"));
+
+	/* Podman broken (exit 125): -EIO, not a yes */
+	fake("", 125);
+	assert_true(ctr_check_here(&k, NULL, problem, sizeof(problem)) < 0);
+}
+
+/* A Podman that hangs is killed at the bound; its output is bounded too. */
+static void test_capture_bounds(void **state)
+{
+	const char *argv[] = { "podman", "info", NULL };
+	char out[8];
+	uint64_t t;
+
+	(void)state;
+	fake("0123456789abcdef", 0);
+	assert_int_equal(ctr_capture(argv, out, sizeof(out), NULL, 10000), 0);
+	assert_string_equal(out, "0123456");	/* size - 1 bytes kept */
+
+	setenv("FAKE_SLEEP", "30", 1);
+	t = ferry_now_ns();
+	assert_int_equal(ctr_capture(argv, out, sizeof(out), NULL, 500), -ETIMEDOUT);
+	assert_true(ferry_now_ns() - t < 10ull * 1000000000);
+	unsetenv("FAKE_SLEEP");
+}
+
+static void test_ns_pid(void **state)
+{
+	(void)state;
+	/* in the initial PID namespace the innermost NSpid is the PID */
+	assert_int_equal(ctr_ns_pid(getpid()), getpid());
+	assert_true(ctr_ns_pid(INT32_MAX) < 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_inspect),
+		cmocka_unit_test(test_check_here),
+		cmocka_unit_test(test_capture_bounds),
+		cmocka_unit_test(test_ns_pid),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
