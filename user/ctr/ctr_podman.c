@@ -90,8 +90,11 @@ int ctr_capture(const char *const argv[], char *out, size_t size, const char *lo
 		int left = now < deadline ? (int)((deadline - now) / 1000000) + 1 : 1;
 
 		/* past the bound: its whole process group goes, not only it */
-		if (now >= deadline)
+		if (now >= deadline) {
 			kill(-pid, SIGKILL);
+			mig_wait_child(pid, 10000);
+			return -ETIMEDOUT;
+		}
 		return mig_wait_child(pid, left);
 	}
 }
