@@ -37,7 +37,6 @@
 struct ctr_info {
 	struct wire_ctr w;	/* engine, ID, name, image ID */
 	pid_t pid;		/* its init, as this host sees it */
-	char status[32];	/* "running", ... */
 	char static_dir[4096];	/* Podman's userdata: pre-checkpoint/ goes there */
 	char cgroup[4096];	/* /sys/fs/cgroup/... of its init */
 };
@@ -62,8 +61,8 @@ int ctr_freeze(const struct ctr_info *ci, bool frozen, int timeout_ms, char *err
 /* The final dump: checkpoint on top of pre-checkpoint/, leaving the
  * (frozen) container in place, into archive. Podman's stats-dump stays in
  * ci->static_dir (--keep). */
-int ctr_checkpoint(const struct ctr_info *ci, const char *archive, bool tcp, const char *log,
-		   char *err, size_t errlen);
+int ctr_checkpoint(const struct ctr_info *ci, const char *archive, const char *log, char *err,
+		   size_t errlen);
 /* TCP sockets of the network namespace of pid that are neither listening
  * nor in TIME_WAIT (/proc/PID/net/tcp, tcp6), or -errno. */
 int ctr_tcp_connections(pid_t pid);
@@ -97,6 +96,6 @@ int ctr_previous_tar(const char *parent_dir, const char *work_dir, char *tarf, s
  * whatever Podman created is removed again and -EIO (why in err).
  */
 int ctr_restore(const struct wire_ctr *k, const char *archive, const char *previous_tar,
-		const char *work_dir, bool tcp, int timeout_ms, char *err, size_t errlen);
+		const char *work_dir, int timeout_ms, char *err, size_t errlen);
 
 #endif

@@ -136,6 +136,7 @@ int ctr_inspect(const char *ref, struct ctr_info *ci, char *err, size_t errlen)
 		ref, NULL,
 	};
 	char out[8192], *f[6], *s;
+	const char *status;
 	uint64_t v;
 	int ret, i;
 
@@ -163,14 +164,14 @@ int ctr_inspect(const char *ref, struct ctr_info *ci, char *err, size_t errlen)
 	snprintf(ci->w.id, sizeof(ci->w.id), "%s", f[0]);
 	snprintf(ci->w.name, sizeof(ci->w.name), "%s", f[1]);
 	snprintf(ci->w.image, sizeof(ci->w.image), "%s", f[2]);
-	snprintf(ci->status, sizeof(ci->status), "%s", f[4]);
 	snprintf(ci->static_dir, sizeof(ci->static_dir), "%s", f[5]);
 	if (!wire_ctr_ok(&ci->w) || ci->static_dir[0] != '/')
 		return ferry_errf(err, errlen, -EPROTO, "podman container inspect %s: unexpected "
 				  "ID, name, image or directory", ref);
-	if (strcmp(ci->status, "running"))
+	status = f[4];
+	if (strcmp(status, "running"))
 		return ferry_errf(err, errlen, -ESRCH, "container %s is %s, not running", ci->w.name,
-				  ci->status);
+				  status);
 	if (!ferry_parse_u64(f[3], 1, INT32_MAX, &v))
 		return ferry_errf(err, errlen, -ESRCH, "container %s has no running init", ci->w.name);
 	ci->pid = (pid_t)v;
@@ -264,8 +265,8 @@ static void append_criu_errors(const char *podman_log, const char *save_as, char
 		mig_run_timeout(cp_argv, "/dev/null", 10000);
 }
 
-int ctr_checkpoint(const struct ctr_info *ci, const char *archive, bool tcp, const char *log,
-		   char *err, size_t errlen)
+int ctr_checkpoint(const struct ctr_info *ci, const char *archive, const char *log, char *err,
+		   size_t errlen)
 {
 	const char *argv[16];
 	char tail[2048];
@@ -281,8 +282,6 @@ int ctr_checkpoint(const struct ctr_info *ci, const char *archive, bool tcp, con
 	argv[n++] = "none";		/* the wire compresses */
 	argv[n++] = "--export";
 	argv[n++] = archive;
-	if (tcp)
-		argv[n++] = "--tcp-established";
 	argv[n++] = ci->w.id;
 	argv[n] = NULL;
 	ret = mig_run_timeout(argv, log, CTR_PODMAN_TIMEOUT_MS);
@@ -377,10 +376,10 @@ int ctr_previous_tar(const char *parent_dir, const char *work_dir, char *tarf, s
 }
 
 int ctr_restore(const struct wire_ctr *k, const char *archive, const char *previous_tar,
-		const char *work_dir, bool tcp, int timeout_ms, char *err, size_t errlen)
+		const char *work_dir, int timeout_ms, char *err, size_t errlen)
 {
 	const char *argv[16];
-	char log[4300], tail[2048], out[512], saved[4300];
+	char log[4300], tail[2048], saved[4300];
 	struct ctr_info ci;
 	int n = 0, ret;
 
@@ -392,8 +391,6 @@ int ctr_restore(const struct wire_ctr *k, const char *archive, const char *previ
 	argv[n++] = archive;
 	argv[n++] = "--import-previous";
 	argv[n++] = previous_tar;
-	if (tcp)
-		argv[n++] = "--tcp-established";
 	argv[n] = NULL;
 	ret = mig_run_flags(argv, log, timeout_ms, MIG_RUN_DIE_WITH_PARENT);
 	if (!ret) {
@@ -419,14 +416,10 @@ int ctr_restore(const struct wire_ctr *k, const char *archive, const char *previ
 		append_criu_errors(log, saved, err, errlen);
 	}
 	/* undo: whatever it created goes, so the source may resume */
-	if (exists("container", k->id, log) == 1 && ctr_remove(k->id, log))
-		snprintf(out, sizeof(out), "; removing container %.12s failed too", k->id);
-	else
-		out[0] = 0;
-	if (out[0]) {
+	if (exists("container", k->id, log) == 1 && ctr_remove(k->id, log)) {
 		size_t l = strlen(err);
 
-		snprintf(err + l, errlen - l, "%s", out);
+		snprintf(err + l, errlen - l, "; removing container %.12s failed too", k->id);
 	}
 	return -EIO;
 }

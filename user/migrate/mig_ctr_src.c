@@ -84,7 +84,7 @@ int src_ctr_final(struct mig *m)
 		return src_seterr(m, ret, "reading the frozen tree of %d: %s", m->o->pid,
 				  strerror(-ret));
 	m->t_criu = ferry_now_ns();
-	ret = ctr_checkpoint(m->ctr, arch, false, m->log, m->err, sizeof(m->err));
+	ret = ctr_checkpoint(m->ctr, arch, m->log, m->err, sizeof(m->err));
 	m->t_dumped = ferry_now_ns();
 	if (ret)
 		return ret;

@@ -4,7 +4,6 @@
  * `ferry receive`, with kernel-assisted pre-copy and CRIU for the final
  * state. See usage_text.
  */
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -634,9 +633,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'C':
 			/* a name or an ID, never something Podman takes for an option */
-			if (!optarg[0] || !isalnum((unsigned char)optarg[0]) ||
-			    strspn(optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				   "0123456789_.-") != strlen(optarg)) {
+			if (!wire_ctr_name_ok(optarg)) {
 				ferry_err("bad --container '%s' (a container's name or ID)", optarg);
 				return -1;
 			}

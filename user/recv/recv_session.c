@@ -698,7 +698,7 @@ static int restore_ctr(struct session *s, uint64_t *ms, struct criu_restore_stat
 	snprintf(arch, sizeof(arch), "%s/%s", s->final_dir, CTR_ARCHIVE_NAME);
 	note("checkpoint archive received: restoring container %s with podman", s->ctr.name);
 	t = ferry_now_ns();
-	ret = ctr_restore(&s->ctr, arch, s->ctr_previous, s->dir, false, s->o->restore_ms, s->err,
+	ret = ctr_restore(&s->ctr, arch, s->ctr_previous, s->dir, s->o->restore_ms, s->err,
 			  sizeof(s->err));
 	*ms = (ferry_now_ns() - t) / 1000000;
 	if (ret)

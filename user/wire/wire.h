@@ -323,6 +323,9 @@ int wire_parse_ctr(struct wire_conn *c, const struct wire_msg *m, struct wire_ct
 /* engine "podman", IDs of 64 lower-case hex digits, a name of 1..255 bytes
  * of [A-Za-z0-9_.-] that starts with a letter or digit (Podman's rule) */
 bool wire_ctr_ok(const struct wire_ctr *k);
+/* The name rule alone (also what `--container` accepts: a name, or an ID
+ * or its prefix, whose hex digits fit it) */
+bool wire_ctr_name_ok(const char *name);
 
 /* OUTCOME: the ID, an enum wire_outcome and the RESTORED values (4). */
 struct wire_outcome_msg {

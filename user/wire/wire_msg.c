@@ -503,17 +503,22 @@ static bool hex64(const char *s)
 	return true;
 }
 
-bool wire_ctr_ok(const struct wire_ctr *k)
+bool wire_ctr_name_ok(const char *name)
 {
-	size_t n = strlen(k->name);
+	size_t n = strlen(name);
 
-	if (strcmp(k->engine, "podman") || !hex64(k->id) || !hex64(k->image) || !n ||
-	    n > 255 || !isalnum((unsigned char)k->name[0]))
+	if (!n || n > 255 || !isalnum((unsigned char)name[0]))
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)k->name[i]) && !strchr("_.-", k->name[i]))
+		if (!isalnum((unsigned char)name[i]) && !strchr("_.-", name[i]))
 			return false;
 	return true;
+}
+
+bool wire_ctr_ok(const struct wire_ctr *k)
+{
+	return !strcmp(k->engine, "podman") && hex64(k->id) && hex64(k->image) &&
+	       wire_ctr_name_ok(k->name);
 }
 
 int wire_send_ctr(struct wire_conn *c, const struct wire_ctr *k)
