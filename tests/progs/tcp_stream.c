@@ -55,7 +55,7 @@
 #include <sys/socket.h>
 #include "churn.h"
 
-#define MAXC 256
+#define MAXC 1024
 
 struct conn {
 	int fd;

@@ -33,12 +33,21 @@
 
 #define CTR_PODMAN_TIMEOUT_MS	300000	/* one podman call (TCG: ~1 min) */
 #define CTR_ARCHIVE_NAME	"ctr-checkpoint.tar"	/* the final image */
+#define CTR_MAX_LINKS		16	/* network interfaces of one container */
+
+/* The host's end of one of a container's veth pairs (ctr_netlock.c) */
+struct ctr_link {
+	int ifindex;
+	char name[16];
+};
 
 struct ctr_info {
 	struct wire_ctr w;	/* engine, ID, name, image ID */
 	pid_t pid;		/* its init, as this host sees it */
 	char static_dir[4096];	/* Podman's userdata: pre-checkpoint/ goes there */
 	char cgroup[4096];	/* /sys/fs/cgroup/... of its init */
+	int nlinks;		/* ctr_net_find() */
+	struct ctr_link links[CTR_MAX_LINKS];
 };
 
 /*
@@ -66,6 +75,16 @@ int ctr_checkpoint(const struct ctr_info *ci, const char *archive, const char *l
 /* TCP sockets of the network namespace of pid that are neither listening
  * nor in TIME_WAIT (/proc/PID/net/tcp, tcp6), or -errno. */
 int ctr_tcp_connections(pid_t pid);
+/*
+ * The network lock (ctr_netlock.c). ctr_net_find: the host's end of each
+ * of the container's interfaces but loopback, into ci->links; -ENOTSUP
+ * (why in err) when one is not a veth whose other end is in this host's
+ * network namespace, or the container shares it. ctr_net_lock: those links
+ * down (locked) or up again; every link is tried, the first error is
+ * returned.
+ */
+int ctr_net_find(struct ctr_info *ci, char *err, size_t errlen);
+int ctr_net_lock(const struct ctr_info *ci, bool locked, char *err, size_t errlen);
 /* `podman rm -f ID`: 0 or -EIO. */
 int ctr_remove(const char *id, const char *log);
 /* `podman stop -t 0 ID` (a fatal signal ends even a frozen cgroup's
@@ -77,8 +96,10 @@ void ctr_forget_checkpoint(const struct ctr_info *ci);
 
 /*
  * Destination: can this host's Podman take the container? 0 yes, 1 no
- * (why in problem), -errno when Podman could not be asked.
+ * (why in problem), -errno when Podman could not be asked. At most
+ * CTR_CHECK_PODMAN_CALLS calls of Podman, each within CTR_PODMAN_TIMEOUT_MS.
  */
+#define CTR_CHECK_PODMAN_CALLS	3
 int ctr_check_here(const struct wire_ctr *k, const char *log, char *problem, size_t size);
 /*
  * Destination, once the pre-copy's last round is in: the tar that

@@ -278,6 +278,7 @@ int ctr_checkpoint(const struct ctr_info *ci, const char *archive, const char *l
 	argv[n++] = "--with-previous";	/* runc: --parent-path ../pre-checkpoint */
 	argv[n++] = "--leave-running";	/* its cgroup stays frozen: see ctr.h */
 	argv[n++] = "--keep";		/* stats-dump and dump.log stay for the report */
+	argv[n++] = "--tcp-established";	/* held still by ctr_net_lock() */
 	argv[n++] = "--compress";
 	argv[n++] = "none";		/* the wire compresses */
 	argv[n++] = "--export";
@@ -391,6 +392,7 @@ int ctr_restore(const struct wire_ctr *k, const char *archive, const char *previ
 	argv[n++] = archive;
 	argv[n++] = "--import-previous";
 	argv[n++] = previous_tar;
+	argv[n++] = "--tcp-established";	/* ignored by Podman if none were dumped */
 	argv[n] = NULL;
 	ret = mig_run_flags(argv, log, timeout_ms, MIG_RUN_DIE_WITH_PARENT);
 	if (!ret) {

@@ -25,8 +25,13 @@ int src_ctr_announce(struct mig *m)
 	int ret;
 
 	ret = wire_send_ctr(&m->c, &m->ctr->w);
+	/* its Podman answers three questions, each within its own bound: on
+	 * a loaded host (TCG guests) they took more than the usual reply
+	 * time; nothing is frozen yet, so waiting costs nothing but time */
+	wire_set_timeout(&m->c, CTR_CHECK_PODMAN_CALLS * CTR_PODMAN_TIMEOUT_MS + MIG_REPLY_TIMEOUT_MS);
 	if (!ret)
 		ret = wire_expect(&m->c, WIRE_CONTAINER_ACK, &msg);
+	wire_set_timeout(&m->c, MIG_REPLY_TIMEOUT_MS);
 	if (ret == -EREMOTEIO) {
 		src_seterr(m, 0, "the destination cannot take container %s: %s", m->ctr->w.name,
 			   m->c.err);
@@ -41,15 +46,22 @@ int src_ctr_announce(struct mig *m)
 
 int src_ctr_tcp_check(struct mig *m)
 {
-	int ret = ctr_tcp_connections(m->o->pid);
+	char why[512];
+	int n = ctr_tcp_connections(m->o->pid), ret;
 
-	if (ret < 0)
-		return src_seterr(m, ret, "the connections of container %s: %s", m->ctr->w.name,
-				  strerror(-ret));
-	if (ret > 0)
-		return src_seterr(m, -ENOTSUP, "container %s has %d TCP connection%s: ferry does not "
-				  "move a container's connections yet, and they would be reset; "
-				  "it keeps running here", m->ctr->w.name, ret, ret == 1 ? "" : "s");
+	if (n < 0)
+		return src_seterr(m, n, "the connections of container %s: %s", m->ctr->w.name,
+				  strerror(-n));
+	/* again each time: its interfaces may have changed */
+	ret = ctr_net_find(m->ctr, why, sizeof(why));
+	if (ret && n > 0)
+		return src_seterr(m, ret, "container %s has %d TCP connection%s, but ferry cannot "
+				  "hold its network still while it moves (%s): they would be lost; "
+				  "it keeps running here", m->ctr->w.name, n, n == 1 ? "" : "s", why);
+	if (ret)
+		ferry_warn("container %s has no TCP connections; its network cannot be locked "
+			   "while it moves (%s)", m->ctr->w.name, why);
+	m->nconns = (size_t)n;
 	return 0;
 }
 
@@ -74,6 +86,12 @@ int src_ctr_final(struct mig *m)
 		     "in %llu entries)", m->ctr->w.name, (unsigned long long)is.pages,
 		     (unsigned long long)is.entries);
 	m->t_freeze = ferry_now_ns();
+	/* the lock first: nothing reaches its sockets after the dump, even
+	 * once CRIU has unlocked the namespace again (ctr_netlock.c) */
+	m->ctr_locked = true;	/* even half-locked: resume unlocks it */
+	ret = ctr_net_lock(m->ctr, true, m->err, sizeof(m->err));
+	if (ret)
+		return ret;
 	ret = ctr_freeze(m->ctr, true, CTR_FREEZE_MS, m->err, sizeof(m->err));
 	m->ctr_frozen = true;	/* even half-frozen: resume thaws it */
 	if (ret)
@@ -83,6 +101,12 @@ int src_ctr_final(struct mig *m)
 	if (ret)
 		return src_seterr(m, ret, "reading the frozen tree of %d: %s", m->o->pid,
 				  strerror(-ret));
+	ret = ctr_tcp_connections(m->o->pid);
+	m->nconns = ret > 0 ? (size_t)ret : 0;
+	if (m->nconns)
+		src_progress("container %s: %zu TCP connection%s held (%d interface%s locked)",
+			     m->ctr->w.name, m->nconns, m->nconns == 1 ? "" : "s", m->ctr->nlinks,
+			     m->ctr->nlinks == 1 ? "" : "s");
 	m->t_criu = ferry_now_ns();
 	ret = ctr_checkpoint(m->ctr, arch, m->log, m->err, sizeof(m->err));
 	m->t_dumped = ferry_now_ns();
@@ -103,10 +127,30 @@ int src_ctr_final(struct mig *m)
 	return 0;
 }
 
+/* the command that unlocks its network by hand, into buf */
+static void unlock_cmd(const struct ctr_info *ci, char *buf, size_t size)
+{
+	size_t l = 0;
+
+	buf[0] = 0;
+	for (int i = 0; i < ci->nlinks && l < size; i++)
+		l += (size_t)snprintf(buf + l, size - l, "%sip link set %s up", i ? "; " : "",
+				      ci->links[i].name);
+}
+
 void src_ctr_resume(struct mig *m)
 {
-	char err[512];
+	char err[512], cmd[512];
 
+	if (m->ctr_locked) {
+		/* before the thaw: its first packets go out */
+		if (ctr_net_lock(m->ctr, false, err, sizeof(err))) {
+			unlock_cmd(m->ctr, cmd, sizeof(cmd));
+			ferry_err("container %s: its network stays locked: %s; unlock it with: %s",
+				  m->ctr->w.name, err, cmd);
+		}
+		m->ctr_locked = false;
+	}
 	if (!m->ctr_frozen)
 		return;
 	ctr_forget_checkpoint(m->ctr);
@@ -130,18 +174,21 @@ void src_ctr_remove(struct mig *m)
 			  "stays frozen here; remove it", m->ctr->w.name, m->o->to,
 			  m->o->keep_source ? "stop" : "rm -f", m->ctr->w.id, log);
 	}
-	m->ctr_frozen = false;
+	m->ctr_frozen = m->ctr_locked = false;	/* its links went with it */
 }
 
 void src_ctr_leave_frozen(struct mig *m)
 {
-	m->ctr_frozen = false;	/* not ours to thaw */
+	char cmd[512];
+
+	unlock_cmd(m->ctr, cmd, sizeof(cmd));
+	m->ctr_frozen = m->ctr_locked = false;	/* not ours to thaw */
 	m->keep_dir = true;
 	ferry_err("the outcome of migrating container %s to %s is unknown: it stays frozen here, "
 		  "never thawed while it may run there", m->ctr->w.name, m->o->to);
 	fprintf(stderr,
 		"To settle it, look on %s (podman ps --filter id=%s), then:\n"
 		"  podman rm -f %s                      it runs there: end this copy\n"
-		"  echo 0 > %s/cgroup.freeze   it does not: let this one run again\n",
-		m->o->to, m->ctr->w.id, m->ctr->w.id, m->ctr->cgroup);
+		"  %s%secho 0 > %s/cgroup.freeze   it does not: let this one run again\n",
+		m->o->to, m->ctr->w.id, m->ctr->w.id, cmd, cmd[0] ? "; " : "", m->ctr->cgroup);
 }

@@ -19,12 +19,12 @@ void src_report(struct mig *m)
 		printf("migrated container %s (%.12s) to %s: downtime %llu ms, total %llu ms, "
 		       "%zu rounds,\n"
 		       "  %llu pages pre-copied (%.1f MiB, %.1f MiB on the wire), checkpoint archive "
-		       "%.1f MiB\n",
+		       "%.1f MiB, %zu TCP connection%s\n",
 		       m->ctr->w.name, m->ctr->w.id, m->o->to,
 		       (unsigned long long)((m->t_restored - m->t_freeze) / 1000000),
 		       (unsigned long long)((m->t_restored - m->t0) / 1000000), m->nrounds,
 		       (unsigned long long)pages, raw / 1048576.0, wire / 1048576.0,
-		       m->image_bytes / 1048576.0);
+		       m->image_bytes / 1048576.0, m->nconns, m->nconns == 1 ? "" : "s");
 		return;
 	}
 	if (!m->o->json) {

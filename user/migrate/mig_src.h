@@ -86,6 +86,7 @@ struct mig {
 	uint8_t id[WIRE_ID_LEN];	/* this migration's ID */
 	struct ctr_info *ctr;	/* --container: the container (NULL: a PID) */
 	bool ctr_frozen;	/* its cgroup is frozen: thawed unless it runs there */
+	bool ctr_locked;	/* its network is locked: unlocked with the thaw */
 	bool keep_dir;		/* the settle record lives in it */
 	char err[4096];
 };
@@ -122,8 +123,9 @@ void src_report(struct mig *m);
  * or left frozen with the commands that settle it.
  */
 int src_ctr_announce(struct mig *m);
-/* Before the pre-copy and again before the freeze: a container with TCP
- * connections is refused (they do not move yet): -ENOTSUP. */
+/* Before the pre-copy and again before the freeze: find the links that
+ * lock its network (ctr_net_find); a container with TCP connections whose
+ * network cannot be locked is refused (-ENOTSUP and the like). */
 int src_ctr_tcp_check(struct mig *m);
 int src_ctr_final(struct mig *m);
 void src_ctr_resume(struct mig *m);

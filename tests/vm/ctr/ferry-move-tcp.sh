@@ -1,0 +1,175 @@
+#!/bin/bash
+# ferry-vm: hosts=2
+# ferry-move-tcp: a Podman container with established TCP connections
+# moves from a to b with `ferry migrate --container`, and its clients do
+# not notice.
+#
+# Topology: the container (runc, Podman's bridge network, its own IP on
+# a's podman0) runs tests/progs/tcp_stream's server. The clients (one
+# tcp_stream client process, $N connections) run on b, in b's own network
+# namespace, and reach the container's address through a host route via a
+# (the link). After the migration the container is on b's podman0 with the
+# same address; the test removes that route, as a network fabric would
+# move the address (ferry does not route).
+#
+# Must stay unchanged, and how it is checked:
+#  - no connection is reset: each end counts EOF/ECONNRESET/EPIPE (0), and
+#    an nftables counter on b counts TCP RST packets of the streams (from
+#    or to the container's address and port) in and out of b's stack (0);
+#  - both byte streams are exact: after the migration both ends stop
+#    sending, the queues drain, and per connection the bytes one end sent
+#    are the bytes the other received, with 0 mismatching bytes;
+#  - all $N connections stay alive and every one makes progress after the
+#    migration, at both ends;
+#  - the container runs on b under Podman with its ID, name, IP and MAC;
+#    nothing of it is left on a;
+#  - the report counts $N connections (tcp_connections_dumped).
+set -euo pipefail
+. "$FERRY_SRC/tests/vm/lib/assert.sh"
+. "$FERRY_SRC/tests/vm/lib/podman.sh"
+. "$FERRY_SRC/tests/vm/lib/stream.sh"
+ctr_setup
+S=$FERRY_SHARED
+PORT=7962
+SPORT=7100
+N=${FERRY_CTR_CONNS:-20}
+RATE=$(( 327680 / N ))	# bytes/s per connection and direction: 320 KiB/s in all
+T0=$(date +%s)
+step() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
+fmt='{{.Id}} {{.Name}} {{.NetworkSettings.IPAddress}} {{.NetworkSettings.MacAddress}}'
+# the server's host PID (one runs on a host at a time)
+spid() { pgrep -f "tcp_stream server" | head -1; }
+# TCP RST packets of the streams, in and out of b's stack
+rst_watch() {
+	nft -f - <<-EOF
+	table inet ctr_rstwatch {
+		chain in { type filter hook input priority 0; ip saddr $1 tcp sport $SPORT tcp flags & rst == rst counter; }
+		chain out { type filter hook output priority 0; ip daddr $1 tcp dport $SPORT tcp flags & rst == rst counter; }
+	}
+	EOF
+}
+rsts() {
+	nft list table inet ctr_rstwatch | sed -n 's/.*packets \([0-9]*\).*/\1/p' | awk '{s += $1} END {print s + 0}'
+}
+
+if [ "$FERRY_ROLE" = a ]; then
+	step "image"
+	ctr_image_build $CTR_DIR/rootfs.tar "$FERRY_PROGS/tcp_stream"
+	podman import -q $CTR_DIR/rootfs.tar localhost/ferry-tcp:1 >/dev/null
+	podman save -q -o "$S/image.tar" localhost/ferry-tcp:1
+	step "run"
+	podman run -d -q --name c1 --network bridge --ulimit nofile=4096:4096 localhost/ferry-tcp:1 \
+		/w/tcp_stream server 0.0.0.0 $SPORT "$N" /tmp/srv.st /tmp/srv.pid $RATE >/dev/null
+	for i in $(seq 300); do [ -n "$(spid)" ] && break; sleep 0.2; done
+	[ -n "$(spid)" ] || fail "tcp_stream does not run in the container"
+	podman inspect --format "$fmt" c1 >"$S/ident"
+	podman inspect --format '{{.NetworkSettings.IPAddress}}' c1 >"$S/cip"
+	barrier image 600
+	barrier connected 600
+	sp=$(spid)
+	for i in $(seq 300); do [ -s /proc/$sp/root/tmp/srv.pid ] && break; sleep 0.2; done
+	v=$(status "$sp" /proc/$sp/root/tmp/srv.st); step "server before: $v"
+	check_ok "$v" "server before"
+	barrier ready 900
+	step "migrate ($(cat "$S/ident"))"
+	rc=0
+	"$FERRY_BIN" migrate --container c1 --to "$FERRY_PEER_IP:$PORT" --max-rounds 3 --json \
+		>"$FERRY_OUT/report.json" 2>"$FERRY_OUT/migrate.log" || rc=$?
+	cat "$FERRY_OUT/migrate.log"
+	cat "$FERRY_OUT/report.json"
+	step "migrated (exit $rc)"
+	barrier migrated 900
+	assert_eq "$rc" 0 "ferry migrate --container exit status"
+	[ -z "$(podman ps -aq)" ] || fail "a container is left on a: $(podman ps -a)"
+	[ -z "$(spid)" ] || fail "tcp_stream still runs on a"
+	r=$(cat "$FERRY_OUT/report.json")
+	assert_eq "$(jq_get "$r" tcp_connections_dumped)" "$N" "report: connections"
+	dt=$(jq_get "$r" downtime_ms)
+	echo "downtime: $dt ms with $N connections"
+	# ferry-move-tcp-many (1000 connections) and this one (20), in the
+	# same run, in either order: the second compares the downtimes
+	echo "$dt" >"$S/downtime-$N"
+	if [ -s "$S/downtime-20" ] && [ -s "$S/downtime-1000" ]; then
+		d20=$(cat "$S/downtime-20"); d1000=$(cat "$S/downtime-1000")
+		echo "downtime with 1000 connections / with 20: $d1000 / $d20 ms = $(awk -v a="$d1000" -v b="$d20" 'BEGIN { printf "%.2f", a / b }')"
+		[ $(( d1000 * 2 )) -le $(( d20 * 3 )) ] ||
+			fail "the frozen time grows with the connections: $d1000 ms with 1000, $d20 ms with 20"
+	fi
+	barrier checked 1200
+	exit 0
+fi
+
+CP=
+cleanup() {
+	set +e
+	[ -n "$CP" ] && kill -9 "$CP" 2>/dev/null
+	[ -s "$S/cip" ] && ip route del "$(cat "$S/cip")/32" 2>/dev/null
+	nft delete table inet ctr_rstwatch 2>/dev/null
+	return 0
+}
+trap cleanup EXIT
+barrier image 600
+ulimit -n 4096
+podman load -q -i "$S/image.tar" >/dev/null
+CIP=$(cat "$S/cip")
+# the container's address lives on a: reach it over the link
+ip route add "$CIP/32" via "$FERRY_PEER_IP"
+rst_watch "$CIP"
+setsid "$FERRY_PROGS/tcp_stream" client "$CIP" $SPORT "$N" /tmp/cli.st $RATE </dev/null \
+	>/dev/null 2>"$FERRY_OUT/client.err" &
+disown $!	# killed at the end, silently
+for i in $(seq 100); do CP=$(pgrep -f "tcp_stream client $CIP" || true); [ -n "$CP" ] && break; sleep 0.1; done
+[ -n "$CP" ] || fail "the client did not start"
+sleep 3
+s=$(status "$CP" /tmp/cli.st); step "clients before: $s"
+check_ok "$s" "clients before"
+cp /tmp/cli.st /tmp/cli.1
+barrier connected 600
+"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$PORT" --once --dir /var/tmp --phase-timeout 900 \
+	2>"$FERRY_OUT/receive.log" &
+rpid=$!
+wait_port "$PORT" 30
+barrier ready 900
+rc=0
+wait $rpid || rc=$?
+# the container runs here now: its address too
+ip route del "$CIP/32"
+step "received (exit $rc)"
+cat "$FERRY_OUT/receive.log"
+barrier migrated 900
+assert_eq "$rc" 0 "ferry receive --once exit status"
+assert_eq "$(podman inspect --format "$fmt" c1)" "$(cat "$S/ident")" "ID, name, IP and MAC on b"
+assert_eq "$(podman inspect --format '{{.State.Status}}' c1)" running "state on b"
+SP=$(spid)
+[ -n "$SP" ] || fail "tcp_stream does not run on b"
+SST=/proc/$SP/root/tmp/srv.st
+sleep 5
+s=$(status "$CP" /tmp/cli.st); step "clients after: $s"
+check_ok "$s" "clients after the migration"
+progress /tmp/cli.1 /tmp/cli.st "clients after the migration"
+cp /tmp/cli.st /tmp/cli.2
+v=$(status "$SP" "$SST"); step "server on b: $v"
+check_ok "$v" "server on b"
+cp "$SST" /tmp/srv.2
+sleep 3
+s=$(status "$CP" /tmp/cli.st); v=$(status "$SP" "$SST")
+check_ok "$s" "clients, later"; check_ok "$v" "server on b, later"
+progress /tmp/cli.2 /tmp/cli.st "clients, later"
+cp "$SST" /tmp/srv.3
+progress /tmp/srv.2 /tmp/srv.3 "server on b, later"
+# byte-exact: stop sending, let the queues drain, compare both ends
+kill -USR2 "$SP" "$CP"
+prev=
+for i in $(seq 60); do
+	sleep 1
+	status "$CP" /tmp/cli.st >/dev/null; status "$SP" "$SST" >/dev/null
+	cur=$(cat /tmp/cli.st "$SST" | md5sum)
+	[ "$cur" = "$prev" ] && break
+	prev=$cur
+done
+cp "$SST" /tmp/srv.st
+byte_exact /tmp/cli.st /tmp/srv.st
+echo "clients' longest stall: $(field "$(head -n1 /tmp/cli.st)" max_stall_ms) ms"
+assert_eq "$(rsts)" 0 "TCP RST packets of the streams seen on b"
+barrier checked 1200
+podman rm -f -t 0 c1 >/dev/null
