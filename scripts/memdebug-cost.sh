@@ -7,14 +7,18 @@
 # script's time, their totals and the ratios memdebug / plain, from the
 # console watcher's JOB/watch.json. Logs: build/vm/memdebug-cost-KVER-MODE.log.
 #   scripts/memdebug-cost.sh -k 6.12 tests/vm/scenarios/dirty-*.sh
+# With -t it compares QEMU's TCG threading instead: FERRY_VM_TCG=multi
+# (columns "plain") against single (columns "memdebug"), neither with
+# memory debugging. Logs: build/vm/tcg-cost-KVER-MODE.log.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
-kernels=()
-while getopts k: o; do
+kernels=() what=memdebug
+while getopts k:t o; do
 	case $o in
 	k) kernels+=("$OPTARG") ;;
-	*) echo "usage: $0 [-k KERNEL]... SCRIPT..." >&2; exit 2 ;;
+	t) what=tcg ;;
+	*) echo "usage: $0 [-t] [-k KERNEL]... SCRIPT..." >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -67,6 +71,17 @@ EOF
 }
 
 for k in "${kernels[@]}"; do
+	if [ $what = tcg ]; then
+		echo "== $k: TCG multi-threaded and single-threaded side by side"
+		for mode in multi single; do
+			FERRY_VM_TCG=$mode tests/vm/run -k "$k" "$@" 2>&1 |
+				tee "build/vm/tcg-cost-$k-$mode.log" | tests/vm/lib/progress "[$k $mode]" &
+		done
+		wait
+		echo "== $k: single-threaded TCG against multi-threaded (columns: plain = multi, memdebug = single)"
+		table "build/vm/tcg-cost-$k-multi.log" "build/vm/tcg-cost-$k-single.log"
+		continue
+	fi
 	echo "== $k: plain and --memdebug side by side"
 	for mode in plain memdebug; do
 		opt=()

@@ -21,7 +21,8 @@
 #    are the bytes the other received, with 0 mismatching bytes;
 #  - all $N connections stay alive and every one makes progress after the
 #    migration, at both ends;
-#  - the container runs on b under Podman with its ID, name, IP and MAC;
+#  - the container runs on b under Podman with its ID, name, IP and MAC,
+#    and a file it wrote into its /dev/shm (a tmpfs of its own) is there;
 #    nothing of it is left on a;
 #  - the report counts $N connections (tcp_connections_dumped).
 set -euo pipefail
@@ -59,7 +60,7 @@ if [ "$FERRY_ROLE" = a ]; then
 	podman save -q -o "$S/image.tar" localhost/ferry-tcp:1
 	step "run"
 	podman run -d -q --name c1 --network bridge --ulimit nofile=4096:4096 localhost/ferry-tcp:1 \
-		/w/tcp_stream server 0.0.0.0 $SPORT "$N" /tmp/srv.st /tmp/srv.pid $RATE >/dev/null
+		/bin/sh -c "echo in-shm >/dev/shm/mark; exec /w/tcp_stream server 0.0.0.0 $SPORT $N /tmp/srv.st /tmp/srv.pid $RATE" >/dev/null
 	for i in $(seq 300); do [ -n "$(spid)" ] && break; sleep 0.2; done
 	[ -n "$(spid)" ] || fail "tcp_stream does not run in the container"
 	podman inspect --format "$fmt" c1 >"$S/ident"
@@ -72,15 +73,7 @@ if [ "$FERRY_ROLE" = a ]; then
 	check_ok "$v" "server before"
 	barrier ready 900
 	step "migrate ($(cat "$S/ident"))"
-	rc=0
-	"$FERRY_BIN" migrate --container c1 --to "$FERRY_PEER_IP:$PORT" --max-rounds 3 --json \
-		>"$FERRY_OUT/report.json" 2>"$FERRY_OUT/migrate.log" || rc=$?
-	cat "$FERRY_OUT/migrate.log"
-	cat "$FERRY_OUT/report.json"
-	step "migrated (exit $rc)"
-	barrier migrated 900
-	assert_eq "$rc" 0 "ferry migrate --container exit status"
-	[ -z "$(podman ps -aq)" ] || fail "a container is left on a: $(podman ps -a)"
+	ctr_migrate c1 $PORT 3
 	[ -z "$(spid)" ] || fail "tcp_stream still runs on a"
 	r=$(cat "$FERRY_OUT/report.json")
 	assert_eq "$(jq_get "$r" tcp_connections_dumped)" "$N" "report: connections"
@@ -140,6 +133,7 @@ barrier migrated 900
 assert_eq "$rc" 0 "ferry receive --once exit status"
 assert_eq "$(podman inspect --format "$fmt" c1)" "$(cat "$S/ident")" "ID, name, IP and MAC on b"
 assert_eq "$(podman inspect --format '{{.State.Status}}' c1)" running "state on b"
+assert_eq "$(podman exec c1 cat /dev/shm/mark)" in-shm "a file in the container's /dev/shm"
 SP=$(spid)
 [ -n "$SP" ] || fail "tcp_stream does not run on b"
 SST=/proc/$SP/root/tmp/srv.st

@@ -63,15 +63,7 @@ if [ "$FERRY_ROLE" = a ]; then
 	barrier refused 900
 	barrier ready 900
 	step "migrate ($(cat "$S/ident"))"
-	rc=0
-	"$FERRY_BIN" migrate --container c1 --to "$FERRY_PEER_IP:$PORT" --max-rounds 4 --json \
-		>"$FERRY_OUT/report.json" 2>"$FERRY_OUT/migrate.log" || rc=$?
-	cat "$FERRY_OUT/migrate.log"
-	cat "$FERRY_OUT/report.json"
-	step "migrated (exit $rc)"
-	barrier migrated 900
-	assert_eq "$rc" 0 "ferry migrate --container exit status"
-	[ -z "$(podman ps -aq)" ] || fail "a container is left on a: $(podman ps -a)"
+	ctr_migrate c1 $PORT 4
 	[ -z "$(wpid)" ] || fail "mig_workload still exists on a"
 	r=$(cat "$FERRY_OUT/report.json")
 	assert_eq "$(jq_get "$r" container.name)" c1 "report: container name"

@@ -45,3 +45,17 @@ ctr_image_build() {
 	done
 	tar -C $r -cf "$tar" .
 }
+# ctr_migrate NAME PORT MAX_ROUNDS (role a of a two-host script): `ferry
+# migrate --container NAME --json` to the peer, its log and report
+# printed, the "migrated" barrier passed; then it must have exited 0 and
+# left no container here. The report is in $FERRY_OUT/report.json.
+ctr_migrate() {
+	local rc=0
+	"$FERRY_BIN" migrate --container "$1" --to "$FERRY_PEER_IP:$2" --max-rounds "$3" --json \
+		>"$FERRY_OUT/report.json" 2>"$FERRY_OUT/migrate.log" || rc=$?
+	cat "$FERRY_OUT/migrate.log" "$FERRY_OUT/report.json"
+	echo "migrated (exit $rc)"
+	barrier migrated 900
+	assert_eq "$rc" 0 "ferry migrate --container exit status"
+	[ -z "$(podman ps -aq)" ] || fail "a container is left on a: $(podman ps -a)"
+}
