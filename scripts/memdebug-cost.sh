@@ -8,8 +8,8 @@
 # console watcher's JOB/watch.json. Logs: build/vm/memdebug-cost-KVER-MODE.log.
 #   scripts/memdebug-cost.sh -k 6.12 tests/vm/scenarios/dirty-*.sh
 # With -t it compares QEMU's TCG threading instead: FERRY_VM_TCG=multi
-# (columns "plain") against single (columns "memdebug"), neither with
-# memory debugging. Logs: build/vm/tcg-cost-KVER-MODE.log.
+# against single, neither with memory debugging. Logs:
+# build/vm/tcg-cost-KVER-MODE.log.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
@@ -26,7 +26,8 @@ shift $((OPTIND - 1))
 [ ${#kernels[@]} -gt 0 ] || kernels=(6.1 6.12)
 mkdir -p build/vm
 
-# table LOG_PLAIN LOG_MEMDEBUG: boot and script times of both runs' jobs.
+# table LOG_PLAIN LOG_MEMDEBUG [NAME_PLAIN NAME_MEMDEBUG]: boot and script
+# times of both runs' jobs.
 table() {
 	python3 - "$@" <<'EOF'
 import json, re, sys
@@ -44,6 +45,7 @@ def jobs(log):
     return out, verdicts
 
 (pj, pv), (mj, mv) = jobs(sys.argv[1]), jobs(sys.argv[2])
+np, nm = (sys.argv[3], sys.argv[4]) if len(sys.argv) > 4 else ('plain', 'memdebug')
 rows, tp, tm, bp, bm = [], 0, 0, 0, 0
 wp, wm = sum(j['seconds'] for j in pj), sum(j['seconds'] for j in mj)
 for p, m in zip(pj, mj):
@@ -56,13 +58,13 @@ for p, m in zip(pj, mj):
         sp = max(p['roles'][r]['script_s'].get(name, 0) for r in roles)
         sm = max(m['roles'][r]['script_s'].get(name, 0) for r in roles)
         note = '' if pv.get(name) == mv.get(name) == 'PASS' else \
-            '  (plain %s, memdebug %s)' % (pv.get(name, '?'), mv.get(name, '?'))
+            '  (%s %s, %s %s)' % (np, pv.get(name, '?'), nm, mv.get(name, '?'))
         rows.append((name, sp, sm, note))
         tp, tm = tp + sp, tm + sm
 rows.append(('boots, total', bp, bm, ''))
 rows.append(('scripts, total', tp, tm, ''))
 rows.append(('jobs, wall time', wp, wm, ''))
-print('%-28s %8s %9s %6s' % ('', 'plain', 'memdebug', 'ratio'))
+print('%-28s %8s %9s %6s' % ('', np, nm, 'ratio'))
 for name, a, b, note in rows:
     ratio = '%.2f' % (b / a) if a else '-'
     print('%-28s %7ds %8ds %6s%s' % (name, a, b, ratio, note))
@@ -78,8 +80,8 @@ for k in "${kernels[@]}"; do
 				tee "build/vm/tcg-cost-$k-$mode.log" | tests/vm/lib/progress "[$k $mode]" &
 		done
 		wait
-		echo "== $k: single-threaded TCG against multi-threaded (columns: plain = multi, memdebug = single)"
-		table "build/vm/tcg-cost-$k-multi.log" "build/vm/tcg-cost-$k-single.log"
+		echo "== $k: single-threaded TCG against multi-threaded"
+		table "build/vm/tcg-cost-$k-multi.log" "build/vm/tcg-cost-$k-single.log" multi single
 		continue
 	fi
 	echo "== $k: plain and --memdebug side by side"
