@@ -35,6 +35,9 @@ PORT=7962
 SPORT=7100
 N=${FERRY_CTR_CONNS:-20}
 RATE=$(( 327680 / N ))	# bytes/s per connection and direction: 320 KiB/s in all
+# long enough for every connection to receive something: with many
+# connections tcp_stream sends 1 KiB chunks (3 s apart at 1000)
+WINDOW=$(( N > 64 ? 10 : 3 ))
 T0=$(date +%s)
 step() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
 fmt='{{.Id}} {{.Name}} {{.NetworkSettings.IPAddress}} {{.NetworkSettings.MacAddress}}'
@@ -113,7 +116,7 @@ setsid "$FERRY_PROGS/tcp_stream" client "$CIP" $SPORT "$N" /tmp/cli.st $RATE </d
 disown $!	# killed at the end, silently
 for i in $(seq 100); do CP=$(pgrep -f "tcp_stream client $CIP" || true); [ -n "$CP" ] && break; sleep 0.1; done
 [ -n "$CP" ] || fail "the client did not start"
-sleep 3
+sleep $WINDOW
 s=$(status "$CP" /tmp/cli.st); step "clients before: $s"
 check_ok "$s" "clients before"
 cp /tmp/cli.st /tmp/cli.1
@@ -145,7 +148,7 @@ cp /tmp/cli.st /tmp/cli.2
 v=$(status "$SP" "$SST"); step "server on b: $v"
 check_ok "$v" "server on b"
 cp "$SST" /tmp/srv.2
-sleep 3
+sleep $WINDOW
 s=$(status "$CP" /tmp/cli.st); v=$(status "$SP" "$SST")
 check_ok "$s" "clients, later"; check_ok "$v" "server on b, later"
 progress /tmp/cli.2 /tmp/cli.st "clients, later"
