@@ -57,6 +57,8 @@ rsts() {
 }
 
 if [ "$FERRY_ROLE" = a ]; then
+	# a failed run must not leave c1 to the next script
+	trap 'podman rm -f -t 0 c1 >/dev/null 2>&1; true' EXIT
 	step "image"
 	ctr_image_build $CTR_DIR/rootfs.tar "$FERRY_PROGS/tcp_stream"
 	podman import -q $CTR_DIR/rootfs.tar localhost/ferry-tcp:1 >/dev/null
@@ -101,6 +103,8 @@ cleanup() {
 	[ -n "$CP" ] && kill -9 "$CP" 2>/dev/null
 	[ -s "$S/cip" ] && ip route del "$(cat "$S/cip")/32" 2>/dev/null
 	nft delete table inet ctr_rstwatch 2>/dev/null
+	# a failed run must not leave c1 to refuse the next script's
+	podman rm -f -t 0 c1 >/dev/null 2>&1
 	return 0
 }
 trap cleanup EXIT
@@ -169,4 +173,3 @@ byte_exact /tmp/cli.st /tmp/srv.st
 echo "clients' longest stall: $(field "$(head -n1 /tmp/cli.st)" max_stall_ms) ms"
 assert_eq "$(rsts)" 0 "TCP RST packets of the streams seen on b"
 barrier checked 1200
-podman rm -f -t 0 c1 >/dev/null
