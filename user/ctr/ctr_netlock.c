@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
@@ -34,6 +33,7 @@
 #include <linux/rtnetlink.h>
 #include <sys/stat.h>
 #include "ctr.h"
+#include "rtnl.h"
 #include "util.h"
 
 struct link_seen {
@@ -114,25 +114,13 @@ static int get_links(struct mnl_socket *nl, int ifindex, struct link_dump *d)
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifinfomsg *ifi;
-	unsigned int portid = mnl_socket_get_portid(nl), seq = (unsigned int)time(NULL);
-	ssize_t len;
-	int ret;
 
 	nlh->nlmsg_type = RTM_GETLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST | (ifindex > 0 ? 0 : NLM_F_DUMP);
-	nlh->nlmsg_seq = seq;
+	nlh->nlmsg_flags = NLM_F_REQUEST | (ifindex > 0 ? NLM_F_ACK : NLM_F_DUMP);
 	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex > 0 ? ifindex : 0;
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	do {
-		len = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (len < 0)
-			return -errno;
-		ret = mnl_cb_run(buf, (size_t)len, seq, portid, cb_link, d);
-	} while (ret == MNL_CB_OK && ifindex <= 0);
-	return ret < 0 ? -errno : 0;
+	return rtnl_request(nl, nlh, cb_link, d);
 }
 
 static int cb_nsid_attr(const struct nlattr *a, void *data)
@@ -156,65 +144,48 @@ static int32_t get_nsid(struct mnl_socket *nl, int ns_fd)
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct rtgenmsg *g;
-	unsigned int seq = (unsigned int)time(NULL) ^ 0x5a5a;
 	int32_t nsid = -1;
-	ssize_t len;
 
 	nlh->nlmsg_type = RTM_GETNSID;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	nlh->nlmsg_seq = seq;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
 	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
 	g->rtgen_family = AF_UNSPEC;
 	mnl_attr_put_u32(nlh, NETNSA_FD, (uint32_t)ns_fd);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return -1;
-	len = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-	if (len < 0 || mnl_cb_run(buf, (size_t)len, seq, mnl_socket_get_portid(nl), cb_nsid,
-				  &nsid) < 0)
-		return -1;
-	return nsid;
+	return rtnl_request(nl, nlh, cb_nsid, &nsid) ? -1 : nsid;
 }
 
-/* A route netlink socket of the network namespace at ns_path, opened from
+/* A route netlink socket of the network namespace ns_fd, opened from
  * within it and used from here (a socket keeps its namespace). */
-static struct mnl_socket *open_in_ns(const char *ns_path, int *err)
+static struct mnl_socket *open_in_ns(int ns_fd, int *err)
 {
 	struct mnl_socket *nl = NULL;
-	int here, there;
+	int here = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 
-	here = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	there = open(ns_path, O_RDONLY | O_CLOEXEC);
-	if (here < 0 || there < 0 || setns(there, CLONE_NEWNET)) {
+	if (here < 0 || setns(ns_fd, CLONE_NEWNET)) {
 		*err = -errno;
 		goto out;
 	}
-	nl = mnl_socket_open(NETLINK_ROUTE);
+	nl = rtnl_open();
 	*err = nl ? 0 : -errno;
 	/* this thread must not stay in the container's namespace */
 	if (setns(here, CLONE_NEWNET)) {
 		ferry_err("cannot return to this host's network namespace: %s", strerror(errno));
 		abort();
 	}
-	if (nl && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		*err = -errno;
-		mnl_socket_close(nl);
-		nl = NULL;
-	}
 out:
 	if (here >= 0)
 		close(here);
-	if (there >= 0)
-		close(there);
 	return nl;
 }
 
-static int same_file(const char *a, const char *b)
+/* Is the namespace of fd the calling thread's? 1 yes, 0 no, -errno */
+static int is_own_ns(int fd)
 {
-	struct stat sa, sb;
+	struct stat a, b;
 
-	if (stat(a, &sa) || stat(b, &sb))
+	if (fstat(fd, &a) || stat("/proc/thread-self/ns/net", &b))
 		return -errno;
-	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 int ctr_net_find(struct ctr_info *ci, char *err, size_t errlen)
@@ -227,31 +198,39 @@ int ctr_net_find(struct ctr_info *ci, char *err, size_t errlen)
 
 	ci->nlinks = 0;
 	snprintf(ns, sizeof(ns), "/proc/%d/ns/net", (int)ci->pid);
-	ret = same_file(ns, "/proc/self/ns/net");
-	if (ret < 0)
-		return ferry_errf(err, errlen, ret, "%s: %s", ns, strerror(-ret));
-	if (ret)
-		return ferry_errf(err, errlen, -ENOTSUP, "it shares this host's network namespace "
-				  "(--network host): its connections cannot move");
-	nl = open_in_ns(ns, &ret);
-	if (!nl)
-		return ferry_errf(err, errlen, ret, "its network namespace: %s", strerror(-ret));
-	ret = get_links(nl, 0, &d);
-	mnl_socket_close(nl);
-	if (ret)
-		return ferry_errf(err, errlen, ret, "its links: %s", strerror(-ret));
-	if (d.overflow)
-		return ferry_errf(err, errlen, -E2BIG, "more than %d interfaces", CTR_MAX_LINKS);
 	ns_fd = open(ns, O_RDONLY | O_CLOEXEC);
 	if (ns_fd < 0)
 		return ferry_errf(err, errlen, -errno, "%s: %s", ns, strerror(errno));
-	nl = mnl_socket_open(NETLINK_ROUTE);
-	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		if (nl)
-			mnl_socket_close(nl);
-		close(ns_fd);
-		return ferry_errf(err, errlen, ret, "route netlink: %s", strerror(-ret));
+	nl = NULL;
+	ret = is_own_ns(ns_fd);
+	if (ret) {
+		if (ret < 0)
+			ferry_errf(err, errlen, ret, "%s: %s", ns, strerror(-ret));
+		else
+			ret = ferry_errf(err, errlen, -ENOTSUP, "it shares this host's network "
+					 "namespace (--network host): its connections cannot move");
+		goto out;
+	}
+	nl = open_in_ns(ns_fd, &ret);
+	if (!nl) {
+		ferry_errf(err, errlen, ret, "its network namespace: %s", strerror(-ret));
+		goto out;
+	}
+	ret = get_links(nl, 0, &d);
+	mnl_socket_close(nl);
+	nl = NULL;
+	if (ret) {
+		ferry_errf(err, errlen, ret, "its links: %s", strerror(-ret));
+		goto out;
+	}
+	if (d.overflow) {
+		ret = ferry_errf(err, errlen, -E2BIG, "more than %d interfaces", CTR_MAX_LINKS);
+		goto out;
+	}
+	nl = rtnl_open();
+	if (!nl) {
+		ret = ferry_errf(err, errlen, -errno, "route netlink: %s", strerror(errno));
+		goto out;
 	}
 	for (int i = 0; i < d.n && !ret; i++) {
 		struct link_dump h = { .v = &host, .max = 1 };
@@ -284,7 +263,9 @@ int ctr_net_find(struct ctr_info *ci, char *err, size_t errlen)
 		snprintf(ci->links[ci->nlinks].name, sizeof(ci->links[0].name), "%s", host.name);
 		ci->nlinks++;
 	}
-	mnl_socket_close(nl);
+out:
+	if (nl)
+		mnl_socket_close(nl);
 	close(ns_fd);
 	if (ret)
 		ci->nlinks = 0;
@@ -295,40 +276,27 @@ int ctr_net_lock(const struct ctr_info *ci, bool locked, char *err, size_t errle
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct mnl_socket *nl;
-	unsigned int portid, seq = (unsigned int)time(NULL);
 	int ret = 0;
 
 	if (!ci->nlinks)
 		return 0;
-	nl = mnl_socket_open(NETLINK_ROUTE);
-	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		if (nl)
-			mnl_socket_close(nl);
-		return ferry_errf(err, errlen, ret, "route netlink: %s", strerror(-ret));
-	}
-	portid = mnl_socket_get_portid(nl);
+	nl = rtnl_open();
+	if (!nl)
+		return ferry_errf(err, errlen, -errno, "route netlink: %s", strerror(errno));
 	/* every link, even after one failed: a half lock is undone the same way */
 	for (int i = 0; i < ci->nlinks; i++) {
 		struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 		struct ifinfomsg *ifi;
-		ssize_t len;
 		int r;
 
 		nlh->nlmsg_type = RTM_NEWLINK;
 		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-		nlh->nlmsg_seq = ++seq;
 		ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 		ifi->ifi_family = AF_UNSPEC;
 		ifi->ifi_index = ci->links[i].ifindex;
 		ifi->ifi_change = IFF_UP;
 		ifi->ifi_flags = locked ? 0 : IFF_UP;
-		r = mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0 ? -errno : 0;
-		if (!r) {
-			len = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-			r = len < 0 ? -errno :
-			    mnl_cb_run(buf, (size_t)len, seq, portid, NULL, NULL) < 0 ? -errno : 0;
-		}
+		r = rtnl_request(nl, nlh, NULL, NULL);
 		if (r && !ret)
 			ret = ferry_errf(err, errlen, r, "setting %s %s: %s", ci->links[i].name,
 					 locked ? "down" : "up", strerror(-r));

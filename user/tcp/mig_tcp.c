@@ -22,6 +22,7 @@
 #include "criu_img.h"
 #include "mig.h"
 #include "mig_tcp.h"
+#include "rtnl.h"
 
 #define CRIU_FILES_MAGIC	0x56303138u
 #define CRIU_FD_INETSK		4
@@ -77,48 +78,6 @@ void mig_addr_fmt(const struct mig_addr *a, char *buf, size_t size)
 
 	inet_ntop(AF_INET, &a->addr, ip, sizeof(ip));
 	snprintf(buf, size, "%s/%u%s%s", ip, a->prefix, a->dev[0] ? "@" : "", a->dev);
-}
-
-/* One request on a fresh rtnetlink socket; cb sees the replies. */
-static int rtnl_talk(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *nl;
-	unsigned int seq, portid;
-	int ret;
-
-	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	if (!nl)
-		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	portid = mnl_socket_get_portid(nl);
-	nlh->nlmsg_seq = seq = (unsigned int)time(NULL);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	for (;;) {
-		ret = (int)mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (ret < 0) {
-			ret = -errno;
-			break;
-		}
-		ret = mnl_cb_run(buf, (size_t)ret, seq, portid, cb, data);
-		if (ret < 0) {
-			ret = -errno;
-			break;
-		}
-		if (ret == MNL_CB_STOP) {
-			ret = 0;
-			break;
-		}
-	}
-out:
-	mnl_socket_close(nl);
-	return ret;
 }
 
 struct addr_walk {

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Route netlink requests (libmnl), shared by the address move and the
+ * container network lock. */
+#ifndef FERRY_RTNL_H
+#define FERRY_RTNL_H
+
+#include <libmnl/libmnl.h>
+
+/* A bound route netlink socket of the calling thread's network namespace,
+ * or NULL with errno set. */
+struct mnl_socket *rtnl_open(void);
+/* One request on nl (its sequence number is set here): cb sees every reply
+ * until the kernel's ACK or DONE, so a request that is not a dump must ask
+ * NLM_F_ACK. 0, or -errno (a netlink error's too). */
+int rtnl_request(struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
+/* The same on a fresh socket of this namespace. */
+int rtnl_talk(struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
+
+#endif
