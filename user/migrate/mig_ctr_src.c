@@ -61,7 +61,6 @@ int src_ctr_tcp_check(struct mig *m)
 	if (ret)
 		ferry_warn("container %s has no TCP connections; its network cannot be locked "
 			   "while it moves (%s)", m->ctr->w.name, why);
-	m->nconns = (size_t)n;
 	return 0;
 }
 
