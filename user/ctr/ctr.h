@@ -28,6 +28,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "wire.h"
 
@@ -85,7 +86,7 @@ int ctr_tcp_connections(pid_t pid);
  */
 int ctr_net_find(struct ctr_info *ci, char *err, size_t errlen);
 int ctr_net_lock(const struct ctr_info *ci, bool locked, char *err, size_t errlen);
-/* `podman rm -f ID`: 0 or -EIO. */
+/* `podman rm -f ID` (none left is success too): 0 or -EIO. */
 int ctr_remove(const char *id, const char *log);
 /* `podman stop -t 0 ID` (a fatal signal ends even a frozen cgroup's
  * tasks): kept, stopped. 0 or -EIO. */
@@ -118,5 +119,13 @@ int ctr_previous_tar(const char *parent_dir, const char *work_dir, char *tarf, s
  */
 int ctr_restore(const struct wire_ctr *k, const char *archive, const char *previous_tar,
 		const char *work_dir, int timeout_ms, char *err, size_t errlen);
+/*
+ * Destination, in the restore guard once the receiver is gone (ctr_undo.c):
+ * end everything the restore of container id started (processes started
+ * since `since`, a mig_pid_starttime), its network locked first. Podman's
+ * record of it is left to ctr_remove(). How many of its cgroups were
+ * found, or -ETIMEDOUT if something still ran after 30 s.
+ */
+int ctr_undo_restore(const char *id, uint64_t since);
 
 #endif

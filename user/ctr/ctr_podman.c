@@ -297,7 +297,7 @@ int ctr_checkpoint(const struct ctr_info *ci, const char *archive, const char *l
 
 int ctr_remove(const char *id, const char *log)
 {
-	const char *argv[] = { "podman", "rm", "-f", "-t", "0", id, NULL };
+	const char *argv[] = { "podman", "rm", "--ignore", "-f", "-t", "0", id, NULL };
 
 	return mig_run_timeout(argv, log ? log : "/dev/null", CTR_PODMAN_TIMEOUT_MS) ? -EIO : 0;
 }

@@ -533,6 +533,31 @@ static void undo_restore(void *arg, int phase)
 	mig_addr_unlock(&s->addr, s->dir);
 }
 
+/*
+ * The same for a container (ctr_undo.c): Podman's restore died with this
+ * receiver, but conmon, runc and CRIU may still bring the container up.
+ */
+static void undo_restore_ctr(void *arg, int phase)
+{
+	struct session *s = arg;
+	char log[4300];
+	int ret;
+
+	if (phase == 0) {
+		ret = ctr_undo_restore(s->ctr.id, mig_pid_starttime(getpid()));
+		if (ret < 0)
+			fprintf(stderr, "ferry receive: container %.12s: processes of its restore "
+				"still run after 30 s\n", s->ctr.id);
+		return;
+	}
+	/* nothing of it runs: a source that asks may resume its copy */
+	record(s, WIRE_OUTCOME_NOT_RESTORED, NULL);
+	snprintf(log, sizeof(log), "%s/podman-undo.log", s->dir);
+	if (ctr_remove(s->ctr.id, log))
+		fprintf(stderr, "ferry receive: container %.12s: nothing of it runs, but `podman "
+			"rm -f` failed (see %s)\n", s->ctr.id, log);
+}
+
 /* Before the restore: guard it until the source has been told. */
 static int guard_restore(struct session *s)
 {
@@ -698,11 +723,18 @@ static int restore_ctr(struct session *s, uint64_t *ms, struct criu_restore_stat
 	snprintf(arch, sizeof(arch), "%s/%s", s->final_dir, CTR_ARCHIVE_NAME);
 	note("checkpoint archive received: restoring container %s with podman", s->ctr.name);
 	t = ferry_now_ns();
+	ret = mig_guard_start(&s->guard, NULL, 0, 0, undo_restore_ctr, s);
+	if (ret)
+		return serr(s, ret, "starting the restore guard: %s", strerror(-ret));
 	ret = ctr_restore(&s->ctr, arch, s->ctr_previous, s->dir, s->o->restore_ms, s->err,
 			  sizeof(s->err));
 	*ms = (ferry_now_ns() - t) / 1000000;
-	if (ret)
+	if (ret) {
+		/* Podman removed what it knew of; what conmon and runc may
+		 * still bring up goes too */
+		mig_guard_fire(&s->guard);
 		return -EIO;
+	}
 	s->t_restored = ferry_now_ns();
 	note("container %s restored in %llu ms", s->ctr.name, (unsigned long long)*ms);
 	return 0;
@@ -823,10 +855,7 @@ static int serve(struct session *s)
 			if (!ret && source_aborted(s)) {
 				/* it asked during the restore and waits for the
 				 * answer: undo, since nothing is recorded yet */
-				if (s->is_ctr)
-					ctr_remove(s->ctr.id, NULL);
-				else
-					mig_guard_fire(&s->guard);
+				mig_guard_fire(&s->guard);
 				ret = serr(s, -ECANCELED, "the source aborted during the restore; "
 					   "the restored tree was killed here");
 			}

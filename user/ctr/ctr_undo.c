@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Destination: undo a container restore whose receiver died.
+ *
+ * `podman container restore` runs as the receiver's child and dies with it,
+ * but what it started does not: conmon is a daemon, and runc with its CRIU
+ * under conmon go on and may bring the container up after Podman is gone.
+ * Until the source has been told "it runs here", the source resumes its
+ * own copy when the receiver fails, so the restore guard (mig_guard.h) must
+ * leave nothing of the container running here. Podman itself cannot be
+ * relied on for that: the process that knew the container's state was
+ * just killed, possibly with Podman's lock held. The kernel can: every
+ * process Podman's restore made is in a cgroup named after the container's
+ * ID (the container's own, and conmon's), and cgroup.kill ends a whole
+ * subtree at once, even tasks that fork meanwhile. The container's ID was
+ * checked free here before the migration began, so those cgroups are the
+ * restore's alone.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "ctr.h"
+#include "mig_guard.h"
+#include "util.h"
+
+#define CGROUP_ROOT	"/sys/fs/cgroup"
+#define CGROUP_DEPTH	5	/* libpod_parent/libpod-ID, machine.slice/libpod-ID.scope/... */
+#define UNDO_MS		30000	/* sweeps stop here even if something resists */
+
+struct undo_walk {
+	const char *id;
+	int found;	/* matching cgroups seen */
+	int populated;	/* of those, with tasks left */
+};
+
+static int write_str(const char *dir, const char *file, const char *v)
+{
+	char path[4300];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, v, strlen(v)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static bool populated(const char *dir)
+{
+	char path[4300], ev[1024];
+
+	snprintf(path, sizeof(path), "%s/cgroup.events", dir);
+	return ferry_read_file(path, ev, sizeof(ev)) >= 0 && !strstr(ev, "populated 0");
+}
+
+/*
+ * Before the kill: a dying TCP socket sends FIN or RST, and the container's
+ * address is the one its clients reach on the source. So freeze it, then
+ * take its veth's host end down (ctr_netlock.c) through any of its tasks.
+ */
+static void freeze_and_lock(const char *dir)
+{
+	char path[4300], buf[256];
+	struct ctr_info ci;
+	uint64_t v;
+
+	write_str(dir, "cgroup.freeze", "1");
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	if (ferry_read_file(path, buf, sizeof(buf)) <= 0)
+		return;
+	buf[strcspn(buf, "\n")] = 0;
+	if (!ferry_parse_u64(buf, 1, INT32_MAX, &v))
+		return;
+	memset(&ci, 0, sizeof(ci));
+	ci.pid = (pid_t)v;
+	if (!ctr_net_find(&ci, NULL, 0))
+		ctr_net_lock(&ci, true, NULL, 0);
+}
+
+static void walk(struct undo_walk *w, const char *dir, int depth)
+{
+	char sub[4096];
+	struct dirent *de;
+	DIR *d;
+
+	if (depth > CGROUP_DEPTH || !(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if (snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) >= (int)sizeof(sub))
+			continue;
+		if (!strstr(de->d_name, w->id)) {
+			walk(w, sub, depth + 1);
+			continue;
+		}
+		/* the whole subtree goes: no need to look below */
+		w->found++;
+		if (populated(sub))
+			freeze_and_lock(sub);	/* may have appeared since the last sweep */
+		write_str(sub, "cgroup.kill", "1");
+		if (populated(sub))
+			w->populated++;
+		rmdir(sub);	/* fails while populated: the next sweep */
+	}
+	closedir(d);
+}
+
+/* Processes naming the container on their command line (conmon, runc) that
+ * started after since, should one live outside those cgroups: SIGKILL. */
+static int kill_by_cmdline(const char *id, uint64_t since)
+{
+	char path[64], cmd[8192];
+	struct dirent *de;
+	int killed = 0, n;
+	DIR *d = opendir("/proc");
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		uint64_t pid, st;
+
+		if (!ferry_parse_u64(de->d_name, 2, INT32_MAX, &pid) || (pid_t)pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+		n = ferry_read_file(path, cmd, sizeof(cmd));
+		if (n <= 0)
+			continue;
+		for (int i = 0; i < n - 1; i++)
+			if (!cmd[i])
+				cmd[i] = ' ';
+		if (!strstr(cmd, id))
+			continue;
+		st = mig_pid_starttime((pid_t)pid);
+		if (st && st >= since && !kill((pid_t)pid, SIGKILL))
+			killed++;
+	}
+	closedir(d);
+	return killed;
+}
+
+int ctr_undo_restore(const char *id, uint64_t since)
+{
+	uint64_t deadline = ferry_now_ns() + (uint64_t)UNDO_MS * 1000000;
+	struct undo_walk w = { .id = id };
+	int quiet = 0, found = 0;
+
+	if (strlen(id) < 12)
+		return -EINVAL;	/* never a prefix that could name another */
+	/* runc or CRIU may be between steps: sweep until two quiet rounds */
+	while (ferry_now_ns() < deadline) {
+		int killed;
+
+		w.found = w.populated = 0;
+		walk(&w, CGROUP_ROOT, 0);
+		killed = kill_by_cmdline(id, since);
+		found += w.found;
+		if (!w.populated && !killed) {
+			if (++quiet >= 3)
+				return found;
+		} else {
+			quiet = 0;
+		}
+		usleep(100000);
+	}
+	return -ETIMEDOUT;
+}
