@@ -158,6 +158,86 @@ static void test_container(void **state)
 	wb_free(&b);
 	assert_int_equal(wire_recv(&p->b, &m), 0);
 	assert_int_equal(wire_parse_ctr(&p->b, &m, &g), -EPROTO);
+	/* a sender from before volumes: the frame ends after the image */
+	wb_init(&b);
+	wb_str(&b, "podman");
+	wb_str(&b, hex);
+	wb_str(&b, "old");
+	wb_str(&b, hex);
+	assert_int_equal(wire_send(&p->a, WIRE_CONTAINER, b.p, (uint32_t)b.len), 0);
+	wb_free(&b);
+	assert_int_equal(wire_recv(&p->b, &m), 0);
+	assert_int_equal(wire_parse_ctr(&p->b, &m, &g), 0);
+	assert_int_equal(g.nvols, 0);
+	/* more volumes than the bound: refused before any is read */
+	wb_init(&b);
+	wb_str(&b, "podman");
+	wb_str(&b, hex);
+	wb_str(&b, "many");
+	wb_str(&b, hex);
+	wb_u32(&b, WIRE_CTR_MAX_VOLS + 1);
+	assert_int_equal(wire_send(&p->a, WIRE_CONTAINER, b.p, (uint32_t)b.len), 0);
+	wb_free(&b);
+	assert_int_equal(wire_recv(&p->b, &m), 0);
+	assert_int_equal(wire_parse_ctr(&p->b, &m, &g), -EPROTO);
+}
+
+/* Volumes: both kinds arrive as sent; a count or form the receiver could
+ * act on wrongly (a relative path, an option for a name) is refused. */
+static void test_container_volumes(void **state)
+{
+	static const char hex[] =
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	struct pair *p = *state;
+	struct wire_ctr *k = calloc(1, sizeof(*k)), *g = calloc(1, sizeof(*g));
+	struct wire_msg m;
+
+	assert_non_null(k);
+	assert_non_null(g);
+	strcpy(k->engine, "podman");
+	strcpy(k->id, hex);
+	strcpy(k->image, hex);
+	strcpy(k->name, "db");
+	k->nvols = 2;
+	k->vols[0].kind = WIRE_CTR_VOL_NAMED;
+	strcpy(k->vols[0].src, "pgdata");
+	strcpy(k->vols[0].dest, "/var/lib/pg");
+	k->vols[1].kind = WIRE_CTR_VOL_BIND;
+	strcpy(k->vols[1].src, "/srv/shared/conf");
+	strcpy(k->vols[1].dest, "/etc/app");
+	assert_true(wire_ctr_ok(k));
+	assert_int_equal(wire_send_ctr(&p->a, k), 0);
+	assert_int_equal(wire_expect(&p->b, WIRE_CONTAINER, &m), 0);
+	assert_int_equal(wire_parse_ctr(&p->b, &m, g), 0);
+	assert_int_equal(g->nvols, 2);
+	assert_int_equal(g->vols[0].kind, WIRE_CTR_VOL_NAMED);
+	assert_string_equal(g->vols[0].src, "pgdata");
+	assert_string_equal(g->vols[1].src, "/srv/shared/conf");
+	assert_string_equal(g->vols[1].dest, "/etc/app");
+
+	*g = *k;
+	strcpy(g->vols[0].src, "--all");	/* an option, not a volume name */
+	assert_false(wire_ctr_ok(g));
+	*g = *k;
+	strcpy(g->vols[1].src, "srv/conf");	/* relative host path */
+	assert_false(wire_ctr_ok(g));
+	*g = *k;
+	strcpy(g->vols[0].dest, "data");
+	assert_false(wire_ctr_ok(g));
+	*g = *k;
+	g->vols[1].kind = 3;
+	assert_false(wire_ctr_ok(g));
+	*g = *k;
+	g->nvols = WIRE_CTR_MAX_VOLS + 1;
+	assert_false(wire_ctr_ok(g));
+	/* and on the wire: the sender's form is checked again */
+	*g = *k;
+	strcpy(g->vols[0].src, "../x");
+	assert_int_equal(wire_send_ctr(&p->a, g), 0);
+	assert_int_equal(wire_expect(&p->b, WIRE_CONTAINER, &m), 0);
+	assert_int_equal(wire_parse_ctr(&p->b, &m, g), -EPROTO);
+	free(k);
+	free(g);
 }
 
 static void fill_pages(uint8_t *buf, uint32_t npages, int compressible)
@@ -642,6 +722,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_codec),
 		cmocka_unit_test_setup_teardown(test_hello_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_container_volumes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_container, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pages_malformed, setup, teardown),

@@ -62,6 +62,9 @@ int ctr_capture(const char *const argv[], char *out, size_t size, const char *lo
 
 /* `podman container inspect` of NAME or ID: the container must run. */
 int ctr_inspect(const char *ref, struct ctr_info *ci, char *err, size_t errlen);
+/* Its named volumes and bind mounts into ci->w.vols (Podman's .Mounts;
+ * other kinds are warned about and left out). 0 or -errno (why in err). */
+int ctr_volumes(struct ctr_info *ci, char *err, size_t errlen);
 /* The PID of a process inside its innermost PID namespace (NSpid), or
  * -errno. */
 pid_t ctr_ns_pid(pid_t pid);
@@ -100,7 +103,7 @@ void ctr_forget_checkpoint(const struct ctr_info *ci);
  * (why in problem), -errno when Podman could not be asked. At most
  * CTR_CHECK_PODMAN_CALLS calls of Podman, each within CTR_PODMAN_TIMEOUT_MS.
  */
-#define CTR_CHECK_PODMAN_CALLS	3
+#define CTR_CHECK_PODMAN_CALLS	4
 int ctr_check_here(const struct wire_ctr *k, const char *log, char *problem, size_t size);
 /*
  * Destination, once the pre-copy's last round is in: the tar that

@@ -321,6 +321,73 @@ void ctr_forget_checkpoint(const struct ctr_info *ci)
 }
 
 /* `podman KIND exists REF`: 1 yes, 0 no, -errno if Podman could not say */
+int ctr_volumes(struct ctr_info *ci, char *err, size_t errlen)
+{
+	const char *argv[] = {
+		"podman", "container", "inspect", "--format",
+		"{{range .Mounts}}{{.Type}}\t{{.Name}}\t{{.Source}}\t{{.Destination}}\n{{end}}",
+		ci->w.id, NULL,
+	};
+	const size_t size = 64 * 1024;
+	char *out = malloc(size), *l, *save = NULL;
+	int ret;
+
+	ci->w.nvols = 0;
+	if (!out)
+		return ferry_errf(err, errlen, -ENOMEM, "out of memory");
+	ret = ctr_capture(argv, out, size, NULL, CTR_PODMAN_TIMEOUT_MS);
+	if (ret) {
+		free(out);
+		return ferry_errf(err, errlen, ret < 0 ? ret : -EIO, "the volumes of container %s: "
+				  "podman container inspect %s", ci->w.name,
+				  ret < 0 ? strerror(-ret) : "failed");
+	}
+	for (l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char *f[4], *p = l;
+		struct wire_ctr_vol *v;
+		int i;
+
+		for (i = 0; i < 4 && p; i++) {
+			f[i] = p;
+			p = strchr(p, '\t');
+			if (p)
+				*p++ = 0;
+		}
+		if (i < 4 || p) {
+			ret = ferry_errf(err, errlen, -EPROTO, "the volumes of container %s: "
+					 "unexpected answer from podman", ci->w.name);
+			break;
+		}
+		if (strcmp(f[0], "volume") && strcmp(f[0], "bind")) {
+			ferry_warn("container %s: a %s mount at %s is not checked on the destination",
+				   ci->w.name, f[0], f[3]);
+			continue;
+		}
+		if (ci->w.nvols == WIRE_CTR_MAX_VOLS) {
+			ret = ferry_errf(err, errlen, -E2BIG, "container %s has more than %d volumes",
+					 ci->w.name, WIRE_CTR_MAX_VOLS);
+			break;
+		}
+		v = &ci->w.vols[ci->w.nvols];
+		v->kind = strcmp(f[0], "volume") ? WIRE_CTR_VOL_BIND : WIRE_CTR_VOL_NAMED;
+		if (snprintf(v->src, sizeof(v->src), "%s", v->kind == WIRE_CTR_VOL_NAMED ? f[1] : f[2])
+		    >= (int)sizeof(v->src) ||
+		    snprintf(v->dest, sizeof(v->dest), "%s", f[3]) >= (int)sizeof(v->dest)) {
+			ret = ferry_errf(err, errlen, -ENAMETOOLONG, "container %s: a volume path of "
+					 "%d bytes or more", ci->w.name, WIRE_CTR_PATH_MAX);
+			break;
+		}
+		ci->w.nvols++;
+	}
+	free(out);
+	if (!ret && !wire_ctr_ok(&ci->w))
+		ret = ferry_errf(err, errlen, -EINVAL, "container %s: a volume ferry cannot name "
+				 "(a relative path or an unusual volume name)", ci->w.name);
+	if (ret)
+		ci->w.nvols = 0;
+	return ret;
+}
+
 static int exists(const char *kind, const char *ref, const char *log)
 {
 	const char *argv[] = { "podman", kind, "exists", ref, NULL };
@@ -330,6 +397,56 @@ static int exists(const char *kind, const char *ref, const char *log)
 	if (ret == 0 || ret == 1)
 		return !ret;
 	return ret < 0 ? ret : -EIO;
+}
+
+/*
+ * Podman's archive carries each named volume's content, and its restore
+ * refuses to replace a volume of the same name; a bind mount's host path
+ * must be here. 0, 1 (why in problem) or -errno. One call of Podman.
+ */
+static int volumes_here(const struct wire_ctr *k, const char *log, char *problem, size_t size)
+{
+	const char *argv[] = { "podman", "volume", "ls", "--format", "{{.Name}}", NULL };
+	const size_t osize = 64 * 1024;
+	char *out = NULL, *l;
+	struct stat st;
+	int ret = 0;
+
+	for (uint32_t i = 0; i < k->nvols; i++) {
+		const struct wire_ctr_vol *v = &k->vols[i];
+
+		if (v->kind == WIRE_CTR_VOL_BIND) {
+			if (stat(v->src, &st))
+				return ferry_errf(problem, size, 1, "%s (bind-mounted at %s) is not here: "
+						  "ferry moves named volumes, not host paths (put it "
+						  "on storage both hosts share)", v->src, v->dest);
+			continue;
+		}
+		if (!out) {
+			out = malloc(osize);
+			if (!out)
+				return -ENOMEM;
+			ret = ctr_capture(argv, out, osize, log, CTR_PODMAN_TIMEOUT_MS);
+			if (ret) {
+				free(out);
+				return ret < 0 ? ret : -EIO;
+			}
+		}
+		for (l = out; *l; l += strcspn(l, "\n"), l += *l == '\n') {
+			size_t n = strcspn(l, "\n");
+
+			if (n == strlen(v->src) && !strncmp(l, v->src, n)) {
+				ret = ferry_errf(problem, size, 1, "a volume named %s exists here; the "
+						 "container brings its own (at %s), and Podman will "
+						 "not replace it", v->src, v->dest);
+				break;
+			}
+		}
+		if (ret)
+			break;
+	}
+	free(out);
+	return ret;
 }
 
 int ctr_check_here(const struct wire_ctr *k, const char *log, char *problem, size_t size)
@@ -348,10 +465,12 @@ int ctr_check_here(const struct wire_ctr *k, const char *log, char *problem, siz
 		ret = exists("container", k->name, log);
 	if (ret == 1)
 		return ferry_errf(problem, size, 1, "a container named %s exists here", k->name);
+	if (ret == 0)
+		ret = volumes_here(k, log, problem, size);
 	if (ret < 0)
 		return ferry_errf(problem, size, ret, "podman could not be asked (%s)",
 				  ret == -ENOENT ? "not installed" : strerror(-ret));
-	return 0;
+	return ret;
 }
 
 int ctr_previous_tar(const char *parent_dir, const char *work_dir, char *tarf, size_t size,

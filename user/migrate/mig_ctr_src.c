@@ -41,6 +41,16 @@ int src_ctr_announce(struct mig *m)
 		return src_seterr(m, ret, "container check: %s", m->c.err);
 	src_progress("%s can take container %s (image %.12s)", m->o->to, m->ctr->w.name,
 		     m->ctr->w.image);
+	for (uint32_t i = 0; i < m->ctr->w.nvols; i++) {
+		const struct wire_ctr_vol *v = &m->ctr->w.vols[i];
+
+		if (v->kind == WIRE_CTR_VOL_NAMED)
+			src_progress("volume %s at %s: copied in Podman's checkpoint archive, while "
+				     "the container is frozen", v->src, v->dest);
+		else
+			src_progress("%s at %s: left in place (%s has it)", v->src, v->dest,
+				     m->o->to);
+	}
 	return 0;
 }
 

@@ -46,6 +46,19 @@ void src_report(struct mig *m)
 		json_str(&j, "id", m->ctr->w.id);
 		json_str(&j, "name", m->ctr->w.name);
 		json_str(&j, "image", m->ctr->w.image);
+		json_arr_open(&j, "volumes");
+		for (uint32_t i = 0; i < m->ctr->w.nvols; i++) {
+			const struct wire_ctr_vol *v = &m->ctr->w.vols[i];
+			bool named = v->kind == WIRE_CTR_VOL_NAMED;
+
+			json_obj_open(&j, NULL);
+			json_str(&j, "type", named ? "volume" : "bind");
+			json_str(&j, "source", v->src);
+			json_str(&j, "destination", v->dest);
+			json_str(&j, "handling", named ? "copied" : "left-in-place");
+			json_obj_close(&j);
+		}
+		json_arr_close(&j);
 		json_obj_close(&j);
 	}
 	json_str(&j, "to", m->o->to);

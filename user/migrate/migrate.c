@@ -73,7 +73,12 @@ static const char usage_text[] =
 "network's job: ferry does not route). Refused before anything is frozen:\n"
 "a container with connections whose network ferry cannot lock (--network\n"
 "host, an interface that is not a veth with its other end on this host).\n"
-"Not yet: volumes are not copied.\n"
+"Volumes: a named volume's content travels in Podman's archive, so it is\n"
+"copied while the container is frozen; HOST must not have a volume of that\n"
+"name (Podman will not replace one). A bind mount stays where it is: its\n"
+"host path must exist on HOST (storage both hosts share). Both are checked\n"
+"before anything is frozen, and the report lists each volume and how it\n"
+"moved.\n"
 "\n"
 "Options:\n"
 "  --container NAME|ID   move this Podman container instead of a PID\n"
@@ -763,6 +768,8 @@ int cmd_migrate(int argc, char **argv)
 			return FERRY_EXIT_FAIL;
 		}
 		ret = ctr_inspect(o.container, m.ctr, err, sizeof(err));
+		if (!ret)
+			ret = ctr_volumes(m.ctr, err, sizeof(err));
 		if (ret) {
 			ferry_err("%s", err);
 			free(m.ctr);

@@ -308,20 +308,37 @@ int wire_parse_move_addr(struct wire_conn *c, const struct wire_msg *m,
 
 /*
  * CONTAINER: the engine ("podman"), the container's full ID (64 hex
- * digits), its name and its image's full ID. Both sides check each field's
- * form (wire_ctr_ok) before anything uses it.
+ * digits), its name and its image's full ID; then (added after the first
+ * release: a frame that ends after the image has none) the count of its
+ * volumes and each one's kind, source and destination. Both sides check
+ * each field's form (wire_ctr_ok) before anything uses it.
  */
-#define WIRE_CTR_ID_LEN	64
+#define WIRE_CTR_ID_LEN		64
+#define WIRE_CTR_MAX_VOLS	16
+#define WIRE_CTR_PATH_MAX	1024
+enum wire_ctr_vol_kind {
+	WIRE_CTR_VOL_NAMED = 1,	/* a named volume: src is its name */
+	WIRE_CTR_VOL_BIND = 2,	/* a host path bind-mounted: src is the path */
+};
+struct wire_ctr_vol {
+	uint8_t kind;
+	char src[WIRE_CTR_PATH_MAX];
+	char dest[WIRE_CTR_PATH_MAX];	/* inside the container */
+};
 struct wire_ctr {
 	char engine[16];
 	char id[WIRE_CTR_ID_LEN + 1];
 	char name[256];
 	char image[WIRE_CTR_ID_LEN + 1];
+	uint32_t nvols;
+	struct wire_ctr_vol vols[WIRE_CTR_MAX_VOLS];
 };
 int wire_send_ctr(struct wire_conn *c, const struct wire_ctr *k);
 int wire_parse_ctr(struct wire_conn *c, const struct wire_msg *m, struct wire_ctr *k);
 /* engine "podman", IDs of 64 lower-case hex digits, a name of 1..255 bytes
- * of [A-Za-z0-9_.-] that starts with a letter or digit (Podman's rule) */
+ * of [A-Za-z0-9_.-] that starts with a letter or digit (Podman's rule);
+ * at most WIRE_CTR_MAX_VOLS volumes, each of a known kind, a named one's
+ * name by the same rule, a bind's source and every destination absolute */
 bool wire_ctr_ok(const struct wire_ctr *k);
 /* The name rule alone (also what `--container` accepts: a name, or an ID
  * or its prefix, whose hex digits fit it) */

@@ -515,10 +515,24 @@ bool wire_ctr_name_ok(const char *name)
 	return true;
 }
 
+static bool ctr_vol_ok(const struct wire_ctr_vol *v)
+{
+	if (v->dest[0] != '/')
+		return false;
+	if (v->kind == WIRE_CTR_VOL_NAMED)
+		return wire_ctr_name_ok(v->src);
+	return v->kind == WIRE_CTR_VOL_BIND && v->src[0] == '/';
+}
+
 bool wire_ctr_ok(const struct wire_ctr *k)
 {
-	return !strcmp(k->engine, "podman") && hex64(k->id) && hex64(k->image) &&
-	       wire_ctr_name_ok(k->name);
+	if (strcmp(k->engine, "podman") || !hex64(k->id) || !hex64(k->image) ||
+	    !wire_ctr_name_ok(k->name) || k->nvols > WIRE_CTR_MAX_VOLS)
+		return false;
+	for (uint32_t i = 0; i < k->nvols; i++)
+		if (!ctr_vol_ok(&k->vols[i]))
+			return false;
+	return true;
 }
 
 int wire_send_ctr(struct wire_conn *c, const struct wire_ctr *k)
@@ -530,6 +544,12 @@ int wire_send_ctr(struct wire_conn *c, const struct wire_ctr *k)
 	wb_str(&b, k->id);
 	wb_str(&b, k->name);
 	wb_str(&b, k->image);
+	wb_u32(&b, k->nvols);
+	for (uint32_t i = 0; i < k->nvols && i < WIRE_CTR_MAX_VOLS; i++) {
+		wb_u8(&b, k->vols[i].kind);
+		wb_str(&b, k->vols[i].src);
+		wb_str(&b, k->vols[i].dest);
+	}
 	return send_wb(c, WIRE_CONTAINER, &b);
 }
 
@@ -546,6 +566,17 @@ int wire_parse_ctr(struct wire_conn *c, const struct wire_msg *m, struct wire_ct
 	rd_str(&r, k->id, sizeof(k->id));
 	rd_str(&r, k->name, sizeof(k->name));
 	rd_str(&r, k->image, sizeof(k->image));
+	/* a sender from before volumes ends here */
+	if (!r.bad && r.off < r.len) {
+		k->nvols = rd_u32(&r);
+		if (k->nvols > WIRE_CTR_MAX_VOLS)
+			return malformed(c, m);
+		for (uint32_t i = 0; i < k->nvols && !r.bad; i++) {
+			k->vols[i].kind = rd_u8(&r);
+			rd_str(&r, k->vols[i].src, sizeof(k->vols[i].src));
+			rd_str(&r, k->vols[i].dest, sizeof(k->vols[i].dest));
+		}
+	}
 	if (!rd_done(&r) || !wire_ctr_ok(k))
 		return malformed(c, m);
 	return 0;
