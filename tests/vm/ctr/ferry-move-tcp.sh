@@ -85,13 +85,21 @@ if [ "$FERRY_ROLE" = a ]; then
 	dt=$(jq_get "$r" downtime_ms)
 	echo "downtime: $dt ms with $N connections"
 	# ferry-move-tcp-many (1000 connections) and this one (20), in the
-	# same run, in either order: the second compares the downtimes
-	echo "$dt" >"$S/downtime-$N"
-	if [ -s "$S/downtime-20" ] && [ -s "$S/downtime-1000" ]; then
-		d20=$(cat "$S/downtime-20"); d1000=$(cat "$S/downtime-1000")
-		echo "downtime with 1000 connections / with 20: $d1000 / $d20 ms = $(awk -v a="$d1000" -v b="$d20" 'BEGIN { printf "%.2f", a / b }')"
-		[ $(( d1000 * 2 )) -le $(( d20 * 3 )) ] ||
-			fail "the frozen time grows with the connections: $d1000 ms with 1000, $d20 ms with 20"
+	# same job, in either order: the second compares them. (Each script
+	# has a shared directory of its own: the job's is its parent.) A
+	# ratio, not a timed assertion: printed, for the README and the note.
+	J=$(dirname "$S")
+	jq -c '{downtime_ms, dump_ms: .final.dump_ms, criu_frozen_us: .final.frozen_time_us,
+		restore_ms: .final.remote_restore_ms}' "$FERRY_OUT/report.json" >"$J/downtime-$N.json"
+	if [ -s "$J/downtime-20.json" ] && [ -s "$J/downtime-1000.json" ]; then
+		echo "1000 connections against 20, the same job:"
+		for k in downtime_ms dump_ms criu_frozen_us restore_ms; do
+			a=$(jq -r ".$k" "$J/downtime-1000.json"); b=$(jq -r ".$k" "$J/downtime-20.json")
+			echo "  $k: $a / $b = $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }')"
+		done
+	else
+		echo "NOTE: no comparison of 1000 and 20 connections: run ferry-move-tcp.sh and" \
+			"ferry-move-tcp-many.sh in one job (make check-containers does)"
 	fi
 	barrier checked 1200
 	exit 0
