@@ -23,8 +23,6 @@ set -euo pipefail
 ctr_setup
 S=$FERRY_SHARED
 P1=7971 P2=7972
-T0=$(date +%s)
-step() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
 wpid() { pgrep -x mig_workload | head -1; }
 
 if [ "$FERRY_ROLE" = a ]; then
@@ -38,10 +36,7 @@ if [ "$FERRY_ROLE" = a ]; then
 		[ "$(awk '{print $3}' /proc/$w/stat)" != T ] || fail "case $1: the workload is stopped"
 		v=$(workload_verify "$w" /proc/$w/root/tmp/w.pid.verify)
 		case $v in OK*) ;; *) fail "case $1: verification on a: $v" ;; esac
-		n1=$(podman exec c1 cat /tmp/count)
-		sleep 1
-		n2=$(podman exec c1 cat /tmp/count)
-		[ "$n2" -gt "$n1" ] || fail "case $1: the container does not count ($n1 -> $n2)"
+		ctr_counting c1 /tmp/count "case $1"
 		step "ok: case $1: the container runs on a ($v)"
 	}
 	migrate_fails() {	# CASE PORT TEXT...: ferry migrate fails, saying each TEXT
@@ -56,10 +51,7 @@ if [ "$FERRY_ROLE" = a ]; then
 			grep -q "$t" "$FERRY_OUT/m$n.log" || fail "case $n: no '$t' in its output"
 		done
 	}
-	step "image"
-	ctr_image_build $CTR_DIR/rootfs.tar "$FERRY_PROGS/mig_workload"
-	podman import -q $CTR_DIR/rootfs.tar localhost/ferry-w:1 >/dev/null
-	podman save -q -o "$S/image.tar" localhost/ferry-w:1
+	ctr_image_share localhost/ferry-w:1 "$FERRY_PROGS/mig_workload"
 	barrier image 600
 	step "run"
 	podman run -d -q --name c1 --network bridge localhost/ferry-w:1 /bin/sh -c \

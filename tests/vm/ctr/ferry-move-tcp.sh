@@ -38,8 +38,6 @@ RATE=$(( 327680 / N ))	# bytes/s per connection and direction: 320 KiB/s in all
 # long enough for every connection to receive something: with many
 # connections tcp_stream sends 1 KiB chunks (3 s apart at 1000)
 WINDOW=$(( N > 64 ? 10 : 3 ))
-T0=$(date +%s)
-step() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
 fmt='{{.Id}} {{.Name}} {{.NetworkSettings.IPAddress}} {{.NetworkSettings.MacAddress}}'
 # the server's host PID (one runs on a host at a time)
 spid() { pgrep -f "tcp_stream server" | head -1; }

@@ -17,14 +17,9 @@ set -euo pipefail
 ctr_setup
 S=$FERRY_SHARED
 PORT=7980 PORT_REFUSE=7981
-T0=$(date +%s)
-step() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
 
 if [ "$FERRY_ROLE" = a ]; then
-	step "image"
-	ctr_image_build $CTR_DIR/rootfs.tar
-	podman import -q $CTR_DIR/rootfs.tar localhost/ferry-v:1 >/dev/null
-	podman save -q -o "$S/image.tar" localhost/ferry-v:1
+	ctr_image_share localhost/ferry-v:1
 	mkdir -p "$S/bind"
 	echo "shared before" >"$S/bind/f"
 	barrier image 600
@@ -38,18 +33,8 @@ if [ "$FERRY_ROLE" = a ]; then
 	for i in $(seq 300); do [ -s "$S/bind/count" ] && break; sleep 0.2; done
 	[ -s "$S/bind/count" ] || fail "the container does not write into its bind mount"
 	barrier refuse-ready 900
-	step "migrate to a host that has a volume named vol1"
-	rc=0
-	"$FERRY_BIN" migrate --container c1 --to "$FERRY_PEER_IP:$PORT_REFUSE" \
-		2>"$FERRY_OUT/refused.log" || rc=$?
-	cat "$FERRY_OUT/refused.log"
-	assert_eq "$rc" 3 "ferry migrate --container to a host with its volume's name taken: exit status"
-	grep -q "a volume named vol1 exists" "$FERRY_OUT/refused.log" ||
-		fail "the refusal does not name the volume"
-	n1=$(podman exec c1 cat /data/count)
-	sleep 1
-	n2=$(podman exec c1 cat /data/count)
-	[ "$n2" -gt "$n1" ] || fail "the container stopped writing after the refusal ($n1 -> $n2)"
+	ctr_migrate_refused c1 $PORT_REFUSE "that has a volume named vol1" "a volume named vol1 exists"
+	ctr_counting c1 /data/count "after the refusal"
 	barrier refused 900
 	barrier ready 900
 	podman exec c1 cat /data/count >"$S/count.before"
@@ -73,42 +58,20 @@ fi
 barrier image 600
 podman load -q -i "$S/image.tar" >/dev/null
 podman volume create vol1 >/dev/null	# the name is taken here
-"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$PORT_REFUSE" --once --dir /var/tmp \
-	2>"$FERRY_OUT/receive-refused.log" &
-rpid=$!
-wait_port $PORT_REFUSE 30
-barrier refuse-ready 900
-barrier refused 900
-rc=0
-wait $rpid || rc=$?
-cat "$FERRY_OUT/receive-refused.log"
-[ "$rc" != 0 ] || fail "the receiver with a volume named vol1 reported success"
-[ -z "$(podman ps -aq)" ] || fail "the refused migration left a container on b"
+ctr_receive_refused $PORT_REFUSE "with a volume named vol1"
 podman volume rm -f vol1 >/dev/null
-"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$PORT" --once --dir /var/tmp --phase-timeout 900 \
-	2>"$FERRY_OUT/receive.log" &
-rpid=$!
-wait_port $PORT 30
-barrier ready 900
-barrier migrated 900
-rc=0
-wait $rpid || rc=$?
-cat "$FERRY_OUT/receive.log"
-assert_eq "$rc" 0 "ferry receive --once exit status"
-assert_eq "$(podman inspect --format '{{.State.Status}}' c1)" running "state on b"
+ctr_receive $PORT
 podman volume exists vol1 || fail "volume vol1 does not exist on b"
 assert_eq "$(podman exec c1 cat /data/mark)" written-on-a "the volume's file written on a"
 before=$(cat "$S/count.before")
 c1=$(podman exec c1 cat /data/count)
 [ "$c1" -ge "$before" ] || fail "the volume went back: $before before the migration, $c1 on b"
-sleep 1
-c2=$(podman exec c1 cat /data/count)
-[ "$c2" -gt "$c1" ] || fail "the container does not write into its volume on b ($c1 -> $c2)"
+ctr_counting c1 /data/count "its volume on b"
 b1=$(cat "$S/bind/count")
 sleep 1
 b2=$(cat "$S/bind/count")
 [ "$b2" -gt "$b1" ] || fail "the container does not write into the shared bind mount on b"
 assert_eq "$(podman exec c1 cat /bind/f)" "shared before" "the bind mount's file"
-step "ok: volume count $before before, $c1 then $c2 on b; bind count $b1 -> $b2"
+step "ok: volume count $before before, $c1 on b; bind count $b1 -> $b2"
 barrier checked 900
 podman rm -f -t 0 c1 >/dev/null

@@ -22,17 +22,12 @@ ctr_setup
 S=$FERRY_SHARED
 PORT=7960
 PORT_REFUSE=7961
-T0=$(date +%s)
-step() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
 fmt='{{.Id}} {{.Name}} {{.NetworkSettings.IPAddress}} {{.NetworkSettings.MacAddress}}'
 # the workload's host PID (one mig_workload runs on a host at a time)
 wpid() { pgrep -x mig_workload | head -1; }
 
 if [ "$FERRY_ROLE" = a ]; then
-	step "image"
-	ctr_image_build $CTR_DIR/rootfs.tar "$FERRY_PROGS/mig_workload"
-	podman import -q $CTR_DIR/rootfs.tar localhost/ferry-w:1 >/dev/null
-	podman save -q -o "$S/image.tar" localhost/ferry-w:1
+	ctr_image_share localhost/ferry-w:1 "$FERRY_PROGS/mig_workload"
 	barrier image 600
 	step "run"
 	podman run -d -q --name c1 --network bridge localhost/ferry-w:1 /bin/sh -c \
@@ -48,13 +43,7 @@ if [ "$FERRY_ROLE" = a ]; then
 	echo "$v" >"$S/verify.before"
 	podman inspect --format "$fmt" c1 >"$S/ident"
 	barrier refuse-ready 900
-	step "migrate to a host without the image"
-	rc=0
-	"$FERRY_BIN" migrate --container c1 --to "$FERRY_PEER_IP:$PORT_REFUSE" \
-		2>"$FERRY_OUT/refused.log" || rc=$?
-	cat "$FERRY_OUT/refused.log"
-	assert_eq "$rc" 3 "ferry migrate --container to a host without its image: exit status"
-	grep -q "image .* is not here" "$FERRY_OUT/refused.log" || fail "the refusal does not name the image"
+	ctr_migrate_refused c1 $PORT_REFUSE "without its image" "image .* is not here"
 	n1=$(cat /proc/$w/root/tmp/count 2>/dev/null || podman exec c1 cat /tmp/count)
 	sleep 1
 	n2=$(podman exec c1 cat /tmp/count)
@@ -75,31 +64,11 @@ if [ "$FERRY_ROLE" = a ]; then
 fi
 
 barrier image 600
-"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$PORT_REFUSE" --once --dir /var/tmp \
-	2>"$FERRY_OUT/receive-refused.log" &
-rpid=$!
-wait_port "$PORT_REFUSE" 30
-barrier refuse-ready 900
-barrier refused 900
-rc=0
-wait $rpid || rc=$?
-cat "$FERRY_OUT/receive-refused.log"
-[ "$rc" != 0 ] || fail "the receiver without the image reported success"
-[ -z "$(podman ps -aq)" ] || fail "the refused migration left a container on b"
+ctr_receive_refused $PORT_REFUSE "without the image"
 step "load"
 podman load -q -i "$S/image.tar" >/dev/null
-"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$PORT" --once --dir /var/tmp --phase-timeout 900 \
-	2>"$FERRY_OUT/receive.log" &
-rpid=$!
-wait_port "$PORT" 30
-barrier ready 900
-barrier migrated 900
-rc=0
-wait $rpid || rc=$?
-cat "$FERRY_OUT/receive.log"
-assert_eq "$rc" 0 "ferry receive --once exit status"
+ctr_receive $PORT
 assert_eq "$(podman inspect --format "$fmt" c1)" "$(cat "$S/ident")" "ID, name, IP and MAC on b"
-assert_eq "$(podman inspect --format '{{.State.Status}}' c1)" running "state on b"
 w=$(wpid)
 [ -n "$w" ] || fail "mig_workload does not run on b"
 v=$(workload_verify "$w" /proc/$w/root/tmp/w.pid.verify)

@@ -14,8 +14,6 @@ set -euo pipefail
 . "$FERRY_SRC/tests/vm/lib/podman.sh"
 ctr_setup
 S=$FERRY_SHARED
-T0=$(date +%s)
-step() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
 # what must be unchanged, then the init's PID (one podman start: seconds under TCG)
 fmt='{{.Id}} {{.Name}} {{.NetworkSettings.IPAddress}} {{.NetworkSettings.MacAddress}} {{.State.Pid}}'
 

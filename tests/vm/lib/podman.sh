@@ -4,6 +4,9 @@
 # (cgroupfs), events go to a file. Debian's crun has no CRIU support, so
 # the runtime is runc. See ../shared/notes/containers-facts.md.
 CTR_DIR=/run/ferry-ctr
+CTR_T0=$(date +%s)
+# step TEXT: a progress line with the seconds since the script began
+step() { echo "[$(( $(date +%s) - CTR_T0 ))s] $*"; }
 ctr_setup() {
 	modprobe -qa nft_compat nf_nat xt_MASQUERADE xt_conntrack xt_comment xt_addrtype \
 		xt_nat xt_mark xt_multiport veth bridge br_netfilter 2>/dev/null || true
@@ -58,4 +61,69 @@ ctr_migrate() {
 	barrier migrated 900
 	assert_eq "$rc" 0 "ferry migrate --container exit status"
 	[ -z "$(podman ps -aq)" ] || fail "a container is left on a: $(podman ps -a)"
+}
+# ctr_image_share REF [PROGRAM...] (role a): the test image REF built
+# (ctr_image_build), imported here and saved to the job's shared
+# $FERRY_SHARED/image.tar for b's `podman load`
+ctr_image_share() {
+	local ref=$1
+	shift
+	step "image"
+	ctr_image_build $CTR_DIR/rootfs.tar "$@"
+	podman import -q $CTR_DIR/rootfs.tar "$ref" >/dev/null
+	podman save -q -o "$FERRY_SHARED/image.tar" "$ref"
+}
+# ctr_migrate_refused NAME PORT WHAT PATTERN (role a): `ferry migrate
+# --container NAME` to the peer's PORT must be refused before the freeze
+# (exit status 3) with a message matching PATTERN
+ctr_migrate_refused() {
+	local rc=0
+	step "migrate to a host $3"
+	"$FERRY_BIN" migrate --container "$1" --to "$FERRY_PEER_IP:$2" \
+		2>"$FERRY_OUT/refused.log" || rc=$?
+	cat "$FERRY_OUT/refused.log"
+	assert_eq "$rc" 3 "ferry migrate --container to a host $3: exit status"
+	grep -q "$4" "$FERRY_OUT/refused.log" || fail "the refusal does not say '$4'"
+}
+# ctr_counting NAME FILE WHAT: the counter the container's shell writes to
+# FILE (inside it) advances within a second
+ctr_counting() {
+	local n1 n2
+	n1=$(podman exec "$1" cat "$2")
+	sleep 1
+	n2=$(podman exec "$1" cat "$2")
+	[ "$n2" -gt "$n1" ] || fail "$3: the container does not count ($n1 -> $n2)"
+	echo "$3: $2 counts ($n1 -> $n2)"
+}
+# ctr_receive_refused PORT WHY (role b): a `ferry receive --once` on PORT
+# across a's ctr_migrate_refused (barriers refuse-ready, refused): it must
+# fail, because WHY, and leave no container here
+ctr_receive_refused() {
+	local rc=0 r
+	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$1" --once --dir /var/tmp \
+		2>"$FERRY_OUT/receive-refused.log" &
+	r=$!
+	wait_port "$1" 30
+	barrier refuse-ready 900
+	barrier refused 900
+	wait $r || rc=$?
+	cat "$FERRY_OUT/receive-refused.log"
+	[ "$rc" != 0 ] || fail "the receiver $2 reported success"
+	[ -z "$(podman ps -aq)" ] || fail "the refused migration left a container on b"
+}
+# ctr_receive PORT (role b): a `ferry receive --once` on PORT across a's
+# ctr_migrate (barriers ready, migrated): it must exit 0, and the
+# container c1 runs here
+ctr_receive() {
+	local rc=0 r
+	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$1" --once --dir /var/tmp --phase-timeout 900 \
+		2>"$FERRY_OUT/receive.log" &
+	r=$!
+	wait_port "$1" 30
+	barrier ready 900
+	barrier migrated 900
+	wait $r || rc=$?
+	cat "$FERRY_OUT/receive.log"
+	assert_eq "$rc" 0 "ferry receive --once exit status"
+	assert_eq "$(podman inspect --format '{{.State.Status}}' c1)" running "state on b"
 }
