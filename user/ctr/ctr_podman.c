@@ -320,7 +320,6 @@ void ctr_forget_checkpoint(const struct ctr_info *ci)
 	}
 }
 
-/* `podman KIND exists REF`: 1 yes, 0 no, -errno if Podman could not say */
 int ctr_volumes(struct ctr_info *ci, char *err, size_t errlen)
 {
 	const char *argv[] = {
@@ -388,6 +387,7 @@ int ctr_volumes(struct ctr_info *ci, char *err, size_t errlen)
 	return ret;
 }
 
+/* `podman KIND exists REF`: 1 yes, 0 no, -errno if Podman could not say */
 static int exists(const char *kind, const char *ref, const char *log)
 {
 	const char *argv[] = { "podman", kind, "exists", ref, NULL };
