@@ -18,6 +18,13 @@
 #include "preflight.h"
 #include "util.h"
 
+static int cmp_pid(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 int src_open_trackers(struct mig *m)
 {
 	long tck = sysconf(_SC_CLK_TCK);
@@ -53,6 +60,15 @@ int src_open_trackers(struct mig *m)
 				return src_seterr(m, v, "the namespace PID of %d: %s", m->pids[i],
 						  strerror(-v));
 			m->tr[i].img_pid = v;
+		}
+		/* forked after pre-flight (a shell's short-lived child): the
+		 * destination takes no pages for a PID it was not told of, so
+		 * CRIU dumps this one whole */
+		if (i && m->announced && !bsearch(&(uint32_t){ (uint32_t)m->tr[i].img_pid },
+						  m->announced, m->nannounced,
+						  sizeof(*m->announced), cmp_pid)) {
+			m->tr[i].gone = true;
+			continue;
 		}
 		/* read before the tracker opens: a PID taken by another
 		 * process after this is seen at the next round (tracked_same);

@@ -58,6 +58,8 @@ struct mig {
 	int fd;
 	pid_t *pids;		/* the tree when its tracking began */
 	size_t npids;
+	uint32_t *announced;	/* the IDs pre-flight told the destination, sorted */
+	size_t nannounced;
 	pid_t *frozen_pids;	/* the tree CRIU dumped and left stopped */
 	size_t nfrozen;
 	uint64_t track_uptime_us;	/* when the tracking began (/proc/uptime) */
