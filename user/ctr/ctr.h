@@ -126,8 +126,8 @@ int ctr_restore(const struct wire_ctr *k, const char *archive, const char *previ
  * Destination, in the restore guard once the receiver is gone (ctr_undo.c):
  * end everything the restore of container id started (processes started
  * since `since`, a mig_pid_starttime), its network locked first. Podman's
- * record of it is left to ctr_remove(). How many of its cgroups were
- * found, or -ETIMEDOUT if something still ran after 30 s.
+ * record of it is left to ctr_remove(). 0, or -ETIMEDOUT if something
+ * still ran after 30 s.
  */
 int ctr_undo_restore(const char *id, uint64_t since);
 

@@ -33,8 +33,7 @@
 
 struct undo_walk {
 	const char *id;
-	int found;	/* matching cgroups seen */
-	int populated;	/* of those, with tasks left */
+	int populated;	/* matching cgroups with tasks left */
 };
 
 static int write_str(const char *dir, const char *file, const char *v)
@@ -102,7 +101,6 @@ static void walk(struct undo_walk *w, const char *dir, int depth)
 			continue;
 		}
 		/* the whole subtree goes: no need to look below */
-		w->found++;
 		if (populated(sub))
 			freeze_and_lock(sub);	/* may have appeared since the last sweep */
 		write_str(sub, "cgroup.kill", "1");
@@ -150,21 +148,20 @@ int ctr_undo_restore(const char *id, uint64_t since)
 {
 	uint64_t deadline = ferry_now_ns() + (uint64_t)UNDO_MS * 1000000;
 	struct undo_walk w = { .id = id };
-	int quiet = 0, found = 0;
+	int quiet = 0;
 
 	if (strlen(id) < 12)
 		return -EINVAL;	/* never a prefix that could name another */
-	/* runc or CRIU may be between steps: sweep until two quiet rounds */
+	/* runc or CRIU may be between steps: sweep until three quiet rounds */
 	while (ferry_now_ns() < deadline) {
 		int killed;
 
-		w.found = w.populated = 0;
+		w.populated = 0;
 		walk(&w, CGROUP_ROOT, 0);
 		killed = kill_by_cmdline(id, since);
-		found += w.found;
 		if (!w.populated && !killed) {
 			if (++quiet >= 3)
-				return found;
+				return 0;
 		} else {
 			quiet = 0;
 		}

@@ -206,3 +206,15 @@ int ferry_mkdirs(const char *path, unsigned int mode)
 		return -errno;
 	return 0;
 }
+
+int ferry_cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+bool ferry_u32_in(const uint32_t *v, size_t n, uint32_t x)
+{
+	return n && bsearch(&x, v, n, sizeof(*v), ferry_cmp_u32);
+}

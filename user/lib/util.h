@@ -68,6 +68,10 @@ void ferry_close_fds_except(int keep);
 
 /* Parse a decimal number into [min, max]; false on garbage or range. */
 bool ferry_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* qsort/bsearch order of uint32_t values */
+int ferry_cmp_u32(const void *a, const void *b);
+/* Is x among the n sorted (ferry_cmp_u32) values of v? */
+bool ferry_u32_in(const uint32_t *v, size_t n, uint32_t x);
 
 /* Read a small text file into buf (NUL-terminated, trailing newline
  * stripped). Returns length or -errno. */

@@ -18,13 +18,6 @@
 #include "preflight.h"
 #include "util.h"
 
-static int cmp_pid(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 int src_open_trackers(struct mig *m)
 {
 	long tck = sysconf(_SC_CLK_TCK);
@@ -64,9 +57,8 @@ int src_open_trackers(struct mig *m)
 		/* forked after pre-flight (a shell's short-lived child): the
 		 * destination takes no pages for a PID it was not told of, so
 		 * CRIU dumps this one whole */
-		if (i && m->announced && !bsearch(&(uint32_t){ (uint32_t)m->tr[i].img_pid },
-						  m->announced, m->nannounced,
-						  sizeof(*m->announced), cmp_pid)) {
+		if (i && m->announced &&
+		    !ferry_u32_in(m->announced, m->nannounced, (uint32_t)m->tr[i].img_pid)) {
 			m->tr[i].gone = true;
 			continue;
 		}

@@ -259,26 +259,6 @@ static int tls_connect(struct mig *m, struct wire_tls *tls)
 }
 
 /* 0 ok, FERRY_EXIT_MISSING-style >0 when the destination refused. */
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The destination takes pages only for the IDs pre-flight named (tree
- * and threads, as CRIU's images will name them): kept, to track no other */
-static int keep_announced(struct mig *m, const struct pf_list *l)
-{
-	m->announced = malloc((l->ntids ? l->ntids : 1) * sizeof(*m->announced));
-	if (!m->announced)
-		return -ENOMEM;
-	memcpy(m->announced, l->tids, l->ntids * sizeof(*m->announced));
-	m->nannounced = l->ntids;
-	qsort(m->announced, m->nannounced, sizeof(*m->announced), cmp_u32);
-	return 0;
-}
-
 static int preflight(struct mig *m)
 {
 	struct pf_list l;
@@ -292,8 +272,16 @@ static int preflight(struct mig *m)
 	if (ret)
 		return ret;
 	ret = preflight_send(&m->c, &l);
-	if (!ret)
-		ret = keep_announced(m, &l);
+	if (!ret) {
+		/* the destination takes pages only for the IDs named here
+		 * (tree and threads, as CRIU's images name them): kept, so
+		 * that no other is tracked */
+		m->announced = l.tids;
+		m->nannounced = l.ntids;
+		qsort(m->announced, m->nannounced, sizeof(*m->announced), ferry_cmp_u32);
+		l.tids = NULL;
+		l.ntids = 0;
+	}
 	if (!ret)
 		ret = wire_expect(&m->c, WIRE_PREFLIGHT_ANS, &msg);
 	if (!ret)

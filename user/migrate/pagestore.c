@@ -260,13 +260,6 @@ int pagestore_get(struct pagestore *ps, uint32_t pid, uint64_t vaddr, void *out)
 	return pagestore_read_slot(ps, e->slot, out, 1);
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static int cmp_ref(const void *a, const void *b)
 {
 	const struct ps_ref *x = a, *y = b;
@@ -305,7 +298,7 @@ int pagestore_pids(struct pagestore *ps, uint32_t **pids, size_t *n)
 		v[k++] = e->pid;
 	}
 	if (k)
-		qsort(v, k, sizeof(*v), cmp_u32);
+		qsort(v, k, sizeof(*v), ferry_cmp_u32);
 	*pids = v;
 	*n = k;
 	return 0;

@@ -37,19 +37,7 @@ int recv_count_round(struct recv_budget *b, char *err, size_t errlen)
 
 bool recv_pid_known(const struct recv_budget *b, uint32_t pid)
 {
-	size_t lo = 0, hi = b->npids;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (b->pids[mid] == pid)
-			return true;
-		if (b->pids[mid] < pid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
+	return ferry_u32_in(b->pids, b->npids, pid);
 }
 
 static uint32_t mask(uint8_t prefix)

@@ -214,13 +214,6 @@ static void await_ack(struct session *s)
 		note("the source did not confirm the outcome (%s): it may ask again", s->c.err);
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /*
  * CONTAINER: can Podman here take it (the image by ID, its ID and name
  * free)? Answered with CONTAINER_ACK, or an ERROR saying why not.
@@ -328,7 +321,7 @@ static int preflight(struct session *s)
 		s->pids = l.tids;	/* the PIDs pages may come for */
 		s->budget.pids = l.tids;
 		s->budget.npids = l.ntids;
-		qsort(s->pids, l.ntids, sizeof(*s->pids), cmp_u32);
+		qsort(s->pids, l.ntids, sizeof(*s->pids), ferry_cmp_u32);
 		l.tids = NULL;
 		l.ntids = 0;
 		note("pre-flight passed: disk budget %llu MiB", (unsigned long long)(rep.budget >> 20));
