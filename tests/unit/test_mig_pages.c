@@ -193,7 +193,7 @@ static void test_copy_child(void **state)
 	struct mig_copy_stats st = { 0 };
 	/* read from child, named 1 (as a container's init would be in
 	 * its PID namespace): the frames and the index carry the name */
-	assert_int_equal(mig_send_pages(&a, child, 1, &req, sent, &st), 0);
+	assert_int_equal(mig_send_pages(&a, NULL, child, 1, &req, sent, &st), 0);
 	assert_int_equal(wire_send(&a, WIRE_DONE, NULL, 0), 0);
 	pthread_join(th, NULL);
 	assert_int_equal(r.ret, 0);
@@ -225,7 +225,7 @@ static void test_copy_child(void **state)
 	waitpid(child, NULL, 0);
 	struct mig_exts none = { 0 };
 	assert_int_equal(mig_present_pages(child, &none), -ESRCH);
-	assert_int_equal(mig_send_pages(&a, child, child, &req, sent, &st), -ESRCH);
+	assert_int_equal(mig_send_pages(&a, NULL, child, child, &req, sent, &st), -ESRCH);
 
 	pagestore_close(store, true);
 	pagestore_close(sent, true);

@@ -11,5 +11,9 @@ int cmd_migrate(int argc, char **argv);
 int cmd_receive(int argc, char **argv);
 int cmd_pki(int argc, char **argv);
 int cmd_settle(int argc, char **argv);
+int cmd_checkpoint(int argc, char **argv);
+int cmd_ha(int argc, char **argv);
+int cmd_versions(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 
 #endif

@@ -17,6 +17,10 @@ static const struct {
 	{ "migrate", cmd_migrate, "move a running process tree to another host" },
 	{ "receive", cmd_receive, "accept process trees sent by `ferry migrate`" },
 	{ "settle", cmd_settle, "resume or kill a tree a migration left frozen" },
+	{ "checkpoint", cmd_checkpoint, "add a version of a running tree to a checkpoint store" },
+	{ "ha", cmd_ha, "checkpoint a running tree periodically, keeping N versions" },
+	{ "versions", cmd_versions, "list a checkpoint store's versions and check them" },
+	{ "restore", cmd_restore, "restore a tree from a checkpoint store" },
 	{ "pki",   cmd_pki,   "create the TLS certificates of the migration channel" },
 };
 
@@ -31,7 +35,7 @@ static void usage(FILE *f)
 "\n"
 "Commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f,
 "\n"
 "Run `ferry COMMAND --help` for the options of a command. Commands that\n"

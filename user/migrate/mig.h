@@ -14,6 +14,7 @@
 
 struct wire_conn;
 struct pagestore;
+struct imgchain;
 
 /* A run of pages. */
 struct mig_ext {
@@ -83,10 +84,12 @@ struct mig_copy_stats {
  * so a hole costs one page, not a batch), send them as PAGES frames, record
  * them in sent (an index-only page store), both under img_pid: the PID
  * CRIU's images will name the process by (inside a container, its PID
- * namespace's number; else pid). Adds to *st.
+ * namespace's number; else pid). Adds to *st. With store (`ferry
+ * checkpoint`: the rounds stay on this host) the pages go into that image
+ * chain instead of over c.
  */
-int mig_send_pages(struct wire_conn *c, pid_t pid, pid_t img_pid, const struct mig_exts *x,
-		   struct pagestore *sent, struct mig_copy_stats *st);
+int mig_send_pages(struct wire_conn *c, struct imgchain *store, pid_t pid, pid_t img_pid,
+		   const struct mig_exts *x, struct pagestore *sent, struct mig_copy_stats *st);
 
 /* Run a program, stdout+stderr appended to log_path. Returns its exit
  * status (0..255), 128+signal, or -errno if it could not run. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/uio.h>
+#include "imgchain.h"
 #include "mig.h"
 #include "pagestore.h"
 #include "util.h"
@@ -278,8 +279,8 @@ int mig_exts_clip(const struct mig_exts *x, const struct mig_vma *v, size_t nv,
 	return ret;
 }
 
-int mig_send_pages(struct wire_conn *c, pid_t pid, pid_t img_pid, const struct mig_exts *x,
-		   struct pagestore *sent, struct mig_copy_stats *st)
+int mig_send_pages(struct wire_conn *c, struct imgchain *store, pid_t pid, pid_t img_pid,
+		   const struct mig_exts *x, struct pagestore *sent, struct mig_copy_stats *st)
 {
 	struct iovec *riov = calloc(WIRE_MAX_PAGES, sizeof(*riov));
 	uint8_t *buf = malloc(WIRE_MAX_PAGES * PG);
@@ -314,7 +315,13 @@ int mig_send_pages(struct wire_conn *c, pid_t pid, pid_t img_pid, const struct m
 				break;
 			}
 			got = r > 0 ? (uint32_t)((uint64_t)r / PG) : 0;
-			if (got) {
+			if (got && store) {
+				ret = imgchain_put(store, (uint32_t)img_pid, a, got, buf);
+				if (!ret)
+					ret = pagestore_put(sent, (uint32_t)img_pid, a, got, buf);
+				st->pages += got;
+				st->raw_bytes += (uint64_t)got * PG;
+			} else if (got) {
 				uint64_t before = c->bytes_sent;
 
 				ret = wire_send_pages(c, (uint32_t)img_pid, a, got, buf);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "ctr.h"
+#include "imgchain.h"
 #include "mig.h"
 #include "mig_guard.h"
 #include "mig_src.h"
@@ -103,7 +104,11 @@ void src_close_trackers(struct mig *m)
 	}
 }
 
-/* Send ROUND_END and wait for the destination's acknowledgement. */
+/*
+ * Send ROUND_END and wait for the destination's acknowledgement; into a
+ * local store, the round becomes one more image set of its chain (the
+ * last one only if no round wrote any: the final dump needs a parent).
+ */
 static int end_round(struct mig *m, struct mig_round_stat *rs, uint32_t round, uint32_t flags)
 {
 	struct wire_round r = {
@@ -113,6 +118,14 @@ static int end_round(struct mig *m, struct mig_round_stat *rs, uint32_t round, u
 	struct wire_msg msg;
 	int ret;
 
+	if (m->store) {
+		bool last = flags & WIRE_ROUND_F_LAST;
+
+		ret = imgchain_end_round(m->store, last && !imgchain_top(m->store));
+		if (ret)
+			snprintf(m->c.err, sizeof(m->c.err), "%s", imgchain_err(m->store));
+		return ret;
+	}
 	ret = wire_send_round(&m->c, WIRE_ROUND_END, &r);
 	if (ret || (flags & WIRE_ROUND_F_LAST))
 		return ret;
@@ -166,7 +179,7 @@ static int round_zero(struct mig *m, struct mig_round_stat *rs)
 			ret = mig_present_pages(pid, &x);
 		if (!ret) {
 			rs->dirty_pages += mig_exts_pages(&x);
-			ret = mig_send_pages(&m->c, pid, m->tr[i].img_pid, &x, m->sent, &cs);
+			ret = mig_send_pages(&m->c, m->store, pid, m->tr[i].img_pid, &x, m->sent, &cs);
 		}
 		mig_exts_free(&x);
 		if (ret == -ESRCH && i) {	/* a child exited: fine */
@@ -242,7 +255,7 @@ static int dirty_round(struct mig *m, uint32_t round, struct mig_round_stat *rs)
 			ret = mig_exts_clip(&x, v, nv, &clipped);
 		if (!ret) {
 			rs->dirty_pages += mig_exts_pages(&clipped);
-			ret = mig_send_pages(&m->c, m->pids[i], m->tr[i].img_pid, &clipped, m->sent,
+			ret = mig_send_pages(&m->c, m->store, m->pids[i], m->tr[i].img_pid, &clipped, m->sent,
 					     &cs);
 		}
 		if (ret == -ESRCH && i) {
@@ -269,13 +282,20 @@ static int dirty_round(struct mig *m, uint32_t round, struct mig_round_stat *rs)
 	return 0;
 }
 
-static void print_round(uint32_t i, const struct mig_round_stat *r, uint64_t est)
+static void print_round(const struct mig *m, uint32_t i, const struct mig_round_stat *r,
+			uint64_t est)
 {
 	char tail[64] = "";
 
 	if (i)
 		snprintf(tail, sizeof(tail), ", final copy estimated at %llu ms",
 			 (unsigned long long)est);
+	if (m->store) {
+		src_progress("round %u: %llu pages dirty, %llu stored (%.1f MiB), %llu ms%s", i,
+			     (unsigned long long)r->dirty_pages, (unsigned long long)r->sent_pages,
+			     r->raw_bytes / 1048576.0, (unsigned long long)(r->ns / 1000000), tail);
+		return;
+	}
 	src_progress("round %u: %llu pages dirty, %llu sent, %.1f MiB -> %.1f MiB on the wire, %llu ms%s",
 		 i, (unsigned long long)r->dirty_pages, (unsigned long long)r->sent_pages,
 		 r->raw_bytes / 1048576.0, r->wire_bytes / 1048576.0,
@@ -304,7 +324,7 @@ int src_precopy(struct mig *m)
 	if (ret)
 		return ret;
 	m->nrounds = 1;
-	print_round(0, &m->hist[0], 0);
+	print_round(m, 0, &m->hist[0], 0);
 	for (;;) {
 		struct mig_policy p = { m->o->max_downtime_ms, m->o->max_rounds, 90,
 					m->budget, final_need(m) };
@@ -319,7 +339,7 @@ int src_precopy(struct mig *m)
 			return ret;
 		m->nrounds++;
 		mig_policy_decide(&p, m->hist, m->nrounds, &est);
-		print_round((uint32_t)m->nrounds - 1, &m->hist[m->nrounds - 1], est);
+		print_round(m, (uint32_t)m->nrounds - 1, &m->hist[m->nrounds - 1], est);
 	}
 	if (m->why == MIG_CONTINUE)
 		m->why = MIG_STOP_MAX_ROUNDS;

@@ -19,6 +19,8 @@
 #include "wire.h"
 #include "wire_tls.h"
 
+struct imgchain;
+
 #define MAX_CRIU_ARGS 16
 #define MAX_ROUNDS_HIST 64
 #define MIG_REPLY_TIMEOUT_MS	120000	/* any answer but the restore's */
@@ -65,6 +67,8 @@ struct mig {
 	uint64_t track_uptime_us;	/* when the tracking began (/proc/uptime) */
 	struct tracked *tr;
 	struct pagestore *sent;
+	struct imgchain *store;	/* `ferry checkpoint`: rounds go into this local
+				 * image chain, not over c */
 	char dir[4096];		/* private work dir */
 	char final_dir[4200], parent_dir[4200], log[4200];
 	struct mig_round_stat hist[MAX_ROUNDS_HIST];
@@ -113,6 +117,15 @@ int src_precopy(struct mig *m);
 /* Before the final dump: parent images of the pages sent into
  * m->parent_dir (set by the caller), m->final_dir made, m->log named. */
 int src_prepare_final(struct mig *m, const char *log_name, struct criu_img_stats *is);
+
+/*
+ * CRIU's final dump of the tree into m->final_dir on top of m->parent_dir:
+ * left stopped for a migration, left running for a checkpoint (m->store).
+ * With connections, dumped with --tcp-established under the nftables lock.
+ */
+int src_final_dump(struct mig *m);
+/* SIGINT, SIGTERM, SIGHUP set ferry_interrupted (no SA_RESTART). */
+void src_catch_signals(void);
 
 /* The report: progress lines, or one JSON object with --json. */
 void src_report(struct mig *m);

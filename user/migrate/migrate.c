@@ -206,7 +206,7 @@ static void on_signal(int sig)
 	ferry_interrupted = sig;
 }
 
-static void catch_signals(void)
+void src_catch_signals(void)
 {
 	struct sigaction sa = { .sa_handler = on_signal };	/* no SA_RESTART */
 
@@ -375,10 +375,36 @@ int src_prepare_final(struct mig *m, const char *log_name, struct criu_img_stats
 	return 0;
 }
 
-static int final_dump(struct mig *m)
+/* CRIU's dump statistics and the progress lines about them. */
+static int dump_stats(struct mig *m)
+{
+	char stats[4300];
+
+	snprintf(stats, sizeof(stats), "%s/stats-dump", m->final_dir);
+	m->have_ds = !criu_img_read_dump_stats(stats, &m->ds);
+	if (m->have_ds) {
+		/* the tree stopped when CRIU began freezing it, not when CRIU
+		 * started: downtime counts from there */
+		uint64_t fz = (m->ds.freezing_time + m->ds.frozen_time) * 1000;
+
+		if (fz < m->t_dumped - m->t_freeze)
+			m->t_freeze = m->t_dumped - fz;
+	}
+	if (m->have_ds)
+		src_progress("dumped in %llu ms: %llu pages written, %llu skipped (in parent)%s",
+			 (unsigned long long)((m->t_dumped - m->t_criu) / 1000000),
+			 (unsigned long long)m->ds.pages_written,
+			 (unsigned long long)m->ds.pages_skipped_parent,
+			 m->tcp ? ", TCP connections locked" : "");
+	if (m->tcp && !m->store)
+		src_progress("%zu TCP connection%s dumped", m->nconns, m->nconns == 1 ? "" : "s");
+	return 0;
+}
+
+int src_final_dump(struct mig *m)
 {
 	const char *argv[32 + MAX_CRIU_ARGS];
-	char pidbuf[16], stats[4300], tail[2048];
+	char pidbuf[16], tail[2048];
 	struct criu_img_stats is;
 	pid_t *now = NULL;
 	size_t nnow = 0;
@@ -398,7 +424,9 @@ static int final_dump(struct mig *m)
 	argv[n++] = "--prev-images-dir";
 	argv[n++] = "../parent";
 	argv[n++] = "--track-mem";
-	argv[n++] = "--leave-stopped";
+	/* a checkpoint's tree goes on here; a migrating one waits, stopped,
+	 * for the destination's answer */
+	argv[n++] = m->store ? "--leave-running" : "--leave-stopped";
 	argv[n++] = "-v2";	/* -v4 logging costs seconds under TCG */
 	/* connections: CRIU locks and dumps them (see mig_tcp.h); without
 	 * any, the nftables lock would only cost time in the freeze. The
@@ -406,8 +434,9 @@ static int final_dump(struct mig *m)
 	ret = pf_tree_pids(m->o->pid, &now, &nnow);
 	if (ret)
 		return src_seterr(m, ret, "process %d: %s", m->o->pid, strerror(-ret));
-	ret = mig_tcp_tree_check(now, nnow, m->o->move ? &m->src_addr.addr : NULL, m->err,
-				 sizeof(m->err));
+	ret = m->store ? mig_tcp_tree_count(now, nnow)
+		       : mig_tcp_tree_check(now, nnow, m->o->move ? &m->src_addr.addr : NULL,
+					    m->err, sizeof(m->err));
 	free(now);
 	if (ret < 0)
 		return ret;
@@ -432,6 +461,8 @@ static int final_dump(struct mig *m)
 		return src_seterr(m, -EIO, "criu dump failed (exit %d, log %s):\n%s", ret, m->log,
 			      tail);
 	}
+	if (m->store)
+		return dump_stats(m);
 	m->frozen = true;
 	/*
 	 * The tree as CRIU froze it, read again now that it cannot change:
@@ -459,24 +490,9 @@ static int final_dump(struct mig *m)
 			return ret;
 		m->addr_removed = true;
 	}
-	snprintf(stats, sizeof(stats), "%s/stats-dump", m->final_dir);
-	m->have_ds = !criu_img_read_dump_stats(stats, &m->ds);
-	if (m->have_ds) {
-		/* the tree stopped when CRIU began freezing it, not when CRIU
-		 * started: downtime counts from there */
-		uint64_t fz = (m->ds.freezing_time + m->ds.frozen_time) * 1000;
-
-		if (fz < m->t_dumped - m->t_freeze)
-			m->t_freeze = m->t_dumped - fz;
-	}
-	if (m->have_ds)
-		src_progress("dumped in %llu ms: %llu pages written, %llu skipped (in parent)%s",
-			 (unsigned long long)((m->t_dumped - m->t_criu) / 1000000),
-			 (unsigned long long)m->ds.pages_written,
-			 (unsigned long long)m->ds.pages_skipped_parent,
-			 m->tcp ? ", TCP connections locked" : "");
-	if (m->tcp)
-		src_progress("%zu TCP connection%s dumped", m->nconns, m->nconns == 1 ? "" : "s");
+	ret = dump_stats(m);
+	if (ret)
+		return ret;
 	if (ferry_interrupted)	/* while CRIU dumped: nothing sent yet, resume */
 		return src_interrupted(m);
 	return 0;
@@ -768,7 +784,7 @@ int cmd_migrate(int argc, char **argv)
 	m.fd = -1;
 	m.t0 = ferry_now_ns();
 	signal(SIGPIPE, SIG_IGN);
-	catch_signals();
+	src_catch_signals();
 	if (o.container) {
 		char err[512];
 
@@ -862,7 +878,7 @@ int cmd_migrate(int argc, char **argv)
 		goto out;
 	ret = src_precopy(&m);
 	if (!ret)
-		ret = m.ctr ? src_ctr_final(&m) : final_dump(&m);
+		ret = m.ctr ? src_ctr_final(&m) : src_final_dump(&m);
 	if (!ret)
 		ret = send_images(&m);
 	if (!ret)

@@ -624,6 +624,7 @@ static void fd_socket_inodes(pid_t pid, struct ino_set *s)
 struct check_ctx {
 	struct ino_set s;
 	const struct in_addr *moved;
+	bool count_only;	/* the tree stays: every address is fine */
 	int n;
 	char *err;
 	size_t errlen;
@@ -650,7 +651,7 @@ static bool check_one(const struct proc_tcp *t, bool v6, void *data)
 		return true;
 	c->n++;
 	mapped = v6 && !t->src[0] && !t->src[1] && t->src[2] == htonl(0xffff);
-	ok = loopback(t, v6) ||
+	ok = c->count_only || loopback(t, v6) ||
 	     (c->moved && (v6 ? mapped && t->src[3] == c->moved->s_addr
 			      : t->src[0] == c->moved->s_addr));
 	if (ok)
@@ -665,10 +666,11 @@ static bool check_one(const struct proc_tcp *t, bool v6, void *data)
 	return false;
 }
 
-int mig_tcp_tree_check(const pid_t *pids, size_t npids, const struct in_addr *moved,
-		       char *err, size_t errlen)
+static int tree_walk(const pid_t *pids, size_t npids, const struct in_addr *moved,
+		     bool count_only, char *err, size_t errlen)
 {
-	struct check_ctx c = { .moved = moved, .err = err, .errlen = errlen };
+	struct check_ctx c = { .moved = moved, .count_only = count_only, .err = err,
+			       .errlen = errlen };
 	char netdir[64];
 
 	err[0] = 0;
@@ -682,6 +684,19 @@ int mig_tcp_tree_check(const pid_t *pids, size_t npids, const struct in_addr *mo
 	if (err[0])
 		return -EADDRNOTAVAIL;
 	return c.n;
+}
+
+int mig_tcp_tree_check(const pid_t *pids, size_t npids, const struct in_addr *moved,
+		       char *err, size_t errlen)
+{
+	return tree_walk(pids, npids, moved, false, err, errlen);
+}
+
+int mig_tcp_tree_count(const pid_t *pids, size_t npids)
+{
+	char err[256];
+
+	return tree_walk(pids, npids, NULL, true, err, sizeof(err));
 }
 
 struct count_ctx {

@@ -113,6 +113,9 @@ int mig_tcp_read_images(const char *dir, struct mig_tcp_conn **v, size_t *n);
  * once the tree runs elsewhere. */
 int mig_tcp_tree_check(const pid_t *pids, size_t npids, const struct in_addr *moved,
 		       char *err, size_t errlen);
+/* The number of connected TCP sockets of a tree that stays on this host (a
+ * checkpoint), whatever their addresses. */
+int mig_tcp_tree_count(const pid_t *pids, size_t npids);
 
 /* How many of the connections exist in this network namespace, by 4-tuple,
  * in a connected state (the destination after `criu restore`). */

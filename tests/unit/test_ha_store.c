@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The checkpoint store (ha_store.h). What must hold: a published version
+ * verifies and gives back the figures it was published with; a version
+ * being written is never listed as published and the next writer removes
+ * it without reusing its number; one writer at a time; and any change to
+ * a version (a flipped byte in a page run, a file added, removed or
+ * truncated, a link moved, a manifest cut short or edited, a path that
+ * leaves the version) makes it damaged, with the place named.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+#include <gnutls/crypto.h>
+#include "ha_store.h"
+#include "mig.h"
+
+static char base[256];
+
+static void put_file(const char *dir, const char *name, size_t len, unsigned int seed)
+{
+	char path[1024];
+	unsigned char *b = malloc(len ? len : 1);
+	int fd;
+
+	assert_non_null(b);
+	for (size_t i = 0; i < len; i++)
+		b[i] = (unsigned char)((i * 2654435761u + seed) >> 13);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, b, len), (ssize_t)len);
+	close(fd);
+	free(b);
+}
+
+/* A store with version 1 published: r0 (3.5 MiB of pages), final, a log. */
+static void make_version(struct ha_store *st, struct ha_meta *meta)
+{
+	char tmp[512], d[600];
+	unsigned int swept;
+	uint32_t v;
+
+	snprintf(base, sizeof(base), "/tmp/ferry-test-ha-XXXXXX");
+	assert_non_null(mkdtemp(base));
+	strcat(base, "/store");
+	assert_int_equal(ha_store_open(st, base, true, true, tmp, sizeof(tmp)), 0);
+	assert_int_equal(ha_store_begin(st, &v, &swept, tmp, sizeof(tmp), d, sizeof(d)), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(swept, 0);
+	snprintf(d, sizeof(d), "%s/r0", tmp);
+	assert_int_equal(mkdir(d, 0700), 0);
+	put_file(d, "pagemap-100.img", 200, 1);
+	put_file(d, "pages-1.img", 3 * HA_CHUNK + HA_CHUNK / 2, 2);
+	put_file(d, "inventory.img", 40, 3);
+	snprintf(d, sizeof(d), "%s/final", tmp);
+	assert_int_equal(mkdir(d, 0700), 0);
+	put_file(d, "core-100.img", 900, 4);
+	put_file(d, "pages-2.img", 0, 5);
+	snprintf(d, sizeof(d), "%s/final/parent", tmp);
+	assert_int_equal(symlink("../r0", d), 0);
+	put_file(tmp, "dump.log", 77, 6);
+	memset(meta, 0, sizeof(*meta));
+	meta->version = 1;
+	meta->created = 1764958000;
+	meta->root = 100;
+	meta->rounds = 3;
+	meta->pages_precopied = 896;
+	meta->pages_written = 12;
+	meta->frozen_time = 81234;
+	meta->tcp_connections = 2;
+	snprintf(meta->top, sizeof(meta->top), "r0");
+	assert_int_equal(ha_store_publish(st, meta, d, sizeof(d)), 0);
+}
+
+static void cleanup(struct ha_store *st)
+{
+	char top[300];
+
+	ha_store_close(st);
+	snprintf(top, sizeof(top), "%s", base);
+	*strrchr(top, '/') = 0;
+	mig_rmtree(top);
+}
+
+static int verify_v1(char *err, size_t len)
+{
+	char v[600];
+
+	snprintf(v, sizeof(v), "%s/v-1", base);
+	return ha_verify(v, NULL, err, len);
+}
+
+static void flip(const char *rel, off_t off)
+{
+	char path[600];
+	unsigned char c;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/v-1/%s", base, rel);
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &c, 1, off), 1);
+	c ^= 0x20;
+	assert_int_equal(pwrite(fd, &c, 1, off), 1);
+	close(fd);
+}
+
+static void test_publish_and_verify(void **state)
+{
+	struct ha_store st;
+	struct ha_meta m, got;
+	char err[512], v[600], tmp[600];
+	uint32_t *vs;
+	size_t n;
+
+	(void)state;
+	make_version(&st, &m);
+	assert_int_equal(ha_store_versions(&st, &vs, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(vs[0], 1);
+	free(vs);
+	snprintf(tmp, sizeof(tmp), "%s/.v-1.tmp", base);
+	assert_int_equal(access(tmp, F_OK), -1);
+	snprintf(v, sizeof(v), "%s/v-1", base);
+	assert_int_equal(ha_verify(v, &got, err, sizeof(err)), 0);
+	assert_int_equal(got.version, 1);
+	assert_int_equal(got.root, 100);
+	assert_int_equal(got.rounds, 3);
+	assert_int_equal(got.pages_precopied, 896);
+	assert_int_equal(got.pages_written, 12);
+	assert_int_equal(got.frozen_time, 81234);
+	assert_int_equal(got.tcp_connections, 2);
+	assert_int_equal(got.bytes, 200 + 3 * HA_CHUNK + HA_CHUNK / 2 + 40 + 900 + 77);
+	assert_string_equal(got.top, "r0");
+	cleanup(&st);
+}
+
+static void test_one_writer(void **state)
+{
+	struct ha_store st, other;
+	struct ha_meta m;
+	char err[512];
+
+	(void)state;
+	make_version(&st, &m);
+	assert_int_equal(ha_store_open(&other, base, false, true, err, sizeof(err)), -EBUSY);
+	assert_non_null(strstr(err, "another ferry checkpoint"));
+	ha_store_close(&other);
+	/* readers need no lock */
+	assert_int_equal(ha_store_open(&other, base, false, false, err, sizeof(err)), 0);
+	ha_store_close(&other);
+	cleanup(&st);
+}
+
+static void test_dead_writer_swept(void **state)
+{
+	struct ha_store st;
+	struct ha_meta m;
+	char tmp[512], err[512], dead[600];
+	unsigned int swept;
+	uint32_t v, *vs;
+	size_t n;
+
+	(void)state;
+	make_version(&st, &m);
+	snprintf(dead, sizeof(dead), "%s/.v-2.tmp", base);
+	assert_int_equal(mkdir(dead, 0700), 0);
+	put_file(dead, "half.img", 100, 9);
+	assert_int_equal(ha_store_versions(&st, &vs, &n), 0);
+	assert_int_equal(n, 1);	/* never listed as a version */
+	free(vs);
+	assert_int_equal(ha_store_incomplete(&st, &vs, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(vs[0], 2);
+	free(vs);
+	assert_int_equal(ha_store_begin(&st, &v, &swept, tmp, sizeof(tmp), err, sizeof(err)), 0);
+	assert_int_equal(swept, 1);
+	assert_int_equal(v, 3);	/* the dead writer's number is not reused */
+	assert_int_equal(access(dead, F_OK), -1);
+	ha_store_abandon(&st, v);
+	assert_int_equal(access(tmp, F_OK), -1);
+	cleanup(&st);
+}
+
+static void test_flipped_byte_located(void **state)
+{
+	struct ha_store st;
+	struct ha_meta m;
+	char err[512];
+
+	(void)state;
+	make_version(&st, &m);
+	flip("r0/pages-1.img", 2 * HA_CHUNK + 5);
+	assert_int_equal(verify_v1(err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "r0/pages-1.img: bytes 2097152-3145728"));
+	flip("r0/pages-1.img", 2 * HA_CHUNK + 5);	/* back as it was */
+	assert_int_equal(verify_v1(err, sizeof(err)), 0);
+	cleanup(&st);
+}
+
+static void test_files_added_removed_cut(void **state)
+{
+	struct ha_store st;
+	struct ha_meta m;
+	char err[512], p[600];
+
+	(void)state;
+	make_version(&st, &m);
+	snprintf(p, sizeof(p), "%s/v-1/final", base);
+	put_file(p, "extra.img", 10, 1);
+	assert_int_equal(verify_v1(err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "final/extra.img is not in the manifest"));
+	snprintf(p, sizeof(p), "%s/v-1/final/extra.img", base);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/v-1/final/core-100.img", base);
+	assert_int_equal(truncate(p, 899), 0);
+	assert_int_equal(verify_v1(err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "final/core-100.img has 899 bytes"));
+	unlink(p);
+	assert_int_equal(verify_v1(err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "final/core-100.img"));
+	cleanup(&st);
+}
+
+static void test_link_moved(void **state)
+{
+	struct ha_store st;
+	struct ha_meta m;
+	char err[512], p[600];
+
+	(void)state;
+	make_version(&st, &m);
+	snprintf(p, sizeof(p), "%s/v-1/final/parent", base);
+	unlink(p);
+	assert_int_equal(symlink("/etc", p), 0);
+	assert_int_equal(verify_v1(err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "link final/parent points to /etc"));
+	cleanup(&st);
+}
+
+enum seal { CUT, OLD_END, RESEAL };
+
+/* Rewrite v-1's manifest: from replaced by to (to NULL: the character
+ * after from changed); its "end" line dropped,
+ * kept as it was, or recomputed. */
+static void rewrite_manifest(const char *from, const char *to, enum seal seal)
+{
+	char path[600], *t, *e, hex[65], old_end[80];
+	unsigned char d[32];
+	FILE *f;
+	long len;
+
+	snprintf(path, sizeof(path), "%s/v-1/%s", base, HA_MANIFEST);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	t = calloc(1, (size_t)len + 256);
+	assert_int_equal(fread(t, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	e = strstr(t, "\nend ");
+	assert_non_null(e);
+	snprintf(old_end, sizeof(old_end), "%s", e + 1);
+	e[1] = 0;
+	if (from && !to) {	/* the first character after from, changed */
+		char *at = strstr(t, from);
+
+		assert_non_null(at);
+		at += strlen(from);
+		*at = *at == '0' ? '1' : '0';
+	} else if (from) {
+		char *at = strstr(t, from);
+		char *rest;
+
+		assert_non_null(at);
+		rest = strdup(at + strlen(from));
+		strcpy(at, to);
+		strcat(at, rest);
+		free(rest);
+	}
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(t, f);
+	if (seal == OLD_END)
+		fputs(old_end, f);
+	if (seal == RESEAL) {
+		gnutls_hash_fast(GNUTLS_DIG_SHA256, t, strlen(t), d);
+		for (int i = 0; i < 32; i++)
+			sprintf(hex + 2 * i, "%02x", d[i]);
+		fprintf(f, "end %s\n", hex);
+	}
+	fclose(f);
+	free(t);
+}
+
+static void test_manifest_cut_or_edited(void **state)
+{
+	struct ha_store st;
+	struct ha_meta m;
+	char err[512];
+
+	(void)state;
+	make_version(&st, &m);
+	rewrite_manifest(NULL, NULL, CUT);	/* its end line lost */
+	assert_int_equal(verify_v1(err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "truncated"));
+	cleanup(&st);
+
+	make_version(&st, &m);
+	rewrite_manifest("frozen_time 81234", "frozen_time 1", OLD_END);	/* edited */
+	assert_int_equal(verify_v1(err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "does not match its own checksum"));
+	cleanup(&st);
+
+	/* resealed, but naming a path outside the version */
+	make_version(&st, &m);
+	rewrite_manifest("file dump.log", "file ../../etc/passwd", RESEAL);
+	assert_int_equal(verify_v1(err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "bad file line"));
+	cleanup(&st);
+
+	/* resealed, a file's checksum changed: the file no longer matches */
+	make_version(&st, &m);
+	rewrite_manifest("file dump.log 77 ", "file dump.log 77 0", RESEAL);
+	assert_int_equal(verify_v1(err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "bad file line"));	/* 65 hex digits */
+	cleanup(&st);
+
+	/* resealed, a checksum replaced by another well-formed one */
+	make_version(&st, &m);
+	rewrite_manifest("file dump.log 77 ", NULL, RESEAL);
+	assert_int_equal(verify_v1(err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "dump.log differs from its checksum"));
+	cleanup(&st);
+}
+
+static void test_path_rule(void **state)
+{
+	(void)state;
+	assert_true(ha_path_ok("r0/pages-1.img"));
+	assert_true(ha_path_ok("final/parent"));
+	assert_true(ha_path_ok("dump.log"));
+	assert_false(ha_path_ok(""));
+	assert_false(ha_path_ok(".."));
+	assert_false(ha_path_ok("../x"));
+	assert_false(ha_path_ok("final/.."));
+	assert_false(ha_path_ok("/etc/passwd"));
+	assert_false(ha_path_ok("a/b/c"));
+	assert_false(ha_path_ok("r0/a b"));
+	assert_false(ha_path_ok("r0/"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_publish_and_verify),
+		cmocka_unit_test(test_one_writer),
+		cmocka_unit_test(test_dead_writer_swept),
+		cmocka_unit_test(test_flipped_byte_located),
+		cmocka_unit_test(test_files_added_removed_cut),
+		cmocka_unit_test(test_link_moved),
+		cmocka_unit_test(test_manifest_cut_or_edited),
+		cmocka_unit_test(test_path_rule),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

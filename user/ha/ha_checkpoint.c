@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `ferry checkpoint PID --dir DIR`: one more version of a running tree in a
+ * checkpoint store (ha_store.h), the tree frozen only for CRIU's final
+ * step. The pre-copy rounds of `ferry migrate` run as they do there, while
+ * the tree runs, but their pages go into the version's image chain on this
+ * host (imgchain.h) instead of over a connection; CRIU then dumps, with
+ * the tree frozen, only what changed since the last round, on top of that
+ * chain, and leaves the tree running.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/statvfs.h>
+#include "cmds.h"
+#include "ha_store.h"
+#include "imgchain.h"
+#include "json.h"
+#include "mig.h"
+#include "mig_src.h"
+#include "pagestore.h"
+#include "util.h"
+
+static const char usage_text[] =
+"Usage: ferry checkpoint PID --dir DIR [OPTIONS]\n"
+"\n"
+"Add one version of the running process tree rooted at PID to the\n"
+"checkpoint store DIR (made if missing). The tree keeps running: its memory\n"
+"is copied in rounds while it runs (as `ferry migrate` does), then CRIU\n"
+"freezes it only to dump what changed since the last round, and resumes it.\n"
+"\n"
+"A version is written as DIR/.v-N.tmp, every file checksummed into its\n"
+"MANIFEST and flushed to disk, then published as DIR/v-N by a rename: a\n"
+"checkpoint that dies midway leaves no version behind, only a .tmp that the\n"
+"next checkpoint removes. One checkpoint writes to a store at a time.\n"
+"Each version restores on its own (`ferry restore --dir DIR`).\n"
+"\n"
+"Options:\n"
+"  --dir DIR            the checkpoint store\n"
+"  --max-downtime MS    the frozen time to aim for (default 200)\n"
+"  --max-rounds N       at most N copy rounds before the freeze (default 10)\n"
+"  --backend B          dirty tracking: module, pagemap-scan, soft-dirty, auto\n"
+"                       (default auto)\n"
+"  --criu-arg ARG       pass ARG to `criu dump` (repeatable)\n"
+"  --json               print one JSON object (CRIU's stat names)\n"
+"  -h, --help           this text\n"
+"\n"
+"TCP connections are dumped with the tree (--tcp-established, the network\n"
+"locked only while CRIU dumps) and stay open here; a restore from the store\n"
+"(on this host or another, after this one died) brings them back closed.\n"
+"\n"
+"Exit status: 0 the version was published; 1 it failed (no version added,\n"
+"the tree runs on); 2 bad usage; 4 no such process; 5 not permitted.\n";
+
+static const char ha_usage_text[] =
+"Usage: ferry ha PID --dir DIR [--interval S] [--keep N] [OPTIONS]\n"
+"\n"
+"Checkpoint the process tree rooted at PID into the store DIR every S\n"
+"seconds (default 300), as `ferry checkpoint` does once, keeping the newest\n"
+"N versions (default 3): an older version is removed once a newer one is\n"
+"published, so a restore always finds N complete versions or fewer, never\n"
+"none after the first. A version that fails is said and retried at the next\n"
+"interval; the versions kept stay. Runs in the foreground, one progress\n"
+"line per step, until the tree exits or a signal (SIGINT, SIGTERM) stops it\n"
+"(a version being written is then abandoned, the tree resumed).\n"
+"\n"
+"Options: those of `ferry checkpoint`, and\n"
+"  --interval S         seconds from the start of one version to the next\n"
+"  --keep N             versions kept (1..1000)\n"
+"  --count N            stop after N versions (written or failed)\n"
+"\n"
+"Exit status: 0 stopped by a signal or --count with every version written;\n"
+"1 some version failed; 2 bad usage; 4 the tree is gone.\n";
+
+struct ckpt_opts {
+	struct opts o;
+	const char *dir;
+	unsigned int interval_s, keep;	/* ferry ha */
+	uint64_t count;
+};
+
+static int parse(int argc, char **argv, struct ckpt_opts *co, bool ha)
+{
+	static const struct option lo[] = {
+		{ "dir", required_argument, NULL, 'D' },
+		{ "to", required_argument, NULL, 't' },
+		{ "max-downtime", required_argument, NULL, 'd' },
+		{ "max-rounds", required_argument, NULL, 'r' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "criu-arg", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "keep", required_argument, NULL, 'k' },
+		{ "count", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *usage = ha ? ha_usage_text : usage_text;
+	struct opts *o = &co->o;
+	uint64_t v;
+	int c;
+
+	memset(co, 0, sizeof(*co));
+	o->max_downtime_ms = 200;
+	o->max_rounds = 10;
+	co->interval_s = 300;
+	co->keep = 3;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (!ha && (c == 'i' || c == 'k' || c == 'n')) {
+			ferry_err("--interval, --keep and --count are for `ferry ha`");
+			return -1;
+		}
+		switch (c) {
+		case 'i':
+			if (!ferry_parse_u64(optarg, 1, 86400 * 7, &v)) {
+				ferry_err("bad --interval '%s' (seconds)", optarg);
+				return -1;
+			}
+			co->interval_s = (unsigned int)v;
+			break;
+		case 'k':
+			if (!ferry_parse_u64(optarg, 1, 1000, &v)) {
+				ferry_err("bad --keep '%s' (1..1000)", optarg);
+				return -1;
+			}
+			co->keep = (unsigned int)v;
+			break;
+		case 'n':
+			if (!ferry_parse_u64(optarg, 1, UINT32_MAX, &co->count)) {
+				ferry_err("bad --count '%s'", optarg);
+				return -1;
+			}
+			break;
+		case 'D':
+			co->dir = optarg;
+			break;
+		case 't':
+			ferry_err("--to: storing versions on another host is not there yet; "
+				  "use --dir on storage that outlives this host");
+			return -1;
+		case 'd':
+			if (!ferry_parse_u64(optarg, 0, 3600000, &o->max_downtime_ms)) {
+				ferry_err("bad --max-downtime '%s' (milliseconds)", optarg);
+				return -1;
+			}
+			break;
+		case 'r':
+			if (!ferry_parse_u64(optarg, 1, MAX_ROUNDS_HIST, &v)) {
+				ferry_err("bad --max-rounds '%s' (1..%d)", optarg, MAX_ROUNDS_HIST);
+				return -1;
+			}
+			o->max_rounds = (uint32_t)v;
+			break;
+		case 'b':
+			if (!dirty_backend_parse(optarg, &o->backend)) {
+				ferry_err("unknown --backend '%s'", optarg);
+				return -1;
+			}
+			break;
+		case 'c':
+			if (o->ncriu_args == MAX_CRIU_ARGS) {
+				ferry_err("too many --criu-arg (at most %d)", MAX_CRIU_ARGS);
+				return -1;
+			}
+			o->criu_args[o->ncriu_args++] = optarg;
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(FERRY_EXIT_OK);
+		default:
+			fputs(usage, stderr);
+			return -1;
+		}
+	}
+	if (optind != argc - 1 || !ferry_parse_u64(argv[optind], 1, INT32_MAX, &v)) {
+		ferry_err(optind >= argc ? "missing PID" : "bad PID (see --help)");
+		return -1;
+	}
+	o->pid = (pid_t)v;
+	if (!co->dir) {
+		ferry_err("missing --dir DIR");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The final dump's parent link names the pagemap-only parent the source
+ * side builds (src_prepare_final); in a version it names the chain's
+ * newest round, which holds those pages.
+ */
+static int relink_parent(struct mig *m, const char *top)
+{
+	char link[4300], target[64];
+
+	snprintf(link, sizeof(link), "%s/parent", m->final_dir);
+	snprintf(target, sizeof(target), "../%s", top);
+	if (unlink(link) && errno != ENOENT)
+		return src_seterr(m, -errno, "%s: %s", link, strerror(errno));
+	if (symlink(target, link))
+		return src_seterr(m, -errno, "symlink %s: %s", link, strerror(errno));
+	mig_rmtree(m->parent_dir);
+	return 0;
+}
+
+static void report(const struct mig *m, const struct ha_meta *meta, const char *vdir)
+{
+	struct json j;
+
+	if (!m->o->json) {
+		src_progress("version %u of %d published: %s (%.1f MiB, %u round%s, frozen %llu ms)",
+			     meta->version, m->o->pid, vdir, meta->bytes / 1048576.0, meta->rounds,
+			     meta->rounds == 1 ? "" : "s",
+			     (unsigned long long)(meta->frozen_time / 1000));
+		return;
+	}
+	json_init(&j, stdout);
+	json_obj_open(&j, NULL);
+	json_u64(&j, "pid", (uint64_t)m->o->pid);
+	json_u64(&j, "version", meta->version);
+	json_str(&j, "dir", vdir);
+	json_u64(&j, "created", meta->created);
+	json_u64(&j, "rounds", meta->rounds);
+	json_str(&j, "round_stop", mig_decision_name(m->why));
+	json_str(&j, "backend", m->backend_name);
+	json_u64(&j, "pages_precopied", meta->pages_precopied);
+	json_u64(&j, "bytes", meta->bytes);
+	json_u64(&j, "tcp_connections", meta->tcp_connections);
+	json_u64(&j, "total_ms", (ferry_now_ns() - m->t0) / 1000000);
+	json_obj_open(&j, "final");
+	json_u64(&j, "freezing_time", m->ds.freezing_time);
+	json_u64(&j, "frozen_time", m->ds.frozen_time);
+	json_u64(&j, "memdump_time", m->ds.memdump_time);
+	json_u64(&j, "memwrite_time", m->ds.memwrite_time);
+	json_u64(&j, "pages_scanned", m->ds.pages_scanned);
+	json_u64(&j, "pages_skipped_parent", m->ds.pages_skipped_parent);
+	json_u64(&j, "pages_written", m->ds.pages_written);
+	json_obj_close(&j);
+	json_obj_close(&j);
+	json_end(&j);
+}
+
+/*
+ * One version of co's tree into the open (locked) store st. 0 published
+ * (*meta filled), else -errno with m's reason printed; the tree runs on
+ * either way, and a failed version leaves nothing in the store.
+ */
+static int checkpoint_once(struct ckpt_opts *co, struct ha_store *st, struct ha_meta *meta)
+{
+	struct imgchain_stats is;
+	struct statvfs sv;
+	char vdir[4200];
+	unsigned int swept;
+	uint32_t version = 0;
+	struct mig m;
+	int ret;
+
+	memset(&m, 0, sizeof(m));
+	memset(meta, 0, sizeof(*meta));
+	m.o = &co->o;
+	m.fd = -1;
+	m.t0 = ferry_now_ns();
+	ret = ha_store_begin(st, &version, &swept, m.dir, sizeof(m.dir), m.err, sizeof(m.err));
+	if (ret)
+		goto out;
+	if (swept)
+		src_progress("removed %u incomplete version%s left by a checkpoint that died",
+			     swept, swept == 1 ? "" : "s");
+	src_progress("version %u of %d: writing %s", version, co->o.pid, m.dir);
+	/* the disk is the destination: the rounds stop before they fill it */
+	if (!statvfs(co->dir, &sv))
+		m.budget = (uint64_t)sv.f_bavail * sv.f_frsize / 10 * 9;
+	ret = pagestore_open(&m.sent, NULL);
+	if (!ret)
+		ret = imgchain_open(&m.store, m.dir, m.err, sizeof(m.err));
+	if (ret)
+		goto out;
+	ret = src_open_trackers(&m);
+	if (ret)
+		goto out;
+	src_progress("tracking %zu process%s with the %s backend", m.npids, m.npids == 1 ? "" : "es",
+		     m.backend_name);
+	ret = src_precopy(&m);
+	if (!ret)
+		ret = src_final_dump(&m);
+	if (ret)
+		goto out;
+	imgchain_stats(m.store, &is);
+	snprintf(meta->top, sizeof(meta->top), "%s", imgchain_top(m.store));
+	imgchain_close(m.store);	/* its files are complete */
+	m.store = NULL;
+	ret = relink_parent(&m, meta->top);
+	if (!ret && m.tcp)
+		ret = mig_tcp_read_images(m.final_dir, &m.conns, &m.nconns);
+	if (ret)
+		goto out;
+	meta->version = version;
+	meta->created = (uint64_t)time(NULL);
+	meta->root = (uint32_t)co->o.pid;
+	meta->rounds = (uint32_t)m.nrounds;
+	meta->pages_precopied = is.cover_pages;
+	meta->pages_written = m.ds.pages_written;
+	meta->pages_skipped_parent = m.ds.pages_skipped_parent;
+	meta->frozen_time = m.ds.frozen_time;
+	meta->tcp_connections = (uint32_t)m.nconns;
+	ret = ha_store_publish(st, meta, m.err, sizeof(m.err));
+	if (ret)
+		goto out;
+	ha_store_path(st, version, vdir, sizeof(vdir));
+	report(&m, meta, vdir);
+	goto cleanup;
+out:
+	ferry_err("checkpoint of %d failed: %s (no version added; the tree runs on)", co->o.pid,
+		  m.err[0] ? m.err : strerror(-ret));
+	if (version)
+		ha_store_abandon(st, version);
+cleanup:
+	src_close_trackers(&m);
+	if (m.store)
+		imgchain_close(m.store);
+	free(m.tr);
+	free(m.pids);
+	free(m.conns);
+	pagestore_close(m.sent, false);
+	return ret;
+}
+
+static int exit_code(int ret)
+{
+	int rc = ret == -ESRCH ? FERRY_EXIT_NOPROC : ferry_exit_from_errno(ret);
+
+	return rc == FERRY_EXIT_USAGE || rc == FERRY_EXIT_OK ? FERRY_EXIT_FAIL : rc;
+}
+
+/* Open the store as its one writer; a reason printed on failure. */
+static int open_store(struct ckpt_opts *co, struct ha_store *st)
+{
+	char err[4200];
+	int ret;
+
+	signal(SIGPIPE, SIG_IGN);
+	src_catch_signals();
+	if (kill(co->o.pid, 0) && errno == ESRCH) {
+		ferry_err("no such process: %d", co->o.pid);
+		return -ESRCH;
+	}
+	ret = ha_store_open(st, co->dir, true, true, err, sizeof(err));
+	if (ret) {
+		ferry_err("%s", err);
+		ha_store_close(st);
+	}
+	return ret;
+}
+
+int cmd_checkpoint(int argc, char **argv)
+{
+	struct ckpt_opts co;
+	struct ha_store st;
+	struct ha_meta meta;
+	int ret;
+
+	if (parse(argc, argv, &co, false))
+		return FERRY_EXIT_USAGE;
+	ret = open_store(&co, &st);
+	if (ret)
+		return exit_code(ret);
+	ret = checkpoint_once(&co, &st, &meta);
+	ha_store_close(&st);
+	return ret ? exit_code(ret) : FERRY_EXIT_OK;
+}
+
+/*
+ * Keep the newest `keep` versions: an older one is renamed out of the
+ * versions first (a reader never sees half of it), then removed.
+ */
+static void prune(struct ha_store *st, unsigned int keep)
+{
+	uint32_t *v = NULL;
+	size_t n = 0;
+
+	if (ha_store_versions(st, &v, &n))
+		return;
+	for (size_t i = 0; i + keep < n; i++) {
+		if (ha_store_retire(st, v[i]))
+			ferry_warn("removing version %u of %s: %s", v[i], st->dir, strerror(errno));
+		else
+			src_progress("version %u removed (--keep %u)", v[i], keep);
+	}
+	free(v);
+}
+
+int cmd_ha(int argc, char **argv)
+{
+	struct ckpt_opts co;
+	struct ha_store st;
+	struct ha_meta meta;
+	uint64_t done = 0, failed = 0;
+	int ret = 0;
+
+	if (parse(argc, argv, &co, true))
+		return FERRY_EXIT_USAGE;
+	ret = open_store(&co, &st);
+	if (ret)
+		return exit_code(ret);
+	src_progress("checkpointing %d into %s every %u s, keeping %u version%s", co.o.pid, co.dir,
+		     co.interval_s, co.keep, co.keep == 1 ? "" : "s");
+	while (!ferry_interrupted) {
+		uint64_t next = ferry_now_ns() + (uint64_t)co.interval_s * 1000000000ull;
+
+		ret = checkpoint_once(&co, &st, &meta);
+		if (ret == -ESRCH || (ret && kill(co.o.pid, 0) && errno == ESRCH)) {
+			ret = -ESRCH;
+			ferry_err("process %d is gone: no more versions", co.o.pid);
+			break;
+		}
+		if (ret == -EINTR)
+			break;
+		/* a failed version is retried at the next interval: the
+		 * versions already kept stay as they are */
+		if (ret)
+			failed++;
+		else
+			done++, prune(&st, co.keep);
+		if (co.count && done + failed >= co.count)
+			break;
+		while (!ferry_interrupted && ferry_now_ns() < next)
+			usleep(100000);
+	}
+	ha_store_close(&st);
+	src_progress("%llu version%s written, %llu failed", (unsigned long long)done,
+		     done == 1 ? "" : "s", (unsigned long long)failed);
+	if (ret == -ESRCH)
+		return FERRY_EXIT_NOPROC;
+	return failed ? FERRY_EXIT_FAIL : FERRY_EXIT_OK;
+}

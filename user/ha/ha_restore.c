@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `ferry restore --dir DIR`: bring a tree back from a checkpoint store
+ * (ha_store.h), after its host died or the tree did. The newest complete
+ * version is restored; one that fails its checksums is skipped, with the
+ * reason, for the one before it. The store is only read: CRIU restores
+ * from a private directory of links to the version's files, so the files
+ * it writes (its log, its statistics) never land in a published version.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "cmds.h"
+#include "criu_img.h"
+#include "ha_store.h"
+#include "json.h"
+#include "mig.h"
+#include "mig_tcp.h"
+#include "util.h"
+
+#define MAX_CRIU_ARGS 16
+
+static const char usage_text[] =
+"Usage: ferry restore --dir DIR [OPTIONS]\n"
+"\n"
+"Restore, on this host, the process tree checkpointed into the store DIR\n"
+"(`ferry checkpoint`): the newest complete version, or --version N. Every\n"
+"file of the version is checked against its manifest first. A damaged\n"
+"version is skipped, with the reason, for the newest complete one before\n"
+"it; with --version, a damaged version is an error.\n"
+"\n"
+"The tree gets its original PIDs back: they must be free on this host (the\n"
+"tree's old copy gone). TCP connections it had come back closed (CRIU's\n"
+"--tcp-close): their peers saw the host die, and the tree's reads on them\n"
+"end; listening sockets listen again.\n"
+"\n"
+"Options:\n"
+"  --dir DIR            the checkpoint store\n"
+"  --version N          restore version N, no other\n"
+"  --work-dir D         where CRIU's private directory goes (default /tmp)\n"
+"  --restore-timeout S  seconds CRIU may take before it is killed (default 600)\n"
+"  --move-addr A.B.C.D/N[@DEV]\n"
+"                       the tree's service address moves here: added (to the\n"
+"                       interface of its subnet) and announced with a\n"
+"                       gratuitous ARP before the restore, so that the\n"
+"                       restored listening sockets take new connections and\n"
+"                       the old connections' peers get a reset at once;\n"
+"                       removed again if the restore fails\n"
+"  --criu-arg ARG       pass ARG to `criu restore` (repeatable)\n"
+"  --json               print one JSON object\n"
+"  -h, --help           this text\n"
+"\n"
+"Exit status: 0 restored; 1 the restore failed or no version is complete;\n"
+"2 bad usage; 3 DIR holds no version.\n";
+
+static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void progress(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ferry_vline("ferry: ", "", fmt, ap);
+	va_end(ap);
+}
+
+struct ropts {
+	const char *dir, *work_dir;
+	bool move;
+	struct mig_addr addr;	/* --move-addr */
+	uint32_t version;
+	int timeout_ms;
+	const char *criu_args[MAX_CRIU_ARGS];
+	int ncriu_args;
+	bool json;
+};
+
+static int parse(int argc, char **argv, struct ropts *o)
+{
+	static const struct option lo[] = {
+		{ "dir", required_argument, NULL, 'D' },
+		{ "version", required_argument, NULL, 'v' },
+		{ "work-dir", required_argument, NULL, 'w' },
+		{ "restore-timeout", required_argument, NULL, 'R' },
+		{ "criu-arg", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "move-addr", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char err[256];
+	uint64_t v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->work_dir = "/tmp";
+	o->timeout_ms = 600000;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'D': o->dir = optarg; break;
+		case 'w': o->work_dir = optarg; break;
+		case 'j': o->json = true; break;
+		case 'm':
+			if (mig_addr_parse(optarg, &o->addr, err, sizeof(err))) {
+				ferry_err("--move-addr: %s", err);
+				return -1;
+			}
+			o->move = true;
+			break;
+		case 'v':
+			if (!ferry_parse_u64(optarg, 1, UINT32_MAX, &v)) {
+				ferry_err("bad --version '%s'", optarg);
+				return -1;
+			}
+			o->version = (uint32_t)v;
+			break;
+		case 'R':
+			if (!ferry_parse_u64(optarg, 1, 86400, &v)) {
+				ferry_err("bad --restore-timeout '%s' (seconds)", optarg);
+				return -1;
+			}
+			o->timeout_ms = (int)v * 1000;
+			break;
+		case 'c':
+			if (o->ncriu_args == MAX_CRIU_ARGS) {
+				ferry_err("too many --criu-arg (at most %d)", MAX_CRIU_ARGS);
+				return -1;
+			}
+			o->criu_args[o->ncriu_args++] = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(FERRY_EXIT_OK);
+		default:
+			fputs(usage_text, stderr);
+			return -1;
+		}
+	}
+	if (optind != argc) {
+		ferry_err("unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	if (!o->dir) {
+		ferry_err("missing --dir DIR");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * work/final: a link to each file of the version's final dump, and parent
+ * -> the version's newest round (its own parents follow inside the store).
+ */
+static int link_images(const char *vdir, const struct ha_meta *meta, const char *final,
+		       char *err, size_t errlen)
+{
+	char src[PATH_MAX + 16], abs_v[PATH_MAX], to[2 * PATH_MAX], at[2 * PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int ret = 0;
+
+	if (!realpath(vdir, abs_v))
+		return ferry_errf(err, errlen, -errno, "%s: %s", vdir, strerror(errno));
+	snprintf(src, sizeof(src), "%s/final", abs_v);
+	d = opendir(src);
+	if (!d)
+		return ferry_errf(err, errlen, -errno, "%s: %s", src, strerror(errno));
+	while (!ret && (de = readdir(d))) {
+		struct stat sb;
+
+		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) || !S_ISREG(sb.st_mode))
+			continue;	/* ".", "..", the parent link */
+		snprintf(to, sizeof(to), "%s/%s", src, de->d_name);
+		snprintf(at, sizeof(at), "%s/%s", final, de->d_name);
+		if (symlink(to, at))
+			ret = ferry_errf(err, errlen, -errno, "symlink %s: %s", at, strerror(errno));
+	}
+	closedir(d);
+	if (ret)
+		return ret;
+	snprintf(to, sizeof(to), "%s/%s", abs_v, meta->top);
+	snprintf(at, sizeof(at), "%s/parent", final);
+	if (symlink(to, at))
+		return ferry_errf(err, errlen, -errno, "symlink %s: %s", at, strerror(errno));
+	return 0;
+}
+
+/* Restore version vdir; *root gets the restored tree's root. */
+static int restore_version(const struct ropts *o, const char *vdir, const struct ha_meta *meta,
+			   pid_t *root, uint64_t *ms, struct criu_restore_stats *rs, char *err,
+			   size_t errlen)
+{
+	char work[4200], final[4300], log[4400], out[4400], pidf[4400], tail[2048];
+	const char *argv[24 + MAX_CRIU_ARGS];
+	uint64_t t, x;
+	int n = 0, ret;
+	FILE *f;
+
+	snprintf(work, sizeof(work), "%s/ferry-restore-XXXXXX", o->work_dir);
+	if (!mkdtemp(work))
+		return ferry_errf(err, errlen, -errno, "%s: %s", work, strerror(errno));
+	snprintf(final, sizeof(final), "%s/final", work);
+	snprintf(log, sizeof(log), "%s/restore.log", work);
+	snprintf(out, sizeof(out), "%s/criu.out", work);
+	snprintf(pidf, sizeof(pidf), "%s/root.pid", work);
+	if (mkdir(final, 0700)) {
+		ret = ferry_errf(err, errlen, -errno, "%s: %s", final, strerror(errno));
+		goto out;
+	}
+	ret = link_images(vdir, meta, final, err, errlen);
+	if (ret)
+		goto out;
+	argv[n++] = "criu";
+	argv[n++] = "restore";
+	argv[n++] = "-D";
+	argv[n++] = final;
+	argv[n++] = "--restore-detached";
+	argv[n++] = "--tcp-close";
+	argv[n++] = "-v2";
+	argv[n++] = "-o";
+	argv[n++] = log;
+	argv[n++] = "--pidfile";
+	argv[n++] = pidf;
+	for (int i = 0; i < o->ncriu_args; i++)
+		argv[n++] = o->criu_args[i];
+	argv[n] = NULL;
+	t = ferry_now_ns();
+	ret = mig_run_timeout(argv, out, o->timeout_ms);
+	*ms = (ferry_now_ns() - t) / 1000000;
+	if (ret == -ETIMEDOUT) {
+		ret = ferry_errf(err, errlen, ret, "criu restore did not finish within %d s: killed",
+				 o->timeout_ms / 1000);
+		goto out;
+	}
+	if (ret) {
+		mig_log_errors(log, tail, sizeof(tail));
+		ret = ferry_errf(err, errlen, -EIO, "criu restore failed (exit %d, log %s):\n%s", ret,
+				 log, tail);
+		goto out;
+	}
+	f = fopen(pidf, "re");
+	*root = 0;
+	if (f) {
+		char line[32];
+
+		if (fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "\n")] = 0;
+			if (ferry_parse_u64(line, 1, INT32_MAX, &x))
+				*root = (pid_t)x;
+		}
+		fclose(f);
+	}
+	if (*root <= 0)
+		ret = ferry_errf(err, errlen, -EIO, "criu restore wrote no root PID (%s)", pidf);
+	snprintf(out, sizeof(out), "%s/stats-restore", final);
+	memset(rs, 0, sizeof(*rs));
+	criu_img_read_restore_stats(out, rs);
+out:
+	/* the restored tree needs none of it; a failure's log stays */
+	if (!ret && !getenv("FERRY_KEEP_WORKDIR"))
+		mig_rmtree(work);
+	else
+		ferry_warn("work directory kept: %s", work);
+	return ret;
+}
+
+int cmd_restore(int argc, char **argv)
+{
+	struct criu_restore_stats rs;
+	struct ha_meta meta;
+	struct ha_store st;
+	struct ropts o;
+	uint32_t *v = NULL, chosen = 0;
+	size_t n = 0, nskipped = 0;
+	struct { uint32_t v; char why[2048]; } skipped[4];
+	char err[2048], vdir[4200];
+	uint64_t ms = 0;
+	pid_t root = 0;
+	int ret, rc;
+
+	if (parse(argc, argv, &o))
+		return FERRY_EXIT_USAGE;
+	ret = ha_store_open(&st, o.dir, false, false, err, sizeof(err));
+	if (!ret && (ret = ha_store_versions(&st, &v, &n)))
+		snprintf(err, sizeof(err), "%s: %s", o.dir, strerror(-ret));
+	if (ret) {
+		ferry_err("%s", err);
+		ha_store_close(&st);
+		return ret == -ENOENT ? FERRY_EXIT_MISSING : FERRY_EXIT_FAIL;
+	}
+	if (!n) {
+		ferry_err("%s holds no complete version (see `ferry versions --dir %s`)", o.dir,
+			  o.dir);
+		ha_store_close(&st);
+		return FERRY_EXIT_MISSING;
+	}
+	/* newest first; with --version, that one only */
+	for (size_t i = n; i-- > 0 && !chosen;) {
+		if (o.version && v[i] != o.version)
+			continue;
+		ha_store_path(&st, v[i], vdir, sizeof(vdir));
+		if (!o.json)
+			progress("checking version %u against its manifest", v[i]);
+		ret = ha_verify(vdir, &meta, err, sizeof(err));
+		if (!ret && meta.version != v[i])
+			ret = ferry_errf(err, sizeof(err), -EBADMSG, "its manifest is of version %u",
+					 meta.version);
+		if (!ret) {
+			chosen = v[i];
+			break;
+		}
+		ferry_warn("version %u is %s: %s%s", v[i], ret == -EBADMSG ? "damaged" : "unreadable",
+			   err, o.version ? "" : i ? "; trying the version before it" : "");
+		if (nskipped < sizeof(skipped) / sizeof(skipped[0])) {
+			skipped[nskipped].v = v[i];
+			snprintf(skipped[nskipped].why, sizeof(skipped[0].why), "%s", err);
+			nskipped++;
+		}
+	}
+	free(v);
+	ha_store_close(&st);
+	if (!chosen) {
+		if (o.version && !nskipped)
+			ferry_err("%s has no version %u", o.dir, o.version);
+		else
+			ferry_err("no complete version to restore in %s", o.dir);
+		return FERRY_EXIT_FAIL;
+	}
+	if (!o.json)
+		progress("restoring version %u of %u (taken %llu s ago, %u TCP connection%s, "
+			   "which come back closed)", chosen, meta.root,
+			   (unsigned long long)((uint64_t)time(NULL) - meta.created),
+			   meta.tcp_connections, meta.tcp_connections == 1 ? "" : "s");
+	if (o.move) {
+		char a[96];
+
+		ret = mig_addr_check_absent(&o.addr, err, sizeof(err));
+		if (!ret)
+			ret = mig_addr_add(&o.addr, err, sizeof(err));
+		if (ret) {
+			ferry_err("--move-addr: %s", err);
+			return FERRY_EXIT_FAIL;
+		}
+		mig_addr_fmt(&o.addr, a, sizeof(a));
+		ret = mig_addr_announce(&o.addr);
+		if (!o.json)
+			progress("service address %s added%s", a,
+				 ret ? "; no gratuitous ARP on this link" : " and announced");
+	}
+	ret = restore_version(&o, vdir, &meta, &root, &ms, &rs, err, sizeof(err));
+	if (ret && o.move) {
+		char e2[256];
+
+		if (mig_addr_del(&o.addr, e2, sizeof(e2)))
+			ferry_warn("removing the service address again: %s", e2);
+	}
+	if (ret) {
+		ferry_err("restore of version %u failed: %s", chosen, err);
+		rc = FERRY_EXIT_FAIL;
+	} else {
+		rc = FERRY_EXIT_OK;
+		if (!o.json)
+			progress("version %u restored in %llu ms: root PID %d", chosen,
+				   (unsigned long long)ms, (int)root);
+	}
+	if (o.json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_obj_open(&j, NULL);
+		json_bool(&j, "restored", !ret);
+		json_u64(&j, "version", chosen);
+		json_str(&j, "path", vdir);
+		json_u64(&j, "created", meta.created);
+		json_u64(&j, "root_pid", (uint64_t)(ret ? 0 : root));
+		json_u64(&j, "tcp_connections_closed", ret ? 0 : meta.tcp_connections);
+		json_u64(&j, "restore_ms", ms);
+		json_u64(&j, "pages_restored", rs.pages_restored);
+		json_u64(&j, "restore_time", rs.restore_time);
+		if (ret)
+			json_str(&j, "error", err);
+		json_arr_open(&j, "skipped");
+		for (size_t i = 0; i < nskipped; i++) {
+			json_obj_open(&j, NULL);
+			json_u64(&j, "version", skipped[i].v);
+			json_str(&j, "reason", skipped[i].why);
+			json_obj_close(&j);
+		}
+		json_arr_close(&j);
+		json_obj_close(&j);
+		json_end(&j);
+	}
+	return rc;
+}

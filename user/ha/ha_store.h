@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A checkpoint store (`ferry checkpoint --dir`, `ferry versions`, `ferry
+ * restore --dir`): a directory of versions, each a complete set of CRIU
+ * images that restores on its own:
+ *
+ *   DIR/.lock          flock()ed by the one writer
+ *   DIR/v-1/ ...       published versions (never changed once published)
+ *   DIR/v-2/MANIFEST   what the version holds, with a checksum of each file
+ *   DIR/v-2/r0 .. rK/  the pre-copy rounds (imgchain.h)
+ *   DIR/v-2/final/     CRIU's final dump, parent -> ../rK
+ *   DIR/.v-3.tmp/      a version being written
+ *   DIR/.v-1.del/      a version being removed (`ferry ha --keep`)
+ *
+ * A version is written under its temporary name, flushed to disk, and
+ * published by a rename: a writer that dies leaves only a .tmp directory,
+ * which is never restored and is removed by the next writer.
+ *
+ * MANIFEST is text, one record per line: the version's figures, then
+ * "link PATH TARGET" for each symlink and "file PATH SIZE SHA256" for each
+ * file, followed by a "chunk OFFSET LENGTH SHA256" line per MiB of it (so
+ * a damaged page run is located, not only its file), and last "end
+ * SHA256" over every line before it. Nothing in it is trusted when read
+ * back: each line, path and count is bounded, and any file that differs
+ * from it, is missing, or is not listed makes the version damaged.
+ */
+#ifndef FERRY_HA_STORE_H
+#define FERRY_HA_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HA_MANIFEST		"MANIFEST"
+#define HA_CHUNK		(1u << 20)	/* bytes per chunk checksum */
+#define HA_MAX_VERSIONS		100000u
+#define HA_MAX_ENTRIES		100000u		/* files + links of one version */
+#define HA_MAX_LINE		1024
+
+/* The figures of one version, as its manifest records them. */
+struct ha_meta {
+	uint32_t version;
+	uint64_t created;		/* Unix time, s */
+	uint32_t root;			/* the tree's root PID */
+	uint32_t rounds;		/* pre-copy rounds */
+	uint64_t pages_precopied;	/* distinct pages the rounds hold */
+	uint64_t pages_written;		/* CRIU's stat names from here on */
+	uint64_t pages_skipped_parent;
+	uint64_t frozen_time;		/* us */
+	uint64_t bytes;			/* of all its files */
+	uint32_t tcp_connections;
+	char top[16];			/* the newest round: "r3" */
+};
+
+struct ha_store {
+	int dirfd;
+	int lockfd;
+	char dir[4096];
+};
+
+/* Open DIR (create: made 0700 if missing). lock: take the writer's lock,
+ * -EBUSY if another writer holds it. */
+int ha_store_open(struct ha_store *st, const char *dir, bool create, bool lock, char *err,
+		  size_t errlen);
+void ha_store_close(struct ha_store *st);
+
+/* Published version numbers, ascending (malloc'ed). */
+int ha_store_versions(struct ha_store *st, uint32_t **v, size_t *n);
+/* Temporary directories of versions never published (malloc'ed). */
+int ha_store_incomplete(struct ha_store *st, uint32_t **v, size_t *n);
+
+/*
+ * The writer: remove what dead writers left (their count in *swept), make
+ * DIR/.v-N.tmp for the next N and put its path in tmp.
+ */
+int ha_store_begin(struct ha_store *st, uint32_t *version, unsigned int *swept, char *tmp,
+		   size_t tmplen, char *err, size_t errlen);
+/* Checksum every file of the temporary version into its manifest, flush it
+ * all to disk and publish it as DIR/v-N. */
+int ha_store_publish(struct ha_store *st, struct ha_meta *meta, char *err, size_t errlen);
+/* Remove a temporary version (a checkpoint that failed). */
+void ha_store_abandon(struct ha_store *st, uint32_t version);
+/* Remove published version v (retention): renamed to DIR/.v-N.del first,
+ * so no reader sees part of it, then deleted. 0 or -1 with errno. */
+int ha_store_retire(struct ha_store *st, uint32_t version);
+
+/* Path of version v (published) in out. */
+void ha_store_path(const struct ha_store *st, uint32_t v, char *out, size_t len);
+
+/* Read a version's figures from its manifest (no checksum checked). */
+int ha_meta_read(const char *vdir, struct ha_meta *meta, char *err, size_t errlen);
+/*
+ * Check the version against its manifest: every file there with the same
+ * size and checksum, every link the same, nothing unlisted. 0 complete,
+ * -EBADMSG damaged (err says where), other -errno when it could not look.
+ */
+int ha_verify(const char *vdir, struct ha_meta *meta, char *err, size_t errlen);
+
+/* Pure, for the unit tests: is this a path a manifest may name? */
+bool ha_path_ok(const char *path);
+
+#endif
