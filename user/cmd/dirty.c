@@ -32,6 +32,9 @@ static const char usage_text[] =
 "                     whole (vma-softdirty) until clear_refs re-arms them,\n"
 "                     which needs a short stop even with ferry.ko: done\n"
 "                     once, when such a mapping is reported.\n"
+"                     Refused while a `ferry migrate`, `checkpoint` or\n"
+"                     another --clear tracks the process: re-arming pages\n"
+"                     it has not copied would lose their writes.\n"
 "  --interval MS      scan with --clear every MS milliseconds and print the\n"
 "                     dirty rate per mapping, busiest first (implies --clear)\n"
 "  --count N          stop after N intervals (default: until interrupted;\n"
@@ -362,6 +365,7 @@ int cmd_dirty(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .end = DIRTY_ADDR_MAX, .backend = DIRTY_BACKEND_AUTO };
+	struct dirty_claim claim = { .fd = -1 };
 	struct dirty_tracker *t;
 	char msg[320];
 	uint64_t v;
@@ -427,13 +431,20 @@ int cmd_dirty(int argc, char **argv)
 	if (o.interval_ms)
 		o.clear = true;
 
+	if (o.clear) {
+		ret = dirty_claim(o.pid, "dirty --clear", 1000, &claim, msg, sizeof(msg));
+		if (ret)
+			return fail_errno(ret, msg);
+	}
 	/* an explicit --backend module means it: no fallback */
 	ret = dirty_track_open(&t, o.pid, o.backend, o.clear,
 			       DIRTY_OPT_REARM_VMAS |
 			       (o.backend == DIRTY_BACKEND_AUTO ? DIRTY_OPT_FALLBACK : 0),
 			       msg, sizeof(msg));
-	if (ret)
+	if (ret) {
+		dirty_release(&claim);
 		return fail_errno(ret, msg);
+	}
 	if (o.interval_ms) {
 		struct sigaction sa = { .sa_handler = on_signal };
 
@@ -446,5 +457,6 @@ int cmd_dirty(int argc, char **argv)
 	if (dirty_track_note(t)[0])
 		fprintf(stderr, "ferry dirty: note: %s\n", dirty_track_note(t));
 	dirty_track_close(t);
+	dirty_release(&claim);
 	return ret;
 }

@@ -173,4 +173,25 @@ struct dirty_freeze {
 int dirty_freeze(struct dirty_freeze *f, pid_t pid);
 int dirty_thaw(struct dirty_freeze *f);
 
+/*
+ * Soft-dirty bits are one per page, shared by whoever reads them: two
+ * clearing users of one process (`ferry ha` and `ferry migrate`, two
+ * checkpoints, `ferry dirty --clear`) would each re-arm pages the other has
+ * not copied yet, and the other's copy would keep a stale page. A claim
+ * makes ferry's clearing users of a process exclusive: an flock on
+ * /run/ferry/dirty-PID-STARTTIME, held from before the first clear until
+ * the bits are no longer needed (after CRIU's final dump). Other programs
+ * that clear soft-dirty (CRIU pre-dumps, clear_refs) are not seen.
+ */
+struct dirty_claim {
+	int fd;
+	char path[80];
+};
+
+/* Claim pid for `ferry what`, waiting up to wait_ms for a holder to let
+ * go: 0, or -EBUSY (err says who holds it). */
+int dirty_claim(pid_t pid, const char *what, int wait_ms, struct dirty_claim *c, char *err,
+		size_t errlen);
+void dirty_release(struct dirty_claim *c);
+
 #endif

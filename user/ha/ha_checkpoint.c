@@ -115,6 +115,10 @@ static int parse(int argc, char **argv, struct ckpt_opts *co, bool ha)
 			ferry_err("--interval, --keep and --count are for `ferry ha`");
 			return -1;
 		}
+		switch (src_parse_precopy_opt(c, optarg, o)) {
+		case 1: continue;
+		case -1: return -1;
+		}
 		switch (c) {
 		case 'i':
 			if (!ferry_parse_u64(optarg, 1, 86400 * 7, &v)) {
@@ -143,32 +147,6 @@ static int parse(int argc, char **argv, struct ckpt_opts *co, bool ha)
 			ferry_err("--to: storing versions on another host is not there yet; "
 				  "use --dir on storage that outlives this host");
 			return -1;
-		case 'd':
-			if (!ferry_parse_u64(optarg, 0, 3600000, &o->max_downtime_ms)) {
-				ferry_err("bad --max-downtime '%s' (milliseconds)", optarg);
-				return -1;
-			}
-			break;
-		case 'r':
-			if (!ferry_parse_u64(optarg, 1, MAX_ROUNDS_HIST, &v)) {
-				ferry_err("bad --max-rounds '%s' (1..%d)", optarg, MAX_ROUNDS_HIST);
-				return -1;
-			}
-			o->max_rounds = (uint32_t)v;
-			break;
-		case 'b':
-			if (!dirty_backend_parse(optarg, &o->backend)) {
-				ferry_err("unknown --backend '%s'", optarg);
-				return -1;
-			}
-			break;
-		case 'c':
-			if (o->ncriu_args == MAX_CRIU_ARGS) {
-				ferry_err("too many --criu-arg (at most %d)", MAX_CRIU_ARGS);
-				return -1;
-			}
-			o->criu_args[o->ncriu_args++] = optarg;
-			break;
 		case 'j':
 			o->json = true;
 			break;
@@ -324,6 +302,7 @@ out:
 		ha_store_abandon(st, version);
 cleanup:
 	src_close_trackers(&m);
+	src_release_claims(&m);
 	if (m.store)
 		imgchain_close(m.store);
 	free(m.tr);

@@ -130,11 +130,9 @@ static int parse(int argc, char **argv, struct ropts *o)
 			o->timeout_ms = (int)v * 1000;
 			break;
 		case 'c':
-			if (o->ncriu_args == MAX_CRIU_ARGS) {
-				ferry_err("too many --criu-arg (at most %d)", MAX_CRIU_ARGS);
+			if (ferry_arg_push(o->criu_args, &o->ncriu_args, MAX_CRIU_ARGS, optarg,
+					   "--criu-arg"))
 				return -1;
-			}
-			o->criu_args[o->ncriu_args++] = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);

@@ -87,53 +87,40 @@ void ha_store_path(const struct ha_store *st, uint32_t v, char *out, size_t len)
 	snprintf(out, len, "%s/v-%u", st->dir, v);
 }
 
+static int dir_names(int dirfd, char ***names, size_t *n);
+static void names_free(char **names, size_t n);
+
 /* Version numbers of entries named prefix N suffix, ascending. */
 static int list_numbered(struct ha_store *st, const char *prefix, const char *suffix,
 			 uint32_t **v, size_t *n)
 {
-	size_t cap = 0, pl = strlen(prefix), sl = strlen(suffix);
-	struct dirent *de;
-	int fd = dup(st->dirfd);
-	DIR *d;
+	size_t pl = strlen(prefix), sl = strlen(suffix), nn;
+	char **names;
+	int ret = dir_names(st->dirfd, &names, &nn);
 
 	*v = NULL;
 	*n = 0;
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
+	if (ret)
+		return ret;
+	*v = malloc((nn ? nn : 1) * sizeof(**v));
+	if (!*v) {
+		names_free(names, nn);
+		return -ENOMEM;
 	}
-	rewinddir(d);
-	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
+	for (size_t i = 0; i < nn; i++) {
+		size_t len = strlen(names[i]);
 		char num[16];
 		uint64_t x;
 
 		if (len <= pl + sl || len - pl - sl >= sizeof(num) ||
-		    strncmp(de->d_name, prefix, pl) || strcmp(de->d_name + len - sl, suffix))
+		    strncmp(names[i], prefix, pl) || strcmp(names[i] + len - sl, suffix))
 			continue;
-		memcpy(num, de->d_name + pl, len - pl - sl);
+		memcpy(num, names[i] + pl, len - pl - sl);
 		num[len - pl - sl] = 0;
-		if (num[0] == '0' || !ferry_parse_u64(num, 1, UINT32_MAX, &x))
-			continue;
-		if (*n >= HA_MAX_VERSIONS) {
-			closedir(d);
-			return -E2BIG;
-		}
-		if (*n == cap) {
-			uint32_t *nv = realloc(*v, (cap = cap ? 2 * cap : 16) * sizeof(**v));
-
-			if (!nv) {
-				closedir(d);
-				return -ENOMEM;
-			}
-			*v = nv;
-		}
-		(*v)[(*n)++] = (uint32_t)x;
+		if (num[0] != '0' && ferry_parse_u64(num, 1, UINT32_MAX, &x))
+			(*v)[(*n)++] = (uint32_t)x;
 	}
-	closedir(d);
+	names_free(names, nn);
 	if (*n)
 		qsort(*v, *n, sizeof(**v), ferry_cmp_u32);
 	return 0;

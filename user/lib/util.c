@@ -218,3 +218,13 @@ bool ferry_u32_in(const uint32_t *v, size_t n, uint32_t x)
 {
 	return n && bsearch(&x, v, n, sizeof(*v), ferry_cmp_u32);
 }
+
+int ferry_arg_push(const char **v, int *n, int max, const char *arg, const char *opt)
+{
+	if (*n >= max) {
+		ferry_err("too many %s (at most %d)", opt, max);
+		return -1;
+	}
+	v[(*n)++] = arg;
+	return 0;
+}

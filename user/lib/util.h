@@ -63,6 +63,10 @@ uint64_t ferry_now_ns(void);	/* CLOCK_MONOTONIC */
 #include <signal.h>
 extern volatile sig_atomic_t ferry_interrupted;
 
+/* Append arg to v (*n of max used) for a repeatable option: 0, or -1 when
+ * full (said, naming opt). */
+int ferry_arg_push(const char **v, int *n, int max, const char *arg, const char *opt);
+
 /* In a forked helper: close every descriptor above stderr but keep. */
 void ferry_close_fds_except(int keep);
 

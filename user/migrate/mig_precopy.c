@@ -37,6 +37,8 @@ int src_open_trackers(struct mig *m)
 	m->tr = calloc(m->npids, sizeof(*m->tr));
 	if (!m->tr)
 		return -ENOMEM;
+	for (size_t i = 0; i < m->npids; i++)
+		m->tr[i].claim.fd = -1;
 	/* in clock ticks, as /proc/PID/stat's start times */
 	began = m->track_uptime_us / (uint64_t)(1000000 / (tck > 0 ? tck : 100));
 
@@ -71,6 +73,14 @@ int src_open_trackers(struct mig *m)
 			m->tr[i].gone = true;	/* CRIU dumps such a one whole */
 			continue;
 		}
+		ret = dirty_claim(m->pids[i], m->store ? "checkpoint" : "migrate", 5000,
+				  &m->tr[i].claim, m->err, sizeof(m->err));
+		if (ret == -ESRCH && i) {
+			m->tr[i].gone = true;
+			continue;
+		}
+		if (ret)
+			return ret;
 		ret = dirty_track_open(&m->tr[i].t, m->pids[i], m->o->backend, true,
 				       DIRTY_OPT_REARM_VMAS | DIRTY_OPT_FALLBACK, msg, sizeof(msg));
 		if (ret == -ESRCH && i) {	/* a child exited since the tree was read */
@@ -94,6 +104,12 @@ int src_open_trackers(struct mig *m)
 				      (unsigned long long)v.start, (unsigned long long)v.end);
 	}
 	return 0;
+}
+
+void src_release_claims(struct mig *m)
+{
+	for (size_t i = 0; m->tr && i < m->npids; i++)
+		dirty_release(&m->tr[i].claim);
 }
 
 void src_close_trackers(struct mig *m)

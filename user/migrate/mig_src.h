@@ -50,6 +50,7 @@ struct tracked {
 				 * for it (a container's PID namespace numbers) */
 	uint64_t start;		/* its start time (clock ticks) */
 	struct dirty_tracker *t;
+	struct dirty_claim claim;	/* its soft-dirty bits are ours alone */
 	bool gone;
 	bool noted;	/* its tracker's backend change was reported */
 };
@@ -110,6 +111,9 @@ int src_seterr(struct mig *m, int ret, const char *fmt, ...) __attribute__((form
  */
 int src_open_trackers(struct mig *m);
 void src_close_trackers(struct mig *m);
+/* Let other ferry trackers have the tree's soft-dirty bits again: after the
+ * final dump (CRIU's --track-mem clears them too). */
+void src_release_claims(struct mig *m);
 /* The pre-copy: round 0 (everything), then dirty rounds until the policy
  * stops; the last ROUND_END tells the destination to build its parents. */
 int src_precopy(struct mig *m);
@@ -124,6 +128,10 @@ int src_prepare_final(struct mig *m, const char *log_name, struct criu_img_stats
  * With connections, dumped with --tcp-established under the nftables lock.
  */
 int src_final_dump(struct mig *m);
+/* The pre-copy options `migrate` and `checkpoint` share, by getopt code:
+ * 'd' --max-downtime, 'r' --max-rounds, 'b' --backend, 'c' --criu-arg.
+ * 1 handled, 0 not one of them, -1 bad (said). */
+int src_parse_precopy_opt(int c, const char *arg, struct opts *o);
 /* SIGINT, SIGTERM, SIGHUP set ferry_interrupted (no SA_RESTART). */
 void src_catch_signals(void);
 

@@ -631,6 +631,37 @@ static void kill_source(struct mig *m)
 	m->frozen = false;
 }
 
+int src_parse_precopy_opt(int c, const char *arg, struct opts *o)
+{
+	uint64_t v;
+
+	switch (c) {
+	case 'd':
+		if (!ferry_parse_u64(arg, 0, 3600000, &o->max_downtime_ms)) {
+			ferry_err("bad --max-downtime '%s' (milliseconds)", arg);
+			return -1;
+		}
+		return 1;
+	case 'r':
+		if (!ferry_parse_u64(arg, 1, MAX_ROUNDS_HIST, &v)) {
+			ferry_err("bad --max-rounds '%s' (1..%d)", arg, MAX_ROUNDS_HIST);
+			return -1;
+		}
+		o->max_rounds = (uint32_t)v;
+		return 1;
+	case 'b':
+		if (!dirty_backend_parse(arg, &o->backend)) {
+			ferry_err("unknown --backend '%s'", arg);
+			return -1;
+		}
+		return 1;
+	case 'c':
+		return ferry_arg_push(o->criu_args, &o->ncriu_args, MAX_CRIU_ARGS, arg, "--criu-arg")
+			       ? -1 : 1;
+	}
+	return 0;
+}
+
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
@@ -664,6 +695,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		if (wire_tls_getopt(c, optarg, &o->tls))
 			continue;
+		switch (src_parse_precopy_opt(c, optarg, o)) {
+		case 1: continue;
+		case -1: return -1;
+		}
 		switch (c) {
 		case 't':
 			o->to = optarg;
@@ -685,34 +720,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				return -1;
 			}
 			break;
-		case 'd':
-			if (!ferry_parse_u64(optarg, 0, 3600000, &o->max_downtime_ms)) {
-				ferry_err("bad --max-downtime '%s' (milliseconds)", optarg);
-				return -1;
-			}
-			break;
-		case 'r':
-			if (!ferry_parse_u64(optarg, 1, MAX_ROUNDS_HIST, &v)) {
-				ferry_err("bad --max-rounds '%s' (1..%d)", optarg, MAX_ROUNDS_HIST);
-				return -1;
-			}
-			o->max_rounds = (uint32_t)v;
-			break;
-		case 'b':
-			if (!dirty_backend_parse(optarg, &o->backend)) {
-				ferry_err("unknown --backend '%s'", optarg);
-				return -1;
-			}
-			break;
 		case 'w':
 			o->work_dir = optarg;
-			break;
-		case 'c':
-			if (o->ncriu_args == MAX_CRIU_ARGS) {
-				ferry_err("too many --criu-arg (at most %d)", MAX_CRIU_ARGS);
-				return -1;
-			}
-			o->criu_args[o->ncriu_args++] = optarg;
 			break;
 		case 'm': {
 			char err[256];
@@ -918,6 +927,7 @@ out_msg:
 		ferry_err("migration of %d failed: %s", o.pid, m.err[0] ? m.err : strerror(-ret));
 cleanup:
 	src_close_trackers(&m);
+	src_release_claims(&m);
 	free(m.tr);
 	free(m.pids);
 	free(m.announced);

@@ -11,6 +11,13 @@
 #                            client's and the server's status files, or nothing
 #   byte_exact CLI SRV       final statuses (sending stopped, queues drained): both OK, no
 #                            mismatch or reset, every byte sent was received
+# Two-host scripts with the service address VIP on a and the clients in
+# namespace "cli" on b (lan.sh), $S the tcp_stream binary:
+#   stream_server_start VIP PORT   role a: add VIP to $dev, start the server,
+#                            through the barriers "listening" and "clients-up";
+#                            sets SP, checks its status, keeps it in /tmp/srv.0
+#   stream_clients_start VIP PORT  role b, after "listening": the $N clients;
+#                            sets CP, checks their status, keeps it in /tmp/cli.0
 
 status() {
 	rm -f "$2"; kill -USR1 "$1"
@@ -58,4 +65,31 @@ byte_exact() {
 	d=$(stream_diff "$1" "$2")
 	[ -z "$d" ] || fail "$d"
 	echo "ok: all $N streams byte-exact both ways ($(field "$s" tx) bytes up, $(field "$s" rx) down)"
+}
+
+stream_server_start() {
+	ip addr add "$1/24" dev "$dev"
+	rm -f /tmp/srv.pid
+	setsid "$S" server "$1" "$2" "$N" /tmp/srv.st /tmp/srv.pid </dev/null >/dev/null 2>&1 &
+	wait_port "$2"
+	barrier listening
+	for i in $(seq 300); do [ -s /tmp/srv.pid ] && break; sleep 0.1; done
+	[ -s /tmp/srv.pid ] || fail "the server did not get its $N connections"
+	SP=$(cat /tmp/srv.pid)
+	cp /tmp/srv.pid "$FERRY_SHARED/srv.pid"
+	barrier clients-up
+	local v
+	v=$(status "$SP" /tmp/srv.st); echo "server before: $v"; check_ok "$v" "server before"
+	cp /tmp/srv.st /tmp/srv.0
+}
+
+stream_clients_start() {
+	setsid ip netns exec cli "$S" client "$1" "$2" "$N" /tmp/cli.st </dev/null \
+		>/dev/null 2>"$FERRY_OUT/client.err" &
+	for i in $(seq 100); do CP=$(pgrep -f "tcp_stream client $1" || true); [ -n "$CP" ] && break; sleep 0.1; done
+	[ -n "$CP" ] || fail "client did not start"
+	sleep 3
+	local s
+	s=$(status "$CP" /tmp/cli.st); echo "clients before: $s"; check_ok "$s" "clients before"
+	cp /tmp/cli.st /tmp/cli.0
 }

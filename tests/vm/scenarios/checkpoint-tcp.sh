@@ -47,13 +47,7 @@ if [ "$FERRY_ROLE" = b ]; then
 	lan_client_up cli "$CLI_IP"
 	barrier netready
 	barrier listening 300
-	setsid ip netns exec cli "$S" client "$VIP" $PORT $N /tmp/cli.st </dev/null \
-		>/dev/null 2>"$FERRY_OUT/client.err" &
-	for i in $(seq 100); do CP=$(pgrep -f "tcp_stream client $VIP" || true); [ -n "$CP" ] && break; sleep 0.1; done
-	[ -n "$CP" ] || fail "client did not start"
-	sleep 3
-	s=$(status "$CP" /tmp/cli.st); echo "clients before: $s"; check_ok "$s" "clients before"
-	cp /tmp/cli.st /tmp/cli.0
+	stream_clients_start "$VIP" $PORT
 	barrier clients-up
 	barrier checkpointed 900
 	s=$(status "$CP" /tmp/cli.st); echo "clients after the checkpoints: $s"
@@ -115,18 +109,7 @@ trap cleanup EXIT
 rm -rf "$STORE"
 ip neigh flush dev "$dev"
 barrier netready
-ip addr add "$VIP/24" dev "$dev"
-rm -f /tmp/srv.pid
-setsid "$S" server "$VIP" $PORT $N /tmp/srv.st /tmp/srv.pid </dev/null >/dev/null 2>&1 &
-wait_port $PORT
-barrier listening
-for i in $(seq 300); do [ -s /tmp/srv.pid ] && break; sleep 0.1; done
-[ -s /tmp/srv.pid ] || fail "the server did not get its $N connections"
-SP=$(cat /tmp/srv.pid)
-cp /tmp/srv.pid "$FERRY_SHARED/srv.pid"
-barrier clients-up
-v=$(status "$SP" /tmp/srv.st); echo "server before: $v"; check_ok "$v" "server before"
-cp /tmp/srv.st /tmp/srv.0
+stream_server_start "$VIP" $PORT
 
 rc=0
 "$FERRY_BIN" ha "$SP" --dir "$STORE" --interval 1 --keep 2 --count 3 --max-rounds 3 --json \

@@ -70,13 +70,7 @@ if [ "$FERRY_ROLE" = b ]; then
 	wait_port 7931; wait_port 7932
 	barrier netready
 	barrier listening 300
-	setsid ip netns exec cli "$S" client "$VIP" $PORT $N /tmp/cli.st </dev/null \
-		>/dev/null 2>"$FERRY_OUT/client.err" &
-	for i in $(seq 100); do CP=$(pgrep -f "tcp_stream client $VIP" || true); [ -n "$CP" ] && break; sleep 0.1; done
-	[ -n "$CP" ] || fail "client did not start"
-	sleep 3
-	s=$(status "$CP" /tmp/cli.st); echo "clients before: $s"; check_ok "$s" "clients before"
-	cp /tmp/cli.st /tmp/cli.0
+	stream_clients_start "$VIP" $PORT
 	ip -n cli neigh show "$VIP"
 	barrier clients-up
 
@@ -171,18 +165,7 @@ cleanup() {
 trap cleanup EXIT
 ip neigh flush dev "$dev"	# no stale entry for the clients' address
 barrier netready
-ip addr add "$VIP/24" dev "$dev"
-rm -f /tmp/srv.pid
-setsid "$S" server "$VIP" $PORT $N /tmp/srv.st /tmp/srv.pid </dev/null >/dev/null 2>&1 &
-wait_port $PORT
-barrier listening
-for i in $(seq 300); do [ -s /tmp/srv.pid ] && break; sleep 0.1; done
-[ -s /tmp/srv.pid ] || fail "the server did not get its $N connections"
-SP=$(cat /tmp/srv.pid)
-cp /tmp/srv.pid "$FERRY_SHARED/srv.pid"
-barrier clients-up
-v=$(status "$SP" /tmp/srv.st); echo "server before: $v"; check_ok "$v" "server before"
-cp /tmp/srv.st /tmp/srv.0
+stream_server_start "$VIP" $PORT
 
 # 1. the destination's restore fails: everything must be as before
 rc=0
