@@ -6,7 +6,8 @@
 #     (pre-copy rounds while it runs, CRIU's final dump on top, left
 #     running) against `criu dump --leave-running` alone (the baseline: the
 #     whole memory dumped frozen); REPS each, alternating, THP off and on;
-#  2. many at once: 4 processes of MIB/4 MiB, checkpointed one after the
+#  2. many at once: 4 processes of MIB/4 MiB (4 MiB hot windows: the same
+#     16 MiB rewritten in all), checkpointed one after the
 #     other and then all 4 at the same time: each one's frozen time at once
 #     against alone (median), and the time until all 4 versions exist at
 #     once against one after the other.
@@ -22,12 +23,12 @@ out=${FERRY_OUT:-/tmp}
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 thp_mode() { echo "$1" >/sys/kernel/mm/transparent_hugepage/enabled; }
 
-start_workload() {	# MIB FLAGS PIDFILE -> pid
-	rm -f "$3"
-	setsid "$W" "$1" 4096 "$3" $2 </dev/null >/dev/null 2>&1 &
-	for i in $(seq 900); do [ -s "$3" ] && break; sleep 0.1; done
-	[ -s "$3" ] || fail "workload did not start"
-	cat "$3"
+start_workload() {	# MIB HOT_PAGES FLAGS PIDFILE -> pid
+	rm -f "$4"
+	setsid "$W" "$1" "$2" "$4" $3 </dev/null >/dev/null 2>&1 &
+	for i in $(seq 900); do [ -s "$4" ] && break; sleep 0.1; done
+	[ -s "$4" ] || fail "workload did not start"
+	cat "$4"
 }
 
 echo 30000 >/proc/sys/kernel/ns_last_pid
@@ -39,7 +40,7 @@ criu check >/dev/null 2>&1 || true
 for thp in off on; do
 	flags=; [ $thp = on ] && flags=h
 	thp_mode "$([ $thp = on ] && echo madvise || echo never)"
-	pid=$(start_workload "$MIB" "$flags" /tmp/bw.pid)
+	pid=$(start_workload "$MIB" 4096 "$flags" /tmp/bw.pid)
 	sleep 3
 	for r in $(seq "$REPS"); do
 		echo "bench: THP $thp, run $r: ferry checkpoint of $MIB MiB"
@@ -69,7 +70,7 @@ thp_mode madvise
 # many at once
 Q=$((MIB / 4))
 pids=()
-for i in 1 2 3 4; do pids+=("$(start_workload "$Q" "" "/tmp/bm-$i.pid")"); done
+for i in 1 2 3 4; do pids+=("$(start_workload "$Q" 1024 "" "/tmp/bm-$i.pid")"); done
 sleep 3
 : >"$out/many.txt"
 t=$(now_ms)

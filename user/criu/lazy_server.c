@@ -347,7 +347,7 @@ static void say(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	ferry_vline("ferry receive: ", "lazy pages: ", fmt, ap);
+	ferry_vline("ferry: ", "lazy pages: ", fmt, ap);
 	va_end(ap);
 }
 

@@ -19,8 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include "cmds.h"
 #include "criu_img.h"
+#include "criu_lazy.h"
+#include "lazy_server.h"
 #include "ha_store.h"
 #include "json.h"
 #include "mig.h"
@@ -47,6 +50,11 @@ static const char usage_text[] =
 "  --dir DIR            the checkpoint store\n"
 "  --version N          restore version N, no other\n"
 "  --work-dir D         where CRIU's private directory goes (default /tmp)\n"
+"  --no-lazy            CRIU restores every page before the tree runs (by\n"
+"                       default it restores only what it dumped last and a\n"
+"                       lazy-pages server fills the rest from the store on\n"
+"                       first touch and in the background: the tree runs\n"
+"                       sooner; `ferry restore` returns once every page is in)\n"
 "  --restore-timeout S  seconds CRIU may take before it is killed (default 600)\n"
 "  --move-addr A.B.C.D/N[@DEV]\n"
 "                       the tree's service address moves here: added (to the\n"
@@ -74,7 +82,7 @@ static void progress(const char *fmt, ...)
 
 struct ropts {
 	const char *dir, *work_dir;
-	bool move;
+	bool move, eager;
 	struct mig_addr addr;	/* --move-addr */
 	uint32_t version;
 	int timeout_ms;
@@ -93,6 +101,7 @@ static int parse(int argc, char **argv, struct ropts *o)
 		{ "criu-arg", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "move-addr", required_argument, NULL, 'm' },
+		{ "no-lazy", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -108,6 +117,7 @@ static int parse(int argc, char **argv, struct ropts *o)
 		case 'D': o->dir = optarg; break;
 		case 'w': o->work_dir = optarg; break;
 		case 'j': o->json = true; break;
+		case 'E': o->eager = true; break;
 		case 'm':
 			if (mig_addr_parse(optarg, &o->addr, err, sizeof(err))) {
 				ferry_err("--move-addr: %s", err);
@@ -191,13 +201,21 @@ static int link_images(const char *vdir, const struct ha_meta *meta, const char 
 	return 0;
 }
 
-/* Restore version vdir; *root gets the restored tree's root. */
+struct restored {
+	pid_t root;
+	uint64_t ms;		/* CRIU's restore */
+	uint64_t lazy_ms;	/* from then until the last page was in */
+	struct criu_restore_stats rs;
+	struct criu_lazy_stats ls;
+};
+
+/* Restore version vdir. */
 static int restore_version(const struct ropts *o, const char *vdir, const struct ha_meta *meta,
-			   pid_t *root, uint64_t *ms, struct criu_restore_stats *rs, char *err,
-			   size_t errlen)
+			   struct restored *r, char *err, size_t errlen)
 {
 	char work[4200], final[4300], log[4400], out[4400], pidf[4400], tail[2048];
 	const char *argv[24 + MAX_CRIU_ARGS];
+	pid_t lazyd = 0;
 	uint64_t t, x;
 	int n = 0, ret;
 	FILE *f;
@@ -216,6 +234,15 @@ static int restore_version(const struct ropts *o, const char *vdir, const struct
 	ret = link_images(vdir, meta, final, err, errlen);
 	if (ret)
 		goto out;
+	if (!o->eager) {
+		/* the pagemaps are rewritten under new names (criu_img.h):
+		 * the links to the store's files are replaced, not written */
+		ret = criu_lazy_mark(final, &r->ls, err, errlen);
+		if (!ret)
+			ret = lazy_server_start(final, r->ls.tasks, &lazyd, err, errlen);
+		if (ret)
+			goto out;
+	}
 	argv[n++] = "criu";
 	argv[n++] = "restore";
 	argv[n++] = "-D";
@@ -227,12 +254,14 @@ static int restore_version(const struct ropts *o, const char *vdir, const struct
 	argv[n++] = log;
 	argv[n++] = "--pidfile";
 	argv[n++] = pidf;
+	if (lazyd > 0)
+		argv[n++] = "--lazy-pages";
 	for (int i = 0; i < o->ncriu_args; i++)
 		argv[n++] = o->criu_args[i];
 	argv[n] = NULL;
 	t = ferry_now_ns();
 	ret = mig_run_timeout(argv, out, o->timeout_ms);
-	*ms = (ferry_now_ns() - t) / 1000000;
+	r->ms = (ferry_now_ns() - t) / 1000000;
 	if (ret == -ETIMEDOUT) {
 		ret = ferry_errf(err, errlen, ret, "criu restore did not finish within %d s: killed",
 				 o->timeout_ms / 1000);
@@ -245,23 +274,42 @@ static int restore_version(const struct ropts *o, const char *vdir, const struct
 		goto out;
 	}
 	f = fopen(pidf, "re");
-	*root = 0;
+	r->root = 0;
 	if (f) {
 		char line[32];
 
 		if (fgets(line, sizeof(line), f)) {
 			line[strcspn(line, "\n")] = 0;
 			if (ferry_parse_u64(line, 1, INT32_MAX, &x))
-				*root = (pid_t)x;
+				r->root = (pid_t)x;
 		}
 		fclose(f);
 	}
-	if (*root <= 0)
+	if (r->root <= 0)
 		ret = ferry_errf(err, errlen, -EIO, "criu restore wrote no root PID (%s)", pidf);
 	snprintf(out, sizeof(out), "%s/stats-restore", final);
-	memset(rs, 0, sizeof(*rs));
-	criu_img_read_restore_stats(out, rs);
+	criu_img_read_restore_stats(out, &r->rs);
+	if (lazyd > 0) {
+		int lr;
+
+		if (!o->json)
+			progress("the tree runs (root PID %d); %llu pages still come from the store",
+				 (int)r->root, (unsigned long long)r->ls.lazy_pages);
+		t = ferry_now_ns();
+		lr = lazy_server_wait(lazyd, 1800 * 1000);
+		lazyd = 0;
+		r->lazy_ms = (ferry_now_ns() - t) / 1000000;
+		if (lr && !ret)
+			ret = ferry_errf(err, errlen, -EIO, "the lazy-pages server failed (%s %d) "
+					 "%llu ms after the restore: the restored tree may miss "
+					 "memory", lr < 0 ? "error" : "exit", lr,
+					 (unsigned long long)r->lazy_ms);
+	}
 out:
+	if (lazyd > 0) {	/* the restore failed: nothing to serve */
+		kill(lazyd, SIGKILL);
+		waitpid(lazyd, NULL, 0);
+	}
 	/* the restored tree needs none of it; a failure's log stays */
 	if (!ret && !getenv("FERRY_KEEP_WORKDIR"))
 		mig_rmtree(work);
@@ -272,7 +320,6 @@ out:
 
 int cmd_restore(int argc, char **argv)
 {
-	struct criu_restore_stats rs;
 	struct ha_meta meta;
 	struct ha_store st;
 	struct ropts o;
@@ -280,8 +327,7 @@ int cmd_restore(int argc, char **argv)
 	size_t n = 0, nskipped = 0;
 	struct { uint32_t v; char why[2048]; } skipped[4];
 	char err[2048], vdir[4200];
-	uint64_t ms = 0;
-	pid_t root = 0;
+	struct restored r;
 	int ret, rc;
 
 	if (parse(argc, argv, &o))
@@ -353,7 +399,8 @@ int cmd_restore(int argc, char **argv)
 			progress("service address %s added%s", a,
 				 ret ? "; no gratuitous ARP on this link" : " and announced");
 	}
-	ret = restore_version(&o, vdir, &meta, &root, &ms, &rs, err, sizeof(err));
+	memset(&r, 0, sizeof(r));
+	ret = restore_version(&o, vdir, &meta, &r, err, sizeof(err));
 	if (ret && o.move) {
 		char e2[256];
 
@@ -366,8 +413,9 @@ int cmd_restore(int argc, char **argv)
 	} else {
 		rc = FERRY_EXIT_OK;
 		if (!o.json)
-			progress("version %u restored in %llu ms: root PID %d", chosen,
-				   (unsigned long long)ms, (int)root);
+			progress("version %u restored: root PID %d, running after %llu ms%s", chosen,
+				 (int)r.root, (unsigned long long)r.ms,
+				 o.eager ? "" : ", every page in after the lazy-pages server");
 	}
 	if (o.json) {
 		struct json j;
@@ -378,11 +426,14 @@ int cmd_restore(int argc, char **argv)
 		json_u64(&j, "version", chosen);
 		json_str(&j, "path", vdir);
 		json_u64(&j, "created", meta.created);
-		json_u64(&j, "root_pid", (uint64_t)(ret ? 0 : root));
+		json_u64(&j, "root_pid", (uint64_t)(ret ? 0 : r.root));
 		json_u64(&j, "tcp_connections_closed", ret ? 0 : meta.tcp_connections);
-		json_u64(&j, "restore_ms", ms);
-		json_u64(&j, "pages_restored", rs.pages_restored);
-		json_u64(&j, "restore_time", rs.restore_time);
+		json_u64(&j, "restore_ms", r.ms);
+		json_bool(&j, "lazy", !o.eager);
+		json_u64(&j, "lazy_pages", r.ls.lazy_pages);
+		json_u64(&j, "lazy_ms", r.lazy_ms);
+		json_u64(&j, "pages_restored", r.rs.pages_restored);
+		json_u64(&j, "restore_time", r.rs.restore_time);
 		if (ret)
 			json_str(&j, "error", err);
 		json_arr_open(&j, "skipped");

@@ -1,7 +1,8 @@
 #!/bin/bash
 # checkpoint-many: three running workloads (16 MiB each, a hot window
 # rewritten all along) are checkpointed at the same time, each into its own
-# store, twice; then all three die and are restored at the same time.
+# store, twice; then all three die and are restored at the same time (two
+# lazily, the default, and one with --no-lazy).
 # Must hold: every `ferry checkpoint` exits 0 and its version is complete;
 # each workload runs on after its checkpoints with memory that verifies;
 # every restore exits 0 with the workload's own PID, and each restored
@@ -64,7 +65,8 @@ for p in "${pids[@]}"; do
 done
 rs=()
 for i in $(seq $N); do
-	"$FERRY_BIN" restore --dir "$S/store-$i" --json >"$FERRY_OUT/restore-$i.json" \
+	eager=; [ "$i" = $N ] && eager=--no-lazy	# the others: lazy, the default
+	"$FERRY_BIN" restore --dir "$S/store-$i" $eager --json >"$FERRY_OUT/restore-$i.json" \
 		2>"$FERRY_OUT/restore-$i.log" &
 	rs+=($!)
 done
@@ -75,6 +77,10 @@ for i in $(seq $N); do
 	assert_eq "$rc" 0 "restore of workload $i"
 	assert_eq "$(jq_get "$(cat "$FERRY_OUT/restore-$i.json")" root_pid)" "${pids[$((i - 1))]}" \
 		"restored PID of workload $i"
+	want=True; [ "$i" = $N ] && want=False
+	assert_eq "$(jq_get "$(cat "$FERRY_OUT/restore-$i.json")" lazy)" "$want" "lazy restore of $i"
+	[ "$want" = False ] || [ "$(jq_get "$(cat "$FERRY_OUT/restore-$i.json")" lazy_pages)" -gt 1000 ] ||
+		fail "restore $i left almost nothing to the lazy-pages server"
 done
 verify_all "restored"
 w1=()
