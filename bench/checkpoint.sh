@@ -10,13 +10,28 @@
 #     16 MiB rewritten in all), checkpointed one after the
 #     other and then all 4 at the same time: each one's frozen time at once
 #     against alone (median), and the time until all 4 versions exist at
-#     once against one after the other.
+#     once against one after the other;
+#  3. periodic versions (THP off): VERSIONS versions, one every INTERVAL
+#     s, of a MIB MiB process with a 16 MiB hot window: per version (the
+#     2nd on, medians) the frozen time and the bytes stored by `ferry ha`
+#     (incremental: only what changed since the version before), by CRIU's
+#     incremental method (`criu pre-dump` on top of the version before,
+#     then `criu dump --track-mem --leave-running` on top of the pre-dump;
+#     both freezes counted) and by full `criu dump --leave-running`; and the
+#     workload's write rate while `ferry ha` runs against its rate over the
+#     same span without it.
 # Ratios only (times under TCG are noisy). Result: $FERRY_OUT/result.json.
-# FERRY_BENCH_CKPT_MIB (256) and FERRY_BENCH_CKPT_REPS (3) narrow it.
+# FERRY_BENCH_CKPT_MIB (256), FERRY_BENCH_CKPT_REPS (3),
+# FERRY_BENCH_CKPT_VERSIONS (10), FERRY_BENCH_CKPT_INTERVAL (5) and
+# FERRY_BENCH_CKPT_PARTS ("single many periodic") narrow it.
 set -euo pipefail
 . "$FERRY_SRC/tests/vm/lib/assert.sh"
 MIB=${FERRY_BENCH_CKPT_MIB:-256}
 REPS=${FERRY_BENCH_CKPT_REPS:-3}
+NV=${FERRY_BENCH_CKPT_VERSIONS:-10}
+IV=${FERRY_BENCH_CKPT_INTERVAL:-5}
+PARTS=" ${FERRY_BENCH_CKPT_PARTS:-single many periodic} "
+part() { [[ "$PARTS" == *" $1 "* ]]; }
 W=$FERRY_PROGS/mig_workload
 D=/var/tmp/bench-ckpt
 out=${FERRY_OUT:-/tmp}
@@ -37,7 +52,9 @@ rm -rf "$D"
 mkdir -p "$D"
 criu check >/dev/null 2>&1 || true
 : >"$out/single.txt"
-for thp in off on; do
+: >"$out/many.txt"
+seq_ms=0 par_ms=0
+part single && for thp in off on; do
 	flags=; [ $thp = on ] && flags=h
 	thp_mode "$([ $thp = on ] && echo madvise || echo never)"
 	pid=$(start_workload "$MIB" 4096 "$flags" /tmp/bw.pid)
@@ -68,6 +85,7 @@ done
 thp_mode madvise
 
 # many at once
+many() {
 Q=$((MIB / 4))
 pids=()
 for i in 1 2 3 4; do pids+=("$(start_workload "$Q" 1024 "" "/tmp/bm-$i.pid")"); done
@@ -96,16 +114,85 @@ for i in 1 2 3 4; do
 done
 par_ms=$(($(now_ms) - t))
 kill -9 "${pids[@]}"
-rm -rf "$D"
+rm -rf "$D"/m-*
 cat "$out/many.txt"
+}
+part many && many
+
+# periodic versions
+frozen_of() { crit show "$1/stats-dump" | jq '.entries[0].dump.frozen_time'; }
+bytes_of() { du -sb --exclude='*.log' "$1" | cut -f1; }
+writes_of() { workload_verify "$1" /tmp/bp.pid.verify | sed -n 's/.*writes=\([0-9]*\).*/\1/p'; }
+periodic() {
+	local pid k prev ts w0 w1 w2 w3 t0 t1 t2 t3
+	thp_mode never
+	pid=$(start_workload "$MIB" 4096 "" /tmp/bp.pid)
+	sleep 3
+	echo "bench: the workload's write rate over $((NV * IV)) s without checkpoints"
+	w0=$(writes_of "$pid"); t0=$(now_ms)
+	sleep $((NV * IV))
+	w1=$(writes_of "$pid"); t1=$(now_ms)
+	echo "bench: ferry ha, $NV versions every $IV s"
+	w2=$(writes_of "$pid"); t2=$(now_ms)
+	"$FERRY_BIN" ha "$pid" --dir "$D/ha" --interval "$IV" --count "$NV" --keep "$NV" \
+		--max-downtime 100 --json >"$out/ha.json" 2>"$out/ha.log" ||
+		{ cat "$out/ha.log"; fail "ferry ha failed"; }
+	w3=$(writes_of "$pid"); t3=$(now_ms)
+	echo "rate $(((w1 - w0) * 1000 / (t1 - t0))) $(((w3 - w2) * 1000 / (t3 - t2)))" >"$out/periodic.txt"
+	python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    j = json.loads(l); print("ferry", j["version"], j["final"]["frozen_time"], j["bytes"])' \
+		"$out/ha.json" >>"$out/periodic.txt"
+	rm -rf "$D/ha"
+	echo "bench: CRIU incremental (pre-dump + dump --track-mem), $NV versions every $IV s"
+	prev=
+	for k in $(seq "$NV"); do
+		ts=$(now_ms)
+		mkdir -p "$D/ci/$k/pre"
+		if [ -n "$prev" ]; then
+			criu pre-dump -t "$pid" -D "$D/ci/$k/pre" --prev-images-dir "../../$prev" \
+				--track-mem -v2 -o pre.log || { tail -5 "$D/ci/$k/pre/pre.log"; fail "criu pre-dump"; }
+			criu dump -t "$pid" -D "$D/ci/$k" --prev-images-dir pre --track-mem --leave-running \
+				-v2 -o dump.log || { tail -5 "$D/ci/$k/dump.log"; fail "criu dump (incremental)"; }
+			echo "criu-inc $k $(($(frozen_of "$D/ci/$k/pre") + $(frozen_of "$D/ci/$k"))) $(bytes_of "$D/ci/$k")"
+		else
+			criu dump -t "$pid" -D "$D/ci/$k" --track-mem --leave-running -v2 -o dump.log ||
+				{ tail -5 "$D/ci/$k/dump.log"; fail "criu dump (first)"; }
+			echo "criu-inc $k $(frozen_of "$D/ci/$k") $(bytes_of "$D/ci/$k")"
+		fi >>"$out/periodic.txt"
+		prev=$k
+		while [ "$(now_ms)" -lt $((ts + IV * 1000)) ]; do sleep 0.2; done
+	done
+	rm -rf "$D/ci"
+	echo "bench: full criu dump --leave-running, $NV versions every $IV s"
+	for k in $(seq "$NV"); do
+		ts=$(now_ms)
+		mkdir -p "$D/cf"
+		criu dump -t "$pid" -D "$D/cf" --leave-running -v2 -o dump.log ||
+			{ tail -5 "$D/cf/dump.log"; fail "criu dump (full)"; }
+		echo "criu-full $k $(frozen_of "$D/cf") $(bytes_of "$D/cf")" >>"$out/periodic.txt"
+		rm -rf "$D/cf"
+		while [ "$(now_ms)" -lt $((ts + IV * 1000)) ]; do sleep 0.2; done
+	done
+	v=$(workload_verify "$pid" /tmp/bp.pid.verify)
+	case $v in OK*) ;; *) fail "workload after the periodic part: $v" ;; esac
+	kill -9 "$pid"
+	thp_mode madvise
+	cat "$out/periodic.txt"
+}
+: >"$out/periodic.txt"
+part periodic && periodic
+rm -rf "$D"
 
 python3 - "$out" "$MIB" "$seq_ms" "$par_ms" <<'PY'
 import json, statistics, sys
 out, mib, seq_ms, par_ms = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-r = {"mib": mib, "single": {}, "many": {}}
+r = {"mib": mib, "single": {}, "many": {}, "periodic": {}}
 rows = [l.split() for l in open(out + "/single.txt") if l.strip()]
 for thp in ("off", "on"):
     x = [row for row in rows if row[0] == thp]
+    if not x:
+        continue
     fz = statistics.median(int(row[2]) for row in x)
     cz = statistics.median(int(row[4]) for row in x)
     ft = statistics.median(int(row[3]) for row in x)
@@ -117,7 +204,34 @@ for thp in ("off", "on"):
         "total_ratio": round(ft / ct, 3) if ct else None}
     print("checkpoint of %d MiB, THP %s: frozen %.2fx CRIU --leave-running (%d vs %d ms), "
           "total %.2fx" % (mib, thp, fz / cz, fz // 1000, cz // 1000, ft / ct))
+p = [l.split() for l in open(out + "/periodic.txt") if l.strip()]
+if p:
+    rate = [x for x in p if x[0] == "rate"][0]
+    def per(kind, col):	# medians over the 2nd version on
+        return statistics.median(int(x[col]) for x in p if x[0] == kind and int(x[1]) > 1)
+    fz, fb = per("ferry", 2), per("ferry", 3)
+    iz, ib = per("criu-inc", 2), per("criu-inc", 3)
+    uz, ub = per("criu-full", 2), per("criu-full", 3)
+    tp = int(rate[2]) / int(rate[1]) if int(rate[1]) else None
+    r["periodic"] = {
+        "versions": sum(1 for x in p if x[0] == "ferry"),
+        "ferry_frozen_time_us": fz, "ferry_bytes": fb,
+        "criu_incremental_frozen_time_us": iz, "criu_incremental_bytes": ib,
+        "criu_full_frozen_time_us": uz, "criu_full_bytes": ub,
+        "frozen_ratio_vs_criu_incremental": round(fz / iz, 3) if iz else None,
+        "frozen_ratio_vs_criu_full": round(fz / uz, 3) if uz else None,
+        "bytes_ratio_vs_criu_full": round(fb / ub, 3) if ub else None,
+        "bytes_ratio_vs_criu_incremental": round(fb / ib, 3) if ib else None,
+        "write_rate_ratio": round(tp, 3) if tp else None}
+    print("periodic versions of %d MiB (medians from the 2nd): ferry ha frozen %.2fx CRIU's "
+          "incremental (%d vs %d ms), %.2fx a full dump; stored %.3fx a full dump (%.1f vs %.1f "
+          "MiB), %.2fx CRIU's incremental; write rate during ferry ha %.2fx without"
+          % (mib, fz / iz, fz // 1000, iz // 1000, fz / uz, fb / ub, fb / 1048576, ub / 1048576,
+             fb / ib, tp or 0))
 m = [l.split() for l in open(out + "/many.txt") if l.strip()]
+if not m:
+    json.dump(r, open(out + "/result.json", "w"), indent=1)
+    sys.exit(0)
 alone = statistics.median(int(x[2]) for x in m if x[0] == "alone")
 once = statistics.median(int(x[2]) for x in m if x[0] == "once")
 r["many"] = {"processes": 4, "mib_each": mib // 4,

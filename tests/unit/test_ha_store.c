@@ -6,7 +6,10 @@
  * it without reusing its number; one writer at a time; and any change to
  * a version (a flipped byte in a page run, a file added, removed or
  * truncated, a link moved, a manifest cut short or edited, a path that
- * leaves the version) makes it damaged, with the place named.
+ * leaves the version) makes it damaged, with the place named. An
+ * incremental version (`ferry ha`) restores the pages of its base where
+ * it has none of its own, is damaged when its base is, and once folded
+ * stands alone with exactly the same pages.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,7 +24,10 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 #include <gnutls/crypto.h>
+#include "criu_img.h"
 #include "ha_store.h"
+#include "imgchain.h"
+#include "lazy_server.h"
 #include "mig.h"
 
 static char base[256];
@@ -107,6 +113,22 @@ static void flip(const char *rel, off_t off)
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/v-1/%s", base, rel);
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &c, 1, off), 1);
+	c ^= 0x20;
+	assert_int_equal(pwrite(fd, &c, 1, off), 1);
+	close(fd);
+}
+
+static void flip_in(struct ha_store *st, const char *rel, off_t off)
+{
+	char path[600];
+	unsigned char c;
+	int fd;
+
+	(void)st;
+	snprintf(path, sizeof(path), "%s/%s", base, rel);
 	fd = open(path, O_RDWR);
 	assert_true(fd >= 0);
 	assert_int_equal(pread(fd, &c, 1, off), 1);
@@ -361,6 +383,234 @@ static void test_path_rule(void **state)
 	assert_false(ha_path_ok("r0/"));
 }
 
+static void test_link_rule(void **state)
+{
+	(void)state;
+	assert_true(ha_link_ok("final/parent", "../r3", 0));
+	assert_true(ha_link_ok("r1/parent", "../r0", 7));
+	assert_true(ha_link_ok("r0/parent", "../../v-7/final", 7));
+	assert_false(ha_link_ok("r0/parent", "../../v-7/final", 0));
+	assert_false(ha_link_ok("r0/parent", "../../v-6/final", 7));
+	assert_false(ha_link_ok("r1/parent", "../../v-7/final", 7));
+	assert_false(ha_link_ok("final/parent", "/etc", 0));
+	assert_false(ha_link_ok("final/parent", "../../etc", 0));
+	assert_false(ha_link_ok("final/parent", "../r0/x", 0));
+	assert_false(ha_link_ok("final/parent", "..", 0));
+}
+
+/* 4 KiB pages whose bytes all equal the tag. */
+static void *pages_of(int tag, size_t n)
+{
+	unsigned char *b = malloc(n * 4096);
+
+	assert_non_null(b);
+	memset(b, tag, n * 4096);
+	return b;
+}
+
+/* A final dump: pagemap-100 with e[] (data for the present ones: tags). */
+static void put_final(const char *vtmp, const struct criu_pme *e, size_t n, const int *tags)
+{
+	char d[700];
+	int dfd, fd;
+
+	snprintf(d, sizeof(d), "%s/final", vtmp);
+	assert_int_equal(mkdir(d, 0700), 0);
+	dfd = open(d, O_RDONLY | O_DIRECTORY);
+	assert_true(dfd >= 0);
+	assert_int_equal(criu_img_write_pagemap_entries(dfd, "pagemap-100.img", 9, e, n), 0);
+	fd = openat(dfd, "pages-9.img", O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	for (size_t i = 0; i < n; i++) {
+		if (!(e[i].flags & CRIU_PE_PRESENT))
+			continue;
+		void *b = pages_of(tags[i], e[i].nr_pages);
+
+		assert_int_equal(write(fd, b, e[i].nr_pages * 4096), (ssize_t)(e[i].nr_pages * 4096));
+		free(b);
+	}
+	close(fd);
+	assert_int_equal(symlinkat("../r0", dfd, "parent"), 0);
+	close(dfd);
+}
+
+/* The tag of every page a restore of version v would get, in order. */
+static void pages_seen(uint32_t v, char *out, size_t len)
+{
+	char dir[700], err[512];
+	unsigned char c;
+	struct lz_map m;
+	size_t k = 0;
+
+	snprintf(dir, sizeof(dir), "%s/v-%u/final", base, v);
+	assert_int_equal(lz_map_load_all(dir, 100, &m, err, sizeof(err)), 0);
+	for (size_t i = 0; i < m.n; i++)
+		for (uint64_t p = 0; p < m.v[i].pages && k + 8 < len; p++) {
+			assert_int_equal(pread(m.v[i].fd, &c, 1, (off_t)(m.v[i].off + p * 4096)), 1);
+			k += (size_t)snprintf(out + k, len - k, "%llx:%c ",
+					      (unsigned long long)((m.v[i].start >> 12) + p), c);
+		}
+	lz_map_free(&m);
+	lz_files_close();
+}
+
+/*
+ * v-1 stands alone: r0 holds 0x10-0x13 ('a') and 0x20-0x21 ('b'); its
+ * final rewrote 0x10-0x11 ('x'). v-2 builds on it: its r0 holds 0x12
+ * ('y') and names the rest as the base's; its final rewrote 0x20 ('z').
+ */
+static void make_chain(struct ha_store *st)
+{
+	static const struct criu_pme f1[] = {
+		{ 0x10000, 2, CRIU_PE_PRESENT }, { 0x12000, 2, CRIU_PE_PARENT },
+		{ 0x20000, 2, CRIU_PE_PARENT },
+	};
+	static const struct criu_pme f2[] = {
+		{ 0x10000, 4, CRIU_PE_PARENT }, { 0x20000, 1, CRIU_PE_PRESENT },
+		{ 0x21000, 1, CRIU_PE_PARENT },
+	};
+	static const int t1[] = { 'x', 0, 0 }, t2[] = { 0, 'z', 0 };
+	char tmp[512], err[512];
+	struct ha_meta meta = { 0 };
+	struct imgchain *c;
+	struct criu_pme *e;
+	unsigned int swept;
+	uint32_t v, pid;
+	size_t n;
+	void *b;
+
+	snprintf(base, sizeof(base), "/tmp/ferry-test-ha-XXXXXX");
+	assert_non_null(mkdtemp(base));
+	strcat(base, "/store");
+	assert_int_equal(ha_store_open(st, base, true, true, err, sizeof(err)), 0);
+
+	assert_int_equal(ha_store_begin(st, &v, &swept, tmp, sizeof(tmp), err, sizeof(err)), 0);
+	assert_int_equal(imgchain_open(&c, tmp, err, sizeof(err)), 0);
+	b = pages_of('a', 4);
+	assert_int_equal(imgchain_put(c, 100, 0x10000, 4, b), 0);
+	free(b);
+	b = pages_of('b', 2);
+	assert_int_equal(imgchain_put(c, 100, 0x20000, 2, b), 0);
+	free(b);
+	assert_int_equal(imgchain_end_round(c, false), 0);
+	imgchain_close(c);
+	put_final(tmp, f1, 3, t1);
+	meta.version = v;
+	snprintf(meta.top, sizeof(meta.top), "r0");
+	assert_int_equal(ha_store_publish(st, &meta, err, sizeof(err)), 0);
+
+	assert_int_equal(ha_store_begin(st, &v, &swept, tmp, sizeof(tmp), err, sizeof(err)), 0);
+	assert_int_equal(v, 2);
+	assert_int_equal(imgchain_open(&c, tmp, err, sizeof(err)), 0);
+	assert_int_equal(imgchain_set_base(c, "../../v-1/final"), 0);
+	snprintf(err, sizeof(err), "%s/v-1/final/pagemap-100.img", base);
+	assert_int_equal(criu_img_read_pagemap(err, &pid, &e, &n), 0);
+	assert_int_equal(imgchain_base_cover(c, 100, e, n), 0);
+	free(e);
+	b = pages_of('y', 1);
+	assert_int_equal(imgchain_put(c, 100, 0x12000, 1, b), 0);
+	free(b);
+	assert_int_equal(imgchain_end_round(c, false), 0);
+	imgchain_close(c);
+	put_final(tmp, f2, 3, t2);
+	put_file(tmp, "dump.log", 77, 6);
+	memset(&meta, 0, sizeof(meta));
+	meta.version = v;
+	meta.base = 1;
+	snprintf(meta.top, sizeof(meta.top), "r0");
+	assert_int_equal(ha_store_publish(st, &meta, err, sizeof(err)), 0);
+}
+
+#define CHAIN_PAGES "10:x 11:x 12:y 13:a 20:z 21:b "
+
+static void test_incremental_chain(void **state)
+{
+	struct ha_store st;
+	struct ha_meta m;
+	char err[1024], seen[512];
+
+	(void)state;
+	make_chain(&st);
+	assert_int_equal(ha_verify_chain(&st, 2, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.base, 1);
+	pages_seen(2, seen, sizeof(seen));
+	assert_string_equal(seen, CHAIN_PAGES);
+	/* a damaged base damages what builds on it */
+	flip_in(&st, "v-1/r0/pages-1.img", 4096 * 3 + 5);
+	assert_int_equal(ha_verify_chain(&st, 2, &m, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "builds on version 1, which is damaged"));
+	assert_int_equal(ha_store_fold(&st, 2, err, sizeof(err)), -EBADMSG);
+	flip_in(&st, "v-1/r0/pages-1.img", 4096 * 3 + 5);
+	/* a missing one too */
+	snprintf(err, sizeof(err), "%s/v-1", base);
+	snprintf(seen, sizeof(seen), "%s/v-9", base);
+	assert_int_equal(rename(err, seen), 0);
+	assert_int_equal(ha_verify_chain(&st, 2, &m, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "version 1, which is damaged: it is missing"));
+	snprintf(err, sizeof(err), "%s/v-1", base);
+	assert_int_equal(rename(seen, err), 0);
+	cleanup(&st);
+}
+
+static void test_fold(void **state)
+{
+	struct ha_store st;
+	struct ha_meta m;
+	char err[1024], seen[512], path[700];
+	struct stat sb;
+
+	(void)state;
+	make_chain(&st);
+	assert_int_equal(ha_store_fold(&st, 2, err, sizeof(err)), 0);
+	assert_int_equal(ha_store_retire(&st, 1), 0);
+	assert_int_equal(ha_verify_chain(&st, 2, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.base, 0);
+	assert_int_equal(m.version, 2);
+	snprintf(path, sizeof(path), "%s/v-2/r0/parent", base);
+	assert_int_equal(lstat(path, &sb), -1);
+	pages_seen(2, seen, sizeof(seen));
+	assert_string_equal(seen, CHAIN_PAGES);
+	/* nothing left behind; folding what stands alone changes nothing */
+	snprintf(path, sizeof(path), "%s/.v-2.fold", base);
+	assert_int_equal(lstat(path, &sb), -1);
+	assert_int_equal(ha_store_fold(&st, 2, err, sizeof(err)), 0);
+	cleanup(&st);
+}
+
+/* A fold by two renames (no RENAME_EXCHANGE) cut short between them: the
+ * next writer puts the old version back; once done, the aside is removed. */
+static void test_fold_cut_short(void **state)
+{
+	char err[1024], a[700], b[700], tmp[700];
+	struct ha_store st;
+	struct ha_meta m;
+	unsigned int swept;
+	struct stat sb;
+	uint32_t v;
+
+	(void)state;
+	make_chain(&st);
+	snprintf(a, sizeof(a), "%s/v-2", base);
+	snprintf(b, sizeof(b), "%s/.v-2.unfolded", base);
+	assert_int_equal(rename(a, b), 0);
+	assert_int_equal(ha_verify_chain(&st, 2, &m, err, sizeof(err)), -EBADMSG);
+	assert_int_equal(ha_store_begin(&st, &v, &swept, tmp, sizeof(tmp), err, sizeof(err)), 0);
+	assert_int_equal(v, 3);
+	ha_store_abandon(&st, v);
+	assert_int_equal(ha_verify_chain(&st, 2, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.base, 1);
+	assert_int_equal(lstat(b, &sb), -1);
+	/* the second rename happened: the aside is only removed */
+	assert_int_equal(ha_store_fold(&st, 2, err, sizeof(err)), 0);
+	assert_int_equal(mkdir(b, 0700), 0);
+	assert_int_equal(ha_store_begin(&st, &v, &swept, tmp, sizeof(tmp), err, sizeof(err)), 0);
+	ha_store_abandon(&st, v);
+	assert_int_equal(lstat(b, &sb), -1);
+	assert_int_equal(ha_verify_chain(&st, 2, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.base, 0);
+	cleanup(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -372,6 +622,10 @@ int main(void)
 		cmocka_unit_test(test_link_moved),
 		cmocka_unit_test(test_manifest_cut_or_edited),
 		cmocka_unit_test(test_path_rule),
+		cmocka_unit_test(test_link_rule),
+		cmocka_unit_test(test_incremental_chain),
+		cmocka_unit_test(test_fold),
+		cmocka_unit_test(test_fold_cut_short),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -310,6 +310,12 @@ int lz_map_load(const char *dir, uint32_t pid, struct lz_map *m, char *err, size
 	return load_level(dir, pid, true, 0, m, err, errlen);
 }
 
+int lz_map_load_all(const char *dir, uint32_t pid, struct lz_map *m, char *err, size_t errlen)
+{
+	*m = (struct lz_map){ 0 };
+	return load_level(dir, pid, false, 0, m, err, errlen);
+}
+
 /* ---- the server ----------------------------------------------------------------- */
 
 /* A fault that met a changing mm (EAGAIN): retried once the pending

@@ -65,6 +65,9 @@ void lz_map_free(struct lz_map *m);
  * files stay open (the map refers to them) until lz_files_close().
  */
 int lz_map_load(const char *dir, uint32_t pid, struct lz_map *m, char *err, size_t errlen);
+/* Every page dir's pagemap provides (its own and its parents'), resolved
+ * the same way: what a restore from dir would put in place. */
+int lz_map_load_all(const char *dir, uint32_t pid, struct lz_map *m, char *err, size_t errlen);
 void lz_files_close(void);
 
 struct lazy_server_stats {

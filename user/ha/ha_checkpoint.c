@@ -62,12 +62,21 @@ static const char ha_usage_text[] =
 "\n"
 "Checkpoint the process tree rooted at PID into the store DIR every S\n"
 "seconds (default 300), as `ferry checkpoint` does once, keeping the newest\n"
-"N versions (default 3): an older version is removed once a newer one is\n"
-"published, so a restore always finds N complete versions or fewer, never\n"
-"none after the first. A version that fails is said and retried at the next\n"
-"interval; the versions kept stay. Runs in the foreground, one progress\n"
-"line per step, until the tree exits or a signal (SIGINT, SIGTERM) stops it\n"
-"(a version being written is then abandoned, the tree resumed).\n"
+"N versions (default 3). Runs in the foreground, one progress line per\n"
+"step, until the tree exits or a signal (SIGINT, SIGTERM) stops it (a\n"
+"version being written is then abandoned, the tree resumed).\n"
+"\n"
+"Versions after the first are incremental: the tree stays claimed between\n"
+"them (no other ferry may clear its soft-dirty bits), so a version copies\n"
+"only the pages written since the one before and builds on it (`ferry\n"
+"versions` shows its BASE). A process that is new in the tree is copied\n"
+"whole. When a version fails, the next one is whole again.\n"
+"\n"
+"Retention: once a version is published, the oldest beyond N is removed;\n"
+"the version that builds on it is first folded (rewritten with the pages\n"
+"it took from it, in one rename), so every version kept restores. A fold\n"
+"that fails keeps the old version. A restore always finds N complete\n"
+"versions or fewer, never none after the first.\n"
 "\n"
 "Options: those of `ferry checkpoint`, and\n"
 "  --interval S         seconds from the start of one version to the next\n"
@@ -194,8 +203,12 @@ static void report(const struct mig *m, const struct ha_meta *meta, const char *
 	struct json j;
 
 	if (!m->o->json) {
-		src_progress("version %u of %d published: %s (%.1f MiB, %u round%s, frozen %llu ms)",
-			     meta->version, m->o->pid, vdir, meta->bytes / 1048576.0, meta->rounds,
+		char on[48] = "";
+
+		if (meta->base)
+			snprintf(on, sizeof(on), ", on top of version %u", meta->base);
+		src_progress("version %u of %d published: %s (%.1f MiB%s, %u round%s, frozen %llu ms)",
+			     meta->version, m->o->pid, vdir, meta->bytes / 1048576.0, on, meta->rounds,
 			     meta->rounds == 1 ? "" : "s",
 			     (unsigned long long)(meta->frozen_time / 1000));
 		return;
@@ -204,6 +217,7 @@ static void report(const struct mig *m, const struct ha_meta *meta, const char *
 	json_obj_open(&j, NULL);
 	json_u64(&j, "pid", (uint64_t)m->o->pid);
 	json_u64(&j, "version", meta->version);
+	json_u64(&j, "base", meta->base);
 	json_str(&j, "dir", vdir);
 	json_u64(&j, "created", meta->created);
 	json_u64(&j, "rounds", meta->rounds);
@@ -227,11 +241,23 @@ static void report(const struct mig *m, const struct ha_meta *meta, const char *
 }
 
 /*
+ * Image sets CRIU may follow from a version's final dump: a chain deeper
+ * than this makes the next version whole (ferry's lazy-pages server
+ * follows at most 256).
+ */
+#define MAX_CHAIN_DEPTH	200u
+
+/*
  * One version of co's tree into the open (locked) store st. 0 published
  * (*meta filled), else -errno with m's reason printed; the tree runs on
  * either way, and a failed version leaves nothing in the store.
+ *
+ * base (`ferry ha`, NULL for one checkpoint): the version to build on,
+ * replaced by this one when it is published, dropped when it fails (the
+ * next version is then whole: this one's clears are in no version).
  */
-static int checkpoint_once(struct ckpt_opts *co, struct ha_store *st, struct ha_meta *meta)
+static int checkpoint_once(struct ckpt_opts *co, struct ha_store *st, struct ha_meta *meta,
+			   struct src_base *base)
 {
 	struct imgchain_stats is;
 	struct statvfs sv;
@@ -246,6 +272,7 @@ static int checkpoint_once(struct ckpt_opts *co, struct ha_store *st, struct ha_
 	m.o = &co->o;
 	m.fd = -1;
 	m.t0 = ferry_now_ns();
+	m.base = base && base->version ? base : NULL;
 	ret = ha_store_begin(st, &version, &swept, m.dir, sizeof(m.dir), m.err, sizeof(m.err));
 	if (ret)
 		goto out;
@@ -289,17 +316,31 @@ static int checkpoint_once(struct ckpt_opts *co, struct ha_store *st, struct ha_
 	meta->pages_skipped_parent = m.ds.pages_skipped_parent;
 	meta->frozen_time = m.ds.frozen_time;
 	meta->tcp_connections = (uint32_t)m.nconns;
+	meta->base = m.on_base ? m.base->version : 0;
 	ret = ha_store_publish(st, meta, m.err, sizeof(m.err));
 	if (ret)
 		goto out;
 	ha_store_path(st, version, vdir, sizeof(vdir));
 	report(&m, meta, vdir);
+	if (base) {
+		unsigned int depth = meta->rounds + 1 + (m.on_base ? m.base->depth : 0);
+
+		if (depth + co->o.max_rounds + 1 > MAX_CHAIN_DEPTH) {
+			src_base_drop(base);
+			src_progress("the next version stands alone (%u image sets in this chain)",
+				     depth);
+		} else if (src_base_take(base, &m, version, vdir, depth)) {
+			src_base_drop(base);
+		}
+	}
 	goto cleanup;
 out:
 	ferry_err("checkpoint of %d failed: %s (no version added; the tree runs on)", co->o.pid,
 		  m.err[0] ? m.err : strerror(-ret));
 	if (version)
 		ha_store_abandon(st, version);
+	if (base)
+		src_base_drop(base);
 cleanup:
 	src_close_trackers(&m);
 	src_release_claims(&m);
@@ -351,14 +392,17 @@ int cmd_checkpoint(int argc, char **argv)
 	ret = open_store(&co, &st);
 	if (ret)
 		return exit_code(ret);
-	ret = checkpoint_once(&co, &st, &meta);
+	ret = checkpoint_once(&co, &st, &meta, NULL);
 	ha_store_close(&st);
 	return ret ? exit_code(ret) : FERRY_EXIT_OK;
 }
 
 /*
- * Keep the newest `keep` versions: an older one is renamed out of the
- * versions first (a reader never sees half of it), then removed.
+ * Keep the newest `keep` versions: a version that builds on one being
+ * removed is folded first (made to stand alone), then the old one is
+ * renamed out of the versions (a reader never sees half of it) and
+ * removed. A fold that fails keeps the old version: never a version
+ * without its base.
  */
 static void prune(struct ha_store *st, unsigned int keep)
 {
@@ -368,6 +412,27 @@ static void prune(struct ha_store *st, unsigned int keep)
 	if (ha_store_versions(st, &v, &n))
 		return;
 	for (size_t i = 0; i + keep < n; i++) {
+		char err[1024];
+		bool held = false;
+
+		for (size_t k = i + 1; k < n && !held; k++) {
+			struct ha_meta meta;
+			char vdir[4200];
+
+			ha_store_path(st, v[k], vdir, sizeof(vdir));
+			if (ha_meta_read(vdir, &meta, err, sizeof(err)) || meta.base != v[i])
+				continue;
+			if (ha_store_fold(st, v[k], err, sizeof(err))) {
+				ferry_warn("folding version %u of %s into version %u: %s; version "
+					   "%u is kept", v[i], st->dir, v[k], err, v[i]);
+				held = true;
+			} else {
+				src_progress("version %u folded into version %u, which now stands "
+					     "alone", v[i], v[k]);
+			}
+		}
+		if (held)
+			break;
 		if (ha_store_retire(st, v[i]))
 			ferry_warn("removing version %u of %s: %s", v[i], st->dir, strerror(errno));
 		else
@@ -381,6 +446,7 @@ int cmd_ha(int argc, char **argv)
 	struct ckpt_opts co;
 	struct ha_store st;
 	struct ha_meta meta;
+	struct src_base base = { 0 };
 	uint64_t done = 0, failed = 0;
 	int ret = 0;
 
@@ -394,7 +460,7 @@ int cmd_ha(int argc, char **argv)
 	while (!ferry_interrupted) {
 		uint64_t next = ferry_now_ns() + (uint64_t)co.interval_s * 1000000000ull;
 
-		ret = checkpoint_once(&co, &st, &meta);
+		ret = checkpoint_once(&co, &st, &meta, &base);
 		if (ret == -ESRCH || (ret && kill(co.o.pid, 0) && errno == ESRCH)) {
 			ret = -ESRCH;
 			ferry_err("process %d is gone: no more versions", co.o.pid);
@@ -413,6 +479,7 @@ int cmd_ha(int argc, char **argv)
 		while (!ferry_interrupted && ferry_now_ns() < next)
 			usleep(100000);
 	}
+	src_base_drop(&base);
 	ha_store_close(&st);
 	src_progress("%llu version%s written, %llu failed", (unsigned long long)done,
 		     done == 1 ? "" : "s", (unsigned long long)failed);

@@ -353,10 +353,8 @@ int cmd_restore(int argc, char **argv)
 		ha_store_path(&st, v[i], vdir, sizeof(vdir));
 		if (!o.json)
 			progress("checking version %u against its manifest", v[i]);
-		ret = ha_verify(vdir, &meta, err, sizeof(err));
-		if (!ret && meta.version != v[i])
-			ret = ferry_errf(err, sizeof(err), -EBADMSG, "its manifest is of version %u",
-					 meta.version);
+		/* and every version it builds on */
+		ret = ha_verify_chain(&st, v[i], &meta, err, sizeof(err));
 		if (!ret) {
 			chosen = v[i];
 			break;

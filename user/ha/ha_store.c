@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The checkpoint store (ha_store.h): versions, their manifests, publishing. */
+/* The checkpoint store (ha_store.h): its versions, writers and retention. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,23 +11,12 @@
 #include <unistd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <gnutls/crypto.h>
 #include "ha_store.h"
+#include "ha_store_int.h"
 #include "mig.h"
 #include "util.h"
 
-#define SHA_LEN		32
-#define HEX_LEN		(2 * SHA_LEN)
-#define MAX_MANIFEST	(64u << 20)
-
-static void to_hex(const uint8_t *d, char *hex)
-{
-	for (int i = 0; i < SHA_LEN; i++)
-		sprintf(hex + 2 * i, "%02x", d[i]);
-	hex[HEX_LEN] = 0;
-}
-
-static bool name_ok(const char *s, size_t len)
+bool ha_name_ok(const char *s, size_t len)
 {
 	if (!len || len > 200 || (s[0] == '.' && (len == 1 || (len == 2 && s[1] == '.'))))
 		return false;
@@ -43,10 +32,22 @@ bool ha_path_ok(const char *path)
 	const char *slash = strchr(path, '/');
 
 	if (!slash)
-		return name_ok(path, strlen(path));
+		return ha_name_ok(path, strlen(path));
 	if (strchr(slash + 1, '/'))
 		return false;	/* one level of directories: rN/, final/ */
-	return name_ok(path, (size_t)(slash - path)) && name_ok(slash + 1, strlen(slash + 1));
+	return ha_name_ok(path, (size_t)(slash - path)) && ha_name_ok(slash + 1, strlen(slash + 1));
+}
+
+bool ha_link_ok(const char *path, const char *target, uint32_t base)
+{
+	char want[40];
+
+	if (!strncmp(target, "../", 3) && ha_path_ok(target + 3) && !strchr(target + 3, '/'))
+		return true;
+	if (!base || strcmp(path, "r0/parent"))
+		return false;
+	snprintf(want, sizeof(want), "../../v-%u/final", base);
+	return !strcmp(target, want);
 }
 
 int ha_store_open(struct ha_store *st, const char *dir, bool create, bool lock, char *err,
@@ -87,8 +88,6 @@ void ha_store_path(const struct ha_store *st, uint32_t v, char *out, size_t len)
 	snprintf(out, len, "%s/v-%u", st->dir, v);
 }
 
-static int dir_names(int dirfd, char ***names, size_t *n);
-static void names_free(char **names, size_t n);
 
 /* Version numbers of entries named prefix N suffix, ascending. */
 static int list_numbered(struct ha_store *st, const char *prefix, const char *suffix,
@@ -96,7 +95,7 @@ static int list_numbered(struct ha_store *st, const char *prefix, const char *su
 {
 	size_t pl = strlen(prefix), sl = strlen(suffix), nn;
 	char **names;
-	int ret = dir_names(st->dirfd, &names, &nn);
+	int ret = ha_dir_names(st->dirfd, &names, &nn);
 
 	*v = NULL;
 	*n = 0;
@@ -104,7 +103,7 @@ static int list_numbered(struct ha_store *st, const char *prefix, const char *su
 		return ret;
 	*v = malloc((nn ? nn : 1) * sizeof(**v));
 	if (!*v) {
-		names_free(names, nn);
+		ha_names_free(names, nn);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < nn; i++) {
@@ -120,7 +119,7 @@ static int list_numbered(struct ha_store *st, const char *prefix, const char *su
 		if (num[0] != '0' && ferry_parse_u64(num, 1, UINT32_MAX, &x))
 			(*v)[(*n)++] = (uint32_t)x;
 	}
-	names_free(names, nn);
+	ha_names_free(names, nn);
 	if (*n)
 		qsort(*v, *n, sizeof(**v), ferry_cmp_u32);
 	return 0;
@@ -175,15 +174,38 @@ int ha_store_begin(struct ha_store *st, uint32_t *version, unsigned int *swept, 
 		(*swept)++;
 	}
 	free(v);
-	/* a removal cut short by a crash: it was no longer a version */
-	if (!list_numbered(st, ".v-", ".del", &v, &n))
+	/* a fold by two renames cut short between them (ha_fold.c): the old
+	 * version goes back under its name */
+	if (!list_numbered(st, ".v-", ".unfolded", &v, &n)) {
+		for (size_t i = 0; i < n; i++) {
+			char aside[40], name[32], path[4200];
+
+			snprintf(aside, sizeof(aside), ".v-%u.unfolded", v[i]);
+			snprintf(name, sizeof(name), "v-%u", v[i]);
+			if (!renameat(st->dirfd, aside, st->dirfd, name))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", st->dir, aside);
+			if (errno == EEXIST || errno == ENOTEMPTY)	/* the fold went through */
+				mig_rmtree(path);
+		}
+		free(v);
+	}
+	/* a removal cut short by a crash: it was no longer a version; a fold
+	 * cut short: either the new copy before the exchange or the old one
+	 * after it, and v-N is whole either way */
+	for (int k = 0; k < 2; k++) {
+		const char *suffix = k ? ".fold" : ".del";
+
+		if (list_numbered(st, ".v-", suffix, &v, &n))
+			continue;
 		for (size_t i = 0; i < n; i++) {
 			char path[4200];
 
-			snprintf(path, sizeof(path), "%s/.v-%u.del", st->dir, v[i]);
+			snprintf(path, sizeof(path), "%s/.v-%u%s", st->dir, v[i], suffix);
 			mig_rmtree(path);
 		}
-	free(v);
+		free(v);
+	}
 	ret = ha_store_versions(st, &v, &n);
 	if (ret)
 		return ferry_errf(err, errlen, ret, "%s: %s", st->dir, strerror(-ret));
@@ -199,83 +221,7 @@ int ha_store_begin(struct ha_store *st, uint32_t *version, unsigned int *swept, 
 	return 0;
 }
 
-/* ---- checksums ---- */
-
-struct file_sum {
-	uint64_t size;
-	char hex[HEX_LEN + 1];
-	char (*chunks)[HEX_LEN + 1];	/* one per HA_CHUNK bytes */
-	size_t nchunks;
-};
-
-/* Hash the file open at fd: whole and per chunk. sync: fsync it too. */
-static int sum_fd(int fd, bool sync, struct file_sum *fs)
-{
-	gnutls_hash_hd_t whole = NULL, part = NULL;
-	uint8_t *buf = malloc(HA_CHUNK), d[SHA_LEN];
-	struct stat sb;
-	int ret = 0;
-
-	memset(fs, 0, sizeof(*fs));
-	if (!buf)
-		return -ENOMEM;
-	if (fstat(fd, &sb) || (sync && fsync(fd))) {
-		free(buf);
-		return -errno;
-	}
-	fs->nchunks = ((uint64_t)sb.st_size + HA_CHUNK - 1) / HA_CHUNK;
-	fs->chunks = calloc(fs->nchunks ? fs->nchunks : 1, sizeof(*fs->chunks));
-	if (!fs->chunks || gnutls_hash_init(&whole, GNUTLS_DIG_SHA256)) {
-		free(buf);
-		return -ENOMEM;
-	}
-	for (size_t c = 0; !ret; c++) {
-		size_t got = 0;
-
-		while (got < HA_CHUNK) {
-			ssize_t r = read(fd, buf + got, HA_CHUNK - got);
-
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0) {
-				ret = -errno;
-				break;
-			}
-			if (!r)
-				break;
-			got += (size_t)r;
-		}
-		if (ret || !got)
-			break;
-		if (c >= fs->nchunks) {
-			ret = -EAGAIN;	/* it grew while being read */
-			break;
-		}
-		gnutls_hash(whole, buf, got);
-		if (gnutls_hash_init(&part, GNUTLS_DIG_SHA256)) {
-			ret = -ENOMEM;
-			break;
-		}
-		gnutls_hash(part, buf, got);
-		gnutls_hash_deinit(part, d);
-		to_hex(d, fs->chunks[c]);
-		fs->size += got;
-	}
-	gnutls_hash_deinit(whole, d);
-	to_hex(d, fs->hex);
-	free(buf);
-	if (!ret && fs->size != (uint64_t)sb.st_size)
-		ret = -EAGAIN;
-	return ret;
-}
-
-static void sum_free(struct file_sum *fs)
-{
-	free(fs->chunks);
-	fs->chunks = NULL;
-}
-
-/* ---- writing the manifest ---- */
+/* ---- directory listings ---- */
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -283,7 +229,7 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Sorted names in dir (malloc'ed, each too), "." and ".." left out. */
-static int dir_names(int dirfd, char ***names, size_t *n)
+int ha_dir_names(int dirfd, char ***names, size_t *n)
 {
 	size_t cap = 0;
 	struct dirent *de;
@@ -327,7 +273,7 @@ static int dir_names(int dirfd, char ***names, size_t *n)
 	return 0;
 }
 
-static void names_free(char **names, size_t n)
+void ha_names_free(char **names, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
@@ -335,561 +281,3 @@ static void names_free(char **names, size_t n)
 }
 
 /* One entry of the version into the manifest text; dirs recurse once. */
-static int put_entry(FILE *mf, int dirfd, const char *prefix, const char *name, int depth,
-		     uint64_t *bytes, char *err, size_t errlen);
-
-static int put_dir(FILE *mf, int dirfd, const char *prefix, int depth, uint64_t *bytes,
-		   char *err, size_t errlen)
-{
-	char **names;
-	size_t n;
-	int ret = dir_names(dirfd, &names, &n);
-
-	if (ret)
-		return ferry_errf(err, errlen, ret, "%s: %s", prefix[0] ? prefix : ".", strerror(-ret));
-	for (size_t i = 0; !ret && i < n; i++) {
-		if (!depth && !strcmp(names[i], HA_MANIFEST))
-			continue;
-		ret = put_entry(mf, dirfd, prefix, names[i], depth, bytes, err, errlen);
-	}
-	names_free(names, n);
-	/* the directory's entries reach the disk with it */
-	if (!ret && fsync(dirfd))
-		ret = ferry_errf(err, errlen, -errno, "fsync %s: %s", prefix, strerror(errno));
-	return ret;
-}
-
-static int put_entry(FILE *mf, int dirfd, const char *prefix, const char *name, int depth,
-		     uint64_t *bytes, char *err, size_t errlen)
-{
-	char path[512], target[256];
-	struct file_sum fs;
-	struct stat sb;
-	ssize_t tl;
-	int fd, ret;
-
-	snprintf(path, sizeof(path), "%s%s", prefix, name);
-	if (!ha_path_ok(path))
-		return ferry_errf(err, errlen, -EINVAL, "%s: a name a manifest cannot hold", path);
-	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW))
-		return ferry_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
-	if (S_ISLNK(sb.st_mode)) {
-		tl = readlinkat(dirfd, name, target, sizeof(target) - 1);
-		if (tl < 0)
-			return ferry_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
-		target[tl] = 0;
-		if (strchr(target, ' ') || strchr(target, '\n'))
-			return ferry_errf(err, errlen, -EINVAL, "%s: odd link target", path);
-		fprintf(mf, "link %s %s\n", path, target);
-		return 0;
-	}
-	if (S_ISDIR(sb.st_mode)) {
-		char sub[520];
-
-		if (depth)
-			return ferry_errf(err, errlen, -EINVAL, "%s: directories nest one level", path);
-		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0)
-			return ferry_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
-		snprintf(sub, sizeof(sub), "%s/", path);
-		ret = put_dir(mf, fd, sub, 1, bytes, err, errlen);
-		close(fd);
-		return ret;
-	}
-	if (!S_ISREG(sb.st_mode))
-		return ferry_errf(err, errlen, -EINVAL, "%s: not a file", path);
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return ferry_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
-	ret = sum_fd(fd, true, &fs);
-	close(fd);
-	if (ret) {
-		sum_free(&fs);
-		return ferry_errf(err, errlen, ret, "%s: %s", path, strerror(-ret));
-	}
-	fprintf(mf, "file %s %llu %s\n", path, (unsigned long long)fs.size, fs.hex);
-	for (size_t c = 0; c < fs.nchunks; c++) {
-		uint64_t off = (uint64_t)c * HA_CHUNK;
-		uint64_t len = fs.size - off < HA_CHUNK ? fs.size - off : HA_CHUNK;
-
-		fprintf(mf, "chunk %llu %llu %s\n", (unsigned long long)off,
-			(unsigned long long)len, fs.chunks[c]);
-	}
-	*bytes += fs.size;
-	sum_free(&fs);
-	return 0;
-}
-
-static void put_meta(FILE *mf, const struct ha_meta *m)
-{
-	fprintf(mf, "ferry-checkpoint 1\nversion %u\ncreated %llu\nroot %u\nrounds %u\n"
-		"pages_precopied %llu\npages_written %llu\npages_skipped_parent %llu\n"
-		"frozen_time %llu\ntcp_connections %u\ntop %s\n", m->version,
-		(unsigned long long)m->created, m->root, m->rounds,
-		(unsigned long long)m->pages_precopied, (unsigned long long)m->pages_written,
-		(unsigned long long)m->pages_skipped_parent, (unsigned long long)m->frozen_time,
-		m->tcp_connections, m->top);
-}
-
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-int ha_store_publish(struct ha_store *st, struct ha_meta *meta, char *err, size_t errlen)
-{
-	char tmp[64], final[64], *text = NULL, hex[HEX_LEN + 1];
-	uint8_t d[SHA_LEN];
-	size_t len = 0;
-	uint64_t bytes = 0;
-	FILE *mf;
-	int vfd, fd, ret;
-
-	snprintf(tmp, sizeof(tmp), ".v-%u.tmp", meta->version);
-	snprintf(final, sizeof(final), "v-%u", meta->version);
-	vfd = openat(st->dirfd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (vfd < 0)
-		return ferry_errf(err, errlen, -errno, "%s/%s: %s", st->dir, tmp, strerror(errno));
-	mf = open_memstream(&text, &len);
-	if (!mf) {
-		close(vfd);
-		return ferry_errf(err, errlen, -ENOMEM, "out of memory");
-	}
-	/* the figures first, with the size known only after the files */
-	ret = put_dir(mf, vfd, "", 0, &bytes, err, errlen);
-	fclose(mf);
-	if (!ret) {
-		char *body = text;
-		FILE *m2;
-
-		meta->bytes = bytes;
-		text = NULL;
-		len = 0;
-		m2 = open_memstream(&text, &len);
-		if (!m2) {
-			free(body);
-			close(vfd);
-			return ferry_errf(err, errlen, -ENOMEM, "out of memory");
-		}
-		put_meta(m2, meta);
-		fprintf(m2, "bytes %llu\n%s", (unsigned long long)bytes, body);
-		fclose(m2);
-		free(body);
-		if (gnutls_hash_fast(GNUTLS_DIG_SHA256, text, len, d))
-			ret = ferry_errf(err, errlen, -EIO, "sha256 failed");
-	}
-	if (!ret) {
-		to_hex(d, hex);
-		fd = openat(vfd, HA_MANIFEST, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd < 0)
-			ret = ferry_errf(err, errlen, -errno, "%s: %s", HA_MANIFEST, strerror(errno));
-		else {
-			char end[80];
-
-			snprintf(end, sizeof(end), "end %s\n", hex);
-			ret = write_all(fd, text, len);
-			if (!ret)
-				ret = write_all(fd, end, strlen(end));
-			if (!ret && fsync(fd))
-				ret = -errno;
-			close(fd);
-			if (ret)
-				ferry_errf(err, errlen, ret, "writing %s: %s", HA_MANIFEST, strerror(-ret));
-		}
-	}
-	free(text);
-	if (!ret && fsync(vfd))
-		ret = ferry_errf(err, errlen, -errno, "fsync %s: %s", tmp, strerror(errno));
-	close(vfd);
-	if (ret)
-		return ret;
-	/* published: a reader sees the whole version or none of it */
-	if (renameat(st->dirfd, tmp, st->dirfd, final))
-		return ferry_errf(err, errlen, -errno, "rename %s -> %s: %s", tmp, final, strerror(errno));
-	if (fsync(st->dirfd))
-		return ferry_errf(err, errlen, -errno, "fsync %s: %s", st->dir, strerror(errno));
-	return 0;
-}
-
-/* ---- reading it back ---- */
-
-struct mf_entry {
-	char path[512];
-	bool link;
-	char target[256];
-	uint64_t size;
-	char hex[HEX_LEN + 1];
-	size_t chunk0, nchunks;	/* its chunk lines */
-};
-
-struct manifest {
-	struct ha_meta meta;
-	struct mf_entry *e;
-	size_t n, cap;
-	struct { uint64_t off, len; char hex[HEX_LEN + 1]; } *c;
-	size_t nc, capc;
-};
-
-static int cmp_entry(const void *a, const void *b)
-{
-	return strcmp(((const struct mf_entry *)a)->path, ((const struct mf_entry *)b)->path);
-}
-
-static void manifest_free(struct manifest *mf)
-{
-	free(mf->e);
-	free(mf->c);
-	memset(mf, 0, sizeof(*mf));
-}
-
-static bool hex_ok(const char *s)
-{
-	if (strlen(s) != HEX_LEN)
-		return false;
-	for (int i = 0; i < HEX_LEN; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
-static int meta_field(struct ha_meta *m, const char *key, const char *val)
-{
-	static const struct { const char *k; size_t off; int w; } f[] = {
-		{ "version", offsetof(struct ha_meta, version), 4 },
-		{ "created", offsetof(struct ha_meta, created), 8 },
-		{ "root", offsetof(struct ha_meta, root), 4 },
-		{ "rounds", offsetof(struct ha_meta, rounds), 4 },
-		{ "pages_precopied", offsetof(struct ha_meta, pages_precopied), 8 },
-		{ "pages_written", offsetof(struct ha_meta, pages_written), 8 },
-		{ "pages_skipped_parent", offsetof(struct ha_meta, pages_skipped_parent), 8 },
-		{ "frozen_time", offsetof(struct ha_meta, frozen_time), 8 },
-		{ "tcp_connections", offsetof(struct ha_meta, tcp_connections), 4 },
-		{ "bytes", offsetof(struct ha_meta, bytes), 8 },
-	};
-	uint64_t v;
-
-	if (!strcmp(key, "top")) {
-		if (strlen(val) >= sizeof(m->top) || !name_ok(val, strlen(val)))
-			return -EBADMSG;
-		snprintf(m->top, sizeof(m->top), "%s", val);
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-		if (strcmp(key, f[i].k))
-			continue;
-		if (!ferry_parse_u64(val, 0, f[i].w == 4 ? UINT32_MAX : UINT64_MAX, &v))
-			return -EBADMSG;
-		if (f[i].w == 4)
-			*(uint32_t *)((char *)m + f[i].off) = (uint32_t)v;
-		else
-			*(uint64_t *)((char *)m + f[i].off) = v;
-		return 0;
-	}
-	return 0;	/* a figure a later ferry added: not needed to restore */
-}
-
-static int grow(void **v, size_t *cap, size_t n, size_t size)
-{
-	void *nv;
-
-	/* the manifest's size (MAX_MANIFEST) bounds n */
-	if (n < *cap)
-		return 0;
-	nv = realloc(*v, (*cap = *cap ? 2 * *cap : 64) * size);
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	return 0;
-}
-
-/* Parse one line (NUL-terminated, no newline) into mf. */
-static int parse_line(struct manifest *mf, char *line, char *err, size_t errlen)
-{
-	char *f[6];
-	int nf = 0;
-	uint64_t a, b;
-
-	for (char *s = strtok(line, " "); s && nf < 6; s = strtok(NULL, " "))
-		f[nf++] = s;
-	if (!nf)
-		return ferry_errf(err, errlen, -EBADMSG, "empty line");
-	if (!strcmp(f[0], "file") && nf == 4) {
-		struct mf_entry *e;
-
-		if (!ha_path_ok(f[1]) || strlen(f[1]) >= sizeof(e->path) || !hex_ok(f[3]) ||
-		    !ferry_parse_u64(f[2], 0, UINT64_MAX, &a))
-			return ferry_errf(err, errlen, -EBADMSG, "bad file line");
-		if (mf->n >= HA_MAX_ENTRIES || grow((void **)&mf->e, &mf->cap, mf->n, sizeof(*e)))
-			return ferry_errf(err, errlen, -E2BIG, "too many entries");
-		e = &mf->e[mf->n++];
-		memset(e, 0, sizeof(*e));
-		snprintf(e->path, sizeof(e->path), "%s", f[1]);
-		snprintf(e->hex, sizeof(e->hex), "%s", f[3]);
-		e->size = a;
-		e->chunk0 = mf->nc;
-		return 0;
-	}
-	if (!strcmp(f[0], "chunk") && nf == 4) {
-		struct mf_entry *e = mf->n ? &mf->e[mf->n - 1] : NULL;
-
-		if (!e || e->link || !hex_ok(f[3]) || !ferry_parse_u64(f[1], 0, UINT64_MAX, &a) ||
-		    !ferry_parse_u64(f[2], 1, HA_CHUNK, &b) || a != (uint64_t)e->nchunks * HA_CHUNK ||
-		    a + b > e->size)
-			return ferry_errf(err, errlen, -EBADMSG, "bad chunk line");
-		if (grow((void **)&mf->c, &mf->capc, mf->nc, sizeof(*mf->c)))
-			return ferry_errf(err, errlen, -E2BIG, "too many chunks");
-		mf->c[mf->nc].off = a;
-		mf->c[mf->nc].len = b;
-		snprintf(mf->c[mf->nc].hex, sizeof(mf->c[0].hex), "%s", f[3]);
-		mf->nc++;
-		e->nchunks++;
-		return 0;
-	}
-	if (!strcmp(f[0], "link") && nf == 3) {
-		struct mf_entry *e;
-
-		if (!ha_path_ok(f[1]) || strlen(f[1]) >= sizeof(e->path) ||
-		    strlen(f[2]) >= sizeof(e->target))
-			return ferry_errf(err, errlen, -EBADMSG, "bad link line");
-		if (mf->n >= HA_MAX_ENTRIES || grow((void **)&mf->e, &mf->cap, mf->n, sizeof(*e)))
-			return ferry_errf(err, errlen, -E2BIG, "too many entries");
-		e = &mf->e[mf->n++];
-		memset(e, 0, sizeof(*e));
-		e->link = true;
-		snprintf(e->path, sizeof(e->path), "%s", f[1]);
-		snprintf(e->target, sizeof(e->target), "%s", f[2]);
-		return 0;
-	}
-	if (!strcmp(f[0], "ferry-checkpoint") && nf == 2)
-		return strcmp(f[1], "1") ? ferry_errf(err, errlen, -ENOTSUP,
-						"manifest format %.16s (this ferry reads 1)", f[1]) : 0;
-	if (nf == 2 && meta_field(&mf->meta, f[0], f[1]) == 0)
-		return 0;
-	return ferry_errf(err, errlen, -EBADMSG, "unexpected line \"%.40s\"", f[0]);
-}
-
-/* Read and check vdir/MANIFEST (its own checksum and every line). */
-static int manifest_read(const char *vdir, struct manifest *mf, char *err, size_t errlen)
-{
-	char path[4200], *text, *p, *end, hex[HEX_LEN + 1];
-	uint8_t d[SHA_LEN];
-	struct stat sb;
-	size_t len;
-	int fd, ret = 0, lineno = 0;
-
-	memset(mf, 0, sizeof(*mf));
-	snprintf(path, sizeof(path), "%s/%s", vdir, HA_MANIFEST);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return ferry_errf(err, errlen, errno == ENOENT ? -EBADMSG : -errno, "%s: %s",
-			    HA_MANIFEST, strerror(errno));
-	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode) || sb.st_size > MAX_MANIFEST ||
-	    sb.st_size < 8) {
-		close(fd);
-		return ferry_errf(err, errlen, -EBADMSG, "%s: not a manifest (size %lld)", HA_MANIFEST,
-			    (long long)sb.st_size);
-	}
-	len = (size_t)sb.st_size;
-	text = malloc(len + 1);
-	if (!text) {
-		close(fd);
-		return ferry_errf(err, errlen, -ENOMEM, "out of memory");
-	}
-	if (pread(fd, text, len, 0) != (ssize_t)len) {
-		close(fd);
-		free(text);
-		return ferry_errf(err, errlen, -EBADMSG, "%s: short read", HA_MANIFEST);
-	}
-	close(fd);
-	text[len] = 0;
-	/* the last line, "end SHA256", covers all before it */
-	end = len >= HEX_LEN + 5 ? text + len - (HEX_LEN + 5) : NULL;
-	if (!end || strncmp(end, "end ", 4) || end[HEX_LEN + 4] != '\n' ||
-	    (end != text && end[-1] != '\n')) {
-		free(text);
-		return ferry_errf(err, errlen, -EBADMSG, "%s is truncated (no end line)", HA_MANIFEST);
-	}
-	gnutls_hash_fast(GNUTLS_DIG_SHA256, text, (size_t)(end - text), d);
-	to_hex(d, hex);
-	if (strncmp(end + 4, hex, HEX_LEN)) {
-		free(text);
-		return ferry_errf(err, errlen, -EBADMSG, "%s does not match its own checksum",
-			    HA_MANIFEST);
-	}
-	*end = 0;
-	for (p = text; !ret && *p; ) {
-		char *nl = strchr(p, '\n');
-
-		lineno++;
-		if (!nl || nl - p >= HA_MAX_LINE) {
-			ret = ferry_errf(err, errlen, -EBADMSG, "line %d too long", lineno);
-			break;
-		}
-		*nl = 0;
-		ret = parse_line(mf, p, err, errlen);
-		if (ret) {
-			size_t l = strlen(err);
-
-			snprintf(err + l, errlen - l, " (%s line %d)", HA_MANIFEST, lineno);
-		}
-		p = nl + 1;
-	}
-	free(text);
-	if (!ret && (!mf->meta.version || !mf->meta.top[0] || !mf->n))
-		ret = ferry_errf(err, errlen, -EBADMSG, "%s lacks version, top or files", HA_MANIFEST);
-	if (!ret) {
-		qsort(mf->e, mf->n, sizeof(*mf->e), cmp_entry);
-		for (size_t i = 1; !ret && i < mf->n; i++)
-			if (!strcmp(mf->e[i - 1].path, mf->e[i].path))
-				ret = ferry_errf(err, errlen, -EBADMSG, "%s names %s twice", HA_MANIFEST,
-					   mf->e[i].path);
-	}
-	if (ret)
-		manifest_free(mf);
-	return ret;
-}
-
-int ha_meta_read(const char *vdir, struct ha_meta *meta, char *err, size_t errlen)
-{
-	struct manifest mf;
-	int ret = manifest_read(vdir, &mf, err, errlen);
-
-	if (!ret)
-		*meta = mf.meta;
-	manifest_free(&mf);
-	return ret;
-}
-
-static struct mf_entry *find_entry(struct manifest *mf, const char *path)
-{
-	struct mf_entry key;
-	size_t len = strlen(path);
-
-	if (len >= sizeof(key.path))
-		return NULL;
-	memcpy(key.path, path, len + 1);
-	return bsearch(&key, mf->e, mf->n, sizeof(*mf->e), cmp_entry);
-}
-
-/* One file against its entry: size, whole checksum, chunks. */
-static int check_file(int vfd, struct manifest *mf, struct mf_entry *e, char *err,
-		      size_t errlen)
-{
-	struct file_sum fs;
-	int fd, ret;
-
-	fd = openat(vfd, e->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return ferry_errf(err, errlen, errno == ENOENT ? -EBADMSG : -errno, "%s: %s", e->path,
-			    strerror(errno));
-	ret = sum_fd(fd, false, &fs);
-	close(fd);
-	if (ret) {
-		sum_free(&fs);
-		return ferry_errf(err, errlen, ret, "%s: %s", e->path, strerror(-ret));
-	}
-	if (fs.size != e->size)
-		ret = ferry_errf(err, errlen, -EBADMSG, "%s has %llu bytes, the manifest says %llu",
-			   e->path, (unsigned long long)fs.size, (unsigned long long)e->size);
-	else if (e->nchunks != fs.nchunks)
-		ret = ferry_errf(err, errlen, -EBADMSG, "the manifest has %zu chunk checksums of %s, "
-			   "not %zu", e->nchunks, e->path, fs.nchunks);
-	for (size_t c = 0; !ret && c < e->nchunks && c < fs.nchunks; c++)
-		if (strcmp(fs.chunks[c], mf->c[e->chunk0 + c].hex))
-			ret = ferry_errf(err, errlen, -EBADMSG,
-				   "%s: bytes %llu-%llu differ from their checksum", e->path,
-				   (unsigned long long)mf->c[e->chunk0 + c].off,
-				   (unsigned long long)(mf->c[e->chunk0 + c].off +
-							mf->c[e->chunk0 + c].len));
-	if (!ret && strcmp(fs.hex, e->hex))
-		ret = ferry_errf(err, errlen, -EBADMSG, "%s differs from its checksum", e->path);
-	sum_free(&fs);
-	return ret;
-}
-
-/* Everything in the version must be in the manifest. */
-static int check_unlisted(int vfd, struct manifest *mf, const char *prefix, int depth,
-			  char *err, size_t errlen)
-{
-	char **names;
-	size_t n;
-	int ret = dir_names(vfd, &names, &n);
-
-	if (ret)
-		return ferry_errf(err, errlen, ret, "%s: %s", prefix, strerror(-ret));
-	for (size_t i = 0; !ret && i < n; i++) {
-		char path[512];
-		struct stat sb;
-
-		if (!depth && !strcmp(names[i], HA_MANIFEST))
-			continue;
-		snprintf(path, sizeof(path), "%s%s", prefix, names[i]);
-		if (fstatat(vfd, names[i], &sb, AT_SYMLINK_NOFOLLOW)) {
-			ret = ferry_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
-		} else if (S_ISDIR(sb.st_mode) && !depth) {
-			int fd = openat(vfd, names[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-			char sub[520];
-
-			if (fd < 0) {
-				ret = ferry_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
-				continue;
-			}
-			snprintf(sub, sizeof(sub), "%s/", path);
-			ret = check_unlisted(fd, mf, sub, 1, err, errlen);
-			close(fd);
-		} else if (!find_entry(mf, path)) {
-			ret = ferry_errf(err, errlen, -EBADMSG, "%s is not in the manifest", path);
-		}
-	}
-	names_free(names, n);
-	return ret;
-}
-
-int ha_verify(const char *vdir, struct ha_meta *meta, char *err, size_t errlen)
-{
-	struct manifest mf;
-	int vfd, ret;
-
-	ret = manifest_read(vdir, &mf, err, errlen);
-	if (ret)
-		return ret;
-	if (meta)
-		*meta = mf.meta;
-	vfd = open(vdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (vfd < 0) {
-		manifest_free(&mf);
-		return ferry_errf(err, errlen, -errno, "%s: %s", vdir, strerror(errno));
-	}
-	for (size_t i = 0; !ret && i < mf.n; i++) {
-		struct mf_entry *e = &mf.e[i];
-
-		if (e->link) {
-			char t[256];
-			ssize_t tl = readlinkat(vfd, e->path, t, sizeof(t) - 1);
-
-			if (tl < 0)
-				ret = ferry_errf(err, errlen, -EBADMSG, "link %s: %s", e->path,
-					   strerror(errno));
-			else if (t[tl] = 0, strcmp(t, e->target))
-				ret = ferry_errf(err, errlen, -EBADMSG, "link %s points to %s, not %s",
-					   e->path, t, e->target);
-			continue;
-		}
-		ret = check_file(vfd, &mf, e, err, errlen);
-	}
-	if (!ret)
-		ret = check_unlisted(vfd, &mf, "", 0, err, errlen);
-	close(vfd);
-	manifest_free(&mf);
-	return ret;
-}

@@ -11,6 +11,13 @@
  *   DIR/v-2/final/     CRIU's final dump, parent -> ../rK
  *   DIR/.v-3.tmp/      a version being written
  *   DIR/.v-1.del/      a version being removed (`ferry ha --keep`)
+ *   DIR/.v-2.fold/     version 2 made to stand alone (ha_fold.c)
+ *
+ * A version of `ferry ha` after its first is incremental: its first round
+ * holds only the pages written since the version before it ("base N" in
+ * its manifest, r0/parent -> ../../v-N/final), so it restores only with
+ * that one (and its own base, and so on). Retention folds a base into the
+ * version that builds on it before removing it.
  *
  * A version is written under its temporary name, flushed to disk, and
  * published by a rename: a writer that dies leaves only a .tmp directory,
@@ -49,6 +56,9 @@ struct ha_meta {
 	uint64_t frozen_time;		/* us */
 	uint64_t bytes;			/* of all its files */
 	uint32_t tcp_connections;
+	uint32_t base;			/* 0: restores on its own; else the
+					 * version whose final dump its r0
+					 * builds on (r0/parent) */
 	char top[16];			/* the newest round: "r3" */
 };
 
@@ -96,7 +106,35 @@ int ha_meta_read(const char *vdir, struct ha_meta *meta, char *err, size_t errle
  */
 int ha_verify(const char *vdir, struct ha_meta *meta, char *err, size_t errlen);
 
+/*
+ * ha_verify() of version v of the store and of every version it builds on
+ * (meta.base, followed down to one that stands alone, at most
+ * HA_MAX_CHAIN). *meta gets v's figures. -EBADMSG if any is damaged or
+ * missing (err says which and why).
+ */
+#define HA_MAX_CHAIN		1000u
+int ha_verify_chain(const struct ha_store *st, uint32_t v, struct ha_meta *meta, char *err,
+		    size_t errlen);
+
+/*
+ * Retention: make published version v stand alone (base 0), so that its
+ * base can be removed. v's first round is rewritten with every page it
+ * and its bases hold, its other files linked unchanged, under
+ * DIR/.v-N.fold with a new manifest, which then replaces DIR/v-N in one
+ * rename (RENAME_EXCHANGE): a fold cut short leaves the old pair, both
+ * restorable. 0 (also when v already stands alone) or -errno.
+ */
+int ha_store_fold(struct ha_store *st, uint32_t v, char *err, size_t errlen);
+
+/* Write vfd's MANIFEST (files checksummed and flushed, meta->bytes set)
+ * and fsync vfd. For ha_store.c and ha_fold.c. */
+int ha_manifest_write(int vfd, const char *label, struct ha_meta *meta, char *err,
+		      size_t errlen);
+
 /* Pure, for the unit tests: is this a path a manifest may name? */
 bool ha_path_ok(const char *path);
+/* Pure: may a version with this base hold a link at path to target? Inside
+ * the version only ("../rN"), except r0/parent of an incremental one. */
+bool ha_link_ok(const char *path, const char *target, uint32_t base);
 
 #endif

@@ -16,9 +16,13 @@ static const char usage_text[] =
 "\n"
 "List the versions in the checkpoint store DIR (`ferry checkpoint`), oldest\n"
 "first: when each was taken, its size, the pages it holds, how long the\n"
-"tree was frozen for it, and its state:\n"
-"  complete     every file matches the checksums of its manifest\n"
-"  damaged      a file is missing, changed or unlisted (the reason follows)\n"
+"tree was frozen for it, the version it builds on (BASE: `ferry ha` stores\n"
+"only what changed since the version before; - for one that stands alone),\n"
+"and its state:\n"
+"  complete     every file matches the checksums of its manifest, and its\n"
+"               base is complete\n"
+"  damaged      a file is missing, changed or unlisted, or its base is\n"
+"               damaged or missing (the reason follows)\n"
 "  incomplete   never published: being written, or its writer died\n"
 "Checking reads every file of every version; --no-verify only reads the\n"
 "manifests (state \"unchecked\").\n"
@@ -47,6 +51,7 @@ int cmd_versions(int argc, char **argv)
 	const char *dir = NULL;
 	bool json = false, verify = true;
 	uint32_t *v = NULL, *inc = NULL;
+	bool *bad = NULL;
 	size_t n = 0, ninc = 0, good = 0;
 	struct ha_store st;
 	struct json j;
@@ -87,12 +92,20 @@ int cmd_versions(int argc, char **argv)
 		json_str(&j, "dir", dir);
 		json_arr_open(&j, "versions");
 	} else {
-		printf("%-8s %-19s %10s %10s %10s  %s\n", "VERSION", "TAKEN (UTC)", "MIB", "PAGES",
-		       "FROZEN_MS", "STATE");
+		printf("%-8s %-19s %10s %10s %10s %8s  %s\n", "VERSION", "TAKEN (UTC)", "MIB", "PAGES",
+		       "FROZEN_MS", "BASE", "STATE");
+	}
+	bad = calloc(n ? n : 1, sizeof(*bad));
+	if (!bad) {
+		ferry_err("out of memory");
+		free(v);
+		free(inc);
+		ha_store_close(&st);
+		return FERRY_EXIT_FAIL;
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct ha_meta meta = { 0 };
-		char vdir[4200], when[32];
+		char vdir[4200], when[32], basecol[16] = "-";
 		const char *state;
 
 		err[0] = 0;
@@ -102,6 +115,20 @@ int cmd_versions(int argc, char **argv)
 		if (!ret && meta.version != v[i])
 			ret = -EBADMSG, snprintf(err, sizeof(err), "its manifest is of version %u",
 						 meta.version);
+		/* oldest first: a base's state is known before its dependents' */
+		if (!ret && meta.base) {
+			const uint32_t *b = bsearch(&meta.base, v, i, sizeof(*v), ferry_cmp_u32);
+
+			if (!b)
+				ret = -EBADMSG, snprintf(err, sizeof(err), "it builds on version %u, "
+							 "which is missing", meta.base);
+			else if (bad[b - v])
+				ret = -EBADMSG, snprintf(err, sizeof(err), "it builds on version %u, "
+							 "which is damaged", meta.base);
+		}
+		if (meta.base)
+			snprintf(basecol, sizeof(basecol), "%u", meta.base);
+		bad[i] = ret != 0;
 		state = ret ? "damaged" : verify ? "complete" : "unchecked";
 		good += !ret;
 		fmt_time(meta.created, when, sizeof(when));
@@ -114,6 +141,7 @@ int cmd_versions(int argc, char **argv)
 				json_str(&j, "reason", err);
 			json_u64(&j, "created", meta.created);
 			json_u64(&j, "root", meta.root);
+			json_u64(&j, "base", meta.base);
 			json_u64(&j, "bytes", meta.bytes);
 			json_u64(&j, "rounds", meta.rounds);
 			json_u64(&j, "pages_precopied", meta.pages_precopied);
@@ -122,10 +150,10 @@ int cmd_versions(int argc, char **argv)
 			json_u64(&j, "tcp_connections", meta.tcp_connections);
 			json_obj_close(&j);
 		} else {
-			printf("%-8u %-19s %10.1f %10llu %10llu  %s%s%s\n", v[i],
+			printf("%-8u %-19s %10.1f %10llu %10llu %8s  %s%s%s\n", v[i],
 			       meta.created ? when : "-", meta.bytes / 1048576.0,
 			       (unsigned long long)(meta.pages_precopied + meta.pages_written),
-			       (unsigned long long)(meta.frozen_time / 1000), state,
+			       (unsigned long long)(meta.frozen_time / 1000), basecol, state,
 			       ret ? ": " : "", ret ? err : "");
 		}
 	}
@@ -136,7 +164,8 @@ int cmd_versions(int argc, char **argv)
 			json_str(&j, "state", "incomplete");
 			json_obj_close(&j);
 		} else {
-			printf("%-8u %-19s %10s %10s %10s  incomplete\n", inc[i], "-", "-", "-", "-");
+			printf("%-8u %-19s %10s %10s %10s %8s  incomplete\n", inc[i], "-", "-", "-", "-",
+			       "-");
 		}
 	}
 	if (json) {
@@ -145,6 +174,7 @@ int cmd_versions(int argc, char **argv)
 		json_end(&j);
 	}
 	free(v);
+	free(bad);
 	free(inc);
 	ha_store_close(&st);
 	if (!n && !ninc) {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "ctr.h"
+#include "criu_img.h"
 #include "imgchain.h"
 #include "mig.h"
 #include "mig_guard.h"
@@ -18,6 +19,65 @@
 #include "pagestore.h"
 #include "preflight.h"
 #include "util.h"
+
+/*
+ * Process i was tracked through the base version and still holds its
+ * claim there: take the claim over, and copy only its soft-dirty pages in
+ * round 0 (see struct src_base).
+ */
+static bool base_claim(struct mig *m, size_t i)
+{
+	struct src_base *b = m->base;
+
+	for (size_t k = 0; b && b->version && k < b->n; k++) {
+		struct src_base_proc *p = &b->p[k];
+
+		if (p->pid != m->tr[i].pid || p->claim.fd < 0)
+			continue;
+		if (p->start != m->tr[i].start || p->img_pid != m->tr[i].img_pid)
+			return false;	/* another process under the same PID */
+		m->tr[i].claim = p->claim;
+		p->claim.fd = -1;
+		m->tr[i].delta = true;
+		return true;
+	}
+	return false;
+}
+
+void src_base_drop(struct src_base *b)
+{
+	for (size_t k = 0; k < b->n; k++)
+		dirty_release(&b->p[k].claim);
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+int src_base_take(struct src_base *b, struct mig *m, uint32_t version, const char *vdir,
+		  unsigned int depth)
+{
+	size_t n = 0;
+
+	src_base_drop(b);
+	b->p = calloc(m->npids ? m->npids : 1, sizeof(*b->p));
+	if (!b->p)
+		return -ENOMEM;
+	for (size_t i = 0; m->tr && i < m->npids; i++) {
+		struct tracked *t = &m->tr[i];
+
+		/* one that exited, or changed, is copied whole next time */
+		if (t->gone || t->claim.fd < 0 || mig_pid_starttime(t->pid) != t->start)
+			continue;
+		b->p[n] = (struct src_base_proc){ t->pid, t->img_pid, t->start, t->claim };
+		t->claim.fd = -1;
+		n++;
+	}
+	b->n = n;
+	b->version = version;
+	b->depth = depth;
+	snprintf(b->final_dir, sizeof(b->final_dir), "%s/final", vdir);
+	snprintf(b->link, sizeof(b->link), "../../v-%u/final", version);
+	return 0;
+}
 
 int src_open_trackers(struct mig *m)
 {
@@ -73,7 +133,8 @@ int src_open_trackers(struct mig *m)
 			m->tr[i].gone = true;	/* CRIU dumps such a one whole */
 			continue;
 		}
-		ret = dirty_claim(m->pids[i], m->store ? "checkpoint" : "migrate", 5000,
+		ret = base_claim(m, i) ? 0 :
+		      dirty_claim(m->pids[i], m->store ? "checkpoint" : "migrate", 5000,
 				  &m->tr[i].claim, m->err, sizeof(m->err));
 		if (ret == -ESRCH && i) {
 			m->tr[i].gone = true;
@@ -174,19 +235,77 @@ static bool tracked_same(struct mig *m, size_t i)
 	return false;
 }
 
+static int copy_dirty(struct mig *m, size_t i, uint32_t round, struct dirty_extents *dx,
+		      struct mig_copy_stats *cs, struct mig_round_stat *rs);
+
+/*
+ * What the base version holds of delta process i: the pages its final
+ * dump lists become those the chain already has (r0's PE_PARENT) and those
+ * CRIU may take from the parent. -ENOENT: none there (copied whole).
+ */
+static int base_seed(struct mig *m, size_t i)
+{
+	struct criu_pme *e = NULL;
+	uint32_t pages_id, ip = (uint32_t)m->tr[i].img_pid;
+	char path[4300];
+	size_t n = 0;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/pagemap-%u.img", m->base->final_dir, ip);
+	ret = criu_img_read_pagemap(path, &pages_id, &e, &n);
+	if (ret)
+		return ret;
+	if (!m->on_base) {
+		ret = imgchain_set_base(m->store, m->base->link);
+		if (ret) {
+			free(e);
+			return src_seterr(m, ret, "%s", imgchain_err(m->store));
+		}
+		m->on_base = true;
+	}
+	ret = imgchain_base_cover(m->store, ip, e, n);
+	if (ret)
+		src_seterr(m, ret, "%s: %s", path, imgchain_err(m->store));
+	for (size_t k = 0; !ret && k < n; k++)
+		ret = e[k].nr_pages > UINT32_MAX ? -EINVAL :
+		      pagestore_put(m->sent, ip, e[k].vaddr, (uint32_t)e[k].nr_pages, NULL);
+	free(e);
+	if (ret && !m->err[0])
+		src_seterr(m, ret, "%s: %s", path, strerror(-ret));
+	return ret;
+}
+
 static int round_zero(struct mig *m, struct mig_round_stat *rs)
 {
 	struct mig_copy_stats cs = { 0 };
+	struct dirty_extents dx;
 	uint64_t t = ferry_now_ns();
 	int ret = 0;
 
+	/* the base's pages first: the chain takes them before any round's */
+	for (size_t i = 0; !ret && m->base && i < m->npids; i++) {
+		if (!m->tr[i].delta || m->tr[i].gone)
+			continue;
+		ret = base_seed(m, i);
+		if (ret == -ENOENT) {
+			m->tr[i].delta = false;
+			ret = 0;
+		}
+	}
+	if (ret)
+		return ret;
+	dirty_extents_init(&dx);
 	for (size_t i = 0; !ret && i < m->npids; i++) {
 		struct mig_exts x = { 0 };
 		pid_t pid = m->pids[i];
 
 		if (!tracked_same(m, i)) {
 			if (!i)
-				return src_seterr(m, -ESRCH, "process %d exited", pid);
+				ret = src_seterr(m, -ESRCH, "process %d exited", pid);
+			continue;
+		}
+		if (m->tr[i].delta) {
+			ret = copy_dirty(m, i, 0, &dx, &cs, rs);
 			continue;
 		}
 		/* arm first: a write after this is caught by the next round */
@@ -203,9 +322,13 @@ static int round_zero(struct mig *m, struct mig_round_stat *rs)
 			ret = 0;
 		}
 		if (ret)
-			return src_seterr(m, ret, "round 0, pid %d: %s", pid,
-				      ret == -EPIPE || ret == -ECONNRESET || ret == -ETIMEDOUT ? m->c.err : strerror(-ret));
+			ret = src_seterr(m, ret, "round 0, pid %d: %s", pid,
+					 ret == -EPIPE || ret == -ECONNRESET || ret == -ETIMEDOUT ?
+					 m->c.err : strerror(-ret));
 	}
+	dirty_extents_free(&dx);
+	if (ret)
+		return ret;
 	rs->sent_pages = cs.pages;
 	rs->raw_bytes = cs.raw_bytes;
 	rs->wire_bytes = cs.wire_bytes;
@@ -214,6 +337,67 @@ static int round_zero(struct mig *m, struct mig_round_stat *rs)
 	if (ret)
 		return src_seterr(m, ret, "round 0: %s", m->c.err);
 	return 0;
+}
+
+/*
+ * The pages tracked process i wrote since its last clear (re-armed now),
+ * into the round. A child that exited is marked gone (0).
+ */
+static int copy_dirty(struct mig *m, size_t i, uint32_t round, struct dirty_extents *dx,
+		      struct mig_copy_stats *cs, struct mig_round_stat *rs)
+{
+	struct mig_exts x = { 0 }, clipped = { 0 };
+	struct dirty_stats st = { 0 };
+	struct mig_vma *v = NULL;
+	size_t nv = 0;
+	int ret;
+
+	ret = dirty_track_scan(m->tr[i].t, 0, DIRTY_ADDR_MAX, true, dx, &st);
+	if (ret) {
+		if (ret == -ESRCH && i) {
+			m->tr[i].gone = true;
+			return 0;
+		}
+		return src_seterr(m, ret, "round %u, pid %d: %s", round, m->pids[i],
+				  dirty_track_error(m->tr[i].t));
+	}
+	if (dirty_track_note(m->tr[i].t)[0] && !m->tr[i].noted) {
+		src_progress("%s", dirty_track_note(m->tr[i].t));
+		m->tr[i].noted = true;
+	}
+	for (size_t k = 0; !ret && k < dx->n; k++) {
+		uint32_t f = dx->v[k].flags;
+
+		/* not-present holes and shared memory are CRIU's, and
+		 * so is what soft-dirty cannot track (copied frozen) */
+		if (f & (FERRY_EXTENT_F_NOT_PRESENT | FERRY_EXTENT_F_SHARED |
+			 FERRY_EXTENT_F_UNTRACKED))
+			continue;
+		ret = mig_exts_add(&x, dx->v[k].start, dx->v[k].pages);
+	}
+	/* only the module flags untracked memory itself */
+	if (!ret && dirty_track_backend(m->tr[i].t) == DIRTY_BACKEND_MODULE)
+		ret = mig_copy_vmas(m->pids[i], &v, &nv);
+	else if (!ret)
+		ret = mig_copy_vmas_tracked(m->pids[i], &v, &nv);
+	if (!ret)
+		ret = mig_exts_clip(&x, v, nv, &clipped);
+	if (!ret) {
+		rs->dirty_pages += mig_exts_pages(&clipped);
+		ret = mig_send_pages(&m->c, m->store, m->pids[i], m->tr[i].img_pid, &clipped, m->sent,
+				     cs);
+	}
+	if (ret == -ESRCH && i) {
+		m->tr[i].gone = true;
+		ret = 0;
+	} else if (ret) {
+		src_seterr(m, ret, "round %u, pid %d: %s", round, m->pids[i],
+			   ret == -EPIPE || ret == -ECONNRESET || ret == -ETIMEDOUT ? m->c.err : strerror(-ret));
+	}
+	free(v);
+	mig_exts_free(&x);
+	mig_exts_free(&clipped);
+	return ret;
 }
 
 static int dirty_round(struct mig *m, uint32_t round, struct mig_round_stat *rs)
@@ -225,65 +409,12 @@ static int dirty_round(struct mig *m, uint32_t round, struct mig_round_stat *rs)
 
 	dirty_extents_init(&dx);
 	for (size_t i = 0; !ret && i < m->npids; i++) {
-		struct mig_exts x = { 0 }, clipped = { 0 };
-		struct dirty_stats st = { 0 };
-		struct mig_vma *v = NULL;
-		size_t nv = 0;
-
 		if (!tracked_same(m, i)) {
-			if (!i) {
+			if (!i)
 				ret = src_seterr(m, -ESRCH, "process %d exited", m->pids[i]);
-				break;
-			}
 			continue;
 		}
-		ret = dirty_track_scan(m->tr[i].t, 0, DIRTY_ADDR_MAX, true, &dx, &st);
-		if (ret) {
-			if (ret == -ESRCH && i) {
-				m->tr[i].gone = true;
-				ret = 0;
-				continue;
-			}
-			ret = src_seterr(m, ret, "round %u, pid %d: %s", round, m->pids[i],
-				     dirty_track_error(m->tr[i].t));
-			break;
-		}
-		if (dirty_track_note(m->tr[i].t)[0] && !m->tr[i].noted) {
-			src_progress("%s", dirty_track_note(m->tr[i].t));
-			m->tr[i].noted = true;
-		}
-		for (size_t k = 0; !ret && k < dx.n; k++) {
-			uint32_t f = dx.v[k].flags;
-
-			/* not-present holes and shared memory are CRIU's, and
-			 * so is what soft-dirty cannot track (copied frozen) */
-			if (f & (FERRY_EXTENT_F_NOT_PRESENT | FERRY_EXTENT_F_SHARED |
-				 FERRY_EXTENT_F_UNTRACKED))
-				continue;
-			ret = mig_exts_add(&x, dx.v[k].start, dx.v[k].pages);
-		}
-		/* only the module flags untracked memory itself */
-		if (!ret && dirty_track_backend(m->tr[i].t) == DIRTY_BACKEND_MODULE)
-			ret = mig_copy_vmas(m->pids[i], &v, &nv);
-		else if (!ret)
-			ret = mig_copy_vmas_tracked(m->pids[i], &v, &nv);
-		if (!ret)
-			ret = mig_exts_clip(&x, v, nv, &clipped);
-		if (!ret) {
-			rs->dirty_pages += mig_exts_pages(&clipped);
-			ret = mig_send_pages(&m->c, m->store, m->pids[i], m->tr[i].img_pid, &clipped, m->sent,
-					     &cs);
-		}
-		if (ret == -ESRCH && i) {
-			m->tr[i].gone = true;
-			ret = 0;
-		} else if (ret) {
-			src_seterr(m, ret, "round %u, pid %d: %s", round, m->pids[i],
-			       ret == -EPIPE || ret == -ECONNRESET || ret == -ETIMEDOUT ? m->c.err : strerror(-ret));
-		}
-		free(v);
-		mig_exts_free(&x);
-		mig_exts_free(&clipped);
+		ret = copy_dirty(m, i, round, &dx, &cs, rs);
 	}
 	dirty_extents_free(&dx);
 	if (ret)

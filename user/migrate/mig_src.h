@@ -53,7 +53,41 @@ struct tracked {
 	struct dirty_claim claim;	/* its soft-dirty bits are ours alone */
 	bool gone;
 	bool noted;	/* its tracker's backend change was reported */
+	bool delta;	/* its round 0 copies only what changed since m->base */
 };
+
+/*
+ * `ferry ha`: the version the next one may build on. Each process tracked
+ * through that version keeps its claim afterwards, so no other ferry
+ * clears its soft-dirty bits; the last clears were ferry's own rounds and
+ * CRIU's final dump (--track-mem), each after or while its pages were
+ * copied. A page that is not soft-dirty at the next version's first round
+ * is therefore as that version's images hold it, and round 0 copies only
+ * the soft-dirty ones of these processes (and everything of any other).
+ */
+struct src_base_proc {
+	pid_t pid, img_pid;
+	uint64_t start;
+	struct dirty_claim claim;
+};
+
+struct src_base {
+	uint32_t version;	/* 0: nothing to build on */
+	char final_dir[4200];	/* its final dump: pagemaps read from here */
+	char link[64];		/* the next version's r0/parent */
+	unsigned int depth;	/* image sets from its final to a version that
+				 * stands alone, parents CRIU will follow */
+	struct src_base_proc *p;
+	size_t n;
+};
+
+struct mig;
+/* Release the claims and forget the base. */
+void src_base_drop(struct src_base *b);
+/* After a published version: the processes m tracked through it, with
+ * their claims, become b (whatever b was is dropped first). */
+int src_base_take(struct src_base *b, struct mig *m, uint32_t version, const char *vdir,
+		  unsigned int depth);
 
 struct mig {
 	struct opts *o;
@@ -70,6 +104,8 @@ struct mig {
 	struct pagestore *sent;
 	struct imgchain *store;	/* `ferry checkpoint`: rounds go into this local
 				 * image chain, not over c */
+	struct src_base *base;	/* `ferry ha`: build on this version (or NULL) */
+	bool on_base;		/* some process's round 0 did (r0/parent is set) */
 	char dir[4096];		/* private work dir */
 	char final_dir[4200], parent_dir[4200], log[4200];
 	struct mig_round_stat hist[MAX_ROUNDS_HIST];

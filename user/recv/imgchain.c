@@ -24,6 +24,7 @@ struct chain_pid {
 struct imgchain {
 	char dir[4096];
 	char top[32];		/* newest round dir, "" if none */
+	char base[64];		/* r0/parent, "" if r0 has none */
 	uint32_t next;		/* number of the next round dir */
 	int round_fd;		/* this round's dir, -1 until its first page */
 	struct chain_pid *p;
@@ -181,6 +182,37 @@ static struct chain_pid *find_pid(struct imgchain *c, uint32_t pid)
 	return &c->p[c->np++];
 }
 
+int imgchain_set_base(struct imgchain *c, const char *link)
+{
+	if (c->top[0] || c->round_fd >= 0)
+		return cerr(c, -EINVAL, "a base is set before the first round");
+	if (snprintf(c->base, sizeof(c->base), "%s", link) >= (int)sizeof(c->base))
+		return cerr(c, -ENAMETOOLONG, "%s: name too long", link);
+	return 0;
+}
+
+int imgchain_base_cover(struct imgchain *c, uint32_t pid, const struct criu_pme *e, size_t n)
+{
+	struct chain_pid *p;
+
+	if (!c->base[0] || c->top[0] || c->round_fd >= 0)
+		return cerr(c, -EINVAL, "pid %u: base pages without a base, or too late", pid);
+	p = find_pid(c, pid);
+	if (!p)
+		return cerr(c, -ENOMEM, "out of memory");
+	if (p->cover.n)
+		return cerr(c, -EINVAL, "pid %u: base pages given twice", pid);
+	for (size_t i = 0; i < n; i++) {
+		if (!e[i].nr_pages || e[i].vaddr % PAGE || pme_end(&e[i]) < e[i].vaddr ||
+		    (i && e[i].vaddr < pme_end(&e[i - 1])))
+			return cerr(c, -EINVAL, "pid %u: base pages not ascending at %#llx", pid,
+				    (unsigned long long)e[i].vaddr);
+		if (criu_pmevec_add(&p->cover, e[i].vaddr, e[i].nr_pages, 0))
+			return cerr(c, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
 static int write_all(int fd, const void *buf, size_t len)
 {
 	const char *b = buf;
@@ -285,7 +317,7 @@ static int end_pid(struct imgchain *c, struct chain_pid *p, uint64_t *covered)
 int imgchain_end_round(struct imgchain *c, bool always)
 {
 	uint64_t round_pages = 0, covered = 0;
-	char parent[40];
+	char parent[72];
 	int ret;
 
 	if (c->round_fd < 0 && !always)
@@ -301,8 +333,11 @@ int imgchain_end_round(struct imgchain *c, bool always)
 		if (ret)
 			cerr(c, ret, "%s/r%u/inventory.img: %s", c->dir, c->next, strerror(-ret));
 	}
-	if (!ret && c->top[0]) {
-		snprintf(parent, sizeof(parent), "../%s", c->top);
+	if (!ret && (c->top[0] || c->base[0])) {
+		if (c->top[0])
+			snprintf(parent, sizeof(parent), "../%s", c->top);
+		else
+			snprintf(parent, sizeof(parent), "%s", c->base);
 		if (symlinkat(parent, c->round_fd, "parent"))
 			ret = cerr(c, -errno, "%s/r%u/parent: %s", c->dir, c->next,
 				   strerror(errno));

@@ -43,6 +43,15 @@ struct imgchain_stats {
 int imgchain_open(struct imgchain **out, const char *dir, char *err, size_t errlen);
 void imgchain_close(struct imgchain *c);
 
+/*
+ * An incremental chain (`ferry ha`): before the first round, r0/parent is
+ * to be link (relative to DIR/r0: an image set outside DIR), and pid's
+ * pages there are e[] (ascending, disjoint; flags ignored), which r0's
+ * pagemap names as PE_PARENT unless the round holds them itself.
+ */
+int imgchain_set_base(struct imgchain *c, const char *link);
+int imgchain_base_cover(struct imgchain *c, uint32_t pid, const struct criu_pme *e, size_t n);
+
 /* npages pages of pid at vaddr, data npages * 4096 bytes, for this round. */
 int imgchain_put(struct imgchain *c, uint32_t pid, uint64_t vaddr, uint32_t npages,
 		 const void *data);

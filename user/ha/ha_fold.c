@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Folding a version into one that stands alone (ha_store_fold()), so that
+ * retention can remove the version it builds on.
+ *
+ * Only the first round of an incremental version points outside it
+ * (r0/parent -> ../../v-B/final); its later rounds and its final dump
+ * point at its own rounds. So the folded copy is the version with r0
+ * rewritten: each pid's pagemap lists every page r0 provides, all present,
+ * read through r0's parents once, in address order, into a new pages file.
+ * Every other file is linked (published files are never changed), links
+ * are made again, and a new manifest says base 0. The copy replaces the
+ * version in one renameat2(RENAME_EXCHANGE); a later version that builds
+ * on this one finds the same pages under the same name (two renames
+ * where the file system cannot exchange: see swap_by_two_renames()).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "criu_img.h"
+#include "ha_store.h"
+#include "lazy_server.h"
+#include "mig.h"
+#include "util.h"
+
+#define PAGE		4096ull
+#define COPY_BUF	(1u << 20)
+
+static int copy_range(int from, uint64_t off, int to, uint64_t len, uint8_t *buf)
+{
+	while (len) {
+		size_t want = len < COPY_BUF ? (size_t)len : COPY_BUF;
+		ssize_t n = pread(from, buf, want, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ENODATA;	/* a pages file shorter than its pagemap */
+		for (ssize_t done = 0; done < n;) {
+			ssize_t w = write(to, buf + done, (size_t)(n - done));
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				return -errno;
+			done += w;
+		}
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+/* r0's pagemap-PID.img into the new r0 (dfd): every page, present. */
+static int fold_pid(const char *r0, int dfd, uint32_t pid, uint8_t *buf, char *err, size_t errlen)
+{
+	struct criu_pmevec out = { 0 };
+	struct criu_pme *own = NULL;
+	struct lz_map map;
+	char path[4400], name[64];
+	uint32_t pages_id;
+	size_t nown = 0;
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "%s/pagemap-%u.img", r0, pid);
+	ret = criu_img_read_pagemap(path, &pages_id, &own, &nown);
+	free(own);
+	if (ret)
+		return ferry_errf(err, errlen, ret, "%s: %s", path, strerror(-ret));
+	ret = lz_map_load_all(r0, pid, &map, err, errlen);
+	if (ret)
+		return ret;
+	snprintf(name, sizeof(name), "pages-%u.img", pages_id);
+	fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		ret = ferry_errf(err, errlen, -errno, "r0/%s: %s", name, strerror(errno));
+	for (size_t i = 0; !ret && i < map.n; i++) {
+		const struct lz_ext *e = &map.v[i];
+
+		ret = copy_range(e->fd, e->off, fd, e->pages * PAGE, buf);
+		if (ret)
+			ferry_errf(err, errlen, ret, "copying pages of pid %u at %#llx: %s", pid,
+				   (unsigned long long)e->start, strerror(-ret));
+		else if (criu_pmevec_add(&out, e->start, e->pages, CRIU_PE_PRESENT))
+			ret = ferry_errf(err, errlen, -ENOMEM, "out of memory");
+	}
+	if (fd >= 0 && close(fd) && !ret)
+		ret = ferry_errf(err, errlen, -errno, "r0/%s: %s", name, strerror(errno));
+	snprintf(name, sizeof(name), "pagemap-%u.img", pid);
+	if (!ret) {
+		ret = criu_img_write_pagemap_entries(dfd, name, pages_id, out.v, out.n);
+		if (ret)
+			ferry_errf(err, errlen, ret, "r0/%s: %s", name, strerror(-ret));
+	}
+	free(out.v);
+	lz_map_free(&map);
+	return ret;
+}
+
+/* Is name pagemap-N.img? N in *pid. */
+static bool pagemap_name(const char *name, uint32_t *pid)
+{
+	uint64_t v;
+	char num[16];
+	size_t len = strlen(name);
+
+	if (len <= 12 || len - 12 >= sizeof(num) || strncmp(name, "pagemap-", 8) ||
+	    strcmp(name + len - 4, ".img"))
+		return false;
+	memcpy(num, name + 8, len - 12);
+	num[len - 12] = 0;
+	if (!ferry_parse_u64(num, 1, UINT32_MAX, &v))
+		return false;
+	*pid = (uint32_t)v;
+	return true;
+}
+
+/*
+ * One directory of the version (sub: "r0", "final", ...) into the copy:
+ * files linked, links made again; in r0 the pages and pagemaps rewritten
+ * and its parent link left out.
+ */
+static int fold_dir(int vfd, int cfd, const char *vdir, const char *sub, uint8_t *buf, char *err,
+		    size_t errlen)
+{
+	bool first = !strcmp(sub, "r0");
+	int sfd, dfd = -1, ret = 0;
+	struct dirent *de;
+	char r0[4300];
+	DIR *d;
+
+	if (mkdirat(cfd, sub, 0700))
+		return ferry_errf(err, errlen, -errno, "mkdir %s: %s", sub, strerror(errno));
+	sfd = openat(vfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	dfd = openat(cfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	d = sfd >= 0 ? fdopendir(sfd) : NULL;
+	if (!d || dfd < 0) {
+		ret = ferry_errf(err, errlen, -errno, "%s/%s: %s", vdir, sub, strerror(errno));
+		if (sfd >= 0 && !d)
+			close(sfd);
+		goto out;
+	}
+	snprintf(r0, sizeof(r0), "%s/r0", vdir);
+	while (!ret && (de = readdir(d))) {
+		struct stat sb;
+		uint32_t pid;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(sfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW)) {
+			ret = ferry_errf(err, errlen, -errno, "%s/%s: %s", sub, de->d_name,
+					 strerror(errno));
+		} else if (S_ISLNK(sb.st_mode)) {
+			char t[256];
+			ssize_t tl;
+
+			if (first && !strcmp(de->d_name, "parent"))
+				continue;	/* the base: what the fold removes */
+			tl = readlinkat(sfd, de->d_name, t, sizeof(t) - 1);
+			if (tl < 0 || (t[tl] = 0, symlinkat(t, dfd, de->d_name)))
+				ret = ferry_errf(err, errlen, -errno, "link %s/%s: %s", sub, de->d_name,
+						 strerror(errno));
+		} else if (first && pagemap_name(de->d_name, &pid)) {
+			ret = fold_pid(r0, dfd, pid, buf, err, errlen);
+		} else if (first && !strncmp(de->d_name, "pages-", 6)) {
+			continue;	/* rewritten with its pagemap */
+		} else if (linkat(sfd, de->d_name, dfd, de->d_name, 0)) {
+			ret = ferry_errf(err, errlen, -errno, "link %s/%s: %s", sub, de->d_name,
+					 strerror(errno));
+		}
+	}
+	closedir(d);
+out:
+	if (dfd >= 0)
+		close(dfd);
+	return ret;
+}
+
+/*
+ * Where the file system cannot exchange two names (9p, some NFS), v-N is
+ * first renamed aside to .v-N.unfolded and the copy then renamed to v-N.
+ * A crash between the two leaves no v-N: the next writer renames the old
+ * one back (ha_store_begin()), and the fold is done again later.
+ */
+static int swap_by_two_renames(struct ha_store *st, uint32_t v, char *err, size_t errlen)
+{
+	char name[32], copy[32], aside[40], path[4300];
+
+	snprintf(name, sizeof(name), "v-%u", v);
+	snprintf(copy, sizeof(copy), ".v-%u.fold", v);
+	snprintf(aside, sizeof(aside), ".v-%u.unfolded", v);
+	if (renameat(st->dirfd, name, st->dirfd, aside))
+		return ferry_errf(err, errlen, -errno, "rename %s -> %s: %s", name, aside,
+				  strerror(errno));
+	if (renameat(st->dirfd, copy, st->dirfd, name)) {
+		int e = errno;
+
+		if (renameat(st->dirfd, aside, st->dirfd, name))
+			ferry_warn("%s/%s could not be renamed back (the next checkpoint does): %s",
+				   st->dir, aside, strerror(errno));
+		return ferry_errf(err, errlen, -e, "rename %s -> %s: %s", copy, name, strerror(e));
+	}
+	fsync(st->dirfd);
+	snprintf(path, sizeof(path), "%s/%s", st->dir, aside);
+	mig_rmtree(path);
+	return 0;
+}
+
+int ha_store_fold(struct ha_store *st, uint32_t v, char *err, size_t errlen)
+{
+	char vdir[4200], name[32], copy[32], path[4300];
+	struct ha_meta meta;
+	struct dirent *de;
+	uint8_t *buf = NULL;
+	int vfd = -1, cfd = -1, ret;
+	DIR *d = NULL;
+
+	ha_store_path(st, v, vdir, sizeof(vdir));
+	/* what is folded in must be whole: a damaged base is not copied into a
+	 * version that would then look complete */
+	ret = ha_verify_chain(st, v, &meta, err, errlen);
+	if (ret || !meta.base)
+		return ret;
+	snprintf(name, sizeof(name), "v-%u", v);
+	snprintf(copy, sizeof(copy), ".v-%u.fold", v);
+	snprintf(path, sizeof(path), "%s/%s", st->dir, copy);
+	mig_rmtree(path);	/* a fold cut short before */
+	buf = malloc(COPY_BUF);
+	if (!buf)
+		return ferry_errf(err, errlen, -ENOMEM, "out of memory");
+	if (mkdirat(st->dirfd, copy, 0700)) {
+		ret = ferry_errf(err, errlen, -errno, "mkdir %s: %s", path, strerror(errno));
+		goto out;
+	}
+	vfd = openat(st->dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	cfd = openat(st->dirfd, copy, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (vfd < 0 || cfd < 0) {
+		ret = ferry_errf(err, errlen, -errno, "%s: %s", vdir, strerror(errno));
+		goto out;
+	}
+	d = fdopendir(dup(vfd));
+	if (!d) {
+		ret = ferry_errf(err, errlen, -errno, "%s: %s", vdir, strerror(errno));
+		goto out;
+	}
+	while (!ret && (de = readdir(d))) {
+		struct stat sb;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    !strcmp(de->d_name, HA_MANIFEST))
+			continue;
+		if (fstatat(vfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW))
+			ret = ferry_errf(err, errlen, -errno, "%s/%s: %s", vdir, de->d_name,
+					 strerror(errno));
+		else if (S_ISDIR(sb.st_mode))
+			ret = fold_dir(vfd, cfd, vdir, de->d_name, buf, err, errlen);
+		else if (!S_ISREG(sb.st_mode))
+			ret = ferry_errf(err, errlen, -EBADMSG, "%s/%s: neither a file nor a round "
+					 "directory", vdir, de->d_name);
+		else if (linkat(vfd, de->d_name, cfd, de->d_name, 0))	/* CRIU's logs */
+			ret = ferry_errf(err, errlen, -errno, "link %s/%s: %s", vdir, de->d_name,
+					 strerror(errno));
+	}
+	lz_files_close();
+	if (ret)
+		goto out;
+	meta.base = 0;
+	ret = ha_manifest_write(cfd, copy, &meta, err, errlen);
+	if (ret)
+		goto out;
+	/* the folded copy becomes v-N in one step; the old one is left at the
+	 * copy's name and removed (or swept by the next writer) */
+	if (renameat2(st->dirfd, copy, st->dirfd, name, RENAME_EXCHANGE)) {
+		ret = errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP ?
+		      swap_by_two_renames(st, v, err, errlen) :
+		      ferry_errf(err, errlen, -errno, "exchanging %s and %s: %s", copy, name,
+				 strerror(errno));
+		if (ret)
+			goto out;
+	}
+	if (fsync(st->dirfd))
+		ret = ferry_errf(err, errlen, -errno, "fsync %s: %s", st->dir, strerror(errno));
+out:
+	if (d)
+		closedir(d);
+	if (vfd >= 0)
+		close(vfd);
+	if (cfd >= 0)
+		close(cfd);
+	free(buf);
+	mig_rmtree(path);
+	return ret;
+}
