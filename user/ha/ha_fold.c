@@ -36,6 +36,7 @@ static int copy_range(int from, uint64_t off, int to, uint64_t len, uint8_t *buf
 	while (len) {
 		size_t want = len < COPY_BUF ? (size_t)len : COPY_BUF;
 		ssize_t n = pread(from, buf, want, (off_t)off);
+		int ret;
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -43,15 +44,9 @@ static int copy_range(int from, uint64_t off, int to, uint64_t len, uint8_t *buf
 			return -errno;
 		if (n == 0)
 			return -ENODATA;	/* a pages file shorter than its pagemap */
-		for (ssize_t done = 0; done < n;) {
-			ssize_t w = write(to, buf + done, (size_t)(n - done));
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0)
-				return -errno;
-			done += w;
-		}
+		ret = ferry_write_all(to, buf, (size_t)n);
+		if (ret)
+			return ret;
 		off += (uint64_t)n;
 		len -= (uint64_t)n;
 	}

@@ -205,21 +205,6 @@ static void put_meta(FILE *mf, const struct ha_meta *m)
 		fprintf(mf, "base %u\n", m->base);
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 int ha_manifest_write(int vfd, const char *label, struct ha_meta *meta, char *err,
 		      size_t errlen)
 {
@@ -264,9 +249,9 @@ int ha_manifest_write(int vfd, const char *label, struct ha_meta *meta, char *er
 			char end[80];
 
 			snprintf(end, sizeof(end), "end %s\n", hex);
-			ret = write_all(fd, text, len);
+			ret = ferry_write_all(fd, text, len);
 			if (!ret)
-				ret = write_all(fd, end, strlen(end));
+				ret = ferry_write_all(fd, end, strlen(end));
 			if (!ret && fsync(fd))
 				ret = -errno;
 			close(fd);
