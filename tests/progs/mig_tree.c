@@ -80,7 +80,6 @@ static void child(int rfd, const char *pidfile)
 		_exit(1);
 	for (size_t i = 0; i < (4u << 20); i++)
 		mem[i] = (uint8_t)(i * 7 + i / 4096);
-	signal(SIGUSR1, on_usr1);
 	for (;;) {
 		uint64_t v;
 		ssize_t n = read(rfd, &v, sizeof(v));
@@ -124,6 +123,9 @@ int main(int argc, char **argv)
 	logfd = open(argv[2], O_WRONLY | O_CREAT | O_APPEND, 0644);
 	if (logfd < 0 || pipe(p))
 		return 1;
+	/* before the fork: a SIGUSR1 that reaches the child while it fills
+	 * its memory must not kill it (the default action) */
+	signal(SIGUSR1, on_usr1);
 	c = fork();
 	if (c < 0)
 		return 1;
@@ -143,7 +145,6 @@ int main(int argc, char **argv)
 		    pthread_create(&t, NULL, writer, &regions[i]))
 			return 1;
 	}
-	signal(SIGUSR1, on_usr1);
 	f = fopen(argv[1], "w");
 	if (!f)
 		return 1;

@@ -98,6 +98,8 @@ fi
 echo 30000 >/proc/sys/kernel/ns_last_pid
 cd /
 rm -rf "$LOG" "$STORE"
+# a pid file left by an earlier script in this guest would be read at once
+rm -f /tmp/tree.pid /tmp/tree.pid.*
 setsid "$T" /tmp/tree.pid "$LOG" </dev/null >/dev/null 2>&1 &
 for i in $(seq 300); do [ -s /tmp/tree.pid ] && break; sleep 0.1; done
 read -r P C </tmp/tree.pid

@@ -63,6 +63,7 @@ far=$(ip -n nl4 -o link show far | cut -d: -f1)
 echo "the third namespace's end has ifindex $far on its side; here it is $(ip -o link | awk -F': ' -v i="$far" '$1 == i {print $2}')"
 
 # TCP through the lock
+rm -f /tmp/nl-srv.pid
 ip netns exec nl1 "$FERRY_PROGS/tcp_stream" server 10.77.1.2 7970 $N /tmp/nl-srv.st /tmp/nl-srv.pid \
 	</dev/null >/dev/null 2>&1 &
 SP=$!; PIDS+=($SP); disown $SP
