@@ -14,7 +14,6 @@
  * on this one finds the same pages under the same name (two renames
  * where the file system cannot exchange: see swap_by_two_renames()).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,6 +23,7 @@
 #include <sys/stat.h>
 #include "criu_img.h"
 #include "ha_store.h"
+#include "ha_store_int.h"
 #include "lazy_server.h"
 #include "mig.h"
 #include "util.h"
@@ -127,52 +127,53 @@ static int fold_dir(int vfd, int cfd, const char *vdir, const char *sub, uint8_t
 {
 	bool first = !strcmp(sub, "r0");
 	int sfd, dfd = -1, ret = 0;
-	struct dirent *de;
-	char r0[4300];
-	DIR *d;
+	char r0[4300], **names = NULL;
+	size_t n = 0;
 
 	if (mkdirat(cfd, sub, 0700))
 		return ferry_errf(err, errlen, -errno, "mkdir %s: %s", sub, strerror(errno));
 	sfd = openat(vfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	dfd = openat(cfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	d = sfd >= 0 ? fdopendir(sfd) : NULL;
-	if (!d || dfd < 0) {
+	if (sfd < 0 || dfd < 0) {
 		ret = ferry_errf(err, errlen, -errno, "%s/%s: %s", vdir, sub, strerror(errno));
-		if (sfd >= 0 && !d)
-			close(sfd);
+		goto out;
+	}
+	ret = ha_dir_names(sfd, &names, &n);
+	if (ret) {
+		ferry_errf(err, errlen, ret, "%s/%s: %s", vdir, sub, strerror(-ret));
 		goto out;
 	}
 	snprintf(r0, sizeof(r0), "%s/r0", vdir);
-	while (!ret && (de = readdir(d))) {
+	for (size_t i = 0; !ret && i < n; i++) {
+		const char *nm = names[i];
 		struct stat sb;
 		uint32_t pid;
 
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (fstatat(sfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW)) {
-			ret = ferry_errf(err, errlen, -errno, "%s/%s: %s", sub, de->d_name,
-					 strerror(errno));
+		if (fstatat(sfd, nm, &sb, AT_SYMLINK_NOFOLLOW)) {
+			ret = ferry_errf(err, errlen, -errno, "%s/%s: %s", sub, nm, strerror(errno));
 		} else if (S_ISLNK(sb.st_mode)) {
 			char t[256];
 			ssize_t tl;
 
-			if (first && !strcmp(de->d_name, "parent"))
+			if (first && !strcmp(nm, "parent"))
 				continue;	/* the base: what the fold removes */
-			tl = readlinkat(sfd, de->d_name, t, sizeof(t) - 1);
-			if (tl < 0 || (t[tl] = 0, symlinkat(t, dfd, de->d_name)))
-				ret = ferry_errf(err, errlen, -errno, "link %s/%s: %s", sub, de->d_name,
+			tl = readlinkat(sfd, nm, t, sizeof(t) - 1);
+			if (tl < 0 || (t[tl] = 0, symlinkat(t, dfd, nm)))
+				ret = ferry_errf(err, errlen, -errno, "link %s/%s: %s", sub, nm,
 						 strerror(errno));
-		} else if (first && pagemap_name(de->d_name, &pid)) {
+		} else if (first && pagemap_name(nm, &pid)) {
 			ret = fold_pid(r0, dfd, pid, buf, err, errlen);
-		} else if (first && !strncmp(de->d_name, "pages-", 6)) {
+		} else if (first && !strncmp(nm, "pages-", 6)) {
 			continue;	/* rewritten with its pagemap */
-		} else if (linkat(sfd, de->d_name, dfd, de->d_name, 0)) {
-			ret = ferry_errf(err, errlen, -errno, "link %s/%s: %s", sub, de->d_name,
+		} else if (linkat(sfd, nm, dfd, nm, 0)) {
+			ret = ferry_errf(err, errlen, -errno, "link %s/%s: %s", sub, nm,
 					 strerror(errno));
 		}
 	}
-	closedir(d);
 out:
+	ha_names_free(names, n);
+	if (sfd >= 0)
+		close(sfd);
 	if (dfd >= 0)
 		close(dfd);
 	return ret;
@@ -212,10 +213,10 @@ int ha_store_fold(struct ha_store *st, uint32_t v, char *err, size_t errlen)
 {
 	char vdir[4200], name[32], copy[32], path[4300];
 	struct ha_meta meta;
-	struct dirent *de;
+	char **names = NULL;
 	uint8_t *buf = NULL;
 	int vfd = -1, cfd = -1, ret;
-	DIR *d = NULL;
+	size_t n = 0;
 
 	ha_store_path(st, v, vdir, sizeof(vdir));
 	/* what is folded in must be whole: a damaged base is not copied into a
@@ -240,27 +241,26 @@ int ha_store_fold(struct ha_store *st, uint32_t v, char *err, size_t errlen)
 		ret = ferry_errf(err, errlen, -errno, "%s: %s", vdir, strerror(errno));
 		goto out;
 	}
-	d = fdopendir(dup(vfd));
-	if (!d) {
-		ret = ferry_errf(err, errlen, -errno, "%s: %s", vdir, strerror(errno));
+	ret = ha_dir_names(vfd, &names, &n);
+	if (ret) {
+		ferry_errf(err, errlen, ret, "%s: %s", vdir, strerror(-ret));
 		goto out;
 	}
-	while (!ret && (de = readdir(d))) {
+	for (size_t i = 0; !ret && i < n; i++) {
+		const char *nm = names[i];
 		struct stat sb;
 
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
-		    !strcmp(de->d_name, HA_MANIFEST))
+		if (!strcmp(nm, HA_MANIFEST))
 			continue;
-		if (fstatat(vfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW))
-			ret = ferry_errf(err, errlen, -errno, "%s/%s: %s", vdir, de->d_name,
-					 strerror(errno));
+		if (fstatat(vfd, nm, &sb, AT_SYMLINK_NOFOLLOW))
+			ret = ferry_errf(err, errlen, -errno, "%s/%s: %s", vdir, nm, strerror(errno));
 		else if (S_ISDIR(sb.st_mode))
-			ret = fold_dir(vfd, cfd, vdir, de->d_name, buf, err, errlen);
+			ret = fold_dir(vfd, cfd, vdir, nm, buf, err, errlen);
 		else if (!S_ISREG(sb.st_mode))
 			ret = ferry_errf(err, errlen, -EBADMSG, "%s/%s: neither a file nor a round "
-					 "directory", vdir, de->d_name);
-		else if (linkat(vfd, de->d_name, cfd, de->d_name, 0))	/* CRIU's logs */
-			ret = ferry_errf(err, errlen, -errno, "link %s/%s: %s", vdir, de->d_name,
+					 "directory", vdir, nm);
+		else if (linkat(vfd, nm, cfd, nm, 0))	/* CRIU's logs */
+			ret = ferry_errf(err, errlen, -errno, "link %s/%s: %s", vdir, nm,
 					 strerror(errno));
 	}
 	lz_files_close();
@@ -283,8 +283,7 @@ int ha_store_fold(struct ha_store *st, uint32_t v, char *err, size_t errlen)
 	if (fsync(st->dirfd))
 		ret = ferry_errf(err, errlen, -errno, "fsync %s: %s", st->dir, strerror(errno));
 out:
-	if (d)
-		closedir(d);
+	ha_names_free(names, n);
 	if (vfd >= 0)
 		close(vfd);
 	if (cfd >= 0)
