@@ -16,18 +16,24 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include "cmds.h"
+#include "ha_ship.h"
 #include "ha_store.h"
+#include "ha_store_int.h"
 #include "imgchain.h"
 #include "json.h"
 #include "mig.h"
 #include "mig_src.h"
 #include "pagestore.h"
 #include "util.h"
+#include "wire_store.h"
+#include "wire_tls.h"
 
 static const char usage_text[] =
 "Usage: ferry checkpoint PID --dir DIR [OPTIONS]\n"
+"       ferry checkpoint PID --to HOST:PORT [--dir DIR] [--name NAME] [OPTIONS]\n"
 "\n"
 "Add one version of the running process tree rooted at PID to the\n"
 "checkpoint store DIR (made if missing). The tree keeps running: its memory\n"
@@ -40,8 +46,23 @@ static const char usage_text[] =
 "next checkpoint removes. One checkpoint writes to a store at a time.\n"
 "Each version restores on its own (`ferry restore --dir DIR`).\n"
 "\n"
+"With --to, the version is also sent to `ferry receive --store` on HOST, so\n"
+"that it outlives this host: with what it builds on that HOST lacks, over\n"
+"TLS, checked there against its manifest and published there before this\n"
+"command reports success. The local store (--dir, by default\n"
+"/var/lib/ferry/checkpoints/NAME) is where versions are built and what the\n"
+"next one builds on. On HOST the chain is STORE/NAME; after this host died,\n"
+"`ferry restore --dir STORE/NAME` there brings the tree back.\n"
+"\n"
 "Options:\n"
 "  --dir DIR            the checkpoint store\n"
+"  --to HOST:PORT       also keep the version on HOST (`ferry receive --store`)\n"
+"  --name NAME          the chain's name there ([A-Za-z0-9._-], at most 64;\n"
+"                       default: the process's name and PID, e.g. redis-4242)\n"
+"  --tls-cacert, --tls-cacrl, --tls-cert, --tls-key FILE\n"
+"                       as for `ferry migrate` (defaults in /etc/ferry/pki)\n"
+"  --insecure           plain TCP to HOST, nobody authenticated: the\n"
+"                       tree's memory crosses the network in clear\n"
 "  --max-downtime MS    the frozen time to aim for (default 200)\n"
 "  --max-rounds N       at most N copy rounds before the freeze (default 10)\n"
 "  --backend B          dirty tracking: module, pagemap-scan, soft-dirty, auto\n"
@@ -54,11 +75,12 @@ static const char usage_text[] =
 "locked only while CRIU dumps) and stay open here; a restore from the store\n"
 "(on this host or another, after this one died) brings them back closed.\n"
 "\n"
-"Exit status: 0 the version was published; 1 it failed (no version added,\n"
-"the tree runs on); 2 bad usage; 4 no such process; 5 not permitted.\n";
+"Exit status: 0 the version was published (and, with --to, stored on HOST);\n"
+"1 it failed (no version added, the tree runs on), or with --to it is only\n"
+"in the local store; 2 bad usage; 4 no such process; 5 not permitted.\n";
 
 static const char ha_usage_text[] =
-"Usage: ferry ha PID --dir DIR [--interval S] [--keep N] [OPTIONS]\n"
+"Usage: ferry ha PID --dir DIR|--to HOST:PORT [--interval S] [--keep N] [OPTIONS]\n"
 "\n"
 "Checkpoint the process tree rooted at PID into the store DIR every S\n"
 "seconds (default 300), as `ferry checkpoint` does once, keeping the newest\n"
@@ -91,7 +113,42 @@ struct ckpt_opts {
 	const char *dir;
 	unsigned int interval_s, keep;	/* ferry ha */
 	uint64_t count;
+	char name[WIRE_CHAIN_MAX + 1];	/* --name: the chain on --to's host */
+	char dirbuf[128];
+	struct wire_tls *tls;
+	bool shipped;			/* the last version reached --to's host */
+	struct ha_ship_stats ship;
 };
+
+#define LOCAL_STORES	"/var/lib/ferry/checkpoints"
+
+/* The default chain name: the process's name and PID, in the characters
+ * a store name may hold. */
+static void default_name(pid_t pid, char *out, size_t len)
+{
+	char path[64], comm[32] = "";
+	size_t k = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "re");
+	if (f) {
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = 0;
+		fclose(f);
+	}
+	for (size_t i = 0; comm[i] && comm[i] != '\n' && k < 24; i++) {
+		char ch = comm[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		      ch == '.' || ch == '_' || ch == '-'))
+			ch = '_';
+		if (k || ch != '.')
+			comm[k++] = ch;
+	}
+	comm[k] = 0;
+	snprintf(out, len, "%s%s%d", comm, k ? "-" : "pid-", pid);
+}
 
 static int parse(int argc, char **argv, struct ckpt_opts *co, bool ha)
 {
@@ -107,6 +164,9 @@ static int parse(int argc, char **argv, struct ckpt_opts *co, bool ha)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "keep", required_argument, NULL, 'k' },
 		{ "count", required_argument, NULL, 'n' },
+		{ "name", required_argument, NULL, 'N' },
+		{ "insecure", no_argument, NULL, 'I' },
+		WIRE_TLS_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *usage = ha ? ha_usage_text : usage_text;
@@ -120,6 +180,8 @@ static int parse(int argc, char **argv, struct ckpt_opts *co, bool ha)
 	co->interval_s = 300;
 	co->keep = 3;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (wire_tls_getopt(c, optarg, &o->tls))
+			continue;
 		if (!ha && (c == 'i' || c == 'k' || c == 'n')) {
 			ferry_err("--interval, --keep and --count are for `ferry ha`");
 			return -1;
@@ -153,9 +215,20 @@ static int parse(int argc, char **argv, struct ckpt_opts *co, bool ha)
 			co->dir = optarg;
 			break;
 		case 't':
-			ferry_err("--to: storing versions on another host is not there yet; "
-				  "use --dir on storage that outlives this host");
-			return -1;
+			o->to = optarg;
+			break;
+		case 'N':
+			if (strlen(optarg) > WIRE_CHAIN_MAX || optarg[0] == '.' ||
+			    !ha_name_ok(optarg, strlen(optarg))) {
+				ferry_err("bad --name '%s' ([A-Za-z0-9._-], 1..%d, not starting "
+					  "with a dot)", optarg, WIRE_CHAIN_MAX);
+				return -1;
+			}
+			snprintf(co->name, sizeof(co->name), "%s", optarg);
+			break;
+		case 'I':
+			o->insecure = true;
+			break;
 		case 'j':
 			o->json = true;
 			break;
@@ -172,9 +245,19 @@ static int parse(int argc, char **argv, struct ckpt_opts *co, bool ha)
 		return -1;
 	}
 	o->pid = (pid_t)v;
-	if (!co->dir) {
-		ferry_err("missing --dir DIR");
+	if (!co->dir && !o->to) {
+		ferry_err("missing --dir DIR or --to HOST:PORT");
 		return -1;
+	}
+	if (!o->to && (co->name[0] || o->insecure)) {
+		ferry_err("--name and --insecure go with --to");
+		return -1;
+	}
+	if (o->to && !co->name[0])
+		default_name(o->pid, co->name, sizeof(co->name));
+	if (!co->dir) {
+		snprintf(co->dirbuf, sizeof(co->dirbuf), "%s/%s", LOCAL_STORES, co->name);
+		co->dir = co->dirbuf;
 	}
 	return 0;
 }
@@ -198,7 +281,8 @@ static int relink_parent(struct mig *m, const char *top)
 	return 0;
 }
 
-static void report(const struct mig *m, const struct ha_meta *meta, const char *vdir)
+static void report(const struct ckpt_opts *co, const struct mig *m, const struct ha_meta *meta,
+		   const char *vdir)
 {
 	struct json j;
 
@@ -236,8 +320,44 @@ static void report(const struct mig *m, const struct ha_meta *meta, const char *
 	json_u64(&j, "pages_skipped_parent", m->ds.pages_skipped_parent);
 	json_u64(&j, "pages_written", m->ds.pages_written);
 	json_obj_close(&j);
+	if (m->o->to) {
+		json_obj_open(&j, "stored");
+		json_str(&j, "to", m->o->to);
+		json_str(&j, "chain", co->name);
+		json_bool(&j, "ok", co->shipped);
+		json_u64(&j, "versions_sent", co->ship.versions);
+		json_u64(&j, "bytes", co->ship.bytes);
+		json_u64(&j, "wire_bytes", co->ship.wire_bytes);
+		json_u64(&j, "ms", co->ship.ms);
+		json_obj_close(&j);
+	}
 	json_obj_close(&j);
 	json_end(&j);
+}
+
+/* Version v, published here, to --to's host too; co->shipped says if it
+ * got there. */
+static void ship(struct ckpt_opts *co, struct ha_store *st, uint32_t v)
+{
+	struct ha_ship_opts so = {
+		.to = co->o.to, .chain = co->name, .keep = co->keep, .tls = co->tls,
+		.timeout_ms = MIG_REPLY_TIMEOUT_MS,
+	};
+	char err[4200];
+
+	co->shipped = !ha_ship(st, v, &so, &co->ship, err, sizeof(err));
+	if (!co->shipped) {
+		ferry_err("version %u is in %s but not on %s: %s", v, st->dir, co->o.to, err);
+		return;
+	}
+	if (!co->ship.versions)
+		src_progress("version %u: %s had it already", v, co->o.to);
+	else
+		src_progress("version %u stored on %s as %s/v-%u (%u version%s, %.1f MiB, "
+			     "%.1f MiB on the wire, %llu ms)", v, co->o.to, co->name, v,
+			     co->ship.versions, co->ship.versions == 1 ? "" : "s",
+			     co->ship.bytes / 1048576.0, co->ship.wire_bytes / 1048576.0,
+			     (unsigned long long)co->ship.ms);
 }
 
 /*
@@ -321,7 +441,13 @@ static int checkpoint_once(struct ckpt_opts *co, struct ha_store *st, struct ha_
 	if (ret)
 		goto out;
 	ha_store_path(st, version, vdir, sizeof(vdir));
-	report(&m, meta, vdir);
+	/* said once it is here; JSON, one object, once it is there too */
+	if (!m.o->json)
+		report(co, &m, meta, vdir);
+	if (co->o.to)
+		ship(co, st, version);
+	if (m.o->json)
+		report(co, &m, meta, vdir);
 	if (base) {
 		unsigned int depth = meta->rounds + 1 + (m.on_base ? m.base->depth : 0);
 
@@ -372,10 +498,26 @@ static int open_store(struct ckpt_opts *co, struct ha_store *st)
 		ferry_err("no such process: %d", co->o.pid);
 		return -ESRCH;
 	}
+	if (co->dir == co->dirbuf) {	/* the default local store */
+		mkdir("/var/lib/ferry", 0755);
+		mkdir(LOCAL_STORES, 0700);
+	}
+	if (co->o.to && !co->o.insecure) {
+		ret = wire_tls_load(&co->tls, &co->o.tls, false, err, sizeof(err));
+		if (ret) {
+			ferry_err("%s", err);
+			return ret;
+		}
+	}
+	if (co->o.to && co->o.insecure)
+		ferry_warn("--insecure: versions cross the network to %s in clear and it is not "
+			   "authenticated", co->o.to);
 	ret = ha_store_open(st, co->dir, true, true, err, sizeof(err));
 	if (ret) {
 		ferry_err("%s", err);
 		ha_store_close(st);
+		wire_tls_free(co->tls);
+		co->tls = NULL;
 	}
 	return ret;
 }
@@ -389,56 +531,16 @@ int cmd_checkpoint(int argc, char **argv)
 
 	if (parse(argc, argv, &co, false))
 		return FERRY_EXIT_USAGE;
+	co.keep = 1000;	/* --to's host retires nothing this store keeps */
 	ret = open_store(&co, &st);
 	if (ret)
 		return exit_code(ret);
 	ret = checkpoint_once(&co, &st, &meta, NULL);
 	ha_store_close(&st);
-	return ret ? exit_code(ret) : FERRY_EXIT_OK;
-}
-
-/*
- * Keep the newest `keep` versions: a version that builds on one being
- * removed is folded first (made to stand alone), then the old one is
- * renamed out of the versions (a reader never sees half of it) and
- * removed. A fold that fails keeps the old version: never a version
- * without its base.
- */
-static void prune(struct ha_store *st, unsigned int keep)
-{
-	uint32_t *v = NULL;
-	size_t n = 0;
-
-	if (ha_store_versions(st, &v, &n))
-		return;
-	for (size_t i = 0; i + keep < n; i++) {
-		char err[1024];
-		bool held = false;
-
-		for (size_t k = i + 1; k < n && !held; k++) {
-			struct ha_meta meta;
-			char vdir[4200];
-
-			ha_store_path(st, v[k], vdir, sizeof(vdir));
-			if (ha_meta_read(vdir, &meta, err, sizeof(err)) || meta.base != v[i])
-				continue;
-			if (ha_store_fold(st, v[k], err, sizeof(err))) {
-				ferry_warn("folding version %u of %s into version %u: %s; version "
-					   "%u is kept", v[i], st->dir, v[k], err, v[i]);
-				held = true;
-			} else {
-				src_progress("version %u folded into version %u, which now stands "
-					     "alone", v[i], v[k]);
-			}
-		}
-		if (held)
-			break;
-		if (ha_store_retire(st, v[i]))
-			ferry_warn("removing version %u of %s: %s", v[i], st->dir, strerror(errno));
-		else
-			src_progress("version %u removed (--keep %u)", v[i], keep);
-	}
-	free(v);
+	wire_tls_free(co.tls);
+	if (ret)
+		return exit_code(ret);
+	return co.o.to && !co.shipped ? FERRY_EXIT_FAIL : FERRY_EXIT_OK;
 }
 
 int cmd_ha(int argc, char **argv)
@@ -455,8 +557,9 @@ int cmd_ha(int argc, char **argv)
 	ret = open_store(&co, &st);
 	if (ret)
 		return exit_code(ret);
-	src_progress("checkpointing %d into %s every %u s, keeping %u version%s", co.o.pid, co.dir,
-		     co.interval_s, co.keep, co.keep == 1 ? "" : "s");
+	src_progress("checkpointing %d into %s%s%s%s%s every %u s, keeping %u version%s", co.o.pid,
+		     co.dir, co.o.to ? " and " : "", co.o.to ? co.o.to : "", co.o.to ? " as " : "",
+		     co.o.to ? co.name : "", co.interval_s, co.keep, co.keep == 1 ? "" : "s");
 	while (!ferry_interrupted) {
 		uint64_t next = ferry_now_ns() + (uint64_t)co.interval_s * 1000000000ull;
 
@@ -472,8 +575,10 @@ int cmd_ha(int argc, char **argv)
 		 * versions already kept stay as they are */
 		if (ret)
 			failed++;
+		else if (co.o.to && !co.shipped)
+			failed++, ha_store_prune(&st, co.keep, src_progress);
 		else
-			done++, prune(&st, co.keep);
+			done++, ha_store_prune(&st, co.keep, src_progress);
 		if (co.count && done + failed >= co.count)
 			break;
 		while (!ferry_interrupted && ferry_now_ns() < next)
@@ -481,6 +586,7 @@ int cmd_ha(int argc, char **argv)
 	}
 	src_base_drop(&base);
 	ha_store_close(&st);
+	wire_tls_free(co.tls);
 	src_progress("%llu version%s written, %llu failed", (unsigned long long)done,
 		     done == 1 ? "" : "s", (unsigned long long)failed);
 	if (ret == -ESRCH)

@@ -292,3 +292,46 @@ out:
 	mig_rmtree(path);
 	return ret;
 }
+
+/*
+ * A version that builds on one being removed is folded first (made to
+ * stand alone), then the old one is renamed out of the versions (a reader
+ * never sees half of it) and removed.
+ */
+void ha_store_prune(struct ha_store *st, unsigned int keep,
+		    void (*say)(const char *fmt, ...) __attribute__((format(printf, 1, 2))))
+{
+	uint32_t *v = NULL;
+	size_t n = 0;
+
+	if (ha_store_versions(st, &v, &n))
+		return;
+	for (size_t i = 0; i + keep < n; i++) {
+		char err[1024];
+		bool held = false;
+
+		for (size_t k = i + 1; k < n && !held; k++) {
+			struct ha_meta meta;
+			char vdir[4200];
+
+			ha_store_path(st, v[k], vdir, sizeof(vdir));
+			if (ha_meta_read(vdir, &meta, err, sizeof(err)) || meta.base != v[i])
+				continue;
+			if (ha_store_fold(st, v[k], err, sizeof(err))) {
+				ferry_warn("folding version %u of %s into version %u: %s; version "
+					   "%u is kept", v[i], st->dir, v[k], err, v[i]);
+				held = true;
+			} else {
+				say("version %u folded into version %u, which now stands alone",
+				    v[i], v[k]);
+			}
+		}
+		if (held)
+			break;
+		if (ha_store_retire(st, v[i]))
+			ferry_warn("removing version %u of %s: %s", v[i], st->dir, strerror(errno));
+		else
+			say("version %u removed (--keep %u)", v[i], keep);
+	}
+	free(v);
+}

@@ -287,6 +287,77 @@ int ha_store_publish(struct ha_store *st, struct ha_meta *meta, char *err, size_
 	return 0;
 }
 
+/* fsync a directory (and, depth 0, the directories in it) */
+static int sync_dirs(int dfd, int depth, const char *label, char *err, size_t errlen)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int ret = 0;
+
+	if (depth == 0 && !(ret = ha_dir_names(dfd, &names, &n))) {
+		for (size_t i = 0; !ret && i < n; i++) {
+			struct stat sb;
+			int fd;
+
+			if (fstatat(dfd, names[i], &sb, AT_SYMLINK_NOFOLLOW) || !S_ISDIR(sb.st_mode))
+				continue;
+			fd = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+			if (fd < 0) {
+				ret = ferry_errf(err, errlen, -errno, "%s/%s: %s", label, names[i],
+						 strerror(errno));
+				break;
+			}
+			ret = sync_dirs(fd, 1, label, err, errlen);
+			close(fd);
+		}
+		ha_names_free(names, n);
+	} else if (ret) {
+		return ferry_errf(err, errlen, ret, "%s: %s", label, strerror(-ret));
+	}
+	if (!ret && fsync(dfd))
+		ret = ferry_errf(err, errlen, -errno, "fsync %s: %s", label, strerror(errno));
+	return ret;
+}
+
+int ha_store_accept(struct ha_store *st, uint32_t version, struct ha_meta *meta, char *err,
+		    size_t errlen)
+{
+	char tmp[64], final[64], path[4200];
+	int vfd, ret;
+
+	snprintf(tmp, sizeof(tmp), ".v-%u.tmp", version);
+	snprintf(final, sizeof(final), "v-%u", version);
+	snprintf(path, sizeof(path), "%s/%s", st->dir, tmp);
+	/* what arrived is judged as a damaged version would be: every file
+	 * against its checksums, every link by the rule, nothing extra */
+	ret = ha_verify(path, meta, err, errlen);
+	if (ret)
+		return ret;
+	if (meta->version != version)
+		return ferry_errf(err, errlen, -EBADMSG, "its manifest is of version %u, not %u",
+				  meta->version, version);
+	if (meta->base) {
+		char base[4200];
+
+		ha_store_path(st, meta->base, base, sizeof(base));
+		if (access(base, F_OK))
+			return ferry_errf(err, errlen, -EBADMSG, "it builds on version %u, which "
+					  "is not here", meta->base);
+	}
+	vfd = openat(st->dirfd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (vfd < 0)
+		return ferry_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
+	ret = sync_dirs(vfd, 0, path, err, errlen);
+	close(vfd);
+	if (ret)
+		return ret;
+	if (renameat(st->dirfd, tmp, st->dirfd, final))
+		return ferry_errf(err, errlen, -errno, "rename %s -> %s: %s", tmp, final, strerror(errno));
+	if (fsync(st->dirfd))
+		return ferry_errf(err, errlen, -errno, "fsync %s: %s", st->dir, strerror(errno));
+	return 0;
+}
+
 /* ---- reading it back ---- */
 
 struct mf_entry {
@@ -702,4 +773,35 @@ int ha_verify_chain(const struct ha_store *st, uint32_t v, struct ha_meta *meta,
 	}
 	return ferry_errf(err, errlen, -EBADMSG, "its chain of versions is longer than %u",
 			  HA_MAX_CHAIN);
+}
+
+int ha_manifest_list(const char *vdir, struct ha_entry **out, size_t *n, struct ha_meta *meta,
+		     char *err, size_t errlen)
+{
+	struct manifest mf;
+	struct ha_entry *e;
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	ret = manifest_read(vdir, &mf, err, errlen);
+	if (ret)
+		return ret;
+	e = calloc(mf.n, sizeof(*e));
+	if (!e) {
+		manifest_free(&mf);
+		return ferry_errf(err, errlen, -ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < mf.n; i++) {
+		snprintf(e[i].path, sizeof(e[i].path), "%s", mf.e[i].path);
+		snprintf(e[i].target, sizeof(e[i].target), "%s", mf.e[i].target);
+		e[i].link = mf.e[i].link;
+		e[i].size = mf.e[i].size;
+	}
+	if (meta)
+		*meta = mf.meta;
+	*out = e;
+	*n = mf.n;
+	manifest_free(&mf);
+	return 0;
 }

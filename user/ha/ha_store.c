@@ -155,8 +155,13 @@ int ha_store_retire(struct ha_store *st, uint32_t version)
 	return mig_rmtree(path) ? -1 : 0;
 }
 
-int ha_store_begin(struct ha_store *st, uint32_t *version, unsigned int *swept, char *tmp,
-		   size_t tmplen, char *err, size_t errlen)
+/*
+ * What dead writers left: their .tmp versions (*swept counts them; *next
+ * goes past their numbers), folds and removals cut short. Then *next is
+ * past every published version too.
+ */
+static int sweep(struct ha_store *st, uint32_t *next_out, unsigned int *swept, char *err,
+		 size_t errlen)
 {
 	uint32_t *v = NULL, next = 1;
 	size_t n = 0;
@@ -214,8 +219,51 @@ int ha_store_begin(struct ha_store *st, uint32_t *version, unsigned int *swept, 
 	free(v);
 	if (!next)
 		return ferry_errf(err, errlen, -EOVERFLOW, "%s: no version number left", st->dir);
+	*next_out = next;
+	return 0;
+}
+
+int ha_store_begin(struct ha_store *st, uint32_t *version, unsigned int *swept, char *tmp,
+		   size_t tmplen, char *err, size_t errlen)
+{
+	uint32_t next;
+	int ret;
+
+	ret = sweep(st, &next, swept, err, errlen);
+	if (ret)
+		return ret;
 	*version = next;
 	snprintf(tmp, tmplen, "%s/.v-%u.tmp", st->dir, next);
+	if (mkdir(tmp, 0700))
+		return ferry_errf(err, errlen, -errno, "mkdir %s: %s", tmp, strerror(errno));
+	return 0;
+}
+
+int ha_store_begin_at(struct ha_store *st, uint32_t version, char *tmp, size_t tmplen, char *err,
+		      size_t errlen)
+{
+	uint32_t *v = NULL;
+	unsigned int swept;
+	uint32_t next;
+	size_t n = 0;
+	int ret;
+
+	/* a dead session's .tmp of this same version may go: the number is
+	 * the sender's, and it sends the version again whole */
+	ret = sweep(st, &next, &swept, err, errlen);
+	if (ret)
+		return ret;
+	ret = ha_store_versions(st, &v, &n);
+	if (ret)
+		return ferry_errf(err, errlen, ret, "%s: %s", st->dir, strerror(-ret));
+	if (n && v[n - 1] >= version) {
+		ret = ferry_errf(err, errlen, -EEXIST, "%s already holds version %u, newer than "
+				 "or the same as version %u", st->dir, v[n - 1], version);
+		free(v);
+		return ret;
+	}
+	free(v);
+	snprintf(tmp, tmplen, "%s/.v-%u.tmp", st->dir, version);
 	if (mkdir(tmp, 0700))
 		return ferry_errf(err, errlen, -errno, "mkdir %s: %s", tmp, strerror(errno));
 	return 0;

@@ -131,6 +131,39 @@ int ha_store_fold(struct ha_store *st, uint32_t v, char *err, size_t errlen);
 int ha_manifest_write(int vfd, const char *label, struct ha_meta *meta, char *err,
 		      size_t errlen);
 
+/* What a version's manifest lists (not MANIFEST itself), its figures in
+ * *meta: for sending the version elsewhere (ha_ship.c). */
+struct ha_entry {
+	char path[512];
+	bool link;
+	char target[256];	/* link */
+	uint64_t size;		/* file */
+};
+int ha_manifest_list(const char *vdir, struct ha_entry **e, size_t *n, struct ha_meta *meta,
+		     char *err, size_t errlen);
+
+/*
+ * A version that arrives whole from elsewhere (`ferry receive --store`):
+ * ha_store_begin_at() is ha_store_begin() for a given number, which must
+ * be newer than every version and temporary directory there (-EEXIST);
+ * ha_store_accept() checks the temporary version against its manifest
+ * (which must be of that version, and whose base must be here), flushes
+ * its directories and publishes it. Its files must have been flushed as
+ * they were written.
+ */
+int ha_store_begin_at(struct ha_store *st, uint32_t version, char *tmp, size_t tmplen, char *err,
+		      size_t errlen);
+int ha_store_accept(struct ha_store *st, uint32_t version, struct ha_meta *meta, char *err,
+		    size_t errlen);
+
+/*
+ * Retention: keep the newest keep versions. A version that builds on one
+ * being removed is folded first; a fold that fails keeps the old version
+ * (never a version without its base). say() is told each step.
+ */
+void ha_store_prune(struct ha_store *st, unsigned int keep,
+		    void (*say)(const char *fmt, ...) __attribute__((format(printf, 1, 2))));
+
 /* Pure, for the unit tests: is this a path a manifest may name? */
 bool ha_path_ok(const char *path);
 /* Pure: may a version with this base hold a link at path to target? Inside

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include "cmds.h"
 #include "mig_net.h"
@@ -40,6 +41,19 @@ static const char usage_text[] =
 "the report is sent a guard process watches the session: if it dies\n"
 "(SIGKILL, a crash) the guard kills the restored tree and removes a moved\n"
 "address.\n"
+"\n"
+"With --store DIR it also keeps checkpoints: `ferry checkpoint` and `ferry\n"
+"ha` with --to send each version they write to this host, which keeps the\n"
+"versions of each chain in a checkpoint store of its own, DIR/NAME (NAME\n"
+"being the sender's --name), so that they outlive the host they were taken\n"
+"on: `ferry versions --dir DIR/NAME` lists them and `ferry restore --dir\n"
+"DIR/NAME` restores the newest complete one, here. A version arrives whole\n"
+"with what it builds on that is not here yet; it is checked against its\n"
+"manifest (every file, every MiB), flushed to disk and published by a\n"
+"rename, and only then acknowledged; retention folds and removes versions\n"
+"by the sender's --keep, as its own store does. A version is refused when\n"
+"it does not fit the disk less 5 %%; a chain is written by one session at a\n"
+"time and belongs to the certificate name that first wrote to it.\n"
 "\n"
 "A container (`ferry migrate --container`) is restored by Podman here: the\n"
 "source first asks whether Podman has its image (same ID) and whether its\n"
@@ -70,6 +84,8 @@ static const char usage_text[] =
 "  --state-dir DIR      where the outcome of each committed migration is\n"
 "                       recorded for a source that lost the answer\n"
 "                       (default /run/ferry/outcomes; kept a day)\n"
+"  --store DIR          keep checkpoint chains sent with `--to` in DIR/NAME\n"
+"                       (without it, such sessions are refused)\n"
 "  --keep               keep the subdirectory (images, final/restore.log)\n"
 "  --no-lazy            restore every pre-copied page before the tree runs;\n"
 "                       by default CRIU restores only what the final dump\n"
@@ -169,6 +185,7 @@ static int parse_opts(int argc, char **argv, struct ropts *o, struct wire_tls_pa
 		{ "insecure", no_argument, NULL, 'I' },
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "linger", required_argument, NULL, 'L' },
+		{ "store", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -182,6 +199,7 @@ static int parse_opts(int argc, char **argv, struct ropts *o, struct wire_tls_pa
 		switch (c) {
 		case 'l': o->listen = optarg; break;
 		case 'd': o->dir = optarg; break;
+		case 'K': o->store_dir = optarg; break;
 		case '1': o->once = true; break;
 		case 'k': o->keep = true; break;
 		case 'E': o->eager = true; break;
@@ -281,7 +299,10 @@ static void reap(struct server *sv, bool block)
 					sv->linger_until = ferry_now_ns() +
 						(uint64_t)sv->o->linger_ms * 1000000ull;
 			}
-			if (rc != RECV_REFUSED && rc != RECV_QUERY && sv->once_status < 0)
+			/* --once is for one migration: store sessions and
+			 * queries do not count */
+			if (rc != RECV_REFUSED && rc != RECV_QUERY && rc != RECV_STORED &&
+			    rc != RECV_STORE_FAILED && sv->once_status < 0)
 				sv->once_status = rc;
 		}
 		sv->kids[i] = sv->kids[--sv->nkids];
@@ -345,6 +366,20 @@ int cmd_receive(int argc, char **argv)
 		wire_tls_free(o.tls);
 		return FERRY_EXIT_FAIL;
 	}
+	if (o.store_dir) {	/* made now, so that a bad path is said at start */
+		struct stat sb;
+
+		if (mkdir(o.store_dir, 0700) && errno != EEXIST) {
+			ferry_err("--store %s: %s", o.store_dir, strerror(errno));
+			wire_tls_free(o.tls);
+			return FERRY_EXIT_FAIL;
+		}
+		if (stat(o.store_dir, &sb) || !S_ISDIR(sb.st_mode)) {
+			ferry_err("--store %s: not a directory", o.store_dir);
+			wire_tls_free(o.tls);
+			return FERRY_EXIT_FAIL;
+		}
+	}
 	if (insecure)
 		ferry_warn("--insecure: migrations arrive unauthenticated and unencrypted; anyone "
 			   "who can reach %s can have a process tree restored here as root",
@@ -363,7 +398,8 @@ int cmd_receive(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	fprintf(stderr, "ferry receive: listening on %s, working in %s\n", o.listen, o.dir);
+	fprintf(stderr, "ferry receive: listening on %s, working in %s%s%s\n", o.listen, o.dir,
+		o.store_dir ? ", keeping checkpoints in " : "", o.store_dir ? o.store_dir : "");
 	while (!stop) {
 		struct pollfd p = { .fd = lfd, .events = POLLIN };
 		int fd;

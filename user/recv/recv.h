@@ -36,6 +36,7 @@ struct ropts {
 	size_t nallow;
 	const char *state_dir;	/* outcome records (recv_outcome.h) */
 	int linger_ms;		/* --once: answer queries this long after */
+	const char *store_dir;	/* --store: checkpoint chains kept here */
 };
 
 /* How a session ended (its process's exit status). */
@@ -48,6 +49,8 @@ enum recv_result {
 	 * it may ask, so `--once` answers queries a while longer */
 	RECV_RESTORED_UNACKED = 102,
 	RECV_FAILED_UNACKED = 103,
+	RECV_STORED	= 104,	/* a checkpoint store session (recv_store.h) */
+	RECV_STORE_FAILED = 105,
 };
 
 /* One migration over the connected socket fd. */

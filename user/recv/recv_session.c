@@ -34,6 +34,7 @@
 #include "lazy_server.h"
 #include "preflight.h"
 #include "recv.h"
+#include "recv_store.h"
 #include "recv_ledger.h"
 #include "recv_policy.h"
 #include "recv_outcome.h"
@@ -66,6 +67,7 @@ struct session {
 	struct wire_tls_peer peer;	/* its certificate's names */
 	uint8_t id[WIRE_ID_LEN];	/* the migration's ID (the source's) */
 	bool query;		/* the peer only asks for an outcome */
+	bool store;		/* the peer delivers checkpoints (recv_store.h) */
 	bool committed;		/* COMMIT received: an outcome is recorded */
 	bool acked;		/* the source confirmed it learnt the outcome */
 	struct recv_budget budget;	/* agreed at pre-flight, charged before writing */
@@ -157,9 +159,14 @@ static int handshake(struct session *s)
 	snprintf(h.kernel, sizeof(h.kernel), "%s", u.release);
 	memcpy(s->id, peer.id, WIRE_ID_LEN);
 	s->query = peer.caps & WIRE_CAP_QUERY;
+	s->store = !s->query && (peer.caps & WIRE_CAP_STORE);
 	s->authenticated = true;
 	if (s->query)
 		return wire_send_hello(&s->c, &h);
+	if (s->store) {
+		note("checkpoints from %s (Linux %s)", peer.host, peer.kernel);
+		return wire_send_hello(&s->c, &h);
+	}
 	note("migration from %s (Linux %s)", peer.host, peer.kernel);
 	/* an ID is used once: a replayed or reused one could confuse the
 	 * record a lost answer is recovered from */
@@ -945,6 +952,18 @@ enum recv_result recv_session_run(const struct ropts *o, int fd)
 	}
 	wire_set_deadline(&s.c, 0);
 	wire_set_timeout(&s.c, o->phase_ms);
+	if (!ret && s.store) {
+		ret = recv_store_run(o, &s.c, s.peer.n ? s.peer.names[0] : "", s.err,
+				     sizeof(s.err));
+		if (ret) {
+			note("checkpoint store session failed: %s", s.err);
+			if (ret != -EPIPE && ret != -ECONNRESET)
+				wire_send_error(&s.c, WIRE_ERROR, ret, "%s", s.err);
+		}
+		wire_tls_end(&s.c);
+		wire_free(&s.c);
+		return ret ? RECV_STORE_FAILED : RECV_STORED;
+	}
 	if (!ret)
 		ret = preflight(&s);
 	if (!ret)

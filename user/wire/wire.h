@@ -49,6 +49,13 @@
  * (mig_commit.c): S HELLO with WIRE_CAP_QUERY and the migration ID ->
  * D HELLO, D OUTCOME (ID, enum wire_outcome, the RESTORED values) from the
  * receiver's record of that migration (recv_outcome.c).
+ * Checkpoint store session (`ferry checkpoint|ha --to`, `ferry receive
+ * --store`; wire_store.h): S HELLO with WIRE_CAP_STORE -> D HELLO,
+ * S STORE_OPEN -> D STORE_HAVE (the versions D keeps of that chain), then
+ * per version S sends, oldest first, what D lacks of the chain:
+ *   S STORE_VERSION, (STORE_FILE + FILE_DATA|FILE_ZDATA* + FILE_END |
+ *   STORE_LINK)*, STORE_END -> D STORE_DONE (checked, flushed, published)
+ *   and at last S DONE (D applies retention).
  * Either side may send ERROR (a code and a human message) at any time and
  * then close.
  */
@@ -60,12 +67,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* 4: CONTAINER / CONTAINER_ACK (a container instead of a process tree)
+/* 5: the checkpoint store session (STORE_*, WIRE_CAP_STORE)
+ * 4: CONTAINER / CONTAINER_ACK (a container instead of a process tree)
  * 3: HELLO carries the migration ID, NOT_RESTORED and the outcome query;
  *    PREFLIGHT_ANS carries the disk budget and a count of unlisted problems
  * 2: PREFLIGHT carries the tree's PIDs/TIDs; the receiver takes an ABORT
  * sent during its restore as a request to undo it */
-#define WIRE_VERSION		4
+#define WIRE_VERSION		5
 #define WIRE_MAGIC		(0x46525900u | WIRE_VERSION)	/* "FRY" + version */
 #define WIRE_HDR_LEN		12
 #define WIRE_PAGE_SIZE		4096u
@@ -97,6 +105,13 @@ enum wire_type {
 	WIRE_OUTCOME,		/* the answer to an outcome query */
 	WIRE_CONTAINER,		/* the container that moves (struct wire_ctr) */
 	WIRE_CONTAINER_ACK,	/* the destination's engine can take it */
+	WIRE_STORE_OPEN,	/* the chain a checkpoint goes to (wire_store.h) */
+	WIRE_STORE_HAVE,	/* the versions of it the store host keeps */
+	WIRE_STORE_VERSION,	/* one version follows */
+	WIRE_STORE_FILE,	/* one of its files: path, size, then its body */
+	WIRE_STORE_LINK,	/* one of its symbolic links */
+	WIRE_STORE_END,		/* its last entry was sent */
+	WIRE_STORE_DONE,	/* the store host published it */
 	__WIRE_TYPE_MAX,
 };
 
@@ -107,6 +122,7 @@ enum wire_cap {
 	WIRE_CAP_MODULE		= 1ULL << 2,	/* ferry.ko loaded */
 	WIRE_CAP_LAZY		= 1ULL << 3,	/* criu lazy-pages usable */
 	WIRE_CAP_QUERY		= 1ULL << 4,	/* this connection asks for an outcome */
+	WIRE_CAP_STORE		= 1ULL << 5,	/* this connection delivers checkpoints */
 };
 
 #define WIRE_ID_LEN	16	/* a migration ID: random bytes from the source */
@@ -279,6 +295,9 @@ int wire_send_file_begin(struct wire_conn *c, const struct wire_file *f);
 int wire_parse_file_begin(struct wire_conn *c, const struct wire_msg *m, struct wire_file *f);
 /* Send a whole file (BEGIN, DATA chunks, END) from an open fd. */
 int wire_send_file(struct wire_conn *c, const char *name, int fd);
+/* Only the DATA/ZDATA chunks and END of size bytes of fd from its start
+ * (after a frame that announced them); name is for messages. */
+int wire_send_file_body(struct wire_conn *c, const char *name, int fd, uint64_t size);
 /* After FILE_BEGIN: receive DATA/ZDATA frames into out_fd until FILE_END;
  * the byte count must equal f->size. */
 int wire_recv_file_body(struct wire_conn *c, const struct wire_file *f, int out_fd);

@@ -289,7 +289,6 @@ int wire_parse_file_begin(struct wire_conn *c, const struct wire_msg *m, struct 
 int wire_send_file(struct wire_conn *c, const char *name, int fd)
 {
 	struct wire_file f = { .mode = 0600 };
-	uint64_t sent = 0;
 	off_t end;
 	int ret;
 
@@ -297,17 +296,27 @@ int wire_send_file(struct wire_conn *c, const char *name, int fd)
 		return wire_fail(c, -EINVAL, "bad file name '%s'", name);
 	strcpy(f.name, name);
 	end = lseek(fd, 0, SEEK_END);
-	if (end < 0 || lseek(fd, 0, SEEK_SET) < 0)
+	if (end < 0)
 		return wire_fail(c, -errno, "%s: %s", name, strerror(errno));
 	f.size = (uint64_t)end;
 	ret = wire_send_file_begin(c, &f);
 	if (ret)
 		return ret;
+	return wire_send_file_body(c, name, fd, f.size);
+}
+
+int wire_send_file_body(struct wire_conn *c, const char *name, int fd, uint64_t size)
+{
+	uint64_t sent = 0;
+	int ret = 0;
+
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return wire_fail(c, -errno, "%s: %s", name, strerror(errno));
 	uint8_t *chunk = malloc(WIRE_FILE_CHUNK);
 
 	if (!chunk)
 		return wire_fail(c, -ENOMEM, "out of memory");
-	while (!ret && sent < f.size) {
+	while (!ret && sent < size) {
 		ssize_t n = read(fd, chunk, WIRE_FILE_CHUNK);
 		const void *out;
 		size_t out_len;
@@ -323,8 +332,8 @@ int wire_send_file(struct wire_conn *c, const char *name, int fd)
 			ret = wire_fail(c, -EIO, "%s shrank while being sent", name);
 			break;
 		}
-		if ((uint64_t)n > f.size - sent)
-			n = (ssize_t)(f.size - sent);
+		if ((uint64_t)n > size - sent)
+			n = (ssize_t)(size - sent);
 		ret = maybe_compress(c, chunk, (size_t)n, &out, &out_len, &comp);
 		if (ret)
 			break;

@@ -23,13 +23,26 @@ QEMU ends). For each role it reads JOB/console-ROLE.log as it grows and
     stops that guest and its peer instead of leaving a wedged or waiting
     guest to time out;
   * when one guest of two ends, gives the other --grace seconds before
-    stopping it (a peer stuck at a barrier must not hold the job).
+    stopping it (a peer stuck at a barrier must not hold the job);
+  * kills a guest outright when a scenario asks for it: "the host died".
+
+A scenario kills a host by creating JOB/shared/NAME/kill-host-ROLE (in the
+guest: touch "$FERRY_SHARED/kill-host-a"; NAME is the scenario). The
+watcher SIGKILLs that role's QEMU at once -- no SIGTERM, no shutdown: the
+guest's kernel, disks and link vanish as with a power cut -- and, once the
+process is gone, writes the Unix time to JOB/shared/NAME/killed-host-ROLE,
+which the surviving guest waits for (over 9p). A killed guest is neither
+a crash nor a stop, and its end starts no grace clock: the survivor may
+have a restore and its checks ahead, and runs to its own end or time
+limit. tests/vm/run judges the scenario by the survivor's verdict. Such a
+scenario must be own-boot: the killed guest's later scripts never run.
 
 At the end it writes JOB/watch.json (boot and scenario times, crashes,
-stopped roles) for tests/vm/run. Exit status: 0, 3 if a guest crashed, 4 if one did not come up within
+stopped and killed roles) for tests/vm/run. Exit status: 0, 3 if a guest crashed, 4 if one did not come up within
 --boot-limit seconds (a boot hang: the job was stopped).
 """
 import argparse
+import glob
 import json
 import os
 import re
@@ -143,6 +156,9 @@ class Role:
         self.ended = None	# monotonic time its process was found gone
         self.stopped = None	# why we stopped it, if we did
         self.term_t = None
+        self.killed = None	# the scenario that had it killed outright
+        self.killed_t = None
+        self.kill_noted = False	# killed-host-ROLE written for the survivor
 
     # -- reading -----------------------------------------------------------
     def poll(self, final=False):
@@ -309,6 +325,37 @@ class Role:
                 if sig == signal.SIGTERM:
                     break	# timeout(1) passes a SIGTERM on to QEMU anyway
 
+    def kill_request(self):
+        """The scenario that asked for this guest's death, if one did."""
+        asks = sorted(glob.glob(os.path.join(glob.escape(self.w.job), 'shared', '*',
+                                             'kill-host-%s' % self.name)))
+        return os.path.basename(os.path.dirname(asks[0])) if asks else None
+
+    def kill(self, scenario):
+        """SIGKILL the role's QEMU: a host dying, not shutting down."""
+        self.killed, self.killed_t = scenario, time.monotonic()
+        self.w.out('%s killing the guest outright (SIGKILL of QEMU), as scenario %s asked'
+                   % (self.tag, scenario))
+        # the wrapper's pid only if QEMU's is unknown: a SIGKILL of
+        # timeout(1) is not passed on
+        try:
+            os.kill(self.qemu_pid() or self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def note_killed(self):
+        """Tell the survivor, once the killed guest is gone for good (its
+        wrapper ends after QEMU). Written to a .tmp first: the survivor
+        polls over 9p and must not read an empty file."""
+        d = os.path.join(self.w.job, 'shared', self.killed)
+        path = os.path.join(d, 'killed-host-%s' % self.name)
+        with open(path + '.tmp', 'w') as f:
+            f.write('%d\n' % time.time())
+        os.rename(path + '.tmp', path)
+        self.kill_noted = True
+        self.w.out('%s killed; %s written for the peer'
+                   % (self.tag, os.path.relpath(path, self.w.job)))
+
     def qemu_pid(self):
         """QEMU's own pid (from its -pidfile), if it is this job's QEMU."""
         try:
@@ -324,7 +371,8 @@ class Role:
     def status(self, now):
         if self.ended is not None:
             return '%s: %s' % (self.name, 'crashed' if self.crash else
-                               'stopped' if self.stopped else 'ended')
+                               'stopped' if self.stopped else
+                               'killed (by %s)' % self.killed if self.killed else 'ended')
         if self.script:
             return '%s: %s for %ds (%d of %d)' % (self.name, self.script, now - self.script_t,
                                                  self.done + 1, self.w.nscripts)
@@ -364,8 +412,16 @@ class Watch:
             for r in self.roles:
                 r.poll(final=r.ended is not None)
                 r.tick(now)
+                if r.killed and r.ended is not None and not r.kill_noted:
+                    r.note_killed()
             if not running:
                 break
+            if not self.stopping:	# a job that is ending anyway: no more kills
+                for r in running:
+                    if r.killed is None and r.term_t is None:
+                        scenario = r.kill_request()
+                        if scenario:
+                            r.kill(scenario)
             if not self.stopping and self.boot_limit:
                 hung = [r for r in running if r.booted is None and r.ended is None]
                 if hung and now - self.start >= self.boot_limit:
@@ -376,9 +432,11 @@ class Watch:
                                   % (hung[0].name, self.boot_limit))
             if self.stopping:
                 self.stop_all(self.stopping)	# escalates to SIGKILL
-            elif len(running) < len(self.roles):
-                first_end = min(r.ended for r in self.roles if r.ended is not None)
-                if now - first_end >= self.grace:
+            else:
+                # a guest killed on request starts no clock: its peer
+                # outlives it on purpose
+                ends = [r.ended for r in self.roles if r.ended is not None and not r.killed]
+                if ends and running and now - min(ends) >= self.grace:
                     for r in running:
                         r.stop('still running %ds after its peer ended' % self.grace)
             if now - self.out.last >= self.every:
@@ -403,6 +461,8 @@ class Watch:
                 'running': r.script,	# the scenario a crash or stop cut short
                 'crash': r.crash.cause if r.crash else None,
                 'stopped': r.stopped,
+                'killed_by': r.killed,	# the scenario that had it killed
+                'killed_after_s': round(r.killed_t - self.start) if r.killed else None,
                 'traces': len(r.traces),
             } for r in self.roles},
         }
