@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "wire.h"
+#include "wire_store.h"
 
 struct stream {
 	const uint8_t *p;
@@ -58,7 +59,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct wire_file f;
 			struct wire_move_addr a;
 			struct wire_outcome_msg o;
+			struct wire_store_open so;
+			struct wire_store_version sv;
+			struct wire_store_entry se;
 		} u;
+		static struct wire_store_have have;
 		char msg[256];
 		int32_t code;
 		uint64_t v[6];
@@ -87,6 +92,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case WIRE_OUTCOME:
 			wire_parse_outcome(&c, &m, &u.o);
+			break;
+		case WIRE_STORE_OPEN:
+			wire_parse_store_open(&c, &m, &u.so);
+			break;
+		case WIRE_STORE_HAVE:
+			wire_parse_store_have(&c, &m, &have);
+			break;
+		case WIRE_STORE_VERSION:
+			wire_parse_store_version(&c, &m, &u.sv);
+			break;
+		case WIRE_STORE_FILE:
+		case WIRE_STORE_LINK:
+			if (!wire_parse_store_entry(&c, &m, &u.se) && m.type == WIRE_STORE_FILE) {
+				struct wire_file f = { .size = u.se.size };
+
+				wire_recv_file_body(&c, &f, nul);
+			}
 			break;
 		case WIRE_ERROR:
 		case WIRE_ABORT:
