@@ -66,7 +66,7 @@ static void serve(const char *store_dir)
 	if (server == 0) {
 		struct ropts o = {
 			.store_dir = store_dir, .auth_ms = 10000, .phase_ms = 10000,
-			.state_dir = "/nonexistent",
+			.state_dir = remote,	/* the disk account's file */
 		};
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);	/* a failed test leaves none */
@@ -265,7 +265,7 @@ static void test_hostile_sender(void **state)
 
 	raw_open(&c, "a", true);
 	send_version(&c, 1, 0, 1ull << 60);
-	expect_refused(&c, "free beyond the reserve");
+	expect_refused(&c, "free beyond the reserve and other sessions' grants");
 	raw_close(&c);
 
 	raw_open(&c, "a", true);

@@ -23,6 +23,7 @@
 #include "ha_store.h"
 #include "ha_store_int.h"
 #include "recv.h"
+#include "recv_ledger.h"
 #include "recv_store.h"
 #include "util.h"
 #include "wire.h"
@@ -43,7 +44,9 @@ static void say(const char *fmt, ...)
 }
 
 struct rstore {
+	const struct ropts *o;
 	struct wire_conn *c;
+	bool granted;		/* a line in the disk account */
 	struct ha_store st;
 	bool open;
 	const char *chain;
@@ -205,21 +208,44 @@ static int recv_entry(struct rstore *r, int vfd, const struct wire_msg *m,
 	return ret;
 }
 
-/* Room for bytes more, leaving the reserve free. */
+/*
+ * Room for bytes more, leaving the reserve free and what the receiver's
+ * other sessions were granted (recv_ledger.h: migrations and other
+ * chains write at the same time); granted in that account when there is.
+ */
 static int check_disk(struct rstore *r, uint64_t bytes)
 {
 	struct statvfs sv;
-	uint64_t avail, reserve;
+	struct ledger *l;
+	uint64_t avail, reserve, others;
+	int ret;
 
 	if (fstatvfs(r->st.dirfd, &sv))
 		return ferry_errf(r->err, r->errlen, -errno, "%s: %s", r->st.dir, strerror(errno));
+	l = malloc(sizeof(*l));
+	if (!l)
+		return ferry_errf(r->err, r->errlen, -ENOMEM, "out of memory");
+	ret = ledger_open(l, r->o->state_dir, RECV_LEDGER_WAIT_MS, r->err, r->errlen);
+	if (ret) {
+		free(l);
+		return ret;
+	}
 	avail = (uint64_t)sv.f_bavail * sv.f_frsize;
 	reserve = (uint64_t)sv.f_blocks * sv.f_frsize / DISK_RESERVE;
-	if (avail < reserve || bytes > avail - reserve)
+	others = ledger_others(l->v, l->n, getpid());
+	if (avail < reserve || avail - reserve < others || bytes > avail - reserve - others) {
+		ledger_close(l);
+		free(l);
 		return ferry_errf(r->err, r->errlen, -ENOSPC, "%s: %.1f MiB for a version, %.1f MiB "
-				  "free beyond the reserve", r->st.dir, bytes / 1048576.0,
-				  avail > reserve ? (avail - reserve) / 1048576.0 : 0.0);
-	return 0;
+				  "free beyond the reserve and other sessions' grants", r->st.dir,
+				  bytes / 1048576.0, avail > reserve + others ?
+				  (avail - reserve - others) / 1048576.0 : 0.0);
+	}
+	ret = ledger_commit(l, bytes, r->err, r->errlen);	/* unlocks */
+	free(l);
+	if (!ret)
+		r->granted = true;
+	return ret;
 }
 
 static int recv_version(struct rstore *r, const struct wire_msg *first)
@@ -316,7 +342,7 @@ int recv_store_run(const struct ropts *o, struct wire_conn *c, const char *peer,
 		   size_t errlen)
 {
 	struct wire_store_open so;
-	struct rstore r = { .c = c, .err = err, .errlen = errlen };
+	struct rstore r = { .o = o, .c = c, .err = err, .errlen = errlen };
 	unsigned int stored = 0;
 	char dir[4200];
 	struct wire_msg m;
@@ -380,6 +406,8 @@ int recv_store_run(const struct ropts *o, struct wire_conn *c, const char *peer,
 	if (stored)
 		ha_store_prune(&r.st, so.keep, say);
 out:
+	if (r.granted)
+		ledger_release(o->state_dir);
 	if (r.open)
 		ha_store_close(&r.st);
 	return ret;
