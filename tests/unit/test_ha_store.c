@@ -317,6 +317,41 @@ static void test_manifest_cut_or_edited(void **state)
 	cleanup(&st);
 }
 
+#define CTR_ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* A container's version names it: ID and name read back; a malformed ID,
+ * a name with a character Podman refuses, or one without the other make
+ * the version damaged. */
+static void test_container_fields(void **state)
+{
+	static const struct { const char *to; const char *why; } bad[] = {
+		{ "top r0\ncontainer 0123\ncontainer_name c1\n", "unexpected line" },
+		{ "top r0\ncontainer " CTR_ID "\ncontainer_name c/1\n", "unexpected line" },
+		{ "top r0\ncontainer " CTR_ID "\n", "without its ID or name" },
+		{ "top r0\ncontainer_name c1\n", "without its ID or name" },
+	};
+	struct ha_store st;
+	struct ha_meta m;
+	char err[512], v[600];
+
+	(void)state;
+	make_version(&st, &m);
+	rewrite_manifest("top r0\n", "top r0\ncontainer " CTR_ID "\ncontainer_name c1\n", RESEAL);
+	snprintf(v, sizeof(v), "%s/v-1", base);
+	assert_int_equal(ha_verify(v, &m, err, sizeof(err)), 0);
+	assert_string_equal(m.container, CTR_ID);
+	assert_string_equal(m.container_name, "c1");
+	cleanup(&st);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		make_version(&st, &m);
+		rewrite_manifest("top r0\n", bad[i].to, RESEAL);
+		assert_int_equal(verify_v1(err, sizeof(err)), -EBADMSG);
+		if (!strstr(err, bad[i].why))
+			fail_msg("case %zu: \"%s\", expected \"%s\"", i, err, bad[i].why);
+		cleanup(&st);
+	}
+}
+
 static void test_path_rule(void **state)
 {
 	(void)state;
@@ -448,6 +483,7 @@ int main(void)
 		cmocka_unit_test(test_files_added_removed_cut),
 		cmocka_unit_test(test_link_moved),
 		cmocka_unit_test(test_manifest_cut_or_edited),
+		cmocka_unit_test(test_container_fields),
 		cmocka_unit_test(test_path_rule),
 		cmocka_unit_test(test_link_rule),
 		cmocka_unit_test(test_incremental_chain),

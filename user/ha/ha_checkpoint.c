@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include "cmds.h"
+#include "ctr.h"
 #include "ha_ship.h"
 #include "ha_store.h"
 #include "ha_store_int.h"
@@ -34,6 +35,7 @@
 static const char usage_text[] =
 "Usage: ferry checkpoint PID --dir DIR [OPTIONS]\n"
 "       ferry checkpoint PID --to HOST:PORT [--dir DIR] [--name NAME] [OPTIONS]\n"
+"       ferry checkpoint --container NAME|ID --dir DIR|--to HOST:PORT [OPTIONS]\n"
 "\n"
 "Add one version of the running process tree rooted at PID to the\n"
 "checkpoint store DIR (made if missing). The tree keeps running: its memory\n"
@@ -46,6 +48,15 @@ static const char usage_text[] =
 "next checkpoint removes. One checkpoint writes to a store at a time.\n"
 "Each version restores on its own (`ferry restore --dir DIR`).\n"
 "\n"
+"With --container, the version is of a running Podman container (rootful,\n"
+"cgroup v2): its memory is copied in rounds while it runs, then its cgroup\n"
+"is frozen and its network locked while `podman container checkpoint\n"
+"--with-previous --leave-running --export` writes what changed since the\n"
+"last round (and its root file system changes and named volumes) into the\n"
+"version's final/, and it runs on. `ferry restore --dir` brings it back\n"
+"with Podman (same ID and name; the image must be there). A container's\n"
+"versions always stand alone.\n"
+"\n"
 "With --to, the version is also sent to `ferry receive --store` on HOST, so\n"
 "that it outlives this host: with what it builds on that HOST lacks, over\n"
 "TLS, checked there against its manifest and published there before this\n"
@@ -56,9 +67,11 @@ static const char usage_text[] =
 "\n"
 "Options:\n"
 "  --dir DIR            the checkpoint store\n"
+"  --container NAME|ID  a Podman container instead of a PID\n"
 "  --to HOST:PORT       also keep the version on HOST (`ferry receive --store`)\n"
 "  --name NAME          the chain's name there ([A-Za-z0-9._-], at most 64;\n"
-"                       default: the process's name and PID, e.g. redis-4242)\n"
+"                       default: the container's name, or the process's name\n"
+"                       and PID, e.g. redis-4242)\n"
 "  --tls-cacert, --tls-cacrl, --tls-cert, --tls-key FILE\n"
 "                       as for `ferry migrate` (defaults in /etc/ferry/pki)\n"
 "  --insecure           plain TCP to HOST, nobody authenticated: the\n"
@@ -80,7 +93,8 @@ static const char usage_text[] =
 "in the local store; 2 bad usage; 4 no such process; 5 not permitted.\n";
 
 static const char ha_usage_text[] =
-"Usage: ferry ha PID --dir DIR|--to HOST:PORT [--interval S] [--keep N] [OPTIONS]\n"
+"Usage: ferry ha PID|--container NAME|ID --dir DIR|--to HOST:PORT [--interval S]\n"
+"                [--keep N] [OPTIONS]\n"
 "\n"
 "Checkpoint the process tree rooted at PID into the store DIR every S\n"
 "seconds (default 300), as `ferry checkpoint` does once, keeping the newest\n"
@@ -92,7 +106,8 @@ static const char ha_usage_text[] =
 "them (no other ferry may clear its soft-dirty bits), so a version copies\n"
 "only the pages written since the one before and builds on it (`ferry\n"
 "versions` shows its BASE). A process that is new in the tree is copied\n"
-"whole. When a version fails, the next one is whole again.\n"
+"whole. When a version fails, the next one is whole again. A container's\n"
+"versions are whole.\n"
 "\n"
 "Retention: once a version is published, the oldest beyond N is removed;\n"
 "the version that builds on it is first folded (rewritten with the pages\n"
@@ -111,6 +126,7 @@ static const char ha_usage_text[] =
 struct ckpt_opts {
 	struct opts o;
 	const char *dir;
+	const char *container;		/* --container NAME|ID */
 	unsigned int interval_s, keep;	/* ferry ha */
 	uint64_t count;
 	char name[WIRE_CHAIN_MAX + 1];	/* --name: the chain on --to's host */
@@ -165,6 +181,7 @@ static int parse(int argc, char **argv, struct ckpt_opts *co, bool ha)
 		{ "keep", required_argument, NULL, 'k' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "name", required_argument, NULL, 'N' },
+		{ "container", required_argument, NULL, 'C' },
 		{ "insecure", no_argument, NULL, 'I' },
 		WIRE_TLS_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
@@ -229,6 +246,14 @@ static int parse(int argc, char **argv, struct ckpt_opts *co, bool ha)
 		case 'I':
 			o->insecure = true;
 			break;
+		case 'C':
+			/* a name or an ID, never something Podman takes for an option */
+			if (!wire_ctr_name_ok(optarg)) {
+				ferry_err("bad --container '%s' (a container's name or ID)", optarg);
+				return -1;
+			}
+			co->container = optarg;
+			break;
 		case 'j':
 			o->json = true;
 			break;
@@ -240,11 +265,17 @@ static int parse(int argc, char **argv, struct ckpt_opts *co, bool ha)
 			return -1;
 		}
 	}
-	if (optind != argc - 1 || !ferry_parse_u64(argv[optind], 1, INT32_MAX, &v)) {
-		ferry_err(optind >= argc ? "missing PID" : "bad PID (see --help)");
+	if (co->container) {
+		if (optind != argc) {
+			ferry_err("a PID or --container, not both");
+			return -1;
+		}
+	} else if (optind != argc - 1 || !ferry_parse_u64(argv[optind], 1, INT32_MAX, &v)) {
+		ferry_err(optind >= argc ? "missing PID (or --container)" : "bad PID (see --help)");
 		return -1;
+	} else {
+		o->pid = (pid_t)v;
 	}
-	o->pid = (pid_t)v;
 	if (!co->dir && !o->to) {
 		ferry_err("missing --dir DIR or --to HOST:PORT");
 		return -1;
@@ -253,7 +284,10 @@ static int parse(int argc, char **argv, struct ckpt_opts *co, bool ha)
 		ferry_err("--name and --insecure go with --to");
 		return -1;
 	}
-	if (o->to && !co->name[0])
+	if (o->to && !co->name[0] && co->container && strlen(co->container) <= WIRE_CHAIN_MAX &&
+	    co->container[0] != '.')
+		snprintf(co->name, sizeof(co->name), "%s", co->container);
+	else if (o->to && !co->name[0])
 		default_name(o->pid, co->name, sizeof(co->name));
 	if (!co->dir) {
 		snprintf(co->dirbuf, sizeof(co->dirbuf), "%s/%s", LOCAL_STORES, co->name);
@@ -393,6 +427,18 @@ static int checkpoint_once(struct ckpt_opts *co, struct ha_store *st, struct ha_
 	m.fd = -1;
 	m.t0 = ferry_now_ns();
 	m.base = base && base->version ? base : NULL;
+	if (co->container) {
+		/* looked up each time: its init as this host sees it now */
+		m.ctr = calloc(1, sizeof(*m.ctr));
+		ret = m.ctr ? ctr_inspect(co->container, m.ctr, m.err, sizeof(m.err)) : -ENOMEM;
+		if (!ret)
+			ret = ctr_volumes(m.ctr, m.err, sizeof(m.err));
+		if (ret == -ENOENT)
+			ret = -ESRCH;
+		if (ret)
+			goto out;
+		co->o.pid = m.ctr->pid;
+	}
 	ret = ha_store_begin(st, &version, &swept, m.dir, sizeof(m.dir), m.err, sizeof(m.err));
 	if (ret)
 		goto out;
@@ -414,16 +460,23 @@ static int checkpoint_once(struct ckpt_opts *co, struct ha_store *st, struct ha_
 	src_progress("tracking %zu process%s with the %s backend", m.npids, m.npids == 1 ? "" : "es",
 		     m.backend_name);
 	ret = src_precopy(&m);
-	if (!ret)
+	if (!ret && m.ctr) {
+		/* Podman's checkpoint on top of the rounds, frozen (and its
+		 * network locked) only for that; then it runs on */
+		ret = src_ctr_final(&m);
+		src_ctr_resume(&m);
+	} else if (!ret) {
 		ret = src_final_dump(&m);
+	}
 	if (ret)
 		goto out;
 	imgchain_stats(m.store, &is);
 	snprintf(meta->top, sizeof(meta->top), "%s", imgchain_top(m.store));
 	imgchain_close(m.store);	/* its files are complete */
 	m.store = NULL;
-	ret = relink_parent(&m, meta->top);
-	if (!ret && m.tcp)
+	if (!m.ctr)
+		ret = relink_parent(&m, meta->top);
+	if (!ret && m.tcp && !m.ctr)
 		ret = mig_tcp_read_images(m.final_dir, &m.conns, &m.nconns);
 	if (ret)
 		goto out;
@@ -437,6 +490,12 @@ static int checkpoint_once(struct ckpt_opts *co, struct ha_store *st, struct ha_
 	meta->frozen_time = m.ds.frozen_time;
 	meta->tcp_connections = (uint32_t)m.nconns;
 	meta->base = m.on_base ? m.base->version : 0;
+	if (m.ctr) {
+		if (!m.have_ds)	/* Podman kept no statistics: the freeze as timed */
+			meta->frozen_time = (m.t_dumped - m.t_freeze) / 1000;
+		memcpy(meta->container, m.ctr->w.id, sizeof(meta->container));
+		snprintf(meta->container_name, sizeof(meta->container_name), "%s", m.ctr->w.name);
+	}
 	ret = ha_store_publish(st, meta, m.err, sizeof(m.err));
 	if (ret)
 		goto out;
@@ -475,6 +534,8 @@ cleanup:
 	free(m.tr);
 	free(m.pids);
 	free(m.conns);
+	free(m.frozen_pids);
+	free(m.ctr);
 	pagestore_close(m.sent, false);
 	return ret;
 }
@@ -550,6 +611,7 @@ int cmd_ha(int argc, char **argv)
 	struct ha_meta meta;
 	struct src_base base = { 0 };
 	uint64_t done = 0, failed = 0;
+	char what[300];
 	int ret = 0;
 
 	if (parse(argc, argv, &co, true))
@@ -557,13 +619,19 @@ int cmd_ha(int argc, char **argv)
 	ret = open_store(&co, &st);
 	if (ret)
 		return exit_code(ret);
-	src_progress("checkpointing %d into %s%s%s%s%s every %u s, keeping %u version%s", co.o.pid,
+	if (co.container)
+		snprintf(what, sizeof(what), "container %s", co.container);
+	else
+		snprintf(what, sizeof(what), "%d", co.o.pid);
+	src_progress("checkpointing %s into %s%s%s%s%s every %u s, keeping %u version%s", what,
 		     co.dir, co.o.to ? " and " : "", co.o.to ? co.o.to : "", co.o.to ? " as " : "",
 		     co.o.to ? co.name : "", co.interval_s, co.keep, co.keep == 1 ? "" : "s");
 	while (!ferry_interrupted) {
 		uint64_t next = ferry_now_ns() + (uint64_t)co.interval_s * 1000000000ull;
 
-		ret = checkpoint_once(&co, &st, &meta, &base);
+		/* a container's final dump is Podman's archive, which the next
+		 * version could not build on */
+		ret = checkpoint_once(&co, &st, &meta, co.container ? NULL : &base);
 		if (ret == -ESRCH || (ret && kill(co.o.pid, 0) && errno == ESRCH)) {
 			ret = -ESRCH;
 			ferry_err("process %d is gone: no more versions", co.o.pid);

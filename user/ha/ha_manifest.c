@@ -17,6 +17,7 @@
 #include "ha_store.h"
 #include "ha_store_int.h"
 #include "util.h"
+#include "wire.h"
 
 #define SHA_LEN		32
 #define HEX_LEN		(2 * SHA_LEN)
@@ -203,6 +204,8 @@ static void put_meta(FILE *mf, const struct ha_meta *m)
 		m->tcp_connections, m->top);
 	if (m->base)
 		fprintf(mf, "base %u\n", m->base);
+	if (m->container[0])
+		fprintf(mf, "container %s\ncontainer_name %s\n", m->container, m->container_name);
 }
 
 int ha_manifest_write(int vfd, const char *label, struct ha_meta *meta, char *err,
@@ -416,6 +419,18 @@ static int meta_field(struct ha_meta *m, const char *key, const char *val)
 	};
 	uint64_t v;
 
+	if (!strcmp(key, "container")) {
+		if (strlen(val) != 64 || strspn(val, "0123456789abcdef") != 64)
+			return -EBADMSG;
+		memcpy(m->container, val, 65);
+		return 0;
+	}
+	if (!strcmp(key, "container_name")) {
+		if (!wire_ctr_name_ok(val) || strlen(val) >= sizeof(m->container_name))
+			return -EBADMSG;
+		snprintf(m->container_name, sizeof(m->container_name), "%s", val);
+		return 0;
+	}
 	if (!strcmp(key, "top")) {
 		if (strlen(val) >= sizeof(m->top) || !ha_name_ok(val, strlen(val)))
 			return -EBADMSG;
@@ -583,6 +598,9 @@ static int manifest_read(const char *vdir, struct manifest *mf, char *err, size_
 		p = nl + 1;
 	}
 	free(text);
+	if (!ret && !mf->meta.container[0] != !mf->meta.container_name[0])
+		ret = ferry_errf(err, errlen, -EBADMSG, "%s names a container without its ID or name",
+				 HA_MANIFEST);
 	if (!ret && (!mf->meta.version || !mf->meta.top[0] || !mf->n))
 		ret = ferry_errf(err, errlen, -EBADMSG, "%s lacks version, top or files", HA_MANIFEST);
 	if (!ret) {

@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include "cmds.h"
 #include "criu_img.h"
+#include "ctr.h"
 #include "criu_lazy.h"
 #include "lazy_server.h"
 #include "ha_store.h"
@@ -66,6 +67,12 @@ static const char usage_text[] =
 "  --criu-arg ARG       pass ARG to `criu restore` (repeatable)\n"
 "  --json               print one JSON object\n"
 "  -h, --help           this text\n"
+"\n"
+"A container's version (`ferry checkpoint --container`) is restored by\n"
+"Podman: `podman container restore --import` of its archive on top of the\n"
+"version's rounds, with its ID and name (both must be free here, its image\n"
+"present), eagerly (Podman has no lazy restore); --criu-arg, --no-lazy and\n"
+"--move-addr do not apply (its network is Podman's), and root_pid is its init.\n"
 "\n"
 "Exit status: 0 restored; 1 the restore failed or no version is complete;\n"
 "2 bad usage; 3 DIR holds no version.\n";
@@ -318,6 +325,49 @@ out:
 	return ret;
 }
 
+/*
+ * A container's version: Podman restores it from its archive (final/),
+ * with the version's newest round and the rounds it builds on as the
+ * previous checkpoint (a tar that follows their parent links).
+ */
+static int restore_container(const struct ropts *o, const char *vdir, const struct ha_meta *meta,
+			     struct restored *r, char *err, size_t errlen)
+{
+	char work[4200], abs_v[PATH_MAX], top[PATH_MAX + 32], arch[PATH_MAX + 64], tarf[4400];
+	struct wire_ctr k = { 0 };
+	struct ctr_info *ci;
+	uint64_t t;
+	int ret;
+
+	if (o->move || o->ncriu_args)
+		return ferry_errf(err, errlen, -EINVAL, "version %u is of container %s: --move-addr "
+				  "and --criu-arg do not apply", meta->version, meta->container_name);
+	if (!realpath(vdir, abs_v))
+		return ferry_errf(err, errlen, -errno, "%s: %s", vdir, strerror(errno));
+	snprintf(work, sizeof(work), "%s/ferry-restore-XXXXXX", o->work_dir);
+	if (!mkdtemp(work))
+		return ferry_errf(err, errlen, -errno, "%s: %s", work, strerror(errno));
+	snprintf(top, sizeof(top), "%s/%s", abs_v, meta->top);
+	snprintf(arch, sizeof(arch), "%s/final/%s", abs_v, CTR_ARCHIVE_NAME);
+	snprintf(k.engine, sizeof(k.engine), "podman");
+	memcpy(k.id, meta->container, sizeof(k.id));
+	snprintf(k.name, sizeof(k.name), "%s", meta->container_name);
+	ret = ctr_previous_tar(top, work, tarf, sizeof(tarf), err, errlen);
+	t = ferry_now_ns();
+	if (!ret)
+		ret = ctr_restore(&k, arch, tarf, work, o->timeout_ms, err, errlen);
+	r->ms = (ferry_now_ns() - t) / 1000000;
+	ci = ret ? NULL : calloc(1, sizeof(*ci));
+	if (ci && !ctr_inspect(k.id, ci, err, errlen))
+		r->root = ci->pid;
+	free(ci);
+	if (!ret && !getenv("FERRY_KEEP_WORKDIR"))
+		mig_rmtree(work);
+	else
+		ferry_warn("work directory kept: %s", work);
+	return ret;
+}
+
 int cmd_restore(int argc, char **argv)
 {
 	struct ha_meta meta;
@@ -398,7 +448,15 @@ int cmd_restore(int argc, char **argv)
 				 ret ? "; no gratuitous ARP on this link" : " and announced");
 	}
 	memset(&r, 0, sizeof(r));
-	ret = restore_version(&o, vdir, &meta, &r, err, sizeof(err));
+	if (meta.container[0]) {
+		o.eager = true;	/* what Podman does */
+		if (!o.json)
+			progress("version %u is of container %s (%.12s): Podman restores it",
+				 chosen, meta.container_name, meta.container);
+		ret = restore_container(&o, vdir, &meta, &r, err, sizeof(err));
+	} else {
+		ret = restore_version(&o, vdir, &meta, &r, err, sizeof(err));
+	}
 	if (ret && o.move) {
 		char e2[256];
 

@@ -60,6 +60,10 @@ struct ha_meta {
 					 * version whose final dump its r0
 					 * builds on (r0/parent) */
 	char top[16];			/* the newest round: "r3" */
+	/* a container's version (`--container`): its final/ holds Podman's
+	 * checkpoint archive, on top of the rounds; empty for a tree */
+	char container[65];		/* its full ID */
+	char container_name[256];
 };
 
 struct ha_store {

@@ -1,0 +1,108 @@
+#!/bin/bash
+# ferry-vm: hosts=2
+# ferry-checkpoint: `ferry ha --container` keeps versions of a running
+# Podman container on host b (`ferry receive --store`), the container
+# frozen only for Podman's checkpoint on top of ferry's rounds; then host a
+# loses it, and `ferry restore` brings it back on b from b's own store.
+# What must be unchanged on b:
+# - its ID and name, and it runs under Podman there (podman exec);
+# - its memory: mig_workload inside (32 MiB, a hot window rewritten all the
+#   time) verifies every page (no page lost or stale), as of a moment
+#   after ferry ha began, and goes on;
+# - its process tree: the init shell keeps counting into its rootfs;
+# - its rootfs changes: a file it wrote, a file of the image it deleted.
+# Checked on a: three versions, each published here and stored on b, the
+# checkpoint took pages from ferry's rounds (pages skipped in parent), and
+# the container runs on after each (still counting, memory verifies).
+# On b: --keep 2 leaves two complete versions, each of the container.
+set -euo pipefail
+. "$FERRY_SRC/tests/vm/lib/assert.sh"
+. "$FERRY_SRC/tests/vm/lib/podman.sh"
+ctr_setup
+S=$FERRY_SHARED
+PORT=7965
+STORE=/var/tmp/store
+fmt='{{.Id}} {{.Name}}'
+wpid() { pgrep -x mig_workload | head -1; }
+writes() { echo "$1" | sed -n 's/.*writes=\([0-9]*\).*/\1/p'; }
+
+if [ "$FERRY_ROLE" = a ]; then
+	rm -f "$S/verify.before"
+	ctr_image_share localhost/ferry-w:1 "$FERRY_PROGS/mig_workload"
+	barrier image 600
+	step "run"
+	podman run -d -q --name c1 --network bridge localhost/ferry-w:1 /bin/sh -c \
+		'echo before >/tmp/mark; rm /etc/gone; /w/mig_workload 32 256 /tmp/w.pid &
+		 i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.2; done' >/dev/null
+	for i in $(seq 300); do [ -n "$(wpid)" ] && break; sleep 0.2; done
+	w=$(wpid)
+	[ -n "$w" ] || fail "mig_workload does not run in the container"
+	for i in $(seq 300); do [ -s /proc/$w/root/tmp/w.pid ] && break; sleep 0.1; done
+	v=$(workload_verify "$w" /proc/$w/root/tmp/w.pid.verify)
+	step "before: $v"
+	case $v in OK*) ;; *) fail "verification before the checkpoints: $v" ;; esac
+	echo "$v" >"$S/verify.before"
+	podman inspect --format "$fmt" c1 >"$S/ident"
+	barrier ready 900
+	step "ferry ha --container c1 --to b"
+	rc=0
+	"$FERRY_BIN" ha --container c1 --to "$FERRY_PEER_IP:$PORT" --dir /var/tmp/local \
+		--interval 5 --keep 2 --count 3 --max-rounds 4 2>"$FERRY_OUT/ha.log" || rc=$?
+	cat "$FERRY_OUT/ha.log"
+	assert_eq "$rc" 0 "ferry ha exit status"
+	for n in 1 2 3; do
+		grep -q "version $n stored on $FERRY_PEER_IP:$PORT as c1/v-$n" "$FERRY_OUT/ha.log" ||
+			fail "version $n was not stored on b"
+	done
+	grep -q "container c1 thawed" "$FERRY_OUT/ha.log" || fail "the container was not thawed"
+	skipped=$(sed -n 's/.*checkpointed in .*, \([0-9]*\) skipped (in parent).*/\1/p' \
+		"$FERRY_OUT/ha.log" | tail -1)
+	echo "pages skipped in parent by the last checkpoint: $skipped"
+	[ "${skipped:-0}" -gt 4000 ] || fail "the checkpoint did not use ferry's rounds"
+	ctr_counting c1 /tmp/count "c1"
+	assert_eq "$(podman inspect --format '{{.State.Status}}' c1)" running "state on a"
+	v=$(workload_verify "$w" /proc/$w/root/tmp/w.pid.verify)
+	step "after the checkpoints: $v"
+	case $v in OK*) ;; *) fail "verification on a after the checkpoints: $v" ;; esac
+	# host a loses the container (and would be gone)
+	podman rm -f -t 0 c1 >/dev/null
+	barrier a-lost 900
+	barrier checked 1200
+	exit 0
+fi
+
+rm -rf "$STORE"
+barrier image 600
+step "load"
+podman load -q -i "$S/image.tar" >/dev/null
+"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$PORT" --store "$STORE" --phase-timeout 900 \
+	2>"$FERRY_OUT/receive.log" &
+rpid=$!
+wait_port "$PORT"
+barrier ready 900
+barrier a-lost 1800
+cat "$FERRY_OUT/receive.log"
+"$FERRY_BIN" versions --dir "$STORE/c1" | tee "$FERRY_OUT/versions.txt"
+assert_eq "$(grep -c ' complete$' "$FERRY_OUT/versions.txt")" 2 "complete versions on b (--keep 2)"
+step "restore"
+rc=0
+"$FERRY_BIN" restore --dir "$STORE/c1" --json >"$FERRY_OUT/restore.json" \
+	2>"$FERRY_OUT/restore.log" || rc=$?
+cat "$FERRY_OUT/restore.log" "$FERRY_OUT/restore.json"
+assert_eq "$rc" 0 "ferry restore exit status"
+r=$(cat "$FERRY_OUT/restore.json")
+assert_eq "$(jq_get "$r" version)" 3 "version restored"
+assert_eq "$(podman inspect --format "$fmt" c1)" "$(cat "$S/ident")" "ID and name on b"
+w=$(wpid)
+[ -n "$w" ] || fail "mig_workload does not run on b"
+v=$(workload_verify "$w" /proc/$w/root/tmp/w.pid.verify)
+step "after the restore: $v"
+case $v in OK*) ;; *) fail "verification on b: $v" ;; esac
+before=$(writes "$(cat "$S/verify.before")")
+[ "$(writes "$v")" -gt "$before" ] || fail "memory older than ferry ha: $before -> $(writes "$v")"
+ctr_counting c1 /tmp/count "c1"
+assert_eq "$(podman exec c1 cat /tmp/mark)" before "a file the container wrote"
+podman exec c1 ls /etc/gone >/dev/null 2>&1 && fail "a file the container deleted is back"
+barrier checked 900
+podman rm -f -t 0 c1 >/dev/null
+kill "$rpid" 2>/dev/null || true
