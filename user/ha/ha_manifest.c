@@ -268,13 +268,27 @@ int ha_manifest_write(int vfd, const char *label, struct ha_meta *meta, char *er
 	return ret;
 }
 
-int ha_store_publish(struct ha_store *st, struct ha_meta *meta, char *err, size_t errlen)
+/* .v-N.tmp (flushed) becomes v-N: a reader sees the whole version or none
+ * of it */
+static int publish(struct ha_store *st, uint32_t version, char *err, size_t errlen)
 {
 	char tmp[64], final[64];
+
+	snprintf(tmp, sizeof(tmp), ".v-%u.tmp", version);
+	snprintf(final, sizeof(final), "v-%u", version);
+	if (renameat(st->dirfd, tmp, st->dirfd, final))
+		return ferry_errf(err, errlen, -errno, "rename %s -> %s: %s", tmp, final, strerror(errno));
+	if (fsync(st->dirfd))
+		return ferry_errf(err, errlen, -errno, "fsync %s: %s", st->dir, strerror(errno));
+	return 0;
+}
+
+int ha_store_publish(struct ha_store *st, struct ha_meta *meta, char *err, size_t errlen)
+{
+	char tmp[64];
 	int vfd, ret;
 
 	snprintf(tmp, sizeof(tmp), ".v-%u.tmp", meta->version);
-	snprintf(final, sizeof(final), "v-%u", meta->version);
 	vfd = openat(st->dirfd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (vfd < 0)
 		return ferry_errf(err, errlen, -errno, "%s/%s: %s", st->dir, tmp, strerror(errno));
@@ -282,12 +296,7 @@ int ha_store_publish(struct ha_store *st, struct ha_meta *meta, char *err, size_
 	close(vfd);
 	if (ret)
 		return ret;
-	/* published: a reader sees the whole version or none of it */
-	if (renameat(st->dirfd, tmp, st->dirfd, final))
-		return ferry_errf(err, errlen, -errno, "rename %s -> %s: %s", tmp, final, strerror(errno));
-	if (fsync(st->dirfd))
-		return ferry_errf(err, errlen, -errno, "fsync %s: %s", st->dir, strerror(errno));
-	return 0;
+	return publish(st, meta->version, err, errlen);
 }
 
 /* fsync a directory (and, depth 0, the directories in it) */
@@ -325,11 +334,10 @@ static int sync_dirs(int dfd, int depth, const char *label, char *err, size_t er
 int ha_store_accept(struct ha_store *st, uint32_t version, struct ha_meta *meta, char *err,
 		    size_t errlen)
 {
-	char tmp[64], final[64], path[4200];
+	char tmp[64], path[4200];
 	int vfd, ret;
 
 	snprintf(tmp, sizeof(tmp), ".v-%u.tmp", version);
-	snprintf(final, sizeof(final), "v-%u", version);
 	snprintf(path, sizeof(path), "%s/%s", st->dir, tmp);
 	/* what arrived is judged as a damaged version would be: every file
 	 * against its checksums, every link by the rule, nothing extra */
@@ -352,13 +360,7 @@ int ha_store_accept(struct ha_store *st, uint32_t version, struct ha_meta *meta,
 		return ferry_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
 	ret = sync_dirs(vfd, 0, path, err, errlen);
 	close(vfd);
-	if (ret)
-		return ret;
-	if (renameat(st->dirfd, tmp, st->dirfd, final))
-		return ferry_errf(err, errlen, -errno, "rename %s -> %s: %s", tmp, final, strerror(errno));
-	if (fsync(st->dirfd))
-		return ferry_errf(err, errlen, -errno, "fsync %s: %s", st->dir, strerror(errno));
-	return 0;
+	return ret ? ret : publish(st, version, err, errlen);
 }
 
 /* ---- reading it back ---- */

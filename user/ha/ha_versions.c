@@ -148,6 +148,10 @@ int cmd_versions(int argc, char **argv)
 			json_u64(&j, "pages_written", meta.pages_written);
 			json_u64(&j, "frozen_time", meta.frozen_time);
 			json_u64(&j, "tcp_connections", meta.tcp_connections);
+			if (meta.container[0]) {
+				json_str(&j, "container", meta.container);
+				json_str(&j, "container_name", meta.container_name);
+			}
 			json_obj_close(&j);
 		} else {
 			printf("%-8u %-19s %10.1f %10llu %10llu %8s  %s%s%s\n", v[i],

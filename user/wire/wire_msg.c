@@ -12,7 +12,7 @@
 #include "wire.h"
 #include "wire_int.h"
 
-static int send_wb(struct wire_conn *c, uint16_t type, struct wire_buf *b)
+int wire_send_buf(struct wire_conn *c, uint16_t type, struct wire_buf *b)
 {
 	int ret;
 
@@ -48,7 +48,7 @@ int wire_send_hello(struct wire_conn *c, const struct wire_hello *h)
 	wb_str(&b, h->host);
 	wb_str(&b, h->kernel);
 	wb_bytes(&b, h->id, WIRE_ID_LEN);
-	return send_wb(c, WIRE_HELLO, &b);
+	return wire_send_buf(c, WIRE_HELLO, &b);
 }
 
 int wire_parse_hello(struct wire_conn *c, const struct wire_msg *m, struct wire_hello *h)
@@ -213,7 +213,7 @@ int wire_send_round(struct wire_conn *c, uint16_t type, const struct wire_round 
 	wb_u64(&b, r->dirty_pages);
 	wb_u64(&b, r->elapsed_ns);
 	wb_u32(&b, r->flags);
-	return send_wb(c, type, &b);
+	return wire_send_buf(c, type, &b);
 }
 
 int wire_parse_round(struct wire_conn *c, const struct wire_msg *m, struct wire_round *r)
@@ -264,7 +264,7 @@ int wire_send_file_begin(struct wire_conn *c, const struct wire_file *f)
 	wb_str(&b, f->name);
 	wb_u64(&b, f->size);
 	wb_u32(&b, f->mode);
-	return send_wb(c, WIRE_FILE_BEGIN, &b);
+	return wire_send_buf(c, WIRE_FILE_BEGIN, &b);
 }
 
 int wire_parse_file_begin(struct wire_conn *c, const struct wire_msg *m, struct wire_file *f)
@@ -424,7 +424,7 @@ int wire_send_error(struct wire_conn *c, uint16_t type, int32_t code, const char
 	wb_init(&b);
 	wb_u32(&b, (uint32_t)code);
 	wb_str(&b, msg);
-	return send_wb(c, type, &b);
+	return wire_send_buf(c, type, &b);
 }
 
 int wire_parse_error(struct wire_conn *c, const struct wire_msg *m, int32_t *code,
@@ -454,7 +454,7 @@ int wire_send_u64s(struct wire_conn *c, uint16_t type, const uint64_t *v, uint32
 	wb_u32(&b, n);
 	for (uint32_t i = 0; i < n; i++)
 		wb_u64(&b, v[i]);
-	return send_wb(c, type, &b);
+	return wire_send_buf(c, type, &b);
 }
 
 int wire_parse_u64s(struct wire_conn *c, const struct wire_msg *m, uint64_t *v, uint32_t n)
@@ -477,7 +477,7 @@ int wire_send_move_addr(struct wire_conn *c, uint16_t type, const struct wire_mo
 	wb_bytes(&b, &a->addr, 4);
 	wb_u8(&b, a->prefix);
 	wb_str(&b, a->dev);
-	return send_wb(c, type, &b);
+	return wire_send_buf(c, type, &b);
 }
 
 int wire_parse_move_addr(struct wire_conn *c, const struct wire_msg *m,
@@ -559,7 +559,7 @@ int wire_send_ctr(struct wire_conn *c, const struct wire_ctr *k)
 		wb_str(&b, k->vols[i].src);
 		wb_str(&b, k->vols[i].dest);
 	}
-	return send_wb(c, WIRE_CONTAINER, &b);
+	return wire_send_buf(c, WIRE_CONTAINER, &b);
 }
 
 int wire_parse_ctr(struct wire_conn *c, const struct wire_msg *m, struct wire_ctr *k)
@@ -621,7 +621,7 @@ int wire_send_outcome(struct wire_conn *c, const struct wire_outcome_msg *o)
 	wb_u32(&b, o->outcome);
 	for (int i = 0; i < 4; i++)
 		wb_u64(&b, o->v[i]);
-	return send_wb(c, WIRE_OUTCOME, &b);
+	return wire_send_buf(c, WIRE_OUTCOME, &b);
 }
 
 int wire_parse_outcome(struct wire_conn *c, const struct wire_msg *m, struct wire_outcome_msg *o)

@@ -5,18 +5,6 @@
 #include "wire_int.h"
 #include "wire_store.h"
 
-static int send_buf(struct wire_conn *c, uint16_t type, struct wire_buf *b)
-{
-	int ret;
-
-	if (b->oom)
-		ret = wire_fail(c, -ENOMEM, "out of memory");
-	else
-		ret = wire_send(c, type, b->p, (uint32_t)b->len);
-	wb_free(b);
-	return ret;
-}
-
 static int bad(struct wire_conn *c, const struct wire_msg *m, uint16_t type)
 {
 	if (m->type != type)
@@ -33,7 +21,7 @@ int wire_send_store_open(struct wire_conn *c, const struct wire_store_open *o)
 	wb_init(&b);
 	wb_str(&b, o->chain);
 	wb_u32(&b, o->keep);
-	return send_buf(c, WIRE_STORE_OPEN, &b);
+	return wire_send_buf(c, WIRE_STORE_OPEN, &b);
 }
 
 int wire_parse_store_open(struct wire_conn *c, const struct wire_msg *m,
@@ -63,7 +51,7 @@ int wire_send_store_have(struct wire_conn *c, const struct wire_store_have *h)
 		wb_u32(&b, h->version[i]);
 		wb_u64(&b, h->created[i]);
 	}
-	return send_buf(c, WIRE_STORE_HAVE, &b);
+	return wire_send_buf(c, WIRE_STORE_HAVE, &b);
 }
 
 int wire_parse_store_have(struct wire_conn *c, const struct wire_msg *m,
@@ -123,7 +111,7 @@ int wire_send_store_file(struct wire_conn *c, const char *path, uint64_t size)
 	wb_init(&b);
 	wb_str(&b, path);
 	wb_u64(&b, size);
-	return send_buf(c, WIRE_STORE_FILE, &b);
+	return wire_send_buf(c, WIRE_STORE_FILE, &b);
 }
 
 int wire_send_store_link(struct wire_conn *c, const char *path, const char *target)
@@ -133,7 +121,7 @@ int wire_send_store_link(struct wire_conn *c, const char *path, const char *targ
 	wb_init(&b);
 	wb_str(&b, path);
 	wb_str(&b, target);
-	return send_buf(c, WIRE_STORE_LINK, &b);
+	return wire_send_buf(c, WIRE_STORE_LINK, &b);
 }
 
 int wire_parse_store_entry(struct wire_conn *c, const struct wire_msg *m,

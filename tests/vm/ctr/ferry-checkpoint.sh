@@ -30,18 +30,8 @@ if [ "$FERRY_ROLE" = a ]; then
 	rm -f "$S/verify.before"
 	ctr_image_share localhost/ferry-w:1 "$FERRY_PROGS/mig_workload"
 	barrier image 600
-	step "run"
-	podman run -d -q --name c1 --network bridge localhost/ferry-w:1 /bin/sh -c \
-		'echo before >/tmp/mark; rm /etc/gone; /w/mig_workload 32 256 /tmp/w.pid &
-		 i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.2; done' >/dev/null
-	for i in $(seq 300); do [ -n "$(wpid)" ] && break; sleep 0.2; done
-	w=$(wpid)
-	[ -n "$w" ] || fail "mig_workload does not run in the container"
-	for i in $(seq 300); do [ -s /proc/$w/root/tmp/w.pid ] && break; sleep 0.1; done
-	v=$(workload_verify "$w" /proc/$w/root/tmp/w.pid.verify)
-	step "before: $v"
-	case $v in OK*) ;; *) fail "verification before the checkpoints: $v" ;; esac
-	echo "$v" >"$S/verify.before"
+	ctr_run_workload c1
+	w=$CTR_W
 	podman inspect --format "$fmt" c1 >"$S/ident"
 	barrier ready 900
 	step "ferry ha --container c1 --to b"

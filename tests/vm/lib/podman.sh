@@ -127,3 +127,23 @@ ctr_receive() {
 	assert_eq "$rc" 0 "ferry receive --once exit status"
 	assert_eq "$(podman inspect --format '{{.State.Status}}' c1)" running "state on b"
 }
+# ctr_run_workload NAME (role a, after ctr_image_share of mig_workload): a
+# container NAME whose shell writes /tmp/mark, deletes /etc/gone, starts
+# mig_workload (32 MiB, a hot window of 256 pages) and counts into
+# /tmp/count; once the workload verifies, its verdict is in
+# $FERRY_SHARED/verify.before and its host PID in CTR_W
+ctr_run_workload() {
+	local i v
+	step "run"
+	podman run -d -q --name "$1" --network bridge localhost/ferry-w:1 /bin/sh -c \
+		'echo before >/tmp/mark; rm /etc/gone; /w/mig_workload 32 256 /tmp/w.pid &
+		 i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.2; done' >/dev/null
+	for i in $(seq 300); do [ -n "$(pgrep -x mig_workload)" ] && break; sleep 0.2; done
+	CTR_W=$(pgrep -x mig_workload | head -1)
+	[ -n "$CTR_W" ] || fail "mig_workload does not run in the container"
+	for i in $(seq 300); do [ -s "/proc/$CTR_W/root/tmp/w.pid" ] && break; sleep 0.1; done
+	v=$(workload_verify "$CTR_W" "/proc/$CTR_W/root/tmp/w.pid.verify")
+	step "before: $v"
+	case $v in OK*) ;; *) fail "verification before: $v" ;; esac
+	echo "$v" >"$FERRY_SHARED/verify.before"
+}
