@@ -15,12 +15,12 @@ static const struct {
 	{ "dirty", cmd_dirty, "show the pages a process wrote (dirty extents, dirty rate)" },
 	{ "tcp",   cmd_tcp,   "show the repair state of a process's TCP connections" },
 	{ "migrate", cmd_migrate, "move a running process tree to another host" },
-	{ "receive", cmd_receive, "accept process trees sent by `ferry migrate`" },
+	{ "receive", cmd_receive, "accept trees from `ferry migrate`, versions from --to" },
 	{ "settle", cmd_settle, "resume or kill a tree a migration left frozen" },
-	{ "checkpoint", cmd_checkpoint, "add a version of a running tree to a checkpoint store" },
-	{ "ha", cmd_ha, "checkpoint a running tree periodically, keeping N versions" },
+	{ "checkpoint", cmd_checkpoint, "add a version of a running tree or container to a store" },
+	{ "ha", cmd_ha, "checkpoint a tree or container periodically, keeping N" },
 	{ "versions", cmd_versions, "list a checkpoint store's versions and check them" },
-	{ "restore", cmd_restore, "restore a tree from a checkpoint store" },
+	{ "restore", cmd_restore, "restore a tree or container from a checkpoint store" },
 	{ "pki",   cmd_pki,   "create the TLS certificates of the migration channel" },
 };
 

@@ -280,6 +280,10 @@ static int parse(int argc, char **argv, struct ckpt_opts *co, bool ha)
 		ferry_err("missing --dir DIR or --to HOST:PORT");
 		return -1;
 	}
+	if (co->container && o->ncriu_args) {
+		ferry_err("--criu-arg does not apply to --container (Podman runs CRIU)");
+		return -1;
+	}
 	if (!o->to && (co->name[0] || o->insecure)) {
 		ferry_err("--name and --insecure go with --to");
 		return -1;
