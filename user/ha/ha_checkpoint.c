@@ -126,7 +126,6 @@ static const char ha_usage_text[] =
 struct ckpt_opts {
 	struct opts o;
 	const char *dir;
-	const char *container;		/* --container NAME|ID */
 	unsigned int interval_s, keep;	/* ferry ha */
 	uint64_t count;
 	char name[WIRE_CHAIN_MAX + 1];	/* --name: the chain on --to's host */
@@ -137,6 +136,7 @@ struct ckpt_opts {
 };
 
 #define LOCAL_STORES	"/var/lib/ferry/checkpoints"
+_Static_assert(WIRE_CHAIN_MAX == HA_CHAIN_MAX, "a chain name fits STORE_OPEN");
 
 /* The default chain name: the process's name and PID, in the characters
  * a store name may hold. */
@@ -156,8 +156,7 @@ static void default_name(pid_t pid, char *out, size_t len)
 	for (size_t i = 0; comm[i] && comm[i] != '\n' && k < 24; i++) {
 		char ch = comm[i];
 
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		      ch == '.' || ch == '_' || ch == '-'))
+		if (!ha_name_char(ch))
 			ch = '_';
 		if (k || ch != '.')
 			comm[k++] = ch;
@@ -235,8 +234,7 @@ static int parse(int argc, char **argv, struct ckpt_opts *co, bool ha)
 			o->to = optarg;
 			break;
 		case 'N':
-			if (strlen(optarg) > WIRE_CHAIN_MAX || optarg[0] == '.' ||
-			    !ha_name_ok(optarg, strlen(optarg))) {
+			if (!ha_chain_name_ok(optarg)) {
 				ferry_err("bad --name '%s' ([A-Za-z0-9._-], 1..%d, not starting "
 					  "with a dot)", optarg, WIRE_CHAIN_MAX);
 				return -1;
@@ -245,14 +243,6 @@ static int parse(int argc, char **argv, struct ckpt_opts *co, bool ha)
 			break;
 		case 'I':
 			o->insecure = true;
-			break;
-		case 'C':
-			/* a name or an ID, never something Podman takes for an option */
-			if (!wire_ctr_name_ok(optarg)) {
-				ferry_err("bad --container '%s' (a container's name or ID)", optarg);
-				return -1;
-			}
-			co->container = optarg;
 			break;
 		case 'j':
 			o->json = true;
@@ -265,7 +255,7 @@ static int parse(int argc, char **argv, struct ckpt_opts *co, bool ha)
 			return -1;
 		}
 	}
-	if (co->container) {
+	if (co->o.container) {
 		if (optind != argc) {
 			ferry_err("a PID or --container, not both");
 			return -1;
@@ -280,7 +270,7 @@ static int parse(int argc, char **argv, struct ckpt_opts *co, bool ha)
 		ferry_err("missing --dir DIR or --to HOST:PORT");
 		return -1;
 	}
-	if (co->container && o->ncriu_args) {
+	if (co->o.container && o->ncriu_args) {
 		ferry_err("--criu-arg does not apply to --container (Podman runs CRIU)");
 		return -1;
 	}
@@ -288,9 +278,8 @@ static int parse(int argc, char **argv, struct ckpt_opts *co, bool ha)
 		ferry_err("--name and --insecure go with --to");
 		return -1;
 	}
-	if (o->to && !co->name[0] && co->container && strlen(co->container) <= WIRE_CHAIN_MAX &&
-	    co->container[0] != '.')
-		snprintf(co->name, sizeof(co->name), "%s", co->container);
+	if (o->to && !co->name[0] && co->o.container && ha_chain_name_ok(co->o.container))
+		snprintf(co->name, sizeof(co->name), "%s", co->o.container);
 	else if (o->to && !co->name[0])
 		default_name(o->pid, co->name, sizeof(co->name));
 	if (!co->dir) {
@@ -431,10 +420,10 @@ static int checkpoint_once(struct ckpt_opts *co, struct ha_store *st, struct ha_
 	m.fd = -1;
 	m.t0 = ferry_now_ns();
 	m.base = base && base->version ? base : NULL;
-	if (co->container) {
+	if (co->o.container) {
 		/* looked up each time: its init as this host sees it now */
 		m.ctr = calloc(1, sizeof(*m.ctr));
-		ret = m.ctr ? ctr_inspect(co->container, m.ctr, m.err, sizeof(m.err)) : -ENOMEM;
+		ret = m.ctr ? ctr_inspect(co->o.container, m.ctr, m.err, sizeof(m.err)) : -ENOMEM;
 		if (!ret)
 			ret = ctr_volumes(m.ctr, m.err, sizeof(m.err));
 		if (ret == -ENOENT)
@@ -623,8 +612,8 @@ int cmd_ha(int argc, char **argv)
 	ret = open_store(&co, &st);
 	if (ret)
 		return exit_code(ret);
-	if (co.container)
-		snprintf(what, sizeof(what), "container %s", co.container);
+	if (co.o.container)
+		snprintf(what, sizeof(what), "container %s", co.o.container);
 	else
 		snprintf(what, sizeof(what), "%d", co.o.pid);
 	src_progress("checkpointing %s into %s%s%s%s%s every %u s, keeping %u version%s", what,
@@ -635,7 +624,7 @@ int cmd_ha(int argc, char **argv)
 
 		/* a container's final dump is Podman's archive, which the next
 		 * version could not build on */
-		ret = checkpoint_once(&co, &st, &meta, co.container ? NULL : &base);
+		ret = checkpoint_once(&co, &st, &meta, co.o.container ? NULL : &base);
 		if (ret == -ESRCH || (ret && kill(co.o.pid, 0) && errno == ESRCH)) {
 			ret = -ESRCH;
 			ferry_err("process %d is gone: no more versions", co.o.pid);

@@ -13,7 +13,6 @@
 #include <unistd.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include "ha_ship.h"
 #include "mig_net.h"
 #include "util.h"
@@ -33,10 +32,8 @@ static int fail(struct wire_conn *c, int ret, char *err, size_t errlen, const ch
 static int connect_store(struct wire_conn *c, const struct ha_ship_opts *o, char *err,
 			 size_t errlen)
 {
-	struct wire_hello h = { .version = WIRE_VERSION, .caps = WIRE_CAP_ZSTD | WIRE_CAP_STORE };
-	struct wire_hello peer;
+	struct wire_hello h, peer;
 	struct wire_msg m;
-	struct utsname u;
 	int fd, ret;
 
 	fd = mig_connect(o->to, err, errlen);
@@ -53,9 +50,7 @@ static int connect_store(struct wire_conn *c, const struct ha_ship_opts *o, char
 		if (ret)
 			return ret;
 	}
-	uname(&u);
-	snprintf(h.host, sizeof(h.host), "%s", u.nodename);
-	snprintf(h.kernel, sizeof(h.kernel), "%s", u.release);
+	wire_hello_init(&h, WIRE_CAP_ZSTD | WIRE_CAP_STORE);
 	if (getrandom(h.id, sizeof(h.id), 0) != sizeof(h.id))
 		return ferry_errf(err, errlen, -errno, "getrandom: %s", strerror(errno));
 	ret = wire_send_hello(c, &h);

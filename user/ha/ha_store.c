@@ -16,15 +16,27 @@
 #include "mig.h"
 #include "util.h"
 
+bool ha_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '_' || c == '-';
+}
+
 bool ha_name_ok(const char *s, size_t len)
 {
 	if (!len || len > 200 || (s[0] == '.' && (len == 1 || (len == 2 && s[1] == '.'))))
 		return false;
 	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_' || s[i] == '-'))
+		if (!ha_name_char(s[i]))
 			return false;
 	return true;
+}
+
+bool ha_chain_name_ok(const char *s)
+{
+	size_t len = strlen(s);
+
+	return len <= HA_CHAIN_MAX && s[0] != '.' && ha_name_ok(s, len);
 }
 
 bool ha_path_ok(const char *path)

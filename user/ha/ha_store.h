@@ -168,6 +168,11 @@ int ha_store_accept(struct ha_store *st, uint32_t version, struct ha_meta *meta,
 void ha_store_prune(struct ha_store *st, unsigned int keep,
 		    void (*say)(const char *fmt, ...) __attribute__((format(printf, 1, 2))));
 
+/* A chain's name on a store host (`--name`, STORE/NAME): 1..HA_CHAIN_MAX
+ * bytes of [A-Za-z0-9._-], not starting with a dot. */
+#define HA_CHAIN_MAX		64
+bool ha_chain_name_ok(const char *s);
+
 /* Pure, for the unit tests: is this a path a manifest may name? */
 bool ha_path_ok(const char *path);
 /* Pure: may a version with this base hold a link at path to target? Inside

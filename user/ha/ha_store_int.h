@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* A character of such names: [A-Za-z0-9._-] */
+bool ha_name_char(char c);
 /* A name a manifest may hold: [A-Za-z0-9._-], 1-200 bytes, not . or .. */
 bool ha_name_ok(const char *s, size_t len);
 /* The names in dirfd, sorted, without . and .. (malloc'ed). */

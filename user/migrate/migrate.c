@@ -15,7 +15,6 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include "cmds.h"
 #include "criu_img.h"
 #include "dirty_track.h"
@@ -223,14 +222,11 @@ int src_interrupted(struct mig *m)
 
 static int handshake(struct mig *m)
 {
-	struct wire_hello h = { .version = WIRE_VERSION, .caps = WIRE_CAP_ZSTD }, peer;
-	struct utsname u;
+	struct wire_hello h, peer;
 	struct wire_msg msg;
 	int ret;
 
-	uname(&u);
-	snprintf(h.host, sizeof(h.host), "%s", u.nodename);
-	snprintf(h.kernel, sizeof(h.kernel), "%s", u.release);
+	wire_hello_init(&h, WIRE_CAP_ZSTD);
 	memcpy(h.id, m->id, WIRE_ID_LEN);
 	ret = wire_send_hello(&m->c, &h);
 	if (!ret)
@@ -658,6 +654,14 @@ int src_parse_precopy_opt(int c, const char *arg, struct opts *o)
 	case 'c':
 		return ferry_arg_push(o->criu_args, &o->ncriu_args, MAX_CRIU_ARGS, arg, "--criu-arg")
 			       ? -1 : 1;
+	case 'C':
+		/* a name or an ID, never something Podman takes for an option */
+		if (!wire_ctr_name_ok(arg)) {
+			ferry_err("bad --container '%s' (a container's name or ID)", arg);
+			return -1;
+		}
+		o->container = arg;
+		return 1;
 	}
 	return 0;
 }
@@ -702,14 +706,6 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case 't':
 			o->to = optarg;
-			break;
-		case 'C':
-			/* a name or an ID, never something Podman takes for an option */
-			if (!wire_ctr_name_ok(optarg)) {
-				ferry_err("bad --container '%s' (a container's name or ID)", optarg);
-				return -1;
-			}
-			o->container = optarg;
 			break;
 		case 'K':
 			o->keep_source = true;

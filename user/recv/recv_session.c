@@ -18,7 +18,6 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include "cmds.h"
 #include "criu_img.h"
@@ -141,9 +140,8 @@ static int authenticate(struct session *s)
 
 static int handshake(struct session *s)
 {
-	struct wire_hello h = { .version = WIRE_VERSION, .caps = WIRE_CAP_ZSTD }, peer;
+	struct wire_hello h, peer;
 	struct wire_msg m;
-	struct utsname u;
 	int ret;
 
 	ret = wire_expect(&s->c, WIRE_HELLO, &m);
@@ -154,9 +152,7 @@ static int handshake(struct session *s)
 			wire_send_error(&s->c, WIRE_ERROR, ret, "%s", s->c.err);
 		return serr(s, ret, "handshake: %s", s->c.err);
 	}
-	uname(&u);
-	snprintf(h.host, sizeof(h.host), "%s", u.nodename);
-	snprintf(h.kernel, sizeof(h.kernel), "%s", u.release);
+	wire_hello_init(&h, WIRE_CAP_ZSTD);
 	memcpy(s->id, peer.id, WIRE_ID_LEN);
 	s->query = peer.caps & WIRE_CAP_QUERY;
 	s->store = !s->query && (peer.caps & WIRE_CAP_STORE);

@@ -21,7 +21,6 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include "ha_store.h"
-#include "ha_store_int.h"
 #include "recv.h"
 #include "recv_ledger.h"
 #include "recv_store.h"
@@ -358,7 +357,7 @@ int recv_store_run(const struct ropts *o, struct wire_conn *c, const char *peer,
 	if (!o->store_dir)
 		return ferry_errf(err, errlen, -EPERM, "this receiver keeps no checkpoints (it was "
 				  "started without --store)");
-	if (!ha_name_ok(so.chain, strlen(so.chain)) || so.chain[0] == '.') {
+	if (!ha_chain_name_ok(so.chain)) {
 		ferry_sanitize(so.chain, false);
 		return ferry_errf(err, errlen, -EPROTO, "bad chain name '%s'", so.chain);
 	}

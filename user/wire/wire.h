@@ -248,6 +248,9 @@ struct wire_hello {
 /* "3f9a...": 2 * WIRE_ID_LEN hex digits; false if s is not one. */
 void wire_id_hex(const uint8_t id[WIRE_ID_LEN], char out[2 * WIRE_ID_LEN + 1]);
 bool wire_id_parse(const char *s, uint8_t id[WIRE_ID_LEN]);
+/* This host's HELLO: this protocol version, caps, its name and kernel
+ * release (uname), a zero ID. */
+void wire_hello_init(struct wire_hello *h, uint64_t caps);
 int wire_send_hello(struct wire_conn *c, const struct wire_hello *h);
 int wire_parse_hello(struct wire_conn *c, const struct wire_msg *m, struct wire_hello *h);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 #include <zstd.h>
 #include "util.h"
@@ -38,6 +39,19 @@ static int check_type(struct wire_conn *c, const struct wire_msg *m, uint16_t ty
 }
 
 /* ---- typed messages ---------------------------------------------------- */
+void wire_hello_init(struct wire_hello *h, uint64_t caps)
+{
+	struct utsname u;
+
+	memset(h, 0, sizeof(*h));
+	h->version = WIRE_VERSION;
+	h->caps = caps;
+	if (uname(&u))
+		return;
+	snprintf(h->host, sizeof(h->host), "%s", u.nodename);
+	snprintf(h->kernel, sizeof(h->kernel), "%s", u.release);
+}
+
 int wire_send_hello(struct wire_conn *c, const struct wire_hello *h)
 {
 	struct wire_buf b;
