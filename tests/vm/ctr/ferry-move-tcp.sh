@@ -1,8 +1,8 @@
 #!/bin/bash
 # ferry-vm: hosts=2
 # ferry-move-tcp: a Podman container with established TCP connections
-# moves from a to b with `ferry migrate --container`, and its clients do
-# not notice.
+# and a process tree of its own moves from a to b with `ferry migrate
+# --container`, and its clients do not notice.
 #
 # Topology: the container (runc, Podman's bridge network, its own IP on
 # a's podman0) runs tests/progs/tcp_stream's server. The clients (one
@@ -24,6 +24,16 @@
 #  - the container runs on b under Podman with its ID, name, IP and MAC,
 #    and a file it wrote into its /dev/shm (a tmpfs of its own) is there;
 #    nothing of it is left on a;
+#  - its rootfs changes: a file it wrote is there, a file of the image it
+#    deleted is not;
+#  - its process tree (tests/progs/mig_tree beside the server): a parent
+#    with two writer threads and a child it feeds through a pipe, with an
+#    open log file. On b the parent has its 3 threads, the child is still
+#    its child, each thread's region verifies and its generation advances,
+#    the child got every counter without a gap, before the migration and
+#    after (and goes on getting them), and the log file keeps growing;
+#  - its memory: mig_workload (32 MiB, a hot window rewritten all the time)
+#    verifies every page on b, with more writes than before;
 #  - the report counts $N connections (tcp_connections_dumped).
 set -euo pipefail
 . "$FERRY_SRC/tests/vm/lib/assert.sh"
@@ -41,6 +51,25 @@ WINDOW=$(( N > 64 ? 10 : 3 ))
 fmt='{{.Id}} {{.Name}} {{.NetworkSettings.IPAddress}} {{.NetworkSettings.MacAddress}}'
 # the server's host PID (one runs on a host at a time)
 spid() { pgrep -f "tcp_stream server" | head -1; }
+# the memory workload's; mig_tree's parent (the one with a mig_tree child:
+# a restored tree's start times may tie) and its child
+wpid() { pgrep -x mig_workload | head -1; }
+tpid() {
+	local p
+	for p in $(pgrep -x mig_tree); do
+		[ -n "$(pgrep -x -P "$p" mig_tree)" ] && { echo "$p"; return; }
+	done
+	true
+}
+tchild() { pgrep -x -P "$1" mig_tree | head -1; }
+# tree_verify P C WHAT: both of mig_tree's verdicts, "PARENT / CHILD"
+tree_verify() {
+	local v c
+	v=$(workload_verify "$1" /proc/$1/root/tmp/tree.pid.parent)
+	c=$(workload_verify "$2" /proc/$2/root/tmp/tree.pid.child)
+	case "$v $c" in OK*OK*) ;; *) fail "$3: mig_tree: $v / $c" ;; esac
+	echo "$v / $c"
+}
 # TCP RST packets of the streams, in and out of b's stack
 rst_watch() {
 	nft -f - <<-EOF
@@ -58,14 +87,26 @@ if [ "$FERRY_ROLE" = a ]; then
 	# a failed run must not leave c1 to the next script
 	trap 'podman rm -f -t 0 c1 >/dev/null 2>&1; true' EXIT
 	step "image"
-	ctr_image_build $CTR_DIR/rootfs.tar "$FERRY_PROGS/tcp_stream"
+	ctr_image_build $CTR_DIR/rootfs.tar "$FERRY_PROGS/tcp_stream" "$FERRY_PROGS/mig_workload" \
+		"$FERRY_PROGS/mig_tree"
 	podman import -q $CTR_DIR/rootfs.tar localhost/ferry-tcp:1 >/dev/null
 	podman save -q -o "$S/image.tar" localhost/ferry-tcp:1
 	step "run"
 	podman run -d -q --name c1 --network bridge --ulimit nofile=4096:4096 localhost/ferry-tcp:1 \
-		/bin/sh -c "echo in-shm >/dev/shm/mark; exec /w/tcp_stream server 0.0.0.0 $SPORT $N /tmp/srv.st /tmp/srv.pid $RATE" >/dev/null
-	for i in $(seq 300); do [ -n "$(spid)" ] && break; sleep 0.2; done
+		/bin/sh -c "echo in-shm >/dev/shm/mark; echo before >/tmp/mark; rm /etc/gone
+			/w/mig_workload 32 256 /tmp/w.pid & /w/mig_tree /tmp/tree.pid /tmp/tree.log &
+			exec /w/tcp_stream server 0.0.0.0 $SPORT $N /tmp/srv.st /tmp/srv.pid $RATE" >/dev/null
+	for i in $(seq 300); do [ -n "$(spid)" ] && [ -n "$(wpid)" ] && [ -n "$(tpid)" ] && break; sleep 0.2; done
 	[ -n "$(spid)" ] || fail "tcp_stream does not run in the container"
+	w=$(wpid) tp=$(tpid)
+	[ -n "$w" ] && [ -n "$tp" ] || fail "mig_workload or mig_tree (a parent with its child) does not run in the container"
+	for i in $(seq 300); do [ -s "/proc/$w/root/tmp/w.pid" ] && [ -s "/proc/$tp/root/tmp/tree.pid" ] && break; sleep 0.1; done
+	tc=$(tchild "$tp")
+	v=$(workload_verify "$w" "/proc/$w/root/tmp/w.pid.verify"); step "memory before: $v"
+	case $v in OK*) ;; *) fail "memory before: $v" ;; esac
+	echo "$v" >"$S/verify.before"
+	v=$(tree_verify "$tp" "$tc" "before"); step "tree before: $v"
+	echo "$v" >"$S/tree.before"
 	podman inspect --format "$fmt" c1 >"$S/ident"
 	podman inspect --format '{{.NetworkSettings.IPAddress}}' c1 >"$S/cip"
 	barrier image 600
@@ -78,6 +119,7 @@ if [ "$FERRY_ROLE" = a ]; then
 	step "migrate ($(cat "$S/ident"))"
 	ctr_migrate c1 $PORT 3
 	[ -z "$(spid)" ] || fail "tcp_stream still runs on a"
+	[ -z "$(pgrep -x 'mig_workload|mig_tree')" ] || fail "mig_workload or mig_tree still runs on a"
 	r=$(cat "$FERRY_OUT/report.json")
 	assert_eq "$(jq_get "$r" tcp_connections_dumped)" "$N" "report: connections"
 	dt=$(jq_get "$r" downtime_ms)
@@ -147,6 +189,32 @@ assert_eq "$rc" 0 "ferry receive --once exit status"
 assert_eq "$(podman inspect --format "$fmt" c1)" "$(cat "$S/ident")" "ID, name, IP and MAC on b"
 assert_eq "$(podman inspect --format '{{.State.Status}}' c1)" running "state on b"
 assert_eq "$(podman exec c1 cat /dev/shm/mark)" in-shm "a file in the container's /dev/shm"
+assert_eq "$(podman exec c1 cat /tmp/mark)" before "a file the container wrote"
+podman exec c1 ls /etc/gone >/dev/null 2>&1 && fail "a file the container deleted is back"
+# its memory
+w=$(wpid)
+[ -n "$w" ] || fail "mig_workload does not run on b"
+v=$(workload_verify "$w" /proc/$w/root/tmp/w.pid.verify); step "memory on b: $v"
+case $v in OK*) ;; *) fail "memory on b: $v" ;; esac
+[ "$(field "$v" writes)" -gt "$(field "$(cat "$S/verify.before")" writes)" ] ||
+	fail "the memory workload's writes did not advance: $(cat "$S/verify.before") -> $v"
+# its process tree: threads, the pipe, the child, the open log file
+tp=$(tpid)
+[ -n "$tp" ] || fail "mig_tree does not run on b as a parent with its child: $(pgrep -ax mig_tree | tr '\n' ' ')"
+tc=$(tchild "$tp")
+assert_eq "$(ls /proc/$tp/task | wc -l)" 3 "threads of mig_tree's parent"
+lines=$(podman exec c1 cat /tmp/tree.log | wc -l)
+t1=$(tree_verify "$tp" "$tc" "on b"); step "tree on b: $t1"
+sleep 2
+t2=$(tree_verify "$tp" "$tc" "on b, later"); step "tree on b, later: $t2"
+t0=$(cat "$S/tree.before")
+[ "$(field "$t1" got)" -gt "$(field "$t0" got)" ] || fail "the child's counter went back: $t0 -> $t1"
+[ "$(field "$t2" got)" -gt "$(field "$t1" got)" ] || fail "the child stopped getting counters: $t1 -> $t2"
+g1=$(echo "$t1" | sed -n 's/.*gens=\([0-9]*\),\([0-9]*\).*/\1 \2/p')
+g2=$(echo "$t2" | sed -n 's/.*gens=\([0-9]*\),\([0-9]*\).*/\1 \2/p')
+set -- $g1 $g2
+[ "$3" -gt "$1" ] && [ "$4" -gt "$2" ] || fail "mig_tree's threads stopped: $g1 -> $g2"
+[ "$(podman exec c1 cat /tmp/tree.log | wc -l)" -gt "$lines" ] || fail "mig_tree's log file stopped growing"
 SP=$(spid)
 [ -n "$SP" ] || fail "tcp_stream does not run on b"
 SST=/proc/$SP/root/tmp/srv.st
