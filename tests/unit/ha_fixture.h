@@ -61,15 +61,16 @@ static void put_final(const char *vtmp, const struct criu_pme *e, size_t n, cons
 	close(dfd);
 }
 
-/* The tag of every page a restore of version v would get, in order. */
-static void pages_seen(uint32_t v, char *out, size_t len)
+/* The tag of every page a restore from image directory dir would get, in
+ * order. */
+static void pages_seen_in(const char *dir, char *out, size_t len)
 {
-	char dir[700], err[512];
+	char err[512];
 	unsigned char c;
 	struct lz_map m;
 	size_t k = 0;
 
-	snprintf(dir, sizeof(dir), "%s/v-%u/final", base, v);
+	out[0] = 0;
 	assert_int_equal(lz_map_load_all(dir, 100, &m, err, sizeof(err)), 0);
 	for (size_t i = 0; i < m.n; i++)
 		for (uint64_t p = 0; p < m.v[i].pages && k + 8 < len; p++) {
@@ -79,6 +80,15 @@ static void pages_seen(uint32_t v, char *out, size_t len)
 		}
 	lz_map_free(&m);
 	lz_files_close();
+}
+
+/* The same for a restore of version v. */
+static void pages_seen(uint32_t v, char *out, size_t len)
+{
+	char dir[700];
+
+	snprintf(dir, sizeof(dir), "%s/v-%u/final", base, v);
+	pages_seen_in(dir, out, len);
 }
 
 /*

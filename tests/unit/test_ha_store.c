@@ -439,6 +439,46 @@ static void test_fold(void **state)
 	cleanup(&st);
 }
 
+/* `--export`: a final dump made to stand alone outside the store holds
+ * every page the chain gives it, with no parent link, and still does once
+ * the chain is gone; an existing destination is refused. */
+static void test_flatten(void **state)
+{
+	char err[1024], seen[512], src[700], dst[700], path[800];
+	struct criu_pme *e = NULL;
+	struct ha_store st;
+	struct stat sb;
+	uint32_t id;
+	size_t n = 0;
+
+	(void)state;
+	make_chain(&st);
+	snprintf(src, sizeof(src), "%s/v-2/final", base);
+	snprintf(dst, sizeof(dst), "%s/../flat", base);
+	put_file(src, "core-100.img", 300, 7);	/* not pages: linked as it is */
+	assert_int_equal(ha_flatten_images(src, dst, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/parent", dst);
+	assert_int_equal(lstat(path, &sb), -1);
+	snprintf(path, sizeof(path), "%s/core-100.img", dst);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, 300);
+	snprintf(path, sizeof(path), "%s/pagemap-100.img", dst);
+	assert_int_equal(criu_img_read_pagemap(path, &id, &e, &n), 0);
+	assert_int_equal(id, 9);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(e[i].flags, CRIU_PE_PRESENT);
+	free(e);
+	pages_seen_in(dst, seen, sizeof(seen));
+	assert_string_equal(seen, CHAIN_PAGES);
+	assert_int_equal(ha_store_retire(&st, 2), 0);
+	assert_int_equal(ha_store_retire(&st, 1), 0);
+	pages_seen_in(dst, seen, sizeof(seen));
+	assert_string_equal(seen, CHAIN_PAGES);
+	assert_int_equal(ha_flatten_images(dst, dst, err, sizeof(err)), -EEXIST);
+	mig_rmtree(dst);
+	cleanup(&st);
+}
+
 /* A fold by two renames (no RENAME_EXCHANGE) cut short between them: the
  * next writer puts the old version back; once done, the aside is removed. */
 static void test_fold_cut_short(void **state)
@@ -489,6 +529,7 @@ int main(void)
 		cmocka_unit_test(test_incremental_chain),
 		cmocka_unit_test(test_fold),
 		cmocka_unit_test(test_fold_cut_short),
+		cmocka_unit_test(test_flatten),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -123,6 +123,14 @@ int ctr_previous_tar(const char *parent_dir, const char *work_dir, char *tarf, s
 int ctr_restore(const struct wire_ctr *k, const char *archive, const char *previous_tar,
 		const char *work_dir, int timeout_ms, char *err, size_t errlen);
 /*
+ * `ferry restore --import`: restore Podman's checkpoint archive as it is
+ * (made by `podman container checkpoint --export` or `ferry checkpoint
+ * --export`), working in work_dir. The container Podman made, running,
+ * into ci; -EIO (why in err) when Podman failed or it does not run.
+ */
+int ctr_restore_archive(const char *archive, const char *work_dir, int timeout_ms,
+			struct ctr_info *ci, char *err, size_t errlen);
+/*
  * Destination, in the restore guard once the receiver is gone (ctr_undo.c):
  * end everything the restore of container id started (processes started
  * since `since`, a mig_pid_starttime), its network locked first. Podman's

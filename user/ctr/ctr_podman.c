@@ -545,6 +545,42 @@ int ctr_restore(const struct wire_ctr *k, const char *archive, const char *previ
 	return -EIO;
 }
 
+int ctr_restore_archive(const char *archive, const char *work_dir, int timeout_ms,
+			struct ctr_info *ci, char *err, size_t errlen)
+{
+	const char *argv[] = {
+		"podman", "container", "restore", "--import", archive,
+		"--tcp-established",	/* ignored by Podman if none were dumped */
+		NULL,
+	};
+	char log[4300], tail[2048], saved[4300], out[256];
+	size_t len;
+	int ret;
+
+	snprintf(log, sizeof(log), "%s/podman-restore.log", work_dir);
+	ret = ctr_capture(argv, out, sizeof(out), log, timeout_ms);
+	if (ret) {
+		mig_log_errors(log, tail, sizeof(tail));
+		if (ret == -ETIMEDOUT)
+			ferry_errf(err, errlen, -EIO, "podman container restore did not finish within "
+				   "%d s: killed", timeout_ms / 1000);
+		else
+			ferry_errf(err, errlen, -EIO, "podman container restore --import failed "
+				   "(%d):\n%s", ret, tail);
+		snprintf(saved, sizeof(saved), "%s/criu-restore.log", work_dir);
+		append_criu_errors(log, saved, err, errlen);
+		return -EIO;
+	}
+	/* it prints the restored container's ID, and only that */
+	chomp(out);
+	len = strspn(out, "0123456789abcdef");
+	if (len != 64 || out[len])
+		return ferry_errf(err, errlen, -EIO, "podman container restore --import said '%.80s', "
+				  "not a container ID", out);
+	ret = ctr_inspect(out, ci, err, errlen);
+	return ret ? -EIO : 0;
+}
+
 int ctr_tcp_connections(pid_t pid)
 {
 	static const char *const files[] = { "tcp", "tcp6" };

@@ -20,6 +20,7 @@
 #include <sys/statvfs.h>
 #include "cmds.h"
 #include "ctr.h"
+#include "ha_export.h"
 #include "ha_ship.h"
 #include "ha_store.h"
 #include "ha_store_int.h"
@@ -36,6 +37,7 @@ static const char usage_text[] =
 "Usage: ferry checkpoint PID --dir DIR [OPTIONS]\n"
 "       ferry checkpoint PID --to HOST:PORT [--dir DIR] [--name NAME] [OPTIONS]\n"
 "       ferry checkpoint --container NAME|ID --dir DIR|--to HOST:PORT [OPTIONS]\n"
+"       ferry checkpoint --container NAME|ID --export FILE [--dir DIR] [OPTIONS]\n"
 "\n"
 "Add one version of the running process tree rooted at PID to the\n"
 "checkpoint store DIR (made if missing). The tree keeps running: its memory\n"
@@ -57,6 +59,14 @@ static const char usage_text[] =
 "with Podman (same ID and name; the image must be there). A container's\n"
 "versions always stand alone.\n"
 "\n"
+"With --export, the container's version is also written to FILE as Podman's\n"
+"checkpoint archive (checkpoint/ with CRIU's images, config.dump,\n"
+"spec.dump, network.status, rootfs-diff.tar, ...), its checkpoint/ holding\n"
+"every page (the rounds' too), so that `podman container restore --import\n"
+"FILE` or `ferry restore --import FILE` restores it on a host with the\n"
+"image, and tools that read Podman's layout (CRI-O) can take it. FILE is\n"
+"written beside itself and renamed into place once flushed.\n"
+"\n"
 "With --to, the version is also sent to `ferry receive --store` on HOST, so\n"
 "that it outlives this host: with what it builds on that HOST lacks, over\n"
 "TLS, checked there against its manifest and published there before this\n"
@@ -69,6 +79,7 @@ static const char usage_text[] =
 "  --dir DIR            the checkpoint store\n"
 "  --container NAME|ID  a Podman container instead of a PID\n"
 "  --to HOST:PORT       also keep the version on HOST (`ferry receive --store`)\n"
+"  --export FILE        also write it as Podman's archive (--container only)\n"
 "  --name NAME          the chain's name there ([A-Za-z0-9._-], at most 64;\n"
 "                       default: the container's name, or the process's name\n"
 "                       and PID, e.g. redis-4242)\n"
@@ -90,7 +101,8 @@ static const char usage_text[] =
 "\n"
 "Exit status: 0 the version was published (and, with --to, stored on HOST);\n"
 "1 it failed (no version added, the tree runs on), or with --to it is only\n"
-"in the local store; 2 bad usage; 4 no such process; 5 not permitted.\n";
+"in the local store, or with --export FILE was not written; 2 bad usage;\n"
+"4 no such process; 5 not permitted.\n";
 
 static const char ha_usage_text[] =
 "Usage: ferry ha PID|--container NAME|ID --dir DIR|--to HOST:PORT [--interval S]\n"
@@ -133,6 +145,9 @@ struct ckpt_opts {
 	struct wire_tls *tls;
 	bool shipped;			/* the last version reached --to's host */
 	struct ha_ship_stats ship;
+	const char *export;		/* --export FILE */
+	bool exported;
+	struct ha_export_stats exp;
 };
 
 #define LOCAL_STORES	"/var/lib/ferry/checkpoints"
@@ -182,6 +197,7 @@ static int parse(int argc, char **argv, struct ckpt_opts *co, bool ha)
 		{ "name", required_argument, NULL, 'N' },
 		{ "container", required_argument, NULL, 'C' },
 		{ "insecure", no_argument, NULL, 'I' },
+		{ "export", required_argument, NULL, 'E' },
 		WIRE_TLS_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -200,6 +216,10 @@ static int parse(int argc, char **argv, struct ckpt_opts *co, bool ha)
 			continue;
 		if (!ha && (c == 'i' || c == 'k' || c == 'n')) {
 			ferry_err("--interval, --keep and --count are for `ferry ha`");
+			return -1;
+		}
+		if (ha && c == 'E') {
+			ferry_err("--export is for `ferry checkpoint`");
 			return -1;
 		}
 		switch (src_parse_precopy_opt(c, optarg, o)) {
@@ -244,6 +264,13 @@ static int parse(int argc, char **argv, struct ckpt_opts *co, bool ha)
 		case 'I':
 			o->insecure = true;
 			break;
+		case 'E':
+			if (!optarg[0]) {
+				ferry_err("bad --export '' (a file name)");
+				return -1;
+			}
+			co->export = optarg;
+			break;
 		case 'j':
 			o->json = true;
 			break;
@@ -266,8 +293,13 @@ static int parse(int argc, char **argv, struct ckpt_opts *co, bool ha)
 	} else {
 		o->pid = (pid_t)v;
 	}
-	if (!co->dir && !o->to) {
-		ferry_err("missing --dir DIR or --to HOST:PORT");
+	if (!co->dir && !o->to && !co->export) {
+		ferry_err(ha ? "missing --dir DIR or --to HOST:PORT" :
+			  "missing --dir DIR, --to HOST:PORT or --export FILE");
+		return -1;
+	}
+	if (co->export && !co->o.container) {
+		ferry_err("--export goes with --container (Podman's archive of a container)");
 		return -1;
 	}
 	if (co->o.container && o->ncriu_args) {
@@ -278,9 +310,13 @@ static int parse(int argc, char **argv, struct ckpt_opts *co, bool ha)
 		ferry_err("--name and --insecure go with --to");
 		return -1;
 	}
-	if (o->to && !co->name[0] && co->o.container && ha_chain_name_ok(co->o.container))
+	/* the chain's name: on --to's host, and for the default local store */
+	if ((o->to || !co->dir) && !co->name[0] && co->o.container &&
+	    ha_chain_name_ok(co->o.container))
 		snprintf(co->name, sizeof(co->name), "%s", co->o.container);
-	else if (o->to && !co->name[0])
+	else if ((o->to || !co->dir) && !co->name[0] && co->o.container)
+		snprintf(co->name, sizeof(co->name), "container");
+	else if ((o->to || !co->dir) && !co->name[0])
 		default_name(o->pid, co->name, sizeof(co->name));
 	if (!co->dir) {
 		snprintf(co->dirbuf, sizeof(co->dirbuf), "%s/%s", LOCAL_STORES, co->name);
@@ -358,8 +394,31 @@ static void report(const struct ckpt_opts *co, const struct mig *m, const struct
 		json_u64(&j, "ms", co->ship.ms);
 		json_obj_close(&j);
 	}
+	if (co->export) {
+		json_obj_open(&j, "export");
+		json_str(&j, "file", co->export);
+		json_bool(&j, "ok", co->exported);
+		json_u64(&j, "bytes", co->exp.bytes);
+		json_u64(&j, "ms", co->exp.ms);
+		json_obj_close(&j);
+	}
 	json_obj_close(&j);
 	json_end(&j);
+}
+
+/* Version v, a container's, into --export's FILE too. */
+static void export(struct ckpt_opts *co, const char *vdir, const struct ha_meta *meta)
+{
+	char err[4200];
+
+	co->exported = !ha_export_container(vdir, meta, co->export, &co->exp, err, sizeof(err));
+	if (!co->exported)
+		ferry_err("version %u is in %s but not exported: %s", meta->version, vdir, err);
+	else
+		src_progress("version %u exported to %s as Podman's checkpoint archive (%.1f MiB, "
+			     "%llu ms): `podman container restore --import %s`", meta->version,
+			     co->export, co->exp.bytes / 1048576.0, (unsigned long long)co->exp.ms,
+			     co->export);
 }
 
 /* Version v, published here, to --to's host too; co->shipped says if it
@@ -498,6 +557,8 @@ static int checkpoint_once(struct ckpt_opts *co, struct ha_store *st, struct ha_
 		report(co, &m, meta, vdir);
 	if (co->o.to)
 		ship(co, st, version);
+	if (co->export)
+		export(co, vdir, meta);
 	if (m.o->json)
 		report(co, &m, meta, vdir);
 	if (base) {
@@ -594,7 +655,9 @@ int cmd_checkpoint(int argc, char **argv)
 	wire_tls_free(co.tls);
 	if (ret)
 		return exit_code(ret);
-	return co.o.to && !co.shipped ? FERRY_EXIT_FAIL : FERRY_EXIT_OK;
+	if ((co.o.to && !co.shipped) || (co.export && !co.exported))
+		return FERRY_EXIT_FAIL;
+	return FERRY_EXIT_OK;
 }
 
 int cmd_ha(int argc, char **argv)

@@ -53,8 +53,10 @@ static int copy_range(int from, uint64_t off, int to, uint64_t len, uint8_t *buf
 	return 0;
 }
 
-/* r0's pagemap-PID.img into the new r0 (dfd): every page, present. */
-static int fold_pid(const char *r0, int dfd, uint32_t pid, uint8_t *buf, char *err, size_t errlen)
+/* src's pagemap-PID.img into dfd (label names it in messages): every page
+ * src and its parents provide, present, in a new pages file. */
+static int fold_pid(const char *src, int dfd, const char *label, uint32_t pid, uint8_t *buf,
+		    char *err, size_t errlen)
 {
 	struct criu_pmevec out = { 0 };
 	struct criu_pme *own = NULL;
@@ -64,18 +66,18 @@ static int fold_pid(const char *r0, int dfd, uint32_t pid, uint8_t *buf, char *e
 	size_t nown = 0;
 	int fd, ret;
 
-	snprintf(path, sizeof(path), "%s/pagemap-%u.img", r0, pid);
+	snprintf(path, sizeof(path), "%s/pagemap-%u.img", src, pid);
 	ret = criu_img_read_pagemap(path, &pages_id, &own, &nown);
 	free(own);
 	if (ret)
 		return ferry_errf(err, errlen, ret, "%s: %s", path, strerror(-ret));
-	ret = lz_map_load_all(r0, pid, &map, err, errlen);
+	ret = lz_map_load_all(src, pid, &map, err, errlen);
 	if (ret)
 		return ret;
 	snprintf(name, sizeof(name), "pages-%u.img", pages_id);
 	fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
-		ret = ferry_errf(err, errlen, -errno, "r0/%s: %s", name, strerror(errno));
+		ret = ferry_errf(err, errlen, -errno, "%s/%s: %s", label, name, strerror(errno));
 	for (size_t i = 0; !ret && i < map.n; i++) {
 		const struct lz_ext *e = &map.v[i];
 
@@ -87,12 +89,12 @@ static int fold_pid(const char *r0, int dfd, uint32_t pid, uint8_t *buf, char *e
 			ret = ferry_errf(err, errlen, -ENOMEM, "out of memory");
 	}
 	if (fd >= 0 && close(fd) && !ret)
-		ret = ferry_errf(err, errlen, -errno, "r0/%s: %s", name, strerror(errno));
+		ret = ferry_errf(err, errlen, -errno, "%s/%s: %s", label, name, strerror(errno));
 	snprintf(name, sizeof(name), "pagemap-%u.img", pid);
 	if (!ret) {
 		ret = criu_img_write_pagemap_entries(dfd, name, pages_id, out.v, out.n);
 		if (ret)
-			ferry_errf(err, errlen, ret, "r0/%s: %s", name, strerror(-ret));
+			ferry_errf(err, errlen, ret, "%s/%s: %s", label, name, strerror(-ret));
 	}
 	free(out.v);
 	lz_map_free(&map);
@@ -118,64 +120,102 @@ static bool pagemap_name(const char *name, uint32_t *pid)
 }
 
 /*
- * One directory of the version (sub: "r0", "final", ...) into the copy:
- * files linked, links made again; in r0 the pages and pagemaps rewritten
- * and its parent link left out.
+ * The entries of image directory sfd (at path src; label names it in
+ * messages) into the empty directory dfd: files linked, links made again.
+ * With flatten, its pages and pagemaps are rewritten to stand alone and
+ * its parent link is left out.
  */
-static int fold_dir(int vfd, int cfd, const char *vdir, const char *sub, uint8_t *buf, char *err,
-		    size_t errlen)
+static int copy_entries(int sfd, int dfd, const char *src, const char *label, bool flatten,
+			uint8_t *buf, char *err, size_t errlen)
 {
-	bool first = !strcmp(sub, "r0");
-	int sfd, dfd = -1, ret = 0;
-	char r0[4300], **names = NULL;
+	char **names = NULL;
 	size_t n = 0;
+	int ret;
 
-	if (mkdirat(cfd, sub, 0700))
-		return ferry_errf(err, errlen, -errno, "mkdir %s: %s", sub, strerror(errno));
-	sfd = openat(vfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	dfd = openat(cfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (sfd < 0 || dfd < 0) {
-		ret = ferry_errf(err, errlen, -errno, "%s/%s: %s", vdir, sub, strerror(errno));
-		goto out;
-	}
 	ret = ha_dir_names(sfd, &names, &n);
-	if (ret) {
-		ferry_errf(err, errlen, ret, "%s/%s: %s", vdir, sub, strerror(-ret));
-		goto out;
-	}
-	snprintf(r0, sizeof(r0), "%s/r0", vdir);
+	if (ret)
+		return ferry_errf(err, errlen, ret, "%s: %s", src, strerror(-ret));
 	for (size_t i = 0; !ret && i < n; i++) {
 		const char *nm = names[i];
 		struct stat sb;
 		uint32_t pid;
 
 		if (fstatat(sfd, nm, &sb, AT_SYMLINK_NOFOLLOW)) {
-			ret = ferry_errf(err, errlen, -errno, "%s/%s: %s", sub, nm, strerror(errno));
+			ret = ferry_errf(err, errlen, -errno, "%s/%s: %s", label, nm, strerror(errno));
 		} else if (S_ISLNK(sb.st_mode)) {
 			char t[256];
 			ssize_t tl;
 
-			if (first && !strcmp(nm, "parent"))
-				continue;	/* the base: what the fold removes */
+			if (flatten && !strcmp(nm, "parent"))
+				continue;	/* what the pages came through */
 			tl = readlinkat(sfd, nm, t, sizeof(t) - 1);
 			if (tl < 0 || (t[tl] = 0, symlinkat(t, dfd, nm)))
-				ret = ferry_errf(err, errlen, -errno, "link %s/%s: %s", sub, nm,
+				ret = ferry_errf(err, errlen, -errno, "link %s/%s: %s", label, nm,
 						 strerror(errno));
-		} else if (first && pagemap_name(nm, &pid)) {
-			ret = fold_pid(r0, dfd, pid, buf, err, errlen);
-		} else if (first && !strncmp(nm, "pages-", 6)) {
+		} else if (flatten && pagemap_name(nm, &pid)) {
+			ret = fold_pid(src, dfd, label, pid, buf, err, errlen);
+		} else if (flatten && !strncmp(nm, "pages-", 6)) {
 			continue;	/* rewritten with its pagemap */
 		} else if (linkat(sfd, nm, dfd, nm, 0)) {
-			ret = ferry_errf(err, errlen, -errno, "link %s/%s: %s", sub, nm,
+			ret = ferry_errf(err, errlen, -errno, "link %s/%s: %s", label, nm,
 					 strerror(errno));
 		}
 	}
-out:
 	ha_names_free(names, n);
+	return ret;
+}
+
+/*
+ * One directory of the version (sub: "r0", "final", ...) into the copy:
+ * files linked, links made again; r0 made to stand alone.
+ */
+static int fold_dir(int vfd, int cfd, const char *vdir, const char *sub, uint8_t *buf, char *err,
+		    size_t errlen)
+{
+	int sfd, dfd = -1, ret = 0;
+	char src[4300];
+
+	if (mkdirat(cfd, sub, 0700))
+		return ferry_errf(err, errlen, -errno, "mkdir %s: %s", sub, strerror(errno));
+	sfd = openat(vfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	dfd = openat(cfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	snprintf(src, sizeof(src), "%s/%s", vdir, sub);
+	if (sfd < 0 || dfd < 0)
+		ret = ferry_errf(err, errlen, -errno, "%s: %s", src, strerror(errno));
+	else
+		ret = copy_entries(sfd, dfd, src, sub, !strcmp(sub, "r0"), buf, err, errlen);
 	if (sfd >= 0)
 		close(sfd);
 	if (dfd >= 0)
 		close(dfd);
+	return ret;
+}
+
+int ha_flatten_images(const char *src, const char *dst, char *err, size_t errlen)
+{
+	uint8_t *buf = malloc(COPY_BUF);
+	int sfd = -1, dfd = -1, ret;
+
+	if (!buf)
+		return ferry_errf(err, errlen, -ENOMEM, "out of memory");
+	if (mkdir(dst, 0700)) {
+		ret = ferry_errf(err, errlen, -errno, "mkdir %s: %s", dst, strerror(errno));
+		goto out;
+	}
+	sfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dfd = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (sfd < 0 || dfd < 0)
+		ret = ferry_errf(err, errlen, -errno, "%s: %s", sfd < 0 ? src : dst,
+				 strerror(errno));
+	else
+		ret = copy_entries(sfd, dfd, src, src, true, buf, err, errlen);
+	lz_files_close();
+out:
+	if (sfd >= 0)
+		close(sfd);
+	if (dfd >= 0)
+		close(dfd);
+	free(buf);
 	return ret;
 }
 

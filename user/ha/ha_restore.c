@@ -35,6 +35,7 @@
 
 static const char usage_text[] =
 "Usage: ferry restore --dir DIR [OPTIONS]\n"
+"       ferry restore --import FILE [--work-dir D] [--restore-timeout S] [--json]\n"
 "\n"
 "Restore, on this host, the process tree checkpointed into the store DIR\n"
 "(`ferry checkpoint`): the newest complete version, or --version N. Every\n"
@@ -49,6 +50,7 @@ static const char usage_text[] =
 "\n"
 "Options:\n"
 "  --dir DIR            the checkpoint store\n"
+"  --import FILE        a container's checkpoint archive (Podman's layout)\n"
 "  --version N          restore version N, no other\n"
 "  --work-dir D         where CRIU's private directory goes (default /tmp)\n"
 "  --no-lazy            CRIU restores every page before the tree runs (by\n"
@@ -74,8 +76,14 @@ static const char usage_text[] =
 "present), eagerly (Podman has no lazy restore); --criu-arg, --no-lazy and\n"
 "--move-addr do not apply (its network is Podman's), and root_pid is its init.\n"
 "\n"
+"With --import, FILE is a container's checkpoint archive in Podman's layout,\n"
+"made by `podman container checkpoint --export` (any compression Podman\n"
+"reads) or `ferry checkpoint --container --export`: Podman restores it here\n"
+"(`podman container restore --import`), with the container's ID and name\n"
+"(both must be free here, its image present), and ferry checks it runs.\n"
+"\n"
 "Exit status: 0 restored; 1 the restore failed or no version is complete;\n"
-"2 bad usage; 3 DIR holds no version.\n";
+"2 bad usage; 3 DIR holds no version, or FILE is missing.\n";
 
 static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void progress(const char *fmt, ...)
@@ -88,7 +96,7 @@ static void progress(const char *fmt, ...)
 }
 
 struct ropts {
-	const char *dir, *work_dir;
+	const char *dir, *work_dir, *import;
 	bool move, eager;
 	struct mig_addr addr;	/* --move-addr */
 	uint32_t version;
@@ -102,6 +110,7 @@ static int parse(int argc, char **argv, struct ropts *o)
 {
 	static const struct option lo[] = {
 		{ "dir", required_argument, NULL, 'D' },
+		{ "import", required_argument, NULL, 'I' },
 		{ "version", required_argument, NULL, 'v' },
 		{ "work-dir", required_argument, NULL, 'w' },
 		{ "restore-timeout", required_argument, NULL, 'R' },
@@ -122,6 +131,7 @@ static int parse(int argc, char **argv, struct ropts *o)
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'D': o->dir = optarg; break;
+		case 'I': o->import = optarg; break;
 		case 'w': o->work_dir = optarg; break;
 		case 'j': o->json = true; break;
 		case 'E': o->eager = true; break;
@@ -163,8 +173,13 @@ static int parse(int argc, char **argv, struct ropts *o)
 		ferry_err("unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
-	if (!o->dir) {
-		ferry_err("missing --dir DIR");
+	if (o->import && (o->dir || o->version || o->move || o->eager || o->ncriu_args)) {
+		ferry_err("--import takes none of --dir, --version, --move-addr, --no-lazy and "
+			  "--criu-arg (Podman restores the archive as it is)");
+		return -1;
+	}
+	if (!o->dir && !o->import) {
+		ferry_err("missing --dir DIR (or --import FILE)");
 		return -1;
 	}
 	return 0;
@@ -368,6 +383,73 @@ static int restore_container(const struct ropts *o, const char *vdir, const stru
 	return ret;
 }
 
+/* --import FILE: Podman's archive, restored by Podman as it is. */
+static int restore_import(const struct ropts *o)
+{
+	char work[4200], err[4200] = "";
+	struct ctr_info *ci = NULL;
+	struct stat sb;
+	uint64_t t = 0, ms = 0;
+	int ret;
+
+	if (stat(o->import, &sb)) {
+		ret = errno;
+		ferry_err("%s: %s", o->import, strerror(ret));
+		return ret == ENOENT ? FERRY_EXIT_MISSING : FERRY_EXIT_FAIL;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		ferry_err("%s: not a file", o->import);
+		return FERRY_EXIT_FAIL;
+	}
+	snprintf(work, sizeof(work), "%s/ferry-import-XXXXXX", o->work_dir);
+	if (!mkdtemp(work)) {
+		ferry_err("%s: %s", work, strerror(errno));
+		return FERRY_EXIT_FAIL;
+	}
+	if (!o->json)
+		progress("restoring %s (%.1f MiB) with Podman", o->import, sb.st_size / 1048576.0);
+	ci = calloc(1, sizeof(*ci));
+	if (!ci) {
+		ret = ferry_errf(err, sizeof(err), -ENOMEM, "out of memory");
+	} else {
+		t = ferry_now_ns();
+		ret = ctr_restore_archive(o->import, work, o->timeout_ms, ci, err, sizeof(err));
+		ms = (ferry_now_ns() - t) / 1000000;
+	}
+	if (ret)
+		ferry_err("restore of %s failed: %s", o->import, err);
+	else if (!o->json)
+		progress("container %s (%.12s) restored: init PID %d, running after %llu ms",
+			 ci->w.name, ci->w.id, (int)ci->pid, (unsigned long long)ms);
+	if (o->json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_obj_open(&j, NULL);
+		json_bool(&j, "restored", !ret);
+		json_str(&j, "archive", o->import);
+		json_u64(&j, "archive_bytes", (uint64_t)sb.st_size);
+		if (!ret) {
+			json_obj_open(&j, "container");
+			json_str(&j, "id", ci->w.id);
+			json_str(&j, "name", ci->w.name);
+			json_obj_close(&j);
+		}
+		json_u64(&j, "root_pid", (uint64_t)(ret ? 0 : ci->pid));
+		json_u64(&j, "restore_ms", ms);
+		if (ret)
+			json_str(&j, "error", err);
+		json_obj_close(&j);
+		json_end(&j);
+	}
+	free(ci);
+	if (!ret && !getenv("FERRY_KEEP_WORKDIR"))
+		mig_rmtree(work);
+	else
+		ferry_warn("work directory kept: %s", work);
+	return ret ? FERRY_EXIT_FAIL : FERRY_EXIT_OK;
+}
+
 int cmd_restore(int argc, char **argv)
 {
 	struct ha_meta meta;
@@ -382,6 +464,8 @@ int cmd_restore(int argc, char **argv)
 
 	if (parse(argc, argv, &o))
 		return FERRY_EXIT_USAGE;
+	if (o.import)
+		return restore_import(&o);
 	ret = ha_store_open(&st, o.dir, false, false, err, sizeof(err));
 	if (!ret && (ret = ha_store_versions(&st, &v, &n)))
 		snprintf(err, sizeof(err), "%s: %s", o.dir, strerror(-ret));

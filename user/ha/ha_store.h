@@ -130,6 +130,16 @@ int ha_verify_chain(const struct ha_store *st, uint32_t v, struct ha_meta *meta,
  */
 int ha_store_fold(struct ha_store *st, uint32_t v, char *err, size_t errlen);
 
+/*
+ * The CRIU image set in src, whose pagemaps may point into parent sets
+ * (src/parent, and so on), into dst (made; must not exist) standing alone:
+ * each pid's pagemap lists every page the chain provides, all present, in
+ * a new pages file; other files are hard-linked (dst on src's file
+ * system), links made again but src's parent link. For ha_store_fold()
+ * and `ferry checkpoint --export`.
+ */
+int ha_flatten_images(const char *src, const char *dst, char *err, size_t errlen);
+
 /* Write vfd's MANIFEST (files checksummed and flushed, meta->bytes set)
  * and fsync vfd. For ha_store.c and ha_fold.c. */
 int ha_manifest_write(int vfd, const char *label, struct ha_meta *meta, char *err,
