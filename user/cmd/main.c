@@ -20,7 +20,7 @@ static const struct {
 	{ "checkpoint", cmd_checkpoint, "add a version of a running tree or container to a store" },
 	{ "ha", cmd_ha, "checkpoint a tree or container periodically, keeping N" },
 	{ "versions", cmd_versions, "list a checkpoint store's versions and check them" },
-	{ "restore", cmd_restore, "restore a tree or container from a checkpoint store" },
+	{ "restore", cmd_restore, "restore a tree or container from a store, or a Podman archive" },
 	{ "pki",   cmd_pki,   "create the TLS certificates of the migration channel" },
 };
 
