@@ -62,7 +62,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct wire_store_open so;
 			struct wire_store_version sv;
 			struct wire_store_entry se;
+			struct wire_ctr k;
 		} u;
+		struct wire_ct *ct;
+		uint32_t ct_addr, nct;
 		static struct wire_store_have have;
 		char msg[256];
 		int32_t code;
@@ -109,6 +112,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 				wire_recv_file_body(&c, &f, nul);
 			}
+			break;
+		case WIRE_CONTAINER:
+			wire_parse_ctr(&c, &m, &u.k);
+			break;
+		case WIRE_CONNTRACK:
+			if (!wire_parse_ct(&c, &m, &ct_addr, &ct, &nct))
+				free(ct);
 			break;
 		case WIRE_ERROR:
 		case WIRE_ABORT:

@@ -17,7 +17,12 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 #include "ctr.h"
+#include "ctr_conntrack.h"
 #include "util.h"
 
 static char dir[] = "/tmp/ferry-ctr-test-XXXXXX";
@@ -185,6 +190,63 @@ static void test_ns_pid(void **state)
 	assert_true(ctr_ns_pid(INT32_MAX) < 0);
 }
 
+/* An entry survives the CT_NEW message the destination sends to its
+ * kernel, read back as a dump message would be; a NATed one (reply tuple
+ * not the original reversed) is left out. */
+static void test_conntrack_msg(void **state)
+{
+	struct wire_ct e = {
+		.src = htonl(0x0a630032), .dst = htonl(0x0a580002),
+		.sport = htons(40000), .dport = htons(7100),
+		.tcp_state = 3, .status = 0x6, .timeout = 431999,
+	}, out;
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct nlattr *t, *ip;
+
+	(void)state;
+	assert_true(wire_ct_ok(&e));
+	nlh = ctr_ct_build_new(buf, &e, 7);
+	assert_int_equal(nlh->nlmsg_type, (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW);
+	assert_int_equal(ctr_ct_parse(nlh, &out), 1);
+	assert_true(out.src == e.src && out.dst == e.dst && out.sport == e.sport &&
+		    out.dport == e.dport && out.tcp_state == e.tcp_state &&
+		    out.status == e.status && out.timeout == e.timeout);
+	/* the same, but the reply goes to another address: NATed here */
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW;
+	mnl_nlmsg_put_extra_header(nlh, sizeof(struct nfgenmsg));
+	for (int way = 0; way < 2; way++) {
+		t = mnl_attr_nest_start(nlh, way ? CTA_TUPLE_REPLY : CTA_TUPLE_ORIG);
+		ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
+		mnl_attr_put_u32(nlh, CTA_IP_V4_SRC, way ? e.dst : e.src);
+		mnl_attr_put_u32(nlh, CTA_IP_V4_DST, way ? htonl(0x0a630002) : e.dst);
+		mnl_attr_nest_end(nlh, ip);
+		ip = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+		mnl_attr_put_u8(nlh, CTA_PROTO_NUM, 6);
+		mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, way ? e.dport : e.sport);
+		mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, way ? e.sport : e.dport);
+		mnl_attr_nest_end(nlh, ip);
+		mnl_attr_nest_end(nlh, t);
+	}
+	mnl_attr_put_u32(nlh, CTA_STATUS, htonl(0x6 | 0x10));
+	mnl_attr_put_u32(nlh, CTA_TIMEOUT, htonl(100));
+	assert_int_equal(ctr_ct_parse(nlh, &out), 0);
+	/* cut short: malformed, not kept */
+	nlh = ctr_ct_build_new(buf, &e, 8);
+	nlh->nlmsg_len = mnl_nlmsg_size(sizeof(struct nfgenmsg)) + 8;
+	assert_true(ctr_ct_parse(nlh, &out) <= 0);
+	/* what may not be made on a host */
+	out = e; out.status |= 0x10;		/* a NAT bit */
+	assert_false(wire_ct_ok(&out));
+	out = e; out.tcp_state = 0;		/* NONE */
+	assert_false(wire_ct_ok(&out));
+	out = e; out.timeout = 6 * 86400;
+	assert_false(wire_ct_ok(&out));
+	out = e; out.dst = out.src;
+	assert_false(wire_ct_ok(&out));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -192,6 +254,7 @@ int main(void)
 		cmocka_unit_test(test_check_here),
 		cmocka_unit_test(test_capture_bounds),
 		cmocka_unit_test(test_ns_pid),
+		cmocka_unit_test(test_conntrack_msg),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

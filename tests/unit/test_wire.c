@@ -184,6 +184,64 @@ static void test_container(void **state)
 
 /* Volumes: both kinds arrive as sent; a count or form the receiver could
  * act on wrongly (a relative path, an option for a name) is refused. */
+/* CONNTRACK: entries round-trip; a count the frame does not hold, a
+ * huge one, an entry without the container's address or with a NAT bit
+ * are refused before anything is made of them */
+static void test_conntrack(void **state)
+{
+	struct pair *p = *state;
+	struct wire_ct v[2] = {
+		{ .src = 0x3200630a, .dst = 0x0200580a, .sport = 0x409c, .dport = 0xbc1b,
+		  .tcp_state = 3, .status = 6, .timeout = 432000 },
+		{ .src = 0x0200580a, .dst = 0x0100000a, .sport = 0x1111, .dport = 0x5000,
+		  .tcp_state = 3, .status = 2, .timeout = 60 },
+	}, *got;
+	uint32_t addr = 0x0200580a, a2, n;
+	struct wire_msg m;
+	struct wire_buf b;
+
+	assert_int_equal(wire_send_ct(&p->a, addr, v, 2), 0);
+	assert_int_equal(wire_expect(&p->b, WIRE_CONNTRACK, &m), 0);
+	assert_int_equal(m.len, 8 + 2 * WIRE_CT_ENTRY_LEN);
+	assert_int_equal(wire_parse_ct(&p->b, &m, &a2, &got, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(a2, addr);
+	for (int i = 0; i < 2; i++)
+		assert_true(got[i].src == v[i].src && got[i].dst == v[i].dst &&
+			    got[i].sport == v[i].sport && got[i].dport == v[i].dport &&
+			    got[i].tcp_state == v[i].tcp_state && got[i].status == v[i].status &&
+			    got[i].timeout == v[i].timeout);
+	free(got);
+	/* the other end is not the container's */
+	assert_int_equal(wire_send_ct(&p->a, 0x0300580a, v, 2), 0);
+	assert_int_equal(wire_recv(&p->b, &m), 0);
+	assert_int_equal(wire_parse_ct(&p->b, &m, &a2, &got, &n), -EPROTO);
+	assert_null(got);
+	/* a NAT bit */
+	v[1].status = 0x16;
+	assert_int_equal(wire_send_ct(&p->a, addr, v, 2), 0);
+	assert_int_equal(wire_recv(&p->b, &m), 0);
+	assert_int_equal(wire_parse_ct(&p->b, &m, &a2, &got, &n), -EPROTO);
+	/* counts that the frame does not hold */
+	for (int i = 0; i < 2; i++) {
+		wb_init(&b);
+		wb_bytes(&b, &addr, 4);
+		wb_u32(&b, i ? 0xffffffffu : 2);
+		wb_bytes(&b, v, 12);	/* not even one whole entry */
+		assert_int_equal(wire_send(&p->a, WIRE_CONNTRACK, b.p, (uint32_t)b.len), 0);
+		wb_free(&b);
+		assert_int_equal(wire_recv(&p->b, &m), 0);
+		assert_int_equal(wire_parse_ct(&p->b, &m, &a2, &got, &n), -EPROTO);
+		assert_null(got);
+	}
+	/* none: fine */
+	assert_int_equal(wire_send_ct(&p->a, addr, v, 0), 0);
+	assert_int_equal(wire_recv(&p->b, &m), 0);
+	assert_int_equal(wire_parse_ct(&p->b, &m, &a2, &got, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(got);
+}
+
 static void test_container_volumes(void **state)
 {
 	static const char hex[] =
@@ -723,6 +781,7 @@ int main(void)
 		cmocka_unit_test(test_codec),
 		cmocka_unit_test_setup_teardown(test_hello_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_container_volumes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conntrack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_container, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pages_malformed, setup, teardown),

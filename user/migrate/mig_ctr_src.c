@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include "ctr.h"
+#include "ctr_conntrack.h"
 #include "mig.h"
 #include "mig_src.h"
 #include "preflight.h"
@@ -74,6 +76,55 @@ int src_ctr_tcp_check(struct mig *m)
 	return 0;
 }
 
+/*
+ * This host's conntrack entries of the container's connections, read
+ * while its network is locked (ctr_conntrack.h). Only a migration needs
+ * them; a failure only warns: without them, only remote clients whose
+ * packets the destination host would NAT notice the move.
+ */
+static void read_conntrack(struct mig *m)
+{
+	char err[512], a[INET_ADDRSTRLEN];
+	uint32_t addr;
+	int ret;
+
+	if (m->store || !m->nconns)
+		return;
+	ret = ctr_ct_local_addr(m->o->pid, &addr);
+	if (!ret)
+		ret = ctr_ct_dump(addr, &m->ct, &m->nct, &m->ct_skipped, err, sizeof(err));
+	else
+		snprintf(err, sizeof(err), "its address: %s", strerror(-ret));
+	if (ret) {
+		ferry_warn("container %s: %s; its connections' conntrack entries are not carried",
+			   m->ctr->w.name, err);
+		return;
+	}
+	m->ct_addr = addr;
+	inet_ntop(AF_INET, &addr, a, sizeof(a));
+	src_progress("container %s (%s): %zu conntrack entr%s of its connections to carry",
+		     m->ctr->w.name, a, m->nct, m->nct == 1 ? "y" : "ies");
+	if (m->ct_skipped)
+		ferry_warn("container %s: %zu of its connections are NATed by this host (a "
+			   "published port, or masqueraded to the outside): bound to this host's "
+			   "address, they cannot survive the move", m->ctr->w.name, m->ct_skipped);
+}
+
+int src_ctr_send_conntrack(struct mig *m)
+{
+	int ret;
+
+	if (!(m->peer_caps & WIRE_CAP_CONNTRACK)) {
+		ferry_warn("%s takes no conntrack entries (an older ferry): remote clients whose "
+			   "packets it NATs may lose their connections", m->o->to);
+		return 0;
+	}
+	ret = wire_send_ct(&m->c, m->ct_addr, m->ct, (uint32_t)m->nct);
+	if (ret)
+		return src_seterr(m, ret, "sending the conntrack entries: %s", m->c.err);
+	return 0;
+}
+
 int src_ctr_final(struct mig *m)
 {
 	char stats[4300], arch[4300];
@@ -116,6 +167,7 @@ int src_ctr_final(struct mig *m)
 		src_progress("container %s: %zu TCP connection%s held (%d interface%s locked)",
 			     m->ctr->w.name, m->nconns, m->nconns == 1 ? "" : "s", m->ctr->nlinks,
 			     m->ctr->nlinks == 1 ? "" : "s");
+	read_conntrack(m);
 	m->t_criu = ferry_now_ns();
 	ret = ctr_checkpoint(m->ctr, arch, m->log, m->err, sizeof(m->err));
 	m->t_dumped = ferry_now_ns();

@@ -130,6 +130,10 @@ struct mig {
 	struct ctr_info *ctr;	/* --container: the container (NULL: a PID) */
 	bool ctr_frozen;	/* its cgroup is frozen: thawed unless it runs there */
 	bool ctr_locked;	/* its network is locked: unlocked with the thaw */
+	struct wire_ct *ct;	/* its connections' conntrack entries on this host */
+	size_t nct, ct_skipped;	/* ... and those left out (NATed here) */
+	uint32_t ct_addr;	/* its address they are of (network order) */
+	uint64_t peer_caps;	/* the destination's HELLO */
 	bool keep_dir;		/* the settle record lives in it */
 	char err[4096];
 };
@@ -187,6 +191,9 @@ int src_ctr_announce(struct mig *m);
  * lock its network (ctr_net_find); a container with TCP connections whose
  * network cannot be locked is refused (-ENOTSUP and the like). */
 int src_ctr_tcp_check(struct mig *m);
+/* The container's conntrack entries to the destination, before COMMIT
+ * (a warning instead if it cannot take them). */
+int src_ctr_send_conntrack(struct mig *m);
 int src_ctr_final(struct mig *m);
 void src_ctr_resume(struct mig *m);
 void src_ctr_remove(struct mig *m);

@@ -235,6 +235,7 @@ static int handshake(struct mig *m)
 		ret = wire_parse_hello(&m->c, &msg, &peer);
 	if (ret)
 		return src_seterr(m, ret, "handshake with %s: %s", m->o->to, m->c.err);
+	m->peer_caps = peer.caps;
 	src_progress("connected to %s (%s, Linux %s)", m->o->to, peer.host, peer.kernel);
 	return 0;
 }
@@ -886,6 +887,8 @@ int cmd_migrate(int argc, char **argv)
 		ret = m.ctr ? src_ctr_final(&m) : src_final_dump(&m);
 	if (!ret)
 		ret = send_images(&m);
+	if (!ret && m.nct)
+		ret = src_ctr_send_conntrack(&m);
 	if (!ret)
 		ret = commit(&m, tls);
 	if (ret == -EINPROGRESS) {
@@ -929,6 +932,7 @@ cleanup:
 	free(m.announced);
 	free(m.frozen_pids);
 	free(m.conns);
+	free(m.ct);
 	free(m.ctr);
 	pagestore_close(m.sent, false);
 	if (m.fd >= 0) {

@@ -28,6 +28,7 @@
 #include "criu_lazy.h"
 #include "criu_swrk.h"
 #include "ctr.h"
+#include "ctr_conntrack.h"
 #include "mig_guard.h"
 #include "imgchain.h"
 #include "lazy_server.h"
@@ -76,6 +77,9 @@ struct session {
 	struct wire_ctr ctr;
 	bool ctr_archive;	/* its checkpoint archive arrived */
 	char ctr_previous[4300];	/* the pre-copied images for --import-previous */
+	struct wire_ct *ct;	/* CONNTRACK: its connections' entries */
+	uint32_t nct;
+	bool ct_made;		/* made on this host (undone if the restore is) */
 	char err[4096];
 };
 
@@ -152,7 +156,7 @@ static int handshake(struct session *s)
 			wire_send_error(&s->c, WIRE_ERROR, ret, "%s", s->c.err);
 		return serr(s, ret, "handshake: %s", s->c.err);
 	}
-	wire_hello_init(&h, WIRE_CAP_ZSTD);
+	wire_hello_init(&h, WIRE_CAP_ZSTD | WIRE_CAP_CONNTRACK);
 	memcpy(s->id, peer.id, WIRE_ID_LEN);
 	s->query = peer.caps & WIRE_CAP_QUERY;
 	s->store = !s->query && (peer.caps & WIRE_CAP_STORE);
@@ -701,6 +705,47 @@ static int restore(struct session *s, uint64_t *ms, struct criu_restore_stats *r
 }
 
 /*
+ * CONNTRACK (ctr_conntrack.h): the container's connections become known to
+ * this host's conntrack before the restore, so that its first packets are
+ * not taken for new connections and NATed. A failure only costs remote
+ * clients behind this host's NAT their connections: said, not fatal.
+ */
+static int recv_conntrack(struct session *s, const struct wire_msg *m)
+{
+	uint32_t addr;
+	int ret;
+
+	if (!s->is_ctr || s->ct || s->committed)
+		return serr(s, -EPROTO, "unexpected CONNTRACK frame");
+	ret = wire_parse_ct(&s->c, m, &addr, &s->ct, &s->nct);
+	if (ret)
+		return serr(s, ret, "%s", s->c.err);
+	return 0;
+}
+
+static void ct_make(struct session *s)
+{
+	char err[512];
+	size_t made = 0;
+
+	if (!s->nct)
+		return;
+	if (ctr_ct_create(s->ct, s->nct, &made, err, sizeof(err)))
+		note("conntrack: %s; remote clients that this host NATs may lose their "
+		     "connections", err);
+	s->ct_made = true;	/* some may be */
+	note("conntrack: %zu of %u entr%s made for the container's connections", made, s->nct,
+	     s->nct == 1 ? "y" : "ies");
+}
+
+static void ct_undo(struct session *s)
+{
+	if (s->ct_made)
+		ctr_ct_delete(s->ct, s->nct);
+	s->ct_made = false;
+}
+
+/*
  * A container: Podman restores it from the archive on top of the newest
  * pre-copy image set (ctr.h). Podman removes what it made if it fails
  * (ctr_restore), so the source may resume.
@@ -722,6 +767,7 @@ static int restore_ctr(struct session *s, uint64_t *ms, struct criu_restore_stat
 	ret = mig_guard_start(&s->guard, NULL, 0, 0, undo_restore_ctr, s);
 	if (ret)
 		return serr(s, ret, "starting the restore guard: %s", strerror(-ret));
+	ct_make(s);
 	ret = ctr_restore(&s->ctr, arch, s->ctr_previous, s->dir, s->o->restore_ms, s->err,
 			  sizeof(s->err));
 	*ms = (ferry_now_ns() - t) / 1000000;
@@ -729,6 +775,7 @@ static int restore_ctr(struct session *s, uint64_t *ms, struct criu_restore_stat
 		/* Podman removed what it knew of; what conmon and runc may
 		 * still bring up goes too */
 		mig_guard_fire(&s->guard);
+		ct_undo(s);
 		return -EIO;
 	}
 	s->t_restored = ferry_now_ns();
@@ -840,6 +887,11 @@ static int serve(struct session *s)
 			if (ret)
 				return ret;
 			break;
+		case WIRE_CONNTRACK:
+			ret = recv_conntrack(s, &m);
+			if (ret)
+				return ret;
+			break;
 		case WIRE_COMMIT: {
 			struct criu_restore_stats rs;
 			uint64_t ms = 0, v[6];
@@ -852,6 +904,7 @@ static int serve(struct session *s)
 				/* it asked during the restore and waits for the
 				 * answer: undo, since nothing is recorded yet */
 				mig_guard_fire(&s->guard);
+				ct_undo(s);
 				ret = serr(s, -ECANCELED, "the source aborted during the restore; "
 					   "the restored tree was killed here");
 			}
@@ -988,6 +1041,7 @@ enum recv_result recv_session_run(const struct ropts *o, int fd)
 	imgchain_close(s.ic);
 	free(s.buf);
 	free(s.pids);
+	free(s.ct);
 	wire_tls_end(&s.c);
 	wire_free(&s.c);
 	if (s.dir[0] && !keep)

@@ -44,6 +44,7 @@ static const char *const type_names[__WIRE_TYPE_MAX] = {
 	[WIRE_STORE_LINK]	= "STORE_LINK",
 	[WIRE_STORE_END]	= "STORE_END",
 	[WIRE_STORE_DONE]	= "STORE_DONE",
+	[WIRE_CONNTRACK]	= "CONNTRACK",
 };
 
 const char *wire_type_name(uint16_t type)

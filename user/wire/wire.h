@@ -30,6 +30,10 @@
  *   S FILE_BEGIN, FILE_DATA|FILE_ZDATA*, FILE_END   (CRIU images of the
  *                                      final dump; chunks that compress are
  *                                      sent as FILE_ZDATA)
+ *   [S CONNTRACK]                      a container's connection-tracking
+ *                                      entries, when D's HELLO has
+ *                                      WIRE_CAP_CONNTRACK (ctr_conntrack.h):
+ *                                      D makes them before its restore
  *   S COMMIT -> D RESTORED (tree runs on D) | D NOT_RESTORED
  *                                      RESTORED: u64 restore ms, CRIU's
  *                                      restore_time, pages restored, dumped
@@ -112,6 +116,7 @@ enum wire_type {
 	WIRE_STORE_LINK,	/* one of its symbolic links */
 	WIRE_STORE_END,		/* its last entry was sent */
 	WIRE_STORE_DONE,	/* the store host published it */
+	WIRE_CONNTRACK,		/* a container's conntrack entries (struct wire_ct) */
 	__WIRE_TYPE_MAX,
 };
 
@@ -123,6 +128,7 @@ enum wire_cap {
 	WIRE_CAP_LAZY		= 1ULL << 3,	/* criu lazy-pages usable */
 	WIRE_CAP_QUERY		= 1ULL << 4,	/* this connection asks for an outcome */
 	WIRE_CAP_STORE		= 1ULL << 5,	/* this connection delivers checkpoints */
+	WIRE_CAP_CONNTRACK	= 1ULL << 6,	/* the receiver takes CONNTRACK */
 };
 
 #define WIRE_ID_LEN	16	/* a migration ID: random bytes from the source */
@@ -365,6 +371,33 @@ bool wire_ctr_ok(const struct wire_ctr *k);
 /* The name rule alone (also what `--container` accepts: a name, or an ID
  * or its prefix, whose hex digits fit it) */
 bool wire_ctr_name_ok(const char *name);
+
+/*
+ * CONNTRACK: the container's address (IPv4, network order), a u32 count
+ * and that many entries, each 21 bytes: the original direction's source
+ * and destination address (4 + 4) and ports (2 + 2), as they are on the
+ * wire of the network (big-endian), its TCP state (u8, TCP_CONNTRACK_*),
+ * status bits (u32) and timeout in seconds (u32). Each entry has the
+ * container's address at one end and passes wire_ct_ok().
+ */
+#define WIRE_CT_MAX		65536u
+#define WIRE_CT_ENTRY_LEN	21u
+#define WIRE_CT_MAX_TIMEOUT	(5u * 86400)	/* the kernel's established default */
+#define WIRE_CT_STATUS_KEPT	0x6u		/* IPS_SEEN_REPLY | IPS_ASSURED */
+struct wire_ct {
+	uint32_t src, dst;
+	uint16_t sport, dport;
+	uint8_t tcp_state;
+	uint32_t status;
+	uint32_t timeout;
+};
+/* A state from SYN_SENT to CLOSE, only the kept status bits, a timeout of
+ * 1..WIRE_CT_MAX_TIMEOUT, non-zero ports and distinct non-zero addresses. */
+bool wire_ct_ok(const struct wire_ct *e);
+int wire_send_ct(struct wire_conn *c, uint32_t addr, const struct wire_ct *v, uint32_t n);
+/* *v malloc'ed (NULL when n is 0). */
+int wire_parse_ct(struct wire_conn *c, const struct wire_msg *m, uint32_t *addr,
+		  struct wire_ct **v, uint32_t *n);
 
 /* OUTCOME: the ID, an enum wire_outcome and the RESTORED values (4). */
 struct wire_outcome_msg {

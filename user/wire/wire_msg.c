@@ -605,6 +605,81 @@ int wire_parse_ctr(struct wire_conn *c, const struct wire_msg *m, struct wire_ct
 	return 0;
 }
 
+bool wire_ct_ok(const struct wire_ct *e)
+{
+	return e->tcp_state >= 1 && e->tcp_state <= 8 &&	/* SYN_SENT .. CLOSE */
+	       !(e->status & ~WIRE_CT_STATUS_KEPT) && e->timeout >= 1 &&
+	       e->timeout <= WIRE_CT_MAX_TIMEOUT && e->sport && e->dport && e->src && e->dst &&
+	       e->src != e->dst;
+}
+
+int wire_send_ct(struct wire_conn *c, uint32_t addr, const struct wire_ct *v, uint32_t n)
+{
+	struct wire_buf b;
+
+	if (n > WIRE_CT_MAX)
+		return wire_fail(c, -E2BIG, "%u conntrack entries (at most %u)", n, WIRE_CT_MAX);
+	wb_init(&b);
+	wb_bytes(&b, &addr, 4);
+	wb_u32(&b, n);
+	for (uint32_t i = 0; i < n; i++) {
+		wb_bytes(&b, &v[i].src, 4);
+		wb_bytes(&b, &v[i].dst, 4);
+		wb_bytes(&b, &v[i].sport, 2);
+		wb_bytes(&b, &v[i].dport, 2);
+		wb_u8(&b, v[i].tcp_state);
+		wb_u32(&b, v[i].status);
+		wb_u32(&b, v[i].timeout);
+	}
+	return wire_send_buf(c, WIRE_CONNTRACK, &b);
+}
+
+int wire_parse_ct(struct wire_conn *c, const struct wire_msg *m, uint32_t *addr,
+		  struct wire_ct **v, uint32_t *n)
+{
+	const uint8_t *p;
+	struct wire_rd r;
+	struct wire_ct *e = NULL;
+	uint32_t cnt;
+
+	*v = NULL;
+	*n = 0;
+	if (check_type(c, m, WIRE_CONNTRACK))
+		return -EPROTO;
+	rd_init(&r, m->payload, m->len);
+	p = rd_bytes(&r, 4);
+	if (p)
+		memcpy(addr, p, 4);
+	cnt = rd_u32(&r);
+	/* the count is checked against the frame before anything is allocated */
+	if (r.bad || cnt > WIRE_CT_MAX || (uint64_t)m->len != 8 + (uint64_t)cnt * WIRE_CT_ENTRY_LEN ||
+	    !*addr)
+		return malformed(c, m);
+	if (cnt && !(e = calloc(cnt, sizeof(*e))))
+		return wire_fail(c, -ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < cnt && !r.bad; i++) {
+		p = rd_bytes(&r, 12);
+		if (!p)
+			break;
+		memcpy(&e[i].src, p, 4);
+		memcpy(&e[i].dst, p + 4, 4);
+		memcpy(&e[i].sport, p + 8, 2);
+		memcpy(&e[i].dport, p + 10, 2);
+		e[i].tcp_state = rd_u8(&r);
+		e[i].status = rd_u32(&r);
+		e[i].timeout = rd_u32(&r);
+		if (!wire_ct_ok(&e[i]) || (e[i].src != *addr && e[i].dst != *addr))
+			r.bad = true;
+	}
+	if (!rd_done(&r)) {
+		free(e);
+		return malformed(c, m);
+	}
+	*v = e;
+	*n = cnt;
+	return 0;
+}
+
 void wire_id_hex(const uint8_t id[WIRE_ID_LEN], char out[2 * WIRE_ID_LEN + 1])
 {
 	for (int i = 0; i < WIRE_ID_LEN; i++)
