@@ -66,7 +66,9 @@ struct nlmsghdr *ctr_ct_build_new(void *buf, const struct wire_ct *e, uint32_t s
 
 	put_tuple(nlh, CTA_TUPLE_ORIG, e->src, e->dst, e->sport, e->dport);
 	put_tuple(nlh, CTA_TUPLE_REPLY, e->dst, e->src, e->dport, e->sport);
-	mnl_attr_put_u32(nlh, CTA_STATUS, htonl(e->status));
+	/* the kernel marks an entry it makes confirmed before it applies the
+	 * status, and refuses (EBUSY) a status that would clear that bit */
+	mnl_attr_put_u32(nlh, CTA_STATUS, htonl(e->status | IPS_CONFIRMED));
 	mnl_attr_put_u32(nlh, CTA_TIMEOUT, htonl(e->timeout));
 	p = mnl_attr_nest_start(nlh, CTA_PROTOINFO);
 	t = mnl_attr_nest_start(nlh, CTA_PROTOINFO_TCP);
