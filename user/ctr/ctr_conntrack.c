@@ -15,6 +15,7 @@
 #include <linux/netfilter/nf_conntrack_tcp.h>
 #include <netinet/in.h>
 #include "ctr_conntrack.h"
+#include "rtnl.h"
 #include "util.h"
 
 #define CT_MSG(type)	((NFNL_SUBSYS_CTNETLINK << 8) | (type))
@@ -185,41 +186,6 @@ int ctr_ct_parse(const struct nlmsghdr *nlh, struct wire_ct *e)
 
 /* ---- talking to the kernel --------------------------------------------------- */
 
-static struct mnl_socket *ct_open(void)
-{
-	struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-	int err;
-
-	if (nl && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		err = errno;
-		mnl_socket_close(nl);
-		errno = err;
-		return NULL;
-	}
-	return nl;
-}
-
-/* Send nlh and run cb over the answer until its end (an ACK or DONE). */
-static int ct_talk(struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	unsigned int portid = mnl_socket_get_portid(nl);
-	int ret;
-
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	for (;;) {
-		ret = (int)mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (ret < 0)
-			return -errno;
-		ret = mnl_cb_run(buf, (size_t)ret, nlh->nlmsg_seq, portid, cb, data);
-		if (ret < 0)
-			return -errno;
-		if (ret == MNL_CB_STOP)
-			return 0;
-	}
-}
-
 struct dump {
 	uint32_t addr;
 	struct wire_ct *v;
@@ -275,7 +241,7 @@ int ctr_ct_dump(uint32_t addr, struct wire_ct **v, size_t *n, size_t *skipped, c
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct dump d = { .addr = addr };
-	struct mnl_socket *nl = ct_open();
+	struct mnl_socket *nl = nl_open_bus(NETLINK_NETFILTER);
 	struct nlmsghdr *nlh;
 	int ret;
 
@@ -284,7 +250,7 @@ int ctr_ct_dump(uint32_t addr, struct wire_ct **v, size_t *n, size_t *skipped, c
 	if (!nl)
 		return ferry_errf(err, errlen, -errno, "conntrack netlink: %s", strerror(errno));
 	nlh = ct_header(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, (uint32_t)time(NULL));
-	ret = ct_talk(nl, nlh, dump_cb, &d);
+	ret = rtnl_request(nl, nlh, dump_cb, &d);
 	mnl_socket_close(nl);
 	if (d.err)
 		ret = d.err;
@@ -309,13 +275,13 @@ int ctr_ct_create(const struct wire_ct *v, size_t n, size_t *made, char *err, si
 	*made = 0;
 	if (!n)
 		return 0;
-	nl = ct_open();
+	nl = nl_open_bus(NETLINK_NETFILTER);
 	if (!nl)
 		return ferry_errf(err, errlen, -errno, "conntrack netlink: %s", strerror(errno));
 	for (size_t i = 0; i < n && !ret; i++) {
 		char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 
-		ret = ct_talk(nl, ctr_ct_build_new(buf, &v[i], ++seq), NULL, NULL);
+		ret = rtnl_request(nl, ctr_ct_build_new(buf, &v[i], ++seq), NULL, NULL);
 		if (ret == -EEXIST) {
 			ret = 0;	/* the host knows it already */
 			continue;
@@ -336,7 +302,7 @@ int ctr_ct_create(const struct wire_ct *v, size_t n, size_t *made, char *err, si
 void ctr_ct_delete(const struct wire_ct *v, size_t n)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *nl = n ? ct_open() : NULL;
+	struct mnl_socket *nl = n ? nl_open_bus(NETLINK_NETFILTER) : NULL;
 	uint32_t seq = (uint32_t)time(NULL);
 
 	if (!nl)
@@ -345,7 +311,7 @@ void ctr_ct_delete(const struct wire_ct *v, size_t n)
 		struct nlmsghdr *nlh = ct_header(buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, ++seq);
 
 		put_tuple(nlh, CTA_TUPLE_ORIG, v[i].src, v[i].dst, v[i].sport, v[i].dport);
-		ct_talk(nl, nlh, NULL, NULL);	/* gone already: fine */
+		rtnl_request(nl, nlh, NULL, NULL);	/* gone already: fine */
 	}
 	mnl_socket_close(nl);
 }

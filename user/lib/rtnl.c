@@ -7,7 +7,12 @@
 
 struct mnl_socket *rtnl_open(void)
 {
-	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	return nl_open_bus(NETLINK_ROUTE);
+}
+
+struct mnl_socket *nl_open_bus(int bus)
+{
+	struct mnl_socket *nl = mnl_socket_open2(bus, SOCK_CLOEXEC);
 	int err;
 
 	if (nl && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {

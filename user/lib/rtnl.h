@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* Route netlink requests (libmnl), shared by the address move and the
- * container network lock. */
+ * container network lock; the socket and the request loop serve the
+ * other buses too (conntrack: ctr_conntrack.c). */
 #ifndef FERRY_RTNL_H
 #define FERRY_RTNL_H
 
 #include <libmnl/libmnl.h>
 
-/* A bound route netlink socket of the calling thread's network namespace,
- * or NULL with errno set. */
+/* A bound netlink socket of bus (NETLINK_ROUTE, NETLINK_NETFILTER, ...) in
+ * the calling thread's network namespace, or NULL with errno set. */
+struct mnl_socket *nl_open_bus(int bus);
+/* nl_open_bus(NETLINK_ROUTE) */
 struct mnl_socket *rtnl_open(void);
-/* One request on nl (its sequence number is set here): cb sees every reply
+/* One request on nl, of any bus (its sequence number is set here): cb sees every reply
  * until the kernel's ACK or DONE, so a request that is not a dump must ask
  * NLM_F_ACK. 0, or -errno (a netlink error's too). */
 int rtnl_request(struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
