@@ -10,12 +10,13 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 k=6.12
 ls /boot/vmlinuz-6.12.* >/dev/null 2>&1 || k=6.1
 
-# demo_job SCRIPT: one job of tests/vm/run, its guests' output followed live
+# demo_job SCRIPT LIMIT: one job of tests/vm/run (the script may take LIMIT
+# seconds), its guests' output followed live
 demo_job() {
-	local script=$1 name log job= follow= run rc r
+	local script=$1 limit=$2 name log job= follow= run rc r
 	name=$(basename "$script" .sh)
 	log=$(mktemp)
-	"$top/tests/vm/run" -k "$k" "$script" >"$log" 2>&1 &
+	"$top/tests/vm/run" -k "$k" --timeout "$limit" "$script" >"$log" 2>&1 &
 	run=$!
 	while kill -0 $run 2>/dev/null; do
 		if [ -z "$job" ]; then
@@ -45,10 +46,12 @@ demo_job() {
 }
 
 echo "==== demo 1 of 2: a Podman container moves live (Podman is slow under TCG: ~5-10 min)"
-demo_job "$top/tests/vm/demo/container.sh"
+# Podman's run, checkpoint and restore take a minute or more each under
+# TCG, several on a loaded machine
+demo_job "$top/tests/vm/demo/container.sh" 1800
 rc1=$?
 echo "==== demo 2 of 2: a process tree and its service address move live"
-demo_job "$top/tests/vm/demo/demo.sh"
+demo_job "$top/tests/vm/demo/demo.sh" 600
 rc2=$?
 echo "==== demo: container $([ $rc1 = 0 ] && echo PASSED || echo "FAILED ($rc1)"), process $([ $rc2 = 0 ] && echo PASSED || echo "FAILED ($rc2)")"
 [ $rc1 = 0 ] && [ $rc2 = 0 ]
