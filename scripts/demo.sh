@@ -37,8 +37,9 @@ demo_job() {
 	wait $run
 	rc=$?
 	sleep 1
-	for r in $follow; do pkill -P "$r" 2>/dev/null; kill "$r" 2>/dev/null; done
-	wait 2>/dev/null
+	for r in $follow; do
+		{ pkill -P "$r"; kill "$r"; wait "$r"; } 2>/dev/null
+	done
 	grep -E '^(PASS|FAIL|vm: [0-9]+ passed)' "$log"
 	[ $rc = 0 ] || { echo "demo: the job failed; its whole report:"; cat "$log"; }
 	rm -f "$log"
