@@ -4,7 +4,7 @@
 # 3, then the workload dies and each kept version is restored.
 # Must hold:
 #  - version 1 stands alone; versions 2-6 each build on the one before
-#    (base N-1) and store a fraction of version 1's bytes;
+#    (base N-1) and store under half of version 1's bytes;
 #  - between versions the workload stays claimed: `ferry dirty --clear`
 #    of it is refused, naming the holder (a clear there would hide writes
 #    from the next version);
@@ -60,7 +60,11 @@ while read -r j; do
 		full=$bytes
 	else
 		assert_eq "$b" $((n - 1)) "base of version $n"
-		[ "$((bytes * 4))" -lt "$full" ] ||
+		# under half: an increment holds what the sliding window wrote since
+		# the version before, which on a loaded machine (a slow dump, a
+		# slow fold between versions) is a quarter of the memory or more;
+		# a version that copied everything holds all of it
+		[ "$((bytes * 2))" -lt "$full" ] ||
 			fail "version $n stored $bytes bytes, not a fraction of version 1's $full"
 	fi
 done <"$FERRY_OUT/ha.json"
