@@ -495,11 +495,30 @@ int ctr_previous_tar(const char *parent_dir, const char *work_dir, char *tarf, s
 	return 0;
 }
 
+/* Why `podman container restore` (exit status or -errno ret, its log in
+ * log) failed, into err: its last errors and CRIU's, whose restore log is
+ * kept as work_dir/criu-restore.log. */
+static void restore_failed(int ret, const char *log, const char *work_dir, int timeout_ms,
+			   char *err, size_t errlen)
+{
+	char tail[2048], saved[4300];
+
+	mig_log_errors(log, tail, sizeof(tail));
+	if (ret == -ETIMEDOUT)
+		ferry_errf(err, errlen, -EIO, "podman container restore did not finish within "
+			   "%d s: killed", timeout_ms / 1000);
+	else
+		ferry_errf(err, errlen, -EIO, "podman container restore failed (%d):\n%s", ret,
+			   tail);
+	snprintf(saved, sizeof(saved), "%s/criu-restore.log", work_dir);
+	append_criu_errors(log, saved, err, errlen);
+}
+
 int ctr_restore(const struct wire_ctr *k, const char *archive, const char *previous_tar,
 		const char *work_dir, int timeout_ms, char *err, size_t errlen)
 {
 	const char *argv[16];
-	char log[4300], tail[2048], saved[4300];
+	char log[4300];
 	struct ctr_info ci;
 	int n = 0, ret;
 
@@ -526,15 +545,7 @@ int ctr_restore(const struct wire_ctr *k, const char *archive, const char *previ
 		if (!ret)
 			return 0;
 	} else {
-		mig_log_errors(log, tail, sizeof(tail));
-		if (ret == -ETIMEDOUT)
-			ferry_errf(err, errlen, -EIO, "podman container restore did not finish within "
-				   "%d s: killed", timeout_ms / 1000);
-		else
-			ferry_errf(err, errlen, -EIO, "podman container restore failed (%d):\n%s", ret,
-				   tail);
-		snprintf(saved, sizeof(saved), "%s/criu-restore.log", work_dir);
-		append_criu_errors(log, saved, err, errlen);
+		restore_failed(ret, log, work_dir, timeout_ms, err, errlen);
 	}
 	/* undo: whatever it created goes, so the source may resume */
 	if (exists("container", k->id, log) == 1 && ctr_remove(k->id, log)) {
@@ -553,22 +564,14 @@ int ctr_restore_archive(const char *archive, const char *work_dir, int timeout_m
 		"--tcp-established",	/* ignored by Podman if none were dumped */
 		NULL,
 	};
-	char log[4300], tail[2048], saved[4300], out[256];
+	char log[4300], out[256];
 	size_t len;
 	int ret;
 
 	snprintf(log, sizeof(log), "%s/podman-restore.log", work_dir);
 	ret = ctr_capture(argv, out, sizeof(out), log, timeout_ms);
 	if (ret) {
-		mig_log_errors(log, tail, sizeof(tail));
-		if (ret == -ETIMEDOUT)
-			ferry_errf(err, errlen, -EIO, "podman container restore did not finish within "
-				   "%d s: killed", timeout_ms / 1000);
-		else
-			ferry_errf(err, errlen, -EIO, "podman container restore --import failed "
-				   "(%d):\n%s", ret, tail);
-		snprintf(saved, sizeof(saved), "%s/criu-restore.log", work_dir);
-		append_criu_errors(log, saved, err, errlen);
+		restore_failed(ret, log, work_dir, timeout_ms, err, errlen);
 		return -EIO;
 	}
 	/* it prints the restored container's ID, and only that */
