@@ -28,12 +28,12 @@
 #include "criu_lazy.h"
 #include "criu_swrk.h"
 #include "ctr.h"
-#include "ctr_conntrack.h"
 #include "mig_guard.h"
 #include "imgchain.h"
 #include "lazy_server.h"
 #include "preflight.h"
 #include "recv.h"
+#include "recv_session.h"
 #include "recv_store.h"
 #include "recv_ledger.h"
 #include "recv_policy.h"
@@ -42,49 +42,7 @@
 #include "wire.h"
 #include "wire_tls.h"
 
-#define MAX_CRIU_ARGS RECV_MAX_CRIU_ARGS
-
-struct session {
-	const struct ropts *o;
-	struct wire_conn c;
-	char dir[4096];
-	char final_dir[4200], log[4300];
-	struct imgchain *ic;	/* the pre-copied pages, one image set per round */
-	bool restored;
-	bool lazy;		/* restore pre-copied pages through criu lazy-pages */
-	pid_t lazyd;		/* that daemon, while it fills the restored tree */
-	struct criu_swrk swrk;	/* CRIU worker waiting for the restore request */
-	struct mig_guard guard;	/* kills the restored tree if we die unreported */
-	uint64_t t_restored;
-	uint8_t *buf;
-	bool move;		/* MOVE_ADDR: the service address comes here */
-	struct mig_addr addr;
-	bool addr_added;
-	char unlock_script[4300];
-	uint64_t tcp_kept;	/* dumped connections found after the restore */
-	bool authenticated;	/* the peer proved who it is */
-	char peer_addr[64];	/* for the log: who connected */
-	struct wire_tls_peer peer;	/* its certificate's names */
-	uint8_t id[WIRE_ID_LEN];	/* the migration's ID (the source's) */
-	bool query;		/* the peer only asks for an outcome */
-	bool store;		/* the peer delivers checkpoints (recv_store.h) */
-	bool committed;		/* COMMIT received: an outcome is recorded */
-	bool acked;		/* the source confirmed it learnt the outcome */
-	struct recv_budget budget;	/* agreed at pre-flight, charged before writing */
-	bool granted;		/* the budget is in the receiver's disk account */
-	uint32_t *pids;		/* the tree's PIDs/TIDs from pre-flight, sorted */
-	bool is_ctr;		/* a container (CONTAINER): Podman restores it */
-	struct wire_ctr ctr;
-	bool ctr_archive;	/* its checkpoint archive arrived */
-	char ctr_previous[4300];	/* the pre-copied images for --import-previous */
-	struct wire_ct *ct;	/* CONNTRACK: its connections' entries */
-	uint32_t nct;
-	bool ct_made;		/* made on this host (undone if the restore is) */
-	char err[4096];
-};
-
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void note(const char *fmt, ...)
+void rs_note(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -94,8 +52,7 @@ static void note(const char *fmt, ...)
 	va_end(ap);
 }
 
-static int serr(struct session *s, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int serr(struct session *s, int ret, const char *fmt, ...)
+int rs_err(struct session *s, int ret, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -103,6 +60,20 @@ static int serr(struct session *s, int ret, const char *fmt, ...)
 	vsnprintf(s->err, sizeof(s->err), fmt, ap);
 	va_end(ap);
 	return ret;
+}
+
+void rs_record(struct session *s, uint32_t state, const uint64_t *v)
+{
+	struct recv_outcome_rec r = { .state = state, .session = getpid(), .time = (uint64_t)time(NULL) };
+	int ret;
+
+	if (v)
+		memcpy(r.v, v, sizeof(r.v));
+	snprintf(r.peer, sizeof(r.peer), "%s", s->peer.n ? s->peer.names[0] : "");
+	ret = recv_outcome_write(s->o->state_dir, s->id, &r);
+	if (ret)
+		rs_note("WARNING: cannot record the outcome in %s: %s (a source that lost the "
+		        "answer will stay frozen until settled)", s->o->state_dir, strerror(-ret));
 }
 
 /* `criu check` also fills CRIU's kernel-feature cache (/run/criu.kdat),
@@ -129,16 +100,16 @@ static int authenticate(struct session *s)
 	int ret;
 
 	if (!s->o->tls) {
-		note("WARNING: plain TCP from %s (--insecure): anyone who can reach this port can "
-		     "have a process tree restored here as root", s->peer_addr);
+		rs_note("WARNING: plain TCP from %s (--insecure): anyone who can reach this port "
+		        "can have a process tree restored here as root", s->peer_addr);
 		return 0;
 	}
 	ret = wire_tls_server(&s->c, s->o->tls, s->o->allow, s->o->nallow, &s->peer, s->err,
 			      sizeof(s->err));
 	if (ret)
 		return ret;
-	note("connection from %s: certificate '%s'", s->peer_addr,
-	     s->peer.n ? s->peer.names[0] : "(no name)");
+	rs_note("connection from %s: certificate '%s'", s->peer_addr,
+	        s->peer.n ? s->peer.names[0] : "(no name)");
 	return 0;
 }
 
@@ -154,7 +125,7 @@ static int handshake(struct session *s)
 	if (ret) {
 		if (ret == -EPROTO)
 			wire_send_error(&s->c, WIRE_ERROR, ret, "%s", s->c.err);
-		return serr(s, ret, "handshake: %s", s->c.err);
+		return rs_err(s, ret, "handshake: %s", s->c.err);
 	}
 	wire_hello_init(&h, WIRE_CAP_ZSTD | WIRE_CAP_CONNTRACK);
 	memcpy(s->id, peer.id, WIRE_ID_LEN);
@@ -164,10 +135,10 @@ static int handshake(struct session *s)
 	if (s->query)
 		return wire_send_hello(&s->c, &h);
 	if (s->store) {
-		note("checkpoints from %s (Linux %s)", peer.host, peer.kernel);
+		rs_note("checkpoints from %s (Linux %s)", peer.host, peer.kernel);
 		return wire_send_hello(&s->c, &h);
 	}
-	note("migration from %s (Linux %s)", peer.host, peer.kernel);
+	rs_note("migration from %s (Linux %s)", peer.host, peer.kernel);
 	/* an ID is used once: a replayed or reused one could confuse the
 	 * record a lost answer is recovered from */
 	struct recv_outcome_rec old;
@@ -176,7 +147,7 @@ static int handshake(struct session *s)
 	if (!memcmp(s->id, zero, WIRE_ID_LEN) ||
 	    !recv_outcome_read(s->o->state_dir, s->id, &old)) {
 		wire_send_error(&s->c, WIRE_ERROR, -EEXIST, "migration ID missing or used before");
-		return serr(s, -EEXIST, "migration ID missing or used before");
+		return rs_err(s, -EEXIST, "migration ID missing or used before");
 	}
 	return wire_send_hello(&s->c, &h);
 }
@@ -191,23 +162,9 @@ static int answer_query(struct session *s)
 	o.outcome = recv_outcome_answer(s->o->state_dir, s->id, s->peer.n ? s->peer.names[0] : "",
 					o.v);
 	wire_id_hex(s->id, hex);
-	note("outcome query from %s for migration %s: answered %s", s->peer_addr, hex,
-	     wire_outcome_name(o.outcome));
+	rs_note("outcome query from %s for migration %s: answered %s", s->peer_addr, hex,
+	        wire_outcome_name(o.outcome));
 	return wire_send_outcome(&s->c, &o);
-}
-
-static void record(struct session *s, uint32_t state, const uint64_t *v)
-{
-	struct recv_outcome_rec r = { .state = state, .session = getpid(), .time = (uint64_t)time(NULL) };
-	int ret;
-
-	if (v)
-		memcpy(r.v, v, sizeof(r.v));
-	snprintf(r.peer, sizeof(r.peer), "%s", s->peer.n ? s->peer.names[0] : "");
-	ret = recv_outcome_write(s->o->state_dir, s->id, &r);
-	if (ret)
-		note("WARNING: cannot record the outcome in %s: %s (a source that lost the answer "
-		     "will stay frozen until settled)", s->o->state_dir, strerror(-ret));
 }
 
 /* After the outcome was sent: the source confirms with DONE. */
@@ -218,41 +175,14 @@ static void await_ack(struct session *s)
 	if (!wire_expect(&s->c, WIRE_DONE, &m))
 		s->acked = true;
 	else
-		note("the source did not confirm the outcome (%s): it may ask again", s->c.err);
-}
-
-/*
- * CONTAINER: can Podman here take it (the image by ID, its ID and name
- * free)? Answered with CONTAINER_ACK, or an ERROR saying why not.
- */
-static int container(struct session *s, const struct wire_msg *m)
-{
-	char problem[512];
-	int ret;
-
-	ret = wire_parse_ctr(&s->c, m, &s->ctr);
-	if (ret)
-		return serr(s, ret, "%s", s->c.err);
-	ret = ctr_check_here(&s->ctr, NULL, problem, sizeof(problem));
-	if (ret) {
-		wire_send_error(&s->c, WIRE_ERROR, ret < 0 ? ret : -ENOENT, "%s", problem);
-		return serr(s, ret < 0 ? ret : -EPERM, "container %s cannot come here: %s",
-			    s->ctr.name, problem);
-	}
-	ret = wire_send(&s->c, WIRE_CONTAINER_ACK, NULL, 0);
-	if (ret)
-		return serr(s, ret, "%s", s->c.err);
-	s->is_ctr = true;
-	note("container %s (%.12s, image %.12s): Podman here can take it", s->ctr.name, s->ctr.id,
-	     s->ctr.image);
-	return 0;
+		rs_note("the source did not confirm the outcome (%s): it may ask again", s->c.err);
 }
 
 static int preflight(struct session *s)
 {
 	struct ledger *acct = NULL;
 	uint64_t reserved = 0;
-	char lerr[512];		/* not s->err: serr() formats into it */
+	char lerr[512];		/* not s->err: rs_err() formats into it */
 	struct pf_list l;
 	struct pf_report rep;
 	struct wire_msg m;
@@ -261,7 +191,7 @@ static int preflight(struct session *s)
 
 	ret = wire_recv(&s->c, &m);
 	if (!ret && m.type == WIRE_CONTAINER) {
-		ret = container(s, &m);
+		ret = recv_ctr_check(s, &m);
 		if (ret)
 			return ret;
 		ret = wire_expect(&s->c, WIRE_PREFLIGHT, &m);
@@ -272,20 +202,20 @@ static int preflight(struct session *s)
 		ret = preflight_parse(&s->c, &m, &l);
 	l.own_pid_ns = s->is_ctr;
 	if (ret)
-		return serr(s, ret, "pre-flight: %s", s->c.err);
+		return rs_err(s, ret, "pre-flight: %s", s->c.err);
 	/* criu_usable() is slow once: not while holding the disk account */
 	criu_ok = criu_usable();
 	if (s->o->dir && s->o->state_dir) {
 		acct = malloc(sizeof(*acct));
 		if (!acct) {
 			pf_list_free(&l);
-			return serr(s, -ENOMEM, "out of memory");
+			return rs_err(s, -ENOMEM, "out of memory");
 		}
 		ret = ledger_open(acct, s->o->state_dir, RECV_LEDGER_WAIT_MS, lerr, sizeof(lerr));
 		if (ret) {
 			free(acct);
 			pf_list_free(&l);
-			return serr(s, ret, "disk account: %s", lerr);
+			return rs_err(s, ret, "disk account: %s", lerr);
 		}
 		reserved = ledger_others(acct->v, acct->n, getpid());
 	}
@@ -295,7 +225,7 @@ static int preflight(struct session *s)
 	if (acct && !ret && !rep.n && !rep.more) {
 		ret = ledger_commit(acct, rep.budget, lerr, sizeof(lerr));	/* unlocks */
 		if (ret)
-			serr(s, ret, "disk account: %s", lerr);	/* no answer is sent */
+			rs_err(s, ret, "disk account: %s", lerr);	/* no answer is sent */
 		else
 			s->granted = true;
 	}
@@ -306,23 +236,23 @@ static int preflight(struct session *s)
 	/* Podman restores a container's pages itself, eagerly */
 	s->lazy = !s->o->eager && !s->is_ctr && criu_lazy_usable();
 	if (!s->o->eager && !s->lazy && !s->is_ctr)
-		note("userfaultfd restore is not available (criu check --feature "
-		     "uffd-noncoop): pre-copied pages will be restored before the tree runs");
+		rs_note("userfaultfd restore is not available (criu check --feature "
+		        "uffd-noncoop): pre-copied pages will be restored before the tree runs");
 	if (!ret)
 		ret = preflight_send_report(&s->c, &rep);
-	note("pre-flight: %zu files checked, %zu problem%s", l.n, rep.n + rep.more,
-	     rep.n + rep.more == 1 ? "" : "s");
+	rs_note("pre-flight: %zu files checked, %zu problem%s", l.n, rep.n + rep.more,
+	        rep.n + rep.more == 1 ? "" : "s");
 	for (size_t i = 0; i < rep.n; i++) {
 		char line[4500];
 
 		pf_problem_str(&rep.v[i], line, sizeof(line));
-		note("  %s", line);
+		rs_note("  %s", line);
 	}
 	/* our own judgement, whatever the source makes of the answer:
 	 * nothing is written or started for a tree that cannot come here */
 	if (!ret && (rep.n || rep.more))
-		ret = serr(s, -EPERM, "pre-flight failed here (%zu problem%s): session ended",
-			   rep.n + rep.more, rep.n + rep.more == 1 ? "" : "s");
+		ret = rs_err(s, -EPERM, "pre-flight failed here (%zu problem%s): session ended",
+			      rep.n + rep.more, rep.n + rep.more == 1 ? "" : "s");
 	if (!ret) {
 		s->budget.limit = rep.budget;
 		s->pids = l.tids;	/* the PIDs pages may come for */
@@ -331,7 +261,8 @@ static int preflight(struct session *s)
 		qsort(s->pids, l.ntids, sizeof(*s->pids), ferry_cmp_u32);
 		l.tids = NULL;
 		l.ntids = 0;
-		note("pre-flight passed: disk budget %llu MiB", (unsigned long long)(rep.budget >> 20));
+		rs_note("pre-flight passed: disk budget %llu MiB",
+		        (unsigned long long)(rep.budget >> 20));
 	}
 	pf_list_free(&l);
 	pf_report_free(&rep);
@@ -344,11 +275,11 @@ static int setup_dirs(struct session *s)
 
 	snprintf(s->dir, sizeof(s->dir), "%s/ferry-receive-XXXXXX", s->o->dir);
 	if (!mkdtemp(s->dir))
-		return serr(s, -errno, "%s: %s", s->dir, strerror(errno));
+		return rs_err(s, -errno, "%s: %s", s->dir, strerror(errno));
 	snprintf(s->final_dir, sizeof(s->final_dir), "%s/final", s->dir);
 	snprintf(s->log, sizeof(s->log), "%s/restore.log", s->final_dir);
 	if (mkdir(s->final_dir, 0700))
-		return serr(s, -errno, "%s: %s", s->final_dir, strerror(errno));
+		return rs_err(s, -errno, "%s: %s", s->final_dir, strerror(errno));
 	ret = imgchain_open(&s->ic, s->dir, s->err, sizeof(s->err));
 	if (ret)
 		return ret;
@@ -362,35 +293,8 @@ static int setup_dirs(struct session *s)
 
 		snprintf(out, sizeof(out), "%s/criu-swrk.out", s->dir);
 		if (criu_swrk_start(&s->swrk, out, err, sizeof(err)))
-			note("%s: the restore will run `criu restore`", err);
+			rs_note("%s: the restore will run `criu restore`", err);
 	}
-	return 0;
-}
-
-/*
- * A container's parent images as Podman takes them: a tar of the chain,
- * written while the source checkpoints. It duplicates the pre-copied pages
- * on this disk: charged to the budget first (its size is that of the
- * chain's files, which recv_charge() counted as they came).
- */
-static int ctr_previous(struct session *s)
-{
-	char abs_dir[PATH_MAX], top[PATH_MAX + 64];
-	uint64_t t = ferry_now_ns();
-	int ret;
-
-	ret = recv_charge(&s->budget, s->budget.used, s->err, sizeof(s->err));
-	if (ret)
-		return ret;
-	if (!realpath(s->dir, abs_dir))
-		return serr(s, -errno, "%s: %s", s->dir, strerror(errno));
-	snprintf(top, sizeof(top), "%s/%s", abs_dir, imgchain_top(s->ic));
-	ret = ctr_previous_tar(top, s->dir, s->ctr_previous, sizeof(s->ctr_previous), s->err,
-			       sizeof(s->err));
-	if (ret)
-		return ret;
-	note("pre-copied images packed for podman in %llu ms",
-	     (unsigned long long)((ferry_now_ns() - t) / 1000000));
 	return 0;
 }
 
@@ -406,17 +310,17 @@ static int end_round(struct session *s, bool last)
 		return ret;
 	ret = imgchain_end_round(s->ic, last);
 	if (ret)
-		return serr(s, ret, "%s", imgchain_err(s->ic));
+		return rs_err(s, ret, "%s", imgchain_err(s->ic));
 	imgchain_stats(s->ic, &st);
 	if (last && s->is_ctr) {
-		ret = ctr_previous(s);
+		ret = recv_ctr_previous(s);
 		if (ret)
 			return ret;
 	}
 	if (last)
-		note("parent images ready: %llu pages in %u rounds (last round's pagemaps "
-		     "written in %llu ms)", (unsigned long long)st.cover_pages, st.rounds,
-		     (unsigned long long)((ferry_now_ns() - t) / 1000000));
+		rs_note("parent images ready: %llu pages in %u rounds (last round's pagemaps "
+		        "written in %llu ms)", (unsigned long long)st.cover_pages, st.rounds,
+		        (unsigned long long)((ferry_now_ns() - t) / 1000000));
 	return 0;
 }
 
@@ -430,7 +334,7 @@ static int move_addr(struct session *s, const struct wire_msg *m)
 
 	ret = wire_parse_move_addr(&s->c, m, &wa);
 	if (ret)
-		return serr(s, ret, "%s", s->c.err);
+		return rs_err(s, ret, "%s", s->c.err);
 	memset(&s->addr, 0, sizeof(s->addr));
 	s->addr.addr.s_addr = wa.addr;
 	s->addr.prefix = wa.prefix;
@@ -447,9 +351,9 @@ static int move_addr(struct session *s, const struct wire_msg *m)
 	ack = wa;
 	snprintf(ack.dev, sizeof(ack.dev), "%s", s->addr.dev);
 	mig_addr_fmt(&s->addr, a, sizeof(a));
-	note("service address %s will move here", a);
+	rs_note("service address %s will move here", a);
 	ret = wire_send_move_addr(&s->c, WIRE_MOVE_ADDR_ACK, &ack);
-	return ret ? serr(s, ret, "%s", s->c.err) : 0;
+	return ret ? rs_err(s, ret, "%s", s->c.err) : 0;
 }
 
 /*
@@ -476,8 +380,8 @@ static int net_before_restore(struct session *s)
 	s->addr_added = true;
 	ret = mig_addr_announce(&s->addr);
 	mig_addr_fmt(&s->addr, a, sizeof(a));
-	note("service address %s added (locked until the sockets are restored)%s", a,
-	     ret ? "; no gratuitous ARP on this link" : "");
+	rs_note("service address %s added (locked until the sockets are restored)%s", a,
+	        ret ? "; no gratuitous ARP on this link" : "");
 	return 0;
 }
 
@@ -494,11 +398,12 @@ static void net_after_restore(struct session *s, bool ok)
 		 * retransmission could meet the address without a socket */
 		if (!ok && s->addr_added) {
 			if (mig_addr_del(&s->addr, err, sizeof(err)))
-				note("%s", err);
+				rs_note("%s", err);
 			s->addr_added = false;
 		}
 		if (mig_addr_unlock(&s->addr, s->dir) > 0 && ok)
-			note("the post-restore hook did not unlock the service address; unlocked now");
+			rs_note("the post-restore hook did not unlock the service address; "
+			        "unlocked now");
 		if (ok)
 			mig_addr_announce(&s->addr);
 	}
@@ -506,8 +411,8 @@ static void net_after_restore(struct session *s, bool ok)
 		return;
 	s->tcp_kept = mig_tcp_count_present(v, n);
 	if (n)
-		note("%llu of %zu dumped TCP connections present after the restore",
-		     (unsigned long long)s->tcp_kept, n);
+		rs_note("%llu of %zu dumped TCP connections present after the restore",
+		        (unsigned long long)s->tcp_kept, n);
 	free(v);
 }
 
@@ -519,7 +424,7 @@ static void undo_restore(void *arg, int phase)
 
 	/* the tree is gone: a source that asks may resume its copy */
 	if (phase == 1)
-		record(s, WIRE_OUTCOME_NOT_RESTORED, NULL);
+		rs_record(s, WIRE_OUTCOME_NOT_RESTORED, NULL);
 	if (!s->move)
 		return;
 	if (phase == 0) {
@@ -533,31 +438,6 @@ static void undo_restore(void *arg, int phase)
 	mig_addr_unlock(&s->addr, s->dir);
 }
 
-/*
- * The same for a container (ctr_undo.c): Podman's restore died with this
- * receiver, but conmon, runc and CRIU may still bring the container up.
- */
-static void undo_restore_ctr(void *arg, int phase)
-{
-	struct session *s = arg;
-	char log[4300];
-	int ret;
-
-	if (phase == 0) {
-		ret = ctr_undo_restore(s->ctr.id, mig_pid_starttime(getpid()));
-		if (ret < 0)
-			fprintf(stderr, "ferry receive: container %.12s: processes of its restore "
-				"still run after 30 s\n", s->ctr.id);
-		return;
-	}
-	/* nothing of it runs: a source that asks may resume its copy */
-	record(s, WIRE_OUTCOME_NOT_RESTORED, NULL);
-	snprintf(log, sizeof(log), "%s/podman-undo.log", s->dir);
-	if (ctr_remove(s->ctr.id, log))
-		fprintf(stderr, "ferry receive: container %.12s: nothing of it runs, but `podman "
-			"rm -f` failed (see %s)\n", s->ctr.id, log);
-}
-
 /* Before the restore: guard it until the source has been told. */
 static int guard_restore(struct session *s)
 {
@@ -567,10 +447,10 @@ static int guard_restore(struct session *s)
 
 	ret = criu_pstree_pids(s->final_dir, &pids, &n);
 	if (ret)
-		return serr(s, ret, "%s/pstree.img: %s", s->final_dir, strerror(-ret));
+		return rs_err(s, ret, "%s/pstree.img: %s", s->final_dir, strerror(-ret));
 	ret = mig_guard_start(&s->guard, pids, n, s->swrk.pid, undo_restore, s);
 	free(pids);
-	return ret ? serr(s, ret, "starting the restore guard: %s", strerror(-ret)) : 0;
+	return ret ? rs_err(s, ret, "starting the restore guard: %s", strerror(-ret)) : 0;
 }
 
 /* CRIU's action-script notifications, when the worker restores. */
@@ -607,11 +487,11 @@ static int restore_swrk(struct session *s, char *log, size_t loglen)
 	/* CRIU opens it as /proc/OUR_PID/fd/N */
 	r.images_dir_fd = open(s->final_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (r.images_dir_fd < 0)
-		return serr(s, -errno, "%s: %s", s->final_dir, strerror(errno));
+		return rs_err(s, -errno, "%s: %s", s->final_dir, strerror(errno));
 	ret = criu_swrk_restore(&s->swrk, &r, &root, s->err, sizeof(s->err));
 	close(r.images_dir_fd);
 	if (!ret)
-		note("restored by the waiting CRIU worker: root pid %d", (int)root);
+		rs_note("restored by the waiting CRIU worker: root pid %d", (int)root);
 	return ret;
 }
 
@@ -623,12 +503,12 @@ static int restore(struct session *s, uint64_t *ms, struct criu_restore_stats *r
 	int n = 0, ret;
 
 	if (!imgchain_top(s->ic))
-		return serr(s, -EPROTO, "commit before the last pre-copy round");
+		return rs_err(s, -EPROTO, "commit before the last pre-copy round");
 	snprintf(link, sizeof(link), "%s/parent", s->final_dir);
 	snprintf(target, sizeof(target), "../%s", imgchain_top(s->ic));
 	unlink(link);
 	if (symlink(target, link))
-		return serr(s, -errno, "symlink %s: %s", link, strerror(errno));
+		return rs_err(s, -errno, "symlink %s: %s", link, strerror(errno));
 	argv[n++] = "criu";
 	argv[n++] = "restore";
 	argv[n++] = "-D";
@@ -649,15 +529,15 @@ static int restore(struct session *s, uint64_t *ms, struct criu_restore_stats *r
 						sizeof(s->err));
 		if (ret)
 			return ret;
-		note("lazy restore: %llu pre-copied pages left to the lazy-pages server, %llu "
-		     "restored by CRIU", (unsigned long long)ls.lazy_pages,
-		     (unsigned long long)ls.eager_pages);
+		rs_note("lazy restore: %llu pre-copied pages left to the lazy-pages server, %llu "
+		        "restored by CRIU", (unsigned long long)ls.lazy_pages,
+		        (unsigned long long)ls.eager_pages);
 		argv[n++] = "--lazy-pages";
 	}
 	for (int i = 0; i < s->o->ncriu_args; i++)
 		argv[n++] = s->o->criu_args[i];
 	argv[n] = NULL;
-	note("final images received: restoring");
+	rs_note("final images received: restoring");
 	t = ferry_now_ns();
 	ret = net_before_restore(s);
 	if (!ret)
@@ -670,16 +550,16 @@ static int restore(struct session *s, uint64_t *ms, struct criu_restore_stats *r
 	if (s->swrk.pid > 0) {
 		ret = restore_swrk(s, log, sizeof(log));
 		if (ret == -EPIPE)
-			note("%s: running `criu restore` instead", s->err);
+			rs_note("%s: running `criu restore` instead", s->err);
 	}
 	if (ret == -EPIPE) {
 		snprintf(log, sizeof(log), "%s", s->log);
 		ret = mig_run_flags(argv, log, s->o->restore_ms, MIG_RUN_DIE_WITH_PARENT);
 		if (ret == -ETIMEDOUT)
-			serr(s, ret, "criu restore did not finish within %d s: killed",
-			     s->o->restore_ms / 1000);
+			rs_err(s, ret, "criu restore did not finish within %d s: killed",
+			        s->o->restore_ms / 1000);
 		else if (ret)
-			serr(s, -EIO, "criu restore failed (exit %d)", ret);
+			rs_err(s, -EIO, "criu restore failed (exit %d)", ret);
 	}
 	*ms = (ferry_now_ns() - t) / 1000000;
 	if (ret < 0 && ret != -EIO)
@@ -700,86 +580,7 @@ static int restore(struct session *s, uint64_t *ms, struct criu_restore_stats *r
 	memset(rs, 0, sizeof(*rs));
 	snprintf(stats, sizeof(stats), "%s/stats-restore", s->final_dir);
 	criu_img_read_restore_stats(stats, rs);
-	note("restored in %llu ms", (unsigned long long)*ms);
-	return 0;
-}
-
-/*
- * CONNTRACK (ctr_conntrack.h): the container's connections become known to
- * this host's conntrack before the restore, so that its first packets are
- * not taken for new connections and NATed. A failure only costs remote
- * clients behind this host's NAT their connections: said, not fatal.
- */
-static int recv_conntrack(struct session *s, const struct wire_msg *m)
-{
-	uint32_t addr;
-	int ret;
-
-	if (!s->is_ctr || s->ct || s->committed)
-		return serr(s, -EPROTO, "unexpected CONNTRACK frame");
-	ret = wire_parse_ct(&s->c, m, &addr, &s->ct, &s->nct);
-	if (ret)
-		return serr(s, ret, "%s", s->c.err);
-	return 0;
-}
-
-static void ct_make(struct session *s)
-{
-	char err[512];
-	size_t made = 0;
-
-	if (!s->nct)
-		return;
-	if (ctr_ct_create(s->ct, s->nct, &made, err, sizeof(err)))
-		note("conntrack: %s; remote clients that this host NATs may lose their "
-		     "connections", err);
-	s->ct_made = true;	/* some may be */
-	note("conntrack: %zu of %u entr%s made for the container's connections", made, s->nct,
-	     s->nct == 1 ? "y" : "ies");
-}
-
-static void ct_undo(struct session *s)
-{
-	if (s->ct_made)
-		ctr_ct_delete(s->ct, s->nct);
-	s->ct_made = false;
-}
-
-/*
- * A container: Podman restores it from the archive on top of the newest
- * pre-copy image set (ctr.h). Podman removes what it made if it fails
- * (ctr_restore), so the source may resume.
- */
-static int restore_ctr(struct session *s, uint64_t *ms, struct criu_restore_stats *rs)
-{
-	char arch[4300];
-	uint64_t t;
-	int ret;
-
-	memset(rs, 0, sizeof(*rs));
-	if (!s->ctr_previous[0])
-		return serr(s, -EPROTO, "commit before the last pre-copy round");
-	if (!s->ctr_archive)
-		return serr(s, -EPROTO, "commit without the container's checkpoint archive");
-	snprintf(arch, sizeof(arch), "%s/%s", s->final_dir, CTR_ARCHIVE_NAME);
-	note("checkpoint archive received: restoring container %s with podman", s->ctr.name);
-	t = ferry_now_ns();
-	ret = mig_guard_start(&s->guard, NULL, 0, 0, undo_restore_ctr, s);
-	if (ret)
-		return serr(s, ret, "starting the restore guard: %s", strerror(-ret));
-	ct_make(s);
-	ret = ctr_restore(&s->ctr, arch, s->ctr_previous, s->dir, s->o->restore_ms, s->err,
-			  sizeof(s->err));
-	*ms = (ferry_now_ns() - t) / 1000000;
-	if (ret) {
-		/* Podman removed what it knew of; what conmon and runc may
-		 * still bring up goes too */
-		mig_guard_fire(&s->guard);
-		ct_undo(s);
-		return -EIO;
-	}
-	s->t_restored = ferry_now_ns();
-	note("container %s restored in %llu ms", s->ctr.name, (unsigned long long)*ms);
+	rs_note("restored in %llu ms", (unsigned long long)*ms);
 	return 0;
 }
 
@@ -790,10 +591,10 @@ static int recv_file(struct session *s, const struct wire_msg *m)
 
 	ret = wire_parse_file_begin(&s->c, m, &f);
 	if (ret)
-		return serr(s, ret, "%s", s->c.err);
+		return rs_err(s, ret, "%s", s->c.err);
 	/* a container's final image is the engine's archive, and only that */
 	if (s->is_ctr && (strcmp(f.name, CTR_ARCHIVE_NAME) || s->ctr_archive))
-		return serr(s, -EPROTO, "unexpected file %s for a container", f.name);
+		return rs_err(s, -EPROTO, "unexpected file %s for a container", f.name);
 	if (s->is_ctr)
 		s->ctr_archive = true;
 	/* the announced size is charged before a byte is written, and
@@ -805,16 +606,16 @@ static int recv_file(struct session *s, const struct wire_msg *m)
 		return ret;
 	dfd = open(s->final_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
-		return serr(s, -errno, "%s: %s", s->final_dir, strerror(errno));
+		return rs_err(s, -errno, "%s: %s", s->final_dir, strerror(errno));
 	fd = openat(dfd, f.name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	close(dfd);
 	if (fd < 0)
-		return serr(s, -errno, "image %s: %s", f.name, strerror(errno));
+		return rs_err(s, -errno, "image %s: %s", f.name, strerror(errno));
 	ret = wire_recv_file_body(&s->c, &f, fd);
 	if (close(fd) && !ret)
 		ret = -errno;
 	if (ret)
-		return serr(s, ret, "image %s: %s", f.name, s->c.err);
+		return rs_err(s, ret, "image %s: %s", f.name, s->c.err);
 	return 0;
 }
 
@@ -833,7 +634,7 @@ static bool source_aborted(struct session *s)
 		return false;
 	if (m.type == WIRE_ABORT || m.type == WIRE_ERROR)
 		return true;
-	note("unexpected %s frame during the restore (ignored)", wire_type_name(m.type));
+	rs_note("unexpected %s frame during the restore (ignored)", wire_type_name(m.type));
 	return false;
 }
 
@@ -848,26 +649,26 @@ static int serve(struct session *s)
 	for (;;) {
 		ret = wire_recv(&s->c, &m);
 		if (ret)
-			return serr(s, ret, "%s", s->c.err);
+			return rs_err(s, ret, "%s", s->c.err);
 		switch (m.type) {
 		case WIRE_PAGES:
 			ret = wire_parse_pages(&s->c, &m, &h, s->buf, WIRE_MAX_PAGES * WIRE_PAGE_SIZE);
 			if (ret)
-				return serr(s, ret, "%s", s->c.err);
+				return rs_err(s, ret, "%s", s->c.err);
 			if (!recv_pid_known(&s->budget, h.pid))
-				return serr(s, -EPROTO, "PAGES for PID %u, which pre-flight did not "
-					    "announce", h.pid);
+				return rs_err(s, -EPROTO, "PAGES for PID %u, which pre-flight "
+					       "did not announce", h.pid);
 			ret = recv_charge(&s->budget, h.raw_len, s->err, sizeof(s->err));
 			if (ret)
 				return ret;
 			ret = imgchain_put(s->ic, h.pid, h.vaddr, h.npages, s->buf);
 			if (ret)
-				return serr(s, ret, "%s", imgchain_err(s->ic));
+				return rs_err(s, ret, "%s", imgchain_err(s->ic));
 			break;
 		case WIRE_ROUND_END:
 			ret = wire_parse_round(&s->c, &m, &r);
 			if (ret)
-				return serr(s, ret, "%s", s->c.err);
+				return rs_err(s, ret, "%s", s->c.err);
 			ret = end_round(s, r.flags & WIRE_ROUND_F_LAST);
 			if (ret)
 				return ret;
@@ -875,7 +676,7 @@ static int serve(struct session *s)
 				break;	/* the source freezes and dumps now */
 			ret = wire_send_round(&s->c, WIRE_ROUND_ACK, &r);
 			if (ret)
-				return serr(s, ret, "%s", s->c.err);
+				return rs_err(s, ret, "%s", s->c.err);
 			break;
 		case WIRE_FILE_BEGIN:
 			ret = recv_file(s, &m);
@@ -888,7 +689,7 @@ static int serve(struct session *s)
 				return ret;
 			break;
 		case WIRE_CONNTRACK:
-			ret = recv_conntrack(s, &m);
+			ret = recv_ctr_conntrack(s, &m);
 			if (ret)
 				return ret;
 			break;
@@ -898,20 +699,20 @@ static int serve(struct session *s)
 
 			/* from here a lost answer is recovered from the record */
 			s->committed = true;
-			record(s, RECV_OUTCOME_PENDING, NULL);
-			ret = s->is_ctr ? restore_ctr(s, &ms, &rs) : restore(s, &ms, &rs);
+			rs_record(s, RECV_OUTCOME_PENDING, NULL);
+			ret = s->is_ctr ? recv_ctr_restore(s, &ms, &rs) : restore(s, &ms, &rs);
 			if (!ret && source_aborted(s)) {
 				/* it asked during the restore and waits for the
 				 * answer: undo, since nothing is recorded yet */
 				mig_guard_fire(&s->guard);
-				ct_undo(s);
-				ret = serr(s, -ECANCELED, "the source aborted during the restore; "
-					   "the restored tree was killed here");
+				recv_ctr_ct_undo(s);
+				ret = rs_err(s, -ECANCELED, "the source aborted during the "
+					      "restore; the restored tree was killed here");
 			}
 			if (ret) {
 				/* undone (CRIU's own cleanup or the guard): say so,
 				 * on the record first */
-				record(s, WIRE_OUTCOME_NOT_RESTORED, NULL);
+				rs_record(s, WIRE_OUTCOME_NOT_RESTORED, NULL);
 				wire_send_error(&s->c, WIRE_NOT_RESTORED, ret, "%s", s->err);
 				await_ack(s);
 				return ret;
@@ -927,13 +728,13 @@ static int serve(struct session *s)
 			v[1] = rs.restore_time;
 			v[2] = rs.pages_restored;
 			v[3] = s->tcp_kept;
-			record(s, WIRE_OUTCOME_RESTORED, v);
+			rs_record(s, WIRE_OUTCOME_RESTORED, v);
 			memcpy(&v[4], s->id, 8);
 			memcpy(&v[5], s->id + 8, 8);
 			ret = wire_send_u64s(&s->c, WIRE_RESTORED, v, 6);
 			if (ret)
-				note("reporting the restore: %s; the tree runs here, the source "
-				     "learns it when it asks", s->c.err);
+				rs_note("reporting the restore: %s; the tree runs here, the source "
+				        "learns it when it asks", s->c.err);
 			/* the worker exits after its answer; reap it */
 			criu_swrk_stop(&s->swrk, 10000);
 			if (!ret)
@@ -947,12 +748,12 @@ static int serve(struct session *s)
 
 			if (wire_parse_error(&s->c, &m, &code, msg, sizeof(msg)))
 				snprintf(msg, sizeof(msg), "(malformed)");
-			return serr(s, -ECANCELED, "source aborted: %s", msg);
+			return rs_err(s, -ECANCELED, "source aborted: %s", msg);
 		}
 		default:
 			wire_send_error(&s->c, WIRE_ERROR, -EPROTO, "unexpected %s frame",
 					wire_type_name(m.type));
-			return serr(s, -EPROTO, "unexpected %s frame", wire_type_name(m.type));
+			return rs_err(s, -EPROTO, "unexpected %s frame", wire_type_name(m.type));
 		}
 	}
 }
@@ -990,7 +791,7 @@ enum recv_result recv_session_run(const struct ropts *o, int fd)
 	wire_set_deadline(&s.c, (uint64_t)o->auth_ms);
 	ret = authenticate(&s);
 	if (ret)
-		note("refused %s: %s", s.peer_addr, s.err);
+		rs_note("refused %s: %s", s.peer_addr, s.err);
 	else
 		ret = handshake(&s);
 	if (!ret && s.query) {
@@ -1005,7 +806,7 @@ enum recv_result recv_session_run(const struct ropts *o, int fd)
 		ret = recv_store_run(o, &s.c, s.peer.n ? s.peer.names[0] : "", s.err,
 				     sizeof(s.err));
 		if (ret) {
-			note("checkpoint store session failed: %s", s.err);
+			rs_note("checkpoint store session failed: %s", s.err);
 			if (ret != -EPIPE && ret != -ECONNRESET)
 				wire_send_error(&s.c, WIRE_ERROR, ret, "%s", s.err);
 		}
@@ -1020,14 +821,14 @@ enum recv_result recv_session_run(const struct ropts *o, int fd)
 	if (!ret)
 		ret = serve(&s);
 	if (ret) {
-		note("migration failed: %s", s.err[0] ? s.err : strerror(-ret));
+		rs_note("migration failed: %s", s.err[0] ? s.err : strerror(-ret));
 		/* the source learns why (it may have been told already) */
 		if (s.authenticated && ret != -EPIPE && ret != -ECONNRESET)
 			wire_send_error(&s.c, WIRE_ERROR, ret, "destination: %s",
 					s.err[0] ? s.err : strerror(-ret));
 	} else {
-		note(s.is_ctr ? "migration done: the container runs here"
-			      : "migration done: the tree runs here");
+		rs_note(s.is_ctr ? "migration done: the container runs here"
+			         : "migration done: the tree runs here");
 	}
 	mig_guard_release(&s.guard);	/* alive: whatever failed was cleaned up here */
 	criu_swrk_stop(&s.swrk, 10000);	/* done with, or never asked */
@@ -1047,7 +848,7 @@ enum recv_result recv_session_run(const struct ropts *o, int fd)
 	if (s.dir[0] && !keep)
 		mig_rmtree(s.dir);
 	else if (s.dir[0])
-		note("kept %s", s.dir);
+		rs_note("kept %s", s.dir);
 	if (s.granted)		/* the images are gone, or kept on purpose */
 		ledger_release(o->state_dir);
 	if (!s.authenticated)

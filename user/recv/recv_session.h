@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One migration on the destination, inside `ferry receive` (private to
+ * user/recv/): recv_session.c runs the conversation; recv_ctr.c is what a
+ * container adds (the engine's check, its pre-copied images packed for
+ * Podman, its conntrack entries, its named volumes, Podman's restore).
+ */
+#ifndef FERRY_RECV_SESSION_H
+#define FERRY_RECV_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "criu_img.h"
+#include "criu_swrk.h"
+#include "imgchain.h"
+#include "mig_guard.h"
+#include "mig_net.h"
+#include "recv.h"
+#include "recv_policy.h"
+#include "wire.h"
+#include "wire_tls.h"
+
+#define MAX_CRIU_ARGS RECV_MAX_CRIU_ARGS
+
+struct session {
+	const struct ropts *o;
+	struct wire_conn c;
+	char dir[4096];
+	char final_dir[4200], log[4300];
+	struct imgchain *ic;	/* the pre-copied pages, one image set per round */
+	bool restored;
+	bool lazy;		/* restore pre-copied pages through criu lazy-pages */
+	pid_t lazyd;		/* that daemon, while it fills the restored tree */
+	struct criu_swrk swrk;	/* CRIU worker waiting for the restore request */
+	struct mig_guard guard;	/* kills the restored tree if we die unreported */
+	uint64_t t_restored;
+	uint8_t *buf;
+	bool move;		/* MOVE_ADDR: the service address comes here */
+	struct mig_addr addr;
+	bool addr_added;
+	char unlock_script[4300];
+	uint64_t tcp_kept;	/* dumped connections found after the restore */
+	bool authenticated;	/* the peer proved who it is */
+	char peer_addr[64];	/* for the log: who connected */
+	struct wire_tls_peer peer;	/* its certificate's names */
+	uint8_t id[WIRE_ID_LEN];	/* the migration's ID (the source's) */
+	bool query;		/* the peer only asks for an outcome */
+	bool store;		/* the peer delivers checkpoints (recv_store.h) */
+	bool committed;		/* COMMIT received: an outcome is recorded */
+	bool acked;		/* the source confirmed it learnt the outcome */
+	struct recv_budget budget;	/* agreed at pre-flight, charged before writing */
+	bool granted;		/* the budget is in the receiver's disk account */
+	uint32_t *pids;		/* the tree's PIDs/TIDs from pre-flight, sorted */
+	bool is_ctr;		/* a container (CONTAINER): Podman restores it */
+	struct wire_ctr ctr;
+	bool ctr_archive;	/* its checkpoint archive arrived */
+	char ctr_previous[4300];	/* the pre-copied images for --import-previous */
+	struct wire_ct *ct;	/* CONNTRACK: its connections' entries */
+	uint32_t nct;
+	bool ct_made;		/* made on this host (undone if the restore is) */
+	char err[4096];
+};
+
+/* A line on stderr ("ferry receive: ..."), sanitized: lines quote the
+ * source's words. */
+void rs_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* s->err from fmt; returns ret. */
+int rs_err(struct session *s, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The migration's outcome on the record (recv_outcome.h), for a source
+ * that lost the answer. */
+void rs_record(struct session *s, uint32_t state, const uint64_t *v);
+
+/* recv_ctr.c */
+/* CONTAINER: answered with CONTAINER_ACK, or an ERROR saying why not. */
+int recv_ctr_check(struct session *s, const struct wire_msg *m);
+/* After the last pre-copy round: the images packed for --import-previous. */
+int recv_ctr_previous(struct session *s);
+/* CONNTRACK: the entries kept until the restore. */
+int recv_ctr_conntrack(struct session *s, const struct wire_msg *m);
+/* The entries made for the restore are deleted again. */
+void recv_ctr_ct_undo(struct session *s);
+/* COMMIT of a container: Podman's restore, guarded. */
+int recv_ctr_restore(struct session *s, uint64_t *ms, struct criu_restore_stats *rs);
+
+#endif
