@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "wire.h"
 #include "wire_store.h"
+#include "wire_vol.h"
 
 struct stream {
 	const uint8_t *p;
@@ -63,6 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct wire_store_version sv;
 			struct wire_store_entry se;
 			struct wire_ctr k;
+			struct wire_vol vol;
 		} u;
 		struct wire_ct *ct;
 		uint32_t ct_addr, nct;
@@ -119,6 +121,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case WIRE_CONNTRACK:
 			if (!wire_parse_ct(&c, &m, &ct_addr, &ct, &nct))
 				free(ct);
+			break;
+		case WIRE_VOLUME:
+			if (!wire_parse_vol(&c, &m, &u.vol) && u.vol.op == WIRE_VOL_FILE) {
+				struct wire_file f = { .size = u.vol.size };
+
+				wire_recv_file_body(&c, &f, nul);
+			}
 			break;
 		case WIRE_ERROR:
 		case WIRE_ABORT:

@@ -49,6 +49,8 @@ struct ctr_info {
 	char cgroup[4096];	/* /sys/fs/cgroup/... of its init */
 	int nlinks;		/* ctr_net_find() */
 	struct ctr_link links[CTR_MAX_LINKS];
+	bool vols_precopied;	/* its named volumes are on the destination
+				 * already: the checkpoint leaves them out */
 };
 
 /*
@@ -117,11 +119,23 @@ int ctr_previous_tar(const char *parent_dir, const char *work_dir, char *tarf, s
 		     char *err, size_t errlen);
 /*
  * Destination: restore from the received archive on top of previous_tar,
- * working in work_dir. 0 when Podman says the container runs; otherwise
+ * working in work_dir; vols_here: the named volumes are here already (not
+ * in the archive). 0 when Podman says the container runs; otherwise
  * whatever Podman created is removed again and -EIO (why in err).
  */
 int ctr_restore(const struct wire_ctr *k, const char *archive, const char *previous_tar,
-		const char *work_dir, int timeout_ms, char *err, size_t errlen);
+		bool vols_here, const char *work_dir, int timeout_ms, char *err, size_t errlen);
+/*
+ * Named volumes (ctr_volume.c). ctr_volume_path: the directory Podman keeps
+ * volume name's content in (its Mountpoint), into path. ctr_volume_create:
+ * a new, empty local volume of that name (it must not exist), its path
+ * into path. ctr_volume_remove: `podman volume rm -f`. 0 or -errno (why
+ * in err).
+ */
+int ctr_volume_path(const char *name, char *path, size_t size, char *err, size_t errlen);
+int ctr_volume_create(const char *name, char *path, size_t size, const char *log, char *err,
+		      size_t errlen);
+int ctr_volume_remove(const char *name, const char *log);
 /*
  * `ferry restore --import`: restore Podman's checkpoint archive as it is
  * (made by `podman container checkpoint --export` or `ferry checkpoint

@@ -283,6 +283,8 @@ int ctr_checkpoint(const struct ctr_info *ci, const char *archive, const char *l
 	argv[n++] = "none";		/* the wire compresses */
 	argv[n++] = "--export";
 	argv[n++] = archive;
+	if (ci->vols_precopied)
+		argv[n++] = "--ignore-volumes";	/* they are there already */
 	argv[n++] = ci->w.id;
 	argv[n] = NULL;
 	ret = mig_run_timeout(argv, log, CTR_PODMAN_TIMEOUT_MS);
@@ -515,7 +517,7 @@ static void restore_failed(int ret, const char *log, const char *work_dir, int t
 }
 
 int ctr_restore(const struct wire_ctr *k, const char *archive, const char *previous_tar,
-		const char *work_dir, int timeout_ms, char *err, size_t errlen)
+		bool vols_here, const char *work_dir, int timeout_ms, char *err, size_t errlen)
 {
 	const char *argv[16];
 	char log[4300];
@@ -531,6 +533,8 @@ int ctr_restore(const struct wire_ctr *k, const char *archive, const char *previ
 	argv[n++] = "--import-previous";
 	argv[n++] = previous_tar;
 	argv[n++] = "--tcp-established";	/* ignored by Podman if none were dumped */
+	if (vols_here)
+		argv[n++] = "--ignore-volumes";	/* the container takes them as they are */
 	argv[n] = NULL;
 	ret = mig_run_flags(argv, log, timeout_ms, MIG_RUN_DIE_WITH_PARENT);
 	if (!ret) {

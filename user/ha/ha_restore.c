@@ -370,7 +370,7 @@ static int restore_container(const struct ropts *o, const char *vdir, const stru
 	ret = ctr_previous_tar(top, work, tarf, sizeof(tarf), err, errlen);
 	t = ferry_now_ns();
 	if (!ret)
-		ret = ctr_restore(&k, arch, tarf, work, o->timeout_ms, err, errlen);
+		ret = ctr_restore(&k, arch, tarf, false, work, o->timeout_ms, err, errlen);
 	r->ms = (ferry_now_ns() - t) / 1000000;
 	ci = ret ? NULL : calloc(1, sizeof(*ci));
 	if (ci && !ctr_inspect(k.id, ci, err, errlen))

@@ -46,9 +46,13 @@ int src_ctr_announce(struct mig *m)
 	for (uint32_t i = 0; i < m->ctr->w.nvols; i++) {
 		const struct wire_ctr_vol *v = &m->ctr->w.vols[i];
 
-		if (v->kind == WIRE_CTR_VOL_NAMED)
+		if (v->kind == WIRE_CTR_VOL_NAMED && src_ctr_vols_precopied(m))
+			src_progress("volume %s at %s: pre-copied while the container runs, what "
+				     "changes sent again while it is frozen", v->src, v->dest);
+		else if (v->kind == WIRE_CTR_VOL_NAMED)
 			src_progress("volume %s at %s: copied in Podman's checkpoint archive, while "
-				     "the container is frozen", v->src, v->dest);
+				     "the container is frozen (%s is an older ferry)", v->src,
+				     v->dest, m->o->to);
 		else
 			src_progress("%s at %s: left in place (%s has it)", v->src, v->dest,
 				     m->o->to);

@@ -50,12 +50,27 @@ void src_report(struct mig *m)
 		for (uint32_t i = 0; i < m->ctr->w.nvols; i++) {
 			const struct wire_ctr_vol *v = &m->ctr->w.vols[i];
 			bool named = v->kind == WIRE_CTR_VOL_NAMED;
+			const struct src_vol *sv = NULL;
 
+			for (uint32_t n = 0; n < m->nvols; n++)
+				if (m->vols[n].idx == i)
+					sv = &m->vols[n];
 			json_obj_open(&j, NULL);
 			json_str(&j, "type", named ? "volume" : "bind");
 			json_str(&j, "source", v->src);
 			json_str(&j, "destination", v->dest);
-			json_str(&j, "handling", named ? "copied" : "left-in-place");
+			json_str(&j, "handling", sv ? "pre-copied" : named ? "copied"
+									  : "left-in-place");
+			if (sv) {
+				/* pre-copy while it ran; then, frozen, what changed */
+				json_u64(&j, "precopy_files", sv->pre_st.files);
+				json_u64(&j, "precopy_bytes", sv->pre_st.bytes);
+				json_u64(&j, "precopy_ms", sv->pre_ms);
+				json_u64(&j, "final_files", sv->fin_st.files);
+				json_u64(&j, "final_bytes", sv->fin_st.bytes);
+				json_u64(&j, "final_deleted", sv->fin_st.deleted);
+				json_u64(&j, "final_ms", sv->fin_ms);
+			}
 			json_obj_close(&j);
 		}
 		json_arr_close(&j);

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 #include "criu_img.h"
 #include "ctr.h"
+#include "ctr_volsync.h"
 #include "dirty_track.h"
 #include "mig_net.h"
 #include "mig_policy.h"
@@ -81,6 +82,16 @@ struct src_base {
 	size_t n;
 };
 
+/* --container: a named volume copied before the pre-copy, and what changed
+ * in it again while the container is frozen (ctr_volsync.h) */
+struct src_vol {
+	uint32_t idx;		/* in ctr->w.vols */
+	int rootfd;
+	struct vs_tree pre;	/* what its pre-copy sent */
+	struct vs_send_stats pre_st, fin_st;
+	uint64_t pre_ms, fin_ms;
+};
+
 struct mig;
 /* Release the claims and forget the base. */
 void src_base_drop(struct src_base *b);
@@ -134,6 +145,9 @@ struct mig {
 	size_t nct, ct_skipped;	/* ... and those left out (NATed here) */
 	uint32_t ct_addr;	/* its address they are of (network order) */
 	uint64_t peer_caps;	/* the destination's HELLO */
+	struct src_vol *vols;	/* its named volumes, when the destination
+				 * takes VOLUME (else the archive has them) */
+	uint32_t nvols;
 	bool keep_dir;		/* the settle record lives in it */
 	char err[4096];
 };
@@ -195,6 +209,13 @@ int src_ctr_tcp_check(struct mig *m);
  * (a warning instead if it cannot take them). */
 int src_ctr_send_conntrack(struct mig *m);
 int src_ctr_final(struct mig *m);
+/* mig_ctr_vol.c: whether the named volumes are pre-copied (the destination
+ * takes VOLUME); before the pre-copy, each volume's whole content; after
+ * the checkpoint, while frozen, what changed since; and the end. */
+bool src_ctr_vols_precopied(const struct mig *m);
+int src_ctr_volumes_precopy(struct mig *m);
+int src_ctr_volumes_final(struct mig *m);
+void src_ctr_volumes_free(struct mig *m);
 void src_ctr_resume(struct mig *m);
 void src_ctr_remove(struct mig *m);
 void src_ctr_leave_frozen(struct mig *m);

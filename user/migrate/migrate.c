@@ -72,12 +72,18 @@ static const char usage_text[] =
 "network's job: ferry does not route). Refused before anything is frozen:\n"
 "a container with connections whose network ferry cannot lock (--network\n"
 "host, an interface that is not a veth with its other end on this host).\n"
-"Volumes: a named volume's content travels in Podman's archive, so it is\n"
-"copied while the container is frozen; HOST must not have a volume of that\n"
-"name (Podman will not replace one). A bind mount stays where it is: its\n"
-"host path must exist on HOST (storage both hosts share). Both are checked\n"
-"before anything is frozen, and the report lists each volume and how it\n"
-"moved.\n"
+"Volumes: a named volume is pre-copied. Before the memory, ferry makes the\n"
+"volume on HOST and copies its directories, files and symbolic links (mode,\n"
+"owner, mtime) while the container runs; once it is frozen, only what\n"
+"changed since goes again, and what was deleted is deleted there; Podman's\n"
+"checkpoint then leaves the volumes out. Not copied: sockets, FIFOs, device\n"
+"nodes, extended attributes and ACLs; hard links become separate files.\n"
+"HOST must not have a volume of that name. (An older ferry on HOST takes\n"
+"the volumes in Podman's archive instead, copied while frozen.) A bind\n"
+"mount stays where it is: its host path must exist on HOST (storage both\n"
+"hosts share). Both are checked before anything is frozen, and the report\n"
+"lists each volume, how it moved, and how much went before and during the\n"
+"freeze.\n"
 "\n"
 "Options:\n"
 "  --container NAME|ID   move this Podman container instead of a PID\n"
@@ -882,11 +888,15 @@ int cmd_migrate(int argc, char **argv)
 					 sizeof(m.err));
 	if (ret < 0)
 		goto out;
-	ret = src_precopy(&m);
+	ret = m.ctr ? src_ctr_volumes_precopy(&m) : 0;
+	if (!ret)
+		ret = src_precopy(&m);
 	if (!ret)
 		ret = m.ctr ? src_ctr_final(&m) : src_final_dump(&m);
 	if (!ret)
 		ret = send_images(&m);
+	if (!ret && m.nvols)
+		ret = src_ctr_volumes_final(&m);
 	if (!ret && m.nct)
 		ret = src_ctr_send_conntrack(&m);
 	if (!ret)
@@ -933,6 +943,7 @@ cleanup:
 	free(m.frozen_pids);
 	free(m.conns);
 	free(m.ct);
+	src_ctr_volumes_free(&m);
 	free(m.ctr);
 	pagestore_close(m.sent, false);
 	if (m.fd >= 0) {

@@ -1,17 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /* What a container adds to a migration on the destination (recv_session.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/statvfs.h>
 #include "ctr.h"
 #include "ctr_conntrack.h"
+#include "ctr_volsync.h"
 #include "mig.h"
 #include "recv_outcome.h"
 #include "recv_session.h"
 #include "util.h"
+#include "wire_vol.h"
 
 /*
  * CONTAINER: can Podman here take it (the image by ID, its ID and name
@@ -90,6 +94,10 @@ static void undo_restore_ctr(void *arg, int phase)
 	if (ctr_remove(s->ctr.id, log))
 		fprintf(stderr, "ferry receive: container %.12s: nothing of it runs, but `podman "
 			"rm -f` failed (see %s)\n", s->ctr.id, log);
+	for (uint32_t i = 0; i < s->ctr.nvols; i++)
+		if (s->vol_made[i] && ctr_volume_remove(s->ctr.vols[i].src, log))
+			fprintf(stderr, "ferry receive: volume %s: `podman volume rm -f` failed "
+				"(see %s)\n", s->ctr.vols[i].src, log);
 }
 
 /*
@@ -140,6 +148,8 @@ void recv_ctr_ct_undo(struct session *s)
  */
 int recv_ctr_restore(struct session *s, uint64_t *ms, struct criu_restore_stats *rs)
 {
+	uint32_t nvols_here = 0, nnamed = 0;
+	bool vols_here;
 	char arch[4300];
 	uint64_t t;
 	int ret;
@@ -147,6 +157,22 @@ int recv_ctr_restore(struct session *s, uint64_t *ms, struct criu_restore_stats 
 	memset(rs, 0, sizeof(*rs));
 	if (!s->ctr_previous[0])
 		return rs_err(s, -EPROTO, "commit before the last pre-copy round");
+	/* either every named volume came as VOLUME frames, both phases, or
+	 * none did and the archive carries them */
+	for (uint32_t i = 0; i < s->ctr.nvols; i++) {
+		if (s->ctr.vols[i].kind != WIRE_CTR_VOL_NAMED)
+			continue;
+		if (s->vol_made[i] && s->vols[i].phases_done == 3 && !s->vols[i].begun)
+			nvols_here++;
+		else if (s->vol_made[i])
+			return rs_err(s, -EPROTO, "commit before volume %s was copied",
+				      s->ctr.vols[i].src);
+		nnamed++;
+	}
+	if (nvols_here && nvols_here != nnamed)
+		return rs_err(s, -EPROTO, "commit with %u of %u named volumes copied", nvols_here,
+			      nnamed);
+	vols_here = nvols_here > 0;
 	if (!s->ctr_archive)
 		return rs_err(s, -EPROTO, "commit without the container's checkpoint archive");
 	snprintf(arch, sizeof(arch), "%s/%s", s->final_dir, CTR_ARCHIVE_NAME);
@@ -156,8 +182,8 @@ int recv_ctr_restore(struct session *s, uint64_t *ms, struct criu_restore_stats 
 	if (ret)
 		return rs_err(s, ret, "starting the restore guard: %s", strerror(-ret));
 	ct_make(s);
-	ret = ctr_restore(&s->ctr, arch, s->ctr_previous, s->dir, s->o->restore_ms, s->err,
-			  sizeof(s->err));
+	ret = ctr_restore(&s->ctr, arch, s->ctr_previous, vols_here, s->dir, s->o->restore_ms,
+			  s->err, sizeof(s->err));
 	*ms = (ferry_now_ns() - t) / 1000000;
 	if (ret) {
 		/* Podman removed what it knew of; what conmon and runc may
@@ -169,4 +195,129 @@ int recv_ctr_restore(struct session *s, uint64_t *ms, struct criu_restore_stats 
 	s->t_restored = ferry_now_ns();
 	rs_note("container %s restored in %llu ms", s->ctr.name, (unsigned long long)*ms);
 	return 0;
+}
+
+#define VOL_SPACE_MARGIN	(64ull << 20)
+
+/* Room for bytes more in the file system of the volume's root? */
+static int vol_room(struct session *s, uint32_t i, uint64_t bytes)
+{
+	struct statvfs sv;
+	uint64_t avail;
+
+	if (fstatvfs(s->vols[i].rootfd, &sv))
+		return rs_err(s, -errno, "volume %s: statvfs: %s", s->ctr.vols[i].src,
+			      strerror(errno));
+	avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	if (bytes > avail || avail - bytes < VOL_SPACE_MARGIN)
+		return rs_err(s, -ENOSPC, "volume %s: %llu MiB to copy, %llu MiB free here",
+			      s->ctr.vols[i].src, (unsigned long long)(bytes >> 20),
+			      (unsigned long long)(avail >> 20));
+	return 0;
+}
+
+/* The volume a first frame names, made here (it must not exist). */
+static int vol_make(struct session *s, uint32_t i)
+{
+	char path[4096], log[4300];
+	int fd, ret;
+
+	snprintf(log, sizeof(log), "%s/podman-volume.log", s->dir);
+	ret = ctr_volume_create(s->ctr.vols[i].src, path, sizeof(path), log, s->err,
+				sizeof(s->err));
+	if (ret)
+		return ret;
+	s->vol_made[i] = true;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return rs_err(s, -errno, "volume %s: %s: %s", s->ctr.vols[i].src, path,
+			      strerror(errno));
+	vs_apply_init(&s->vols[i], fd);
+	rs_note("volume %s made here (%s): its content follows", s->ctr.vols[i].src, path);
+	return 0;
+}
+
+int recv_ctr_volume(struct session *s, const struct wire_msg *m)
+{
+	struct wire_vol *v = malloc(sizeof(*v));
+	struct vs_apply *a;
+	int fd, ret;
+
+	if (!v)
+		return rs_err(s, -ENOMEM, "out of memory");
+	ret = wire_parse_vol(&s->c, m, v);
+	if (ret) {
+		ret = rs_err(s, ret, "%s", s->c.err);
+		goto out;
+	}
+	if (!s->is_ctr || s->committed || v->vol >= s->ctr.nvols ||
+	    s->ctr.vols[v->vol].kind != WIRE_CTR_VOL_NAMED) {
+		ret = rs_err(s, -EPROTO, "unexpected VOLUME frame");
+		goto out;
+	}
+	if (!s->vol_made[v->vol]) {
+		if (v->op != WIRE_VOL_BEGIN || v->phase != WIRE_VOL_PRECOPY) {
+			ret = rs_err(s, -EPROTO, "VOLUME frame before the volume's pre-copy");
+			goto out;
+		}
+		ret = vol_make(s, v->vol);
+		if (ret)
+			goto out;
+	}
+	a = &s->vols[v->vol];
+	if (v->op == WIRE_VOL_BEGIN) {
+		ret = vol_room(s, v->vol, v->bytes);
+		if (ret)
+			goto out;
+	}
+	if (v->op != WIRE_VOL_FILE) {
+		ret = vs_apply(a, v, s->err, sizeof(s->err));
+		if (!ret && v->op == WIRE_VOL_END)
+			rs_note("volume %s: %s copied (%llu files, %llu MiB so far)",
+				s->ctr.vols[v->vol].src, a->phases_done == 1 ? "pre-copy" : "what "
+				"changed", (unsigned long long)a->files,
+				(unsigned long long)(a->bytes >> 20));
+		goto out;
+	}
+	fd = vs_apply_file(a, v, s->err, sizeof(s->err));
+	if (fd < 0) {
+		ret = fd;
+		goto out;
+	}
+	{
+		struct wire_file f = { .size = v->size };
+
+		snprintf(f.name, sizeof(f.name), "%.200s", v->path);
+		ret = wire_recv_file_body(&s->c, &f, fd);
+	}
+	if (ret) {
+		close(fd);
+		ret = rs_err(s, ret, "volume %s: %s", s->ctr.vols[v->vol].src, s->c.err);
+		goto out;
+	}
+	ret = vs_apply_file_done(a, v, fd, s->err, sizeof(s->err));
+out:
+	free(v);
+	return ret;
+}
+
+void recv_ctr_end(struct session *s)
+{
+	char log[4300];
+
+	snprintf(log, sizeof(log), "%s/podman-volume.log", s->dir);
+	for (uint32_t i = 0; i < s->ctr.nvols; i++) {
+		if (!s->vol_made[i])
+			continue;
+		vs_apply_free(&s->vols[i]);
+		if (s->restored)
+			continue;
+		if (ctr_volume_remove(s->ctr.vols[i].src, log))
+			rs_note("volume %s: made here for the container, but `podman volume rm "
+				"-f` failed (see %s)", s->ctr.vols[i].src, log);
+		else
+			rs_note("volume %s removed again: the container does not run here",
+				s->ctr.vols[i].src);
+		s->vol_made[i] = false;
+	}
 }

@@ -127,7 +127,7 @@ static int handshake(struct session *s)
 			wire_send_error(&s->c, WIRE_ERROR, ret, "%s", s->c.err);
 		return rs_err(s, ret, "handshake: %s", s->c.err);
 	}
-	wire_hello_init(&h, WIRE_CAP_ZSTD | WIRE_CAP_CONNTRACK);
+	wire_hello_init(&h, WIRE_CAP_ZSTD | WIRE_CAP_CONNTRACK | WIRE_CAP_VOLUMES);
 	memcpy(s->id, peer.id, WIRE_ID_LEN);
 	s->query = peer.caps & WIRE_CAP_QUERY;
 	s->store = !s->query && (peer.caps & WIRE_CAP_STORE);
@@ -693,6 +693,11 @@ static int serve(struct session *s)
 			if (ret)
 				return ret;
 			break;
+		case WIRE_VOLUME:
+			ret = recv_ctr_volume(s, &m);
+			if (ret)
+				return ret;
+			break;
 		case WIRE_COMMIT: {
 			struct criu_restore_stats rs;
 			uint64_t ms = 0, v[6];
@@ -831,6 +836,8 @@ enum recv_result recv_session_run(const struct ropts *o, int fd)
 			         : "migration done: the tree runs here");
 	}
 	mig_guard_release(&s.guard);	/* alive: whatever failed was cleaned up here */
+	if (s.is_ctr)
+		recv_ctr_end(&s);
 	criu_swrk_stop(&s.swrk, 10000);	/* done with, or never asked */
 	if (s.lazyd > 0 && !s.restored) {
 		kill(s.lazyd, SIGKILL);

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include "criu_img.h"
 #include "criu_swrk.h"
+#include "ctr_volsync.h"
 #include "imgchain.h"
 #include "mig_guard.h"
 #include "mig_net.h"
@@ -59,6 +60,10 @@ struct session {
 	struct wire_ct *ct;	/* CONNTRACK: its connections' entries */
 	uint32_t nct;
 	bool ct_made;		/* made on this host (undone if the restore is) */
+	/* VOLUME: the named volumes made here, each filled by its own
+	 * vs_apply (index as in ctr.vols); removed unless the container runs */
+	bool vol_made[WIRE_CTR_MAX_VOLS];
+	struct vs_apply vols[WIRE_CTR_MAX_VOLS];
 	char err[4096];
 };
 
@@ -80,6 +85,11 @@ int recv_ctr_previous(struct session *s);
 int recv_ctr_conntrack(struct session *s, const struct wire_msg *m);
 /* The entries made for the restore are deleted again. */
 void recv_ctr_ct_undo(struct session *s);
+/* VOLUME (ctr_volsync.h): a named volume made here at its first frame,
+ * then filled. */
+int recv_ctr_volume(struct session *s, const struct wire_msg *m);
+/* The session ends: the volumes it made stay only if the container runs. */
+void recv_ctr_end(struct session *s);
 /* COMMIT of a container: Podman's restore, guarded. */
 int recv_ctr_restore(struct session *s, uint64_t *ms, struct criu_restore_stats *rs);
 

@@ -45,6 +45,7 @@ static const char *const type_names[__WIRE_TYPE_MAX] = {
 	[WIRE_STORE_END]	= "STORE_END",
 	[WIRE_STORE_DONE]	= "STORE_DONE",
 	[WIRE_CONNTRACK]	= "CONNTRACK",
+	[WIRE_VOLUME]		= "VOLUME",
 };
 
 const char *wire_type_name(uint16_t type)

@@ -25,11 +25,18 @@
  *   [S MOVE_ADDR -> D MOVE_ADDR_ACK]   with --move-addr: D checks that it
  *                                      can take the address over; it adds it
  *                                      at COMMIT, before `criu restore`
+ *   [S VOLUME*]                        a container's named volumes, when
+ *                                      D's HELLO has WIRE_CAP_VOLUMES
+ *                                      (wire_vol.h): copied before the
+ *                                      pre-copy; the engine's archive then
+ *                                      leaves them out
  *   S PAGES*, S ROUND_END -> D ROUND_ACK   (repeated per pre-copy round;
  *                                      the last one has WIRE_ROUND_F_LAST)
  *   S FILE_BEGIN, FILE_DATA|FILE_ZDATA*, FILE_END   (CRIU images of the
  *                                      final dump; chunks that compress are
  *                                      sent as FILE_ZDATA)
+ *   [S VOLUME*]                        what changed in the volumes since
+ *                                      their pre-copy, read while frozen
  *   [S CONNTRACK]                      a container's connection-tracking
  *                                      entries, when D's HELLO has
  *                                      WIRE_CAP_CONNTRACK (ctr_conntrack.h):
@@ -117,6 +124,7 @@ enum wire_type {
 	WIRE_STORE_END,		/* its last entry was sent */
 	WIRE_STORE_DONE,	/* the store host published it */
 	WIRE_CONNTRACK,		/* a container's conntrack entries (struct wire_ct) */
+	WIRE_VOLUME,		/* a named volume's entries (wire_vol.h) */
 	__WIRE_TYPE_MAX,
 };
 
@@ -129,6 +137,7 @@ enum wire_cap {
 	WIRE_CAP_QUERY		= 1ULL << 4,	/* this connection asks for an outcome */
 	WIRE_CAP_STORE		= 1ULL << 5,	/* this connection delivers checkpoints */
 	WIRE_CAP_CONNTRACK	= 1ULL << 6,	/* the receiver takes CONNTRACK */
+	WIRE_CAP_VOLUMES	= 1ULL << 7,	/* the receiver takes VOLUME */
 };
 
 #define WIRE_ID_LEN	16	/* a migration ID: random bytes from the source */
@@ -307,6 +316,10 @@ int wire_send_file(struct wire_conn *c, const char *name, int fd);
 /* Only the DATA/ZDATA chunks and END of size bytes of fd from its start
  * (after a frame that announced them); name is for messages. */
 int wire_send_file_body(struct wire_conn *c, const char *name, int fd, uint64_t size);
+/* The same for a file that may change while it is read: if it ends early,
+ * the rest is sent as zeros, and 1 is returned (0 when all came from the
+ * file). */
+int wire_send_file_body_live(struct wire_conn *c, const char *name, int fd, uint64_t size);
 /* After FILE_BEGIN: receive DATA/ZDATA frames into out_fd until FILE_END;
  * the byte count must equal f->size. */
 int wire_recv_file_body(struct wire_conn *c, const struct wire_file *f, int out_fd);

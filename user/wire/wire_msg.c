@@ -319,9 +319,10 @@ int wire_send_file(struct wire_conn *c, const char *name, int fd)
 	return wire_send_file_body(c, name, fd, f.size);
 }
 
-int wire_send_file_body(struct wire_conn *c, const char *name, int fd, uint64_t size)
+static int send_body(struct wire_conn *c, const char *name, int fd, uint64_t size, bool live)
 {
 	uint64_t sent = 0;
+	bool padded = false;
 	int ret = 0;
 
 	if (lseek(fd, 0, SEEK_SET) < 0)
@@ -342,7 +343,12 @@ int wire_send_file_body(struct wire_conn *c, const char *name, int fd, uint64_t 
 			ret = wire_fail(c, -errno, "%s: %s", name, strerror(errno));
 			break;
 		}
-		if (n == 0) {
+		if (n == 0 && live) {
+			/* it shrank meanwhile: the announced size still goes */
+			n = (ssize_t)(size - sent < WIRE_FILE_CHUNK ? size - sent : WIRE_FILE_CHUNK);
+			memset(chunk, 0, (size_t)n);
+			padded = true;
+		} else if (n == 0) {
 			ret = wire_fail(c, -EIO, "%s shrank while being sent", name);
 			break;
 		}
@@ -368,9 +374,19 @@ int wire_send_file_body(struct wire_conn *c, const char *name, int fd, uint64_t 
 		sent += (uint64_t)n;
 	}
 	free(chunk);
-	if (ret)
-		return ret;
-	return wire_send(c, WIRE_FILE_END, NULL, 0);
+	if (!ret)
+		ret = wire_send(c, WIRE_FILE_END, NULL, 0);
+	return ret ? ret : padded;
+}
+
+int wire_send_file_body(struct wire_conn *c, const char *name, int fd, uint64_t size)
+{
+	return send_body(c, name, fd, size, false);
+}
+
+int wire_send_file_body_live(struct wire_conn *c, const char *name, int fd, uint64_t size)
+{
+	return send_body(c, name, fd, size, true);
 }
 
 int wire_recv_file_body(struct wire_conn *c, const struct wire_file *f, int out_fd)
