@@ -10,6 +10,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include "proc_tcp.h"
 #include "util.h"
 
 static void test_parse_u64(void **state)
@@ -100,10 +103,86 @@ static void test_vline_one_write(void **state)
 	close(sv[1]);
 }
 
+struct want {
+	uint16_t lport, rport;
+	int v4, v6;
+};
+
+static int find_conn(const struct proc_tcp_sock *s, void *arg)
+{
+	struct want *w = arg;
+
+	if (s->state == 0x01 && s->lport == w->lport && s->rport == w->rport) {
+		if (s->family == AF_INET && s->laddr[0] == htonl(INADDR_LOOPBACK))
+			w->v4++;
+		if (s->family == AF_INET6 && s->laddr[3] == htonl(1) && !s->laddr[0])
+			w->v6++;
+	}
+	return 0;
+}
+
+static int stop_at_first(const struct proc_tcp_sock *s, void *arg)
+{
+	(void)s;
+	++*(int *)arg;
+	return 7;
+}
+
+/* proc_tcp_each finds a real loopback connection of each family, with its
+ * ports and state, and stops when told */
+static void test_proc_tcp(void **state)
+{
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len;
+	int n = 0;
+
+	(void)state;
+	for (int fam = 0; fam < 2; fam++) {
+		struct sockaddr *sa = fam ? (struct sockaddr *)&a6 : (struct sockaddr *)&a4;
+		socklen_t sl = fam ? sizeof(a6) : sizeof(a4);
+		int l = socket(fam ? AF_INET6 : AF_INET, SOCK_STREAM, 0), c, acc;
+		struct want w = { 0 };
+		struct sockaddr_storage me;
+
+		assert_true(l >= 0);
+		if (fam)
+			a6.sin6_port = 0;
+		else
+			a4.sin_port = 0;
+		if (bind(l, sa, sl)) {
+			close(l);
+			assert_int_equal(fam, 1);	/* no IPv6 loopback here */
+			continue;
+		}
+		assert_int_equal(listen(l, 1), 0);
+		len = sl;
+		assert_int_equal(getsockname(l, sa, &len), 0);
+		c = socket(fam ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+		assert_int_equal(connect(c, sa, sl), 0);
+		acc = accept(l, NULL, NULL);
+		assert_true(acc >= 0);
+		len = sizeof(me);
+		assert_int_equal(getsockname(c, (struct sockaddr *)&me, &len), 0);
+		w.lport = ntohs(fam ? ((struct sockaddr_in6 *)&me)->sin6_port
+				    : ((struct sockaddr_in *)&me)->sin_port);
+		w.rport = ntohs(fam ? a6.sin6_port : a4.sin_port);
+		assert_int_equal(proc_tcp_each(getpid(), 1, find_conn, &w), 0);
+		assert_int_equal(fam ? w.v6 : w.v4, 1);
+		close(acc);
+		close(c);
+		close(l);
+	}
+	assert_int_equal(proc_tcp_each(getpid(), 1, stop_at_first, &n), 7);
+	assert_int_equal(n, 1);
+	assert_true(proc_tcp_each(999999999, 1, stop_at_first, &n) < 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_u64),
+		cmocka_unit_test(test_proc_tcp),
 		cmocka_unit_test(test_exit_codes),
 		cmocka_unit_test(test_read_file),
 		cmocka_unit_test(test_vline_one_write),

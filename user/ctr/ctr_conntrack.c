@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include "ctr_conntrack.h"
 #include "rtnl.h"
+#include "proc_tcp.h"
 #include "util.h"
 
 #define CT_MSG(type)	((NFNL_SUBSYS_CTNETLINK << 8) | (type))
@@ -316,31 +317,18 @@ void ctr_ct_delete(const struct wire_ct *v, size_t n)
 	mnl_socket_close(nl);
 }
 
+/* an ESTABLISHED IPv4 connection's local address, not loopback */
+static int local_addr(const struct proc_tcp_sock *s, void *arg)
+{
+	if (s->state != 0x01 || !s->laddr[0] || (ntohl(s->laddr[0]) >> 24) == 127)
+		return 0;
+	*(uint32_t *)arg = s->laddr[0];
+	return 1;
+}
+
 int ctr_ct_local_addr(pid_t pid, uint32_t *addr)
 {
-	char path[64], *line = NULL;
-	size_t cap = 0;
-	int ret = -ENOENT;
-	FILE *f;
+	int ret = proc_tcp_each(pid, 0, local_addr, addr);
 
-	snprintf(path, sizeof(path), "/proc/%d/net/tcp", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (ret && getline(&line, &cap, f) > 0) {
-		unsigned int a, st;
-
-		/* "  0: 0200580A:1BA8 3200630A:C4A2 01 ..." (the header does not
-		 * parse): the address as the kernel's u32 in hex, i.e. its bytes
-		 * in network order read as this host's integer */
-		if (sscanf(line, " %*u: %8x:%*x %*s %x", &a, &st) != 2)
-			continue;
-		if (st == 0x01 && a && (ntohl(a) >> 24) != 127) {	/* ESTABLISHED */
-			*addr = a;
-			ret = 0;
-		}
-	}
-	free(line);
-	fclose(f);
-	return ret;
+	return ret < 0 ? ret : ret ? 0 : -ENOENT;
 }

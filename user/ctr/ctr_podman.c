@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include "ctr.h"
 #include "mig.h"
+#include "proc_tcp.h"
 #include "util.h"
 
 int ctr_capture(const char *const argv[], char *out, size_t size, const char *log_path,
@@ -588,35 +589,16 @@ int ctr_restore_archive(const char *archive, const char *work_dir, int timeout_m
 	return ret ? -EIO : 0;
 }
 
+static int count_conn(const struct proc_tcp_sock *s, void *arg)
+{
+	if (s->state != 0x0A && s->state != 0x06)	/* LISTEN, TIME_WAIT */
+		++*(int *)arg;
+	return 0;
+}
+
 int ctr_tcp_connections(pid_t pid)
 {
-	static const char *const files[] = { "tcp", "tcp6" };
-	int count = 0;
+	int count = 0, ret = proc_tcp_each(pid, 1, count_conn, &count);
 
-	for (size_t i = 0; i < 2; i++) {
-		char path[64], *line = NULL;
-		size_t cap = 0;
-		FILE *f;
-
-		snprintf(path, sizeof(path), "/proc/%d/net/%s", pid, files[i]);
-		f = fopen(path, "re");
-		if (!f) {
-			if (errno == ENOENT && i)
-				continue;	/* no IPv6 */
-			return -errno;
-		}
-		while (getline(&line, &cap, f) > 0) {
-			unsigned int st;
-
-			/* "  0: 0100007F:1F90 00000000:0000 0A ..." (the header
-			 * line does not parse) */
-			if (sscanf(line, " %*u: %*s %*s %x", &st) != 1)
-				continue;
-			if (st != 0x0A && st != 0x06)	/* LISTEN, TIME_WAIT */
-				count++;
-		}
-		free(line);
-		fclose(f);
-	}
-	return count;
+	return ret < 0 ? ret : count;
 }
