@@ -67,8 +67,10 @@ extern volatile sig_atomic_t ferry_interrupted;
  * full (said, naming opt). */
 int ferry_arg_push(const char **v, int *n, int max, const char *arg, const char *opt);
 
-/* In a forked helper: close every descriptor above stderr but keep. */
+/* In a forked helper: close every descriptor above stderr but keep (or
+ * but a and b; -1 keeps nothing). */
 void ferry_close_fds_except(int keep);
+void ferry_close_fds_except2(int a, int b);
 
 /* Parse a decimal number into [min, max]; false on garbage or range. */
 bool ferry_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);

@@ -525,7 +525,7 @@ static int restore(struct session *s, uint64_t *ms, struct criu_restore_stats *r
 
 		ret = criu_lazy_mark(s->final_dir, &ls, s->err, sizeof(s->err));
 		if (!ret)
-			ret = lazy_server_start(s->final_dir, ls.tasks, &s->lazyd, s->err,
+			ret = lazy_server_start(s->final_dir, ls.tasks, NULL, &s->lazyd, s->err,
 						sizeof(s->err));
 		if (ret)
 			return ret;
