@@ -101,6 +101,12 @@ static int receive_phase(struct wire_conn *c, struct vs_apply *a)
 			continue;
 		}
 		ret = vs_apply(a, v, err, sizeof(err));
+		if (!ret && v->op == WIRE_VOL_BEGIN && v->phase == WIRE_VOL_PRECOPY) {
+			/* the volume is made: the sender waits for this */
+			struct wire_vol r = { .op = WIRE_VOL_READY, .vol = v->vol };
+
+			ret = wire_send_vol(c, &r);
+		}
 		if (!ret && v->op == WIRE_VOL_END)
 			break;
 	}

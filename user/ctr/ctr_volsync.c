@@ -351,6 +351,20 @@ int vs_send_phase(struct wire_conn *c, uint8_t vol, int rootfd, struct vs_tree *
 	}
 	w.entries = entries;
 	ret = wire_send_vol(c, &w);
+	if (!ret && !before) {
+		/* the receiver makes the volume first */
+		struct wire_msg m;
+
+		ret = wire_expect(c, WIRE_VOLUME, &m);
+		if (!ret)
+			ret = wire_parse_vol(c, &m, &w);
+		if (!ret && (w.op != WIRE_VOL_READY || w.vol != vol))
+			ret = -EPROTO;
+		if (ret == -EPROTO && !c->err[0])
+			snprintf(c->err, sizeof(c->err), "no READY for the volume");
+		if (ret)
+			return ferry_errf(err, errlen, ret, "%s", c->err);
+	}
 	/* deletions first, parents before their children: a parent's
 	 * removal takes them, and the receiver takes a missing path as done */
 	for (size_t i = 1; !ret && before && i < before->n; i++) {

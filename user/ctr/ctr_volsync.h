@@ -75,7 +75,8 @@ struct vs_send_stats {
 struct wire_conn;
 /*
  * One phase of volume vol: before == NULL sends all of now (pre-copy,
- * marking the entries it must send again as dirty); otherwise what differs
+ * marking the entries it must send again as dirty; after its BEGIN it
+ * waits for the receiver's READY, within c's frame limit); otherwise what differs
  * from before (final: a file that changes while it is read is an error, -EAGAIN,
  * since the container is frozen). Adds to *st.
  */

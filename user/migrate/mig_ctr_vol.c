@@ -24,7 +24,7 @@ bool src_ctr_vols_precopied(const struct mig *m)
 int src_ctr_volumes_precopy(struct mig *m)
 {
 	const struct wire_ctr *k = &m->ctr->w;
-	char path[4096];
+	char path[4096], err[3000] = "";
 	int ret;
 
 	if (!src_ctr_vols_precopied(m))
@@ -55,10 +55,9 @@ int src_ctr_volumes_precopy(struct mig *m)
 			return src_seterr(m, -errno, "volume %s: %s: %s", k->vols[i].src, path,
 					  strerror(errno));
 		t = ferry_now_ns();
-		ret = vs_walk(v->rootfd, &v->pre, m->err, sizeof(m->err));
+		ret = vs_walk(v->rootfd, &v->pre, err, sizeof(err));
 		if (ret)
-			return src_seterr(m, ret, "volume %s: %.3000s", k->vols[i].src,
-					  m->err);
+			return src_seterr(m, ret, "volume %s: %s", k->vols[i].src, err);
 		if (v->pre.special)
 			ferry_warn("volume %s: %zu sockets, FIFOs or device nodes are not copied",
 				   k->vols[i].src, v->pre.special);
@@ -67,10 +66,14 @@ int src_ctr_volumes_precopy(struct mig *m)
 				   "copy on %s", k->vols[i].src, v->pre.hardlinked, m->o->to);
 		src_progress("volume %s: pre-copying %zu entries, %.1f MiB", k->vols[i].src,
 			     v->pre.n, v->pre.bytes / 1048576.0);
+		/* the destination makes the volume (Podman: up to a minute
+		 * under load) before it answers */
+		wire_set_timeout(&m->c, CTR_PODMAN_TIMEOUT_MS + MIG_REPLY_TIMEOUT_MS);
 		ret = vs_send_phase(&m->c, (uint8_t)i, v->rootfd, &v->pre, NULL, &v->pre_st,
-				    m->err, sizeof(m->err));
+				    err, sizeof(err));
+		wire_set_timeout(&m->c, MIG_REPLY_TIMEOUT_MS);
 		if (ret)
-			return src_seterr(m, ret, "volume %s: %.3000s", k->vols[i].src, m->err);
+			return src_seterr(m, ret, "volume %s: %s", k->vols[i].src, err);
 		v->pre_ms = (ferry_now_ns() - t) / 1000000;
 	}
 	m->ctr->vols_precopied = true;
@@ -80,6 +83,7 @@ int src_ctr_volumes_precopy(struct mig *m)
 int src_ctr_volumes_final(struct mig *m)
 {
 	const struct wire_ctr *k = &m->ctr->w;
+	char err[3000] = "";
 	int ret = 0;
 
 	for (uint32_t n = 0; !ret && n < m->nvols; n++) {
@@ -88,14 +92,14 @@ int src_ctr_volumes_final(struct mig *m)
 		uint64_t t = ferry_now_ns();
 		struct vs_tree now;
 
-		ret = vs_walk(v->rootfd, &now, m->err, sizeof(m->err));
+		ret = vs_walk(v->rootfd, &now, err, sizeof(err));
 		if (ret)
-			return src_seterr(m, ret, "volume %s: %.3000s", name, m->err);
+			return src_seterr(m, ret, "volume %s: %s", name, err);
 		ret = vs_send_phase(&m->c, (uint8_t)v->idx, v->rootfd, &now, &v->pre, &v->fin_st,
-				    m->err, sizeof(m->err));
+				    err, sizeof(err));
 		vs_tree_free(&now);
 		if (ret)
-			return src_seterr(m, ret, "volume %s: %.3000s", name, m->err);
+			return src_seterr(m, ret, "volume %s: %s", name, err);
 		v->fin_ms = (ferry_now_ns() - t) / 1000000;
 		src_progress("volume %s: %llu files (%.1f MiB) changed since the pre-copy, %llu "
 			     "entries gone: sent in %llu ms", name,

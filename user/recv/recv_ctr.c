@@ -250,7 +250,7 @@ int recv_ctr_volume(struct session *s, const struct wire_msg *m)
 		ret = rs_err(s, ret, "%s", s->c.err);
 		goto out;
 	}
-	if (!s->is_ctr || s->committed || v->vol >= s->ctr.nvols ||
+	if (!s->is_ctr || s->committed || v->vol >= s->ctr.nvols || v->op == WIRE_VOL_READY ||
 	    s->ctr.vols[v->vol].kind != WIRE_CTR_VOL_NAMED) {
 		ret = rs_err(s, -EPROTO, "unexpected VOLUME frame");
 		goto out;
@@ -269,6 +269,17 @@ int recv_ctr_volume(struct session *s, const struct wire_msg *m)
 		ret = vol_room(s, v->vol, v->bytes);
 		if (ret)
 			goto out;
+	}
+	if (v->op == WIRE_VOL_BEGIN && v->phase == WIRE_VOL_PRECOPY) {
+		ret = vs_apply(a, v, s->err, sizeof(s->err));
+		if (!ret) {
+			struct wire_vol r = { .op = WIRE_VOL_READY, .vol = v->vol };
+
+			ret = wire_send_vol(&s->c, &r);
+			if (ret)
+				ret = rs_err(s, ret, "%s", s->c.err);
+		}
+		goto out;
 	}
 	if (v->op != WIRE_VOL_FILE) {
 		ret = vs_apply(a, v, s->err, sizeof(s->err));

@@ -107,6 +107,7 @@ int wire_parse_vol(struct wire_conn *c, const struct wire_msg *m, struct wire_vo
 		ok = !r.bad && wire_vol_path_ok(v->path, false);
 		break;
 	case WIRE_VOL_END:
+	case WIRE_VOL_READY:
 		ok = true;
 		break;
 	default:

@@ -13,6 +13,9 @@
  *   LINK   str path, str target, u32 uid, u32 gid, u64 mtime (ns)
  *   DEL    str path: gone from the volume (a directory with all in it)
  *   END    no more of this phase
+ *   READY  (destination to source, after the pre-copy's BEGIN) the volume
+ *          exists there and takes entries: the source waits for it, since
+ *          making a volume is a call of the engine, seconds to minutes
  * A path is relative to the volume's root and names nothing outside it
  * (wire_vol_path_ok); "." is the root itself (DIR only). Entries come
  * parents first; the receiver resolves every path beneath the root
@@ -35,6 +38,7 @@ enum wire_vol_op {
 	WIRE_VOL_LINK,
 	WIRE_VOL_DEL,
 	WIRE_VOL_END,
+	WIRE_VOL_READY,
 };
 
 enum wire_vol_phase {
