@@ -523,7 +523,7 @@ static int restore(struct session *s, uint64_t *ms, struct criu_restore_stats *r
 	if (s->lazy) {
 		struct criu_lazy_stats ls;
 
-		ret = criu_lazy_mark(s->final_dir, &ls, s->err, sizeof(s->err));
+		ret = criu_lazy_mark(s->final_dir, CRIU_LAZY_PARENT, &ls, s->err, sizeof(s->err));
 		if (!ret)
 			ret = lazy_server_start(s->final_dir, ls.tasks, NULL, &s->lazyd, s->err,
 						sizeof(s->err));
