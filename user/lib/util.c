@@ -168,6 +168,24 @@ int ferry_read_file(const char *path, char *buf, size_t size)
 	return (int)n;
 }
 
+int ferry_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
 void ferry_close_fds_except(int keep)
 {
 	ferry_close_fds_except2(keep, -1);

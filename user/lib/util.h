@@ -24,6 +24,8 @@ extern const char *ferry_prog;
 
 /* Write all of buf (retrying short writes and EINTR): 0 or -errno. */
 int ferry_write_all(int fd, const void *buf, size_t len);
+/* The same at offset off. */
+int ferry_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 
 /* One message line "PREFIX1PREFIX2message\n" on stderr, written with a single
  * write(2): a forked helper (the lazy-pages server) shares stderr with its

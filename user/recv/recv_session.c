@@ -127,7 +127,10 @@ static int handshake(struct session *s)
 			wire_send_error(&s->c, WIRE_ERROR, ret, "%s", s->c.err);
 		return rs_err(s, ret, "handshake: %s", s->c.err);
 	}
-	wire_hello_init(&h, WIRE_CAP_ZSTD | WIRE_CAP_CONNTRACK | WIRE_CAP_VOLUMES);
+	/* post-copy needs the lazy restore, which pre-flight checks (a
+	 * COMMIT for post-copy without it is answered NOT_RESTORED) */
+	wire_hello_init(&h, WIRE_CAP_ZSTD | WIRE_CAP_CONNTRACK | WIRE_CAP_VOLUMES |
+			    (s->o->eager ? 0 : WIRE_CAP_POSTCOPY));
 	memcpy(s->id, peer.id, WIRE_ID_LEN);
 	s->query = peer.caps & WIRE_CAP_QUERY;
 	s->store = !s->query && (peer.caps & WIRE_CAP_STORE);
@@ -520,18 +523,31 @@ static int restore(struct session *s, uint64_t *ms, struct criu_restore_stats *r
 		argv[n++] = "--action-script";
 		argv[n++] = s->unlock_script;
 	}
+	if (s->postcopy && !s->lazy)
+		return rs_err(s, -EPROTO, "post-copy, but no lazy restore here");
 	if (s->lazy) {
 		struct criu_lazy_stats ls;
+		uint64_t eager = 0;
 
-		ret = criu_lazy_mark(s->final_dir, CRIU_LAZY_PARENT, &ls, s->err, sizeof(s->err));
+		ret = criu_lazy_mark(s->final_dir, CRIU_LAZY_PARENT |
+				     (s->postcopy ? CRIU_LAZY_OWN : 0), &ls, s->err, sizeof(s->err));
+		if (!ret && s->postcopy)
+			ret = recv_pc_prepare(s, &eager);
 		if (!ret)
-			ret = lazy_server_start(s->final_dir, ls.tasks, NULL, &s->lazyd, s->err,
-						sizeof(s->err));
+			ret = lazy_server_start(s->final_dir, ls.tasks, s->postcopy ? &s->pc->rem
+										   : NULL,
+						&s->lazyd, s->err, sizeof(s->err));
 		if (ret)
 			return ret;
-		rs_note("lazy restore: %llu pre-copied pages left to the lazy-pages server, %llu "
-		        "restored by CRIU", (unsigned long long)ls.lazy_pages,
-		        (unsigned long long)ls.eager_pages);
+		if (s->postcopy)
+			recv_pc_started(s);
+		rs_note("lazy restore: %llu pages left to the lazy-pages server, %llu restored by "
+		        "CRIU%s", (unsigned long long)ls.lazy_pages,
+		        (unsigned long long)ls.eager_pages,
+		        s->postcopy ? " (post-copy: the final dump's own pages too)" : "");
+		if (s->postcopy)
+			rs_note("post-copy: %llu pages CRIU reads itself fetched first",
+				(unsigned long long)eager);
 		argv[n++] = "--lazy-pages";
 	}
 	for (int i = 0; i < s->o->ncriu_args; i++)
@@ -638,6 +654,56 @@ static bool source_aborted(struct session *s)
 	return false;
 }
 
+/*
+ * Post-copy: the tree runs, but pages are still at the source. RESTORED
+ * tells the source so (it goes on serving); the guard and the pending
+ * record stay until the lazy server has every page in place: then PC_DONE,
+ * the record, and the source's DONE. Anything else before that kills the
+ * tree here (the guard) and says NOT_RESTORED: the source resumes its copy.
+ */
+static int postcopy_finish(struct session *s, uint64_t v[6])
+{
+	uint64_t done[WIRE_PC_DONE_N] = { 0 };
+	int ret;
+
+	memcpy(&v[4], s->id, 8);
+	memcpy(&v[5], s->id + 8, 8);
+	ret = wire_send_u64s(&s->c, WIRE_RESTORED, v, 6);
+	if (ret)
+		ret = rs_err(s, ret, "post-copy: telling the source the tree runs: %s", s->c.err);
+	if (!ret)
+		ret = recv_pc_run(s);
+	if (ret) {
+		mig_guard_fire(&s->guard);	/* it cannot go on without its pages */
+		if (s->lazyd > 0) {
+			kill(s->lazyd, SIGKILL);
+			lazy_server_wait(s->lazyd, 10000);
+			s->lazyd = 0;
+		}
+		rs_record(s, WIRE_OUTCOME_NOT_RESTORED, NULL);
+		wire_send_error(&s->c, WIRE_NOT_RESTORED, ret, "%s; the restored tree was killed "
+				"here", s->err);
+		await_ack(s);
+		criu_swrk_stop(&s->swrk, 10000);
+		return ret;
+	}
+	mig_guard_release(&s->guard);
+	s->restored = true;
+	rs_record(s, WIRE_OUTCOME_RESTORED, v);
+	done[0] = s->pc->pages;
+	done[1] = s->pc->on_fault;
+	done[2] = s->pc->pages - s->pc->on_fault;
+	done[3] = s->pc->ms;
+	ret = wire_send_u64s(&s->c, WIRE_PC_DONE, done, WIRE_PC_DONE_N);
+	if (ret)
+		rs_note("reporting the end of post-copy: %s; the tree runs here, the source "
+			"learns it when it asks", s->c.err);
+	criu_swrk_stop(&s->swrk, 10000);
+	if (!ret)
+		await_ack(s);
+	return 0;
+}
+
 /* The conversation after pre-flight. 0 when the tree runs here. */
 static int serve(struct session *s)
 {
@@ -698,10 +764,23 @@ static int serve(struct session *s)
 			if (ret)
 				return ret;
 			break;
+		case WIRE_PC_FILE:
+			ret = recv_pc_file(s, &m);
+			if (ret)
+				return ret;
+			break;
 		case WIRE_COMMIT: {
 			struct criu_restore_stats rs;
-			uint64_t ms = 0, v[6];
+			uint64_t ms = 0, v[6], flags;
 
+			ret = wire_parse_u64s(&s->c, &m, &flags, 1);
+			if (ret)
+				return rs_err(s, ret, "%s", s->c.err);
+			s->postcopy = flags & WIRE_COMMIT_POSTCOPY;
+			if (s->postcopy != (s->pc && s->pc->n))
+				return rs_err(s, -EPROTO, "COMMIT %s post-copy, after %zu PC_FILE",
+					      s->postcopy ? "for" : "without",
+					      s->pc ? s->pc->n : 0);
 			/* from here a lost answer is recovered from the record */
 			s->committed = true;
 			rs_record(s, RECV_OUTCOME_PENDING, NULL);
@@ -722,6 +801,12 @@ static int serve(struct session *s)
 				await_ack(s);
 				return ret;
 			}
+			v[0] = ms;
+			v[1] = rs.restore_time;
+			v[2] = rs.pages_restored;
+			v[3] = s->tcp_kept;
+			if (s->postcopy)
+				return postcopy_finish(s, v);
 			/* The tree stays here now, whatever becomes of the
 			 * connection: the guard goes, the record says so, and
 			 * only then the answer. A source that does not get it
@@ -729,10 +814,6 @@ static int serve(struct session *s)
 			 * NOT_RESTORED. */
 			mig_guard_release(&s->guard);
 			s->restored = true;
-			v[0] = ms;
-			v[1] = rs.restore_time;
-			v[2] = rs.pages_restored;
-			v[3] = s->tcp_kept;
 			rs_record(s, WIRE_OUTCOME_RESTORED, v);
 			memcpy(&v[4], s->id, 8);
 			memcpy(&v[5], s->id + 8, 8);
@@ -847,6 +928,7 @@ enum recv_result recv_session_run(const struct ropts *o, int fd)
 		keep = true;	/* the logs are the evidence */
 	}
 	imgchain_close(s.ic);
+	recv_pc_free(&s);
 	free(s.buf);
 	free(s.pids);
 	free(s.ct);

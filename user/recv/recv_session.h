@@ -14,6 +14,7 @@
 #include "criu_img.h"
 #include "criu_swrk.h"
 #include "ctr_volsync.h"
+#include "recv_pc.h"
 #include "imgchain.h"
 #include "mig_guard.h"
 #include "mig_net.h"
@@ -64,6 +65,8 @@ struct session {
 	 * vs_apply (index as in ctr.vols); removed unless the container runs */
 	bool vol_made[WIRE_CTR_MAX_VOLS];
 	struct vs_apply vols[WIRE_CTR_MAX_VOLS];
+	struct recv_pc *pc;	/* post-copy: pages files still at the source */
+	bool postcopy;		/* COMMIT asked for it */
 	char err[4096];
 };
 

@@ -433,6 +433,9 @@ int wire_send_outcome(struct wire_conn *c, const struct wire_outcome_msg *o);
 const char *wire_outcome_name(uint32_t outcome);
 int wire_parse_outcome(struct wire_conn *c, const struct wire_msg *m, struct wire_outcome_msg *o);
 
+/* COMMIT's flags */
+#define WIRE_COMMIT_POSTCOPY	0x1ull	/* pages files stay at the source (wire_pc.h) */
+
 /* Frames with a small list of u64 values (COMMIT, RESTORED, DONE): */
 int wire_send_u64s(struct wire_conn *c, uint16_t type, const uint64_t *v, uint32_t n);
 /* Exactly n values expected; malformed otherwise. */

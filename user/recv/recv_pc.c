@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Post-copy on the destination (migrate/postcopy.h): the final dump's pages
+ * files that stayed at the source, filled as their pages arrive, and the
+ * loop that feeds the lazy-pages server until every page is in place.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include "criu_lazy.h"
+#include "lazy_server.h"
+#include "recv_pc.h"
+#include "recv_session.h"
+#include "util.h"
+#include "wire_pc.h"
+
+#define PC_STALL_MS	30000	/* no page for this long while one is awaited: the source is lost */
+
+struct recv_pc *recv_pc_get(struct session *s)
+{
+	if (!s->pc) {
+		s->pc = calloc(1, sizeof(*s->pc));
+		if (s->pc) {
+			s->pc->sp[0] = s->pc->sp[1] = -1;
+			s->pc->rem.fd = -1;
+		}
+	}
+	return s->pc;
+}
+
+void recv_pc_free(struct session *s)
+{
+	struct recv_pc *p = s->pc;
+
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
+		close(p->f[i].fd);
+		munmap(p->f[i].present, p->f[i].map_len);
+	}
+	if (p->sp[0] >= 0)
+		close(p->sp[0]);
+	if (p->sp[1] >= 0)
+		close(p->sp[1]);
+	free(p->buf);
+	free(p);
+	s->pc = NULL;
+}
+
+int recv_pc_file(struct session *s, const struct wire_msg *m)
+{
+	struct recv_pc *p = recv_pc_get(s);
+	struct wire_pc_file w;
+	struct recv_pc_file *f;
+	int dfd, ret;
+
+	if (!p)
+		return rs_err(s, -ENOMEM, "out of memory");
+	ret = wire_parse_pc_file(&s->c, m, &w);
+	if (ret)
+		return rs_err(s, ret, "%s", s->c.err);
+	if (s->is_ctr || s->committed || p->n == WIRE_PC_MAX_FILES)
+		return rs_err(s, -EPROTO, "unexpected PC_FILE frame");
+	for (size_t i = 0; i < p->n; i++)
+		if (!strcmp(p->f[i].name, w.name))
+			return rs_err(s, -EPROTO, "PC_FILE %s twice", w.name);
+	/* its whole size is charged now: every page of it will come */
+	ret = recv_count_file(&s->budget, s->err, sizeof(s->err));
+	if (!ret)
+		ret = recv_charge(&s->budget, w.size, s->err, sizeof(s->err));
+	if (ret)
+		return ret;
+	f = &p->f[p->n];
+	memset(f, 0, sizeof(*f));
+	snprintf(f->name, sizeof(f->name), "%s", w.name);
+	f->pages = w.size / WIRE_PAGE_SIZE;
+	dfd = open(s->final_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return rs_err(s, -errno, "%s: %s", s->final_dir, strerror(errno));
+	f->fd = openat(dfd, w.name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	close(dfd);
+	if (f->fd < 0)
+		return rs_err(s, -errno, "image %s: %s", w.name, strerror(errno));
+	if (ftruncate(f->fd, (off_t)w.size)) {
+		ret = rs_err(s, -errno, "image %s: %s", w.name, strerror(errno));
+		close(f->fd);
+		return ret;
+	}
+	/* shared with the lazy-pages server, which forks later */
+	f->map_len = f->pages / 8 + 1;
+	f->present = mmap(NULL, f->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			  -1, 0);
+	if (f->present == MAP_FAILED) {
+		ret = rs_err(s, -errno, "mmap: %s", strerror(errno));
+		close(f->fd);
+		return ret;
+	}
+	p->n++;
+	p->pages += f->pages;
+	rs_note("post-copy: %s (%llu pages) stays at the source until it is needed", w.name,
+		(unsigned long long)f->pages);
+	return 0;
+}
+
+static bool present(const struct recv_pc_file *f, uint64_t i)
+{
+	return lz_present(f->present, i);
+}
+
+int recv_pc_data(struct session *s, const struct wire_msg *m)
+{
+	struct recv_pc *p = s->pc;
+	struct wire_pages_hdr h;
+	struct recv_pc_file *f;
+	uint64_t page;
+	int ret;
+
+	if (!p || !p->n)
+		return rs_err(s, -EPROTO, "unexpected PC_DATA frame");
+	if (!p->buf && !(p->buf = malloc((size_t)WIRE_MAX_PAGES * WIRE_PAGE_SIZE)))
+		return rs_err(s, -ENOMEM, "out of memory");
+	ret = wire_parse_pages_as(&s->c, m, WIRE_PC_DATA, &h, p->buf,
+				  (size_t)WIRE_MAX_PAGES * WIRE_PAGE_SIZE);
+	if (ret)
+		return rs_err(s, ret, "%s", s->c.err);
+	page = h.vaddr / WIRE_PAGE_SIZE;
+	if (h.pid >= p->n || page > p->f[h.pid].pages || h.npages > p->f[h.pid].pages - page)
+		return rs_err(s, -EPROTO, "PC_DATA outside file %u", h.pid);
+	f = &p->f[h.pid];
+	for (uint32_t k = 0; k < h.npages; k++) {
+		/* a page in place is never written again: the lazy server
+		 * may be reading it */
+		if (present(f, page + k))
+			continue;
+		ret = ferry_pwrite_all(f->fd, p->buf + (size_t)k * WIRE_PAGE_SIZE, WIRE_PAGE_SIZE,
+				       (page + k) * WIRE_PAGE_SIZE);
+		if (ret)
+			return rs_err(s, ret, "image %s: %s", f->name, strerror(-ret));
+		__atomic_fetch_or(&f->present[(page + k) / 8], (uint8_t)(1u << ((page + k) % 8)),
+				  __ATOMIC_RELEASE);
+		p->have++;
+	}
+	p->t_last = ferry_now_ns();
+	/* a wake-up for the lazy server, if it runs (a full socket buffer
+	 * has one waiting already) */
+	if (p->sp[0] >= 0)
+		(void)send(p->sp[0], "w", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	return 0;
+}
+
+/* Ask the source for the pages of run that are not in place. */
+static int ask_run(struct session *s, uint32_t file, uint64_t page, uint64_t npages)
+{
+	struct recv_pc_file *f = &s->pc->f[file];
+
+	while (npages) {
+		struct wire_pc_req q = { .file = file, .page = page };
+		int ret;
+
+		while (npages && present(f, page)) {
+			page++;
+			npages--;
+		}
+		q.page = page;
+		while (q.npages < npages && q.npages < WIRE_MAX_PAGES && !present(f, page + q.npages))
+			q.npages++;
+		if (!q.npages)
+			break;
+		ret = wire_send_pc_req(&s->c, &q);
+		if (ret)
+			return rs_err(s, ret, "%s", s->c.err);
+		page += q.npages;
+		npages -= q.npages;
+	}
+	return 0;
+}
+
+static int file_of(const struct recv_pc *p, uint32_t pages_id)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "pages-%u.img", pages_id);
+	for (size_t i = 0; i < p->n; i++)
+		if (!strcmp(p->f[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+int recv_pc_prepare(struct session *s, uint64_t *eager)
+{
+	struct recv_pc *p = s->pc;
+	struct criu_lazy_run *r = NULL;
+	uint64_t want = 0;
+	size_t n = 0;
+	int ret;
+
+	*eager = 0;
+	ret = criu_lazy_eager_runs(s->final_dir, &r, &n, s->err, sizeof(s->err));
+	if (ret)
+		return ret;
+	for (size_t i = 0; !ret && i < n; i++) {
+		int fi = file_of(p, r[i].pages_id);
+
+		if (fi < 0)
+			continue;	/* a pages file that came whole */
+		if (r[i].page > p->f[fi].pages || r[i].npages > p->f[fi].pages - r[i].page) {
+			ret = rs_err(s, -EPROTO, "pages-%u.img is shorter than its pagemap",
+				     r[i].pages_id);
+			break;
+		}
+		ret = ask_run(s, (uint32_t)fi, r[i].page, r[i].npages);
+		want += r[i].npages;
+	}
+	/* what CRIU reads itself must be here before it starts */
+	p->t_last = ferry_now_ns();
+	while (!ret) {
+		struct wire_msg m;
+		bool all = true;
+
+		for (size_t i = 0; all && i < n; i++) {
+			int fi = file_of(p, r[i].pages_id);
+
+			for (uint64_t k = 0; fi >= 0 && all && k < r[i].npages; k++)
+				all = present(&p->f[fi], r[i].page + k);
+		}
+		if (all)
+			break;
+		ret = wire_recv(&s->c, &m);
+		if (ret) {
+			ret = rs_err(s, ret, "post-copy: %s", s->c.err);
+			break;
+		}
+		if (m.type == WIRE_PC_DATA)
+			ret = recv_pc_data(s, &m);
+		else
+			ret = rs_err(s, -EPROTO, "unexpected %s frame before the restore",
+				     wire_type_name(m.type));
+	}
+	free(r);
+	*eager = want;
+	if (ret)
+		return ret;
+	/* the lazy server's view of the files */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p->sp))
+		return rs_err(s, -errno, "socketpair: %s", strerror(errno));
+	p->rem.fd = p->sp[1];
+	p->rem.n = p->n;
+	p->rem.stall_ms = PC_STALL_MS;
+	for (size_t i = 0; i < p->n; i++) {
+		snprintf(p->rem.f[i].name, sizeof(p->rem.f[i].name), "%s", p->f[i].name);
+		p->rem.f[i].pages = p->f[i].pages;
+		p->rem.f[i].present = p->f[i].present;
+	}
+	return 0;
+}
+
+void recv_pc_started(struct session *s)
+{
+	/* the lazy server has its end */
+	close(s->pc->sp[1]);
+	s->pc->sp[1] = -1;
+}
+
+int recv_pc_run(struct session *s)
+{
+	struct recv_pc *p = s->pc;
+	uint64_t t0 = ferry_now_ns();
+	int ret = 0, status = -1;
+
+	p->t_last = t0;
+	while (!ret) {
+		struct pollfd fds[2] = {
+			{ .fd = s->c.fd, .events = POLLIN },
+			{ .fd = p->sp[0], .events = POLLIN },
+		};
+		pid_t w;
+
+		w = waitpid(s->lazyd, &status, WNOHANG);
+		if (w == s->lazyd) {
+			s->lazyd = 0;
+			break;
+		}
+		if (wire_readable(&s->c) || (poll(fds, 2, 200) > 0 && (fds[0].revents & POLLIN))) {
+			struct wire_msg m;
+
+			ret = wire_recv(&s->c, &m);
+			if (ret)
+				ret = rs_err(s, ret, "post-copy: the source: %s", s->c.err);
+			else if (m.type == WIRE_PC_DATA)
+				ret = recv_pc_data(s, &m);
+			else if (m.type == WIRE_PC_PUSHED)
+				p->pushed = true;
+			else
+				ret = rs_err(s, -ECANCELED, "post-copy: the source sent %s",
+					     wire_type_name(m.type));
+			continue;
+		}
+		if (fds[1].revents & POLLIN) {
+			struct lz_fetch q;
+			ssize_t n = recv(p->sp[0], &q, sizeof(q), MSG_DONTWAIT);
+
+			if (n == sizeof(q) && q.file < p->n) {
+				p->on_fault += q.npages;
+				ret = ask_run(s, q.file, q.page, q.npages);
+			}
+		}
+		if (p->pushed && p->have < p->pages)
+			ret = rs_err(s, -EPROTO, "post-copy: the source pushed %llu of %llu pages",
+				     (unsigned long long)p->have, (unsigned long long)p->pages);
+		else if (ferry_now_ns() - p->t_last > PC_STALL_MS * 1000000ull &&
+			 p->have < p->pages)
+			ret = rs_err(s, -ETIMEDOUT, "post-copy: no page from the source for %d s",
+				     PC_STALL_MS / 1000);
+	}
+	p->ms = (ferry_now_ns() - t0) / 1000000;
+	if (ret)
+		return ret;
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return rs_err(s, -EIO, "post-copy: the lazy-pages server failed (status %#x)",
+			      status);
+	rs_note("post-copy: every page in place %llu ms after the restore (%llu pages, %llu "
+		"asked for on fault)", (unsigned long long)p->ms, (unsigned long long)p->pages,
+		(unsigned long long)p->on_fault);
+	return 0;
+}
