@@ -138,6 +138,9 @@ static int walk_dir(struct vs_tree *t, int dfd, const char *path, int depth, cha
 			close(fd);
 		return ferry_errf(err, errlen, ret, "%s: %s", path, strerror(-ret));
 	}
+	/* a dup shares the directory's offset: a second walk of the same
+	 * root would start where the first ended, and see it empty */
+	rewinddir(d);
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
