@@ -92,13 +92,54 @@ static enum mig_verdict wait_answer(struct mig_commit *k)
 {
 	struct wire_msg m;
 	uint64_t v[6];
-	bool asked_undo = false;
+	bool asked_undo = false, running = false, pushed = false;
 	int ret;
 
 	wire_set_timeout(k->c, 0);
 	wire_set_deadline(k->c, (uint64_t)k->restore_ms);
 	for (;;) {
+		if (running && !pushed && !wire_readable(k->c)) {
+			/* post-copy: the tree runs there, push what it lacks */
+			ret = k->idle(k->arg);
+			if (ret < 0) {
+				snprintf(k->err, sizeof(k->err), "post-copy: pushing pages to %s: %s",
+					 k->to, k->c->err[0] ? k->c->err : strerror(-ret));
+				return MIG_VERDICT_UNKNOWN;
+			}
+			pushed = ret == 1;
+			continue;
+		}
 		ret = wire_recv(k->c, &m);
+		if (!ret && k->postcopy && m.type == WIRE_PC_REQ) {
+			ret = k->on_frame(k->arg, &m);
+			if (ret) {
+				snprintf(k->err, sizeof(k->err), "post-copy: serving %s: %s", k->to,
+					 k->c->err[0] ? k->c->err : strerror(-ret));
+				return MIG_VERDICT_UNKNOWN;
+			}
+			continue;
+		}
+		if (!ret && k->postcopy && !running && m.type == WIRE_RESTORED &&
+		    !wire_parse_u64s(k->c, &m, v, 6)) {
+			uint8_t id[WIRE_ID_LEN];
+
+			memcpy(id, &v[4], 8);
+			memcpy(id + 8, &v[5], 8);
+			if (memcmp(id, k->id, WIRE_ID_LEN)) {
+				snprintf(k->err, sizeof(k->err), "RESTORED for another migration");
+				return MIG_VERDICT_UNKNOWN;
+			}
+			/* it runs there, without all its pages yet: a fresh
+			 * time budget for the post-copy */
+			memcpy(k->v, v, sizeof(k->v));
+			running = true;
+			k->t_running = ferry_now_ns();
+			wire_set_deadline(k->c, (uint64_t)k->restore_ms);
+			continue;
+		}
+		if (!ret && running && m.type == WIRE_PC_DONE &&
+		    !wire_parse_u64s(k->c, &m, k->done, 6))
+			return MIG_VERDICT_RESTORED;
 		if (ret != -EINTR)
 			break;
 		if (asked_undo) {
@@ -152,7 +193,7 @@ static enum mig_verdict wait_answer(struct mig_commit *k)
 
 enum mig_verdict mig_commit_run(struct mig_commit *k)
 {
-	uint64_t flags = 0;
+	uint64_t flags = k->postcopy ? WIRE_COMMIT_POSTCOPY : 0;
 	enum mig_verdict v;
 
 	if (wire_send_u64s(k->c, WIRE_COMMIT, &flags, 1))

@@ -81,6 +81,17 @@ void src_report(struct mig *m)
 	json_u64(&j, "total_ms", (m->t_restored - m->t0) / 1000000);
 	json_u64(&j, "rounds", m->nrounds);
 	json_str(&j, "stop_reason", mig_decision_name(m->why));
+	json_obj_open(&j, "postcopy");
+	json_bool(&j, "used", m->postcopy);
+	if (m->postcopy) {
+		/* from the tree running there to its last page there */
+		json_u64(&j, "ms", m->pc_ms);
+		json_u64(&j, "pages", m->pc_done[0]);
+		json_u64(&j, "pages_on_fault", m->pc_done[1]);
+		json_u64(&j, "pages_pushed", m->pc_done[2]);
+		json_u64(&j, "destination_ms", m->pc_done[3]);
+	}
+	json_obj_close(&j);
 	json_u64(&j, "destination_budget_bytes", m->budget);
 	json_str(&j, "backend", m->backend_name ? m->backend_name : "");
 	/* what moved (the frozen tree), and what the pre-copy tracked */
