@@ -288,7 +288,23 @@ int recv_pc_run(struct session *s)
 			s->lazyd = 0;
 			break;
 		}
-		if (wire_readable(&s->c) || (poll(fds, 2, 200) > 0 && (fds[0].revents & POLLIN))) {
+		/* both every time: the lazy server's requests (faults) must
+		 * not wait behind the push */
+		poll(fds, 2, wire_readable(&s->c) ? 0 : 200);
+		for (;;) {
+			struct lz_fetch q;
+			ssize_t n = recv(p->sp[0], &q, sizeof(q), MSG_DONTWAIT);
+
+			if (n != sizeof(q))
+				break;
+			if (q.file < p->n) {
+				p->on_fault += q.npages;
+				ret = ask_run(s, q.file, q.page, q.npages);
+				if (ret)
+					break;
+			}
+		}
+		if (!ret && (wire_readable(&s->c) || (fds[0].revents & (POLLIN | POLLHUP)))) {
 			struct wire_msg m;
 
 			ret = wire_recv(&s->c, &m);
@@ -301,17 +317,9 @@ int recv_pc_run(struct session *s)
 			else
 				ret = rs_err(s, -ECANCELED, "post-copy: the source sent %s",
 					     wire_type_name(m.type));
-			continue;
 		}
-		if (fds[1].revents & POLLIN) {
-			struct lz_fetch q;
-			ssize_t n = recv(p->sp[0], &q, sizeof(q), MSG_DONTWAIT);
-
-			if (n == sizeof(q) && q.file < p->n) {
-				p->on_fault += q.npages;
-				ret = ask_run(s, q.file, q.page, q.npages);
-			}
-		}
+		if (ret)
+			break;
 		if (p->pushed && p->have < p->pages)
 			ret = rs_err(s, -EPROTO, "post-copy: the source pushed %llu of %llu pages",
 				     (unsigned long long)p->have, (unsigned long long)p->pages);

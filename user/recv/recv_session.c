@@ -691,8 +691,8 @@ static int postcopy_finish(struct session *s, uint64_t v[6])
 	s->restored = true;
 	rs_record(s, WIRE_OUTCOME_RESTORED, v);
 	done[0] = s->pc->pages;
-	done[1] = s->pc->on_fault;
-	done[2] = s->pc->pages - s->pc->on_fault;
+	done[1] = s->pc->on_fault < s->pc->pages ? s->pc->on_fault : s->pc->pages;
+	done[2] = s->pc->pages - done[1];
 	done[3] = s->pc->ms;
 	ret = wire_send_u64s(&s->c, WIRE_PC_DONE, done, WIRE_PC_DONE_N);
 	if (ret)
