@@ -55,6 +55,8 @@ struct server {
 	uint64_t t_finished;
 	uint64_t t_wake;	/* post-copy: when pages last arrived */
 	uint8_t *asked[LZ_REMOTE_MAX];	/* pages asked for, per remote file */
+	uint64_t *lat_us;		/* how long each waiting fault waited */
+	size_t nlat, caplat;
 	struct lazy_server_stats st;
 	char err[1024];
 };
@@ -315,6 +317,17 @@ static int retry_waiting(struct server *s, struct task *t)
 		if (ret < 0)
 			return ret;
 		if (ret != 2) {
+			if (s->nlat == s->caplat) {
+				size_t cap = s->caplat ? 2 * s->caplat : 256;
+				uint64_t *v = realloc(s->lat_us, cap * sizeof(*v));
+
+				if (v) {
+					s->lat_us = v;
+					s->caplat = cap;
+				}
+			}
+			if (s->nlat < s->caplat)
+				s->lat_us[s->nlat++] = (ferry_now_ns() - t->wait[k].since) / 1000;
 			t->wait[k] = t->wait[--t->nwait];
 			continue;
 		}
@@ -637,6 +650,31 @@ static int serve(struct server *s)
 	return ret;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Post-copy: what the faults waited, to the process that fed the pages. */
+static void send_stats(struct server *s)
+{
+	struct lz_pc_stats st = {
+		.magic = LZ_PC_STATS_MAGIC, .waits = s->nlat,
+		.fault_pages = s->st.fault_pages, .background_pages = s->st.background_pages,
+	};
+
+	if (s->nlat) {
+		qsort(s->lat_us, s->nlat, sizeof(*s->lat_us), cmp_u64);
+		st.median_us = s->lat_us[s->nlat / 2];
+		st.p99_us = s->lat_us[(s->nlat * 99) / 100 < s->nlat ? (s->nlat * 99) / 100
+								     : s->nlat - 1];
+	}
+	if (write(lz_remote_cur->fd, &st, sizeof(st)) != sizeof(st))
+		say("post-copy: the statistics did not go out: %s", strerror(errno));
+}
+
 static int run_server(const char *dir, int lfd, uint64_t tasks, const struct lz_remote *rem)
 {
 	struct server s = { .dir = dir, .sock = -1 };
@@ -656,6 +694,10 @@ static int run_server(const char *dir, int lfd, uint64_t tasks, const struct lz_
 	if (ret) {
 		say("failed: %s", s.err[0] ? s.err : strerror(-ret));
 	} else {
+		if (lz_remote_cur) {
+			fcntl(lz_remote_cur->fd, F_SETFL, 0);	/* this one must go */
+			send_stats(&s);
+		}
 		s.st.ms = (ferry_now_ns() - s.t_finished) / 1000000;
 		say("all in place %llu ms after the restore: %llu faults (%llu pages copied, "
 		    "%llu zero pages, %llu waited for pages still arriving), %llu pages copied "
@@ -674,6 +716,7 @@ static int run_server(const char *dir, int lfd, uint64_t tasks, const struct lz_
 	}
 	for (size_t i = 0; i < LZ_REMOTE_MAX; i++)
 		free(s.asked[i]);
+	free(s.lat_us);
 	free(s.t);
 	free(s.buf);
 	if (s.sock >= 0)

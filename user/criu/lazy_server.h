@@ -103,6 +103,15 @@ struct lz_fetch {
 	uint32_t npages;
 	uint64_t page;
 };
+/* The server's last message on lz_remote.fd before it exits 0. */
+#define LZ_PC_STATS_MAGIC	0x5053544cu
+struct lz_pc_stats {
+	uint32_t magic, pad;
+	uint64_t waits;			/* faults that waited for pages */
+	uint64_t median_us, p99_us;	/* how long they waited */
+	uint64_t fault_pages, background_pages;
+};
+
 /* Is page i of a present bitmap in place? */
 static inline int lz_present(const uint8_t *present, uint64_t i)
 {

@@ -90,6 +90,9 @@ void src_report(struct mig *m)
 		json_u64(&j, "pages_on_fault", m->pc_done[1]);
 		json_u64(&j, "pages_pushed", m->pc_done[2]);
 		json_u64(&j, "destination_ms", m->pc_done[3]);
+		/* how long the faults that waited for a page waited */
+		json_u64(&j, "fault_wait_median_us", m->pc_done[4]);
+		json_u64(&j, "fault_wait_p99_us", m->pc_done[5]);
 	}
 	json_obj_close(&j);
 	json_u64(&j, "destination_budget_bytes", m->budget);

@@ -292,11 +292,20 @@ int recv_pc_run(struct session *s)
 		 * not wait behind the push */
 		poll(fds, 2, wire_readable(&s->c) ? 0 : 200);
 		for (;;) {
+			union {
+				struct lz_fetch q;
+				struct lz_pc_stats st;
+			} u;
 			struct lz_fetch q;
-			ssize_t n = recv(p->sp[0], &q, sizeof(q), MSG_DONTWAIT);
+			ssize_t n = recv(p->sp[0], &u, sizeof(u), MSG_DONTWAIT);
 
-			if (n != sizeof(q))
+			if (n == sizeof(u.st) && u.st.magic == LZ_PC_STATS_MAGIC) {
+				p->st = u.st;
+				continue;
+			}
+			if (n != sizeof(u.q))
 				break;
+			q = u.q;
 			if (q.file < p->n) {
 				p->on_fault += q.npages;
 				ret = ask_run(s, q.file, q.page, q.npages);

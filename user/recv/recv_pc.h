@@ -30,6 +30,7 @@ struct recv_pc {
 	uint8_t *buf;
 	uint64_t t_last;	/* when pages last came */
 	uint64_t ms;		/* restore to the last page */
+	struct lz_pc_stats st;	/* the lazy server's, at its end */
 };
 
 struct recv_pc *recv_pc_get(struct session *s);

@@ -694,6 +694,8 @@ static int postcopy_finish(struct session *s, uint64_t v[6])
 	done[1] = s->pc->on_fault < s->pc->pages ? s->pc->on_fault : s->pc->pages;
 	done[2] = s->pc->pages - done[1];
 	done[3] = s->pc->ms;
+	done[4] = s->pc->st.median_us;
+	done[5] = s->pc->st.p99_us;
 	ret = wire_send_u64s(&s->c, WIRE_PC_DONE, done, WIRE_PC_DONE_N);
 	if (ret)
 		rs_note("reporting the end of post-copy: %s; the tree runs here, the source "
