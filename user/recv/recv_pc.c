@@ -285,7 +285,13 @@ int recv_pc_run(struct session *s)
 
 		w = waitpid(s->lazyd, &status, WNOHANG);
 		if (w == s->lazyd) {
+			struct lz_pc_stats st;
+
 			s->lazyd = 0;
+			/* its last word, if not read yet */
+			while (recv(p->sp[0], &st, sizeof(st), MSG_DONTWAIT) > 0)
+				if (st.magic == LZ_PC_STATS_MAGIC)
+					p->st = st;
 			break;
 		}
 		/* both every time: the lazy server's requests (faults) must
