@@ -331,7 +331,10 @@ static int retry_waiting(struct server *s, struct task *t)
 			t->wait[k] = t->wait[--t->nwait];
 			continue;
 		}
-		if (ferry_now_ns() - t->wait[k].since > (uint64_t)lz_remote_cur->stall_ms * 1000000ull) {
+		if (s->finished &&
+		    ferry_now_ns() - (t->wait[k].since > s->t_finished ? t->wait[k].since
+								: s->t_finished) >
+			    (uint64_t)lz_remote_cur->stall_ms * 1000000ull) {
 			snprintf(s->err, sizeof(s->err), "post-copy: the page at %#llx of pid %u did "
 				 "not arrive within %d s", (unsigned long long)t->wait[k].addr, t->pid,
 				 lz_remote_cur->stall_ms / 1000);
@@ -586,8 +589,11 @@ static int serve(struct server *s)
 		}
 		if (s->finished && !busy)
 			break;
-		if (lz_remote_cur && (nwait || (s->finished && !movable)) &&
-		    ferry_now_ns() - s->t_wake > (uint64_t)lz_remote_cur->stall_ms * 1000000ull) {
+		/* a stall counts once the restore is done: until then the
+		 * receiver is busy with it, and pages cannot be fetched */
+		if (lz_remote_cur && s->finished && (nwait || !movable) &&
+		    ferry_now_ns() - (s->t_wake > s->t_finished ? s->t_wake : s->t_finished) >
+			    (uint64_t)lz_remote_cur->stall_ms * 1000000ull) {
 			snprintf(s->err, sizeof(s->err), "post-copy: no page arrived for %d s",
 				 lz_remote_cur->stall_ms / 1000);
 			ret = -ETIMEDOUT;
