@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -269,6 +270,105 @@ void recv_pc_started(struct session *s)
 	s->pc->sp[1] = -1;
 }
 
+/*
+ * One turn of the feeding loop: the lazy server's requests forwarded, then
+ * one frame of the source's if one waits (or comes within wait_ms). 0, or
+ * -errno with s->err set.
+ */
+static int feed_turn(struct session *s, int wait_ms)
+{
+	struct recv_pc *p = s->pc;
+	struct pollfd fds[2] = {
+		{ .fd = s->c.fd, .events = POLLIN },
+		{ .fd = p->sp[0], .events = POLLIN },
+	};
+	int ret = 0;
+
+	/* both every time: the lazy server's requests (faults) must not
+	 * wait behind the push */
+	poll(fds, 2, wire_readable(&s->c) ? 0 : wait_ms);
+	for (;;) {
+		union {
+			struct lz_fetch q;
+			struct lz_pc_stats st;
+		} u;
+		ssize_t n = recv(p->sp[0], &u, sizeof(u), MSG_DONTWAIT);
+
+		if (n == sizeof(u.st) && u.st.magic == LZ_PC_STATS_MAGIC) {
+			p->st = u.st;
+			continue;
+		}
+		if (n != sizeof(u.q))
+			break;
+		if (u.q.file < p->n) {
+			p->on_fault += u.q.npages;
+			ret = ask_run(s, u.q.file, u.q.page, u.q.npages);
+			if (ret)
+				return ret;
+		}
+	}
+	if (wire_readable(&s->c) || (fds[0].revents & (POLLIN | POLLHUP))) {
+		struct wire_msg m;
+
+		ret = wire_recv(&s->c, &m);
+		if (ret)
+			return rs_err(s, ret, "post-copy: the source: %s", s->c.err);
+		if (m.type == WIRE_PC_DATA)
+			return recv_pc_data(s, &m);
+		if (m.type == WIRE_PC_PUSHED) {
+			p->pushed = true;
+			return 0;
+		}
+		return rs_err(s, -ECANCELED, "post-copy: the source sent %s",
+			      wire_type_name(m.type));
+	}
+	return 0;
+}
+
+/* The pump while CRIU restores: the restored tasks (CRIU's restorer in
+ * them, before the tree runs) already fault on pages still at the source,
+ * and the restore waits for them. Only this thread uses the connection
+ * until recv_pc_pump_stop(). */
+static void *pump(void *arg)
+{
+	struct session *s = arg;
+	struct recv_pc *p = s->pc;
+
+	while (!__atomic_load_n(&p->pump_stop, __ATOMIC_ACQUIRE) && !p->pump_ret)
+		p->pump_ret = feed_turn(s, 100);
+	/* the source is lost: without the lazy server CRIU's restore fails
+	 * now instead of waiting for pages until its deadline */
+	if (p->pump_ret && s->lazyd > 0)
+		kill(s->lazyd, SIGKILL);
+	return NULL;
+}
+
+int recv_pc_pump_start(struct session *s)
+{
+	struct recv_pc *p = s->pc;
+	int ret;
+
+	p->pump_stop = false;
+	p->pump_ret = 0;
+	ret = pthread_create(&p->pump, NULL, pump, s);
+	if (ret)
+		return rs_err(s, -ret, "post-copy: starting the pump: %s", strerror(ret));
+	p->pumping = true;
+	return 0;
+}
+
+int recv_pc_pump_stop(struct session *s)
+{
+	struct recv_pc *p = s->pc;
+
+	if (!p || !p->pumping)
+		return 0;
+	__atomic_store_n(&p->pump_stop, true, __ATOMIC_RELEASE);
+	pthread_join(p->pump, NULL);
+	p->pumping = false;
+	return p->pump_ret;
+}
+
 int recv_pc_run(struct session *s)
 {
 	struct recv_pc *p = s->pc;
@@ -277,14 +377,7 @@ int recv_pc_run(struct session *s)
 
 	p->t_last = t0;
 	while (!ret) {
-		struct pollfd fds[2] = {
-			{ .fd = s->c.fd, .events = POLLIN },
-			{ .fd = p->sp[0], .events = POLLIN },
-		};
-		pid_t w;
-
-		w = waitpid(s->lazyd, &status, WNOHANG);
-		if (w == s->lazyd) {
+		if (waitpid(s->lazyd, &status, WNOHANG) == s->lazyd) {
 			struct lz_pc_stats st;
 
 			s->lazyd = 0;
@@ -294,45 +387,7 @@ int recv_pc_run(struct session *s)
 					p->st = st;
 			break;
 		}
-		/* both every time: the lazy server's requests (faults) must
-		 * not wait behind the push */
-		poll(fds, 2, wire_readable(&s->c) ? 0 : 200);
-		for (;;) {
-			union {
-				struct lz_fetch q;
-				struct lz_pc_stats st;
-			} u;
-			struct lz_fetch q;
-			ssize_t n = recv(p->sp[0], &u, sizeof(u), MSG_DONTWAIT);
-
-			if (n == sizeof(u.st) && u.st.magic == LZ_PC_STATS_MAGIC) {
-				p->st = u.st;
-				continue;
-			}
-			if (n != sizeof(u.q))
-				break;
-			q = u.q;
-			if (q.file < p->n) {
-				p->on_fault += q.npages;
-				ret = ask_run(s, q.file, q.page, q.npages);
-				if (ret)
-					break;
-			}
-		}
-		if (!ret && (wire_readable(&s->c) || (fds[0].revents & (POLLIN | POLLHUP)))) {
-			struct wire_msg m;
-
-			ret = wire_recv(&s->c, &m);
-			if (ret)
-				ret = rs_err(s, ret, "post-copy: the source: %s", s->c.err);
-			else if (m.type == WIRE_PC_DATA)
-				ret = recv_pc_data(s, &m);
-			else if (m.type == WIRE_PC_PUSHED)
-				p->pushed = true;
-			else
-				ret = rs_err(s, -ECANCELED, "post-copy: the source sent %s",
-					     wire_type_name(m.type));
-		}
+		ret = feed_turn(s, 200);
 		if (ret)
 			break;
 		if (p->pushed && p->have < p->pages)

@@ -3,6 +3,7 @@
 #ifndef FERRY_RECV_PC_H
 #define FERRY_RECV_PC_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +32,9 @@ struct recv_pc {
 	uint64_t t_last;	/* when pages last came */
 	uint64_t ms;		/* restore to the last page */
 	struct lz_pc_stats st;	/* the lazy server's, at its end */
+	pthread_t pump;		/* feeds the lazy server while CRIU restores */
+	bool pumping, pump_stop;
+	int pump_ret;
 };
 
 struct recv_pc *recv_pc_get(struct session *s);
@@ -45,6 +49,11 @@ int recv_pc_data(struct session *s, const struct wire_msg *m);
 int recv_pc_prepare(struct session *s, uint64_t *eager);
 /* The lazy server started: its end of the socketpair closed here. */
 void recv_pc_started(struct session *s);
+/* While CRIU restores, a thread feeds the lazy server (the restored tasks
+ * fault before the tree runs); stopped, and its error returned, before the
+ * session uses the connection again. */
+int recv_pc_pump_start(struct session *s);
+int recv_pc_pump_stop(struct session *s);
 /* The tree runs: feed the lazy server until it exits; 0 when it says
  * every page is in place. */
 int recv_pc_run(struct session *s);

@@ -562,6 +562,12 @@ static int restore(struct session *s, uint64_t *ms, struct criu_restore_stats *r
 		net_after_restore(s, false);
 		return ret;
 	}
+	ret = s->postcopy ? recv_pc_pump_start(s) : 0;
+	if (ret) {
+		mig_guard_release(&s->guard);
+		net_after_restore(s, false);
+		return ret;
+	}
 	ret = -EPIPE;
 	if (s->swrk.pid > 0) {
 		ret = restore_swrk(s, log, sizeof(log));
@@ -576,6 +582,17 @@ static int restore(struct session *s, uint64_t *ms, struct criu_restore_stats *r
 			        s->o->restore_ms / 1000);
 		else if (ret)
 			rs_err(s, -EIO, "criu restore failed (exit %d)", ret);
+	}
+	if (s->postcopy) {
+		int pret = recv_pc_pump_stop(s);
+
+		if (!ret && pret) {
+			/* restored, but the source is lost: the tree cannot
+			 * go on without its pages */
+			mig_guard_fire(&s->guard);
+			net_after_restore(s, false);
+			return pret;
+		}
 	}
 	*ms = (ferry_now_ns() - t) / 1000000;
 	if (ret < 0 && ret != -EIO)
