@@ -312,10 +312,17 @@ static int mark_one(const char *dir, int dirfd, const struct proc *p, unsigned i
 			ferry_errf(err, errlen, ret, "rewriting %s: %s", path, strerror(-ret));
 	}
 	if (!ret) {
-		for (size_t i = 0; i < ne; i++)
+		/* CRIU's dump marks its own pages PE_LAZY already where the
+		 * VMA allows (a lazy restore may take them): those count as
+		 * lazy too */
+		for (size_t i = 0; i < ne; i++) {
 			if (((e[i].flags & CRIU_PE_PARENT) && (mark & CRIU_LAZY_PARENT)) ||
 			    ((e[i].flags & CRIU_PE_PRESENT) && (mark & CRIU_LAZY_OWN)))
 				parent += e[i].nr_pages;
+			if ((e[i].flags & CRIU_PE_PRESENT) && (e[i].flags & CRIU_PE_LAZY) &&
+			    (mark & CRIU_LAZY_OWN))
+				lazy += e[i].nr_pages;
+		}
 		st->processes++;
 		st->lazy_pages += lazy;
 		st->eager_pages += parent - lazy;
