@@ -90,6 +90,8 @@ static int remove_at(int dfd, const char *name, int depth)
 	return ret;
 }
 
+/* mtime (atime untouched) of dfd/name, or of the open file dfd when name
+ * is NULL; a negative mtime (before 1970) is left as it is */
 static int set_times(int dfd, const char *name, int64_t mtime_ns, int flags)
 {
 	struct timespec ts[2] = {
@@ -99,6 +101,8 @@ static int set_times(int dfd, const char *name, int64_t mtime_ns, int flags)
 
 	if (mtime_ns < 0)
 		return 0;
+	if (!name)
+		return futimens(dfd, ts) ? -errno : 0;
 	return utimensat(dfd, name, ts, flags) ? -errno : 0;
 }
 
@@ -296,17 +300,13 @@ int vs_apply_file(struct vs_apply *a, const struct wire_vol *v, char *err, size_
 int vs_apply_file_done(struct vs_apply *a, const struct wire_vol *v, int fd, char *err,
 		       size_t errlen)
 {
-	struct timespec ts[2] = {
-		{ .tv_nsec = UTIME_OMIT },
-		{ .tv_sec = (int64_t)v->mtime_ns / 1000000000,
-		  .tv_nsec = (int64_t)v->mtime_ns % 1000000000 },
-	};
 	int ret = 0;
 
 	/* owner before mode: a chown drops set-user-ID bits */
-	if (fchown(fd, v->uid, v->gid) || fchmod(fd, v->mode) ||
-	    ((int64_t)v->mtime_ns >= 0 && futimens(fd, ts)))
+	if (fchown(fd, v->uid, v->gid) || fchmod(fd, v->mode))
 		ret = -errno;
+	if (!ret)
+		ret = set_times(fd, NULL, (int64_t)v->mtime_ns, 0);
 	if (close(fd) && !ret)
 		ret = -errno;
 	if (ret)

@@ -23,8 +23,6 @@ int vs_open_beneath(int rootfd, const char *path, int flags)
 	};
 	long fd;
 
-	if (!strcmp(path, "."))
-		how.flags &= ~(uint64_t)O_NOFOLLOW;
 	do
 		fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
 	while (fd < 0 && errno == EAGAIN);
