@@ -91,6 +91,9 @@ int ctr_tcp_connections(pid_t pid);
  */
 int ctr_net_find(struct ctr_info *ci, char *err, size_t errlen);
 int ctr_net_lock(const struct ctr_info *ci, bool locked, char *err, size_t errlen);
+/* `podman KIND exists REF` (KIND image, container, volume): 1 yes, 0 no,
+ * -errno if Podman could not say. */
+int ctr_exists(const char *kind, const char *ref, const char *log);
 /* `podman rm -f ID` (none left is success too): 0 or -EIO. */
 int ctr_remove(const char *id, const char *log);
 /* `podman stop -t 0 ID` (a fatal signal ends even a frozen cgroup's

@@ -390,8 +390,7 @@ int ctr_volumes(struct ctr_info *ci, char *err, size_t errlen)
 	return ret;
 }
 
-/* `podman KIND exists REF`: 1 yes, 0 no, -errno if Podman could not say */
-static int exists(const char *kind, const char *ref, const char *log)
+int ctr_exists(const char *kind, const char *ref, const char *log)
 {
 	const char *argv[] = { "podman", kind, "exists", ref, NULL };
 	char out[256];
@@ -456,16 +455,16 @@ int ctr_check_here(const struct wire_ctr *k, const char *log, char *problem, siz
 {
 	int ret;
 
-	ret = exists("image", k->image, log);
+	ret = ctr_exists("image", k->image, log);
 	if (ret == 0)
 		return ferry_errf(problem, size, 1, "image %.12s is not here (podman save there, "
 				  "podman load here gives it the same ID)", k->image);
 	if (ret == 1)
-		ret = exists("container", k->id, log);
+		ret = ctr_exists("container", k->id, log);
 	if (ret == 1)
 		return ferry_errf(problem, size, 1, "a container with ID %.12s exists here", k->id);
 	if (ret == 0)
-		ret = exists("container", k->name, log);
+		ret = ctr_exists("container", k->name, log);
 	if (ret == 1)
 		return ferry_errf(problem, size, 1, "a container named %s exists here", k->name);
 	if (ret == 0)
@@ -553,7 +552,7 @@ int ctr_restore(const struct wire_ctr *k, const char *archive, const char *previ
 		restore_failed(ret, log, work_dir, timeout_ms, err, errlen);
 	}
 	/* undo: whatever it created goes, so the source may resume */
-	if (exists("container", k->id, log) == 1 && ctr_remove(k->id, log)) {
+	if (ctr_exists("container", k->id, log) == 1 && ctr_remove(k->id, log)) {
 		size_t l = strlen(err);
 
 		snprintf(err + l, errlen - l, "; removing container %.12s failed too", k->id);

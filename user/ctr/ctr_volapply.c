@@ -4,7 +4,6 @@
  * source sends is made beneath the volume's root, through no link, within
  * the bounds its phase announced.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -67,10 +66,10 @@ static int parent_of(struct vs_apply *a, const char *path, const char **leaf, ch
 /* rm -r of name in the directory dfd, never following a link. */
 static int remove_at(int dfd, const char *name, int depth)
 {
-	struct dirent *de;
+	char **names = NULL;
 	struct stat st;
-	int fd, ret = 0;
-	DIR *d;
+	size_t n = 0;
+	int fd, ret;
 
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW))
 		return errno == ENOENT ? 0 : -errno;
@@ -81,20 +80,18 @@ static int remove_at(int dfd, const char *name, int depth)
 	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	while (!ret && (de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			ret = remove_at(dirfd(d), de->d_name, depth + 1);
-	closedir(d);
+	ret = ferry_dir_names(fd, WIRE_VOL_MAX_ENTRIES, &names, &n);
+	for (size_t i = 0; !ret && i < n; i++)
+		ret = remove_at(fd, names[i], depth + 1);
+	ferry_names_free(names, n);
+	close(fd);
 	if (!ret && unlinkat(dfd, name, AT_REMOVEDIR) && errno != ENOENT)
 		ret = -errno;
 	return ret;
 }
 
+/* mtime (atime untouched) of dfd/name, or of the open file dfd when name
+ * is NULL; a negative mtime (before 1970) is left as it is */
 static int set_times(int dfd, const char *name, int64_t mtime_ns, int flags)
 {
 	struct timespec ts[2] = {
@@ -104,6 +101,8 @@ static int set_times(int dfd, const char *name, int64_t mtime_ns, int flags)
 
 	if (mtime_ns < 0)
 		return 0;
+	if (!name)
+		return futimens(dfd, ts) ? -errno : 0;
 	return utimensat(dfd, name, ts, flags) ? -errno : 0;
 }
 
@@ -301,17 +300,13 @@ int vs_apply_file(struct vs_apply *a, const struct wire_vol *v, char *err, size_
 int vs_apply_file_done(struct vs_apply *a, const struct wire_vol *v, int fd, char *err,
 		       size_t errlen)
 {
-	struct timespec ts[2] = {
-		{ .tv_nsec = UTIME_OMIT },
-		{ .tv_sec = (int64_t)v->mtime_ns / 1000000000,
-		  .tv_nsec = (int64_t)v->mtime_ns % 1000000000 },
-	};
 	int ret = 0;
 
 	/* owner before mode: a chown drops set-user-ID bits */
-	if (fchown(fd, v->uid, v->gid) || fchmod(fd, v->mode) ||
-	    ((int64_t)v->mtime_ns >= 0 && futimens(fd, ts)))
+	if (fchown(fd, v->uid, v->gid) || fchmod(fd, v->mode))
 		ret = -errno;
+	if (!ret)
+		ret = set_times(fd, NULL, (int64_t)v->mtime_ns, 0);
 	if (close(fd) && !ret)
 		ret = -errno;
 	if (ret)

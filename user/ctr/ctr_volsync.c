@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The source's side of a volume's copy: walk, compare, send (ctr_volsync.h). */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,8 +23,6 @@ int vs_open_beneath(int rootfd, const char *path, int flags)
 	};
 	long fd;
 
-	if (!strcmp(path, "."))
-		how.flags &= ~(uint64_t)O_NOFOLLOW;
 	do
 		fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
 	while (fd < 0 && errno == EAGAIN);
@@ -113,55 +110,20 @@ static int add(struct vs_tree *t, const char *path, const struct stat *st, int d
 	return 0;
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The entries of the directory dfd (path), children in name order. */
 static int walk_dir(struct vs_tree *t, int dfd, const char *path, int depth, char *err,
 		    size_t errlen)
 {
 	char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	int ret = 0, fd;
-	DIR *d;
+	size_t n = 0;
+	int ret;
 
 	if (depth > VS_MAX_DEPTH)
 		return ferry_errf(err, errlen, -ELOOP, "%s: more than %d directories deep", path,
 				  VS_MAX_DEPTH);
-	fd = dup(dfd);
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		ret = -errno;
-		if (fd >= 0)
-			close(fd);
+	ret = ferry_dir_names(dfd, WIRE_VOL_MAX_ENTRIES, &names, &n);
+	if (ret)
 		return ferry_errf(err, errlen, ret, "%s: %s", path, strerror(-ret));
-	}
-	/* a dup shares the directory's offset: a second walk of the same
-	 * root would start where the first ended, and see it empty */
-	rewinddir(d);
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (n == cap) {
-			char **nv = realloc(names, (cap = cap ? 2 * cap : 64) * sizeof(*nv));
-
-			if (!nv) {
-				ret = -ENOMEM;
-				break;
-			}
-			names = nv;
-		}
-		if (!(names[n] = strdup(de->d_name))) {
-			ret = -ENOMEM;
-			break;
-		}
-		n++;
-	}
-	closedir(d);
-	if (!ret)
-		qsort(names, n, sizeof(*names), name_cmp);
 	for (size_t i = 0; !ret && i < n; i++) {
 		char sub[WIRE_VOL_PATH_MAX];
 		struct stat st;
@@ -202,9 +164,7 @@ static int walk_dir(struct vs_tree *t, int dfd, const char *path, int depth, cha
 		ret = walk_dir(t, cfd, sub, depth + 1, err, errlen);
 		close(cfd);
 	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	ferry_names_free(names, n);
 	return ret;
 }
 

@@ -50,9 +50,8 @@ int ctr_volume_create(const char *name, char *path, size_t size, const char *log
 int ctr_volume_remove(const char *name, const char *log)
 {
 	const char *argv[] = { "podman", "volume", "rm", "-f", name, NULL };
-	const char *ex[] = { "podman", "volume", "exists", name, NULL };
 
-	if (mig_run_timeout(ex, "/dev/null", CTR_PODMAN_TIMEOUT_MS) == 1)
+	if (ctr_exists("volume", name, NULL) == 0)
 		return 0;	/* gone already */
 	return mig_run_timeout(argv, log ? log : "/dev/null", CTR_PODMAN_TIMEOUT_MS) ? -EIO : 0;
 }

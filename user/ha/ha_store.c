@@ -283,61 +283,15 @@ int ha_store_begin_at(struct ha_store *st, uint32_t version, char *tmp, size_t t
 
 /* ---- directory listings ---- */
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Sorted names in dir (malloc'ed, each too), "." and ".." left out. */
 int ha_dir_names(int dirfd, char ***names, size_t *n)
 {
-	size_t cap = 0;
-	struct dirent *de;
-	int fd = dup(dirfd);
-	DIR *d;
-
-	*names = NULL;
-	*n = 0;
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	rewinddir(d);
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (*n >= HA_MAX_ENTRIES) {
-			closedir(d);
-			return -E2BIG;
-		}
-		if (*n == cap) {
-			char **nn = realloc(*names, (cap = cap ? 2 * cap : 32) * sizeof(**names));
-
-			if (!nn) {
-				closedir(d);
-				return -ENOMEM;
-			}
-			*names = nn;
-		}
-		if (!((*names)[*n] = strdup(de->d_name))) {
-			closedir(d);
-			return -ENOMEM;
-		}
-		(*n)++;
-	}
-	closedir(d);
-	qsort(*names, *n, sizeof(**names), cmp_str);
-	return 0;
+	return ferry_dir_names(dirfd, HA_MAX_ENTRIES, names, n);
 }
 
 void ha_names_free(char **names, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	ferry_names_free(names, n);
 }
 
 /* One entry of the version into the manifest text; dirs recurse once. */

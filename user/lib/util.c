@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -255,4 +256,67 @@ int ferry_arg_push(const char **v, int *n, int max, const char *arg, const char 
 	}
 	v[(*n)++] = arg;
 	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int ferry_dir_names(int dirfd, size_t max, char ***names, size_t *n)
+{
+	size_t cap = 0;
+	struct dirent *de;
+	int fd = dup(dirfd), ret = 0;
+	DIR *d;
+
+	*names = NULL;
+	*n = 0;
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	/* a dup shares the directory's offset: from its start */
+	rewinddir(d);
+	while (!ret && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (*n >= max) {
+			ret = -E2BIG;
+			break;
+		}
+		if (*n == cap) {
+			char **nn = realloc(*names, (cap = cap ? 2 * cap : 32) * sizeof(**names));
+
+			if (!nn) {
+				ret = -ENOMEM;
+				break;
+			}
+			*names = nn;
+		}
+		if (!((*names)[*n] = strdup(de->d_name))) {
+			ret = -ENOMEM;
+			break;
+		}
+		(*n)++;
+	}
+	closedir(d);
+	if (ret) {
+		ferry_names_free(*names, *n);
+		*names = NULL;
+		*n = 0;
+		return ret;
+	}
+	qsort(*names, *n, sizeof(**names), cmp_str);
+	return 0;
+}
+
+void ferry_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 }

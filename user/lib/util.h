@@ -81,6 +81,12 @@ int ferry_cmp_u32(const void *a, const void *b);
 /* Is x among the n sorted (ferry_cmp_u32) values of v? */
 bool ferry_u32_in(const uint32_t *v, size_t n, uint32_t x);
 
+/* The names in the directory dirfd, sorted (strcmp), "." and ".." left
+ * out, at most max (else -E2BIG): *names and each name malloc'ed, nothing
+ * left on an error. The directory is read from its start. */
+int ferry_dir_names(int dirfd, size_t max, char ***names, size_t *n);
+void ferry_names_free(char **names, size_t n);
+
 /* Read a small text file into buf (NUL-terminated, trailing newline
  * stripped). Returns length or -errno. */
 int ferry_read_file(const char *path, char *buf, size_t size);
