@@ -8,6 +8,7 @@
 #include "mig_commit.h"
 #include "mig_net.h"
 #include "util.h"
+#include "wire_pc.h"
 #include "wire_tls.h"
 
 #define QUERY_TIMEOUT_MS	10000	/* one query, connect to answer */
@@ -75,6 +76,12 @@ enum mig_verdict mig_commit_ask(struct mig_commit *k)
 			return MIG_VERDICT_RESTORED;
 		if (!ret && o == WIRE_OUTCOME_NOT_RESTORED)
 			return MIG_VERDICT_NOT_RESTORED;
+		if (!ret && o == WIRE_OUTCOME_LOST) {
+			/* definite, but no copy is current: the operator's call */
+			snprintf(k->err, sizeof(k->err), "%s answers: the tree %s", k->to,
+				 wire_outcome_name(o));
+			return MIG_VERDICT_UNKNOWN;
+		}
 		if (!ret)
 			snprintf(err, sizeof(err), "%s answers: %s", k->to, wire_outcome_name(o));
 		if (n == 0 || !ret)
@@ -180,8 +187,19 @@ static enum mig_verdict wait_answer(struct mig_commit *k)
 		char msg[900];
 		int32_t code;
 
-		if (wire_parse_error(k->c, &m, &code, msg, sizeof(msg)))
+		if (wire_parse_error(k->c, &m, &code, msg, sizeof(msg))) {
 			snprintf(msg, sizeof(msg), "(no reason given)");
+			code = 0;
+		}
+		if (running && code == WIRE_PC_LOST) {
+			/* post-copy: it ran there and may have talked to the
+			 * world before it was killed; ours is no longer current */
+			snprintf(k->err, sizeof(k->err), "%s killed the tree after it ran there "
+				 "without all its pages, and it may have reached the outside "
+				 "world meanwhile: %s", k->to, msg);
+			k->lost = true;
+			return MIG_VERDICT_UNKNOWN;
+		}
 		snprintf(k->err, sizeof(k->err), "%s did not restore the tree: %s", k->to, msg);
 		return MIG_VERDICT_NOT_RESTORED;
 	}
@@ -198,8 +216,8 @@ enum mig_verdict mig_commit_run(struct mig_commit *k)
 
 	if (wire_send_u64s(k->c, WIRE_COMMIT, &flags, 1))
 		snprintf(k->err, sizeof(k->err), "sending COMMIT: %s", k->c->err);
-	else if ((v = wait_answer(k)) != MIG_VERDICT_UNKNOWN)
-		return v;
+	else if ((v = wait_answer(k)) != MIG_VERDICT_UNKNOWN || k->lost)
+		return v;	/* lost: definite, nothing to ask */
 	ferry_say("%s", k->err);
 	return mig_commit_ask(k);
 }

@@ -49,6 +49,7 @@ struct mig_commit {
 	void *arg;
 	uint64_t done[6];
 	uint64_t t_running;		/* post-copy: when RESTORED came */
+	bool lost;			/* post-copy: killed there after it ran (WIRE_PC_LOST) */
 };
 
 /* Send COMMIT and learn the outcome (see above). */

@@ -150,6 +150,7 @@ struct mig {
 	bool postcopy;		/* the final pages stay here (postcopy.h) */
 	struct pc_src pc;
 	uint64_t pc_ms;		/* post-copy: RESTORED to PC_DONE */
+	bool pc_lost;		/* post-copy: killed there after it may have reached out */
 	uint64_t pc_done[6];	/* PC_DONE's values */
 	struct src_vol *vols;	/* its named volumes, when the destination
 				 * takes VOLUME (else the archive has them) */

@@ -130,12 +130,16 @@ static const char usage_text[] =
 "                        (default 60)\n"
 "  --postcopy[=WHEN]     leave the final dump's pages here and send them once\n"
 "                        the tree runs on HOST, those it touches first:\n"
-"                        always (the default of a bare --postcopy), auto\n"
-"                        (when the pre-copy did not converge: not-shrinking\n"
-"                        or --max-rounds) or never (the default). Until every\n"
-"                        page is there, the tree on HOST depends on this host:\n"
-"                        if either fails, HOST kills its copy and this one\n"
-"                        resumes (processes only; HOST needs a lazy restore)\n"
+"                        auto (the default: when the pre-copy did not fit\n"
+"                        --max-downtime, i.e. stopped not-shrinking or at\n"
+"                        --max-rounds), always (a bare --postcopy) or never.\n"
+"                        Until every page is there, the tree on HOST depends\n"
+"                        on this host: if either fails, HOST kills its copy;\n"
+"                        this one resumes if that copy cannot have reached\n"
+"                        the outside world (no network socket, no file open\n"
+"                        for writing), else it stays frozen for `ferry\n"
+"                        settle` (exit 7). Processes only; HOST needs a lazy\n"
+"                        restore (not --eager)\n"
 "  -h, --help            this text\n"
 "\n"
 "TCP: when the tree holds connected TCP sockets (or --move-addr is given),\n"
@@ -577,8 +581,10 @@ static int commit(struct mig *m, struct wire_tls *tls)
 		wire_send_u64s(&m->c, WIRE_DONE, NULL, 0);	/* we know */
 		return src_seterr(m, -EIO, "%s", k.err);
 	}
-	if (v == MIG_VERDICT_UNKNOWN)
+	if (v == MIG_VERDICT_UNKNOWN) {
+		m->pc_lost = k.lost;
 		return src_seterr(m, -EINPROGRESS, "%s", k.err);
+	}
 	m->t_restored = k.t_running ? k.t_running : ferry_now_ns();
 	if (m->postcopy) {
 		m->pc_ms = (ferry_now_ns() - m->t_restored) / 1000000;
@@ -629,6 +635,20 @@ static void leave_frozen(struct mig *m)
 		ferry_err("%s", err);
 	m->frozen = false;	/* not ours to resume */
 	m->keep_dir = true;
+	if (m->pc_lost) {
+		ferry_err("post-copy failed: the tree ran on %s without all its pages and was "
+			  "killed there, after it may have reached the outside world (peers that "
+			  "heard from it, files it wrote). This older copy is not resumed by "
+			  "itself: it stays frozen here (connections locked, service address not "
+			  "put back)", m->o->to);
+		fprintf(stderr,
+			"To settle it:\n"
+			"  ferry settle %s --resume   resume this older copy anyway (what it "
+			"sent since the freeze may be repeated or contradicted)\n"
+			"  ferry settle %s --kill     end it: the workload is lost, restore it "
+			"from a checkpoint\n", m->dir, m->dir);
+		return;
+	}
 	ferry_err("the outcome of migration %d to %s is unknown: the tree stays frozen here "
 		  "(connections locked, service address not put back), never resumed while it "
 		  "may run there", m->o->pid, m->o->to);
@@ -740,6 +760,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->work_dir = "/tmp";
 	o->commit_ms = 660000;	/* the receiver's default restore deadline + 1 min */
 	o->settle_ms = 60000;
+	o->postcopy = PC_AUTO;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		if (wire_tls_getopt(c, optarg, &o->tls))
 			continue;

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,12 +19,35 @@
 #include <sys/wait.h>
 #include "criu_lazy.h"
 #include "lazy_server.h"
+#include "proc_reach.h"
 #include "recv_pc.h"
 #include "recv_session.h"
 #include "util.h"
 #include "wire_pc.h"
 
 #define PC_STALL_MS	30000	/* no page for this long while one is awaited: the source is lost */
+
+/*
+ * The error of the page traffic (PC_DATA, PC_REQ, the lazy server's
+ * requests). While the pump thread runs it, the session's own s->err
+ * belongs to the main thread (the restore's errors): the pump's go to
+ * p->pump_err, copied over once it is joined.
+ */
+static int pc_err(struct session *s, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int pc_err(struct session *s, int ret, const char *fmt, ...)
+{
+	struct recv_pc *p = s->pc;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (p && p->pumping)
+		vsnprintf(p->pump_err, sizeof(p->pump_err), fmt, ap);
+	else
+		vsnprintf(s->err, sizeof(s->err), fmt, ap);
+	va_end(ap);
+	return ret;
+}
 
 struct recv_pc *recv_pc_get(struct session *s)
 {
@@ -125,16 +149,16 @@ int recv_pc_data(struct session *s, const struct wire_msg *m)
 	int ret;
 
 	if (!p || !p->n)
-		return rs_err(s, -EPROTO, "unexpected PC_DATA frame");
+		return pc_err(s, -EPROTO, "unexpected PC_DATA frame");
 	if (!p->buf && !(p->buf = malloc((size_t)WIRE_MAX_PAGES * WIRE_PAGE_SIZE)))
-		return rs_err(s, -ENOMEM, "out of memory");
+		return pc_err(s, -ENOMEM, "out of memory");
 	ret = wire_parse_pages_as(&s->c, m, WIRE_PC_DATA, &h, p->buf,
 				  (size_t)WIRE_MAX_PAGES * WIRE_PAGE_SIZE);
 	if (ret)
-		return rs_err(s, ret, "%s", s->c.err);
+		return pc_err(s, ret, "%s", s->c.err);
 	page = h.vaddr / WIRE_PAGE_SIZE;
 	if (h.pid >= p->n || page > p->f[h.pid].pages || h.npages > p->f[h.pid].pages - page)
-		return rs_err(s, -EPROTO, "PC_DATA outside file %u", h.pid);
+		return pc_err(s, -EPROTO, "PC_DATA outside file %u", h.pid);
 	f = &p->f[h.pid];
 	for (uint32_t k = 0; k < h.npages; k++) {
 		/* a page in place is never written again: the lazy server
@@ -144,7 +168,7 @@ int recv_pc_data(struct session *s, const struct wire_msg *m)
 		ret = ferry_pwrite_all(f->fd, p->buf + (size_t)k * WIRE_PAGE_SIZE, WIRE_PAGE_SIZE,
 				       (page + k) * WIRE_PAGE_SIZE);
 		if (ret)
-			return rs_err(s, ret, "image %s: %s", f->name, strerror(-ret));
+			return pc_err(s, ret, "image %s: %s", f->name, strerror(-ret));
 		__atomic_fetch_or(&f->present[(page + k) / 8], (uint8_t)(1u << ((page + k) % 8)),
 				  __ATOMIC_RELEASE);
 		p->have++;
@@ -177,7 +201,7 @@ static int ask_run(struct session *s, uint32_t file, uint64_t page, uint64_t npa
 			break;
 		ret = wire_send_pc_req(&s->c, &q);
 		if (ret)
-			return rs_err(s, ret, "%s", s->c.err);
+			return pc_err(s, ret, "%s", s->c.err);
 		page += q.npages;
 		npages -= q.npages;
 	}
@@ -312,14 +336,14 @@ static int feed_turn(struct session *s, int wait_ms)
 
 		ret = wire_recv(&s->c, &m);
 		if (ret)
-			return rs_err(s, ret, "post-copy: the source: %s", s->c.err);
+			return pc_err(s, ret, "post-copy: the source: %s", s->c.err);
 		if (m.type == WIRE_PC_DATA)
 			return recv_pc_data(s, &m);
 		if (m.type == WIRE_PC_PUSHED) {
 			p->pushed = true;
 			return 0;
 		}
-		return rs_err(s, -ECANCELED, "post-copy: the source sent %s",
+		return pc_err(s, -ECANCELED, "post-copy: the source sent %s",
 			      wire_type_name(m.type));
 	}
 	return 0;
@@ -350,10 +374,13 @@ int recv_pc_pump_start(struct session *s)
 
 	p->pump_stop = false;
 	p->pump_ret = 0;
+	p->pump_err[0] = 0;
+	p->pumping = true;	/* before the thread: its errors go to pump_err */
 	ret = pthread_create(&p->pump, NULL, pump, s);
-	if (ret)
+	if (ret) {
+		p->pumping = false;
 		return rs_err(s, -ret, "post-copy: starting the pump: %s", strerror(ret));
-	p->pumping = true;
+	}
 	return 0;
 }
 
@@ -366,7 +393,30 @@ int recv_pc_pump_stop(struct session *s)
 	__atomic_store_n(&p->pump_stop, true, __ATOMIC_RELEASE);
 	pthread_join(p->pump, NULL);
 	p->pumping = false;
+	if (p->pump_ret)
+		snprintf(s->err, sizeof(s->err), "%s", p->pump_err);
 	return p->pump_ret;
+}
+
+bool recv_pc_reached_out(struct session *s, char *why, size_t whylen)
+{
+	uint32_t *pids;
+	size_t n;
+	int ret = 0;
+
+	if (criu_pstree_pids(s->final_dir, &pids, &n)) {
+		snprintf(why, whylen, "its process list is unreadable");
+		return true;	/* not known: the safe answer */
+	}
+	for (size_t i = 0; ret <= 0 && i < n; i++) {
+		ret = proc_reached_out((pid_t)pids[i], why, whylen);
+		if (ret < 0 && ret != -ESRCH) {
+			snprintf(why, whylen, "process %u: %s", pids[i], strerror(-ret));
+			ret = 1;
+		}
+	}
+	free(pids);
+	return ret > 0;
 }
 
 int recv_pc_run(struct session *s)

@@ -35,6 +35,7 @@ struct recv_pc {
 	pthread_t pump;		/* feeds the lazy server while CRIU restores */
 	bool pumping, pump_stop;
 	int pump_ret;
+	char pump_err[512];	/* the pump's error (s->err is the restore's) */
 };
 
 struct recv_pc *recv_pc_get(struct session *s);
@@ -57,5 +58,8 @@ int recv_pc_pump_stop(struct session *s);
 /* The tree runs: feed the lazy server until it exits; 0 when it says
  * every page is in place. */
 int recv_pc_run(struct session *s);
+/* Before the tree is killed in the post-copy window: could it have told
+ * the outside world anything (proc_reach.h)? Unknown counts as yes. */
+bool recv_pc_reached_out(struct session *s, char *why, size_t whylen);
 
 #endif

@@ -691,15 +691,28 @@ static int postcopy_finish(struct session *s, uint64_t v[6])
 	if (!ret)
 		ret = recv_pc_run(s);
 	if (ret) {
+		char why[600] = "";
+		/* asked just before the kill, while it still lives */
+		bool out = recv_pc_reached_out(s, why, sizeof(why));
+
 		mig_guard_fire(&s->guard);	/* it cannot go on without its pages */
 		if (s->lazyd > 0) {
 			kill(s->lazyd, SIGKILL);
 			lazy_server_wait(s->lazyd, 10000);
 			s->lazyd = 0;
 		}
-		rs_record(s, WIRE_OUTCOME_NOT_RESTORED, NULL);
-		wire_send_error(&s->c, WIRE_NOT_RESTORED, ret, "%s; the restored tree was killed "
-				"here", s->err);
+		rs_record(s, out ? WIRE_OUTCOME_LOST : WIRE_OUTCOME_NOT_RESTORED, NULL);
+		if (out)
+			rs_note("post-copy failed after the tree ran here, and it may have reached "
+				"the outside world (%s): it was killed, and the source is told not "
+				"to resume its copy", why);
+		else
+			rs_note("post-copy failed after the tree ran here: it was killed; it had "
+				"reached nothing outside, so the source may resume its copy");
+		wire_send_error(&s->c, WIRE_NOT_RESTORED, out ? WIRE_PC_LOST : ret,
+				"%s; the restored tree was killed here%s%s", s->err,
+				out ? " and may have reached the outside world: " : "",
+				out ? why : "");
 		await_ack(s);
 		criu_swrk_stop(&s->swrk, 10000);
 		return ret;

@@ -154,6 +154,11 @@ enum wire_outcome {
 	WIRE_OUTCOME_RESTORED,		/* the tree runs on the destination */
 	WIRE_OUTCOME_NOT_RESTORED,	/* undone there: the source may resume */
 	WIRE_OUTCOME_IN_PROGRESS,	/* the restore still runs: ask again */
+	/* post-copy: the tree ran there, then was killed without all its
+	 * pages, after it may have talked to the outside world (a network
+	 * socket, a file open for writing): neither copy is current, the
+	 * source's stays frozen for the operator (ferry settle) */
+	WIRE_OUTCOME_LOST,
 };
 
 /* PAGES compression */

@@ -755,7 +755,7 @@ int wire_parse_outcome(struct wire_conn *c, const struct wire_msg *m, struct wir
 	o->outcome = rd_u32(&r);
 	for (int i = 0; i < 4; i++)
 		o->v[i] = rd_u64(&r);
-	if (!rd_done(&r) || o->outcome > WIRE_OUTCOME_IN_PROGRESS)
+	if (!rd_done(&r) || o->outcome > WIRE_OUTCOME_LOST)
 		return malformed(c, m);
 	return 0;
 }
@@ -766,6 +766,8 @@ const char *wire_outcome_name(uint32_t o)
 	case WIRE_OUTCOME_RESTORED: return "restored";
 	case WIRE_OUTCOME_NOT_RESTORED: return "not restored";
 	case WIRE_OUTCOME_IN_PROGRESS: return "restore in progress";
+	case WIRE_OUTCOME_LOST: return "ran there, then killed without all its pages after it "
+				       "may have reached the outside world";
 	default: return "unknown";
 	}
 }

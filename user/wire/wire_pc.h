@@ -11,10 +11,15 @@
  *   PC_PUSHED  S->D  no payload: every page was sent at least once
  *   PC_DONE    D->S  u64s: pages in all, taken on fault, pushed, post-copy
  *                    ms, fault latency median and p99 (us)
+ * A destination that kills its tree after RESTORED (the pages did not all
+ * come) answers NOT_RESTORED with code WIRE_PC_LOST when the tree may have
+ * reached the outside world while it ran (WIRE_OUTCOME_LOST): the source
+ * must not resume its older copy then.
  */
 #ifndef FERRY_WIRE_PC_H
 #define FERRY_WIRE_PC_H
 
+#include <errno.h>
 #include <stdint.h>
 #include "wire.h"
 
@@ -38,5 +43,7 @@ int wire_send_pc_req(struct wire_conn *c, const struct wire_pc_req *q);
 int wire_parse_pc_req(struct wire_conn *c, const struct wire_msg *m, struct wire_pc_req *q);
 
 #define WIRE_PC_DONE_N	6
+
+#define WIRE_PC_LOST	(-ENOTRECOVERABLE)	/* NOT_RESTORED's code, see above */
 
 #endif
