@@ -657,18 +657,35 @@ static int recv_file(struct session *s, const struct wire_msg *m)
  * ABORT or ERROR frame waiting)? Only an explicit frame counts: a source
  * that merely vanished may have left its tree frozen for good.
  */
-static bool source_aborted(struct session *s)
+/*
+ * What the source sent while CRIU restored: ABORT (or ERROR) undoes the
+ * restore. In post-copy, pages asked for during the restore may still be
+ * on their way: they are taken, never dropped (a dropped PC_DATA left its
+ * pages missing for good, and the post-copy failed). 0, or -errno with
+ * s->err set.
+ */
+static int source_check(struct session *s)
 {
 	struct wire_msg m;
 
-	if (!wire_readable(&s->c))
-		return false;
-	if (wire_recv(&s->c, &m))
-		return false;
-	if (m.type == WIRE_ABORT || m.type == WIRE_ERROR)
-		return true;
-	rs_note("unexpected %s frame during the restore (ignored)", wire_type_name(m.type));
-	return false;
+	while (wire_readable(&s->c)) {
+		int ret;
+
+		if (wire_recv(&s->c, &m))
+			return 0;	/* the post-copy or DONE's wait sees it */
+		if (m.type == WIRE_ABORT || m.type == WIRE_ERROR)
+			return rs_err(s, -ECANCELED, "the source aborted during the restore; "
+				      "the restored tree was killed here");
+		if (s->postcopy && m.type == WIRE_PC_DATA) {
+			ret = recv_pc_data(s, &m);
+			if (ret)
+				return ret;
+			continue;
+		}
+		rs_note("unexpected %s frame during the restore (ignored)", wire_type_name(m.type));
+		return 0;
+	}
+	return 0;
 }
 
 /*
@@ -817,13 +834,12 @@ static int serve(struct session *s)
 			s->committed = true;
 			rs_record(s, RECV_OUTCOME_PENDING, NULL);
 			ret = s->is_ctr ? recv_ctr_restore(s, &ms, &rs) : restore(s, &ms, &rs);
-			if (!ret && source_aborted(s)) {
+			if (!ret && (ret = source_check(s))) {
 				/* it asked during the restore and waits for the
-				 * answer: undo, since nothing is recorded yet */
+				 * answer (or sent what cannot be): undo, since
+				 * nothing is recorded yet */
 				mig_guard_fire(&s->guard);
 				recv_ctr_ct_undo(s);
-				ret = rs_err(s, -ECANCELED, "the source aborted during the "
-					      "restore; the restored tree was killed here");
 			}
 			if (ret) {
 				/* undone (CRIU's own cleanup or the guard): say so,
