@@ -3,8 +3,9 @@
 # bench/migrate: live migration of a 256 MiB and a 1 GiB process whose
 # 16 MiB hot window is rewritten continuously (compressible content), host
 # a -> host b, each size three ways in the same run:
-#  - ferry:          ferry migrate (module pre-copy + CRIU incremental dump,
-#                    lazy restore of the pre-copied pages on b);
+#  - ferry:          ferry migrate --postcopy=never (module pre-copy + CRIU
+#                    incremental dump, lazy restore of the pre-copied pages
+#                    on b; post-copy has its own bench, bench/postcopy.sh);
 #  - stop-and-copy:  criu dump, stream the images, criu restore;
 #  - CRIU pre-copy:  criu pre-dump, stream; criu dump --prev-images-dir,
 #                    stream, criu restore.
@@ -148,7 +149,7 @@ ferry_run() {	# MIB PORT TAG [WORKLOAD FLAGS]
 	local pid
 	barrier "$1-$3-go" 600		# b's receiver listens
 	pid=$(start_workload "$1" "${4:-z}")
-	"$FERRY_BIN" migrate "$pid" --to "$FERRY_PEER_IP:$2" --max-downtime 100 --json \
+	"$FERRY_BIN" migrate "$pid" --to "$FERRY_PEER_IP:$2" --max-downtime 100 --postcopy=never --json \
 		>"$out/$3-$1.json" 2>"$out/$3-$1.log" || { cat "$out/$3-$1.log"; fail "ferry migrate ($3, $1 MiB) failed"; }
 	cat "$out/$3-$1.log"
 	barrier "$1-$3-done"; barrier "$1-$3-checked" 3600
