@@ -245,6 +245,17 @@ static void test_postcopy(void **state)
 	assert_int_equal(h.pid, 1);
 	assert_true(h.vaddr == 7 * WIRE_PAGE_SIZE);
 	assert_memory_equal(in, out, sizeof(in));
+	/* the outcome LOST (post-copy) is one; past it, none */
+	struct wire_outcome_msg o = { .id = { 7 }, .outcome = WIRE_OUTCOME_LOST }, o2;
+
+	assert_int_equal(wire_send_outcome(&p->a, &o), 0);
+	assert_int_equal(wire_recv(&p->b, &m), 0);
+	assert_int_equal(wire_parse_outcome(&p->b, &m, &o2), 0);
+	assert_int_equal(o2.outcome, WIRE_OUTCOME_LOST);
+	o.outcome = WIRE_OUTCOME_LOST + 1;
+	assert_int_equal(wire_send_outcome(&p->a, &o), 0);
+	assert_int_equal(wire_recv(&p->b, &m), 0);
+	assert_int_equal(wire_parse_outcome(&p->b, &m, &o2), -EPROTO);
 }
 
 static void test_conntrack(void **state)
