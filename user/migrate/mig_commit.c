@@ -74,8 +74,11 @@ enum mig_verdict mig_commit_ask(struct mig_commit *k)
 
 		if (!ret && o == WIRE_OUTCOME_RESTORED)
 			return MIG_VERDICT_RESTORED;
-		if (!ret && o == WIRE_OUTCOME_NOT_RESTORED)
+		if (!ret && o == WIRE_OUTCOME_NOT_RESTORED) {
+			snprintf(k->err, sizeof(k->err), "%s answers: not restored (undone there)",
+				 k->to);
 			return MIG_VERDICT_NOT_RESTORED;
+		}
 		if (!ret && o == WIRE_OUTCOME_LOST) {
 			/* definite, but no copy is current: the operator's call */
 			snprintf(k->err, sizeof(k->err), "%s answers: the tree %s", k->to,

@@ -121,7 +121,7 @@ for t in L1 L2 L3; do
 	case $t in
 	L1)	[ "$rc" != 0 ] && [ "$rc" != 7 ] ||
 			fail "L1: exit $rc; the destination gave up and a must resume (a failure, not 0 or 7)"
-		grep -q "did not restore the tree" "$FERRY_OUT/m-$t.log" ||
+		grep -q "answers: not restored" "$FERRY_OUT/m-$t.log" ||
 			fail "L1: a does not say b did not keep the tree" ;;
 	L2)	assert_eq "$rc" 7 "L2: ferry migrate exit status (frozen)"
 		grep -q "may have reached the outside world" "$FERRY_OUT/m-$t.log" ||
