@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Post-copy (issue 14) -- DESIGN, work in progress on branch postcopy.
- * Done: the lazy-pages server takes pages files still arriving
- * (lazy_server.h struct lz_remote; tests/unit/test_lazy_remote.c).
- * To do, in this order: the wire messages, the source's serving, the
- * destination's pump, the lazy split of the final dump's own pages, the
- * command line and report, the VM tests, the bench.
+ * Post-copy (issue 14): the design. The code: migrate.c and mig_pc_src.c
+ * (source), recv_pc.c and recv_session.c's postcopy_finish (destination),
+ * lazy_server.c's struct lz_remote, wire_pc.h; README "Post-copy".
  *
  * `ferry migrate --postcopy[=auto|always|never]` (default auto: post-copy
  * when the pre-copy stops as not-shrinking or at --max-rounds, i.e. when
  * it did not converge).
+ *
+ * Losing the window: a destination that gives up its tree after RESTORED
+ * (no page for its stall limit, the link or the source gone) asks first
+ * whether the tree could have reached the outside world (proc_reach.h):
+ * if not, NOT_RESTORED, and the source resumes its copy; if it could, LOST
+ * (WIRE_OUTCOME_LOST; NOT_RESTORED with code WIRE_PC_LOST on the
+ * connection), and the source keeps its copy frozen (exit 7) for `ferry
+ * settle --resume|--kill`: resuming an older copy after the world heard
+ * from a newer one would repeat or contradict what it heard.
  *
  * Source:
  *   - pre-copy rounds as now; CRIU's final dump as now, into final/ on this
