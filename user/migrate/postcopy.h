@@ -47,10 +47,13 @@
  *   - the lazy-pages server is started with struct lz_remote over those
  *     files, its fd one end of a socketpair whose other end the session's
  *     poll loop reads (lz_fetch -> PC_REQ, deduplicated).
- *   - the session's loop runs while CRIU restores (criu_swrk's socket in
- *     the same poll; no thread, since a TLS session is not to be read and
- *     written from two threads): PC_DATA pwrite()n into final/NAME, then
- *     the bits set (release), then a byte to the lazy server.
+ *   - while CRIU restores (its restorer already faults on pages still at
+ *     the source), a pump thread feeds the lazy server; it alone uses the
+ *     connection until it is joined (a TLS session is not to be used from
+ *     two threads at once), and its errors go to its own buffer: PC_DATA
+ *     pwrite()n into final/NAME, then the bits set (release), then a byte
+ *     to the lazy server. PC_DATA still in flight when the restore ends is
+ *     taken before RESTORED, never dropped.
  *   - the restore done: RESTORED sent (the record says IN_PROGRESS), the
  *     loop goes on until the lazy server exits 0 (every page in place):
  *     PC_DONE, record RESTORED, await DONE.
