@@ -27,82 +27,12 @@
 #   "4096 32768"), FERRY_BENCH_PC_METHODS (default all four)
 set -euo pipefail
 . "$FERRY_SRC/tests/vm/lib/assert.sh"
+. "$FERRY_SRC/bench/lib.inc"
 MIB=${FERRY_BENCH_PC_MIB:-1024}
 HOTS=${FERRY_BENCH_PC_HOTS:-4096 32768}
 METHODS=${FERRY_BENCH_PC_METHODS:-ferry-pre ferry-pc criu-pre criu-pc}
 W=$FERRY_PROGS/mig_workload
 PORT_F=7940 PORT_X=7941 PORT_PS=7942
-
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-
-# b: one TCP connection per step. "DIR 0|1": a tar stream into DIR,
-# restored (1) or not; "DIR 2 ADDR PORT": the tar stream, then `criu
-# lazy-pages --page-server` against ADDR:PORT and `criu restore
-# --lazy-pages`, answered once the tree runs; the lazy-pages daemon's end
-# (every page in place) is /tmp/lp-done. "- 3": a sink for the link test.
-xfer_server() {
-	python3 - "$FERRY_MY_IP" "$PORT_X" <<'PY'
-import os, socket, subprocess, sys, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(1)
-while True:
-    c, _ = s.accept()
-    f = c.makefile("rb")
-    line = f.readline().decode().split()
-    if not line or line[0] == "quit":
-        break
-    d, mode = line[0], int(line[1])
-    if mode == 3:
-        n = 0
-        while True:
-            b = f.read(1 << 20)
-            if not b: break
-            n += len(b)
-        c.sendall(b"ok %d\n" % n); c.close(); continue
-    subprocess.run(["mkdir", "-p", d], check=True)
-    t = subprocess.Popen(["tar", "-x", "-C", d], stdin=subprocess.PIPE)
-    while True:
-        b = f.read(1 << 20)
-        if not b: break
-        t.stdin.write(b)
-    t.stdin.close(); t.wait()
-    ok = t.returncode == 0
-    lp = None
-    if ok and mode == 2:
-        lp = subprocess.Popen(["criu", "lazy-pages", "--page-server", "--address", line[2],
-                               "--port", line[3], "-D", d, "-o", d + "/lazy.log"])
-        for i in range(200):
-            if os.path.exists(d + "/lazy-pages.socket"): break
-            time.sleep(0.05)
-    if ok and mode >= 1:
-        args = ["criu", "restore", "-D", d, "-d", "-o", d + "/restore.log"]
-        if mode == 2: args.append("--lazy-pages")
-        ok = subprocess.run(args).returncode == 0
-    c.sendall(b"ok\n" if ok else b"fail\n")
-    c.close()
-    if lp:
-        if not ok: lp.kill()
-        lp.wait()
-        open("/tmp/lp-done", "w").write("%d\n" % lp.returncode)
-PY
-}
-
-# a: send DIR's contents to b (MODE as above); print b's answer.
-xfer() {	# DIR MODE [ADDR PORT]
-	python3 - "$FERRY_PEER_IP" "$PORT_X" "$@" <<'PY'
-import socket, subprocess, sys
-c = socket.create_connection((sys.argv[1], int(sys.argv[2])))
-c.sendall((" ".join(sys.argv[3:]) + "\n").encode())
-t = subprocess.Popen(["tar", "-c", "-C", sys.argv[3], "."], stdout=subprocess.PIPE)
-while True:
-    b = t.stdout.read(1 << 20)
-    if not b: break
-    c.sendall(b)
-t.wait()
-c.shutdown(socket.SHUT_WR)
-print(c.makefile().readline().strip())
-PY
-}
 
 # b: the restored process's write counter every 250 ms, "ms writes" lines,
 # from when it runs here until END exists (+3 s)
@@ -120,17 +50,6 @@ sample_b() {	# PID OUT END
 		[ -n "$t_end" ] && [ $(( $(now_ms) - t_end )) -ge 3000 ] && break
 		sleep 0.2
 	done
-}
-
-verify_on_b() {	# TAG
-	local pid v
-	pid=$(cat "$FERRY_SHARED/pid")
-	rm -f /tmp/w.pid.verify
-	kill -USR1 "$pid" || fail "$1: restored process $pid not running on b"
-	for i in $(seq 900); do [ -s /tmp/w.pid.verify ] && break; sleep 0.1; done
-	v=$(cat /tmp/w.pid.verify)
-	case $v in OK*) echo "b: $1 verified: $v" ;; *) fail "$1: verification on b: $v" ;; esac
-	kill -9 "$pid"
 }
 
 if [ "$FERRY_ROLE" = b ]; then

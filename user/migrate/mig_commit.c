@@ -97,6 +97,25 @@ enum mig_verdict mig_commit_ask(struct mig_commit *k)
 	return MIG_VERDICT_UNKNOWN;
 }
 
+/* RESTORED's values (v[4..5]: the migration's ID): this migration's? */
+static bool restored_ours(struct mig_commit *k, const struct wire_msg *m, uint64_t v[6])
+{
+	uint8_t id[WIRE_ID_LEN];
+
+	if (wire_parse_u64s(k->c, m, v, 6)) {
+		snprintf(k->err, sizeof(k->err), "%s sent a malformed RESTORED: %s", k->to,
+			 k->c->err);
+		return false;
+	}
+	memcpy(id, &v[4], 8);
+	memcpy(id + 8, &v[5], 8);
+	if (memcmp(id, k->id, WIRE_ID_LEN)) {
+		snprintf(k->err, sizeof(k->err), "RESTORED for another migration");
+		return false;
+	}
+	return true;
+}
+
 /* The answer on the migration's own connection. */
 static enum mig_verdict wait_answer(struct mig_commit *k)
 {
@@ -129,16 +148,9 @@ static enum mig_verdict wait_answer(struct mig_commit *k)
 			}
 			continue;
 		}
-		if (!ret && k->postcopy && !running && m.type == WIRE_RESTORED &&
-		    !wire_parse_u64s(k->c, &m, v, 6)) {
-			uint8_t id[WIRE_ID_LEN];
-
-			memcpy(id, &v[4], 8);
-			memcpy(id + 8, &v[5], 8);
-			if (memcmp(id, k->id, WIRE_ID_LEN)) {
-				snprintf(k->err, sizeof(k->err), "RESTORED for another migration");
+		if (!ret && k->postcopy && !running && m.type == WIRE_RESTORED) {
+			if (!restored_ours(k, &m, v))
 				return MIG_VERDICT_UNKNOWN;
-			}
 			/* it runs there, without all its pages yet: a fresh
 			 * time budget for the post-copy */
 			memcpy(k->v, v, sizeof(k->v));
@@ -172,15 +184,9 @@ static enum mig_verdict wait_answer(struct mig_commit *k)
 			 k->c->err);
 		return MIG_VERDICT_UNKNOWN;
 	}
-	if (m.type == WIRE_RESTORED && !wire_parse_u64s(k->c, &m, v, 6)) {
-		uint8_t id[WIRE_ID_LEN];
-
-		memcpy(id, &v[4], 8);
-		memcpy(id + 8, &v[5], 8);
-		if (memcmp(id, k->id, WIRE_ID_LEN)) {
-			snprintf(k->err, sizeof(k->err), "RESTORED for another migration");
+	if (m.type == WIRE_RESTORED) {
+		if (!restored_ours(k, &m, v))
 			return MIG_VERDICT_UNKNOWN;
-		}
 		memcpy(k->v, v, sizeof(k->v));
 		if (asked_undo)
 			ferry_say("too late to interrupt: the tree already runs on %s", k->to);
