@@ -201,6 +201,7 @@ static void test_verdicts(void **st)
 	put(id_b, WIRE_OUTCOME_LOST, 0, "");
 	t0 = ferry_now_ns();
 	assert_int_equal(run(0, NULL, listen, 20000), MIG_VERDICT_UNKNOWN);
+	assert_true(last_lost);
 	assert_true(ferry_now_ns() - t0 < 5000000000ull);
 	peer_stop_receiver(srv);
 	/* the destination is gone for good: unknown, within the deadline */

@@ -83,6 +83,7 @@ enum mig_verdict mig_commit_ask(struct mig_commit *k)
 			/* definite, but no copy is current: the operator's call */
 			snprintf(k->err, sizeof(k->err), "%s answers: the tree %s", k->to,
 				 wire_outcome_name(o));
+			k->lost = true;
 			return MIG_VERDICT_UNKNOWN;
 		}
 		if (!ret)

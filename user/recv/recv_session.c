@@ -425,9 +425,14 @@ static void undo_restore(void *arg, int phase)
 	struct session *s = arg;
 	char mark[4300], script[4300], err[512];
 
+	/* post-copy: the tree may have run before this receiver died. Asked
+	 * before the kills, as postcopy_finish() asks: could it have reached
+	 * the outside world? Then the source must not resume its copy. */
+	if (phase == 0 && s->postcopy)
+		s->guard_lost = recv_pc_reached_out(s, err, sizeof(err));
 	/* the tree is gone: a source that asks may resume its copy */
 	if (phase == 1)
-		rs_record(s, WIRE_OUTCOME_NOT_RESTORED, NULL);
+		rs_record(s, s->guard_lost ? WIRE_OUTCOME_LOST : WIRE_OUTCOME_NOT_RESTORED, NULL);
 	if (!s->move)
 		return;
 	if (phase == 0) {
@@ -705,6 +710,10 @@ static int postcopy_finish(struct session *s, uint64_t v[6])
 	ret = wire_send_u64s(&s->c, WIRE_RESTORED, v, 6);
 	if (ret)
 		ret = rs_err(s, ret, "post-copy: telling the source the tree runs: %s", s->c.err);
+	else
+		rs_note("post-copy: the tree runs here; %llu of its %llu pages left at the source "
+			"are still to come", (unsigned long long)(s->pc->pages - s->pc->have),
+			(unsigned long long)s->pc->pages);
 	if (!ret)
 		ret = recv_pc_run(s);
 	if (ret) {

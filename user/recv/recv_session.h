@@ -67,6 +67,7 @@ struct session {
 	struct vs_apply vols[WIRE_CTR_MAX_VOLS];
 	struct recv_pc *pc;	/* post-copy: pages files still at the source */
 	bool postcopy;		/* COMMIT asked for it */
+	bool guard_lost;	/* in the guard: the post-copy tree may have reached out */
 	char err[4096];
 };
 

@@ -16,6 +16,10 @@
 #      world something while it ran on b, so a must NOT resume it: ferry
 #      migrate exits 7 with the tree frozen and says so; `ferry settle`
 #      without a choice does nothing (exit 7); `--resume` brings it back.
+#  L4. the tree with the UDP socket again, and b's receiver is killed
+#      (SIGKILL) once the tree runs there: its guard kills the tree and
+#      records LOST; a, asking the restarted receiver, stays frozen (exit
+#      7); `ferry settle --resume` brings it back.
 #  L3. host a is killed outright (its QEMU): b gives up, kills its tree
 #      and says so; the receiver serves on.
 # What must hold each time: never two live copies. L1 and L2: exactly one
@@ -36,18 +40,36 @@ if [ "$FERRY_ROLE" = b ]; then
 	nft add chain inet pcltest out '{ type filter hook output priority 0; }'
 	r=
 	trap 'nft delete table inet pcltest 2>/dev/null || true; [ -z "$r" ] || kill "$r" 2>/dev/null || true' EXIT
-	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$PORT" --dir /var/tmp \
-		2>>"$FERRY_OUT/receive.log" &
-	r=$!
-	wait_port "$PORT"
+	serve() {
+		"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$PORT" --dir /var/tmp \
+			2>>"$FERRY_OUT/receive.log" &
+		r=$!
+		wait_port "$PORT"
+	}
+	serve
 	failed_count() { grep -c "post-copy failed after the tree ran here" "$FERRY_OUT/receive.log" || true; }
-	n=0
-	for t in L1 L2 L3; do
+	runs_count() { grep -c "post-copy: the tree runs here" "$FERRY_OUT/receive.log" || true; }
+	n=0 nrun=0
+	for t in L1 L2 L4 L3; do
 		hold_hook pcl
 		barrier "$t-go" 300
 		wait_held pcl "$r" "$FERRY_OUT/receive.log" 600
-		n=$((n + 1))
 		pid=$(cat "$FERRY_SHARED/pid-$t")
+		nrun=$((nrun + 1))
+		if [ "$t" = L4 ]; then
+			: >/tmp/pcl-release
+			for i in $(seq 1200); do [ "$(runs_count)" -ge "$nrun" ] && break; sleep 0.1; done
+			[ "$(runs_count)" -ge "$nrun" ] || fail "L4: the tree never ran on b"
+			kill_receiver "$r"
+			echo "L4: receiver killed while the tree ran here in post-copy"
+			for i in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+			kill -0 "$pid" 2>/dev/null && fail "L4: the guard did not kill the tree (PID $pid)"
+			serve	# answers a's queries from the record
+			echo 0 >"$FERRY_SHARED/b-$t"
+			barrier "$t-done" 600
+			continue
+		fi
+		n=$((n + 1))	# the receiver's own give-ups (L4's is its guard's)
 		if [ "$t" = L3 ]; then
 			touch "$FERRY_SHARED/kill-host-a"
 			for i in $(seq 3000); do [ -s "$FERRY_SHARED/killed-host-a" ] && break; sleep 0.1; done
@@ -85,12 +107,12 @@ fi
 
 cd /
 last=30800
-for t in L1 L2 L3; do
+for t in L1 L2 L4 L3; do
 	echo $last >/proc/sys/kernel/ns_last_pid
 	last=$((last + 100))
 	pf=/tmp/pcl-$t.pid
 	rm -f "$pf" "$pf.verify"
-	if [ "$t" = L2 ]; then
+	if [ "$t" = L2 ] || [ "$t" = L4 ]; then
 		# a UDP socket (connected: no peer needed) held by the workload
 		setsid bash -c "exec 3<>/dev/udp/127.0.0.1/9; exec $W 64 4096 $pf" \
 			</dev/null >/dev/null 2>&1 &
@@ -112,17 +134,17 @@ for t in L1 L2 L3; do
 			fail "L1: exit $rc; the destination gave up and a must resume (a failure, not 0 or 7)"
 		grep -q "answers: not restored" "$FERRY_OUT/m-$t.log" ||
 			fail "L1: a does not say b did not keep the tree" ;;
-	L2)	assert_eq "$rc" 7 "L2: ferry migrate exit status (frozen)"
+	L2|L4)	assert_eq "$rc" 7 "$t: ferry migrate exit status (frozen)"
 		grep -q "may have reached the outside world" "$FERRY_OUT/m-$t.log" ||
-			fail "L2: a does not say why it stays frozen"
+			fail "$t: a does not say why it stays frozen"
 		[ "$(live "$pid")" = 0 ] && kill -0 "$pid" ||
-			fail "L2: exit 7, but the tree is not frozen here"
+			fail "$t: exit 7, but the tree is not frozen here"
 		dir=$(sed -n 's/^  ferry settle \([^ ]*\) --resume.*/\1/p' "$FERRY_OUT/m-$t.log" | head -n1)
-		[ -n "$dir" ] || fail "L2: no settle command printed"
+		[ -n "$dir" ] || fail "$t: no settle command printed"
 		src=0; "$FERRY_BIN" settle "$dir" --settle-timeout 20 || src=$?
-		assert_eq "$src" 7 "L2: ferry settle without --kill/--resume (nothing to decide by itself)"
-		[ "$(live "$pid")" = 0 ] || fail "L2: a bare ferry settle resumed the tree"
-		"$FERRY_BIN" settle "$dir" --resume || fail "L2: ferry settle --resume failed" ;;
+		assert_eq "$src" 7 "$t: ferry settle without --kill/--resume (nothing to decide by itself)"
+		[ "$(live "$pid")" = 0 ] || fail "$t: a bare ferry settle resumed the tree"
+		"$FERRY_BIN" settle "$dir" --resume || fail "$t: ferry settle --resume failed" ;;
 	esac
 	sleep 1
 	a=$(live "$pid" "$pf")
