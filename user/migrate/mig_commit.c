@@ -201,7 +201,7 @@ static enum mig_verdict wait_answer(struct mig_commit *k)
 			snprintf(msg, sizeof(msg), "(no reason given)");
 			code = 0;
 		}
-		if (running && code == WIRE_PC_LOST) {
+		if (k->postcopy && code == WIRE_PC_LOST) {
 			/* post-copy: it ran there and may have talked to the
 			 * world before it was killed; ours is no longer current */
 			snprintf(k->err, sizeof(k->err), "%s killed the tree after it ran there "

@@ -76,6 +76,24 @@ void rs_record(struct session *s, uint32_t state, const uint64_t *v)
 		        "answer will stay frozen until settled)", s->o->state_dir, strerror(-ret));
 }
 
+/*
+ * The record of a tree undone here: NOT_RESTORED, or LOST when a post-copy
+ * tree may have reached the outside world (lost), or when another writer
+ * (the guard, the session) already said LOST: an answer never turns milder,
+ * since a source told NOT_RESTORED resumes its copy. Returns what it wrote
+ * is LOST.
+ */
+bool rs_record_undone(struct session *s, bool lost)
+{
+	struct recv_outcome_rec r;
+
+	if (!lost && s->postcopy && !recv_outcome_read(s->o->state_dir, s->id, &r) &&
+	    r.state == WIRE_OUTCOME_LOST)
+		lost = true;
+	rs_record(s, lost ? WIRE_OUTCOME_LOST : WIRE_OUTCOME_NOT_RESTORED, NULL);
+	return lost;
+}
+
 /* `criu check` also fills CRIU's kernel-feature cache (/run/criu.kdat),
  * which keeps the slow first-time probing out of the restore. */
 static bool criu_usable(void)
@@ -430,9 +448,10 @@ static void undo_restore(void *arg, int phase)
 	 * the outside world? Then the source must not resume its copy. */
 	if (phase == 0 && s->postcopy)
 		s->guard_lost = recv_pc_reached_out(s, err, sizeof(err));
-	/* the tree is gone: a source that asks may resume its copy */
+	/* the tree is gone: a source that asks may resume its copy, unless
+	 * it may have reached the world meanwhile */
 	if (phase == 1)
-		rs_record(s, s->guard_lost ? WIRE_OUTCOME_LOST : WIRE_OUTCOME_NOT_RESTORED, NULL);
+		rs_record_undone(s, s->guard_lost);
 	if (!s->move)
 		return;
 	if (phase == 0) {
@@ -444,6 +463,39 @@ static void undo_restore(void *arg, int phase)
 	}
 	mig_addr_del(&s->addr, err, sizeof(err));
 	mig_addr_unlock(&s->addr, s->dir);
+}
+
+/*
+ * Post-copy: the tree ran here (or may have: CRIU resumed it) without all
+ * its pages, and cannot go on. Asked just before the kill, while it still
+ * lives: could it have reached the outside world? LOST goes on record
+ * before the kill (a source asking meanwhile stays frozen), NOT_RESTORED
+ * only after it. True when the record says LOST; why says what.
+ */
+static bool pc_give_up(struct session *s, char *why, size_t whylen)
+{
+	bool out = recv_pc_reached_out(s, why, whylen);
+
+	if (out)
+		rs_record(s, WIRE_OUTCOME_LOST, NULL);
+	mig_guard_fire(&s->guard);
+	if (s->lazyd > 0) {
+		kill(s->lazyd, SIGKILL);
+		lazy_server_wait(s->lazyd, 10000);
+		s->lazyd = 0;
+	}
+	if (rs_record_undone(s, out) && !out) {
+		snprintf(why, whylen, "its guard found it reaching out");
+		out = true;
+	}
+	if (out)
+		rs_note("post-copy failed after the tree ran here, and it may have reached the "
+			"outside world (%s): it was killed, and the source is told not to resume "
+			"its copy", why);
+	else
+		rs_note("post-copy failed after the tree ran here: it was killed; it had reached "
+			"nothing outside, so the source may resume its copy");
+	return out;
 }
 
 /* Before the restore: guard it until the source has been told. */
@@ -593,8 +645,10 @@ static int restore(struct session *s, uint64_t *ms, struct criu_restore_stats *r
 
 		if (!ret && pret) {
 			/* restored, but the source is lost: the tree cannot
-			 * go on without its pages */
-			mig_guard_fire(&s->guard);
+			 * go on without its pages (and ran meanwhile) */
+			char why[600] = "";
+
+			pc_give_up(s, why, sizeof(why));
 			net_after_restore(s, false);
 			return pret;
 		}
@@ -718,23 +772,8 @@ static int postcopy_finish(struct session *s, uint64_t v[6])
 		ret = recv_pc_run(s);
 	if (ret) {
 		char why[600] = "";
-		/* asked just before the kill, while it still lives */
-		bool out = recv_pc_reached_out(s, why, sizeof(why));
+		bool out = pc_give_up(s, why, sizeof(why));
 
-		mig_guard_fire(&s->guard);	/* it cannot go on without its pages */
-		if (s->lazyd > 0) {
-			kill(s->lazyd, SIGKILL);
-			lazy_server_wait(s->lazyd, 10000);
-			s->lazyd = 0;
-		}
-		rs_record(s, out ? WIRE_OUTCOME_LOST : WIRE_OUTCOME_NOT_RESTORED, NULL);
-		if (out)
-			rs_note("post-copy failed after the tree ran here, and it may have reached "
-				"the outside world (%s): it was killed, and the source is told not "
-				"to resume its copy", why);
-		else
-			rs_note("post-copy failed after the tree ran here: it was killed; it had "
-				"reached nothing outside, so the source may resume its copy");
 		wire_send_error(&s->c, WIRE_NOT_RESTORED, out ? WIRE_PC_LOST : ret,
 				"%s; the restored tree was killed here%s%s", s->err,
 				out ? " and may have reached the outside world: " : "",
@@ -852,9 +891,13 @@ static int serve(struct session *s)
 			}
 			if (ret) {
 				/* undone (CRIU's own cleanup or the guard): say so,
-				 * on the record first */
-				rs_record(s, WIRE_OUTCOME_NOT_RESTORED, NULL);
-				wire_send_error(&s->c, WIRE_NOT_RESTORED, ret, "%s", s->err);
+				 * on the record first. A post-copy tree may have
+				 * run meanwhile (the guard asked if it reached out) */
+				bool lost = rs_record_undone(s, false);
+
+				wire_send_error(&s->c, WIRE_NOT_RESTORED, lost ? WIRE_PC_LOST : ret,
+						"%s%s", s->err, lost ? "; the tree ran here and may "
+						"have reached the outside world before it was killed" : "");
 				await_ack(s);
 				return ret;
 			}
