@@ -55,6 +55,7 @@ sample_b() {	# PID OUT END
 if [ "$FERRY_ROLE" = b ]; then
 	xfer_server &
 	wait_port "$PORT_X"
+	barrier xfer-ready 600
 	barrier link-done 600
 	for hot in $HOTS; do
 		for m in $METHODS; do
@@ -98,6 +99,7 @@ criu check >/dev/null 2>&1 || true
 out=${FERRY_OUT:-/tmp}
 
 # the link: 256 MiB on one raw TCP stream
+barrier xfer-ready 600
 t0=$(now_ms)
 ans=$(python3 - "$FERRY_PEER_IP" "$PORT_X" <<'PY'
 import socket, sys
