@@ -16,10 +16,10 @@
 #      world something while it ran on b, so a must NOT resume it: ferry
 #      migrate exits 7 with the tree frozen and says so; `ferry settle`
 #      without a choice does nothing (exit 7); `--resume` brings it back.
-#  L4. the tree with the UDP socket again, and b's receiver is killed
-#      (SIGKILL) once the tree runs there: its guard kills the tree and
-#      records LOST; a, asking the restarted receiver, stays frozen (exit
-#      7); `ferry settle --resume` brings it back.
+#  L4. the tree with the UDP socket again, the link cut as in L1, and b's
+#      receiver killed (SIGKILL) once the tree runs there: its guard kills
+#      the tree and records LOST; a, asking the restarted receiver, stays
+#      frozen (exit 7); `ferry settle --resume` brings it back.
 #  L3. host a is killed outright (its QEMU): b gives up, kills its tree
 #      and says so; the receiver serves on.
 # What must hold each time: never two live copies. L1 and L2: exactly one
@@ -48,6 +48,14 @@ if [ "$FERRY_ROLE" = b ]; then
 	}
 	serve
 	failed_count() { grep -c "post-copy failed after the tree ran here" "$FERRY_OUT/receive.log" || true; }
+	drop_session() {	# b's packets on the migration connection dropped
+		local ap
+		ap=$(sed -n 's/^ferry receive: connection from [0-9.]*:\([0-9]*\):.*/\1/p' \
+		     "$FERRY_OUT/receive.log" | tail -n1)
+		[ -n "$ap" ] || fail "$t: no connection line in the receiver's log"
+		nft add rule inet pcltest out tcp sport $PORT tcp dport "$ap" drop
+		echo "$t: dropping b's packets to a's port $ap"
+	}
 	runs_count() { grep -c "post-copy: the tree runs here" "$FERRY_OUT/receive.log" || true; }
 	n=0 nrun=0
 	for t in L1 L2 L4 L3; do
@@ -57,6 +65,9 @@ if [ "$FERRY_ROLE" = b ]; then
 		pid=$(cat "$FERRY_SHARED/pid-$t")
 		nrun=$((nrun + 1))
 		if [ "$t" = L4 ]; then
+			# the window held open: no page reaches the tree (a
+			# guest this slow once had every page before the kill)
+			drop_session
 			: >/tmp/pcl-release
 			for i in $(seq 1200); do [ "$(runs_count)" -ge "$nrun" ] && break; sleep 0.1; done
 			[ "$(runs_count)" -ge "$nrun" ] || fail "L4: the tree never ran on b"
@@ -65,6 +76,7 @@ if [ "$FERRY_ROLE" = b ]; then
 			for i in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 			kill -0 "$pid" 2>/dev/null && fail "L4: the guard did not kill the tree (PID $pid)"
 			serve	# answers a's queries from the record
+			nft flush chain inet pcltest out
 			echo 0 >"$FERRY_SHARED/b-$t"
 			barrier "$t-done" 600
 			continue
@@ -76,11 +88,7 @@ if [ "$FERRY_ROLE" = b ]; then
 			[ -s "$FERRY_SHARED/killed-host-a" ] || fail "L3: host a was not killed within 300 s"
 			echo "L3: host a killed with the restore held at pre-resume"
 		else
-			ap=$(sed -n 's/^ferry receive: connection from [0-9.]*:\([0-9]*\):.*/\1/p' \
-			     "$FERRY_OUT/receive.log" | tail -n1)
-			[ -n "$ap" ] || fail "$t: no connection line in the receiver's log"
-			nft add rule inet pcltest out tcp sport $PORT tcp dport "$ap" drop
-			echo "$t: dropping b's packets to a's port $ap"
+			drop_session
 		fi
 		: >/tmp/pcl-release
 		t0=$(date +%s)
