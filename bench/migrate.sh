@@ -3,8 +3,9 @@
 # bench/migrate: live migration of a 256 MiB and a 1 GiB process whose
 # 16 MiB hot window is rewritten continuously (compressible content), host
 # a -> host b, each size three ways in the same run:
-#  - ferry:          ferry migrate (module pre-copy + CRIU incremental dump,
-#                    lazy restore of the pre-copied pages on b);
+#  - ferry:          ferry migrate --postcopy=never (module pre-copy + CRIU
+#                    incremental dump, lazy restore of the pre-copied pages
+#                    on b; post-copy has its own bench, bench/postcopy.sh);
 #  - stop-and-copy:  criu dump, stream the images, criu restore;
 #  - CRIU pre-copy:  criu pre-dump, stream; criu dump --prev-images-dir,
 #                    stream, criu restore.
@@ -25,73 +26,13 @@
 # and FERRY_BENCH_THP_MIB the size of the extra runs ("none": skip them).
 set -euo pipefail
 . "$FERRY_SRC/tests/vm/lib/assert.sh"
+. "$FERRY_SRC/bench/lib.inc"
 MIBS=${FERRY_BENCH_MIBS:-256 1024}
 EAGER_MIB=${FERRY_BENCH_EAGER_MIB:-${MIBS%% *}}	# "none": skip it
 THP_MIB=${FERRY_BENCH_THP_MIB:-${MIBS%% *}}	# "none": skip it
 HOT=4096	# 16 MiB
 W=$FERRY_PROGS/mig_workload
 PORT_F=7930 PORT_E=7932 PORT_X=7931 PORT_T=7933
-
-# b: receive a tar stream of image directories and restore on request.
-# Protocol (one TCP connection per step): line "DIR RESTORE(0|1)", then the
-# tar stream; b extracts into DIR, runs criu restore -d -D DIR if asked,
-# answers "ok" or "fail".
-xfer_server() {
-	python3 - "$FERRY_MY_IP" "$PORT_X" <<'PY'
-import socket, subprocess, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(1)
-while True:
-    c, _ = s.accept()
-    f = c.makefile("rb")
-    line = f.readline().decode().split()
-    if not line or line[0] == "quit":
-        break
-    d, restore = line[0], line[1] == "1"
-    subprocess.run(["mkdir", "-p", d], check=True)
-    t = subprocess.Popen(["tar", "-x", "-C", d], stdin=subprocess.PIPE)
-    while True:
-        b = f.read(1 << 20)
-        if not b: break
-        t.stdin.write(b)
-    t.stdin.close(); t.wait()
-    ok = t.returncode == 0
-    if ok and restore:
-        ok = subprocess.run(["criu", "restore", "-D", d, "-d", "-o", d + "/restore.log"]).returncode == 0
-    c.sendall(b"ok\n" if ok else b"fail\n")
-    c.close()
-PY
-}
-
-# a: send DIR's contents to b's DIR; print b's answer.
-xfer() {	# DIR RESTORE
-	python3 - "$FERRY_PEER_IP" "$PORT_X" "$1" "$2" <<'PY'
-import socket, subprocess, sys
-c = socket.create_connection((sys.argv[1], int(sys.argv[2])))
-c.sendall(("%s %s\n" % (sys.argv[3], sys.argv[4])).encode())
-t = subprocess.Popen(["tar", "-c", "-C", sys.argv[3], "."], stdout=subprocess.PIPE)
-while True:
-    b = t.stdout.read(1 << 20)
-    if not b: break
-    c.sendall(b)
-t.wait()
-c.shutdown(socket.SHUT_WR)
-print(c.makefile().readline().strip())
-PY
-}
-
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-
-verify_on_b() {	# PIDFILE(on a)  -- b checks the restored process, then kills it
-	local pid v
-	pid=$(cat "$FERRY_SHARED/pid")
-	rm -f /tmp/w.pid.verify
-	kill -USR1 "$pid" || fail "restored process $pid not running on b"
-	for i in $(seq 600); do [ -s /tmp/w.pid.verify ] && break; sleep 0.1; done
-	v=$(cat /tmp/w.pid.verify)
-	case $v in OK*) echo "b: $1 verified: $v" ;; *) fail "$1: verification on b: $v" ;; esac
-	kill -9 "$pid"
-}
 
 if [ "$FERRY_ROLE" = b ]; then
 	xfer_server &
@@ -148,7 +89,7 @@ ferry_run() {	# MIB PORT TAG [WORKLOAD FLAGS]
 	local pid
 	barrier "$1-$3-go" 600		# b's receiver listens
 	pid=$(start_workload "$1" "${4:-z}")
-	"$FERRY_BIN" migrate "$pid" --to "$FERRY_PEER_IP:$2" --max-downtime 100 --json \
+	"$FERRY_BIN" migrate "$pid" --to "$FERRY_PEER_IP:$2" --max-downtime 100 --postcopy=never --json \
 		>"$out/$3-$1.json" 2>"$out/$3-$1.log" || { cat "$out/$3-$1.log"; fail "ferry migrate ($3, $1 MiB) failed"; }
 	cat "$out/$3-$1.log"
 	barrier "$1-$3-done"; barrier "$1-$3-checked" 3600

@@ -1,6 +1,7 @@
 #!/bin/bash
 # make bench: every benchmark in bench/*.sh, inside QEMU guests of both
-# Debian kernels (4 GiB, 2 vCPUs; up to 90 min per script, the 1 GiB
+# Debian kernels (6 GiB, 2 vCPUs: a 1 GiB process, its images on the
+# destination's tmpfs and the budget's margin; up to 90 min per script, the 1 GiB
 # migration bench being the longest). Each benchmark measures ferry and its
 # baseline side by side in the same guest and prints ratios; absolute
 # times under TCG are not meaningful. Results: build/bench/KVER/NAME.json.
@@ -9,6 +10,8 @@
 #   FERRY_BENCH_MIBS="1024"          migration bench sizes (default "256 1024")
 #   FERRY_BENCH_EAGER_MIB=none       skip its eager-restore comparison run
 #   FERRY_BENCH_THP_MIB=none         skip its THP-on runs (ferry, CRIU pre-copy)
+#   FERRY_BENCH_MEM=MB               guest memory (default 6144)
+#   FERRY_BENCH_PC_HOTS="4096"       bench/postcopy's hot sets, in pages
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -20,7 +23,7 @@ else
 fi
 kargs=()
 for k in ${FERRY_BENCH_KERNELS:-6.1 6.12}; do kargs+=(-k "$k"); done
-tests/vm/run "${kargs[@]}" --mem 4096 --timeout 5400 --total-timeout 9000 --show-log "${sel[@]}"
+tests/vm/run "${kargs[@]}" --mem "${FERRY_BENCH_MEM:-6144}" --timeout 5400 --total-timeout 9000 --show-log "${sel[@]}"
 rc=$?
 mkdir -p build/bench
 for j in $(ls -dt build/vm/jobs/* | head -n 4); do

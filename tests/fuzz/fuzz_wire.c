@@ -12,6 +12,7 @@
 #include "wire.h"
 #include "wire_store.h"
 #include "wire_vol.h"
+#include "wire_pc.h"
 
 struct stream {
 	const uint8_t *p;
@@ -65,6 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct wire_store_entry se;
 			struct wire_ctr k;
 			struct wire_vol vol;
+			struct wire_pc_file pcf;
+			struct wire_pc_req pcq;
 		} u;
 		struct wire_ct *ct;
 		uint32_t ct_addr, nct;
@@ -128,6 +131,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 				wire_recv_file_body(&c, &f, nul);
 			}
+			break;
+		case WIRE_PC_FILE:
+			wire_parse_pc_file(&c, &m, &u.pcf);
+			break;
+		case WIRE_PC_REQ:
+			wire_parse_pc_req(&c, &m, &u.pcq);
+			break;
+		case WIRE_PC_DATA:
+			wire_parse_pages_as(&c, &m, WIRE_PC_DATA, &u.p, pages,
+					    WIRE_MAX_PAGES * WIRE_PAGE_SIZE);
+			break;
+		case WIRE_PC_DONE:
+			wire_parse_u64s(&c, &m, v, WIRE_PC_DONE_N);
 			break;
 		case WIRE_ERROR:
 		case WIRE_ABORT:

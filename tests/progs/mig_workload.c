@@ -16,7 +16,8 @@
  * older copy has an older generation; a lost page has no magic); the sum of
  * generations must equal the write counter. The verdict is written to
  * PIDFILE.verify as "OK pages=N writes=W" or "BAD ..." (a new file, opened
- * only then, so no file stays open across a migration).
+ * only then, so no file stays open across a migration). On SIGUSR2 it
+ * writes just its write counter to PIDFILE.count (its throughput, sampled).
  *
  * With "z", page bodies are compressible (one random byte per 8-byte word,
  * as in typical heap data); without, they are random. With "h" the memory
@@ -42,7 +43,7 @@ struct hdr {
 	uint64_t magic, index, gen;
 };
 
-static volatile sig_atomic_t want_verify;
+static volatile sig_atomic_t want_verify, want_count;
 static int compressible;
 static int thp;		/* "h": transparent huge pages wanted (MADV_HUGEPAGE) */
 static int hugetlb;	/* "H": hugetlb memory (MAP_HUGETLB) */
@@ -51,6 +52,23 @@ static void on_usr1(int sig)
 {
 	(void)sig;
 	want_verify = 1;
+}
+
+static void on_usr2(int sig)
+{
+	(void)sig;
+	want_count = 1;
+}
+
+/* The write counter alone, cheap enough to sample its throughput. */
+static void write_count(const char *path, uint64_t writes)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f) {
+		fprintf(f, "%llu\n", (unsigned long long)writes);
+		fclose(f);
+	}
 }
 
 static uint64_t body_word(uint64_t index, uint64_t gen, size_t k)
@@ -119,7 +137,7 @@ int main(int argc, char **argv)
 {
 	size_t npages, hot, pos = 0;
 	uint64_t *gens, writes = 0;
-	char vpath[4096];
+	char vpath[4096], cpath[4096];
 	uint8_t *mem;
 	FILE *f;
 
@@ -135,6 +153,7 @@ int main(int argc, char **argv)
 	if (!npages || hot > npages)
 		return 2;
 	snprintf(vpath, sizeof(vpath), "%s.verify", argv[3]);
+	snprintf(cpath, sizeof(cpath), "%s.count", argv[3]);
 	if (hugetlb && npages % 512) {
 		fprintf(stderr, "%s: H wants a multiple of 2 MiB\n", argv[0]);
 		return 2;
@@ -154,6 +173,7 @@ int main(int argc, char **argv)
 		writes++;
 	}
 	signal(SIGUSR1, on_usr1);
+	signal(SIGUSR2, on_usr2);
 	f = fopen(argv[3], "w");
 	if (!f)
 		return 1;
@@ -163,6 +183,10 @@ int main(int argc, char **argv)
 		if (want_verify) {
 			want_verify = 0;
 			verify(mem, gens, npages, writes, vpath);
+		}
+		if (want_count) {
+			want_count = 0;
+			write_count(cpath, writes);
 		}
 		/* rewrite the hot window, then slide it */
 		for (size_t k = 0; k < hot; k++) {

@@ -17,6 +17,7 @@
 #include "recv_outcome.h"
 #include "util.h"
 #include "wire.h"
+#include "wire_pc.h"
 #include "peer.h"
 
 static char tmp[64], state[128];
@@ -72,7 +73,14 @@ static void test_records(void **st)
 	assert_int_equal(r.state, WIRE_OUTCOME_NOT_RESTORED);
 	assert_string_equal(r.peer, "");
 	assert_int_equal(recv_outcome_answer(state, id_a, "", v), WIRE_OUTCOME_NOT_RESTORED);
+	put(id_a, WIRE_OUTCOME_LOST, 0, "");
+	assert_int_equal(recv_outcome_answer(state, id_a, "", v), WIRE_OUTCOME_LOST);
 }
+
+/* fake_dest's post-copy answers: RESTORED (the tree runs there), then it
+ * is killed there, having reached the world or not */
+#define PC_KILLED_LOST	0xfff0
+#define PC_KILLED_QUIET	0xfff1
 
 /* A destination that answers COMMIT with frame type (or hangs up). */
 static pid_t fake_dest(int fd, uint16_t type, const uint8_t *id)
@@ -93,6 +101,13 @@ static pid_t fake_dest(int fd, uint16_t type, const uint8_t *id)
 			wire_send_u64s(&c, WIRE_RESTORED, v, 6);
 		} else if (type == WIRE_NOT_RESTORED) {
 			wire_send_error(&c, WIRE_NOT_RESTORED, -EIO, "criu restore failed");
+		} else if (type == PC_KILLED_LOST || type == PC_KILLED_QUIET) {
+			memcpy(&v[4], id, 8);
+			memcpy(&v[5], id + 8, 8);
+			wire_send_u64s(&c, WIRE_RESTORED, v, 6);
+			wire_send_error(&c, WIRE_NOT_RESTORED,
+					type == PC_KILLED_LOST ? WIRE_PC_LOST : -ETIMEDOUT,
+					"post-copy: no page from the source for 30 s");
 		} else if (type == WIRE_ERROR) {
 			wire_send_error(&c, WIRE_ERROR, -EIO, "something");
 		}
@@ -103,10 +118,19 @@ static pid_t fake_dest(int fd, uint16_t type, const uint8_t *id)
 
 /* COMMIT over a socketpair to a fake destination; queries go to a real
  * `ferry receive --insecure` answering from state. */
+static int pushed_all(void *arg)
+{
+	(void)arg;
+	return 1;
+}
+
+static bool last_lost;
+
 static enum mig_verdict run(uint16_t answer, const uint8_t *answer_id, const char *to,
 			    int settle_ms)
 {
-	struct mig_commit k = { .to = to, .restore_ms = 5000, .settle_ms = settle_ms };
+	struct mig_commit k = { .to = to, .restore_ms = 5000, .settle_ms = settle_ms,
+				.postcopy = answer >= PC_KILLED_LOST, .idle = pushed_all };
 	struct wire_conn c;
 	enum mig_verdict v;
 	int sp[2];
@@ -119,6 +143,7 @@ static enum mig_verdict run(uint16_t answer, const uint8_t *answer_id, const cha
 	k.c = &c;
 	memcpy(k.id, id_b, WIRE_ID_LEN);
 	v = mig_commit_run(&k);
+	last_lost = k.lost;
 	waitpid(d, NULL, 0);
 	wire_free(&c);
 	close(sp[0]);
@@ -164,6 +189,20 @@ static void test_verdicts(void **st)
 	}
 	assert_int_equal(run(0, NULL, listen, 20000), MIG_VERDICT_RESTORED);
 	waitpid(later, NULL, 0);
+	/* post-copy: killed there after it ran. Quiet: ours may resume. It may
+	 * have reached the world: ours stays frozen, at once (no queries) */
+	assert_int_equal(run(PC_KILLED_QUIET, id_b, listen, 1000), MIG_VERDICT_NOT_RESTORED);
+	uint64_t t0 = ferry_now_ns();
+
+	assert_int_equal(run(PC_KILLED_LOST, id_b, listen, 20000), MIG_VERDICT_UNKNOWN);
+	assert_true(last_lost);
+	assert_true(ferry_now_ns() - t0 < 5000000000ull);
+	/* the record says lost: a definite answer, no copy current */
+	put(id_b, WIRE_OUTCOME_LOST, 0, "");
+	t0 = ferry_now_ns();
+	assert_int_equal(run(0, NULL, listen, 20000), MIG_VERDICT_UNKNOWN);
+	assert_true(last_lost);
+	assert_true(ferry_now_ns() - t0 < 5000000000ull);
 	peer_stop_receiver(srv);
 	/* the destination is gone for good: unknown, within the deadline */
 	uint64_t t = ferry_now_ns();

@@ -53,7 +53,7 @@ static void test_split(void **state)
 	size_t n;
 
 	(void)state;
-	assert_int_equal(criu_lazy_split(in, 5, v, 3, sp, 2, &o, &n, &lazy), 0);
+	assert_int_equal(criu_lazy_split(in, 5, v, 3, sp, 2, CRIU_LAZY_PARENT, &o, &n, &lazy), 0);
 	assert_int_equal(lazy, 10 + 3 + 6);
 	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
 	for (size_t i = 0; i < n; i++) {
@@ -63,8 +63,53 @@ static void test_split(void **state)
 	}
 	free(o);
 	/* no VMAs: nothing becomes lazy */
-	assert_int_equal(criu_lazy_split(in, 5, NULL, 0, NULL, 0, &o, &n, &lazy), 0);
+	assert_int_equal(criu_lazy_split(in, 5, NULL, 0, NULL, 0, CRIU_LAZY_PARENT, &o, &n, &lazy), 0);
 	assert_int_equal(lazy, 0);
+	free(o);
+}
+
+/* post-copy: the dump's own present pages become lazy too, with the same
+ * exceptions (a file VMA, the stack pointer's page) */
+static void test_split_own(void **state)
+{
+	const struct criu_lazy_vma v[] = {
+		{ 10 * P, 20 * P, true }, { 20 * P, 30 * P, false }, { 40 * P, 60 * P, true },
+	};
+	const uint64_t sp[] = { 45 * P + 8 };
+	const struct criu_pme in[] = {
+		PE(10, 4, PRS), PE(14, 2, PAR), PE(20, 3, PRS), PE(45, 2, PRS),
+	};
+	const struct criu_pme want_own[] = {
+		PE(10, 4, PRS | LZ), PE(14, 2, PAR), PE(20, 3, PRS), PE(45, 1, PRS),
+		PE(46, 1, PRS | LZ),
+	};
+	const struct criu_pme want_both[] = {
+		PE(10, 4, PRS | LZ), PE(14, 2, PAR | LZ), PE(20, 3, PRS), PE(45, 1, PRS),
+		PE(46, 1, PRS | LZ),
+	};
+	struct criu_pme *o;
+	uint64_t lazy;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(criu_lazy_split(in, 4, v, 3, sp, 1, CRIU_LAZY_OWN, &o, &n, &lazy), 0);
+	assert_int_equal(lazy, 5);
+	assert_int_equal(n, 5);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(o[i].vaddr, want_own[i].vaddr);
+		assert_int_equal(o[i].nr_pages, want_own[i].nr_pages);
+		assert_int_equal(o[i].flags, want_own[i].flags);
+	}
+	free(o);
+	assert_int_equal(criu_lazy_split(in, 4, v, 3, sp, 1, CRIU_LAZY_OWN | CRIU_LAZY_PARENT, &o,
+					 &n, &lazy), 0);
+	assert_int_equal(lazy, 7);
+	assert_int_equal(n, 5);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(o[i].vaddr, want_both[i].vaddr);
+		assert_int_equal(o[i].nr_pages, want_both[i].nr_pages);
+		assert_int_equal(o[i].flags, want_both[i].flags);
+	}
 	free(o);
 }
 
@@ -73,6 +118,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vma_ok),
 		cmocka_unit_test(test_split),
+		cmocka_unit_test(test_split_own),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

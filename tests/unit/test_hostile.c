@@ -32,6 +32,7 @@
 #include "recv_policy.h"
 #include "util.h"
 #include "wire.h"
+#include "wire_pc.h"
 #include "peer.h"
 
 static char tmp[64], store[128], bin[128];
@@ -289,6 +290,75 @@ static void test_unknown_pid_pages(void **state)
 	assert_int_equal(m.type, WIRE_ERROR);
 	assert_int_equal(finish(&v, NULL), RECV_FAILED);
 	assert_int_equal(peer_entries(store), 0);
+}
+
+/* The receiver's answer to what precedes: an ERROR whose message has
+ * want; the session fails and leaves nothing. */
+static void expect_refused(struct victim *v, const char *want)
+{
+	struct wire_msg m;
+	char msg[512];
+	int32_t code;
+
+	assert_int_equal(wire_recv(&v->c, &m), 0);
+	assert_int_equal(m.type, WIRE_ERROR);
+	assert_int_equal(wire_parse_error(&v->c, &m, &code, msg, sizeof(msg)), 0);
+	if (!strstr(msg, want))
+		fail_msg("refused with '%s', not for '%s'", msg, want);
+	assert_int_equal(finish(v, NULL), RECV_FAILED);
+	assert_int_equal(peer_entries(store), 0);
+}
+
+static void postcopy_peer(struct victim *v, const struct ropts *o)
+{
+	uint32_t pid = free_pid();
+	struct pf_report rep;
+	struct wire_msg m;
+
+	start(v, o);
+	hello(v);
+	send_preflight(v, 0, NULL, pid);
+	assert_int_equal(wire_expect(&v->c, WIRE_PREFLIGHT_ANS, &m), 0);
+	assert_int_equal(preflight_parse_report(&v->c, &m, &rep), 0);
+	pf_report_free(&rep);
+}
+
+/* Post-copy's frames from a hostile source: a pages file past the budget,
+ * one named twice, pages outside any file or before one, a COMMIT for
+ * post-copy with no file left behind. Each ends the session, nothing
+ * kept. */
+static void test_postcopy_frames(void **state)
+{
+	struct ropts o = default_opts();
+	struct wire_pc_file f = { .name = "pages-1.img", .size = 2 * WIRE_PAGE_SIZE };
+	uint8_t page[2 * WIRE_PAGE_SIZE] = { 1 };
+	uint64_t flags = WIRE_COMMIT_POSTCOPY;
+	struct victim v;
+
+	(void)state;
+	postcopy_peer(&v, &o);
+	f.size = WIRE_PC_MAX_BYTES;
+	assert_int_equal(wire_send_pc_file(&v.c, &f), 0);
+	expect_refused(&v, "budget");
+
+	postcopy_peer(&v, &o);
+	f.size = 2 * WIRE_PAGE_SIZE;
+	assert_int_equal(wire_send_pc_file(&v.c, &f), 0);
+	assert_int_equal(wire_send_pc_file(&v.c, &f), 0);
+	expect_refused(&v, "twice");
+
+	postcopy_peer(&v, &o);
+	assert_int_equal(wire_send_pages_as(&v.c, WIRE_PC_DATA, 0, 0, 1, page), 0);
+	expect_refused(&v, "PC_DATA");
+
+	postcopy_peer(&v, &o);
+	assert_int_equal(wire_send_pc_file(&v.c, &f), 0);
+	assert_int_equal(wire_send_pages_as(&v.c, WIRE_PC_DATA, 0, WIRE_PAGE_SIZE, 2, page), 0);
+	expect_refused(&v, "PC_DATA");
+
+	postcopy_peer(&v, &o);
+	assert_int_equal(wire_send_u64s(&v.c, WIRE_COMMIT, &flags, 1), 0);
+	expect_refused(&v, "post-copy");
 }
 
 /* A peer that connects and says nothing is gone after the auth deadline. */
@@ -585,6 +655,7 @@ int main(void)
 		cmocka_unit_test(test_source_bounds_report),
 		cmocka_unit_test(test_escape_sequences),
 		cmocka_unit_test(test_budget_caps),
+		cmocka_unit_test(test_postcopy_frames),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

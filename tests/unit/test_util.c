@@ -7,11 +7,17 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include "proc_reach.h"
 #include "proc_tcp.h"
 #include "util.h"
 
@@ -178,11 +184,97 @@ static void test_proc_tcp(void **state)
 	assert_true(proc_tcp_each(999999999, 1, stop_at_first, &n) < 0);
 }
 
+enum reach_kind { R_QUIET, R_TCP, R_UDP, R_FILE_W, R_MAP_SHARED, R_FILE_RO };
+
+/* A child holding what kind says (its stdio on /dev/null, a pipe and a unix
+ * socketpair always), asked whether it could have reached the world. */
+static int reach_of(enum reach_kind kind, char *why, size_t whylen)
+{
+	char tmpl[] = "/tmp/ferry-reach-XXXXXX";
+	int ready[2], ret, tfd;
+	pid_t pid;
+	char c;
+
+	assert_int_equal(pipe(ready), 0);
+	tfd = mkstemp(tmpl);
+	assert_true(tfd >= 0);
+	close(tfd);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		int null = open("/dev/null", O_RDWR), sp[2], p[2], fd = -1, mfd;
+
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		for (int i = 3; i < 1024; i++)
+			if (i != ready[1])
+				close(i);
+		if (pipe(p) || socketpair(AF_UNIX, SOCK_STREAM, 0, sp))
+			_exit(1);
+		mfd = memfd_create("reach", 0);	/* writable, but a memfd */
+		if (mfd < 0 || ftruncate(mfd, 4096) ||
+		    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0) == MAP_FAILED)
+			_exit(1);
+		switch (kind) {
+		case R_TCP: fd = socket(AF_INET, SOCK_STREAM, 0); break;
+		case R_UDP: fd = socket(AF_INET6, SOCK_DGRAM, 0); break;
+		case R_FILE_W: fd = open(tmpl, O_WRONLY | O_APPEND); break;
+		case R_FILE_RO: fd = open(tmpl, O_RDONLY); break;
+		case R_MAP_SHARED:
+			fd = open(tmpl, O_RDWR);
+			if (fd < 0 || ftruncate(fd, 4096) ||
+			    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) == MAP_FAILED)
+				_exit(1);
+			close(fd);	/* the mapping alone */
+			fd = 0;
+			break;
+		default: fd = 0; break;
+		}
+		if (fd < 0 && kind == R_UDP)	/* no IPv6 here */
+			fd = socket(AF_INET, SOCK_DGRAM, 0);
+		if (fd < 0)
+			_exit(1);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	why[0] = 0;
+	ret = proc_reached_out(pid, why, whylen);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	unlink(tmpl);
+	return ret;
+}
+
+/* proc_reached_out: what counts as talking to the world, and what not */
+static void test_proc_reach(void **state)
+{
+	char why[256];
+
+	(void)state;
+	assert_int_equal(reach_of(R_QUIET, why, sizeof(why)), 0);
+	assert_int_equal(reach_of(R_FILE_RO, why, sizeof(why)), 0);
+	assert_int_equal(reach_of(R_TCP, why, sizeof(why)), 1);
+	assert_non_null(strstr(why, "network socket"));
+	assert_int_equal(reach_of(R_UDP, why, sizeof(why)), 1);
+	assert_int_equal(reach_of(R_FILE_W, why, sizeof(why)), 1);
+	assert_non_null(strstr(why, "open for writing"));
+	assert_int_equal(reach_of(R_MAP_SHARED, why, sizeof(why)), 1);
+	assert_non_null(strstr(why, "shared and writable"));
+	assert_int_equal(proc_reached_out(999999999, why, sizeof(why)), -ESRCH);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_proc_tcp),
+		cmocka_unit_test(test_proc_reach),
 		cmocka_unit_test(test_exit_codes),
 		cmocka_unit_test(test_read_file),
 		cmocka_unit_test(test_vline_one_write),

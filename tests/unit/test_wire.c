@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include "util.h"
 #include "wire.h"
+#include "wire_pc.h"
 
 struct pair {
 	int fd[2];
@@ -187,6 +188,76 @@ static void test_container(void **state)
 /* CONNTRACK: entries round-trip; a count the frame does not hold, a
  * huge one, an entry without the container's address or with a NAT bit
  * are refused before anything is made of them */
+/* Post-copy frames: what goes through, what parse refuses. */
+static void test_postcopy(void **state)
+{
+	static const char *const bad_names[] = { "pages-1.imgx", "../pages-1.img", "pages-.img",
+						 "pagemap-1.img", "pages-1.img/x", "" };
+	struct pair *p = *state;
+	struct wire_pc_file f = { .name = "pages-17.img", .size = 3 * WIRE_PAGE_SIZE }, g;
+	struct wire_pc_req q = { .file = 2, .page = 5, .npages = 16 }, r;
+	uint8_t in[2 * WIRE_PAGE_SIZE], out[2 * WIRE_PAGE_SIZE];
+	struct wire_pages_hdr h;
+	struct wire_msg m;
+
+	assert_int_equal(wire_send_pc_file(&p->a, &f), 0);
+	assert_int_equal(wire_recv(&p->b, &m), 0);
+	assert_int_equal(wire_parse_pc_file(&p->b, &m, &g), 0);
+	assert_string_equal(g.name, "pages-17.img");
+	assert_true(g.size == f.size);
+	for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+		snprintf(f.name, sizeof(f.name), "%s", bad_names[i]);
+		assert_int_equal(wire_send_pc_file(&p->a, &f), 0);
+		assert_int_equal(wire_recv(&p->b, &m), 0);
+		assert_int_equal(wire_parse_pc_file(&p->b, &m, &g), -EPROTO);
+	}
+	snprintf(f.name, sizeof(f.name), "pages-1.img");
+	f.size = WIRE_PAGE_SIZE + 1;	/* not whole pages */
+	assert_int_equal(wire_send_pc_file(&p->a, &f), 0);
+	assert_int_equal(wire_recv(&p->b, &m), 0);
+	assert_int_equal(wire_parse_pc_file(&p->b, &m, &g), -EPROTO);
+	assert_int_equal(wire_send_pc_req(&p->a, &q), 0);
+	assert_int_equal(wire_recv(&p->b, &m), 0);
+	assert_int_equal(wire_parse_pc_req(&p->b, &m, &r), 0);
+	assert_int_equal(r.file, 2);
+	assert_int_equal(r.npages, 16);
+	assert_true(r.page == 5);
+	q.npages = 0;
+	assert_int_equal(wire_send_pc_req(&p->a, &q), 0);
+	assert_int_equal(wire_recv(&p->b, &m), 0);
+	assert_int_equal(wire_parse_pc_req(&p->b, &m, &r), -EPROTO);
+	q.npages = WIRE_MAX_PAGES + 1;
+	assert_int_equal(wire_send_pc_req(&p->a, &q), 0);
+	assert_int_equal(wire_recv(&p->b, &m), 0);
+	assert_int_equal(wire_parse_pc_req(&p->b, &m, &r), -EPROTO);
+	q.npages = 1;
+	q.file = WIRE_PC_MAX_FILES;
+	assert_int_equal(wire_send_pc_req(&p->a, &q), 0);
+	assert_int_equal(wire_recv(&p->b, &m), 0);
+	assert_int_equal(wire_parse_pc_req(&p->b, &m, &r), -EPROTO);
+	/* PC_DATA: PAGES' layout, its own type */
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)(i % 251);
+	assert_int_equal(wire_send_pages_as(&p->a, WIRE_PC_DATA, 1, 7 * WIRE_PAGE_SIZE, 2, in), 0);
+	assert_int_equal(wire_recv(&p->b, &m), 0);
+	assert_int_equal(wire_parse_pages(&p->b, &m, &h, out, sizeof(out)), -EPROTO);
+	assert_int_equal(wire_parse_pages_as(&p->b, &m, WIRE_PC_DATA, &h, out, sizeof(out)), 0);
+	assert_int_equal(h.pid, 1);
+	assert_true(h.vaddr == 7 * WIRE_PAGE_SIZE);
+	assert_memory_equal(in, out, sizeof(in));
+	/* the outcome LOST (post-copy) is one; past it, none */
+	struct wire_outcome_msg o = { .id = { 7 }, .outcome = WIRE_OUTCOME_LOST }, o2;
+
+	assert_int_equal(wire_send_outcome(&p->a, &o), 0);
+	assert_int_equal(wire_recv(&p->b, &m), 0);
+	assert_int_equal(wire_parse_outcome(&p->b, &m, &o2), 0);
+	assert_int_equal(o2.outcome, WIRE_OUTCOME_LOST);
+	o.outcome = WIRE_OUTCOME_LOST + 1;
+	assert_int_equal(wire_send_outcome(&p->a, &o), 0);
+	assert_int_equal(wire_recv(&p->b, &m), 0);
+	assert_int_equal(wire_parse_outcome(&p->b, &m, &o2), -EPROTO);
+}
+
 static void test_conntrack(void **state)
 {
 	struct pair *p = *state;
@@ -782,6 +853,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hello_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_container_volumes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conntrack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_postcopy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_container, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pages_malformed, setup, teardown),

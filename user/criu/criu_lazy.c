@@ -45,8 +45,8 @@ static uint64_t next_sp_page(const uint64_t *sp, size_t nsp, uint64_t a, uint64_
 }
 
 int criu_lazy_split(const struct criu_pme *in, size_t n, const struct criu_lazy_vma *v,
-		    size_t nv, const uint64_t *sp, size_t nsp, struct criu_pme **out,
-		    size_t *nout, uint64_t *lazy)
+		    size_t nv, const uint64_t *sp, size_t nsp, unsigned int mark,
+		    struct criu_pme **out, size_t *nout, uint64_t *lazy)
 {
 	struct criu_pmevec o = { 0 };
 	size_t k = 0;		/* first VMA that may still matter */
@@ -57,7 +57,10 @@ int criu_lazy_split(const struct criu_pme *in, size_t n, const struct criu_lazy_
 		uint64_t a = in[i].vaddr, end = a + in[i].nr_pages * PAGE;
 		uint32_t f = in[i].flags;
 
-		if (!(f & CRIU_PE_PARENT) || (f & CRIU_PE_LAZY)) {
+		bool want = ((f & CRIU_PE_PARENT) && (mark & CRIU_LAZY_PARENT)) ||
+			    ((f & CRIU_PE_PRESENT) && (mark & CRIU_LAZY_OWN));
+
+		if (!want || (f & CRIU_PE_LAZY)) {
 			ret = emit(&o, a, end, f);
 			continue;
 		}
@@ -268,7 +271,7 @@ static int read_sp(const char *dir, uint32_t tid, uint64_t *sp)
 	return ret;
 }
 
-static int mark_one(const char *dir, int dirfd, const struct proc *p,
+static int mark_one(const char *dir, int dirfd, const struct proc *p, unsigned int mark,
 		    struct criu_lazy_stats *st, char *err, size_t errlen)
 {
 	struct criu_lazy_vma *v = NULL;
@@ -302,16 +305,24 @@ static int mark_one(const char *dir, int dirfd, const struct proc *p,
 			ferry_errf(err, errlen, ret, "%s: %s", path, strerror(-ret));
 	}
 	if (!ret)
-		ret = criu_lazy_split(e, ne, v, nv, sp, p->ntids, &o, &no, &lazy);
+		ret = criu_lazy_split(e, ne, v, nv, sp, p->ntids, mark, &o, &no, &lazy);
 	if (!ret) {
 		ret = criu_img_write_pagemap_entries(dirfd, name, pages_id, o, no);
 		if (ret)
 			ferry_errf(err, errlen, ret, "rewriting %s: %s", path, strerror(-ret));
 	}
 	if (!ret) {
-		for (size_t i = 0; i < ne; i++)
-			if (e[i].flags & CRIU_PE_PARENT)
+		/* CRIU's dump marks its own pages PE_LAZY already where the
+		 * VMA allows (a lazy restore may take them): those count as
+		 * lazy too */
+		for (size_t i = 0; i < ne; i++) {
+			if (((e[i].flags & CRIU_PE_PARENT) && (mark & CRIU_LAZY_PARENT)) ||
+			    ((e[i].flags & CRIU_PE_PRESENT) && (mark & CRIU_LAZY_OWN)))
 				parent += e[i].nr_pages;
+			if ((e[i].flags & CRIU_PE_PRESENT) && (e[i].flags & CRIU_PE_LAZY) &&
+			    (mark & CRIU_LAZY_OWN))
+				lazy += e[i].nr_pages;
+		}
 		st->processes++;
 		st->lazy_pages += lazy;
 		st->eager_pages += parent - lazy;
@@ -349,7 +360,8 @@ int criu_pstree_pids(const char *dir, uint32_t **pids, size_t *n)
 	return ret;
 }
 
-int criu_lazy_mark(const char *dir, struct criu_lazy_stats *st, char *err, size_t errlen)
+int criu_lazy_mark(const char *dir, unsigned int mark, struct criu_lazy_stats *st, char *err,
+		   size_t errlen)
 {
 	struct proc *p = NULL;
 	size_t np = 0;
@@ -365,7 +377,7 @@ int criu_lazy_mark(const char *dir, struct criu_lazy_stats *st, char *err, size_
 		ret = ferry_errf(err, errlen, -errno, "%s: %s", dir, strerror(errno));
 	for (size_t i = 0; !ret && i < np; i++) {
 		st->tasks++;
-		ret = mark_one(dir, dirfd, &p[i], st, err, errlen);
+		ret = mark_one(dir, dirfd, &p[i], mark, st, err, errlen);
 	}
 	if (dirfd >= 0)
 		close(dirfd);
@@ -373,4 +385,61 @@ int criu_lazy_mark(const char *dir, struct criu_lazy_stats *st, char *err, size_
 		free(p[i].tids);
 	free(p);
 	return ret;
+}
+
+int criu_lazy_eager_runs(const char *dir, struct criu_lazy_run **out, size_t *nout, char *err,
+			 size_t errlen)
+{
+	struct criu_lazy_run *v = NULL;
+	uint32_t *pids = NULL;
+	size_t n = 0, np = 0;
+	int ret;
+
+	*out = NULL;
+	*nout = 0;
+	ret = criu_pstree_pids(dir, &pids, &np);
+	if (ret)
+		return ferry_errf(err, errlen, ret, "%s/pstree.img: %s", dir, strerror(-ret));
+	for (size_t i = 0; !ret && i < np; i++) {
+		struct criu_pme *e = NULL;
+		char path[4200];
+		uint32_t pages_id;
+		uint64_t off = 0;
+		size_t ne = 0;
+
+		snprintf(path, sizeof(path), "%s/pagemap-%u.img", dir, pids[i]);
+		ret = criu_img_read_pagemap(path, &pages_id, &e, &ne);
+		if (ret == -ENOENT) {	/* a zombie */
+			ret = 0;
+			continue;
+		}
+		if (ret) {
+			ferry_errf(err, errlen, ret, "%s: %s", path, strerror(-ret));
+			break;
+		}
+		for (size_t k = 0; !ret && k < ne; k++) {
+			if (!(e[k].flags & CRIU_PE_PRESENT))
+				continue;
+			if (!(e[k].flags & CRIU_PE_LAZY)) {
+				struct criu_lazy_run *nv = realloc(v, (n + 1) * sizeof(*v));
+
+				if (!nv) {
+					ret = ferry_errf(err, errlen, -ENOMEM, "out of memory");
+					break;
+				}
+				v = nv;
+				v[n++] = (struct criu_lazy_run){ pages_id, off, e[k].nr_pages };
+			}
+			off += e[k].nr_pages;
+		}
+		free(e);
+	}
+	free(pids);
+	if (ret) {
+		free(v);
+		return ret;
+	}
+	*out = v;
+	*nout = n;
+	return 0;
 }

@@ -37,13 +37,16 @@ bool criu_lazy_vma_ok(uint32_t flags, uint32_t status);
 
 /*
  * Pure: the entries of one pagemap with PE_LAZY added to the in-parent
- * pages inside lazy VMAs (ascending, disjoint), except the pages holding
+ * pages (mark CRIU_LAZY_PARENT) and/or its own present ones (CRIU_LAZY_OWN)
+ * inside lazy VMAs (ascending, disjoint), except the pages holding
  * one of sp[] (any order). Entries are split where that changes. *lazy
  * gets the number of pages newly marked. out is malloc'ed.
  */
+#define CRIU_LAZY_PARENT	0x1	/* the in-parent pages (pre-copied) */
+#define CRIU_LAZY_OWN		0x2	/* the dump's own pages (post-copy) */
 int criu_lazy_split(const struct criu_pme *in, size_t n, const struct criu_lazy_vma *v,
-		    size_t nv, const uint64_t *sp, size_t nsp, struct criu_pme **out,
-		    size_t *nout, uint64_t *lazy);
+		    size_t nv, const uint64_t *sp, size_t nsp, unsigned int mark,
+		    struct criu_pme **out, size_t *nout, uint64_t *lazy);
 
 struct criu_lazy_stats {
 	uint64_t tasks;		/* processes in pstree.img, zombies included */
@@ -55,7 +58,20 @@ struct criu_lazy_stats {
 /* The processes (not threads) of pstree.img in dir: 0 or -errno. */
 int criu_pstree_pids(const char *dir, uint32_t **pids, size_t *n);
 
-/* Mark the final dump in dir (pstree, mm, core and pagemap images). */
-int criu_lazy_mark(const char *dir, struct criu_lazy_stats *st, char *err, size_t errlen);
+/* Mark the final dump in dir (pstree, mm, core and pagemap images); mark
+ * as for criu_lazy_split. */
+int criu_lazy_mark(const char *dir, unsigned int mark, struct criu_lazy_stats *st, char *err,
+		   size_t errlen);
+
+/* A run of pages of pages-<pages_id>.img, counted in pages from its start. */
+struct criu_lazy_run {
+	uint32_t pages_id;
+	uint64_t page, npages;
+};
+/* Post-copy: the present pages of dir's pagemaps that CRIU reads itself
+ * (not PE_LAZY), as runs of their pages files: what must be in place
+ * before `criu restore` starts. *out malloc'ed. */
+int criu_lazy_eager_runs(const char *dir, struct criu_lazy_run **out, size_t *nout, char *err,
+			 size_t errlen);
 
 #endif

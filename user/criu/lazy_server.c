@@ -15,306 +15,14 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include "criu_img.h"
-#include "lazy_server.h"
+#include "lazy_int.h"
 #include "mig.h"
 #include "util.h"
 
-#define PAGE 4096ull
 #define LAZY_SOCK_NAME "lazy-pages.socket"
 #define LAZY_RESTORE_FINISHED 0x52535446u	/* "ReSTore Finished", criu/uffd.c */
 #define FAULT_PAGES 16		/* pages copied per fault: the faulting one and after */
 #define CHUNK_PAGES 64		/* pages copied per background step */
-#define MAX_CHAIN 256		/* parent links followed */
-
-/* ---- the page map ----------------------------------------------------------- */
-
-static uint64_t ext_end(const struct lz_ext *e)
-{
-	return e->start + e->pages * PAGE;
-}
-
-static int reserve(struct lz_map *m, size_t n)
-{
-	if (m->n + n > m->cap) {
-		size_t cap = m->cap ? m->cap : 16;
-		struct lz_ext *v;
-
-		while (cap < m->n + n)
-			cap *= 2;
-		v = realloc(m->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		m->v = v;
-		m->cap = cap;
-	}
-	return 0;
-}
-
-int lz_map_add(struct lz_map *m, uint64_t start, uint64_t pages, int fd, uint64_t off)
-{
-	struct lz_ext *last = m->n ? &m->v[m->n - 1] : NULL;
-
-	if (!pages)
-		return 0;
-	if (start % PAGE || (last && start < ext_end(last)))
-		return -EINVAL;
-	if (last && ext_end(last) == start && last->fd == fd &&
-	    last->off + last->pages * PAGE == off) {
-		last->pages += pages;
-		return 0;
-	}
-	if (reserve(m, 1))
-		return -ENOMEM;
-	m->v[m->n++] = (struct lz_ext){ start, pages, fd, off };
-	return 0;
-}
-
-/* Index of the first run ending above addr (m->n if none). */
-static size_t first_above(const struct lz_map *m, uint64_t addr)
-{
-	size_t lo = 0, hi = m->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (ext_end(&m->v[mid]) <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-const struct lz_ext *lz_map_next(const struct lz_map *m, uint64_t addr)
-{
-	size_t i = first_above(m, addr);
-
-	return i < m->n ? &m->v[i] : NULL;
-}
-
-const struct lz_ext *lz_map_find(const struct lz_map *m, uint64_t addr)
-{
-	const struct lz_ext *e = lz_map_next(m, addr);
-
-	return e && e->start <= addr ? e : NULL;
-}
-
-int lz_map_cut(struct lz_map *m, uint64_t start, uint64_t end, struct lz_map *removed)
-{
-	size_t i = first_above(m, start), j;
-
-	if (start >= end || i == m->n || m->v[i].start >= end)
-		return 0;
-	/* a run straddling start keeps its head: split it */
-	if (m->v[i].start < start) {
-		struct lz_ext tail = m->v[i];
-		uint64_t head = (start - tail.start) / PAGE;
-
-		if (reserve(m, 1))
-			return -ENOMEM;
-		tail.start = start;
-		tail.pages -= head;
-		tail.off += head * PAGE;
-		m->v[i].pages = head;
-		memmove(&m->v[i + 2], &m->v[i + 1], (m->n - i - 1) * sizeof(m->v[0]));
-		m->v[i + 1] = tail;
-		m->n++;
-		i++;
-	}
-	/* ... and one straddling end keeps its tail */
-	for (j = i; j < m->n && m->v[j].start < end; j++) {
-		if (ext_end(&m->v[j]) > end) {
-			struct lz_ext head = m->v[j];
-			uint64_t cut = (end - head.start) / PAGE;
-
-			if (reserve(m, 1))
-				return -ENOMEM;
-			head.pages = cut;
-			m->v[j].start = end;
-			m->v[j].pages -= cut;
-			m->v[j].off += cut * PAGE;
-			memmove(&m->v[j + 1], &m->v[j], (m->n - j) * sizeof(m->v[0]));
-			m->v[j] = head;
-			m->n++;
-			j++;
-			break;
-		}
-	}
-	for (size_t k = i; removed && k < j; k++)
-		if (lz_map_add(removed, m->v[k].start, m->v[k].pages, m->v[k].fd, m->v[k].off))
-			return -ENOMEM;
-	memmove(&m->v[i], &m->v[j], (m->n - j) * sizeof(m->v[0]));
-	m->n -= j - i;
-	return 0;
-}
-
-int lz_map_remap(struct lz_map *m, uint64_t from, uint64_t to, uint64_t len)
-{
-	struct lz_map moved = { 0 };
-	int ret;
-
-	ret = lz_map_cut(m, from, from + len, &moved);
-	/* whatever was at the destination is replaced */
-	if (!ret)
-		ret = lz_map_cut(m, to, to + len, NULL);
-	if (!ret && moved.n) {
-		size_t i = first_above(m, to);
-
-		ret = reserve(m, moved.n);
-		if (!ret) {
-			for (size_t k = 0; k < moved.n; k++)
-				moved.v[k].start = moved.v[k].start - from + to;
-			memmove(&m->v[i + moved.n], &m->v[i], (m->n - i) * sizeof(m->v[0]));
-			memcpy(&m->v[i], moved.v, moved.n * sizeof(m->v[0]));
-			m->n += moved.n;
-		}
-	}
-	free(moved.v);
-	return ret;
-}
-
-int lz_map_dup(const struct lz_map *src, struct lz_map *dst)
-{
-	*dst = (struct lz_map){ 0 };
-	if (!src->n)
-		return 0;
-	dst->v = malloc(src->n * sizeof(*dst->v));
-	if (!dst->v)
-		return -ENOMEM;
-	memcpy(dst->v, src->v, src->n * sizeof(*dst->v));
-	dst->n = dst->cap = src->n;
-	return 0;
-}
-
-uint64_t lz_map_pages(const struct lz_map *m)
-{
-	uint64_t n = 0;
-
-	for (size_t i = 0; i < m->n; i++)
-		n += m->v[i].pages;
-	return n;
-}
-
-void lz_map_free(struct lz_map *m)
-{
-	free(m->v);
-	*m = (struct lz_map){ 0 };
-}
-
-/* ---- resolving pages through the image chain ------------------------------- */
-
-static int *open_files;
-static size_t nopen_files;
-
-void lz_files_close(void)
-{
-	for (size_t i = 0; i < nopen_files; i++)
-		close(open_files[i]);
-	free(open_files);
-	open_files = NULL;
-	nopen_files = 0;
-}
-
-static int keep_fd(int fd)
-{
-	int *v = realloc(open_files, (nopen_files + 1) * sizeof(*v));
-
-	if (!v) {
-		close(fd);
-		return -ENOMEM;
-	}
-	open_files = v;
-	open_files[nopen_files++] = fd;
-	return fd;
-}
-
-/* Map of every page dir's pagemap provides (top: only its PE_LAZY ones). */
-static int load_level(const char *dir, uint32_t pid, bool top, int depth, struct lz_map *out,
-		      char *err, size_t errlen)
-{
-	struct lz_map parent = { 0 };
-	struct criu_pme *e = NULL;
-	char path[PATH_MAX];
-	uint32_t pages_id;
-	uint64_t off = 0;
-	bool need_parent = false;
-	size_t n = 0;
-	int fd, ret;
-
-	if (depth > MAX_CHAIN)
-		return ferry_errf(err, errlen, -ELOOP, "%s: more than %d parent images", dir,
-				  MAX_CHAIN);
-	snprintf(path, sizeof(path), "%s/pagemap-%u.img", dir, pid);
-	ret = criu_img_read_pagemap(path, &pages_id, &e, &n);
-	if (ret)
-		return ferry_errf(err, errlen, ret, "%s: %s", path, strerror(-ret));
-	snprintf(path, sizeof(path), "%s/pages-%u.img", dir, pages_id);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		ret = ferry_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	fd = keep_fd(fd);
-	if (fd < 0) {
-		ret = ferry_errf(err, errlen, fd, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++)
-		if ((e[i].flags & CRIU_PE_PARENT) && (!top || (e[i].flags & CRIU_PE_LAZY)))
-			need_parent = true;
-	if (need_parent) {
-		snprintf(path, sizeof(path), "%s/parent", dir);
-		ret = load_level(path, pid, false, depth + 1, &parent, err, errlen);
-		if (ret)
-			goto out;
-	}
-	for (size_t i = 0; !ret && i < n; i++) {
-		uint64_t a = e[i].vaddr, end = a + e[i].nr_pages * PAGE;
-		bool want = !top || (e[i].flags & CRIU_PE_LAZY);
-
-		if (e[i].flags & CRIU_PE_PRESENT) {
-			if (want)
-				ret = lz_map_add(out, a, e[i].nr_pages, fd, off);
-			off += e[i].nr_pages * PAGE;
-			continue;
-		}
-		if (!want || !(e[i].flags & CRIU_PE_PARENT))
-			continue;
-		while (!ret && a < end) {
-			const struct lz_ext *p = lz_map_find(&parent, a);
-			uint64_t b;
-
-			if (!p) {
-				ret = ferry_errf(err, errlen, -ENODATA,
-						 "%s: page %#llx of pid %u is in none of the "
-						 "parent images", dir, (unsigned long long)a, pid);
-				break;
-			}
-			b = ext_end(p) < end ? ext_end(p) : end;
-			ret = lz_map_add(out, a, (b - a) / PAGE, p->fd, p->off + (a - p->start));
-			a = b;
-		}
-	}
-	if (ret == -ENOMEM || ret == -EINVAL)
-		ferry_errf(err, errlen, ret, "%s: pid %u: %s", dir, pid,
-			   ret == -EINVAL ? "pagemap not ascending" : "out of memory");
-out:
-	lz_map_free(&parent);
-	free(e);
-	return ret;
-}
-
-int lz_map_load(const char *dir, uint32_t pid, struct lz_map *m, char *err, size_t errlen)
-{
-	*m = (struct lz_map){ 0 };
-	return load_level(dir, pid, true, 0, m, err, errlen);
-}
-
-int lz_map_load_all(const char *dir, uint32_t pid, struct lz_map *m, char *err, size_t errlen)
-{
-	*m = (struct lz_map){ 0 };
-	return load_level(dir, pid, false, 0, m, err, errlen);
-}
 
 /* ---- the server ----------------------------------------------------------------- */
 
@@ -330,8 +38,11 @@ struct task {
 	struct lz_map map;	/* pages not known to be in place yet */
 	uint64_t cursor;	/* background fill: next address */
 	bool done;		/* all in place, or the process is gone */
+	bool stalled;		/* background: its next pages are still arriving */
 	struct deferred *dfr;	/* faults waiting for the mm to settle */
 	size_t ndfr, dfr_cap;
+	struct deferred *wait;	/* faults waiting for pages still arriving */
+	size_t nwait, wait_cap;
 };
 
 struct server {
@@ -342,6 +53,10 @@ struct server {
 	bool finished;		/* LAZY_RESTORE_FINISHED received */
 	uint8_t *buf;
 	uint64_t t_finished;
+	uint64_t t_wake;	/* post-copy: when pages last arrived */
+	uint8_t *asked[LZ_REMOTE_MAX];	/* pages asked for, per remote file */
+	uint64_t *lat_us;		/* how long each waiting fault waited */
+	size_t nlat, caplat;
 	struct lazy_server_stats st;
 	char err[1024];
 };
@@ -385,9 +100,21 @@ static int read_full(int fd, void *buf, size_t len, uint64_t off)
 static int64_t copy_in(struct server *s, struct task *t, const struct lz_ext *e,
 		       uint64_t addr, uint64_t npages)
 {
+	int rf = lz_remote_file_of(e->fd);
 	struct uffdio_copy c;
 	int ret;
 
+	if (rf >= 0) {
+		/* only the pages in place, from the first */
+		const struct lz_remote_file *f = &lz_remote_cur->f[rf];
+		uint64_t page = (e->off + (addr - e->start)) / PAGE, k = 0;
+
+		while (k < npages && page + k < f->pages && lz_present(f->present, page + k))
+			k++;
+		if (!k)
+			return -EINPROGRESS;
+		npages = k;
+	}
 	ret = read_full(e->fd, s->buf, npages * PAGE, e->off + (addr - e->start));
 	if (ret)
 		return ret;
@@ -425,6 +152,39 @@ static int wake(struct task *t, uint64_t addr)
 	return 0;
 }
 
+/* Ask for the pages of e from addr (a fault's, up to FAULT_PAGES) that are
+ * still arriving and were not asked for yet. */
+static int ask(struct server *s, const struct lz_ext *e, uint64_t addr)
+{
+	int rf = lz_remote_file_of(e->fd);
+	const struct lz_remote_file *f = &lz_remote_cur->f[rf];
+	uint64_t page = (e->off + (addr - e->start)) / PAGE, left = (lz_ext_end(e) - addr) / PAGE;
+	struct lz_fetch q = { .file = (uint32_t)rf, .page = page };
+	ssize_t n;
+
+	if (!s->asked[rf]) {
+		s->asked[rf] = calloc((f->pages + 7) / 8, 1);
+		if (!s->asked[rf])
+			return -ENOMEM;
+	}
+	while (q.npages < FAULT_PAGES && q.npages < left && page + q.npages < f->pages &&
+	       !(s->asked[rf][(page + q.npages) / 8] & (1u << ((page + q.npages) % 8)))) {
+		s->asked[rf][(page + q.npages) / 8] |= (uint8_t)(1u << ((page + q.npages) % 8));
+		q.npages++;
+	}
+	if (!q.npages)
+		return 0;	/* asked already */
+	do
+		n = write(lz_remote_cur->fd, &q, sizeof(q));
+	while (n < 0 && errno == EINTR);
+	if (n != sizeof(q)) {
+		snprintf(s->err, sizeof(s->err), "asking for pages still arriving: %s",
+			 n < 0 ? strerror(errno) : "short write");
+		return n < 0 ? -errno : -EIO;
+	}
+	return 0;
+}
+
 /*
  * Resolve a fault: 0 done, 1 to be retried (EAGAIN: the tree is changing
  * its mappings, a fork, mremap, munmap or MADV_DONTNEED event is pending,
@@ -451,8 +211,14 @@ static int fault_try(struct server *s, struct task *t, uint64_t addr)
 		}
 		return errno == EAGAIN ? 1 : -errno;
 	}
-	n = copy_in(s, t, e, addr, (ext_end(e) - addr) / PAGE < FAULT_PAGES ?
-				   (ext_end(e) - addr) / PAGE : FAULT_PAGES);
+	n = copy_in(s, t, e, addr, (lz_ext_end(e) - addr) / PAGE < FAULT_PAGES ?
+				   (lz_ext_end(e) - addr) / PAGE : FAULT_PAGES);
+	if (n == -EINPROGRESS) {
+		/* post-copy: the page is still on its way */
+		int ret = ask(s, e, addr);
+
+		return ret ? ret : 2;
+	}
 	if (n < 0)
 		return (int)n;
 	if (n > 0) {
@@ -461,6 +227,22 @@ static int fault_try(struct server *s, struct task *t, uint64_t addr)
 		return wake(t, addr);
 	}
 	return t->done ? 0 : 1;
+}
+
+/* Keep a fault for later in a list (*v, *n of *cap). */
+static int park(struct deferred **v, size_t *n, size_t *cap, uint64_t addr)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 8;
+		struct deferred *nv = realloc(*v, c * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		*v = nv;
+		*cap = c;
+	}
+	(*v)[(*n)++] = (struct deferred){ addr, ferry_now_ns() };
+	return 0;
 }
 
 static int on_fault(struct server *s, struct task *t, uint64_t addr)
@@ -472,6 +254,10 @@ static int on_fault(struct server *s, struct task *t, uint64_t addr)
 	ret = fault_try(s, t, addr);
 	if (ret <= 0)
 		return ret;
+	if (ret == 2) {
+		s->st.remote_waits++;
+		return park(&t->wait, &t->nwait, &t->wait_cap, addr);
+	}
 	/* the event that blocks it comes after this fault in the queue:
 	 * read on, retry when the queue is empty (retry_deferred) */
 	if (t->ndfr == t->dfr_cap) {
@@ -497,6 +283,10 @@ static int retry_deferred(struct server *s, struct task *t)
 
 		if (ret < 0)
 			return ret;
+		if (ret == 2)
+			ret = park(&t->wait, &t->nwait, &t->wait_cap, t->dfr[k].addr);
+		if (ret < 0)
+			return ret;
 		if (ret == 0) {
 			t->dfr[k] = t->dfr[--t->ndfr];
 			continue;
@@ -505,6 +295,50 @@ static int retry_deferred(struct server *s, struct task *t)
 			snprintf(s->err, sizeof(s->err), "a fault at %#llx refused (EAGAIN) for 30 s",
 				 (unsigned long long)t->dfr[k].addr);
 			return -EAGAIN;
+		}
+		k++;
+	}
+	return 0;
+}
+
+/* Post-copy: more pages arrived; retry the faults that wait for them. One
+ * that waited longer than the remote's stall_ms fails. */
+static int retry_waiting(struct server *s, struct task *t)
+{
+	size_t k = 0;
+
+	while (k < t->nwait) {
+		int ret = t->done ? 0 : fault_try(s, t, t->wait[k].addr);
+
+		if (ret < 0)
+			return ret;
+		if (ret == 1)
+			ret = park(&t->dfr, &t->ndfr, &t->dfr_cap, t->wait[k].addr);
+		if (ret < 0)
+			return ret;
+		if (ret != 2) {
+			if (s->nlat == s->caplat) {
+				size_t cap = s->caplat ? 2 * s->caplat : 256;
+				uint64_t *v = realloc(s->lat_us, cap * sizeof(*v));
+
+				if (v) {
+					s->lat_us = v;
+					s->caplat = cap;
+				}
+			}
+			if (s->nlat < s->caplat)
+				s->lat_us[s->nlat++] = (ferry_now_ns() - t->wait[k].since) / 1000;
+			t->wait[k] = t->wait[--t->nwait];
+			continue;
+		}
+		if (s->finished &&
+		    ferry_now_ns() - (t->wait[k].since > s->t_finished ? t->wait[k].since
+								: s->t_finished) >
+			    (uint64_t)lz_remote_cur->stall_ms * 1000000ull) {
+			snprintf(s->err, sizeof(s->err), "post-copy: the page at %#llx of pid %u did "
+				 "not arrive within %d s", (unsigned long long)t->wait[k].addr, t->pid,
+				 lz_remote_cur->stall_ms / 1000);
+			return -ETIMEDOUT;
 		}
 		k++;
 	}
@@ -600,8 +434,12 @@ static int background(struct server *s, struct task *t)
 		return 0;
 	}
 	a = e->start > t->cursor ? e->start : t->cursor;
-	left = (ext_end(e) - a) / PAGE;
+	left = (lz_ext_end(e) - a) / PAGE;
 	n = copy_in(s, t, e, a, left < CHUNK_PAGES ? left : CHUNK_PAGES);
+	if (n == -EINPROGRESS) {
+		t->stalled = true;	/* until more pages arrive */
+		return 0;
+	}
 	if (n < 0)
 		return (int)n;
 	s->st.background_pages += (uint64_t)n;
@@ -692,34 +530,92 @@ static int accept_tasks(struct server *s, int lfd, uint64_t tasks)
 	return 0;
 }
 
+/* Post-copy: pages arrived (wake-up bytes on the remote's fd). */
+static int on_arrival(struct server *s)
+{
+	char b[256];
+	int ret = 0;
+
+	while (read(lz_remote_cur->fd, b, sizeof(b)) > 0)
+		;
+	s->t_wake = ferry_now_ns();
+	for (size_t i = 0; !ret && i < s->nt; i++) {
+		s->t[i].stalled = false;
+		ret = retry_waiting(s, &s->t[i]);
+	}
+	return ret;
+}
+
+/* The restore's connection: LAZY_RESTORE_FINISHED, or its end. */
+static int on_restore_sock(struct server *s)
+{
+	uint32_t fin;
+	ssize_t n = recv(s->sock, &fin, sizeof(fin), MSG_DONTWAIT);
+
+	if (n == sizeof(fin) && fin == LAZY_RESTORE_FINISHED) {
+		s->finished = true;
+		s->t_finished = ferry_now_ns();
+	} else if (n == 0 || (n < 0 && errno != EAGAIN)) {
+		close(s->sock);
+		s->sock = -1;
+		if (!s->finished) {
+			snprintf(s->err, sizeof(s->err), "criu restore hung up before the tree ran");
+			return -ECONNRESET;
+		}
+	} else if (n > 0) {
+		snprintf(s->err, sizeof(s->err), "unexpected message %#x", fin);
+		return -EPROTO;
+	}
+	return 0;
+}
+
 static int serve(struct server *s)
 {
 	struct pollfd *p = NULL;
 	size_t rr = 0;
 	int ret = 0;
 
+	s->t_wake = ferry_now_ns();
 	for (;;) {
-		size_t np = 0, busy = 0;
-		int timeout;
-
+		size_t np = 0, busy = 0, movable = 0, nwait = 0;
+		int timeout, isock = -1, iremote = -1;
 		bool waiting = false;
 
 		for (size_t i = 0; i < s->nt; i++) {
-			busy += !s->t[i].done || s->t[i].ndfr;
+			busy += !s->t[i].done || s->t[i].ndfr || s->t[i].nwait;
+			movable += !s->t[i].done && !s->t[i].stalled;
 			waiting |= s->t[i].ndfr > 0;
+			nwait += s->t[i].nwait;
 		}
 		if (s->finished && !busy)
 			break;
+		/* a stall counts once the restore is done: until then the
+		 * receiver is busy with it, and pages cannot be fetched */
+		if (lz_remote_cur && s->finished && (nwait || !movable) &&
+		    ferry_now_ns() - (s->t_wake > s->t_finished ? s->t_wake : s->t_finished) >
+			    (uint64_t)lz_remote_cur->stall_ms * 1000000ull) {
+			snprintf(s->err, sizeof(s->err), "post-copy: no page arrived for %d s",
+				 lz_remote_cur->stall_ms / 1000);
+			ret = -ETIMEDOUT;
+			break;
+		}
 		free(p);
-		p = calloc(s->nt + 1, sizeof(*p));
+		p = calloc(s->nt + 2, sizeof(*p));
 		if (!p)
 			return -ENOMEM;
 		for (size_t i = 0; i < s->nt; i++)
 			p[np++] = (struct pollfd){ .fd = s->t[i].uffd, .events = POLLIN };
-		if (s->sock >= 0)
+		if (s->sock >= 0) {
+			isock = (int)np;
 			p[np++] = (struct pollfd){ .fd = s->sock, .events = POLLIN };
-		/* background copying only once the tree runs, faults first */
-		timeout = s->finished ? 0 : waiting ? 1 : 1000;
+		}
+		if (lz_remote_cur) {
+			iremote = (int)np;
+			p[np++] = (struct pollfd){ .fd = lz_remote_cur->fd, .events = POLLIN };
+		}
+		/* background copying only once the tree runs, faults first;
+		 * pages still arriving are waited for */
+		timeout = waiting ? 1 : s->finished && movable ? 0 : nwait || s->finished ? 200 : 1000;
 		ret = poll(p, np, timeout);
 		if (ret < 0 && errno != EINTR) {
 			ret = -errno;
@@ -731,34 +627,22 @@ static int serve(struct server *s)
 				ret = on_event(s, i);
 			else if (s->t[i].ndfr)
 				ret = retry_deferred(s, &s->t[i]);
-		if (!ret && s->sock >= 0 && (p[np - 1].revents & (POLLIN | POLLHUP))) {
-			uint32_t fin;
-			ssize_t n = recv(s->sock, &fin, sizeof(fin), MSG_DONTWAIT);
-
-			if (n == sizeof(fin) && fin == LAZY_RESTORE_FINISHED) {
-				s->finished = true;
-				s->t_finished = ferry_now_ns();
-			} else if (n == 0 || (n < 0 && errno != EAGAIN)) {
-				close(s->sock);
-				s->sock = -1;
-				if (!s->finished) {
-					snprintf(s->err, sizeof(s->err),
-						 "criu restore hung up before the tree ran");
-					ret = -ECONNRESET;
-				}
-			} else if (n > 0) {
-				snprintf(s->err, sizeof(s->err), "unexpected message %#x", fin);
-				ret = -EPROTO;
-			}
+		if (!ret && isock >= 0 && (p[isock].revents & (POLLIN | POLLHUP)))
+			ret = on_restore_sock(s);
+		if (!ret && iremote >= 0 && (p[iremote].revents & POLLIN))
+			ret = on_arrival(s);
+		if (!ret && iremote >= 0 && (p[iremote].revents & (POLLHUP | POLLERR))) {
+			snprintf(s->err, sizeof(s->err), "post-copy: the pages' source hung up");
+			ret = -ECONNRESET;
 		}
 		if (ret)
 			break;
-		if (s->finished && busy) {
-			/* one chunk for the next task that still has pages */
+		if (s->finished && movable) {
+			/* one chunk for the next task that still has pages here */
 			for (size_t k = 0; k < s->nt; k++) {
 				struct task *t = &s->t[(rr + k) % s->nt];
 
-				if (!t->done) {
+				if (!t->done && !t->stalled) {
 					ret = background(s, t);
 					rr = (rr + k + 1) % s->nt;
 					break;
@@ -772,10 +656,39 @@ static int serve(struct server *s)
 	return ret;
 }
 
-static int run_server(const char *dir, int lfd, uint64_t tasks)
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Post-copy: what the faults waited, to the process that fed the pages. */
+static void send_stats(struct server *s)
+{
+	struct lz_pc_stats st = {
+		.magic = LZ_PC_STATS_MAGIC, .waits = s->nlat,
+		.fault_pages = s->st.fault_pages, .background_pages = s->st.background_pages,
+	};
+
+	if (s->nlat) {
+		qsort(s->lat_us, s->nlat, sizeof(*s->lat_us), cmp_u64);
+		st.median_us = s->lat_us[s->nlat / 2];
+		st.p99_us = s->lat_us[(s->nlat * 99) / 100 < s->nlat ? (s->nlat * 99) / 100
+								     : s->nlat - 1];
+	}
+	if (write(lz_remote_cur->fd, &st, sizeof(st)) != sizeof(st))
+		say("post-copy: the statistics did not go out: %s", strerror(errno));
+}
+
+static int run_server(const char *dir, int lfd, uint64_t tasks, const struct lz_remote *rem)
 {
 	struct server s = { .dir = dir, .sock = -1 };
 	int ret;
+
+	lz_remote_cur = rem;
+	if (lz_remote_cur)
+		fcntl(lz_remote_cur->fd, F_SETFL, O_NONBLOCK);
 
 	s.buf = malloc(FAULT_PAGES > CHUNK_PAGES ? FAULT_PAGES * PAGE : CHUNK_PAGES * PAGE);
 	if (!s.buf)
@@ -787,19 +700,29 @@ static int run_server(const char *dir, int lfd, uint64_t tasks)
 	if (ret) {
 		say("failed: %s", s.err[0] ? s.err : strerror(-ret));
 	} else {
+		if (lz_remote_cur) {
+			fcntl(lz_remote_cur->fd, F_SETFL, 0);	/* this one must go */
+			send_stats(&s);
+		}
 		s.st.ms = (ferry_now_ns() - s.t_finished) / 1000000;
 		say("all in place %llu ms after the restore: %llu faults (%llu pages copied, "
-		    "%llu zero pages), %llu pages copied in the background, %llu dropped by the "
-		    "tree, %llu tasks", (unsigned long long)s.st.ms,
-		    (unsigned long long)s.st.faults, (unsigned long long)s.st.fault_pages,
-		    (unsigned long long)s.st.zero_pages, (unsigned long long)s.st.background_pages,
+		    "%llu zero pages, %llu waited for pages still arriving), %llu pages copied "
+		    "in the background, %llu dropped by the tree, %llu tasks",
+		    (unsigned long long)s.st.ms, (unsigned long long)s.st.faults,
+		    (unsigned long long)s.st.fault_pages, (unsigned long long)s.st.zero_pages,
+		    (unsigned long long)s.st.remote_waits,
+		    (unsigned long long)s.st.background_pages,
 		    (unsigned long long)s.st.dropped_pages, (unsigned long long)s.st.tasks);
 	}
 	for (size_t i = 0; i < s.nt; i++) {
 		close(s.t[i].uffd);
 		lz_map_free(&s.t[i].map);
 		free(s.t[i].dfr);
+		free(s.t[i].wait);
 	}
+	for (size_t i = 0; i < LZ_REMOTE_MAX; i++)
+		free(s.asked[i]);
+	free(s.lat_us);
 	free(s.t);
 	free(s.buf);
 	if (s.sock >= 0)
@@ -808,7 +731,8 @@ static int run_server(const char *dir, int lfd, uint64_t tasks)
 	return ret;
 }
 
-int lazy_server_start(const char *dir, uint64_t tasks, pid_t *out, char *err, size_t errlen)
+int lazy_server_start(const char *dir, uint64_t tasks, const struct lz_remote *rem, pid_t *out,
+		      char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int lfd, ret;
@@ -843,8 +767,8 @@ int lazy_server_start(const char *dir, uint64_t tasks, pid_t *out, char *err, si
 		/* nothing of the receiver's stays open here: above all not
 		 * its connection to the source, which must close when the
 		 * receiver dies */
-		ferry_close_fds_except(lfd);
-		_exit(run_server(dir, lfd, tasks) ? 1 : 0);
+		ferry_close_fds_except2(lfd, rem ? rem->fd : -1);
+		_exit(run_server(dir, lfd, tasks, rem) ? 1 : 0);
 	}
 	close(lfd);
 	*out = pid;

@@ -72,14 +72,59 @@ void lz_files_close(void);
 
 struct lazy_server_stats {
 	uint64_t tasks, faults, zero_pages, fault_pages, background_pages, dropped_pages;
+	uint64_t remote_waits;	/* faults that waited for pages still arriving */
 	uint64_t ms;		/* from the restore finishing to the last page */
 };
 
 /*
- * Fork the server for the images in dir, serving `tasks` tasks (pstree.img
- * entries). Returns once it listens; the restore may start then.
+ * Post-copy: pages files of dir that are still arriving from the source.
+ * Each is a file of its full size whose pages are in place once their bit
+ * in present is set (by the process that writes them, after the write;
+ * present is shared memory, one bit per page). A fault on a page not in
+ * place yet asks for it on fd (struct lz_fetch) and waits; a byte read
+ * from fd says more pages are in place. Background copying takes pages as
+ * they come.
  */
-int lazy_server_start(const char *dir, uint64_t tasks, pid_t *pid, char *err, size_t errlen);
+#define LZ_REMOTE_MAX	64
+struct lz_remote_file {
+	char name[64];			/* e.g. "pages-3.img", in dir */
+	uint64_t pages;
+	const uint8_t *present;
+};
+struct lz_remote {
+	int fd;
+	size_t n;
+	struct lz_remote_file f[LZ_REMOTE_MAX];
+	int stall_ms;			/* a wait for pages longer than this fails */
+};
+/* A request on lz_remote.fd: npages pages of file f from page. */
+struct lz_fetch {
+	uint32_t file;
+	uint32_t npages;
+	uint64_t page;
+};
+/* The server's last message on lz_remote.fd before it exits 0. */
+#define LZ_PC_STATS_MAGIC	0x5053544cu
+struct lz_pc_stats {
+	uint32_t magic, pad;
+	uint64_t waits;			/* faults that waited for pages */
+	uint64_t median_us, p99_us;	/* how long they waited */
+	uint64_t fault_pages, background_pages;
+};
+
+/* Is page i of a present bitmap in place? */
+static inline int lz_present(const uint8_t *present, uint64_t i)
+{
+	return (__atomic_load_n(&present[i / 8], __ATOMIC_ACQUIRE) >> (i % 8)) & 1;
+}
+
+/*
+ * Fork the server for the images in dir, serving `tasks` tasks (pstree.img
+ * entries); remote (or NULL: every page is here) as above, its fd kept
+ * open in the server. Returns once it listens; the restore may start then.
+ */
+int lazy_server_start(const char *dir, uint64_t tasks, const struct lz_remote *remote, pid_t *pid,
+		      char *err, size_t errlen);
 /*
  * Wait for the server to finish (every page in place), up to timeout_ms
  * (then it is killed). Its exit status (0 good), 128+signal, or

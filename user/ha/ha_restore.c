@@ -259,9 +259,9 @@ static int restore_version(const struct ropts *o, const char *vdir, const struct
 	if (!o->eager) {
 		/* the pagemaps are rewritten under new names (criu_img.h):
 		 * the links to the store's files are replaced, not written */
-		ret = criu_lazy_mark(final, &r->ls, err, errlen);
+		ret = criu_lazy_mark(final, CRIU_LAZY_PARENT, &r->ls, err, errlen);
 		if (!ret)
-			ret = lazy_server_start(final, r->ls.tasks, &lazyd, err, errlen);
+			ret = lazy_server_start(final, r->ls.tasks, NULL, &lazyd, err, errlen);
 		if (ret)
 			goto out;
 	}

@@ -169,14 +169,42 @@ int ferry_read_file(const char *path, char *buf, size_t size)
 	return (int)n;
 }
 
+int ferry_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
 void ferry_close_fds_except(int keep)
 {
-	if (keep > 3)
-		close_range(3, (unsigned int)keep - 1, 0);
-	if (keep >= 3)
-		close_range((unsigned int)keep + 1, ~0U, 0);
-	else
-		close_range(3, ~0U, 0);
+	ferry_close_fds_except2(keep, -1);
+}
+
+void ferry_close_fds_except2(int a, int b)
+{
+	unsigned int from = 3;
+	int keep[2] = { a < b ? a : b, a < b ? b : a };
+
+	for (int i = 0; i < 2; i++) {
+		if (keep[i] < (int)from)
+			continue;
+		if ((unsigned int)keep[i] > from)
+			close_range(from, (unsigned int)keep[i] - 1, 0);
+		from = (unsigned int)keep[i] + 1;
+	}
+	close_range(from, ~0U, 0);
 }
 
 void ferry_say(const char *fmt, ...)

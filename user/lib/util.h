@@ -24,6 +24,8 @@ extern const char *ferry_prog;
 
 /* Write all of buf (retrying short writes and EINTR): 0 or -errno. */
 int ferry_write_all(int fd, const void *buf, size_t len);
+/* The same at offset off. */
+int ferry_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 
 /* One message line "PREFIX1PREFIX2message\n" on stderr, written with a single
  * write(2): a forked helper (the lazy-pages server) shares stderr with its
@@ -67,8 +69,10 @@ extern volatile sig_atomic_t ferry_interrupted;
  * full (said, naming opt). */
 int ferry_arg_push(const char **v, int *n, int max, const char *arg, const char *opt);
 
-/* In a forked helper: close every descriptor above stderr but keep. */
+/* In a forked helper: close every descriptor above stderr but keep (or
+ * but a and b; -1 keeps nothing). */
 void ferry_close_fds_except(int keep);
+void ferry_close_fds_except2(int a, int b);
 
 /* Parse a decimal number into [min, max]; false on garbage or range. */
 bool ferry_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);

@@ -8,6 +8,7 @@
 #include "mig_commit.h"
 #include "mig_net.h"
 #include "util.h"
+#include "wire_pc.h"
 #include "wire_tls.h"
 
 #define QUERY_TIMEOUT_MS	10000	/* one query, connect to answer */
@@ -73,8 +74,18 @@ enum mig_verdict mig_commit_ask(struct mig_commit *k)
 
 		if (!ret && o == WIRE_OUTCOME_RESTORED)
 			return MIG_VERDICT_RESTORED;
-		if (!ret && o == WIRE_OUTCOME_NOT_RESTORED)
+		if (!ret && o == WIRE_OUTCOME_NOT_RESTORED) {
+			snprintf(k->err, sizeof(k->err), "%s answers: not restored (undone there)",
+				 k->to);
 			return MIG_VERDICT_NOT_RESTORED;
+		}
+		if (!ret && o == WIRE_OUTCOME_LOST) {
+			/* definite, but no copy is current: the operator's call */
+			snprintf(k->err, sizeof(k->err), "%s answers: the tree %s", k->to,
+				 wire_outcome_name(o));
+			k->lost = true;
+			return MIG_VERDICT_UNKNOWN;
+		}
 		if (!ret)
 			snprintf(err, sizeof(err), "%s answers: %s", k->to, wire_outcome_name(o));
 		if (n == 0 || !ret)
@@ -87,18 +98,71 @@ enum mig_verdict mig_commit_ask(struct mig_commit *k)
 	return MIG_VERDICT_UNKNOWN;
 }
 
+/* RESTORED's values (v[4..5]: the migration's ID): this migration's? */
+static bool restored_ours(struct mig_commit *k, const struct wire_msg *m, uint64_t v[6])
+{
+	uint8_t id[WIRE_ID_LEN];
+
+	if (wire_parse_u64s(k->c, m, v, 6)) {
+		snprintf(k->err, sizeof(k->err), "%s sent a malformed RESTORED: %s", k->to,
+			 k->c->err);
+		return false;
+	}
+	memcpy(id, &v[4], 8);
+	memcpy(id + 8, &v[5], 8);
+	if (memcmp(id, k->id, WIRE_ID_LEN)) {
+		snprintf(k->err, sizeof(k->err), "RESTORED for another migration");
+		return false;
+	}
+	return true;
+}
+
 /* The answer on the migration's own connection. */
 static enum mig_verdict wait_answer(struct mig_commit *k)
 {
 	struct wire_msg m;
 	uint64_t v[6];
-	bool asked_undo = false;
+	bool asked_undo = false, running = false, pushed = false;
 	int ret;
 
 	wire_set_timeout(k->c, 0);
 	wire_set_deadline(k->c, (uint64_t)k->restore_ms);
 	for (;;) {
+		if (running && !pushed && !wire_readable(k->c)) {
+			/* post-copy: the tree runs there, push what it lacks */
+			ret = k->idle(k->arg);
+			if (ret < 0) {
+				snprintf(k->err, sizeof(k->err), "post-copy: pushing pages to %s: %s",
+					 k->to, k->c->err[0] ? k->c->err : strerror(-ret));
+				return MIG_VERDICT_UNKNOWN;
+			}
+			pushed = ret == 1;
+			continue;
+		}
 		ret = wire_recv(k->c, &m);
+		if (!ret && k->postcopy && m.type == WIRE_PC_REQ) {
+			ret = k->on_frame(k->arg, &m);
+			if (ret) {
+				snprintf(k->err, sizeof(k->err), "post-copy: serving %s: %s", k->to,
+					 k->c->err[0] ? k->c->err : strerror(-ret));
+				return MIG_VERDICT_UNKNOWN;
+			}
+			continue;
+		}
+		if (!ret && k->postcopy && !running && m.type == WIRE_RESTORED) {
+			if (!restored_ours(k, &m, v))
+				return MIG_VERDICT_UNKNOWN;
+			/* it runs there, without all its pages yet: a fresh
+			 * time budget for the post-copy */
+			memcpy(k->v, v, sizeof(k->v));
+			running = true;
+			k->t_running = ferry_now_ns();
+			wire_set_deadline(k->c, (uint64_t)k->restore_ms);
+			continue;
+		}
+		if (!ret && running && m.type == WIRE_PC_DONE &&
+		    !wire_parse_u64s(k->c, &m, k->done, 6))
+			return MIG_VERDICT_RESTORED;
 		if (ret != -EINTR)
 			break;
 		if (asked_undo) {
@@ -121,15 +185,9 @@ static enum mig_verdict wait_answer(struct mig_commit *k)
 			 k->c->err);
 		return MIG_VERDICT_UNKNOWN;
 	}
-	if (m.type == WIRE_RESTORED && !wire_parse_u64s(k->c, &m, v, 6)) {
-		uint8_t id[WIRE_ID_LEN];
-
-		memcpy(id, &v[4], 8);
-		memcpy(id + 8, &v[5], 8);
-		if (memcmp(id, k->id, WIRE_ID_LEN)) {
-			snprintf(k->err, sizeof(k->err), "RESTORED for another migration");
+	if (m.type == WIRE_RESTORED) {
+		if (!restored_ours(k, &m, v))
 			return MIG_VERDICT_UNKNOWN;
-		}
 		memcpy(k->v, v, sizeof(k->v));
 		if (asked_undo)
 			ferry_say("too late to interrupt: the tree already runs on %s", k->to);
@@ -139,8 +197,19 @@ static enum mig_verdict wait_answer(struct mig_commit *k)
 		char msg[900];
 		int32_t code;
 
-		if (wire_parse_error(k->c, &m, &code, msg, sizeof(msg)))
+		if (wire_parse_error(k->c, &m, &code, msg, sizeof(msg))) {
 			snprintf(msg, sizeof(msg), "(no reason given)");
+			code = 0;
+		}
+		if (k->postcopy && code == WIRE_PC_LOST) {
+			/* post-copy: it ran there and may have talked to the
+			 * world before it was killed; ours is no longer current */
+			snprintf(k->err, sizeof(k->err), "%s killed the tree after it ran there "
+				 "without all its pages, and it may have reached the outside "
+				 "world meanwhile: %s", k->to, msg);
+			k->lost = true;
+			return MIG_VERDICT_UNKNOWN;
+		}
 		snprintf(k->err, sizeof(k->err), "%s did not restore the tree: %s", k->to, msg);
 		return MIG_VERDICT_NOT_RESTORED;
 	}
@@ -152,13 +221,13 @@ static enum mig_verdict wait_answer(struct mig_commit *k)
 
 enum mig_verdict mig_commit_run(struct mig_commit *k)
 {
-	uint64_t flags = 0;
+	uint64_t flags = k->postcopy ? WIRE_COMMIT_POSTCOPY : 0;
 	enum mig_verdict v;
 
 	if (wire_send_u64s(k->c, WIRE_COMMIT, &flags, 1))
 		snprintf(k->err, sizeof(k->err), "sending COMMIT: %s", k->c->err);
-	else if ((v = wait_answer(k)) != MIG_VERDICT_UNKNOWN)
-		return v;
+	else if ((v = wait_answer(k)) != MIG_VERDICT_UNKNOWN || k->lost)
+		return v;	/* lost: definite, nothing to ask */
 	ferry_say("%s", k->err);
 	return mig_commit_ask(k);
 }

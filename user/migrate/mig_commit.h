@@ -36,6 +36,20 @@ struct mig_commit {
 	int settle_ms;			/* how long to keep asking */
 	uint64_t v[4];			/* RESTORED's values */
 	char err[1024];			/* why the outcome is what it is */
+	/*
+	 * Post-copy (postcopy.h): COMMIT carries WIRE_COMMIT_POSTCOPY, and
+	 * RESTORED does not end the wait: on_frame takes the destination's
+	 * other frames (PC_REQ), idle pushes pages once the tree runs there
+	 * (1: nothing left), and PC_DONE (its values into done) ends it.
+	 * Either failing leaves the outcome unknown.
+	 */
+	bool postcopy;
+	int (*on_frame)(void *arg, const struct wire_msg *m);
+	int (*idle)(void *arg);
+	void *arg;
+	uint64_t done[6];
+	uint64_t t_running;		/* post-copy: when RESTORED came */
+	bool lost;			/* post-copy: killed there after it ran (WIRE_PC_LOST) */
 };
 
 /* Send COMMIT and learn the outcome (see above). */

@@ -81,6 +81,25 @@ void src_report(struct mig *m)
 	json_u64(&j, "total_ms", (m->t_restored - m->t0) / 1000000);
 	json_u64(&j, "rounds", m->nrounds);
 	json_str(&j, "stop_reason", mig_decision_name(m->why));
+	json_obj_open(&j, "postcopy");
+	json_bool(&j, "used", m->postcopy);
+	json_str(&j, "mode", m->o->postcopy == PC_ALWAYS ? "always" :
+			     m->o->postcopy == PC_AUTO ? "auto" : "never");
+	if (m->postcopy) {
+		/* always, or the pre-copy's stop reason that made auto switch */
+		json_str(&j, "reason", m->o->postcopy == PC_ALWAYS ? "always"
+								 : mig_decision_name(m->why));
+		/* from the tree running there to its last page there */
+		json_u64(&j, "ms", m->pc_ms);
+		json_u64(&j, "pages", m->pc_done[0]);
+		json_u64(&j, "pages_on_fault", m->pc_done[1]);
+		json_u64(&j, "pages_pushed", m->pc_done[2]);
+		json_u64(&j, "destination_ms", m->pc_done[3]);
+		/* how long the faults that waited for a page waited */
+		json_u64(&j, "fault_wait_median_us", m->pc_done[4]);
+		json_u64(&j, "fault_wait_p99_us", m->pc_done[5]);
+	}
+	json_obj_close(&j);
 	json_u64(&j, "destination_budget_bytes", m->budget);
 	json_str(&j, "backend", m->backend_name ? m->backend_name : "");
 	/* what moved (the frozen tree), and what the pre-copy tracked */

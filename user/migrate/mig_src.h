@@ -15,6 +15,7 @@
 #include "ctr_volsync.h"
 #include "dirty_track.h"
 #include "mig_net.h"
+#include "mig_pc_src.h"
 #include "mig_policy.h"
 #include "mig_tcp.h"
 #include "wire.h"
@@ -43,6 +44,7 @@ struct opts {
 	struct wire_tls_paths tls;	/* --tls-* */
 	bool insecure;
 	int commit_ms, settle_ms;	/* --commit-timeout, --settle-timeout */
+	enum { PC_NEVER, PC_AUTO, PC_ALWAYS } postcopy;	/* --postcopy */
 };
 
 struct tracked {
@@ -145,6 +147,11 @@ struct mig {
 	size_t nct, ct_skipped;	/* ... and those left out (NATed here) */
 	uint32_t ct_addr;	/* its address they are of (network order) */
 	uint64_t peer_caps;	/* the destination's HELLO */
+	bool postcopy;		/* the final pages stay here (postcopy.h) */
+	struct pc_src pc;
+	uint64_t pc_ms;		/* post-copy: RESTORED to PC_DONE */
+	bool pc_lost;		/* post-copy: killed there after it may have reached out */
+	uint64_t pc_done[6];	/* PC_DONE's values */
 	struct src_vol *vols;	/* its named volumes, when the destination
 				 * takes VOLUME (else the archive has them) */
 	uint32_t nvols;

@@ -128,6 +128,18 @@ static const char usage_text[] =
 "                        counts as lost (default 660)\n"
 "  --settle-timeout S    how long to keep asking HOST after a lost answer\n"
 "                        (default 60)\n"
+"  --postcopy[=WHEN]     leave the final dump's pages here and send them once\n"
+"                        the tree runs on HOST, those it touches first:\n"
+"                        auto (the default: when the pre-copy did not fit\n"
+"                        --max-downtime, i.e. stopped not-shrinking or at\n"
+"                        --max-rounds), always (a bare --postcopy) or never.\n"
+"                        Until every page is there, the tree on HOST depends\n"
+"                        on this host: if either fails, HOST kills its copy;\n"
+"                        this one resumes if that copy cannot have reached\n"
+"                        the outside world (no network socket, no file open\n"
+"                        for writing), else it stays frozen for `ferry\n"
+"                        settle` (exit 7). Processes only; HOST needs a lazy\n"
+"                        restore (not --eager)\n"
 "  -h, --help            this text\n"
 "\n"
 "TCP: when the tree holds connected TCP sockets (or --move-addr is given),\n"
@@ -520,6 +532,11 @@ static int send_images(struct mig *m)
 			ret = src_seterr(m, -errno, "%s: %s", de->d_name, strerror(errno));
 			break;
 		}
+		if (m->postcopy && pc_src_keeps(de->d_name)) {
+			/* served from here once the tree runs there */
+			ret = pc_src_add(&m->pc, &m->c, de->d_name, fd, m->err, sizeof(m->err));
+			continue;
+		}
 		ret = wire_send_file(&m->c, de->d_name, fd);
 		if (ret)
 			src_seterr(m, ret, "sending %s: %s", de->d_name, m->c.err);
@@ -535,11 +552,26 @@ static int send_images(struct mig *m)
  * COMMIT and its outcome (mig_commit.h): 0 restored there, -EIO not
  * restored there (ours resumes), -EINPROGRESS unknown (ours stays frozen).
  */
+static int pc_on_frame(void *arg, const struct wire_msg *msg)
+{
+	struct mig *m = arg;
+
+	return pc_src_serve(&m->pc, &m->c, msg, m->err, sizeof(m->err));
+}
+
+static int pc_idle(void *arg)
+{
+	struct mig *m = arg;
+
+	return pc_src_push(&m->pc, &m->c, m->err, sizeof(m->err));
+}
+
 static int commit(struct mig *m, struct wire_tls *tls)
 {
 	struct mig_commit k = {
 		.c = &m->c, .to = m->o->to, .tls = tls,
 		.restore_ms = m->o->commit_ms, .settle_ms = m->o->settle_ms,
+		.postcopy = m->postcopy, .on_frame = pc_on_frame, .idle = pc_idle, .arg = m,
 	};
 	enum mig_verdict v;
 
@@ -549,9 +581,19 @@ static int commit(struct mig *m, struct wire_tls *tls)
 		wire_send_u64s(&m->c, WIRE_DONE, NULL, 0);	/* we know */
 		return src_seterr(m, -EIO, "%s", k.err);
 	}
-	if (v == MIG_VERDICT_UNKNOWN)
+	if (v == MIG_VERDICT_UNKNOWN) {
+		m->pc_lost = k.lost;
 		return src_seterr(m, -EINPROGRESS, "%s", k.err);
-	m->t_restored = ferry_now_ns();
+	}
+	m->t_restored = k.t_running ? k.t_running : ferry_now_ns();
+	if (m->postcopy) {
+		m->pc_ms = (ferry_now_ns() - m->t_restored) / 1000000;
+		memcpy(m->pc_done, k.done, sizeof(m->pc_done));
+		src_progress("post-copy: every page on %s %llu ms after the tree ran there (%llu "
+			     "pages: %llu asked for on fault, %llu pushed)", m->o->to,
+			     (unsigned long long)m->pc_ms, (unsigned long long)k.done[0],
+			     (unsigned long long)k.done[1], (unsigned long long)k.done[2]);
+	}
 	m->remote_restore_ms = k.v[0];
 	m->remote_pages_restored = k.v[2];
 	m->remote_tcp_kept = k.v[3];
@@ -593,6 +635,20 @@ static void leave_frozen(struct mig *m)
 		ferry_err("%s", err);
 	m->frozen = false;	/* not ours to resume */
 	m->keep_dir = true;
+	if (m->pc_lost) {
+		ferry_err("post-copy failed: the tree ran on %s without all its pages and was "
+			  "killed there, after it may have reached the outside world (peers that "
+			  "heard from it, files it wrote). This older copy is not resumed by "
+			  "itself: it stays frozen here (connections locked, service address not "
+			  "put back)", m->o->to);
+		fprintf(stderr,
+			"To settle it:\n"
+			"  ferry settle %s --resume   resume this older copy anyway (what it "
+			"sent since the freeze may be repeated or contradicted)\n"
+			"  ferry settle %s --kill     end it: the workload is lost, restore it "
+			"from a checkpoint\n", m->dir, m->dir);
+		return;
+	}
 	ferry_err("the outcome of migration %d to %s is unknown: the tree stays frozen here "
 		  "(connections locked, service address not put back), never resumed while it "
 		  "may run there", m->o->pid, m->o->to);
@@ -691,6 +747,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "insecure", no_argument, NULL, 'I' },
 		{ "commit-timeout", required_argument, NULL, 'T' },
 		{ "settle-timeout", required_argument, NULL, 'S' },
+		{ "postcopy", optional_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -703,6 +760,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->work_dir = "/tmp";
 	o->commit_ms = 660000;	/* the receiver's default restore deadline + 1 min */
 	o->settle_ms = 60000;
+	o->postcopy = PC_AUTO;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		if (wire_tls_getopt(c, optarg, &o->tls))
 			continue;
@@ -740,6 +798,18 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->json = true;
 			break;
 		case 'I': o->insecure = true; break;
+		case 'P':
+			if (!optarg || !strcmp(optarg, "always"))
+				o->postcopy = PC_ALWAYS;
+			else if (!strcmp(optarg, "auto"))
+				o->postcopy = PC_AUTO;
+			else if (!strcmp(optarg, "never"))
+				o->postcopy = PC_NEVER;
+			else {
+				ferry_err("--postcopy=%s: auto, always or never", optarg);
+				return -1;
+			}
+			break;
 		case 'T':
 		case 'S':
 			if (!ferry_parse_u64(optarg, 1, 86400, &v)) {
@@ -762,8 +832,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			ferry_err("--container takes the place of a PID (see --help)");
 			return -1;
 		}
-		if (o->move || o->ncriu_args) {
-			ferry_err("--container: --move-addr and --criu-arg are for process trees");
+		if (o->move || o->ncriu_args || o->postcopy == PC_ALWAYS) {
+			ferry_err("--container: --move-addr, --criu-arg and --postcopy are for "
+				  "process trees");
 			return -1;
 		}
 	} else if (o->keep_source) {
@@ -891,6 +962,20 @@ int cmd_migrate(int argc, char **argv)
 	ret = m.ctr ? src_ctr_volumes_precopy(&m) : 0;
 	if (!ret)
 		ret = src_precopy(&m);
+	if (!ret && !m.ctr && o.postcopy != PC_NEVER) {
+		/* post-copy when asked, or when the pre-copy did not converge */
+		bool want = o.postcopy == PC_ALWAYS || m.why == MIG_STOP_STALLED ||
+			    m.why == MIG_STOP_MAX_ROUNDS;
+
+		if (want && !(m.peer_caps & WIRE_CAP_POSTCOPY))
+			ferry_warn("%s takes no post-copy: the final dump carries every page",
+				   o.to);
+		else if (want)
+			src_progress("post-copy: the final dump's pages stay here and go once the "
+				     "tree runs on %s (pre-copy stopped: %s)", o.to,
+				     mig_decision_name(m.why));
+		m.postcopy = want && (m.peer_caps & WIRE_CAP_POSTCOPY);
+	}
 	if (!ret)
 		ret = m.ctr ? src_ctr_final(&m) : src_final_dump(&m);
 	if (!ret)
@@ -945,6 +1030,7 @@ cleanup:
 	free(m.ct);
 	src_ctr_volumes_free(&m);
 	free(m.ctr);
+	pc_src_free(&m.pc);
 	pagestore_close(m.sent, false);
 	if (m.fd >= 0) {
 		wire_tls_end(&m.c);

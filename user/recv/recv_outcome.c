@@ -105,8 +105,8 @@ uint32_t recv_outcome_answer(const char *dir, const uint8_t id[WIRE_ID_LEN], con
 							    : WIRE_OUTCOME_UNKNOWN;
 	if (r.state == WIRE_OUTCOME_RESTORED)
 		memcpy(v, r.v, sizeof(r.v));
-	return r.state == WIRE_OUTCOME_RESTORED || r.state == WIRE_OUTCOME_NOT_RESTORED
-	       ? r.state : WIRE_OUTCOME_UNKNOWN;
+	return r.state == WIRE_OUTCOME_RESTORED || r.state == WIRE_OUTCOME_NOT_RESTORED ||
+	       r.state == WIRE_OUTCOME_LOST ? r.state : WIRE_OUTCOME_UNKNOWN;
 }
 
 int recv_outcome_init(const char *dir, uint64_t max_age)

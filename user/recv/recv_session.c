@@ -76,6 +76,24 @@ void rs_record(struct session *s, uint32_t state, const uint64_t *v)
 		        "answer will stay frozen until settled)", s->o->state_dir, strerror(-ret));
 }
 
+/*
+ * The record of a tree undone here: NOT_RESTORED, or LOST when a post-copy
+ * tree may have reached the outside world (lost), or when another writer
+ * (the guard, the session) already said LOST: an answer never turns milder,
+ * since a source told NOT_RESTORED resumes its copy. Returns what it wrote
+ * is LOST.
+ */
+bool rs_record_undone(struct session *s, bool lost)
+{
+	struct recv_outcome_rec r;
+
+	if (!lost && s->postcopy && !recv_outcome_read(s->o->state_dir, s->id, &r) &&
+	    r.state == WIRE_OUTCOME_LOST)
+		lost = true;
+	rs_record(s, lost ? WIRE_OUTCOME_LOST : WIRE_OUTCOME_NOT_RESTORED, NULL);
+	return lost;
+}
+
 /* `criu check` also fills CRIU's kernel-feature cache (/run/criu.kdat),
  * which keeps the slow first-time probing out of the restore. */
 static bool criu_usable(void)
@@ -127,7 +145,10 @@ static int handshake(struct session *s)
 			wire_send_error(&s->c, WIRE_ERROR, ret, "%s", s->c.err);
 		return rs_err(s, ret, "handshake: %s", s->c.err);
 	}
-	wire_hello_init(&h, WIRE_CAP_ZSTD | WIRE_CAP_CONNTRACK | WIRE_CAP_VOLUMES);
+	/* post-copy needs the lazy restore, which pre-flight checks (a
+	 * COMMIT for post-copy without it is answered NOT_RESTORED) */
+	wire_hello_init(&h, WIRE_CAP_ZSTD | WIRE_CAP_CONNTRACK | WIRE_CAP_VOLUMES |
+			    (s->o->eager ? 0 : WIRE_CAP_POSTCOPY));
 	memcpy(s->id, peer.id, WIRE_ID_LEN);
 	s->query = peer.caps & WIRE_CAP_QUERY;
 	s->store = !s->query && (peer.caps & WIRE_CAP_STORE);
@@ -422,9 +443,15 @@ static void undo_restore(void *arg, int phase)
 	struct session *s = arg;
 	char mark[4300], script[4300], err[512];
 
-	/* the tree is gone: a source that asks may resume its copy */
+	/* post-copy: the tree may have run before this receiver died. Asked
+	 * before the kills, as postcopy_finish() asks: could it have reached
+	 * the outside world? Then the source must not resume its copy. */
+	if (phase == 0 && s->postcopy)
+		s->guard_lost = recv_pc_reached_out(s, err, sizeof(err));
+	/* the tree is gone: a source that asks may resume its copy, unless
+	 * it may have reached the world meanwhile */
 	if (phase == 1)
-		rs_record(s, WIRE_OUTCOME_NOT_RESTORED, NULL);
+		rs_record_undone(s, s->guard_lost);
 	if (!s->move)
 		return;
 	if (phase == 0) {
@@ -436,6 +463,39 @@ static void undo_restore(void *arg, int phase)
 	}
 	mig_addr_del(&s->addr, err, sizeof(err));
 	mig_addr_unlock(&s->addr, s->dir);
+}
+
+/*
+ * Post-copy: the tree ran here (or may have: CRIU resumed it) without all
+ * its pages, and cannot go on. Asked just before the kill, while it still
+ * lives: could it have reached the outside world? LOST goes on record
+ * before the kill (a source asking meanwhile stays frozen), NOT_RESTORED
+ * only after it. True when the record says LOST; why says what.
+ */
+static bool pc_give_up(struct session *s, char *why, size_t whylen)
+{
+	bool out = recv_pc_reached_out(s, why, whylen);
+
+	if (out)
+		rs_record(s, WIRE_OUTCOME_LOST, NULL);
+	mig_guard_fire(&s->guard);
+	if (s->lazyd > 0) {
+		kill(s->lazyd, SIGKILL);
+		lazy_server_wait(s->lazyd, 10000);
+		s->lazyd = 0;
+	}
+	if (rs_record_undone(s, out) && !out) {
+		snprintf(why, whylen, "its guard found it reaching out");
+		out = true;
+	}
+	if (out)
+		rs_note("post-copy failed after the tree ran here, and it may have reached the "
+			"outside world (%s): it was killed, and the source is told not to resume "
+			"its copy", why);
+	else
+		rs_note("post-copy failed after the tree ran here: it was killed; it had reached "
+			"nothing outside, so the source may resume its copy");
+	return out;
 }
 
 /* Before the restore: guard it until the source has been told. */
@@ -520,18 +580,31 @@ static int restore(struct session *s, uint64_t *ms, struct criu_restore_stats *r
 		argv[n++] = "--action-script";
 		argv[n++] = s->unlock_script;
 	}
+	if (s->postcopy && !s->lazy)
+		return rs_err(s, -EPROTO, "post-copy, but no lazy restore here");
 	if (s->lazy) {
 		struct criu_lazy_stats ls;
+		uint64_t eager = 0;
 
-		ret = criu_lazy_mark(s->final_dir, &ls, s->err, sizeof(s->err));
+		ret = criu_lazy_mark(s->final_dir, CRIU_LAZY_PARENT |
+				     (s->postcopy ? CRIU_LAZY_OWN : 0), &ls, s->err, sizeof(s->err));
+		if (!ret && s->postcopy)
+			ret = recv_pc_prepare(s, &eager);
 		if (!ret)
-			ret = lazy_server_start(s->final_dir, ls.tasks, &s->lazyd, s->err,
-						sizeof(s->err));
+			ret = lazy_server_start(s->final_dir, ls.tasks, s->postcopy ? &s->pc->rem
+										   : NULL,
+						&s->lazyd, s->err, sizeof(s->err));
 		if (ret)
 			return ret;
-		rs_note("lazy restore: %llu pre-copied pages left to the lazy-pages server, %llu "
-		        "restored by CRIU", (unsigned long long)ls.lazy_pages,
-		        (unsigned long long)ls.eager_pages);
+		if (s->postcopy)
+			recv_pc_started(s);
+		rs_note("lazy restore: %llu pages left to the lazy-pages server, %llu restored by "
+		        "CRIU%s", (unsigned long long)ls.lazy_pages,
+		        (unsigned long long)ls.eager_pages,
+		        s->postcopy ? " (post-copy: the final dump's own pages too)" : "");
+		if (s->postcopy)
+			rs_note("post-copy: %llu pages CRIU reads itself fetched first",
+				(unsigned long long)eager);
 		argv[n++] = "--lazy-pages";
 	}
 	for (int i = 0; i < s->o->ncriu_args; i++)
@@ -543,6 +616,12 @@ static int restore(struct session *s, uint64_t *ms, struct criu_restore_stats *r
 	if (!ret)
 		ret = guard_restore(s);
 	if (ret) {
+		net_after_restore(s, false);
+		return ret;
+	}
+	ret = s->postcopy ? recv_pc_pump_start(s) : 0;
+	if (ret) {
+		mig_guard_release(&s->guard);
 		net_after_restore(s, false);
 		return ret;
 	}
@@ -560,6 +639,19 @@ static int restore(struct session *s, uint64_t *ms, struct criu_restore_stats *r
 			        s->o->restore_ms / 1000);
 		else if (ret)
 			rs_err(s, -EIO, "criu restore failed (exit %d)", ret);
+	}
+	if (s->postcopy) {
+		int pret = recv_pc_pump_stop(s);
+
+		if (!ret && pret) {
+			/* restored, but the source is lost: the tree cannot
+			 * go on without its pages (and ran meanwhile) */
+			char why[600] = "";
+
+			pc_give_up(s, why, sizeof(why));
+			net_after_restore(s, false);
+			return pret;
+		}
 	}
 	*ms = (ferry_now_ns() - t) / 1000000;
 	if (ret < 0 && ret != -EIO)
@@ -624,18 +716,89 @@ static int recv_file(struct session *s, const struct wire_msg *m)
  * ABORT or ERROR frame waiting)? Only an explicit frame counts: a source
  * that merely vanished may have left its tree frozen for good.
  */
-static bool source_aborted(struct session *s)
+/*
+ * What the source sent while CRIU restored: ABORT (or ERROR) undoes the
+ * restore. In post-copy, pages asked for during the restore may still be
+ * on their way: they are taken, never dropped (a dropped PC_DATA left its
+ * pages missing for good, and the post-copy failed). 0, or -errno with
+ * s->err set.
+ */
+static int source_check(struct session *s)
 {
 	struct wire_msg m;
 
-	if (!wire_readable(&s->c))
-		return false;
-	if (wire_recv(&s->c, &m))
-		return false;
-	if (m.type == WIRE_ABORT || m.type == WIRE_ERROR)
-		return true;
-	rs_note("unexpected %s frame during the restore (ignored)", wire_type_name(m.type));
-	return false;
+	while (wire_readable(&s->c)) {
+		int ret;
+
+		if (wire_recv(&s->c, &m))
+			return 0;	/* the post-copy or DONE's wait sees it */
+		if (m.type == WIRE_ABORT || m.type == WIRE_ERROR)
+			return rs_err(s, -ECANCELED, "the source aborted during the restore; "
+				      "the restored tree was killed here");
+		if (s->postcopy && m.type == WIRE_PC_DATA) {
+			ret = recv_pc_data(s, &m);
+			if (ret)
+				return ret;
+			continue;
+		}
+		rs_note("unexpected %s frame during the restore (ignored)", wire_type_name(m.type));
+		return 0;
+	}
+	return 0;
+}
+
+/*
+ * Post-copy: the tree runs, but pages are still at the source. RESTORED
+ * tells the source so (it goes on serving); the guard and the pending
+ * record stay until the lazy server has every page in place: then PC_DONE,
+ * the record, and the source's DONE. Anything else before that kills the
+ * tree here (the guard) and says NOT_RESTORED: the source resumes its copy.
+ */
+static int postcopy_finish(struct session *s, uint64_t v[6])
+{
+	uint64_t done[WIRE_PC_DONE_N] = { 0 };
+	int ret;
+
+	memcpy(&v[4], s->id, 8);
+	memcpy(&v[5], s->id + 8, 8);
+	ret = wire_send_u64s(&s->c, WIRE_RESTORED, v, 6);
+	if (ret)
+		ret = rs_err(s, ret, "post-copy: telling the source the tree runs: %s", s->c.err);
+	else
+		rs_note("post-copy: the tree runs here; %llu of its %llu pages left at the source "
+			"are still to come", (unsigned long long)(s->pc->pages - s->pc->have),
+			(unsigned long long)s->pc->pages);
+	if (!ret)
+		ret = recv_pc_run(s);
+	if (ret) {
+		char why[600] = "";
+		bool out = pc_give_up(s, why, sizeof(why));
+
+		wire_send_error(&s->c, WIRE_NOT_RESTORED, out ? WIRE_PC_LOST : ret,
+				"%s; the restored tree was killed here%s%s", s->err,
+				out ? " and may have reached the outside world: " : "",
+				out ? why : "");
+		await_ack(s);
+		criu_swrk_stop(&s->swrk, 10000);
+		return ret;
+	}
+	mig_guard_release(&s->guard);
+	s->restored = true;
+	rs_record(s, WIRE_OUTCOME_RESTORED, v);
+	done[0] = s->pc->pages;
+	done[1] = s->pc->on_fault < s->pc->pages ? s->pc->on_fault : s->pc->pages;
+	done[2] = s->pc->pages - done[1];
+	done[3] = s->pc->ms;
+	done[4] = s->pc->st.median_us;
+	done[5] = s->pc->st.p99_us;
+	ret = wire_send_u64s(&s->c, WIRE_PC_DONE, done, WIRE_PC_DONE_N);
+	if (ret)
+		rs_note("reporting the end of post-copy: %s; the tree runs here, the source "
+			"learns it when it asks", s->c.err);
+	criu_swrk_stop(&s->swrk, 10000);
+	if (!ret)
+		await_ack(s);
+	return 0;
 }
 
 /* The conversation after pre-flight. 0 when the tree runs here. */
@@ -698,30 +861,52 @@ static int serve(struct session *s)
 			if (ret)
 				return ret;
 			break;
+		case WIRE_PC_FILE:
+			ret = recv_pc_file(s, &m);
+			if (ret)
+				return ret;
+			break;
 		case WIRE_COMMIT: {
 			struct criu_restore_stats rs;
-			uint64_t ms = 0, v[6];
+			uint64_t ms = 0, v[6], flags;
 
+			ret = wire_parse_u64s(&s->c, &m, &flags, 1);
+			if (ret)
+				return rs_err(s, ret, "%s", s->c.err);
+			s->postcopy = flags & WIRE_COMMIT_POSTCOPY;
+			if (s->postcopy != (s->pc && s->pc->n))
+				return rs_err(s, -EPROTO, "COMMIT %s post-copy, after %zu PC_FILE",
+					      s->postcopy ? "for" : "without",
+					      s->pc ? s->pc->n : 0);
 			/* from here a lost answer is recovered from the record */
 			s->committed = true;
 			rs_record(s, RECV_OUTCOME_PENDING, NULL);
 			ret = s->is_ctr ? recv_ctr_restore(s, &ms, &rs) : restore(s, &ms, &rs);
-			if (!ret && source_aborted(s)) {
+			if (!ret && (ret = source_check(s))) {
 				/* it asked during the restore and waits for the
-				 * answer: undo, since nothing is recorded yet */
+				 * answer (or sent what cannot be): undo, since
+				 * nothing is recorded yet */
 				mig_guard_fire(&s->guard);
 				recv_ctr_ct_undo(s);
-				ret = rs_err(s, -ECANCELED, "the source aborted during the "
-					      "restore; the restored tree was killed here");
 			}
 			if (ret) {
 				/* undone (CRIU's own cleanup or the guard): say so,
-				 * on the record first */
-				rs_record(s, WIRE_OUTCOME_NOT_RESTORED, NULL);
-				wire_send_error(&s->c, WIRE_NOT_RESTORED, ret, "%s", s->err);
+				 * on the record first. A post-copy tree may have
+				 * run meanwhile (the guard asked if it reached out) */
+				bool lost = rs_record_undone(s, false);
+
+				wire_send_error(&s->c, WIRE_NOT_RESTORED, lost ? WIRE_PC_LOST : ret,
+						"%s%s", s->err, lost ? "; the tree ran here and may "
+						"have reached the outside world before it was killed" : "");
 				await_ack(s);
 				return ret;
 			}
+			v[0] = ms;
+			v[1] = rs.restore_time;
+			v[2] = rs.pages_restored;
+			v[3] = s->tcp_kept;
+			if (s->postcopy)
+				return postcopy_finish(s, v);
 			/* The tree stays here now, whatever becomes of the
 			 * connection: the guard goes, the record says so, and
 			 * only then the answer. A source that does not get it
@@ -729,10 +914,6 @@ static int serve(struct session *s)
 			 * NOT_RESTORED. */
 			mig_guard_release(&s->guard);
 			s->restored = true;
-			v[0] = ms;
-			v[1] = rs.restore_time;
-			v[2] = rs.pages_restored;
-			v[3] = s->tcp_kept;
 			rs_record(s, WIRE_OUTCOME_RESTORED, v);
 			memcpy(&v[4], s->id, 8);
 			memcpy(&v[5], s->id + 8, 8);
@@ -847,6 +1028,7 @@ enum recv_result recv_session_run(const struct ropts *o, int fd)
 		keep = true;	/* the logs are the evidence */
 	}
 	imgchain_close(s.ic);
+	recv_pc_free(&s);
 	free(s.buf);
 	free(s.pids);
 	free(s.ct);

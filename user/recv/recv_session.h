@@ -14,6 +14,7 @@
 #include "criu_img.h"
 #include "criu_swrk.h"
 #include "ctr_volsync.h"
+#include "recv_pc.h"
 #include "imgchain.h"
 #include "mig_guard.h"
 #include "mig_net.h"
@@ -64,6 +65,9 @@ struct session {
 	 * vs_apply (index as in ctr.vols); removed unless the container runs */
 	bool vol_made[WIRE_CTR_MAX_VOLS];
 	struct vs_apply vols[WIRE_CTR_MAX_VOLS];
+	struct recv_pc *pc;	/* post-copy: pages files still at the source */
+	bool postcopy;		/* COMMIT asked for it */
+	bool guard_lost;	/* in the guard: the post-copy tree may have reached out */
 	char err[4096];
 };
 
@@ -72,6 +76,9 @@ struct session {
 void rs_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* s->err from fmt; returns ret. */
 int rs_err(struct session *s, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The outcome of a tree undone here: NOT_RESTORED, or LOST (lost, or
+ * already on record); true when LOST. */
+bool rs_record_undone(struct session *s, bool lost);
 /* The migration's outcome on the record (recv_outcome.h), for a source
  * that lost the answer. */
 void rs_record(struct session *s, uint32_t state, const uint64_t *v);

@@ -46,6 +46,11 @@ static const char *const type_names[__WIRE_TYPE_MAX] = {
 	[WIRE_STORE_DONE]	= "STORE_DONE",
 	[WIRE_CONNTRACK]	= "CONNTRACK",
 	[WIRE_VOLUME]		= "VOLUME",
+	[WIRE_PC_FILE]		= "PC_FILE",
+	[WIRE_PC_REQ]		= "PC_REQ",
+	[WIRE_PC_DATA]		= "PC_DATA",
+	[WIRE_PC_PUSHED]	= "PC_PUSHED",
+	[WIRE_PC_DONE]		= "PC_DONE",
 };
 
 const char *wire_type_name(uint16_t type)

@@ -125,6 +125,11 @@ enum wire_type {
 	WIRE_STORE_DONE,	/* the store host published it */
 	WIRE_CONNTRACK,		/* a container's conntrack entries (struct wire_ct) */
 	WIRE_VOLUME,		/* a named volume's entries (wire_vol.h) */
+	WIRE_PC_FILE,		/* post-copy (wire_pc.h): a pages file left at the source */
+	WIRE_PC_REQ,		/* pages of it the destination asks for */
+	WIRE_PC_DATA,		/* pages of it (PAGES' layout) */
+	WIRE_PC_PUSHED,		/* every page of them was sent */
+	WIRE_PC_DONE,		/* every page is in place at the destination */
 	__WIRE_TYPE_MAX,
 };
 
@@ -138,6 +143,7 @@ enum wire_cap {
 	WIRE_CAP_STORE		= 1ULL << 5,	/* this connection delivers checkpoints */
 	WIRE_CAP_CONNTRACK	= 1ULL << 6,	/* the receiver takes CONNTRACK */
 	WIRE_CAP_VOLUMES	= 1ULL << 7,	/* the receiver takes VOLUME */
+	WIRE_CAP_POSTCOPY	= 1ULL << 8,	/* the receiver takes PC_* (wire_pc.h) */
 };
 
 #define WIRE_ID_LEN	16	/* a migration ID: random bytes from the source */
@@ -148,6 +154,11 @@ enum wire_outcome {
 	WIRE_OUTCOME_RESTORED,		/* the tree runs on the destination */
 	WIRE_OUTCOME_NOT_RESTORED,	/* undone there: the source may resume */
 	WIRE_OUTCOME_IN_PROGRESS,	/* the restore still runs: ask again */
+	/* post-copy: the tree ran there, then was killed without all its
+	 * pages, after it may have talked to the outside world (a network
+	 * socket, a file open for writing): neither copy is current, the
+	 * source's stays frozen for the operator (ferry settle) */
+	WIRE_OUTCOME_LOST,
 };
 
 /* PAGES compression */
@@ -285,6 +296,11 @@ int wire_send_pages(struct wire_conn *c, uint32_t pid, uint64_t vaddr, uint32_t 
  * at least that). */
 int wire_parse_pages(struct wire_conn *c, const struct wire_msg *m, struct wire_pages_hdr *h,
 		     void *out, size_t out_size);
+/* The same frame layout under another type (post-copy's PC_DATA). */
+int wire_send_pages_as(struct wire_conn *c, uint16_t type, uint32_t pid, uint64_t vaddr,
+		       uint32_t npages, const void *data);
+int wire_parse_pages_as(struct wire_conn *c, const struct wire_msg *m, uint16_t type,
+			struct wire_pages_hdr *h, void *out, size_t out_size);
 
 struct wire_round {
 	uint32_t round;
@@ -421,6 +437,9 @@ struct wire_outcome_msg {
 int wire_send_outcome(struct wire_conn *c, const struct wire_outcome_msg *o);
 const char *wire_outcome_name(uint32_t outcome);
 int wire_parse_outcome(struct wire_conn *c, const struct wire_msg *m, struct wire_outcome_msg *o);
+
+/* COMMIT's flags */
+#define WIRE_COMMIT_POSTCOPY	0x1ull	/* pages files stay at the source (wire_pc.h) */
 
 /* Frames with a small list of u64 values (COMMIT, RESTORED, DONE): */
 int wire_send_u64s(struct wire_conn *c, uint16_t type, const uint64_t *v, uint32_t n);

@@ -135,6 +135,12 @@ static int maybe_compress(struct wire_conn *c, const void *data, size_t raw, con
 int wire_send_pages(struct wire_conn *c, uint32_t pid, uint64_t vaddr, uint32_t npages,
 		    const void *data)
 {
+	return wire_send_pages_as(c, WIRE_PAGES, pid, vaddr, npages, data);
+}
+
+int wire_send_pages_as(struct wire_conn *c, uint16_t type, uint32_t pid, uint64_t vaddr,
+		       uint32_t npages, const void *data)
+{
 	size_t raw = (size_t)npages * WIRE_PAGE_SIZE, out_len;
 	const void *out;
 	uint8_t comp;
@@ -148,7 +154,7 @@ int wire_send_pages(struct wire_conn *c, uint32_t pid, uint64_t vaddr, uint32_t 
 		return ret;
 	/* Header and page header in one write, then the data: no copy. */
 	wire_put_le(hdr, WIRE_MAGIC, 4);
-	wire_put_le(hdr + 4, WIRE_PAGES, 2);
+	wire_put_le(hdr + 4, type, 2);
 	wire_put_le(hdr + 6, 0, 2);
 	wire_put_le(hdr + 8, PAGES_HDR_LEN + out_len, 4);
 	wire_put_le(hdr + 12, pid, 4);
@@ -165,11 +171,17 @@ int wire_send_pages(struct wire_conn *c, uint32_t pid, uint64_t vaddr, uint32_t 
 int wire_parse_pages(struct wire_conn *c, const struct wire_msg *m, struct wire_pages_hdr *h,
 		     void *out, size_t out_size)
 {
+	return wire_parse_pages_as(c, m, WIRE_PAGES, h, out, out_size);
+}
+
+int wire_parse_pages_as(struct wire_conn *c, const struct wire_msg *m, uint16_t type,
+			struct wire_pages_hdr *h, void *out, size_t out_size)
+{
 	struct wire_rd r;
 	const uint8_t *data;
 	size_t n;
 
-	if (check_type(c, m, WIRE_PAGES))
+	if (check_type(c, m, type))
 		return -EPROTO;
 	rd_init(&r, m->payload, m->len);
 	h->pid = rd_u32(&r);
@@ -743,7 +755,7 @@ int wire_parse_outcome(struct wire_conn *c, const struct wire_msg *m, struct wir
 	o->outcome = rd_u32(&r);
 	for (int i = 0; i < 4; i++)
 		o->v[i] = rd_u64(&r);
-	if (!rd_done(&r) || o->outcome > WIRE_OUTCOME_IN_PROGRESS)
+	if (!rd_done(&r) || o->outcome > WIRE_OUTCOME_LOST)
 		return malformed(c, m);
 	return 0;
 }
@@ -754,6 +766,8 @@ const char *wire_outcome_name(uint32_t o)
 	case WIRE_OUTCOME_RESTORED: return "restored";
 	case WIRE_OUTCOME_NOT_RESTORED: return "not restored";
 	case WIRE_OUTCOME_IN_PROGRESS: return "restore in progress";
+	case WIRE_OUTCOME_LOST: return "ran there, then killed without all its pages after it "
+				       "may have reached the outside world";
 	default: return "unknown";
 	}
 }

@@ -13,6 +13,19 @@ workload_verify() {
 }
 # wait_port PORT [SECONDS]: until something listens on TCP PORT here (a
 # server just started in the background); fails after SECONDS (default 10).
+# live PID [PIDFILE]: 1 if the process runs (exists, not stopped, not a
+# zombie) and, with PIDFILE, mig_workload's verification of it passes; else 0
+live() {
+	local st v
+	kill -0 "$1" 2>/dev/null || { echo 0; return; }
+	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || echo X)
+	case $st in T|t|Z|X) echo 0; return ;; esac
+	if [ -n "${2:-}" ]; then
+		v=$(workload_verify "$1" "$2.verify")
+		case $v in OK*) ;; *) echo "verification of $1: $v" >&2; echo 0; return ;; esac
+	fi
+	echo 1
+}
 wait_port() {
 	local i
 	for i in $(seq $((${2:-10} * 10))); do

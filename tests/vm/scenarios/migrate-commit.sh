@@ -34,17 +34,6 @@ TRIALS=${FERRY_TRIALS:-$(cat "$FERRY_SRC/build/vm/commit-trials" 2>/dev/null || 
 CASES=$(cat "$FERRY_SRC/build/vm/commit-cases" 2>/dev/null || echo A B C)
 OUTC=/run/ferry/outcomes
 
-live() {	# PID [VERIFY]: 1 if it runs (and verifies), else 0
-	local st v
-	kill -0 "$1" 2>/dev/null || { echo 0; return; }
-	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || echo X)
-	case $st in T|t|Z|X) echo 0; return ;; esac
-	if [ -n "${2:-}" ]; then
-		v=$(workload_verify "$1" "$2.verify")
-		case $v in OK*) ;; *) echo "verification on b: $v" >&2; echo 0; return ;; esac
-	fi
-	echo 1
-}
 
 if [ "$FERRY_ROLE" = b ]; then
 	r=

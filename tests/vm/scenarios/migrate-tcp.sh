@@ -28,7 +28,10 @@
 #  - the report says tcp_connections_kept = tcp_connections_dumped = 20 (the
 #    server-side sockets; the clients are not migrated);
 #  - exactly one server runs, on b, and the address is on b only; no lock
-#    table (CRIU's inet CRIU-PID on a, ferry's on b) is left behind.
+#    table (CRIU's inet CRIU-PID on a, ferry's on b) is left behind;
+#  - the real migration runs with --postcopy: the server runs on b, its
+#    connections live, before the pages it changed last are there; the
+#    report's post-copy counts add up (pages = on fault + pushed > 0).
 # Failure first: a migration to a receiver whose `criu restore` fails (an
 # invalid CRIU option) runs after the freeze, dump and address removal: the
 # source must get the address back, unlock its connections and resume, and
@@ -187,9 +190,10 @@ check_ok "$v" "server after the failed migration"
 progress /tmp/srv.0 /tmp/srv.st "server after the failed migration"
 barrier checked1
 
-# 2. the real migration
+# 2. the real migration, with post-copy: the server's pages changed since
+# the last round stay on a until it runs on b with its connections
 rc=0
-"$FERRY_BIN" migrate "$SP" --to "$FERRY_PEER_IP:7932" --move-addr "$VIP/24" --json \
+"$FERRY_BIN" migrate "$SP" --to "$FERRY_PEER_IP:7932" --move-addr "$VIP/24" --postcopy --json \
 	>"$FERRY_OUT/report.json" 2>"$FERRY_OUT/migrate.log" || rc=$?
 cat "$FERRY_OUT/migrate.log" "$FERRY_OUT/report.json"
 barrier migrated
@@ -197,6 +201,11 @@ assert_eq "$rc" 0 "ferry migrate exit status"
 r=$(cat "$FERRY_OUT/report.json")
 assert_eq "$(jq_get "$r" tcp_connections_dumped)" $N "connections dumped"
 assert_eq "$(jq_get "$r" tcp_connections_kept)" $N "connections kept (server side)"
+assert_eq "$(jq -r .postcopy.used <<<"$r")" true "report: postcopy.used"
+pcp=$(jq .postcopy.pages <<<"$r")
+[ "$pcp" -gt 0 ] || fail "post-copy left no page behind"
+assert_eq "$(( $(jq .postcopy.pages_on_fault <<<"$r") + $(jq .postcopy.pages_pushed <<<"$r") ))" \
+	"$pcp" "post-copy: pages on fault + pushed"
 echo "downtime_ms=$(jq_get "$r" downtime_ms) total_ms=$(jq_get "$r" total_ms)"
 for i in $(seq 50); do kill -0 "$SP" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$SP" 2>/dev/null && fail "server still runs on a"
