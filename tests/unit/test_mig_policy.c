@@ -101,11 +101,29 @@ static void test_budget(void **state)
 	assert_int_equal(mig_policy_decide(&p, h, 2, &est), MIG_CONTINUE);
 }
 
+/* auto switches to post-copy for every stop but a converged one */
+static void test_postcopy_wanted(void **state)
+{
+	const enum mig_decision stops[] = { MIG_STOP_STALLED, MIG_STOP_MAX_ROUNDS,
+					    MIG_STOP_BUDGET };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
+		assert_true(mig_postcopy_wanted(MIG_PC_AUTO, stops[i]));
+		assert_true(mig_postcopy_wanted(MIG_PC_ALWAYS, stops[i]));
+		assert_false(mig_postcopy_wanted(MIG_PC_NEVER, stops[i]));
+	}
+	assert_false(mig_postcopy_wanted(MIG_PC_AUTO, MIG_STOP_FITS));
+	assert_true(mig_postcopy_wanted(MIG_PC_ALWAYS, MIG_STOP_FITS));
+	assert_false(mig_postcopy_wanted(MIG_PC_NEVER, MIG_STOP_FITS));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decide),
 		cmocka_unit_test(test_budget),
+		cmocka_unit_test(test_postcopy_wanted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

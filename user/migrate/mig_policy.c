@@ -2,6 +2,11 @@
 /* Pre-copy stop rule. */
 #include "mig_policy.h"
 
+bool mig_postcopy_wanted(enum mig_postcopy_mode mode, enum mig_decision why)
+{
+	return mode == MIG_PC_ALWAYS || (mode == MIG_PC_AUTO && why != MIG_STOP_FITS);
+}
+
 const char *mig_decision_name(enum mig_decision d)
 {
 	switch (d) {

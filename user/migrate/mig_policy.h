@@ -9,6 +9,7 @@
 #ifndef FERRY_MIG_POLICY_H
 #define FERRY_MIG_POLICY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,5 +47,16 @@ const char *mig_decision_name(enum mig_decision d);
  */
 enum mig_decision mig_policy_decide(const struct mig_policy *p, const struct mig_round_stat *hist,
 				    size_t n, uint64_t *est_ms);
+
+/* --postcopy's modes */
+enum mig_postcopy_mode { MIG_PC_NEVER, MIG_PC_AUTO, MIG_PC_ALWAYS };
+
+/*
+ * Post-copy after a pre-copy that stopped for why? always: yes; never: no;
+ * auto: when it stopped without fitting the downtime (not shrinking, out
+ * of rounds, out of the destination's disk budget), i.e. when the frozen
+ * final dump would carry more than --max-downtime allows.
+ */
+bool mig_postcopy_wanted(enum mig_postcopy_mode mode, enum mig_decision why);
 
 #endif

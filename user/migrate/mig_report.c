@@ -83,11 +83,11 @@ void src_report(struct mig *m)
 	json_str(&j, "stop_reason", mig_decision_name(m->why));
 	json_obj_open(&j, "postcopy");
 	json_bool(&j, "used", m->postcopy);
-	json_str(&j, "mode", m->o->postcopy == PC_ALWAYS ? "always" :
-			     m->o->postcopy == PC_AUTO ? "auto" : "never");
+	json_str(&j, "mode", m->o->postcopy == MIG_PC_ALWAYS ? "always" :
+			     m->o->postcopy == MIG_PC_AUTO ? "auto" : "never");
 	if (m->postcopy) {
 		/* always, or the pre-copy's stop reason that made auto switch */
-		json_str(&j, "reason", m->o->postcopy == PC_ALWAYS ? "always"
+		json_str(&j, "reason", m->o->postcopy == MIG_PC_ALWAYS ? "always"
 								 : mig_decision_name(m->why));
 		/* from the tree running there to its last page there */
 		json_u64(&j, "ms", m->pc_ms);

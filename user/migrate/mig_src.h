@@ -44,7 +44,7 @@ struct opts {
 	struct wire_tls_paths tls;	/* --tls-* */
 	bool insecure;
 	int commit_ms, settle_ms;	/* --commit-timeout, --settle-timeout */
-	enum { PC_NEVER, PC_AUTO, PC_ALWAYS } postcopy;	/* --postcopy */
+	enum mig_postcopy_mode postcopy;	/* --postcopy */
 };
 
 struct tracked {

@@ -131,15 +131,16 @@ static const char usage_text[] =
 "  --postcopy[=WHEN]     leave the final dump's pages here and send them once\n"
 "                        the tree runs on HOST, those it touches first:\n"
 "                        auto (the default: when the pre-copy did not fit\n"
-"                        --max-downtime, i.e. stopped not-shrinking or at\n"
-"                        --max-rounds), always (a bare --postcopy) or never.\n"
+"                        --max-downtime, i.e. stopped not-shrinking, at\n"
+"                        --max-rounds or for the disk budget), always (a\n"
+"                        bare --postcopy) or never.\n"
 "                        Until every page is there, the tree on HOST depends\n"
 "                        on this host: if either fails, HOST kills its copy;\n"
 "                        this one resumes if that copy cannot have reached\n"
 "                        the outside world (no network socket, no file open\n"
 "                        for writing), else it stays frozen for `ferry\n"
 "                        settle` (exit 7). Processes only; HOST needs a lazy\n"
-"                        restore (not --eager)\n"
+"                        restore (not `ferry receive --no-lazy`)\n"
 "  -h, --help            this text\n"
 "\n"
 "TCP: when the tree holds connected TCP sockets (or --move-addr is given),\n"
@@ -760,7 +761,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->work_dir = "/tmp";
 	o->commit_ms = 660000;	/* the receiver's default restore deadline + 1 min */
 	o->settle_ms = 60000;
-	o->postcopy = PC_AUTO;
+	o->postcopy = MIG_PC_AUTO;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		if (wire_tls_getopt(c, optarg, &o->tls))
 			continue;
@@ -800,11 +801,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'I': o->insecure = true; break;
 		case 'P':
 			if (!optarg || !strcmp(optarg, "always"))
-				o->postcopy = PC_ALWAYS;
+				o->postcopy = MIG_PC_ALWAYS;
 			else if (!strcmp(optarg, "auto"))
-				o->postcopy = PC_AUTO;
+				o->postcopy = MIG_PC_AUTO;
 			else if (!strcmp(optarg, "never"))
-				o->postcopy = PC_NEVER;
+				o->postcopy = MIG_PC_NEVER;
 			else {
 				ferry_err("--postcopy=%s: auto, always or never", optarg);
 				return -1;
@@ -832,7 +833,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			ferry_err("--container takes the place of a PID (see --help)");
 			return -1;
 		}
-		if (o->move || o->ncriu_args || o->postcopy == PC_ALWAYS) {
+		if (o->move || o->ncriu_args || o->postcopy == MIG_PC_ALWAYS) {
 			ferry_err("--container: --move-addr, --criu-arg and --postcopy are for "
 				  "process trees");
 			return -1;
@@ -962,10 +963,9 @@ int cmd_migrate(int argc, char **argv)
 	ret = m.ctr ? src_ctr_volumes_precopy(&m) : 0;
 	if (!ret)
 		ret = src_precopy(&m);
-	if (!ret && !m.ctr && o.postcopy != PC_NEVER) {
+	if (!ret && !m.ctr && o.postcopy != MIG_PC_NEVER) {
 		/* post-copy when asked, or when the pre-copy did not converge */
-		bool want = o.postcopy == PC_ALWAYS || m.why == MIG_STOP_STALLED ||
-			    m.why == MIG_STOP_MAX_ROUNDS;
+		bool want = mig_postcopy_wanted(o.postcopy, m.why);
 
 		if (want && !(m.peer_caps & WIRE_CAP_POSTCOPY))
 			ferry_warn("%s takes no post-copy: the final dump carries every page",
