@@ -139,6 +139,101 @@ static void test_serve_and_push(void **state)
 	unlink(path);
 }
 
+/*
+ * The push follows the tree: one push step (pages 0-255), a request for
+ * 600-603, then the push goes on at 604, runs to the file's end, wraps
+ * round to 256 and ends with 599: every page exactly once, in that order,
+ * then PC_PUSHED. Driven step by step here (the source in this process),
+ * a child reading the frames and writing (first page, count) records.
+ */
+#define NL 1024ull
+static void test_push_follows_requests(void **state)
+{
+	char path[] = "/tmp/ferry-pcsrc-XXXXXX", rec[] = "/tmp/ferry-pcrec-XXXXXX";
+	static const uint64_t want[][2] = { { 0, 256 }, { 600, 4 }, { 604, 256 }, { 860, 164 },
+					    { 256, 256 }, { 512, 88 } };
+	static uint8_t page[PG];
+	struct pc_src p = { 0 };
+	struct wire_conn c, qa, qb;
+	struct wire_pc_req q = { .file = 0, .page = 600, .npages = 4 };
+	struct wire_msg m;
+	int sp[2], rq[2], fd, rfd, status, ret;
+	uint64_t got[16][2];
+	char err[256];
+	ssize_t n;
+	pid_t pid;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	memset(page, 0x5a, sizeof(page));
+	for (uint64_t i = 0; i < NL; i++)
+		assert_int_equal(write(fd, page, PG), (ssize_t)PG);
+	rfd = mkstemp(rec);
+	assert_true(rfd >= 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, rq), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {	/* the destination: records what comes, in order */
+		static uint8_t buf[WIRE_MAX_PAGES * PG];
+		struct wire_pages_hdr h;
+
+		close(sp[0]);
+		wire_init(&c, sp[1]);
+		if (wire_expect(&c, WIRE_PC_FILE, &m))
+			_exit(2);
+		for (;;) {
+			uint64_t r[2];
+
+			if (wire_recv(&c, &m))
+				_exit(3);
+			if (m.type == WIRE_PC_PUSHED)
+				_exit(0);
+			if (wire_parse_pages_as(&c, &m, WIRE_PC_DATA, &h, buf, sizeof(buf)))
+				_exit(4);
+			r[0] = h.vaddr / PG;
+			r[1] = h.npages;
+			if (write(rfd, r, sizeof(r)) != sizeof(r))
+				_exit(5);
+		}
+	}
+	close(sp[1]);
+	wire_init(&c, sp[0]);
+	wire_init(&qa, rq[0]);
+	wire_init(&qb, rq[1]);
+	assert_int_equal(pc_src_add(&p, &c, "pages-3.img", fd, err, sizeof(err)), 0);
+	assert_int_equal(pc_src_push(&p, &c, err, sizeof(err)), 0);
+	assert_int_equal(wire_send_pc_req(&qa, &q), 0);
+	assert_int_equal(wire_recv(&qb, &m), 0);
+	assert_int_equal(pc_src_serve(&p, &c, &m, err, sizeof(err)), 0);
+	while ((ret = pc_src_push(&p, &c, err, sizeof(err))) == 0)
+		;
+	assert_int_equal(ret, 1);
+	assert_true(p.pushed);
+	assert_true(p.unsent == 0);
+	assert_true(p.on_push + p.on_request == NL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	n = pread(rfd, got, sizeof(got), 0);
+	assert_int_equal(n, (ssize_t)sizeof(want));
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		assert_true(got[i][0] == want[i][0]);
+		assert_true(got[i][1] == want[i][1]);
+	}
+	pc_src_free(&p);
+	wire_free(&c);
+	wire_free(&qa);
+	wire_free(&qb);
+	close(rq[0]);
+	close(rq[1]);
+	close(sp[0]);
+	close(rfd);
+	unlink(path);
+	unlink(rec);
+}
+
 static void test_keeps(void **state)
 {
 	(void)state;
@@ -155,6 +250,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keeps),
 		cmocka_unit_test(test_serve_and_push),
+		cmocka_unit_test(test_push_follows_requests),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -49,6 +49,7 @@ int pc_src_add(struct pc_src *p, struct wire_conn *c, const char *name, int fd, 
 	}
 	p->n++;
 	p->pages += f->pages;
+	p->unsent += f->pages;
 	memset(&w, 0, sizeof(w));
 	snprintf(w.name, sizeof(w.name), "%s", name);
 	w.size = (uint64_t)st.st_size;
@@ -86,8 +87,11 @@ static int send_run(struct pc_src *p, struct wire_conn *c, size_t fi, uint64_t p
 				 p->buf);
 	if (ret)
 		return ferry_errf(err, errlen, ret, "%s", c->err);
-	for (uint64_t i = page; i < page + npages; i++)
+	for (uint64_t i = page; i < page + npages; i++) {
+		if (!sent(f, i))
+			p->unsent--;
 		f->sent[i / 8] |= (uint8_t)(1u << (i % 8));
+	}
 	return 0;
 }
 
@@ -107,21 +111,33 @@ int pc_src_serve(struct pc_src *p, struct wire_conn *c, const struct wire_msg *m
 	/* asked again (a resent request, or pages pushed meanwhile): the
 	 * destination decides what it lacks, so send them */
 	ret = send_run(p, c, q.file, q.page, q.npages, err, errlen);
-	if (!ret)
-		p->on_request += q.npages;
-	return ret;
+	if (ret)
+		return ret;
+	p->on_request += q.npages;
+	/* the push follows: on from just after what the tree touched */
+	p->push_file = q.file;
+	p->push_page = q.page + q.npages;
+	return 0;
 }
 
 int pc_src_push(struct pc_src *p, struct wire_conn *c, char *err, size_t errlen)
 {
-	while (p->push_file < p->n) {
-		struct pc_src_file *f = &p->f[p->push_file];
-		uint64_t a = p->push_page, k = 0;
+	/* at least one page is unsent, so this finds it within one turn
+	 * round the files, wrapping from the last to the first */
+	while (p->unsent) {
+		struct pc_src_file *f;
+		uint64_t a, k = 0;
 		int ret;
 
+		if (p->push_file >= p->n) {
+			p->push_file = 0;
+			p->push_page = 0;
+		}
+		f = &p->f[p->push_file];
+		a = p->push_page;
 		while (a < f->pages && sent(f, a))
 			a++;
-		if (a == f->pages) {
+		if (a >= f->pages) {
 			p->push_file++;
 			p->push_page = 0;
 			continue;
