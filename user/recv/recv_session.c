@@ -80,8 +80,8 @@ void rs_record(struct session *s, uint32_t state, const uint64_t *v)
  * The record of a tree undone here: NOT_RESTORED, or LOST when a post-copy
  * tree may have reached the outside world (lost), or when another writer
  * (the guard, the session) already said LOST: an answer never turns milder,
- * since a source told NOT_RESTORED resumes its copy. Returns what it wrote
- * is LOST.
+ * since a source told NOT_RESTORED resumes its copy. True when it wrote
+ * LOST.
  */
 bool rs_record_undone(struct session *s, bool lost)
 {
