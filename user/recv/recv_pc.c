@@ -398,7 +398,10 @@ int recv_pc_pump_stop(struct session *s)
 	return p->pump_ret;
 }
 
-bool recv_pc_reached_out(struct session *s, char *why, size_t whylen)
+/* The tree's reach as it was restored, kept where the guard reads it too. */
+#define REACH_MARK	"reaches-out"
+
+static bool scan_tree(struct session *s, char *why, size_t whylen)
 {
 	uint32_t *pids;
 	size_t n;
@@ -417,6 +420,37 @@ bool recv_pc_reached_out(struct session *s, char *why, size_t whylen)
 	}
 	free(pids);
 	return ret > 0;
+}
+
+void recv_pc_note_reach(struct session *s)
+{
+	char why[600] = "", path[4200];
+	int fd;
+
+	if (!s->postcopy || s->reach_noted)
+		return;
+	s->reach_noted = true;
+	if (!scan_tree(s, why, sizeof(why)))
+		return;
+	snprintf(path, sizeof(path), "%s/" REACH_MARK, s->dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || ferry_write_all(fd, why, strlen(why)))
+		rs_note("post-copy: cannot write %s (%s): a lost tree will be judged by what "
+			"it holds when it is lost", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+bool recv_pc_reached_out(struct session *s, char *why, size_t whylen)
+{
+	char path[4200];
+
+	/* what it held as restored counts, even if it is gone by now (a
+	 * lazy-pages server that loses the source kills the tree) */
+	snprintf(path, sizeof(path), "%s/" REACH_MARK, s->dir);
+	if (ferry_read_file(path, why, whylen) > 0)
+		return true;
+	return scan_tree(s, why, whylen);
 }
 
 int recv_pc_run(struct session *s)

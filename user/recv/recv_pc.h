@@ -59,7 +59,12 @@ int recv_pc_pump_stop(struct session *s);
  * every page is in place. */
 int recv_pc_run(struct session *s);
 /* Before the tree is killed in the post-copy window: could it have told
- * the outside world anything (proc_reach.h)? Unknown counts as yes. */
+ * the outside world anything (proc_reach.h)? Yes if it could as restored
+ * (recv_pc_note_reach), or can now; unknown counts as yes. */
 bool recv_pc_reached_out(struct session *s, char *why, size_t whylen);
+/* Once restored, before it runs (CRIU's post-restore) or just after: what
+ * the tree holds that reaches out, kept in the session's directory for the
+ * restore guard too, since the tree may be gone when the question comes. */
+void recv_pc_note_reach(struct session *s);
 
 #endif

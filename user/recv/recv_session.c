@@ -521,6 +521,9 @@ static int on_criu_notify(const char *script, pid_t pid, void *arg)
 	/* the sockets exist (still in repair mode): peers may reach them */
 	if (s->move && !strcmp(script, "post-restore"))
 		mig_addr_unlock(&s->addr, s->dir);
+	/* restored, not yet running: what it could reach out with */
+	if (!strcmp(script, "post-restore"))
+		recv_pc_note_reach(s);
 	return 0;
 }
 
@@ -536,7 +539,7 @@ static int restore_swrk(struct session *s, char *log, size_t loglen)
 		.log_level = 2,		/* -v4 logging costs seconds under TCG */
 		.tcp_established = true,	/* none in the images: no effect */
 		.lazy_pages = s->lazy,
-		.notify = s->move ? on_criu_notify : NULL,
+		.notify = s->move || s->postcopy ? on_criu_notify : NULL,
 		.arg = s,
 		.timeout_ms = s->o->restore_ms,
 	};
@@ -641,7 +644,11 @@ static int restore(struct session *s, uint64_t *ms, struct criu_restore_stats *r
 			rs_err(s, -EIO, "criu restore failed (exit %d)", ret);
 	}
 	if (s->postcopy) {
-		int pret = recv_pc_pump_stop(s);
+		int pret;
+
+		if (!ret)	/* `criu restore` sends no notification */
+			recv_pc_note_reach(s);
+		pret = recv_pc_pump_stop(s);
 
 		if (!ret && pret) {
 			/* restored, but the source is lost: the tree cannot

@@ -68,6 +68,7 @@ struct session {
 	struct recv_pc *pc;	/* post-copy: pages files still at the source */
 	bool postcopy;		/* COMMIT asked for it */
 	bool guard_lost;	/* in the guard: the post-copy tree may have reached out */
+	bool reach_noted;	/* post-copy: recv_pc_note_reach() ran */
 	char err[4096];
 };
 
