@@ -23,6 +23,7 @@
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include "ctr.h"
 #include "ctr_conntrack.h"
+#include "ctr_runc.h"
 #include "util.h"
 
 static char dir[] = "/tmp/ferry-ctr-test-XXXXXX";
@@ -50,6 +51,20 @@ static int setup(void **state)
 		   "echo \"$*\" >>'%s'\n"
 		   "[ -n \"$FAKE_SLEEP\" ] && sleep \"$FAKE_SLEEP\"\n"
 		   "printf '%%s' \"$FAKE_OUT\"\n"
+		   "exit ${FAKE_RC:-0}\n", args_file);
+	fclose(f);
+	chmod(script, 0755);
+	/* runc: --version works, state answers FAKE_STATE / FAKE_STATE_RC */
+	snprintf(script, sizeof(script), "%s/runc", bin);
+	f = fopen(script, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "#!/bin/sh\n"
+		   "echo \"$*\" >>'%s'\n"
+		   "case \" $* \" in\n"
+		   "*' --version '*) echo 'runc version 1.1.5'; exit 0 ;;\n"
+		   "*' state '*) printf '%%s' \"$FAKE_STATE\"; exit ${FAKE_STATE_RC:-0} ;;\n"
+		   "esac\n"
 		   "exit ${FAKE_RC:-0}\n", args_file);
 	fclose(f);
 	chmod(script, 0755);
@@ -163,6 +178,154 @@ static void test_check_here(void **state)
 	assert_true(ctr_check_here(&k, NULL, problem, sizeof(problem)) < 0);
 }
 
+/* A bundle under dir: config.json with cgroupsPath cg (none if NULL). */
+static void make_bundle(const char *bundle, const char *cg)
+{
+	char path[PATH_MAX + 32];
+	FILE *f;
+
+	mkdir(bundle, 0700);
+	snprintf(path, sizeof(path), "%s/config.json", bundle);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "{\n  \"ociVersion\": \"1.0.2\",\n  \"linux\": {\n");
+	if (cg)
+		fprintf(f, "    \"cgroupsPath\": \"%s\",\n", cg);
+	fprintf(f, "    \"namespaces\": [ { \"type\": \"pid\" } ]\n  }\n}\n");
+	fclose(f);
+}
+
+/* runc's state: the fields used, in runc's JSON; forms runc never writes
+ * (an escape, a relative bundle) are refused, not half-used. */
+static void test_runc_inspect(void **state)
+{
+	struct ctr_info ci;
+	char bundle[512], st[2048], err[512], hash[WIRE_CTR_ID_LEN + 1];
+	int ret;
+
+	(void)state;
+	snprintf(bundle, sizeof(bundle), "%s/b-inspect", dir);
+	make_bundle(bundle, NULL);
+	snprintf(st, sizeof(st), "{\n  \"ociVersion\": \"1.0.2-dev\",\n  \"id\": \"r1\",\n"
+		 "  \"pid\": %d,\n  \"status\": \"running\",\n  \"bundle\": \"%s\",\n"
+		 "  \"rootfs\": \"%s/rootfs\"\n}\n", (int)getpid(), bundle, bundle);
+	setenv("FAKE_STATE", st, 1);
+	setenv("FAKE_STATE_RC", "0", 1);
+	ret = ctr_runc_inspect("/run/x", "r1", &ci, err, sizeof(err));
+	if (!has_cgroup2()) {
+		assert_int_equal(ret, -ENOENT);
+		return;
+	}
+	assert_int_equal(ret, 0);
+	assert_string_equal(ci.w.engine, "runc");
+	assert_string_equal(ci.w.id, "r1");
+	assert_string_equal(ci.w.bundle, bundle);
+	assert_string_equal(ci.runc_root, "/run/x");
+	assert_int_equal(ci.pid, getpid());
+	assert_int_equal(ctr_runc_config_hash(bundle, hash), 0);
+	assert_string_equal(ci.w.image, hash);
+	assert_int_equal(strlen(ci.w.share), WIRE_CTR_SHARE_LEN);
+	assert_true(wire_ctr_ok(&ci.w));
+
+	/* paused (frozen by someone) or stopped: not ours to move */
+	snprintf(st, sizeof(st), "{\"pid\": 0, \"status\": \"stopped\", \"bundle\": \"%s\"}",
+		 bundle);
+	setenv("FAKE_STATE", st, 1);
+	assert_int_equal(ctr_runc_inspect("/run/x", "r1", &ci, err, sizeof(err)), -ESRCH);
+	assert_non_null(strstr(err, "stopped"));
+	/* a bundle with an escape, or relative, or leading elsewhere */
+	static const char *const bad[] = { "/a\\\"b", "rel", "/a/../b" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(st, sizeof(st), "{\"pid\": %d, \"status\": \"running\", "
+			 "\"bundle\": \"%s\"}", (int)getpid(), bad[i]);
+		setenv("FAKE_STATE", st, 1);
+		assert_int_equal(ctr_runc_inspect("/run/x", "r1", &ci, err, sizeof(err)), -EPROTO);
+	}
+	/* an ID that is an option never reaches runc */
+	assert_int_equal(ctr_runc_inspect("/run/x", "--all", &ci, err, sizeof(err)), -EINVAL);
+	/* no such container */
+	setenv("FAKE_STATE", "", 1);
+	setenv("FAKE_STATE_RC", "1", 1);
+	assert_int_equal(ctr_runc_inspect("/run/x", "r2", &ci, err, sizeof(err)), -ENOENT);
+}
+
+/* The cgroup runc gives it, as the destination's undo must find it. */
+static void test_runc_cgroup(void **state)
+{
+	char bundle[PATH_MAX], cg[4200];
+
+	(void)state;
+	snprintf(bundle, sizeof(bundle), "%s/b-cg1", dir);
+	make_bundle(bundle, "/ferry/r1");
+	assert_int_equal(ctr_runc_cgroup(bundle, "r1", cg, sizeof(cg)), 0);
+	assert_string_equal(cg, "/sys/fs/cgroup/ferry/r1");
+	snprintf(bundle, sizeof(bundle), "%s/b-cg2", dir);
+	make_bundle(bundle, NULL);
+	assert_int_equal(ctr_runc_cgroup(bundle, "r1", cg, sizeof(cg)), 0);
+	assert_string_equal(cg, "/sys/fs/cgroup/r1");
+	snprintf(bundle, sizeof(bundle), "%s/b-cg3", dir);
+	make_bundle(bundle, "system.slice:runc:r1");
+	assert_int_equal(ctr_runc_cgroup(bundle, "r1", cg, sizeof(cg)), -ENOTSUP);
+	snprintf(bundle, sizeof(bundle), "%s/b-cg4", dir);
+	make_bundle(bundle, "/a/../../etc");
+	assert_int_equal(ctr_runc_cgroup(bundle, "r1", cg, sizeof(cg)), -EINVAL);
+	snprintf(bundle, sizeof(bundle), "%s/b-none", dir);
+	assert_int_equal(ctr_runc_cgroup(bundle, "r1", cg, sizeof(cg)), -ENOENT);
+}
+
+/*
+ * The destination's check: each refusal for what would restore the
+ * container on another root, or beside one that exists; and a yes.
+ */
+static void test_runc_check_here(void **state)
+{
+	struct wire_ctr k = { 0 };
+	char problem[1024], bundle[PATH_MAX], err[256], own[4096], path[PATH_MAX + 64];
+	struct stat sb;
+
+	(void)state;
+	snprintf(bundle, sizeof(bundle), "%s/b-check", dir);
+	strcpy(k.engine, "runc");
+	strcpy(k.id, "r1");
+	strcpy(k.name, "r1");
+	strcpy(k.bundle, bundle);
+	memset(k.share, 'a', WIRE_CTR_SHARE_LEN);
+	setenv("FAKE_STATE", "", 1);
+	setenv("FAKE_STATE_RC", "1", 1);	/* no such container here */
+
+	assert_int_equal(ctr_runc_check_here(&k, "/run/x", problem, sizeof(problem)), 1);
+	assert_non_null(strstr(problem, "is not here"));
+	make_bundle(bundle, "/ferry-unit-test-no-such-cgroup/r1");
+	assert_int_equal(ctr_runc_config_hash(bundle, k.image), 0);
+	/* an identical copy, but not the source's directory */
+	assert_int_equal(ctr_runc_check_here(&k, "/run/x", problem, sizeof(problem)), 1);
+	assert_non_null(strstr(problem, "not the source's"));
+	assert_int_equal(ctr_runc_share_mark(&k, true, err, sizeof(err)), 0);
+	assert_int_equal(ctr_runc_check_here(&k, "/run/x", problem, sizeof(problem)), 0);
+	/* another config.json */
+	strcpy(k.image, hex1);
+	assert_int_equal(ctr_runc_check_here(&k, "/run/x", problem, sizeof(problem)), 1);
+	assert_non_null(strstr(problem, "differs"));
+	/* the ID taken here */
+	assert_int_equal(ctr_runc_config_hash(bundle, k.image), 0);
+	setenv("FAKE_STATE_RC", "0", 1);
+	assert_int_equal(ctr_runc_check_here(&k, "/run/x", problem, sizeof(problem)), 1);
+	assert_non_null(strstr(problem, "exists here"));
+	setenv("FAKE_STATE_RC", "1", 1);
+	/* its cgroup exists here: our own, as runc's config names it */
+	if (has_cgroup2() && ferry_read_file("/proc/self/cgroup", own, sizeof(own)) > 0 &&
+	    strlen(own) > 4 && own[4]) {
+		make_bundle(bundle, strstr(own, "0::/") + 3);
+		assert_int_equal(ctr_runc_config_hash(bundle, k.image), 0);
+		assert_int_equal(ctr_runc_check_here(&k, "/run/x", problem, sizeof(problem)), 1);
+		assert_non_null(strstr(problem, "cgroup"));
+	}
+	/* the marker goes again */
+	assert_int_equal(ctr_runc_share_mark(&k, false, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/" CTR_RUNC_SHARE_PREFIX "%s", bundle, k.share);
+	assert_int_not_equal(stat(path, &sb), 0);
+}
+
 /* A Podman that hangs is killed at the bound; its output is bounded too. */
 static void test_capture_bounds(void **state)
 {
@@ -252,6 +415,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_inspect),
 		cmocka_unit_test(test_check_here),
+		cmocka_unit_test(test_runc_inspect),
+		cmocka_unit_test(test_runc_cgroup),
+		cmocka_unit_test(test_runc_check_here),
 		cmocka_unit_test(test_capture_bounds),
 		cmocka_unit_test(test_ns_pid),
 		cmocka_unit_test(test_conntrack_msg),

@@ -183,6 +183,79 @@ static void test_container(void **state)
 	assert_int_equal(wire_parse_ctr(&p->b, &m, &g), -EPROTO);
 }
 
+/* A runc container: its bundle and share marker arrive after the (empty)
+ * volumes; a bundle path that could lead elsewhere, a marker name that is
+ * not ferry's, volumes, or an ID that is an option are refused, and a
+ * Podman container never carries them. */
+static void test_container_runc(void **state)
+{
+	static const char hex[] =
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	static const char *const bad_bundles[] = {
+		"", "rel/b", "/", "/a/../b", "/a/./b", "/a//b", "/a/", "/a/..",
+	};
+	struct pair *p = *state;
+	struct wire_ctr *k = calloc(1, sizeof(*k)), *g = calloc(1, sizeof(*g));
+	struct wire_msg m;
+
+	assert_non_null(k);
+	assert_non_null(g);
+	strcpy(k->engine, "runc");
+	strcpy(k->id, "r1");
+	strcpy(k->name, "r1");
+	strcpy(k->image, hex);
+	strcpy(k->bundle, "/srv/bundles/r1");
+	memcpy(k->share, hex, WIRE_CTR_SHARE_LEN);
+	assert_true(wire_ctr_ok(k));
+	assert_int_equal(wire_send_ctr(&p->a, k), 0);
+	assert_int_equal(wire_expect(&p->b, WIRE_CONTAINER, &m), 0);
+	assert_int_equal(wire_parse_ctr(&p->b, &m, g), 0);
+	assert_string_equal(g->engine, "runc");
+	assert_string_equal(g->bundle, "/srv/bundles/r1");
+	assert_string_equal(g->share, k->share);
+
+	for (size_t i = 0; i < sizeof(bad_bundles) / sizeof(bad_bundles[0]); i++) {
+		*g = *k;
+		strcpy(g->bundle, bad_bundles[i]);
+		assert_false(wire_ctr_ok(g));
+	}
+	*g = *k;
+	g->share[5] = 'A';
+	assert_false(wire_ctr_ok(g));
+	*g = *k;
+	g->share[31] = 0;
+	assert_false(wire_ctr_ok(g));
+	*g = *k;
+	strcpy(g->id, "--root");
+	strcpy(g->name, "--root");
+	assert_false(wire_ctr_ok(g));
+	*g = *k;
+	strcpy(g->name, "other");	/* runc has no names apart from IDs */
+	assert_false(wire_ctr_ok(g));
+	*g = *k;
+	g->nvols = 1;
+	g->vols[0].kind = WIRE_CTR_VOL_BIND;
+	strcpy(g->vols[0].src, "/x");
+	strcpy(g->vols[0].dest, "/x");
+	assert_false(wire_ctr_ok(g));
+	/* a Podman container with a bundle: not a form any sender makes */
+	*g = *k;
+	strcpy(g->engine, "podman");
+	strcpy(g->id, hex);
+	strcpy(g->name, "web");
+	assert_false(wire_ctr_ok(g));
+	g->bundle[0] = 0;
+	assert_false(wire_ctr_ok(g));	/* the share marker still */
+	g->share[0] = 0;
+	assert_true(wire_ctr_ok(g));
+	/* a runc frame cut before its bundle: refused */
+	*g = *k;
+	g->bundle[0] = g->share[0] = 0;
+	assert_false(wire_ctr_ok(g));
+	free(k);
+	free(g);
+}
+
 /* Volumes: both kinds arrive as sent; a count or form the receiver could
  * act on wrongly (a relative path, an option for a name) is refused. */
 /* CONNTRACK: entries round-trip; a count the frame does not hold, a
@@ -855,6 +928,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_conntrack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_postcopy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_container, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_container_runc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pages_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_round_and_u64s, setup, teardown),

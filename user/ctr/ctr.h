@@ -51,6 +51,7 @@ struct ctr_info {
 	struct ctr_link links[CTR_MAX_LINKS];
 	bool vols_precopied;	/* its named volumes are on the destination
 				 * already: the checkpoint leaves them out */
+	char runc_root[1024];	/* runc (ctr_runc.h): its --root */
 };
 
 /*
@@ -67,6 +68,8 @@ int ctr_inspect(const char *ref, struct ctr_info *ci, char *err, size_t errlen);
 /* Its named volumes and bind mounts into ci->w.vols (Podman's .Mounts;
  * other kinds are warned about and left out). 0 or -errno (why in err). */
 int ctr_volumes(struct ctr_info *ci, char *err, size_t errlen);
+/* /sys/fs/cgroup/... of pid's cgroup v2 into out; -ENOENT without one. */
+int ctr_read_cgroup(pid_t pid, char *out, size_t size);
 /* The PID of a process inside its innermost PID namespace (NSpid), or
  * -errno. */
 pid_t ctr_ns_pid(pid_t pid);

@@ -109,7 +109,7 @@ static void chomp(char *s)
 		s[--n] = 0;
 }
 
-static int read_cgroup(pid_t pid, char *out, size_t size)
+int ctr_read_cgroup(pid_t pid, char *out, size_t size)
 {
 	char path[64], buf[8192], *l, *save = NULL;
 	int n;
@@ -176,7 +176,7 @@ int ctr_inspect(const char *ref, struct ctr_info *ci, char *err, size_t errlen)
 	if (!ferry_parse_u64(f[3], 1, INT32_MAX, &v))
 		return ferry_errf(err, errlen, -ESRCH, "container %s has no running init", ci->w.name);
 	ci->pid = (pid_t)v;
-	ret = read_cgroup(ci->pid, ci->cgroup, sizeof(ci->cgroup));
+	ret = ctr_read_cgroup(ci->pid, ci->cgroup, sizeof(ci->cgroup));
 	if (ret)
 		return ferry_errf(err, errlen, ret, "the cgroup of container %s (v2 needed): %s",
 				  ci->w.name, strerror(-ret));

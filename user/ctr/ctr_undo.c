@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "ctr.h"
+#include "ctr_runc.h"
 #include "mig_guard.h"
 #include "util.h"
 
@@ -160,6 +161,71 @@ int ctr_undo_restore(const char *id, uint64_t since)
 		walk(&w, CGROUP_ROOT, 0);
 		killed = kill_by_cmdline(id, since);
 		if (!w.populated && !killed) {
+			if (++quiet >= 3)
+				return 0;
+		} else {
+			quiet = 0;
+		}
+		usleep(100000);
+	}
+	return -ETIMEDOUT;
+}
+
+/* A `runc ... ID` process (argv[0] runc, ID one of its arguments) started
+ * after since: SIGKILL. An exact match: a runc ID may be short. */
+static int kill_runc_cmdline(const char *id, uint64_t since)
+{
+	char path[64], cmd[8192];
+	struct dirent *de;
+	int killed = 0, n;
+	DIR *d = opendir("/proc");
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		uint64_t pid, st;
+		const char *a, *base;
+		bool runc, named = false;
+
+		if (!ferry_parse_u64(de->d_name, 2, INT32_MAX, &pid) || (pid_t)pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+		n = ferry_read_file(path, cmd, sizeof(cmd) - 1);
+		if (n <= 0)
+			continue;
+		cmd[n] = 0;
+		base = strrchr(cmd, '/') ? strrchr(cmd, '/') + 1 : cmd;
+		runc = !strcmp(base, "runc");
+		for (a = cmd + strlen(cmd) + 1; runc && a < cmd + n; a += strlen(a) + 1)
+			named |= !strcmp(a, id);
+		if (!named)
+			continue;
+		st = mig_pid_starttime((pid_t)pid);
+		if (st && st >= since && !kill((pid_t)pid, SIGKILL))
+			killed++;
+	}
+	closedir(d);
+	return killed;
+}
+
+int ctr_undo_runc(const char *cgroup_dir, const char *id, uint64_t since)
+{
+	uint64_t deadline = ferry_now_ns() + (uint64_t)UNDO_MS * 1000000;
+	int quiet = 0;
+
+	while (ferry_now_ns() < deadline) {
+		int left = 0, killed;
+
+		/* runc's restore may be between its steps: runc first, so
+		 * that it makes nothing more, then the cgroup it made */
+		killed = kill_runc_cmdline(id, since);
+		if (populated(cgroup_dir)) {
+			freeze_and_lock(cgroup_dir);
+			write_str(cgroup_dir, "cgroup.kill", "1");
+			left = populated(cgroup_dir);
+		}
+		rmdir(cgroup_dir);	/* fails while populated, or if not there */
+		if (!left && !killed) {
 			if (++quiet >= 3)
 				return 0;
 		} else {

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include "ctr.h"
 #include "ctr_conntrack.h"
+#include "ctr_runc.h"
 #include "mig.h"
 #include "mig_src.h"
 #include "preflight.h"
@@ -24,8 +25,15 @@
 int src_ctr_announce(struct mig *m)
 {
 	struct wire_msg msg;
+	bool runc = ctr_is_runc(&m->ctr->w);
+	char err[512];
 	int ret;
 
+	/* runc: the marker that shows the destination shares the bundle,
+	 * there only while it looks (ctr_runc.h) */
+	ret = runc ? ctr_runc_share_mark(&m->ctr->w, true, err, sizeof(err)) : 0;
+	if (ret)
+		return src_seterr(m, ret, "container %s: its bundle: %s", m->ctr->w.name, err);
 	ret = wire_send_ctr(&m->c, &m->ctr->w);
 	/* its Podman answers three questions, each within its own bound: on
 	 * a loaded host (TCG guests) they took more than the usual reply
@@ -34,6 +42,10 @@ int src_ctr_announce(struct mig *m)
 	if (!ret)
 		ret = wire_expect(&m->c, WIRE_CONTAINER_ACK, &msg);
 	wire_set_timeout(&m->c, MIG_REPLY_TIMEOUT_MS);
+	if (runc) {
+		if (ctr_runc_share_mark(&m->ctr->w, false, err, sizeof(err)))
+			ferry_warn("container %s: %s (remove it)", m->ctr->w.name, err);
+	}
 	if (ret == -EREMOTEIO) {
 		src_seterr(m, 0, "the destination cannot take container %s: %s", m->ctr->w.name,
 			   m->c.err);
@@ -41,8 +53,12 @@ int src_ctr_announce(struct mig *m)
 	}
 	if (ret)
 		return src_seterr(m, ret, "container check: %s", m->c.err);
-	src_progress("%s can take container %s (image %.12s)", m->o->to, m->ctr->w.name,
-		     m->ctr->w.image);
+	if (runc)
+		src_progress("%s can take runc container %s (bundle %s, shared)", m->o->to,
+			     m->ctr->w.name, m->ctr->w.bundle);
+	else
+		src_progress("%s can take container %s (image %.12s)", m->o->to, m->ctr->w.name,
+			     m->ctr->w.image);
 	for (uint32_t i = 0; i < m->ctr->w.nvols; i++) {
 		const struct wire_ctr_vol *v = &m->ctr->w.vols[i];
 
@@ -131,13 +147,21 @@ int src_ctr_send_conntrack(struct mig *m)
 
 int src_ctr_final(struct mig *m)
 {
-	char stats[4300], arch[4300];
+	char stats[4300], arch[4300], work[4300];
 	struct criu_img_stats is;
 	int ret;
 
-	snprintf(m->parent_dir, sizeof(m->parent_dir), "%s/pre-checkpoint", m->ctr->static_dir);
-	/* a checkpoint left from before must not become a parent */
-	ctr_forget_checkpoint(m->ctr);
+	bool runc = ctr_is_runc(&m->ctr->w);
+
+	if (runc) {
+		/* as a tree's: final/ on top of ../parent */
+		snprintf(m->parent_dir, sizeof(m->parent_dir), "%s/parent", m->dir);
+	} else {
+		snprintf(m->parent_dir, sizeof(m->parent_dir), "%s/pre-checkpoint",
+			 m->ctr->static_dir);
+		/* a checkpoint left from before must not become a parent */
+		ctr_forget_checkpoint(m->ctr);
+	}
 	ret = src_prepare_final(m, "checkpoint.log", &is);
 	if (ret)
 		return ret;
@@ -146,9 +170,9 @@ int src_ctr_final(struct mig *m)
 	if (ret)
 		return ret;
 	src_close_trackers(m);
-	src_progress("freezing container %s and checkpointing it with podman (parent: %llu pages "
-		     "in %llu entries)", m->ctr->w.name, (unsigned long long)is.pages,
-		     (unsigned long long)is.entries);
+	src_progress("freezing container %s and checkpointing it with %s (parent: %llu pages "
+		     "in %llu entries)", m->ctr->w.name, m->ctr->w.engine,
+		     (unsigned long long)is.pages, (unsigned long long)is.entries);
 	m->t_freeze = ferry_now_ns();
 	/* the lock first: nothing reaches its sockets after the dump, even
 	 * once CRIU has unlocked the namespace again (ctr_netlock.c) */
@@ -173,11 +197,17 @@ int src_ctr_final(struct mig *m)
 			     m->ctr->nlinks == 1 ? "" : "s");
 	read_conntrack(m);
 	m->t_criu = ferry_now_ns();
-	ret = ctr_checkpoint(m->ctr, arch, m->log, m->err, sizeof(m->err));
+	if (runc) {
+		snprintf(work, sizeof(work), "%s/runc-work", m->dir);
+		ret = ctr_runc_checkpoint(m->ctr, m->final_dir, "../parent", work, m->err,
+					  sizeof(m->err));
+	} else {
+		ret = ctr_checkpoint(m->ctr, arch, m->log, m->err, sizeof(m->err));
+	}
 	m->t_dumped = ferry_now_ns();
 	if (ret)
 		return ret;
-	snprintf(stats, sizeof(stats), "%s/stats-dump", m->ctr->static_dir);
+	snprintf(stats, sizeof(stats), "%s/stats-dump", runc ? m->final_dir : m->ctr->static_dir);
 	m->have_ds = !criu_img_read_dump_stats(stats, &m->ds);
 	if (m->have_ds)
 		src_progress("checkpointed in %llu ms: %llu pages written, %llu skipped (in parent)",
@@ -218,7 +248,8 @@ void src_ctr_resume(struct mig *m)
 	}
 	if (!m->ctr_frozen)
 		return;
-	ctr_forget_checkpoint(m->ctr);
+	if (!ctr_is_runc(&m->ctr->w))
+		ctr_forget_checkpoint(m->ctr);
 	if (ctr_freeze(m->ctr, false, CTR_FREEZE_MS, err, sizeof(err))) {
 		ferry_err("container %s stays frozen: %s; thaw it with: echo 0 > %s/cgroup.freeze",
 			  m->ctr->w.name, err, m->ctr->cgroup);
@@ -233,7 +264,19 @@ void src_ctr_remove(struct mig *m)
 	char log[4300];
 
 	snprintf(log, sizeof(log), "%s/remove.log", m->dir);
-	if (m->o->keep_source ? ctr_stop(m->ctr->w.id, log) : ctr_remove(m->ctr->w.id, log)) {
+	if (ctr_is_runc(&m->ctr->w)) {
+		const char *root = m->ctr->runc_root;
+
+		if (m->o->keep_source ? ctr_runc_kill(root, m->ctr->w.id, log)
+				      : ctr_runc_delete(root, m->ctr->w.id, log)) {
+			m->keep_dir = true;
+			ferry_err("container %s runs on %s, but `runc --root %s %s %s` failed here "
+				  "(log %s): it stays frozen here; remove it", m->ctr->w.name,
+				  m->o->to, root, m->o->keep_source ? "kill" : "delete --force",
+				  m->ctr->w.id, log);
+		}
+	} else if (m->o->keep_source ? ctr_stop(m->ctr->w.id, log)
+				     : ctr_remove(m->ctr->w.id, log)) {
 		m->keep_dir = true;
 		ferry_err("container %s runs on %s, but `podman %s %s` failed here (log %s): it "
 			  "stays frozen here; remove it", m->ctr->w.name, m->o->to,
@@ -251,9 +294,19 @@ void src_ctr_leave_frozen(struct mig *m)
 	m->keep_dir = true;
 	ferry_err("the outcome of migrating container %s to %s is unknown: it stays frozen here, "
 		  "never thawed while it may run there", m->ctr->w.name, m->o->to);
-	fprintf(stderr,
-		"To settle it, look on %s (podman ps --filter id=%s), then:\n"
-		"  podman rm -f %s                      it runs there: end this copy\n"
-		"  %s%secho 0 > %s/cgroup.freeze   it does not: let this one run again\n",
-		m->o->to, m->ctr->w.id, m->ctr->w.id, cmd, cmd[0] ? "; " : "", m->ctr->cgroup);
+	if (ctr_is_runc(&m->ctr->w))
+		fprintf(stderr,
+			"To settle it, look on %s (runc --root ROOT state %s, ROOT its receiver's "
+			"--runc-root), then:\n"
+			"  runc --root %s delete --force %s     it runs there: end this copy\n"
+			"  %s%secho 0 > %s/cgroup.freeze   it does not: let this one run again\n",
+			m->o->to, m->ctr->w.id, m->ctr->runc_root, m->ctr->w.id, cmd,
+			cmd[0] ? "; " : "", m->ctr->cgroup);
+	else
+		fprintf(stderr,
+			"To settle it, look on %s (podman ps --filter id=%s), then:\n"
+			"  podman rm -f %s                      it runs there: end this copy\n"
+			"  %s%secho 0 > %s/cgroup.freeze   it does not: let this one run again\n",
+			m->o->to, m->ctr->w.id, m->ctr->w.id, cmd, cmd[0] ? "; " : "",
+			m->ctr->cgroup);
 }

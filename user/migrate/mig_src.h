@@ -31,6 +31,8 @@ struct opts {
 	pid_t pid;
 	const char *container;	/* --container NAME|ID (then pid is its init) */
 	bool keep_source;	/* --keep-source: stop it here, do not remove it */
+	bool runc;		/* --engine runc: a plain runc container */
+	const char *runc_root;	/* --runc-root DIR */
 	const char *to;
 	uint64_t max_downtime_ms;
 	uint32_t max_rounds;

@@ -31,6 +31,7 @@
 #include "mig_frozen.h"
 #include "mig_src.h"
 #include "ctr.h"
+#include "ctr_runc.h"
 #include <sys/random.h>
 
 static const char usage_text[] =
@@ -85,11 +86,25 @@ static const char usage_text[] =
 "lists each volume, how it moved, and how much went before and during the\n"
 "freeze.\n"
 "\n"
+"Plain runc (--engine runc): the container's bundle (config.json and its\n"
+"root) must be on storage both hosts share, at the same path: runc copies\n"
+"no root file system, and a copy on HOST would lose what the container\n"
+"wrote. ferry proves it before anything is frozen: it makes a marker file\n"
+"with a random name in the bundle, which HOST must see, with the same\n"
+"config.json (SHA-256); HOST must also have runc, and no container of that\n"
+"ID nor its cgroup. The memory is pre-copied as for Podman; `runc\n"
+"checkpoint --parent-path --leave-running --tcp-established` of the frozen\n"
+"container dumps what changed, and HOST runs `runc restore --detach` under\n"
+"its own --runc-root. The restored container's standard input is\n"
+"/dev/null; its output goes to runc-ID.log in HOST's receive directory.\n"
+"\n"
 "Options:\n"
 "  --container NAME|ID   move this Podman container instead of a PID\n"
-"  --engine podman       its engine (the only one today)\n"
+"  --engine podman|runc  its engine (default podman; runc: a plain runc\n"
+"                        container, ID as runc names it, see below)\n"
+"  --runc-root DIR       runc's --root for --engine runc (default /run/runc)\n"
 "  --keep-source         once it runs on HOST, stop the container here\n"
-"                        (podman stop) instead of removing it\n"
+"                        (podman stop, runc kill) instead of removing it\n"
 "  --to HOST:PORT        the destination (required; [V6ADDR]:PORT for IPv6)\n"
 "  --max-downtime MS     stop pre-copy once the dirty set left is estimated\n"
 "                        to copy in MS milliseconds (default 200)\n"
@@ -737,6 +752,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "container", required_argument, NULL, 'C' },
 		{ "engine", required_argument, NULL, 'E' },
 		{ "keep-source", no_argument, NULL, 'K' },
+		{ "runc-root", required_argument, NULL, 'R' },
 		{ "max-downtime", required_argument, NULL, 'd' },
 		{ "max-rounds", required_argument, NULL, 'r' },
 		{ "backend", required_argument, NULL, 'b' },
@@ -777,10 +793,18 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->keep_source = true;
 			break;
 		case 'E':
-			if (strcmp(optarg, "podman")) {
-				ferry_err("--engine %s: only podman is supported", optarg);
+			if (strcmp(optarg, "podman") && strcmp(optarg, "runc")) {
+				ferry_err("--engine %s: podman or runc", optarg);
 				return -1;
 			}
+			o->runc = !strcmp(optarg, "runc");
+			break;
+		case 'R':
+			if (optarg[0] != '/') {
+				ferry_err("--runc-root %s: not an absolute path", optarg);
+				return -1;
+			}
+			o->runc_root = optarg;
 			break;
 		case 'w':
 			o->work_dir = optarg;
@@ -838,8 +862,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				  "process trees");
 			return -1;
 		}
-	} else if (o->keep_source) {
-		ferry_err("--keep-source is for --container");
+	} else if (o->keep_source || o->runc || o->runc_root) {
+		ferry_err("--keep-source, --engine and --runc-root are for --container");
 		return -1;
 	} else if (optind != argc - 1 || !ferry_parse_u64(argv[optind], 1, INT32_MAX, &v)) {
 		ferry_err(optind >= argc ? "missing PID" : "bad PID (see --help)");
@@ -847,6 +871,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	} else {
 		o->pid = (pid_t)v;
 	}
+	if (o->runc_root && !o->runc) {
+		ferry_err("--runc-root is for --engine runc");
+		return -1;
+	}
+	if (!o->runc_root)
+		o->runc_root = CTR_RUNC_ROOT;
 	if (!o->to) {
 		ferry_err("missing --to HOST:PORT");
 		return -1;
@@ -877,9 +907,13 @@ int cmd_migrate(int argc, char **argv)
 			ferry_err("out of memory");
 			return FERRY_EXIT_FAIL;
 		}
-		ret = ctr_inspect(o.container, m.ctr, err, sizeof(err));
-		if (!ret)
-			ret = ctr_volumes(m.ctr, err, sizeof(err));
+		if (o.runc) {
+			ret = ctr_runc_inspect(o.runc_root, o.container, m.ctr, err, sizeof(err));
+		} else {
+			ret = ctr_inspect(o.container, m.ctr, err, sizeof(err));
+			if (!ret)
+				ret = ctr_volumes(m.ctr, err, sizeof(err));
+		}
 		if (ret) {
 			ferry_err("%s", err);
 			free(m.ctr);

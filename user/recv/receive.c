@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include "ctr_runc.h"
 #include "cmds.h"
 #include "mig_net.h"
 #include "preflight.h"
@@ -65,6 +66,14 @@ static const char usage_text[] =
 "Podman's checkpoint on the source can take longer than the default\n"
 "--phase-timeout on a slow host.\n"
 "\n"
+"A plain runc container (`--engine runc` on the source) is restored by runc\n"
+"here, under --runc-root, with `runc restore --detach` on top of its\n"
+"pre-copied images. Its bundle must be at the same path here, on storage\n"
+"both hosts share: the source makes a marker file in it that must be seen\n"
+"here, config.json must be the same (SHA-256), and neither a runc container\n"
+"of that ID nor its cgroup may exist. Its standard input is /dev/null; its\n"
+"output and runc's go to DIR/runc-ID.log.\n"
+"\n"
 "Each connection is served by a process of its own, so that a slow or idle\n"
 "peer holds up nobody else; at most --max-sessions run at once (more are\n"
 "closed at once). Every wait has a deadline: the peer must complete its\n"
@@ -108,6 +117,7 @@ static const char usage_text[] =
 "  --auth-timeout S     seconds a new connection has to complete its\n"
 "                       handshake (default 10)\n"
 "  --phase-timeout S    seconds any later message may take (default 120)\n"
+"  --runc-root DIR      runc's --root for runc containers (default /run/runc)\n"
 "  --restore-timeout S  seconds CRIU's restore may take before it is killed\n"
 "                       and undone (default 600)\n"
 "  --tls-cacert FILE    the CA that signs the sources' certificates\n"
@@ -187,6 +197,7 @@ static int parse_opts(int argc, char **argv, struct ropts *o, struct wire_tls_pa
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "linger", required_argument, NULL, 'L' },
 		{ "store", required_argument, NULL, 'K' },
+		{ "runc-root", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -201,6 +212,13 @@ static int parse_opts(int argc, char **argv, struct ropts *o, struct wire_tls_pa
 		case 'l': o->listen = optarg; break;
 		case 'd': o->dir = optarg; break;
 		case 'K': o->store_dir = optarg; break;
+		case 'r':
+			if (optarg[0] != '/') {
+				ferry_err("--runc-root %s: not an absolute path", optarg);
+				return -1;
+			}
+			o->runc_root = optarg;
+			break;
 		case '1': o->once = true; break;
 		case 'k': o->keep = true; break;
 		case 'E': o->eager = true; break;
@@ -339,7 +357,7 @@ static void serve_one(struct server *sv, int lfd, int fd)
 int cmd_receive(int argc, char **argv)
 {
 	struct ropts o = {
-		.dir = "/var/tmp", .max_sessions = 4,
+		.dir = "/var/tmp", .max_sessions = 4, .runc_root = CTR_RUNC_ROOT,
 		.auth_ms = 10000, .phase_ms = 120000, .restore_ms = 600000,
 		.state_dir = RECV_OUTCOME_DIR, .linger_ms = 120000,
 	};

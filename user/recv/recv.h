@@ -37,6 +37,7 @@ struct ropts {
 	const char *state_dir;	/* outcome records (recv_outcome.h) */
 	int linger_ms;		/* --once: answer queries this long after */
 	const char *store_dir;	/* --store: checkpoint chains kept here */
+	const char *runc_root;	/* --runc-root: runc containers' state (ctr_runc.h) */
 };
 
 /* How a session ended (its process's exit status). */

@@ -10,6 +10,7 @@
 #include <sys/statvfs.h>
 #include "ctr.h"
 #include "ctr_conntrack.h"
+#include "ctr_runc.h"
 #include "ctr_volsync.h"
 #include "mig.h"
 #include "recv_outcome.h"
@@ -29,7 +30,9 @@ int recv_ctr_check(struct session *s, const struct wire_msg *m)
 	ret = wire_parse_ctr(&s->c, m, &s->ctr);
 	if (ret)
 		return rs_err(s, ret, "%s", s->c.err);
-	ret = ctr_check_here(&s->ctr, NULL, problem, sizeof(problem));
+	ret = ctr_is_runc(&s->ctr) ? ctr_runc_check_here(&s->ctr, s->o->runc_root, problem,
+							  sizeof(problem))
+				   : ctr_check_here(&s->ctr, NULL, problem, sizeof(problem));
 	if (ret) {
 		wire_send_error(&s->c, WIRE_ERROR, ret < 0 ? ret : -ENOENT, "%s", problem);
 		return rs_err(s, ret < 0 ? ret : -EPERM, "container %s cannot come here: %s",
@@ -39,8 +42,12 @@ int recv_ctr_check(struct session *s, const struct wire_msg *m)
 	if (ret)
 		return rs_err(s, ret, "%s", s->c.err);
 	s->is_ctr = true;
-	rs_note("container %s (%.12s, image %.12s): Podman here can take it", s->ctr.name,
-	        s->ctr.id, s->ctr.image);
+	if (ctr_is_runc(&s->ctr))
+		rs_note("runc container %s (bundle %s, shared): runc here can take it",
+			s->ctr.name, s->ctr.bundle);
+	else
+		rs_note("container %s (%.12s, image %.12s): Podman here can take it", s->ctr.name,
+			s->ctr.id, s->ctr.image);
 	return 0;
 }
 
@@ -100,6 +107,63 @@ static void undo_restore_ctr(void *arg, int phase)
 				"(see %s)\n", s->ctr.vols[i].src, log);
 }
 
+/* The same for a runc container: its cgroup, exactly, and runc. */
+static void undo_restore_runc(void *arg, int phase)
+{
+	struct session *s = arg;
+	char log[4300], cg[4200];
+
+	if (phase == 0) {
+		if (ctr_runc_cgroup(s->ctr.bundle, s->ctr.id, cg, sizeof(cg)) ||
+		    ctr_undo_runc(cg, s->ctr.id, mig_pid_starttime(getpid())) < 0)
+			fprintf(stderr, "ferry receive: runc container %s: processes of its "
+				"restore may still run\n", s->ctr.id);
+		return;
+	}
+	rs_record(s, WIRE_OUTCOME_NOT_RESTORED, NULL);
+	snprintf(log, sizeof(log), "%s/runc-undo.log", s->dir);
+	if (ctr_runc_delete(s->o->runc_root, s->ctr.id, log))
+		fprintf(stderr, "ferry receive: runc container %s: nothing of it runs, but `runc "
+			"delete --force` failed (see %s)\n", s->ctr.id, log);
+}
+
+/*
+ * A runc container: `runc restore` of the final images on top of the
+ * pre-copied chain (final/parent -> ../rN, as for a tree).
+ */
+static int restore_runc(struct session *s, uint64_t *ms)
+{
+	char link[4300], target[64], work[4300], out[4300];
+	uint64_t t;
+	int ret;
+
+	if (!imgchain_top(s->ic))
+		return rs_err(s, -EPROTO, "commit before the last pre-copy round");
+	snprintf(link, sizeof(link), "%s/parent", s->final_dir);
+	snprintf(target, sizeof(target), "../%s", imgchain_top(s->ic));
+	unlink(link);
+	if (symlink(target, link))
+		return rs_err(s, -errno, "symlink %s: %s", link, strerror(errno));
+	snprintf(work, sizeof(work), "%s/runc-work", s->dir);
+	snprintf(out, sizeof(out), "%s/runc-%s.log", s->o->dir, s->ctr.id);
+	rs_note("final images received: restoring runc container %s", s->ctr.name);
+	t = ferry_now_ns();
+	ret = mig_guard_start(&s->guard, NULL, 0, 0, undo_restore_runc, s);
+	if (ret)
+		return rs_err(s, ret, "starting the restore guard: %s", strerror(-ret));
+	ret = ctr_runc_restore(&s->ctr, s->o->runc_root, s->final_dir, work, out,
+			       s->o->restore_ms, s->err, sizeof(s->err));
+	*ms = (ferry_now_ns() - t) / 1000000;
+	if (ret) {
+		mig_guard_fire(&s->guard);
+		return -EIO;
+	}
+	s->t_restored = ferry_now_ns();
+	rs_note("runc container %s restored in %llu ms (its output: %s)", s->ctr.name,
+		(unsigned long long)*ms, out);
+	return 0;
+}
+
 /*
  * CONNTRACK (ctr_conntrack.h): the container's connections become known to
  * this host's conntrack before the restore, so that its first packets are
@@ -155,6 +219,15 @@ int recv_ctr_restore(struct session *s, uint64_t *ms, struct criu_restore_stats 
 	int ret;
 
 	memset(rs, 0, sizeof(*rs));
+	if (ctr_is_runc(&s->ctr)) {
+		char stats[4300];
+
+		ret = restore_runc(s, ms);
+		snprintf(stats, sizeof(stats), "%s/stats-restore", s->final_dir);
+		if (!ret)
+			criu_img_read_restore_stats(stats, rs);
+		return ret;
+	}
 	if (!s->ctr_previous[0])
 		return rs_err(s, -EPROTO, "commit before the last pre-copy round");
 	/* either every named volume came as VOLUME frames, both phases, or

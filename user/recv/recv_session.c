@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include "ctr_runc.h"
 #include "cmds.h"
 #include "criu_img.h"
 #include "json.h"
@@ -333,7 +334,7 @@ static int end_round(struct session *s, bool last)
 	if (ret)
 		return rs_err(s, ret, "%s", imgchain_err(s->ic));
 	imgchain_stats(s->ic, &st);
-	if (last && s->is_ctr) {
+	if (last && s->is_ctr && !ctr_is_runc(&s->ctr)) {
 		ret = recv_ctr_previous(s);
 		if (ret)
 			return ret;
@@ -694,11 +695,13 @@ static int recv_file(struct session *s, const struct wire_msg *m)
 	ret = wire_parse_file_begin(&s->c, m, &f);
 	if (ret)
 		return rs_err(s, ret, "%s", s->c.err);
-	/* a container's final image is the engine's archive, and only that */
-	if (s->is_ctr && (strcmp(f.name, CTR_ARCHIVE_NAME) || s->ctr_archive))
-		return rs_err(s, -EPROTO, "unexpected file %s for a container", f.name);
-	if (s->is_ctr)
+	/* a Podman container's final image is its archive, and only that (a
+	 * runc container's are CRIU's images, as a tree's) */
+	if (s->is_ctr && !ctr_is_runc(&s->ctr)) {
+		if (strcmp(f.name, CTR_ARCHIVE_NAME) || s->ctr_archive)
+			return rs_err(s, -EPROTO, "unexpected file %s for a container", f.name);
 		s->ctr_archive = true;
+	}
 	/* the announced size is charged before a byte is written, and
 	 * wire_recv_file_body() takes no byte more */
 	ret = recv_count_file(&s->budget, s->err, sizeof(s->err));

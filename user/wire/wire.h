@@ -382,20 +382,29 @@ struct wire_ctr_vol {
 	char src[WIRE_CTR_PATH_MAX];
 	char dest[WIRE_CTR_PATH_MAX];	/* inside the container */
 };
+#define WIRE_CTR_SHARE_LEN	32
 struct wire_ctr {
-	char engine[16];
+	char engine[16];	/* "podman" or "runc" */
 	char id[WIRE_CTR_ID_LEN + 1];
 	char name[256];
-	char image[WIRE_CTR_ID_LEN + 1];
+	char image[WIRE_CTR_ID_LEN + 1];	/* runc: SHA-256 of config.json */
 	uint32_t nvols;
 	struct wire_ctr_vol vols[WIRE_CTR_MAX_VOLS];
+	/* runc only (after the volumes; absent from a sender of Podman's
+	 * alone): its bundle, on storage both hosts share, and the name of a
+	 * marker the source put there to prove it (ctr_runc.h) */
+	char bundle[WIRE_CTR_PATH_MAX];
+	char share[WIRE_CTR_SHARE_LEN + 1];
 };
 int wire_send_ctr(struct wire_conn *c, const struct wire_ctr *k);
 int wire_parse_ctr(struct wire_conn *c, const struct wire_msg *m, struct wire_ctr *k);
-/* engine "podman", IDs of 64 lower-case hex digits, a name of 1..255 bytes
+/* engine "podman": IDs of 64 lower-case hex digits, a name of 1..255 bytes
  * of [A-Za-z0-9_.-] that starts with a letter or digit (Podman's rule);
  * at most WIRE_CTR_MAX_VOLS volumes, each of a known kind, a named one's
- * name by the same rule, a bind's source and every destination absolute */
+ * name by the same rule, a bind's source and every destination absolute;
+ * no bundle. Engine "runc": the ID by the name rule and the name the same,
+ * the image 64 hex digits, no volumes, the bundle an absolute path without
+ * "." or ".." components, the share marker 32 hex digits. */
 bool wire_ctr_ok(const struct wire_ctr *k);
 /* The name rule alone (also what `--container` accepts: a name, or an ID
  * or its prefix, whose hex digits fit it) */

@@ -575,10 +575,43 @@ static bool ctr_vol_ok(const struct wire_ctr_vol *v)
 	return v->kind == WIRE_CTR_VOL_BIND && v->src[0] == '/';
 }
 
+/* An absolute path of clean components: no "", "." or ".." among them. */
+static bool clean_abs_path(const char *p)
+{
+	const char *c = p;
+
+	if (p[0] != '/' || !p[1])
+		return false;
+	while (*c == '/') {
+		size_t n = strcspn(c + 1, "/");
+
+		if (!n || (n == 1 && c[1] == '.') || (n == 2 && c[1] == '.' && c[2] == '.'))
+			return false;
+		c += 1 + n;
+	}
+	return true;
+}
+
+static bool runc_ok(const struct wire_ctr *k)
+{
+	size_t n = strlen(k->share);
+
+	if (!wire_ctr_name_ok(k->id) || strcmp(k->id, k->name) || !hex64(k->image) ||
+	    k->nvols || !clean_abs_path(k->bundle) || n != WIRE_CTR_SHARE_LEN)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)k->share[i]) || isupper((unsigned char)k->share[i]))
+			return false;
+	return true;
+}
+
 bool wire_ctr_ok(const struct wire_ctr *k)
 {
+	if (!strcmp(k->engine, "runc"))
+		return runc_ok(k);
 	if (strcmp(k->engine, "podman") || !hex64(k->id) || !hex64(k->image) ||
-	    !wire_ctr_name_ok(k->name) || k->nvols > WIRE_CTR_MAX_VOLS)
+	    !wire_ctr_name_ok(k->name) || k->nvols > WIRE_CTR_MAX_VOLS || k->bundle[0] ||
+	    k->share[0])
 		return false;
 	for (uint32_t i = 0; i < k->nvols; i++)
 		if (!ctr_vol_ok(&k->vols[i]))
@@ -600,6 +633,11 @@ int wire_send_ctr(struct wire_conn *c, const struct wire_ctr *k)
 		wb_u8(&b, k->vols[i].kind);
 		wb_str(&b, k->vols[i].src);
 		wb_str(&b, k->vols[i].dest);
+	}
+	/* a Podman container's frame ends here, as before runc */
+	if (!strcmp(k->engine, "runc")) {
+		wb_str(&b, k->bundle);
+		wb_str(&b, k->share);
 	}
 	return wire_send_buf(c, WIRE_CONTAINER, &b);
 }
@@ -627,6 +665,10 @@ int wire_parse_ctr(struct wire_conn *c, const struct wire_msg *m, struct wire_ct
 			rd_str(&r, k->vols[i].src, sizeof(k->vols[i].src));
 			rd_str(&r, k->vols[i].dest, sizeof(k->vols[i].dest));
 		}
+	}
+	if (!r.bad && r.off < r.len) {
+		rd_str(&r, k->bundle, sizeof(k->bundle));
+		rd_str(&r, k->share, sizeof(k->share));
 	}
 	if (!rd_done(&r) || !wire_ctr_ok(k))
 		return malformed(c, m);

@@ -28,12 +28,20 @@ ctr_setup() {
 	export CONTAINERS_CONF=$CTR_DIR/containers.conf
 	export CONTAINERS_STORAGE_CONF=$CTR_DIR/storage.conf
 }
-# ctr_image_build TAR [PROGRAM...]: a tiny root filesystem from the
+# ctr_image_build TAR [PROGRAM...]: ctr_rootfs_build's root filesystem as
+# a tar for `podman import`
+ctr_image_build() {
+	local tar=$1
+	shift
+	ctr_rootfs_build $CTR_DIR/rootfs "$@"
+	tar -C $CTR_DIR/rootfs -cf "$tar" .
+}
+# ctr_rootfs_build DIR [PROGRAM...]: a tiny root filesystem in DIR from the
 # machine's static busybox, plus each PROGRAM in /w/ with the shared
 # libraries it needs (at their own paths), and /etc/gone (for a container
-# to delete), as a tar for `podman import`
-ctr_image_build() {
-	local r=$CTR_DIR/rootfs a tar=$1 lib
+# to delete)
+ctr_rootfs_build() {
+	local r=$1 a lib
 	shift
 	mkdir -p $r/bin $r/tmp $r/etc $r/w
 	cp /bin/busybox $r/bin/busybox
@@ -46,7 +54,6 @@ ctr_image_build() {
 			cp -L "$lib" "$r$lib"
 		done
 	done
-	tar -C $r -cf "$tar" .
 }
 # ctr_migrate NAME PORT MAX_ROUNDS (role a of a two-host script): `ferry
 # migrate --container NAME --json` to the peer, its log and report

@@ -1,0 +1,144 @@
+#!/bin/bash
+# ferry-vm: hosts=2
+# runc-move: `ferry migrate --container ID --engine runc` moves a plain runc
+# container (no Podman) from a to b. Its bundle lives in the job's shared
+# directory (9p, the stand-in for storage both hosts share). What must be
+# unchanged:
+# - it runs under runc on b with the same ID (runc state, runc exec);
+# - its memory: mig_workload inside (32 MiB, a hot window rewritten all the
+#   time) verifies every page on b and goes on writing;
+# - its process tree: the init shell keeps counting from where it was;
+# - what it wrote to its root (on the shared bundle) is there;
+# - and nothing of it is left on a (runc knows no r1, no process).
+# First, a container whose bundle is only a local copy (the same config.json
+# at the same path on both hosts, but not shared) is refused before
+# anything is frozen (exit status 3): restored on b's copy it would lose
+# what it wrote on a. It goes on running on a.
+# Also: runc's checkpoint took pages from ferry's parents (the pre-copy did
+# the work).
+set -euo pipefail
+. "$FERRY_SRC/tests/vm/lib/assert.sh"
+. "$FERRY_SRC/tests/vm/lib/podman.sh"
+mkdir -p $CTR_DIR
+S=$FERRY_SHARED
+PORT=7990
+PORT_REFUSE=7991
+RR=/run/ferry-runc		# runc --root on both hosts
+LOCAL=/var/tmp/ferry-rb		# a bundle at the same path on both, not shared
+runc_() { runc --root $RR "$@"; }
+status() { local s; s=$(runc_ state "$1" 2>/dev/null) && jq -r .status <<<"$s" || echo none; }
+wpid() { pgrep -x mig_workload | head -1; }
+
+# config CMD NAME: runc's default spec for the bundle of container NAME,
+# running CMD without a terminal, its root writable, a cgroup of its own
+config() {
+	runc spec --bundle "$CTR_DIR/spec"
+	jq --arg c "$1" --arg g "/ferry-runc-$2" \
+		'.process.terminal = false | .process.args = ["/bin/sh", "-c", $c]
+		 | .root.readonly = false | .linux.cgroupsPath = $g' "$CTR_DIR/spec/config.json"
+}
+
+if [ "$FERRY_ROLE" = a ]; then
+	mkdir -p $CTR_DIR/spec
+	step "bundles"
+	# the local one: only the refusal needs it
+	ctr_rootfs_build $LOCAL/rootfs
+	config 'exec </dev/null >/dev/null 2>&1; sleep 100000' r0 >$LOCAL/config.json
+	cp $LOCAL/config.json "$S/r0-config.json"
+	# the shared one
+	ctr_rootfs_build "$S/bundle/rootfs" "$FERRY_PROGS/mig_workload"
+	config 'exec </dev/null >/tmp/out 2>&1; echo before >/tmp/mark; rm /etc/gone
+		/w/mig_workload 32 256 /tmp/w.pid &
+		i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.2; done' r1 \
+		>"$S/bundle/config.json"
+	barrier bundles 600
+
+	step "refused: a bundle that is only a local copy"
+	runc_ run -d r0 </dev/null >/dev/null 2>&1
+	assert_eq "$(status r0)" running "r0 state before"
+	barrier refuse-ready 900
+	rc=0
+	"$FERRY_BIN" migrate --container r0 --engine runc --runc-root $RR \
+		--to "$FERRY_PEER_IP:$PORT_REFUSE" 2>"$FERRY_OUT/refused.log" || rc=$?
+	cat "$FERRY_OUT/refused.log"
+	barrier refused 900
+	assert_eq "$rc" 3 "ferry migrate of a container whose bundle is not shared: exit status"
+	grep -q "not the source's" "$FERRY_OUT/refused.log" || fail "the refusal does not say why"
+	assert_eq "$(status r0)" running "r0 state after the refusal"
+	ls $LOCAL/.ferry-share-* 2>/dev/null && fail "the share marker was left in the bundle"
+	runc_ delete --force r0
+
+	step "run r1"
+	runc_ run -d r1 </dev/null >/dev/null 2>&1
+	for i in $(seq 300); do [ -n "$(wpid)" ] && break; sleep 0.2; done
+	w=$(wpid)
+	[ -n "$w" ] || fail "mig_workload does not run in the container"
+	for i in $(seq 300); do [ -s "/proc/$w/root/tmp/w.pid" ] && break; sleep 0.1; done
+	v=$(workload_verify "$w" "/proc/$w/root/tmp/w.pid.verify")
+	step "before: $v"
+	case $v in OK*) ;; *) fail "verification before: $v" ;; esac
+	echo "$v" >"$S/verify.before"
+	barrier ready 900
+	step "migrate"
+	rc=0
+	"$FERRY_BIN" migrate --container r1 --engine runc --runc-root $RR \
+		--to "$FERRY_PEER_IP:$PORT" --max-rounds 4 --json \
+		>"$FERRY_OUT/report.json" 2>"$FERRY_OUT/migrate.log" || rc=$?
+	cat "$FERRY_OUT/migrate.log" "$FERRY_OUT/report.json"
+	barrier migrated 900
+	assert_eq "$rc" 0 "ferry migrate --container r1 --engine runc: exit status"
+	assert_eq "$(status r1)" none "runc's state of r1 on a"
+	[ -z "$(wpid)" ] || fail "mig_workload still exists on a"
+	r=$(cat "$FERRY_OUT/report.json")
+	assert_eq "$(jq_get "$r" container.name)" r1 "report: container name"
+	skipped=$(jq_get "$r" final.pages_skipped_parent)
+	echo "pages skipped in parent: $skipped, written: $(jq_get "$r" final.pages_written)"
+	[ "$skipped" -gt 4000 ] || fail "runc's checkpoint did not use ferry's parent images"
+	barrier checked 900
+	exit 0
+fi
+
+barrier bundles 600
+# the same config.json at the same path, in b's own /var/tmp
+mkdir -p $LOCAL/rootfs
+cp "$S/r0-config.json" $LOCAL/config.json
+rc=0
+"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$PORT_REFUSE" --once --dir /var/tmp \
+	--runc-root $RR 2>"$FERRY_OUT/receive-refused.log" &
+r=$!
+wait_port $PORT_REFUSE 30
+barrier refuse-ready 900
+barrier refused 900
+wait $r || rc=$?
+cat "$FERRY_OUT/receive-refused.log"
+[ "$rc" != 0 ] || fail "the receiver of a container on an unshared bundle reported success"
+assert_eq "$(status r0)" none "runc's state of r0 on b"
+
+"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$PORT" --once --dir /var/tmp --phase-timeout 900 \
+	--runc-root $RR 2>"$FERRY_OUT/receive.log" &
+r=$!
+wait_port $PORT 30
+barrier ready 900
+barrier migrated 900
+rc=0
+wait $r || rc=$?
+cat "$FERRY_OUT/receive.log"
+assert_eq "$rc" 0 "ferry receive --once exit status"
+assert_eq "$(status r1)" running "runc's state of r1 on b"
+w=$(wpid)
+[ -n "$w" ] || fail "mig_workload does not run on b"
+v=$(workload_verify "$w" /proc/$w/root/tmp/w.pid.verify)
+step "after: $v"
+case $v in OK*) ;; *) fail "verification on b: $v" ;; esac
+before=$(sed -n 's/.*writes=\([0-9]*\).*/\1/p' "$S/verify.before")
+after=$(echo "$v" | sed -n 's/.*writes=\([0-9]*\).*/\1/p')
+[ "$after" -gt "$before" ] || fail "writes did not advance: $before -> $after"
+c1=$(runc_ exec r1 cat /tmp/count)
+sleep 1
+c2=$(runc_ exec r1 cat /tmp/count)
+echo "count on b: $c1, then $c2"
+[ "$c2" -gt "$c1" ] || fail "the container's shell does not run on b ($c1 -> $c2)"
+assert_eq "$(runc_ exec r1 cat /tmp/mark)" before "a file the container wrote"
+runc_ exec r1 ls /etc/gone >/dev/null 2>&1 && fail "a file the container deleted is back"
+barrier checked 900
+runc_ delete --force r1

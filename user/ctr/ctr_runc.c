@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Plain runc on either side of a container migration (ctr_runc.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <gnutls/crypto.h>
+#include "ctr_runc.h"
+#include "mig.h"
+#include "util.h"
+
+/*
+ * The value of "key" in a JSON text, as runc writes it: a string without
+ * escapes, or a bare number. Into out (at most size - 1 bytes, else
+ * -E2BIG); -ENOENT without the key, -EPROTO for any other form. The first
+ * occurrence counts: both texts read here (runc's state, config.json)
+ * have each key asked for once.
+ */
+static int json_scalar(const char *js, const char *key, char *out, size_t size)
+{
+	char pat[64];
+	const char *p, *e;
+	size_t n;
+
+	snprintf(pat, sizeof(pat), "\"%s\"", key);
+	p = strstr(js, pat);
+	if (!p)
+		return -ENOENT;
+	p += strlen(pat);
+	p += strspn(p, " \t\r\n");
+	if (*p++ != ':')
+		return -EPROTO;
+	p += strspn(p, " \t\r\n");
+	if (*p == '"') {
+		e = ++p;
+		while (*e && *e != '"' && *e != '\\' && (unsigned char)*e >= 0x20)
+			e++;
+		if (*e != '"')
+			return -EPROTO;
+	} else {
+		e = p + strspn(p, "0123456789");
+		if (e == p)
+			return -EPROTO;
+	}
+	n = (size_t)(e - p);
+	if (n >= size)
+		return -E2BIG;
+	memcpy(out, p, n);
+	out[n] = 0;
+	return 0;
+}
+
+/* A clean absolute path: no "", "." or ".." component (the wire's rule). */
+static bool clean_path(const char *p)
+{
+	const char *c = p;
+
+	if (p[0] != '/' || !p[1])
+		return false;
+	while (*c == '/') {
+		size_t n = strcspn(c + 1, "/");
+
+		if (!n || (n == 1 && c[1] == '.') || (n == 2 && c[1] == '.' && c[2] == '.'))
+			return false;
+		c += 1 + n;
+	}
+	return true;
+}
+
+/* BUNDLE/config.json, whole, into a malloc'ed NUL-terminated buffer. */
+static int read_config(const char *bundle, char **text, size_t *len)
+{
+	char path[WIRE_CTR_PATH_MAX + 16];
+	struct stat sb;
+	char *buf;
+	size_t got = 0;
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "%s/config.json", bundle);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode) || sb.st_size > CTR_RUNC_CONFIG_MAX) {
+		ret = fstat(fd, &sb) ? -errno : S_ISREG(sb.st_mode) ? -EFBIG : -EINVAL;
+		close(fd);
+		return ret;
+	}
+	buf = malloc((size_t)sb.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (got < (size_t)sb.st_size) {
+		ssize_t r = read(fd, buf + got, (size_t)sb.st_size - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			ret = r < 0 ? -errno : -EIO;	/* it shrank under us */
+			break;
+		}
+		got += (size_t)r;
+	}
+	close(fd);
+	if (ret) {
+		free(buf);
+		return ret;
+	}
+	buf[got] = 0;
+	*text = buf;
+	*len = got;
+	return 0;
+}
+
+int ctr_runc_config_hash(const char *bundle, char hex[WIRE_CTR_ID_LEN + 1])
+{
+	unsigned char d[32];
+	size_t len;
+	char *text;
+	int ret;
+
+	ret = read_config(bundle, &text, &len);
+	if (ret)
+		return ret;
+	ret = gnutls_hash_fast(GNUTLS_DIG_SHA256, text, len, d) ? -EIO : 0;
+	free(text);
+	for (int i = 0; !ret && i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	return ret;
+}
+
+int ctr_runc_cgroup(const char *bundle, const char *id, char *out, size_t size)
+{
+	char path[1024];
+	size_t len;
+	char *text;
+	int ret;
+
+	ret = read_config(bundle, &text, &len);
+	if (ret)
+		return ret;
+	ret = json_scalar(text, "cgroupsPath", path, sizeof(path));
+	free(text);
+	if (ret == -ENOENT || (!ret && !path[0]))
+		snprintf(path, sizeof(path), "/%s", id);	/* runc's cgroupfs default */
+	else if (ret)
+		return ret;
+	if (strchr(path, ':'))
+		return -ENOTSUP;	/* systemd's slice:prefix:name */
+	if (!clean_path(path) || strlen(path) + sizeof("/sys/fs/cgroup") > size)
+		return -EINVAL;
+	snprintf(out, size, "/sys/fs/cgroup%s", path);
+	return 0;
+}
+
+static void runc_argv0(const char **argv, int *n, const char *root)
+{
+	argv[(*n)++] = "runc";
+	argv[(*n)++] = "--root";
+	argv[(*n)++] = root;
+}
+
+int ctr_runc_inspect(const char *root, const char *id, struct ctr_info *ci, char *err,
+		     size_t errlen)
+{
+	const char *argv[8];
+	char out[16384], v[WIRE_CTR_PATH_MAX];
+	unsigned char rnd[WIRE_CTR_SHARE_LEN / 2];
+	uint64_t pid;
+	int n = 0, ret;
+
+	memset(ci, 0, sizeof(*ci));
+	if (!wire_ctr_name_ok(id))
+		return ferry_errf(err, errlen, -EINVAL, "%s: not a runc container ID", id);
+	if (root[0] != '/')
+		return ferry_errf(err, errlen, -EINVAL, "--runc-root %s: not an absolute path",
+				  root);
+	runc_argv0(argv, &n, root);
+	argv[n++] = "state";
+	argv[n++] = id;
+	argv[n] = NULL;
+	ret = ctr_capture(argv, out, sizeof(out), NULL, CTR_RUNC_TIMEOUT_MS);
+	if (ret < 0)
+		return ferry_errf(err, errlen, ret, "runc state %s: %s", id,
+				  ret == -ENOENT ? "runc not found" : strerror(-ret));
+	if (ret)
+		return ferry_errf(err, errlen, -ENOENT, "no runc container %s under %s (runc state "
+				  "exited with %d)", id, root, ret);
+	snprintf(ci->w.engine, sizeof(ci->w.engine), "runc");
+	snprintf(ci->w.id, sizeof(ci->w.id), "%s", id);
+	snprintf(ci->w.name, sizeof(ci->w.name), "%s", id);
+	snprintf(ci->runc_root, sizeof(ci->runc_root), "%s", root);
+	if (json_scalar(out, "status", v, sizeof(v)))
+		return ferry_errf(err, errlen, -EPROTO, "runc state %s: no status", id);
+	if (strcmp(v, "running"))
+		return ferry_errf(err, errlen, -ESRCH, "runc container %s is %s, not running", id,
+				  v);
+	if (json_scalar(out, "pid", v, sizeof(v)) || !ferry_parse_u64(v, 1, INT32_MAX, &pid))
+		return ferry_errf(err, errlen, -ESRCH, "runc container %s has no running init", id);
+	ci->pid = (pid_t)pid;
+	if (json_scalar(out, "bundle", ci->w.bundle, sizeof(ci->w.bundle)) ||
+	    !clean_path(ci->w.bundle))
+		return ferry_errf(err, errlen, -EPROTO, "runc state %s: no usable bundle path", id);
+	ret = ctr_runc_config_hash(ci->w.bundle, ci->w.image);
+	if (ret)
+		return ferry_errf(err, errlen, ret, "%s/config.json: %s", ci->w.bundle,
+				  strerror(-ret));
+	ret = ctr_read_cgroup(ci->pid, ci->cgroup, sizeof(ci->cgroup));
+	if (ret)
+		return ferry_errf(err, errlen, ret, "the cgroup of runc container %s (v2 needed): %s",
+				  id, strerror(-ret));
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		return ferry_errf(err, errlen, -errno, "getrandom: %s", strerror(errno));
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(ci->w.share + 2 * i, 3, "%02x", rnd[i]);
+	if (!wire_ctr_ok(&ci->w))
+		return ferry_errf(err, errlen, -EPROTO, "runc container %s: unexpected ID or bundle",
+				  id);
+	return 0;
+}
+
+int ctr_runc_share_mark(const struct wire_ctr *w, bool make, char *err, size_t errlen)
+{
+	char name[64];
+	int dfd, fd, ret = 0;
+
+	snprintf(name, sizeof(name), CTR_RUNC_SHARE_PREFIX "%s", w->share);
+	dfd = open(w->bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return ferry_errf(err, errlen, -errno, "%s: %s", w->bundle, strerror(errno));
+	if (!make) {
+		if (unlinkat(dfd, name, 0) && errno != ENOENT)
+			ret = ferry_errf(err, errlen, -errno, "%s/%s: %s", w->bundle, name,
+					 strerror(errno));
+		close(dfd);
+		return ret;
+	}
+	fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || fsync(fd) || fsync(dfd))
+		ret = ferry_errf(err, errlen, -errno, "%s/%s: %s", w->bundle, name, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	close(dfd);
+	return ret;
+}
+
+/* CRIU's own error lines from its log in work_dir, appended to err */
+static void append_criu_log(const char *work_dir, const char *log_name, char *err, size_t errlen)
+{
+	char path[4300], lines[2048];
+	size_t l;
+
+	snprintf(path, sizeof(path), "%s/%s", work_dir, log_name);
+	mig_log_errors(path, lines, sizeof(lines));
+	l = strlen(err);
+	if (lines[0])
+		snprintf(err + l, errlen - l, "\nCRIU (%s):\n%s", path, lines);
+}
+
+int ctr_runc_checkpoint(const struct ctr_info *ci, const char *image_dir, const char *parent_rel,
+			const char *work_dir, char *err, size_t errlen)
+{
+	const char *argv[24];
+	char log[4300], tail[2048];
+	int n = 0, ret;
+
+	if (mkdir(work_dir, 0700) && errno != EEXIST)
+		return ferry_errf(err, errlen, -errno, "%s: %s", work_dir, strerror(errno));
+	snprintf(log, sizeof(log), "%s/runc-checkpoint.log", work_dir);
+	runc_argv0(argv, &n, ci->runc_root);
+	argv[n++] = "checkpoint";
+	argv[n++] = "--image-path";
+	argv[n++] = image_dir;
+	argv[n++] = "--work-path";
+	argv[n++] = work_dir;
+	argv[n++] = "--parent-path";
+	argv[n++] = parent_rel;
+	argv[n++] = "--leave-running";		/* its cgroup stays frozen (ctr.h) */
+	argv[n++] = "--tcp-established";	/* held still by ctr_net_lock() */
+	argv[n++] = ci->w.id;
+	argv[n] = NULL;
+	ret = mig_run_timeout(argv, log, CTR_RUNC_TIMEOUT_MS);
+	if (!ret)
+		return 0;
+	mig_log_errors(log, tail, sizeof(tail));
+	ferry_errf(err, errlen, -EIO, "runc checkpoint failed (%s%d):\n%s", ret < 0 ? "" : "exit ",
+		   ret, tail);
+	append_criu_log(work_dir, "dump.log", err, errlen);
+	return -EIO;
+}
+
+int ctr_runc_delete(const char *root, const char *id, const char *log)
+{
+	const char *argv[8];
+	char out[256];
+	int n = 0;
+
+	runc_argv0(argv, &n, root);
+	argv[n++] = "delete";
+	argv[n++] = "--force";
+	argv[n++] = id;
+	argv[n] = NULL;
+	if (!mig_run_timeout(argv, log ? log : "/dev/null", CTR_RUNC_TIMEOUT_MS))
+		return 0;
+	/* gone already is what was asked for */
+	n = 0;
+	runc_argv0(argv, &n, root);
+	argv[n++] = "state";
+	argv[n++] = id;
+	argv[n] = NULL;
+	return ctr_capture(argv, out, sizeof(out), NULL, CTR_RUNC_TIMEOUT_MS) > 0 ? 0 : -EIO;
+}
+
+int ctr_runc_kill(const char *root, const char *id, const char *log)
+{
+	const char *argv[8];
+	int n = 0;
+
+	runc_argv0(argv, &n, root);
+	argv[n++] = "kill";
+	argv[n++] = id;
+	argv[n++] = "KILL";
+	argv[n] = NULL;
+	return mig_run_timeout(argv, log ? log : "/dev/null", CTR_RUNC_TIMEOUT_MS) ? -EIO : 0;
+}
+
+int ctr_runc_check_here(const struct wire_ctr *k, const char *root, char *problem, size_t size)
+{
+	const char *ver[] = { "runc", "--version", NULL };
+	const char *argv[8];
+	char out[4096], hash[WIRE_CTR_ID_LEN + 1], cg[4200], name[64];
+	struct stat sb;
+	int n = 0, ret, dfd;
+
+	ret = ctr_capture(ver, out, sizeof(out), NULL, CTR_RUNC_TIMEOUT_MS);
+	if (ret)
+		return ferry_errf(problem, size, ret < 0 ? ret : -ENOENT, "runc could not be run "
+				  "here (%s)", ret == -ENOENT || ret == 127 ? "not installed"
+				  : ret < 0 ? strerror(-ret) : "it failed");
+	runc_argv0(argv, &n, root);
+	argv[n++] = "state";
+	argv[n++] = k->id;
+	argv[n] = NULL;
+	ret = ctr_capture(argv, out, sizeof(out), NULL, CTR_RUNC_TIMEOUT_MS);
+	if (ret < 0)
+		return ferry_errf(problem, size, ret, "runc state: %s", strerror(-ret));
+	if (ret == 0)
+		return ferry_errf(problem, size, 1, "a runc container %s exists here (under %s)",
+				  k->id, root);
+	dfd = open(k->bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return ferry_errf(problem, size, 1, "its bundle %s is not here (%s): ferry moves a "
+				  "runc container whose bundle both hosts share", k->bundle,
+				  strerror(errno));
+	snprintf(name, sizeof(name), CTR_RUNC_SHARE_PREFIX "%s", k->share);
+	ret = fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW);
+	close(dfd);
+	if (ret)
+		return ferry_errf(problem, size, 1, "bundle %s here is not the source's (the marker "
+				  "%s it made there is not seen here): ferry moves a runc "
+				  "container only when both hosts share its bundle, so that what "
+				  "it wrote to its root file system moves with it", k->bundle, name);
+	ret = ctr_runc_config_hash(k->bundle, hash);
+	if (ret)
+		return ferry_errf(problem, size, 1, "%s/config.json here: %s", k->bundle,
+				  strerror(-ret));
+	if (strcmp(hash, k->image))
+		return ferry_errf(problem, size, 1, "%s/config.json here differs from the source's",
+				  k->bundle);
+	ret = ctr_runc_cgroup(k->bundle, k->id, cg, sizeof(cg));
+	if (ret)
+		return ferry_errf(problem, size, 1, "its cgroup: %s", ret == -ENOTSUP ?
+				  "a systemd cgroupsPath (not supported)" : strerror(-ret));
+	if (!stat(cg, &sb))
+		return ferry_errf(problem, size, 1, "its cgroup %s exists here", cg);
+	return 0;
+}
+
+int ctr_runc_restore(const struct wire_ctr *k, const char *root, const char *image_dir,
+		     const char *work_dir, const char *out_log, int timeout_ms, char *err,
+		     size_t errlen)
+{
+	const char *argv[24], *st_argv[8];
+	char pidf[4300], tail[2048], out[16384], status[64];
+	int n = 0, ret;
+
+	if (mkdir(work_dir, 0700) && errno != EEXIST)
+		return ferry_errf(err, errlen, -errno, "%s: %s", work_dir, strerror(errno));
+	snprintf(pidf, sizeof(pidf), "%s/init.pid", work_dir);
+	runc_argv0(argv, &n, root);
+	argv[n++] = "restore";
+	argv[n++] = "--detach";
+	argv[n++] = "--image-path";
+	argv[n++] = image_dir;
+	argv[n++] = "--work-path";
+	argv[n++] = work_dir;
+	argv[n++] = "--bundle";
+	argv[n++] = k->bundle;
+	argv[n++] = "--tcp-established";
+	argv[n++] = "--pid-file";
+	argv[n++] = pidf;
+	argv[n++] = k->id;
+	argv[n] = NULL;
+	/* its output, and the container's own, which inherits it */
+	ret = mig_run_flags(argv, out_log, timeout_ms, MIG_RUN_DIE_WITH_PARENT);
+	if (!ret) {
+		n = 0;
+		runc_argv0(st_argv, &n, root);
+		st_argv[n++] = "state";
+		st_argv[n++] = k->id;
+		st_argv[n] = NULL;
+		if (ctr_capture(st_argv, out, sizeof(out), NULL, CTR_RUNC_TIMEOUT_MS) ||
+		    json_scalar(out, "status", status, sizeof(status)))
+			snprintf(status, sizeof(status), "unknown");
+		if (!strcmp(status, "running"))
+			return 0;
+		ferry_errf(err, errlen, -EIO, "runc restore exited 0, but the container is %s",
+			   status);
+	} else {
+		mig_log_errors(out_log, tail, sizeof(tail));
+		if (ret == -ETIMEDOUT)
+			ferry_errf(err, errlen, -EIO, "runc restore did not finish within %d s: "
+				   "killed", timeout_ms / 1000);
+		else
+			ferry_errf(err, errlen, -EIO, "runc restore failed (%d):\n%s", ret, tail);
+		append_criu_log(work_dir, "restore.log", err, errlen);
+	}
+	ctr_runc_delete(root, k->id, out_log);
+	return -EIO;
+}
