@@ -32,6 +32,7 @@ wpid() { pgrep -x mig_workload | head -1; }
 # config CMD NAME: runc's default spec for the bundle of container NAME,
 # running CMD without a terminal, its root writable, a cgroup of its own
 config() {
+	rm -f "$CTR_DIR/spec/config.json"
 	runc spec --bundle "$CTR_DIR/spec"
 	jq --arg c "$1" --arg g "/ferry-runc-$2" \
 		'.process.terminal = false | .process.args = ["/bin/sh", "-c", $c]
