@@ -55,7 +55,7 @@ if [ "$FERRY_ROLE" = a ]; then
 	barrier bundles 600
 
 	step "refused: a bundle that is only a local copy"
-	runc_ run -d r0 </dev/null >/dev/null 2>"$FERRY_OUT/run-r0.log" ||
+	runc_ run -d --bundle $LOCAL r0 </dev/null >/dev/null 2>"$FERRY_OUT/run-r0.log" ||
 		fail "runc run r0: $(cat "$FERRY_OUT/run-r0.log")"
 	assert_eq "$(status r0)" running "r0 state before"
 	barrier refuse-ready 900
@@ -71,7 +71,7 @@ if [ "$FERRY_ROLE" = a ]; then
 	runc_ delete --force r0
 
 	step "run r1"
-	runc_ run -d r1 </dev/null >/dev/null 2>"$FERRY_OUT/run-r1.log" ||
+	runc_ run -d --bundle "$S/bundle" r1 </dev/null >/dev/null 2>"$FERRY_OUT/run-r1.log" ||
 		fail "runc run r1: $(cat "$FERRY_OUT/run-r1.log")"
 	for i in $(seq 300); do [ -n "$(wpid)" ] && break; sleep 0.2; done
 	w=$(wpid)
