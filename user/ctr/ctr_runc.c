@@ -361,10 +361,9 @@ int ctr_runc_check_here(const struct wire_ctr *k, const char *root, char *proble
 	ret = fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW);
 	close(dfd);
 	if (ret)
-		return ferry_errf(problem, size, 1, "bundle %s here is not the source's (the marker "
-				  "%s it made there is not seen here): ferry moves a runc "
-				  "container only when both hosts share its bundle, so that what "
-				  "it wrote to its root file system moves with it", k->bundle, name);
+		return ferry_errf(problem, size, 1, "bundle %s here is not the source's (its marker "
+				  "%s is not seen here): a runc container moves only with its "
+				  "bundle on storage both hosts share", k->bundle, name);
 	ret = ctr_runc_config_hash(k->bundle, hash);
 	if (ret)
 		return ferry_errf(problem, size, 1, "%s/config.json here: %s", k->bundle,

@@ -207,7 +207,8 @@ int src_ctr_final(struct mig *m)
 	m->t_dumped = ferry_now_ns();
 	if (ret)
 		return ret;
-	snprintf(stats, sizeof(stats), "%s/stats-dump", runc ? m->final_dir : m->ctr->static_dir);
+	/* CRIU writes it where it works: runc's --work-path, Podman's dir */
+	snprintf(stats, sizeof(stats), "%s/stats-dump", runc ? work : m->ctr->static_dir);
 	m->have_ds = !criu_img_read_dump_stats(stats, &m->ds);
 	if (m->have_ds)
 		src_progress("checkpointed in %llu ms: %llu pages written, %llu skipped (in parent)",

@@ -223,7 +223,8 @@ int recv_ctr_restore(struct session *s, uint64_t *ms, struct criu_restore_stats 
 		char stats[4300];
 
 		ret = restore_runc(s, ms);
-		snprintf(stats, sizeof(stats), "%s/stats-restore", s->final_dir);
+		/* CRIU writes it where it works: runc's --work-path */
+		snprintf(stats, sizeof(stats), "%s/runc-work/stats-restore", s->dir);
 		if (!ret)
 			criu_img_read_restore_stats(stats, rs);
 		return ret;
