@@ -147,7 +147,7 @@ int src_ctr_send_conntrack(struct mig *m)
 
 int src_ctr_final(struct mig *m)
 {
-	char stats[4300], arch[4300], work[4300];
+	char stats[4400], arch[4300], work[4300];
 	struct criu_img_stats is;
 	int ret;
 
