@@ -294,26 +294,36 @@ int ctr_runc_checkpoint(const struct ctr_info *ci, const char *image_dir, const 
 	return -EIO;
 }
 
+#define RUNC_DELETE_TRIES	6
+
 int ctr_runc_delete(const char *root, const char *id, const char *log)
 {
-	const char *argv[8];
+	const char *del[8], *st[8];
 	char out[256];
-	int n = 0;
+	int n = 0, m = 0;
 
-	runc_argv0(argv, &n, root);
-	argv[n++] = "delete";
-	argv[n++] = "--force";
-	argv[n++] = id;
-	argv[n] = NULL;
-	if (!mig_run_timeout(argv, log ? log : "/dev/null", CTR_RUNC_TIMEOUT_MS))
-		return 0;
-	/* gone already is what was asked for */
-	n = 0;
-	runc_argv0(argv, &n, root);
-	argv[n++] = "state";
-	argv[n++] = id;
-	argv[n] = NULL;
-	return ctr_capture(argv, out, sizeof(out), NULL, CTR_RUNC_TIMEOUT_MS) > 0 ? 0 : -EIO;
+	runc_argv0(del, &n, root);
+	del[n++] = "delete";
+	del[n++] = "--force";
+	del[n++] = id;
+	del[n] = NULL;
+	runc_argv0(st, &m, root);
+	st[m++] = "state";
+	st[m++] = id;
+	st[m] = NULL;
+	/*
+	 * runc 1.1's --force sends SIGKILL and gives up when the init has not
+	 * gone within 10 s, which a loaded host misses: again until runc no
+	 * longer knows it (gone already is what was asked for).
+	 */
+	for (int i = 0; i < RUNC_DELETE_TRIES; i++) {
+		if (!mig_run_timeout(del, log ? log : "/dev/null", CTR_RUNC_TIMEOUT_MS))
+			return 0;
+		if (ctr_capture(st, out, sizeof(out), NULL, CTR_RUNC_TIMEOUT_MS) > 0)
+			return 0;
+		sleep(2);
+	}
+	return -EIO;
 }
 
 int ctr_runc_kill(const char *root, const char *id, const char *log)
