@@ -178,6 +178,34 @@ static void test_check_here(void **state)
 	assert_true(ctr_check_here(&k, NULL, problem, sizeof(problem)) < 0);
 }
 
+/* Podman's mounts: a named volume mounted twice is one volume to copy
+ * (the destination would refuse to make its name a second time); kinds
+ * ferry cannot check are left out. */
+static void test_volumes_twice(void **state)
+{
+	struct ctr_info ci;
+	char err[512];
+
+	(void)state;
+	memset(&ci, 0, sizeof(ci));
+	strcpy(ci.w.engine, "podman");
+	strcpy(ci.w.id, hex1);
+	strcpy(ci.w.image, hex2);
+	strcpy(ci.w.name, "web-1");
+	fake("volume\tvol1\t/var/lib/v/vol1/_data\t/data\n"
+	     "bind\t\t/srv/shared\t/shared\n"
+	     "volume\tvol1\t/var/lib/v/vol1/_data\t/data2\n"
+	     "tmpfs\t\t\t/scratch\n"
+	     "volume\tvol2\t/var/lib/v/vol2/_data\t/other\n", 0);
+	assert_int_equal(ctr_volumes(&ci, err, sizeof(err)), 0);
+	assert_int_equal(ci.w.nvols, 3);
+	assert_string_equal(ci.w.vols[0].src, "vol1");
+	assert_string_equal(ci.w.vols[0].dest, "/data");
+	assert_int_equal(ci.w.vols[1].kind, WIRE_CTR_VOL_BIND);
+	assert_string_equal(ci.w.vols[2].src, "vol2");
+	assert_true(wire_ctr_ok(&ci.w));
+}
+
 /* A bundle under dir: config.json with cgroupsPath cg (none if NULL). */
 static void make_bundle(const char *bundle, const char *cg)
 {
@@ -415,6 +443,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_inspect),
 		cmocka_unit_test(test_check_here),
+		cmocka_unit_test(test_volumes_twice),
 		cmocka_unit_test(test_runc_inspect),
 		cmocka_unit_test(test_runc_cgroup),
 		cmocka_unit_test(test_runc_check_here),

@@ -379,6 +379,17 @@ int ctr_volumes(struct ctr_info *ci, char *err, size_t errlen)
 					 "%d bytes or more", ci->w.name, WIRE_CTR_PATH_MAX);
 			break;
 		}
+		/* one named volume mounted twice is one volume to copy: the
+		 * destination makes each name once */
+		for (i = 0; v->kind == WIRE_CTR_VOL_NAMED && i < (int)ci->w.nvols; i++)
+			if (ci->w.vols[i].kind == WIRE_CTR_VOL_NAMED && !strcmp(ci->w.vols[i].src, v->src))
+				break;
+		if (v->kind == WIRE_CTR_VOL_NAMED && i < (int)ci->w.nvols) {
+			ferry_say("container %s: volume %s is mounted at %s and at %s: copied once",
+				  ci->w.name, v->src, ci->w.vols[i].dest, v->dest);
+			memset(v, 0, sizeof(*v));
+			continue;
+		}
 		ci->w.nvols++;
 	}
 	free(out);

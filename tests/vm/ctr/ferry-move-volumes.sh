@@ -14,6 +14,8 @@
 #   and modes, byte for byte and attribute for attribute (a manifest on a
 #   before the run against one on b);
 # - the bind mount: the same host path, shared, still mounted and written;
+# - vol1 mounted a second time (read-only at /data2): one volume, copied
+#   once, and both mounts show it on b;
 # - the report: vol1 pre-copied with the 32 MiB before the freeze, and
 #   less than a quarter of that while frozen; the bind mount left in place.
 # First, b already has a volume of that name: ferry must refuse before any
@@ -74,7 +76,8 @@ if [ "$FERRY_ROLE" = a ]; then
 	chmod 0750 "$V/tree"
 	manifest "$V" >"$S/manifest.a"
 	step "run"
-	podman run -d -q --name c1 --network bridge -v vol1:/data -v "$S/bind:/bind" \
+	podman run -d -q --name c1 --network bridge -v vol1:/data -v vol1:/data2:ro \
+		-v "$S/bind:/bind" \
 		localhost/ferry-v:1 /bin/sh -c \
 		'echo written-on-a >/data/mark; /w/vol_churn /data &
 		 i=0; while :; do i=$((i+1)); echo $i >/data/count; echo $i >/bind/count; sleep 0.2; done' \
@@ -96,6 +99,8 @@ if [ "$FERRY_ROLE" = a ]; then
 	ctr_migrate c1 $PORT 3
 	grep -q "volume vol1 at /data: pre-copied" "$FERRY_OUT/migrate.log" ||
 		fail "the progress does not say how vol1 moved"
+	grep -q "volume vol1 is mounted at /data and at /data2: copied once" \
+		"$FERRY_OUT/migrate.log" || fail "the progress does not say vol1 is copied once"
 	grep -q "/bind at /bind: left in place" "$FERRY_OUT/migrate.log" ||
 		fail "the progress does not say how the bind mount moved"
 	vols=$(jq -r '.container.volumes[] | "\(.type) \(.source) \(.destination) \(.handling)"' \
@@ -133,6 +138,7 @@ case $v in OK*) ;; *) fail "the volume on b is not as the container left it on a
 manifest "$V" >"$FERRY_OUT/manifest.b"
 diff -u "$S/manifest.a" "$FERRY_OUT/manifest.b" || fail "the volume's static content differs on b"
 assert_eq "$(podman exec c1 cat /data/mark)" written-on-a "the volume's file written on a"
+assert_eq "$(podman exec c1 cat /data2/mark)" written-on-a "the same file through its second mount"
 before=$(cat "$S/count.before")
 c1=$(podman exec c1 cat /data/count)
 [ "$c1" -ge "$before" ] || fail "the volume went back: $before before the migration, $c1 on b"
