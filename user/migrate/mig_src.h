@@ -196,6 +196,9 @@ int src_final_dump(struct mig *m);
  * 'C' --container.
  * 1 handled, 0 not one of them, -1 bad (said). */
 int src_parse_precopy_opt(int c, const char *arg, struct opts *o);
+/* ferry migrate's whole command line into o (mig_opts.c): 0, or -1 when it
+ * is wrong (said); --help prints the manual and exits. */
+int src_parse_opts(int argc, char **argv, struct opts *o);
 /* SIGINT, SIGTERM, SIGHUP set ferry_interrupted (no SA_RESTART). */
 void src_catch_signals(void);
 
