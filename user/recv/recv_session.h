@@ -84,6 +84,17 @@ bool rs_record_undone(struct session *s, bool lost);
  * that lost the answer. */
 void rs_record(struct session *s, uint32_t state, const uint64_t *v);
 
+/* recv_restore.c */
+/* MOVE_ADDR: answered with the interface the address will go on, or an
+ * ERROR. */
+int recv_move_addr(struct session *s, const struct wire_msg *m);
+/* COMMIT of a process tree: CRIU's restore, guarded. */
+int recv_tree_restore(struct session *s, uint64_t *ms, struct criu_restore_stats *rs);
+/* Post-copy gives the tree up (it cannot go on without its pages): LOST on
+ * record before the kill when it may have reached the outside world (true,
+ * why in why), NOT_RESTORED after it otherwise. */
+bool recv_pc_give_up(struct session *s, char *why, size_t whylen);
+
 /* recv_ctr.c */
 /* CONTAINER: answered with CONTAINER_ACK, or an ERROR saying why not. */
 int recv_ctr_check(struct session *s, const struct wire_msg *m);
