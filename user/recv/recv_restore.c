@@ -149,7 +149,7 @@ static void undo_restore(void *arg, int phase)
 	/* the tree is gone: a source that asks may resume its copy, unless
 	 * it may have reached the world meanwhile */
 	if (phase == 1)
-		rs_record_undone(s, s->guard_lost);
+		rs_record(s, s->guard_lost ? WIRE_OUTCOME_LOST : WIRE_OUTCOME_NOT_RESTORED, NULL);
 	if (!s->move)
 		return;
 	if (phase == 0) {
@@ -182,7 +182,8 @@ bool recv_pc_give_up(struct session *s, char *why, size_t whylen)
 		lazy_server_wait(s->lazyd, 10000);
 		s->lazyd = 0;
 	}
-	if (rs_record_undone(s, out) && !out) {
+	if (rs_record(s, out ? WIRE_OUTCOME_LOST : WIRE_OUTCOME_NOT_RESTORED, NULL) ==
+	    WIRE_OUTCOME_LOST && !out) {
 		snprintf(why, whylen, "its guard found it reaching out");
 		out = true;
 	}

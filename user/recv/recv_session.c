@@ -63,11 +63,17 @@ int rs_err(struct session *s, int ret, const char *fmt, ...)
 	return ret;
 }
 
-void rs_record(struct session *s, uint32_t state, const uint64_t *v)
+uint32_t rs_record(struct session *s, uint32_t state, const uint64_t *v)
 {
 	struct recv_outcome_rec r = { .state = state, .session = getpid(), .time = (uint64_t)time(NULL) };
+	struct recv_outcome_rec had;
 	int ret;
 
+	/* LOST never turns milder, whoever writes after it (the guard, the
+	 * session): a source told NOT_RESTORED resumes its copy */
+	if (state != WIRE_OUTCOME_LOST && !recv_outcome_read(s->o->state_dir, s->id, &had) &&
+	    had.state == WIRE_OUTCOME_LOST)
+		return WIRE_OUTCOME_LOST;
 	if (v)
 		memcpy(r.v, v, sizeof(r.v));
 	snprintf(r.peer, sizeof(r.peer), "%s", s->peer.n ? s->peer.names[0] : "");
@@ -75,24 +81,7 @@ void rs_record(struct session *s, uint32_t state, const uint64_t *v)
 	if (ret)
 		rs_note("WARNING: cannot record the outcome in %s: %s (a source that lost the "
 		        "answer will stay frozen until settled)", s->o->state_dir, strerror(-ret));
-}
-
-/*
- * The record of a tree undone here: NOT_RESTORED, or LOST when a post-copy
- * tree may have reached the outside world (lost), or when another writer
- * (the guard, the session) already said LOST: an answer never turns milder,
- * since a source told NOT_RESTORED resumes its copy. True when it wrote
- * LOST.
- */
-bool rs_record_undone(struct session *s, bool lost)
-{
-	struct recv_outcome_rec r;
-
-	if (!lost && s->postcopy && !recv_outcome_read(s->o->state_dir, s->id, &r) &&
-	    r.state == WIRE_OUTCOME_LOST)
-		lost = true;
-	rs_record(s, lost ? WIRE_OUTCOME_LOST : WIRE_OUTCOME_NOT_RESTORED, NULL);
-	return lost;
+	return state;
 }
 
 /* `criu check` also fills CRIU's kernel-feature cache (/run/criu.kdat),
@@ -565,7 +554,8 @@ static int serve(struct session *s)
 				/* undone (CRIU's own cleanup or the guard): say so,
 				 * on the record first. A post-copy tree may have
 				 * run meanwhile (the guard asked if it reached out) */
-				bool lost = rs_record_undone(s, false);
+				bool lost = rs_record(s, WIRE_OUTCOME_NOT_RESTORED, NULL) ==
+					    WIRE_OUTCOME_LOST;
 
 				wire_send_error(&s->c, WIRE_NOT_RESTORED, lost ? WIRE_PC_LOST : ret,
 						"%s%s", s->err, lost ? "; the tree ran here and may "

@@ -77,12 +77,10 @@ struct session {
 void rs_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* s->err from fmt; returns ret. */
 int rs_err(struct session *s, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* The outcome of a tree undone here: NOT_RESTORED, or LOST (lost, or
- * already on record); true when LOST. */
-bool rs_record_undone(struct session *s, bool lost);
 /* The migration's outcome on the record (recv_outcome.h), for a source
- * that lost the answer. */
-void rs_record(struct session *s, uint32_t state, const uint64_t *v);
+ * that lost the answer; LOST on record stays (returned: the state now on
+ * record). */
+uint32_t rs_record(struct session *s, uint32_t state, const uint64_t *v);
 
 /* recv_restore.c */
 /* MOVE_ADDR: answered with the interface the address will go on, or an
