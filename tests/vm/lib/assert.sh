@@ -34,6 +34,19 @@ wait_port() {
 	done
 	fail "nothing listens on port $1 after ${2:-10} s"
 }
+# drop_session TABLE PORT TAG: drop this host's packets on the newest
+# migration connection a receiver on PORT accepted (its "connection from"
+# line in $FERRY_OUT/receive.log names the peer's end), in the output
+# chain `inet TABLE out` the caller made; that connection only: a source's
+# outcome queries come on new ones. TAG names the case in the messages.
+drop_session() {
+	local ap
+	ap=$(sed -n 's/^ferry receive: connection from [0-9.]*:\([0-9]*\):.*/\1/p' \
+	     "$FERRY_OUT/receive.log" | tail -n1)
+	[ -n "$ap" ] || fail "$3: no connection line in the receiver's log"
+	nft add rule inet "$1" out tcp sport "$2" tcp dport "$ap" drop
+	echo "$3: dropping this host's packets to the peer's port $ap"
+}
 # kill_receiver PID: SIGKILL a `ferry receive` server started in the
 # background (PID) and its sessions (a process per connection, in the
 # server's process group), not a session's restore guard (mig_guard.h: a

@@ -60,17 +60,6 @@ if [ "$FERRY_ROLE" = b ]; then
 	hold_hook commit
 	echo "action-script /tmp/commit-hook.sh" >/tmp/commit-criu.conf
 	export CRIU_CONFIG_FILE=/tmp/commit-criu.conf
-	drop_session() {	# drop b's packets on the current migration connection
-		# this connection only: a's queries come on new ones. The
-		# session's own line names a's end of it (the receiver logs
-		# each connection as it accepts it).
-		local ap
-		ap=$(sed -n 's/^ferry receive: connection from [0-9.]*:\([0-9]*\):.*/\1/p' \
-		     "$FERRY_OUT/receive.log" | tail -n1)
-		[ -n "$ap" ] || fail "$t: no connection line in the receiver's log"
-		nft add rule inet ferrytest out tcp sport $PORT tcp dport "$ap" drop
-		echo "$t: dropping b's packets to a's port $ap"
-	}
 	nft add table inet ferrytest
 	nft add chain inet ferrytest out '{ type filter hook output priority 0; }'
 	# (|| true, not "; true": under set -e a failing kill, of a receiver
@@ -88,7 +77,7 @@ if [ "$FERRY_ROLE" = b ]; then
 			restoring "$n"
 			wait_held commit "$r" "$FERRY_OUT/receive.log" 120
 			case $c in
-			A)	drop_session
+			A)	drop_session ferrytest $PORT "$t"
 				: >/tmp/commit-release
 				barrier "$t-back" 600
 				nft flush chain inet ferrytest out ;;
@@ -99,7 +88,7 @@ if [ "$FERRY_ROLE" = b ]; then
 				sleep $cut
 				ip link set "$FERRY_NETDEV" up
 				barrier "$t-back" 600 ;;
-			C)	drop_session
+			C)	drop_session ferrytest $PORT "$t"
 				: >/tmp/commit-release
 				for k in $(seq 3000); do
 					[ "$(grep -l '^1 ' $OUTC/* 2>/dev/null | wc -l)" -ge "$((i))" ] && break

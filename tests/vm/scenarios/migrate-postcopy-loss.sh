@@ -48,14 +48,6 @@ if [ "$FERRY_ROLE" = b ]; then
 	}
 	serve
 	failed_count() { grep -c "post-copy failed after the tree ran here" "$FERRY_OUT/receive.log" || true; }
-	drop_session() {	# b's packets on the migration connection dropped
-		local ap
-		ap=$(sed -n 's/^ferry receive: connection from [0-9.]*:\([0-9]*\):.*/\1/p' \
-		     "$FERRY_OUT/receive.log" | tail -n1)
-		[ -n "$ap" ] || fail "$t: no connection line in the receiver's log"
-		nft add rule inet pcltest out tcp sport $PORT tcp dport "$ap" drop
-		echo "$t: dropping b's packets to a's port $ap"
-	}
 	runs_count() { grep -c "post-copy: the tree runs here" "$FERRY_OUT/receive.log" || true; }
 	n=0 nrun=0
 	for t in L1 L2 L4 L3; do
@@ -67,7 +59,7 @@ if [ "$FERRY_ROLE" = b ]; then
 		if [ "$t" = L4 ]; then
 			# the window held open: no page reaches the tree (a
 			# guest this slow once had every page before the kill)
-			drop_session
+			drop_session pcltest $PORT "$t"
 			: >/tmp/pcl-release
 			for i in $(seq 1200); do [ "$(runs_count)" -ge "$nrun" ] && break; sleep 0.1; done
 			[ "$(runs_count)" -ge "$nrun" ] || fail "L4: the tree never ran on b"
@@ -88,7 +80,7 @@ if [ "$FERRY_ROLE" = b ]; then
 			[ -s "$FERRY_SHARED/killed-host-a" ] || fail "L3: host a was not killed within 300 s"
 			echo "L3: host a killed with the restore held at pre-resume"
 		else
-			drop_session
+			drop_session pcltest $PORT "$t"
 		fi
 		: >/tmp/pcl-release
 		t0=$(date +%s)
