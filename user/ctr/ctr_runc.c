@@ -55,23 +55,6 @@ static int json_scalar(const char *js, const char *key, char *out, size_t size)
 	return 0;
 }
 
-/* A clean absolute path: no "", "." or ".." component (the wire's rule). */
-static bool clean_path(const char *p)
-{
-	const char *c = p;
-
-	if (p[0] != '/' || !p[1])
-		return false;
-	while (*c == '/') {
-		size_t n = strcspn(c + 1, "/");
-
-		if (!n || (n == 1 && c[1] == '.') || (n == 2 && c[1] == '.' && c[2] == '.'))
-			return false;
-		c += 1 + n;
-	}
-	return true;
-}
-
 /* BUNDLE/config.json, whole, into a malloc'ed NUL-terminated buffer. */
 static int read_config(const char *bundle, char **text, size_t *len)
 {
@@ -152,7 +135,7 @@ int ctr_runc_cgroup(const char *bundle, const char *id, char *out, size_t size)
 		return ret;
 	if (strchr(path, ':'))
 		return -ENOTSUP;	/* systemd's slice:prefix:name */
-	if (!clean_path(path) || strlen(path) + sizeof("/sys/fs/cgroup") > size)
+	if (!wire_clean_abs_path(path) || strlen(path) + sizeof("/sys/fs/cgroup") > size)
 		return -EINVAL;
 	snprintf(out, size, "/sys/fs/cgroup%s", path);
 	return 0;
@@ -204,7 +187,7 @@ int ctr_runc_inspect(const char *root, const char *id, struct ctr_info *ci, char
 		return ferry_errf(err, errlen, -ESRCH, "runc container %s has no running init", id);
 	ci->pid = (pid_t)pid;
 	if (json_scalar(out, "bundle", ci->w.bundle, sizeof(ci->w.bundle)) ||
-	    !clean_path(ci->w.bundle))
+	    !wire_clean_abs_path(ci->w.bundle))
 		return ferry_errf(err, errlen, -EPROTO, "runc state %s: no usable bundle path", id);
 	ret = ctr_runc_config_hash(ci->w.bundle, ci->w.image);
 	if (ret)

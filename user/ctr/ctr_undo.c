@@ -112,9 +112,24 @@ static void walk(struct undo_walk *w, const char *dir, int depth)
 	closedir(d);
 }
 
-/* Processes naming the container on their command line (conmon, runc) that
- * started after since, should one live outside those cgroups: SIGKILL. */
-static int kill_by_cmdline(const char *id, uint64_t since)
+/* Does the command line cmd (n bytes, NUL-separated, NUL-terminated) name
+ * container id? Anywhere in it (Podman's 64-digit IDs: conmon, runc), or,
+ * exact, as an argument of a runc (a runc ID may be short). */
+static bool cmdline_names(const char *cmd, int n, const char *id, bool exact)
+{
+	const char *a, *base = strrchr(cmd, '/') ? strrchr(cmd, '/') + 1 : cmd;
+	bool named = false;
+
+	if (!exact)
+		return memmem(cmd, (size_t)n, id, strlen(id)) != NULL;
+	for (a = cmd + strlen(cmd) + 1; !strcmp(base, "runc") && a < cmd + n; a += strlen(a) + 1)
+		named |= !strcmp(a, id);
+	return named;
+}
+
+/* Processes naming the container on their command line that started after
+ * since, should one live outside its cgroups: SIGKILL. */
+static int kill_by_cmdline(const char *id, bool exact, uint64_t since)
 {
 	char path[64], cmd[8192];
 	struct dirent *de;
@@ -129,13 +144,11 @@ static int kill_by_cmdline(const char *id, uint64_t since)
 		if (!ferry_parse_u64(de->d_name, 2, INT32_MAX, &pid) || (pid_t)pid == getpid())
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-		n = ferry_read_file(path, cmd, sizeof(cmd));
+		n = ferry_read_file(path, cmd, sizeof(cmd) - 1);
 		if (n <= 0)
 			continue;
-		for (int i = 0; i < n - 1; i++)
-			if (!cmd[i])
-				cmd[i] = ' ';
-		if (!strstr(cmd, id))
+		cmd[n] = 0;
+		if (!cmdline_names(cmd, n, id, exact))
 			continue;
 		st = mig_pid_starttime((pid_t)pid);
 		if (st && st >= since && !kill((pid_t)pid, SIGKILL))
@@ -159,7 +172,7 @@ int ctr_undo_restore(const char *id, uint64_t since)
 
 		w.populated = 0;
 		walk(&w, CGROUP_ROOT, 0);
-		killed = kill_by_cmdline(id, since);
+		killed = kill_by_cmdline(id, false, since);
 		if (!w.populated && !killed) {
 			if (++quiet >= 3)
 				return 0;
@@ -169,43 +182,6 @@ int ctr_undo_restore(const char *id, uint64_t since)
 		usleep(100000);
 	}
 	return -ETIMEDOUT;
-}
-
-/* A `runc ... ID` process (argv[0] runc, ID one of its arguments) started
- * after since: SIGKILL. An exact match: a runc ID may be short. */
-static int kill_runc_cmdline(const char *id, uint64_t since)
-{
-	char path[64], cmd[8192];
-	struct dirent *de;
-	int killed = 0, n;
-	DIR *d = opendir("/proc");
-
-	if (!d)
-		return 0;
-	while ((de = readdir(d))) {
-		uint64_t pid, st;
-		const char *a, *base;
-		bool runc, named = false;
-
-		if (!ferry_parse_u64(de->d_name, 2, INT32_MAX, &pid) || (pid_t)pid == getpid())
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-		n = ferry_read_file(path, cmd, sizeof(cmd) - 1);
-		if (n <= 0)
-			continue;
-		cmd[n] = 0;
-		base = strrchr(cmd, '/') ? strrchr(cmd, '/') + 1 : cmd;
-		runc = !strcmp(base, "runc");
-		for (a = cmd + strlen(cmd) + 1; runc && a < cmd + n; a += strlen(a) + 1)
-			named |= !strcmp(a, id);
-		if (!named)
-			continue;
-		st = mig_pid_starttime((pid_t)pid);
-		if (st && st >= since && !kill((pid_t)pid, SIGKILL))
-			killed++;
-	}
-	closedir(d);
-	return killed;
 }
 
 int ctr_undo_runc(const char *cgroup_dir, const char *id, uint64_t since)
@@ -218,7 +194,7 @@ int ctr_undo_runc(const char *cgroup_dir, const char *id, uint64_t since)
 
 		/* runc's restore may be between its steps: runc first, so
 		 * that it makes nothing more, then the cgroup it made */
-		killed = kill_runc_cmdline(id, since);
+		killed = kill_by_cmdline(id, true, since);
 		if (populated(cgroup_dir)) {
 			freeze_and_lock(cgroup_dir);
 			write_str(cgroup_dir, "cgroup.kill", "1");

@@ -406,6 +406,8 @@ int wire_parse_ctr(struct wire_conn *c, const struct wire_msg *m, struct wire_ct
  * the image 64 hex digits, no volumes, the bundle an absolute path without
  * "." or ".." components, the share marker 32 hex digits. */
 bool wire_ctr_ok(const struct wire_ctr *k);
+/* An absolute path of clean components: no "", "." or ".." among them. */
+bool wire_clean_abs_path(const char *p);
 /* The name rule alone (also what `--container` accepts: a name, or an ID
  * or its prefix, whose hex digits fit it) */
 bool wire_ctr_name_ok(const char *name);

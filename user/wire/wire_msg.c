@@ -575,8 +575,7 @@ static bool ctr_vol_ok(const struct wire_ctr_vol *v)
 	return v->kind == WIRE_CTR_VOL_BIND && v->src[0] == '/';
 }
 
-/* An absolute path of clean components: no "", "." or ".." among them. */
-static bool clean_abs_path(const char *p)
+bool wire_clean_abs_path(const char *p)
 {
 	const char *c = p;
 
@@ -597,7 +596,7 @@ static bool runc_ok(const struct wire_ctr *k)
 	size_t n = strlen(k->share);
 
 	if (!wire_ctr_name_ok(k->id) || strcmp(k->id, k->name) || !hex64(k->image) ||
-	    k->nvols || !clean_abs_path(k->bundle) || n != WIRE_CTR_SHARE_LEN)
+	    k->nvols || !wire_clean_abs_path(k->bundle) || n != WIRE_CTR_SHARE_LEN)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (!isxdigit((unsigned char)k->share[i]) || isupper((unsigned char)k->share[i]))
