@@ -29,12 +29,13 @@ migs=$(soak_share "${FERRY_SOAK_MIGRATIONS:-4}")
 # rx_start I: this host's receiver for migration I. The source of
 # migration I-1 starts it as soon as its own copy is gone, so that its
 # start-up overlaps the checks of I-1 (a cycle is ~20% shorter).
-# --phase-timeout 900: the soak hunts kernel faults, and a TCG machine
-# shared with other guests once stretched a source's handshake past the
-# default 120 s (migration 17 of a 6.12 run ended there, no fault in sight).
+# --auth-timeout 120, --phase-timeout 900: the soak hunts kernel faults,
+# and a TCG machine shared with other guests (load 8 on 2 cores) stretched
+# a source's TLS handshake and HELLO past the default 10 s (migration 19 of
+# a 6.12 pingpong-thp run ended there, no fault in sight).
 rx_start() {
 	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$MPORT" --once --allow-addr "$VIP/24" --dir /var/tmp \
-		--phase-timeout 900 \
+		--auth-timeout 120 --phase-timeout 900 \
 		>"$FERRY_OUT/receive.log" 2>&1 &
 	RX_PID=$!
 	wait_port "$MPORT"
