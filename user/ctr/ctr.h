@@ -16,9 +16,10 @@
  * The destination keeps the pre-copied pages as CRIU images (imgchain.h)
  * and restores with `podman container restore --import ARCHIVE
  * --import-previous TAR`, where TAR holds those images as pre-checkpoint/
- * (written while the source checkpoints). That copies the pre-copied pages
- * twice more on the destination's disk (the tar, Podman's unpacking of it),
- * which a process tree's restore does not need.
+ * (written while the source checkpoints; the chain is removed once the
+ * tar holds it). The pre-copied pages still stand twice on the
+ * destination's disk (the tar, Podman's unpacking of it), which a process
+ * tree's restore does not need.
  *
  * Podman runs as a child with a bounded wait; its output is captured to a
  * bound and only parsed in the fixed forms asked for.

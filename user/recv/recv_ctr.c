@@ -55,8 +55,26 @@ int recv_ctr_check(struct session *s, const struct wire_msg *m)
  * A container's parent images as Podman takes them: a tar of the chain,
  * written while the source checkpoints. It duplicates the pre-copied pages
  * on this disk: charged to the budget first (its size is that of the
- * chain's files, which recv_charge() counted as they came).
+ * chain's files, which recv_charge() counted as they came). Once the tar
+ * holds them, the chain's rounds go: Podman unpacks the tar into its own
+ * directory, and with the chain kept a 1 GiB container's pages stood three
+ * times on the destination's tmpfs, which ran out (ENOSPC in Podman's
+ * restore, bench/container on 6.12).
  */
+/* The chain's rounds r0 .. rTOP, removed (the tar has their pages). */
+static void drop_rounds(struct session *s)
+{
+	char path[4200];
+	uint64_t top;
+
+	if (!imgchain_top(s->ic) || !ferry_parse_u64(imgchain_top(s->ic) + 1, 0, UINT32_MAX, &top))
+		return;
+	for (uint64_t r = 0; r <= top; r++) {
+		snprintf(path, sizeof(path), "%s/r%llu", s->dir, (unsigned long long)r);
+		mig_rmtree(path);
+	}
+}
+
 int recv_ctr_previous(struct session *s)
 {
 	char abs_dir[PATH_MAX], top[PATH_MAX + 64];
@@ -73,6 +91,7 @@ int recv_ctr_previous(struct session *s)
 			       sizeof(s->err));
 	if (ret)
 		return ret;
+	drop_rounds(s);
 	rs_note("pre-copied images packed for podman in %llu ms",
 	        (unsigned long long)((ferry_now_ns() - t) / 1000000));
 	return 0;
