@@ -45,7 +45,10 @@ void src_report(struct mig *m)
 		json_str(&j, "engine", m->ctr->w.engine);
 		json_str(&j, "id", m->ctr->w.id);
 		json_str(&j, "name", m->ctr->w.name);
+		/* runc: config.json's SHA-256, and where that is */
 		json_str(&j, "image", m->ctr->w.image);
+		if (m->ctr->w.bundle[0])
+			json_str(&j, "bundle", m->ctr->w.bundle);
 		json_arr_open(&j, "volumes");
 		for (uint32_t i = 0; i < m->ctr->w.nvols; i++) {
 			const struct wire_ctr_vol *v = &m->ctr->w.vols[i];
