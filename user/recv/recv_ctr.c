@@ -152,17 +152,13 @@ static void undo_restore_runc(void *arg, int phase)
  */
 static int restore_runc(struct session *s, uint64_t *ms)
 {
-	char link[4300], target[64], work[4300], out[4300];
+	char work[4300], out[4300];
 	uint64_t t;
 	int ret;
 
-	if (!imgchain_top(s->ic))
-		return rs_err(s, -EPROTO, "commit before the last pre-copy round");
-	snprintf(link, sizeof(link), "%s/parent", s->final_dir);
-	snprintf(target, sizeof(target), "../%s", imgchain_top(s->ic));
-	unlink(link);
-	if (symlink(target, link))
-		return rs_err(s, -errno, "symlink %s: %s", link, strerror(errno));
+	ret = recv_link_parent(s);
+	if (ret)
+		return ret;
 	snprintf(work, sizeof(work), "%s/runc-work", s->dir);
 	snprintf(out, sizeof(out), "%s/runc-%s.log", s->o->dir, s->ctr.id);
 	rs_note("final images received: restoring runc container %s", s->ctr.name);

@@ -260,12 +260,9 @@ static int restore_swrk(struct session *s, char *log, size_t loglen)
 	return ret;
 }
 
-int recv_tree_restore(struct session *s, uint64_t *ms, struct criu_restore_stats *rs)
+int recv_link_parent(struct session *s)
 {
-	const char *argv[16 + MAX_CRIU_ARGS];
-	char link[4300], stats[4300], tail[2048], target[64], log[4300];
-	uint64_t t;
-	int n = 0, ret;
+	char link[4300], target[64];
 
 	if (!imgchain_top(s->ic))
 		return rs_err(s, -EPROTO, "commit before the last pre-copy round");
@@ -274,6 +271,19 @@ int recv_tree_restore(struct session *s, uint64_t *ms, struct criu_restore_stats
 	unlink(link);
 	if (symlink(target, link))
 		return rs_err(s, -errno, "symlink %s: %s", link, strerror(errno));
+	return 0;
+}
+
+int recv_tree_restore(struct session *s, uint64_t *ms, struct criu_restore_stats *rs)
+{
+	const char *argv[16 + MAX_CRIU_ARGS];
+	char stats[4300], tail[2048], log[4300];
+	uint64_t t;
+	int n = 0, ret;
+
+	ret = recv_link_parent(s);
+	if (ret)
+		return ret;
 	argv[n++] = "criu";
 	argv[n++] = "restore";
 	argv[n++] = "-D";

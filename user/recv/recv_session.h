@@ -86,6 +86,8 @@ uint32_t rs_record(struct session *s, uint32_t state, const uint64_t *v);
 /* MOVE_ADDR: answered with the interface the address will go on, or an
  * ERROR. */
 int recv_move_addr(struct session *s, const struct wire_msg *m);
+/* final/parent -> ../rTOP: the final images on top of the pre-copied chain. */
+int recv_link_parent(struct session *s);
 /* COMMIT of a process tree: CRIU's restore, guarded. */
 int recv_tree_restore(struct session *s, uint64_t *ms, struct criu_restore_stats *rs);
 /* Post-copy gives the tree up (it cannot go on without its pages): LOST on
