@@ -34,6 +34,7 @@
 
 struct undo_walk {
 	const char *id;
+	const char *dir;	/* runc: its one cgroup, exactly (else: by ID) */
 	int populated;	/* matching cgroups with tasks left */
 };
 
@@ -84,6 +85,17 @@ static void freeze_and_lock(const char *dir)
 		ctr_net_lock(&ci, true, NULL, 0);
 }
 
+/* One of the container's cgroups: frozen and locked, killed, removed. */
+static void kill_cgroup(struct undo_walk *w, const char *dir)
+{
+	if (populated(dir))
+		freeze_and_lock(dir);	/* may have appeared since the last sweep */
+	write_str(dir, "cgroup.kill", "1");
+	if (populated(dir))
+		w->populated++;
+	rmdir(dir);	/* fails while populated: the next sweep */
+}
+
 static void walk(struct undo_walk *w, const char *dir, int depth)
 {
 	char sub[4096];
@@ -102,12 +114,7 @@ static void walk(struct undo_walk *w, const char *dir, int depth)
 			continue;
 		}
 		/* the whole subtree goes: no need to look below */
-		if (populated(sub))
-			freeze_and_lock(sub);	/* may have appeared since the last sweep */
-		write_str(sub, "cgroup.kill", "1");
-		if (populated(sub))
-			w->populated++;
-		rmdir(sub);	/* fails while populated: the next sweep */
+		kill_cgroup(w, sub);
 	}
 	closedir(d);
 }
@@ -158,22 +165,22 @@ static int kill_by_cmdline(const char *id, bool exact, uint64_t since)
 	return killed;
 }
 
-int ctr_undo_restore(const char *id, uint64_t since)
+/* runc or CRIU may be between steps: sweep until three quiet rounds. */
+static int sweep(struct undo_walk *w, uint64_t since)
 {
 	uint64_t deadline = ferry_now_ns() + (uint64_t)UNDO_MS * 1000000;
-	struct undo_walk w = { .id = id };
 	int quiet = 0;
 
-	if (strlen(id) < 12)
-		return -EINVAL;	/* never a prefix that could name another */
-	/* runc or CRIU may be between steps: sweep until three quiet rounds */
 	while (ferry_now_ns() < deadline) {
 		int killed;
 
-		w.populated = 0;
-		walk(&w, CGROUP_ROOT, 0);
-		killed = kill_by_cmdline(id, false, since);
-		if (!w.populated && !killed) {
+		w->populated = 0;
+		if (w->dir)
+			kill_cgroup(w, w->dir);
+		else
+			walk(w, CGROUP_ROOT, 0);
+		killed = kill_by_cmdline(w->id, w->dir != NULL, since);
+		if (!w->populated && !killed) {
 			if (++quiet >= 3)
 				return 0;
 		} else {
@@ -184,30 +191,18 @@ int ctr_undo_restore(const char *id, uint64_t since)
 	return -ETIMEDOUT;
 }
 
+int ctr_undo_restore(const char *id, uint64_t since)
+{
+	struct undo_walk w = { .id = id };
+
+	if (strlen(id) < 12)
+		return -EINVAL;	/* never a prefix that could name another */
+	return sweep(&w, since);
+}
+
 int ctr_undo_runc(const char *cgroup_dir, const char *id, uint64_t since)
 {
-	uint64_t deadline = ferry_now_ns() + (uint64_t)UNDO_MS * 1000000;
-	int quiet = 0;
+	struct undo_walk w = { .id = id, .dir = cgroup_dir };
 
-	while (ferry_now_ns() < deadline) {
-		int left = 0, killed;
-
-		/* runc's restore may be between its steps: runc first, so
-		 * that it makes nothing more, then the cgroup it made */
-		killed = kill_by_cmdline(id, true, since);
-		if (populated(cgroup_dir)) {
-			freeze_and_lock(cgroup_dir);
-			write_str(cgroup_dir, "cgroup.kill", "1");
-			left = populated(cgroup_dir);
-		}
-		rmdir(cgroup_dir);	/* fails while populated, or if not there */
-		if (!left && !killed) {
-			if (++quiet >= 3)
-				return 0;
-		} else {
-			quiet = 0;
-		}
-		usleep(100000);
-	}
-	return -ETIMEDOUT;
+	return sweep(&w, since);
 }
