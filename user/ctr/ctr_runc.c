@@ -100,35 +100,23 @@ static int read_config(const char *bundle, char **text, size_t *len)
 	return 0;
 }
 
-int ctr_runc_config_hash(const char *bundle, char hex[WIRE_CTR_ID_LEN + 1])
+static int config_hash(const char *text, size_t len, char hex[WIRE_CTR_ID_LEN + 1])
 {
 	unsigned char d[32];
-	size_t len;
-	char *text;
-	int ret;
 
-	ret = read_config(bundle, &text, &len);
-	if (ret)
-		return ret;
-	ret = gnutls_hash_fast(GNUTLS_DIG_SHA256, text, len, d) ? -EIO : 0;
-	free(text);
-	for (int i = 0; !ret && i < 32; i++)
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, text, len, d))
+		return -EIO;
+	for (int i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", d[i]);
-	return ret;
+	return 0;
 }
 
-int ctr_runc_cgroup(const char *bundle, const char *id, char *out, size_t size)
+static int config_cgroup(const char *text, const char *id, char *out, size_t size)
 {
 	char path[1024];
-	size_t len;
-	char *text;
 	int ret;
 
-	ret = read_config(bundle, &text, &len);
-	if (ret)
-		return ret;
 	ret = json_scalar(text, "cgroupsPath", path, sizeof(path));
-	free(text);
 	if (ret == -ENOENT || (!ret && !path[0]))
 		snprintf(path, sizeof(path), "/%s", id);	/* runc's cgroupfs default */
 	else if (ret)
@@ -141,6 +129,34 @@ int ctr_runc_cgroup(const char *bundle, const char *id, char *out, size_t size)
 	return 0;
 }
 
+int ctr_runc_config_hash(const char *bundle, char hex[WIRE_CTR_ID_LEN + 1])
+{
+	size_t len;
+	char *text;
+	int ret;
+
+	ret = read_config(bundle, &text, &len);
+	if (ret)
+		return ret;
+	ret = config_hash(text, len, hex);
+	free(text);
+	return ret;
+}
+
+int ctr_runc_cgroup(const char *bundle, const char *id, char *out, size_t size)
+{
+	size_t len;
+	char *text;
+	int ret;
+
+	ret = read_config(bundle, &text, &len);
+	if (ret)
+		return ret;
+	ret = config_cgroup(text, id, out, size);
+	free(text);
+	return ret;
+}
+
 static void runc_argv0(const char **argv, int *n, const char *root)
 {
 	argv[(*n)++] = "runc";
@@ -148,14 +164,27 @@ static void runc_argv0(const char **argv, int *n, const char *root)
 	argv[(*n)++] = root;
 }
 
+/* `runc --root ROOT state ID`: its output into out, ctr_capture's result
+ * (0 it knows the container, > 0 it does not, -errno it could not run). */
+static int runc_state(const char *root, const char *id, char *out, size_t size)
+{
+	const char *argv[8];
+	int n = 0;
+
+	runc_argv0(argv, &n, root);
+	argv[n++] = "state";
+	argv[n++] = id;
+	argv[n] = NULL;
+	return ctr_capture(argv, out, size, NULL, CTR_RUNC_TIMEOUT_MS);
+}
+
 int ctr_runc_inspect(const char *root, const char *id, struct ctr_info *ci, char *err,
 		     size_t errlen)
 {
-	const char *argv[8];
 	char out[16384], v[WIRE_CTR_PATH_MAX];
 	unsigned char rnd[WIRE_CTR_SHARE_LEN / 2];
 	uint64_t pid;
-	int n = 0, ret;
+	int ret;
 
 	memset(ci, 0, sizeof(*ci));
 	if (!wire_ctr_name_ok(id))
@@ -163,11 +192,7 @@ int ctr_runc_inspect(const char *root, const char *id, struct ctr_info *ci, char
 	if (root[0] != '/')
 		return ferry_errf(err, errlen, -EINVAL, "--runc-root %s: not an absolute path",
 				  root);
-	runc_argv0(argv, &n, root);
-	argv[n++] = "state";
-	argv[n++] = id;
-	argv[n] = NULL;
-	ret = ctr_capture(argv, out, sizeof(out), NULL, CTR_RUNC_TIMEOUT_MS);
+	ret = runc_state(root, id, out, sizeof(out));
 	if (ret < 0)
 		return ferry_errf(err, errlen, ret, "runc state %s: %s", id,
 				  ret == -ENOENT ? "runc not found" : strerror(-ret));
@@ -281,19 +306,15 @@ int ctr_runc_checkpoint(const struct ctr_info *ci, const char *image_dir, const 
 
 int ctr_runc_delete(const char *root, const char *id, const char *log)
 {
-	const char *del[8], *st[8];
+	const char *del[8];
 	char out[256];
-	int n = 0, m = 0;
+	int n = 0;
 
 	runc_argv0(del, &n, root);
 	del[n++] = "delete";
 	del[n++] = "--force";
 	del[n++] = id;
 	del[n] = NULL;
-	runc_argv0(st, &m, root);
-	st[m++] = "state";
-	st[m++] = id;
-	st[m] = NULL;
 	/*
 	 * runc 1.1's --force sends SIGKILL and gives up when the init has not
 	 * gone within 10 s, which a loaded host misses: again until runc no
@@ -302,7 +323,7 @@ int ctr_runc_delete(const char *root, const char *id, const char *log)
 	for (int i = 0; i < RUNC_DELETE_TRIES; i++) {
 		if (!mig_run_timeout(del, log ? log : "/dev/null", CTR_RUNC_TIMEOUT_MS))
 			return 0;
-		if (ctr_capture(st, out, sizeof(out), NULL, CTR_RUNC_TIMEOUT_MS) > 0)
+		if (runc_state(root, id, out, sizeof(out)) > 0)
 			return 0;
 		sleep(2);
 	}
@@ -325,21 +346,17 @@ int ctr_runc_kill(const char *root, const char *id, const char *log)
 int ctr_runc_check_here(const struct wire_ctr *k, const char *root, char *problem, size_t size)
 {
 	const char *ver[] = { "runc", "--version", NULL };
-	const char *argv[8];
-	char out[4096], hash[WIRE_CTR_ID_LEN + 1], cg[4200], name[64];
+	char out[4096], hash[WIRE_CTR_ID_LEN + 1], cg[4200], name[64], *text;
 	struct stat sb;
-	int n = 0, ret, dfd;
+	size_t len;
+	int ret, cg_ret = 0, dfd;
 
 	ret = ctr_capture(ver, out, sizeof(out), NULL, CTR_RUNC_TIMEOUT_MS);
 	if (ret)
 		return ferry_errf(problem, size, ret < 0 ? ret : -ENOENT, "runc could not be run "
 				  "here (%s)", ret == -ENOENT || ret == 127 ? "not installed"
 				  : ret < 0 ? strerror(-ret) : "it failed");
-	runc_argv0(argv, &n, root);
-	argv[n++] = "state";
-	argv[n++] = k->id;
-	argv[n] = NULL;
-	ret = ctr_capture(argv, out, sizeof(out), NULL, CTR_RUNC_TIMEOUT_MS);
+	ret = runc_state(root, k->id, out, sizeof(out));
 	if (ret < 0)
 		return ferry_errf(problem, size, ret, "runc state: %s", strerror(-ret));
 	if (ret == 0)
@@ -357,17 +374,22 @@ int ctr_runc_check_here(const struct wire_ctr *k, const char *root, char *proble
 		return ferry_errf(problem, size, 1, "bundle %s here is not the source's (its marker "
 				  "%s is not seen here): a runc container moves only with its "
 				  "bundle on storage both hosts share", k->bundle, name);
-	ret = ctr_runc_config_hash(k->bundle, hash);
+	/* read once: what is hashed is what names the cgroup */
+	ret = read_config(k->bundle, &text, &len);
+	if (!ret) {
+		ret = config_hash(text, len, hash);
+		cg_ret = config_cgroup(text, k->id, cg, sizeof(cg));
+		free(text);
+	}
 	if (ret)
 		return ferry_errf(problem, size, 1, "%s/config.json here: %s", k->bundle,
 				  strerror(-ret));
 	if (strcmp(hash, k->image))
 		return ferry_errf(problem, size, 1, "%s/config.json here differs from the source's",
 				  k->bundle);
-	ret = ctr_runc_cgroup(k->bundle, k->id, cg, sizeof(cg));
-	if (ret)
-		return ferry_errf(problem, size, 1, "its cgroup: %s", ret == -ENOTSUP ?
-				  "a systemd cgroupsPath (not supported)" : strerror(-ret));
+	if (cg_ret)
+		return ferry_errf(problem, size, 1, "its cgroup: %s", cg_ret == -ENOTSUP ?
+				  "a systemd cgroupsPath (not supported)" : strerror(-cg_ret));
 	if (!stat(cg, &sb))
 		return ferry_errf(problem, size, 1, "its cgroup %s exists here", cg);
 	return 0;
@@ -377,7 +399,7 @@ int ctr_runc_restore(const struct wire_ctr *k, const char *root, const char *ima
 		     const char *work_dir, const char *out_log, int timeout_ms, char *err,
 		     size_t errlen)
 {
-	const char *argv[24], *st_argv[8];
+	const char *argv[24];
 	char pidf[4300], tail[2048], out[16384], status[64];
 	int n = 0, ret;
 
@@ -401,12 +423,7 @@ int ctr_runc_restore(const struct wire_ctr *k, const char *root, const char *ima
 	/* its output, and the container's own, which inherits it */
 	ret = mig_run_flags(argv, out_log, timeout_ms, MIG_RUN_DIE_WITH_PARENT);
 	if (!ret) {
-		n = 0;
-		runc_argv0(st_argv, &n, root);
-		st_argv[n++] = "state";
-		st_argv[n++] = k->id;
-		st_argv[n] = NULL;
-		if (ctr_capture(st_argv, out, sizeof(out), NULL, CTR_RUNC_TIMEOUT_MS) ||
+		if (runc_state(root, k->id, out, sizeof(out)) ||
 		    json_scalar(out, "status", status, sizeof(status)))
 			snprintf(status, sizeof(status), "unknown");
 		if (!strcmp(status, "running"))
