@@ -150,9 +150,9 @@ static void undo_restore_runc(void *arg, int phase)
  * A runc container: `runc restore` of the final images on top of the
  * pre-copied chain (final/parent -> ../rN, as for a tree).
  */
-static int restore_runc(struct session *s, uint64_t *ms)
+static int restore_runc(struct session *s, uint64_t *ms, struct criu_restore_stats *rs)
 {
-	char work[4300], out[4300];
+	char work[4300], out[4300], stats[4400];
 	uint64_t t;
 	int ret;
 
@@ -174,6 +174,9 @@ static int restore_runc(struct session *s, uint64_t *ms)
 		return -EIO;
 	}
 	s->t_restored = ferry_now_ns();
+	/* CRIU writes it where it works: runc's --work-path */
+	snprintf(stats, sizeof(stats), "%s/stats-restore", work);
+	criu_img_read_restore_stats(stats, rs);
 	rs_note("runc container %s restored in %llu ms (its output: %s)", s->ctr.name,
 		(unsigned long long)*ms, out);
 	return 0;
@@ -234,16 +237,8 @@ int recv_ctr_restore(struct session *s, uint64_t *ms, struct criu_restore_stats 
 	int ret;
 
 	memset(rs, 0, sizeof(*rs));
-	if (ctr_is_runc(&s->ctr)) {
-		char stats[4300];
-
-		ret = restore_runc(s, ms);
-		/* CRIU writes it where it works: runc's --work-path */
-		snprintf(stats, sizeof(stats), "%s/runc-work/stats-restore", s->dir);
-		if (!ret)
-			criu_img_read_restore_stats(stats, rs);
-		return ret;
-	}
+	if (ctr_is_runc(&s->ctr))
+		return restore_runc(s, ms, rs);
 	if (!s->ctr_previous[0])
 		return rs_err(s, -EPROTO, "commit before the last pre-copy round");
 	/* either every named volume came as VOLUME frames, both phases, or
