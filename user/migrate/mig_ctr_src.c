@@ -262,26 +262,23 @@ void src_ctr_resume(struct mig *m)
 
 void src_ctr_remove(struct mig *m)
 {
+	bool runc = ctr_is_runc(&m->ctr->w), keep = m->o->keep_source;
+	const char *id = m->ctr->w.id, *root = m->ctr->runc_root;
 	char log[4300];
+	int ret;
 
 	snprintf(log, sizeof(log), "%s/remove.log", m->dir);
-	if (ctr_is_runc(&m->ctr->w)) {
-		const char *root = m->ctr->runc_root;
-
-		if (m->o->keep_source ? ctr_runc_kill(root, m->ctr->w.id, log)
-				      : ctr_runc_delete(root, m->ctr->w.id, log)) {
-			m->keep_dir = true;
-			ferry_err("container %s runs on %s, but `runc --root %s %s %s` failed here "
-				  "(log %s): it stays frozen here; remove it", m->ctr->w.name,
-				  m->o->to, root, m->o->keep_source ? "kill" : "delete --force",
-				  m->ctr->w.id, log);
-		}
-	} else if (m->o->keep_source ? ctr_stop(m->ctr->w.id, log)
-				     : ctr_remove(m->ctr->w.id, log)) {
+	if (runc)
+		ret = keep ? ctr_runc_kill(root, id, log) : ctr_runc_delete(root, id, log);
+	else
+		ret = keep ? ctr_stop(id, log) : ctr_remove(id, log);
+	if (ret) {
 		m->keep_dir = true;
-		ferry_err("container %s runs on %s, but `podman %s %s` failed here (log %s): it "
+		ferry_err("container %s runs on %s, but `%s%s %s %s` failed here (log %s): it "
 			  "stays frozen here; remove it", m->ctr->w.name, m->o->to,
-			  m->o->keep_source ? "stop" : "rm -f", m->ctr->w.id, log);
+			  runc ? "runc --root " : "podman", runc ? root : "",
+			  runc ? (keep ? "kill" : "delete --force") : (keep ? "stop" : "rm -f"), id,
+			  log);
 	}
 	m->ctr_frozen = m->ctr_locked = false;	/* its links went with it */
 }
