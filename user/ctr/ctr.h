@@ -14,12 +14,12 @@
  * thawed if it could not restore, removed if it runs there.
  *
  * The destination keeps the pre-copied pages as CRIU images (imgchain.h)
- * and restores with `podman container restore --import ARCHIVE
- * --import-previous TAR`, where TAR holds those images as pre-checkpoint/
- * (written while the source checkpoints; the chain is removed once the
- * tar holds it). The pre-copied pages still stand twice on the
- * destination's disk (the tar, Podman's unpacking of it), which a process
- * tree's restore does not need.
+ * and restores with `podman container restore --import ARCHIVE`, whose
+ * spec.dump names a CRIU configuration file that has CRIU read ferry's
+ * images, the pre-copied pages lazily (ctr_criuconf.h). A container with
+ * a CRIU configuration of its own gets `--import-previous TAR` instead,
+ * TAR holding the chain as pre-checkpoint/ (written in the downtime; the
+ * chain is removed once the tar holds it).
  *
  * Podman runs as a child with a bounded wait; its output is captured to a
  * bound and only parsed in the fixed forms asked for.
@@ -125,9 +125,10 @@ int ctr_check_here(const struct wire_ctr *k, const char *log, char *problem, siz
 int ctr_previous_tar(const char *parent_dir, const char *work_dir, char *tarf, size_t size,
 		     char *err, size_t errlen);
 /*
- * Destination: restore from the received archive on top of previous_tar,
- * working in work_dir; vols_here: the named volumes are here already (not
- * in the archive). 0 when Podman says the container runs; otherwise
+ * Destination: restore from the received archive on top of previous_tar
+ * (NULL: the archive names CRIU's images itself, ctr_criuconf.h), working
+ * in work_dir; vols_here: the named volumes are here already (not in the
+ * archive). 0 when Podman says the container runs; otherwise
  * whatever Podman created is removed again and -EIO (why in err).
  */
 int ctr_restore(const struct wire_ctr *k, const char *archive, const char *previous_tar,

@@ -541,8 +541,10 @@ int ctr_restore(const struct wire_ctr *k, const char *archive, const char *previ
 	argv[n++] = "restore";
 	argv[n++] = "--import";
 	argv[n++] = archive;
-	argv[n++] = "--import-previous";
-	argv[n++] = previous_tar;
+	if (previous_tar) {	/* otherwise CRIU reads ferry's images (ctr_criuconf.h) */
+		argv[n++] = "--import-previous";
+		argv[n++] = previous_tar;
+	}
 	argv[n++] = "--tcp-established";	/* ignored by Podman if none were dumped */
 	if (vols_here)
 		argv[n++] = "--ignore-volumes";	/* the container takes them as they are */

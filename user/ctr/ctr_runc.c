@@ -396,8 +396,8 @@ int ctr_runc_check_here(const struct wire_ctr *k, const char *root, char *proble
 }
 
 int ctr_runc_restore(const struct wire_ctr *k, const char *root, const char *image_dir,
-		     const char *work_dir, const char *out_log, int timeout_ms, char *err,
-		     size_t errlen)
+		     const char *work_dir, bool lazy, const char *out_log, int timeout_ms,
+		     char *err, size_t errlen)
 {
 	const char *argv[24];
 	char pidf[4300], tail[2048], out[16384], status[64];
@@ -416,6 +416,8 @@ int ctr_runc_restore(const struct wire_ctr *k, const char *root, const char *ima
 	argv[n++] = "--bundle";
 	argv[n++] = k->bundle;
 	argv[n++] = "--tcp-established";
+	if (lazy)
+		argv[n++] = "--lazy-pages";
 	argv[n++] = "--pid-file";
 	argv[n++] = pidf;
 	argv[n++] = k->id;

@@ -80,13 +80,14 @@ int ctr_runc_kill(const char *root, const char *id, const char *log);
 int ctr_runc_check_here(const struct wire_ctr *k, const char *root, char *problem, size_t size);
 /*
  * Destination: `runc restore --detach` from image_dir (its parent link
- * already set), working in work_dir; the container's standard output and
- * error, and runc's, go to out_log. 0 when runc says it runs; otherwise
+ * already set), working in work_dir (lazy: with --lazy-pages, a lazy-pages
+ * server listening there); the container's standard output and error, and
+ * runc's, go to out_log. 0 when runc says it runs; otherwise
  * what runc made is deleted again and -EIO (why in err).
  */
 int ctr_runc_restore(const struct wire_ctr *k, const char *root, const char *image_dir,
-		     const char *work_dir, const char *out_log, int timeout_ms, char *err,
-		     size_t errlen);
+		     const char *work_dir, bool lazy, const char *out_log, int timeout_ms,
+		     char *err, size_t errlen);
 /*
  * Destination, in the restore guard once the receiver is gone: end what
  * the restore started: the container's cgroup (frozen, its network

@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include "ctr.h"
 #include "ctr_conntrack.h"
+#include "ctr_criuconf.h"
 #include "ctr_runc.h"
 #include "ctr_volsync.h"
 #include "mig.h"
@@ -52,8 +54,10 @@ int recv_ctr_check(struct session *s, const struct wire_msg *m)
 }
 
 /*
- * A container's parent images as Podman takes them: a tar of the chain,
- * written while the source checkpoints. It duplicates the pre-copied pages
+ * A container's parent images as Podman takes them when it cannot read
+ * ferry's own (ctr_criuconf.h: the container has an org.criu.config
+ * annotation of its own): a tar of the chain, written in the downtime. It
+ * duplicates the pre-copied pages
  * on this disk: charged to the budget first (its size is that of the
  * chain's files, which recv_charge() counted as they came). Once the tar
  * holds them, the chain's rounds go: Podman unpacks the tar into its own
@@ -156,17 +160,25 @@ static int restore_runc(struct session *s, uint64_t *ms, struct criu_restore_sta
 	uint64_t t;
 	int ret;
 
-	ret = recv_link_parent(s);
+	ret = recv_link_parent(s, s->final_dir);
 	if (ret)
 		return ret;
-	snprintf(work, sizeof(work), "%s/runc-work", s->dir);
+	/* lazy: CRIU connects to the server in its work dir */
+	if (s->lazy) {
+		ret = recv_lazy_start(s, s->final_dir);
+		if (ret)
+			return ret;
+		snprintf(work, sizeof(work), "%s", s->final_dir);
+	} else {
+		snprintf(work, sizeof(work), "%s/runc-work", s->dir);
+	}
 	snprintf(out, sizeof(out), "%s/runc-%s.log", s->o->dir, s->ctr.id);
 	rs_note("final images received: restoring runc container %s", s->ctr.name);
 	t = ferry_now_ns();
 	ret = mig_guard_start(&s->guard, NULL, 0, 0, undo_restore_runc, s);
 	if (ret)
 		return rs_err(s, ret, "starting the restore guard: %s", strerror(-ret));
-	ret = ctr_runc_restore(&s->ctr, s->o->runc_root, s->final_dir, work, out,
+	ret = ctr_runc_restore(&s->ctr, s->o->runc_root, s->final_dir, work, s->lazy, out,
 			       s->o->restore_ms, s->err, sizeof(s->err));
 	*ms = (ferry_now_ns() - t) / 1000000;
 	if (ret) {
@@ -224,22 +236,68 @@ void recv_ctr_ct_undo(struct session *s)
 }
 
 /*
- * A container: Podman restores it from the archive on top of the newest
- * pre-copy image set (ctr.h). Podman removes what it made if it fails
- * (ctr_restore), so the source may resume.
+ * Podman is to restore from ferry's images (ctr_criuconf.h): the final dump
+ * unpacked beside the rounds, on top of the newest, lazily when this
+ * receiver restores lazily, and CRIU's configuration file written. 0; 1
+ * when Podman must restore from its own copy (why noted); -errno.
+ */
+static int podman_direct(struct session *s, const char *arch, char *img, size_t imglen,
+			 char *conf, size_t conflen)
+{
+	char abs_dir[PATH_MAX];
+	struct stat st;
+	int ret;
+
+	if (!realpath(s->dir, abs_dir))
+		return rs_err(s, -errno, "%s: %s", s->dir, strerror(errno));
+	snprintf(img, imglen, "%s/ctr-images", abs_dir);
+	snprintf(conf, conflen, "%s/%s", abs_dir, CTR_CRIU_CONF_NAME);
+	/* the final dump stands twice here: in the archive and unpacked */
+	if (stat(arch, &st))
+		return rs_err(s, -errno, "%s: %s", arch, strerror(errno));
+	ret = recv_charge(&s->budget, (uint64_t)st.st_size, s->err, sizeof(s->err));
+	if (ret)
+		return ret;
+	if (mkdir(img, 0700))
+		return rs_err(s, -errno, "%s: %s", img, strerror(errno));
+	ret = ctr_criuconf_prepare(arch, img, conf, s->dir, s->err, sizeof(s->err));
+	if (ret > 0) {
+		rs_note("Podman restores from its own copy of the images: %s", s->err);
+		s->err[0] = 0;
+		mig_rmtree(img);
+		return 1;
+	}
+	if (!ret)
+		ret = recv_link_parent(s, img);
+	if (!ret && s->lazy)
+		ret = recv_lazy_start(s, img);
+	if (!ret)
+		ret = ctr_criuconf_write(conf, img, s->lazy, s->err, sizeof(s->err));
+	if (ret)
+		return ret < 0 ? ret : -EIO;
+	rs_note("Podman's CRIU restores from ferry's images%s (%s)",
+		s->lazy ? ", the pre-copied pages lazily" : "", img);
+	return 0;
+}
+
+/*
+ * A container: Podman restores it from the archive, CRIU reading ferry's
+ * images (podman_direct), or Podman's own unpacking of the archive and of
+ * a tar of the chain (recv_ctr_previous). Podman removes what it made if
+ * it fails (ctr_restore), so the source may resume.
  */
 int recv_ctr_restore(struct session *s, uint64_t *ms, struct criu_restore_stats *rs)
 {
 	uint32_t nvols_here = 0, nnamed = 0;
-	bool vols_here;
-	char arch[4300];
+	char arch[4300], img[PATH_MAX + 64], conf[PATH_MAX + 64], stats[PATH_MAX + 80];
+	bool vols_here, direct;
 	uint64_t t;
 	int ret;
 
 	memset(rs, 0, sizeof(*rs));
 	if (ctr_is_runc(&s->ctr))
 		return restore_runc(s, ms, rs);
-	if (!s->ctr_previous[0])
+	if (!imgchain_top(s->ic))
 		return rs_err(s, -EPROTO, "commit before the last pre-copy round");
 	/* either every named volume came as VOLUME frames, both phases, or
 	 * none did and the archive carries them */
@@ -260,16 +318,42 @@ int recv_ctr_restore(struct session *s, uint64_t *ms, struct criu_restore_stats 
 	if (!s->ctr_archive)
 		return rs_err(s, -EPROTO, "commit without the container's checkpoint archive");
 	snprintf(arch, sizeof(arch), "%s/%s", s->final_dir, CTR_ARCHIVE_NAME);
+	ret = podman_direct(s, arch, img, sizeof(img), conf, sizeof(conf));
+	if (ret < 0)
+		return ret;
+	direct = ret == 0;
+	if (!direct) {
+		ret = recv_ctr_previous(s);
+		if (ret)
+			return ret;
+	}
 	rs_note("checkpoint archive received: restoring container %s with podman", s->ctr.name);
 	t = ferry_now_ns();
 	ret = mig_guard_start(&s->guard, NULL, 0, 0, undo_restore_ctr, s);
-	if (ret)
+	if (ret) {
+		if (direct)
+			unlink(conf);
 		return rs_err(s, ret, "starting the restore guard: %s", strerror(-ret));
+	}
 	ct_make(s);
-	ret = ctr_restore(&s->ctr, arch, s->ctr_previous, vols_here, s->dir, s->o->restore_ms,
-			  s->err, sizeof(s->err));
+	ret = ctr_restore(&s->ctr, arch, direct ? NULL : s->ctr_previous, vols_here, s->dir,
+			  s->o->restore_ms, s->err, sizeof(s->err));
+	/* CRIU read it when the restore began; the container's annotation
+	 * keeps naming it, so it must not outlive this restore */
+	if (direct)
+		unlink(conf);
 	*ms = (ferry_now_ns() - t) / 1000000;
 	if (ret) {
+		char lines[2048];
+		size_t l = strlen(s->err);
+
+		if (direct) {	/* CRIU's log is where it worked */
+			snprintf(stats, sizeof(stats), "%s/restore.log", img);
+			mig_log_errors(stats, lines, sizeof(lines));
+			if (lines[0])
+				snprintf(s->err + l, sizeof(s->err) - l, "\nCRIU (%s):\n%s", stats,
+					 lines);
+		}
 		/* Podman removed what it knew of; what conmon and runc may
 		 * still bring up goes too */
 		mig_guard_fire(&s->guard);
@@ -277,6 +361,10 @@ int recv_ctr_restore(struct session *s, uint64_t *ms, struct criu_restore_stats 
 		return -EIO;
 	}
 	s->t_restored = ferry_now_ns();
+	if (direct) {	/* CRIU wrote it where it worked */
+		snprintf(stats, sizeof(stats), "%s/stats-restore", img);
+		criu_img_read_restore_stats(stats, rs);
+	}
 	rs_note("container %s restored in %llu ms", s->ctr.name, (unsigned long long)*ms);
 	return 0;
 }

@@ -260,17 +260,43 @@ static int restore_swrk(struct session *s, char *log, size_t loglen)
 	return ret;
 }
 
-int recv_link_parent(struct session *s)
+int recv_link_parent(struct session *s, const char *dir)
 {
 	char link[4300], target[64];
 
 	if (!imgchain_top(s->ic))
 		return rs_err(s, -EPROTO, "commit before the last pre-copy round");
-	snprintf(link, sizeof(link), "%s/parent", s->final_dir);
+	snprintf(link, sizeof(link), "%s/parent", dir);
 	snprintf(target, sizeof(target), "../%s", imgchain_top(s->ic));
 	unlink(link);
 	if (symlink(target, link))
 		return rs_err(s, -errno, "symlink %s: %s", link, strerror(errno));
+	return 0;
+}
+
+int recv_lazy_start(struct session *s, const char *dir)
+{
+	struct criu_lazy_stats ls;
+	uint64_t eager = 0;
+	int ret;
+
+	ret = criu_lazy_mark(dir, CRIU_LAZY_PARENT | (s->postcopy ? CRIU_LAZY_OWN : 0), &ls,
+			     s->err, sizeof(s->err));
+	if (!ret && s->postcopy)
+		ret = recv_pc_prepare(s, &eager);
+	if (!ret)
+		ret = lazy_server_start(dir, ls.tasks, s->postcopy ? &s->pc->rem : NULL, &s->lazyd,
+					s->err, sizeof(s->err));
+	if (ret)
+		return ret;
+	if (s->postcopy)
+		recv_pc_started(s);
+	rs_note("lazy restore: %llu pages left to the lazy-pages server, %llu restored by "
+	        "CRIU%s", (unsigned long long)ls.lazy_pages, (unsigned long long)ls.eager_pages,
+	        s->postcopy ? " (post-copy: the final dump's own pages too)" : "");
+	if (s->postcopy)
+		rs_note("post-copy: %llu pages CRIU reads itself fetched first",
+			(unsigned long long)eager);
 	return 0;
 }
 
@@ -281,7 +307,7 @@ int recv_tree_restore(struct session *s, uint64_t *ms, struct criu_restore_stats
 	uint64_t t;
 	int n = 0, ret;
 
-	ret = recv_link_parent(s);
+	ret = recv_link_parent(s, s->final_dir);
 	if (ret)
 		return ret;
 	argv[n++] = "criu";
@@ -298,28 +324,9 @@ int recv_tree_restore(struct session *s, uint64_t *ms, struct criu_restore_stats
 	if (s->postcopy && !s->lazy)
 		return rs_err(s, -EPROTO, "post-copy, but no lazy restore here");
 	if (s->lazy) {
-		struct criu_lazy_stats ls;
-		uint64_t eager = 0;
-
-		ret = criu_lazy_mark(s->final_dir, CRIU_LAZY_PARENT |
-				     (s->postcopy ? CRIU_LAZY_OWN : 0), &ls, s->err, sizeof(s->err));
-		if (!ret && s->postcopy)
-			ret = recv_pc_prepare(s, &eager);
-		if (!ret)
-			ret = lazy_server_start(s->final_dir, ls.tasks, s->postcopy ? &s->pc->rem
-										   : NULL,
-						&s->lazyd, s->err, sizeof(s->err));
+		ret = recv_lazy_start(s, s->final_dir);
 		if (ret)
 			return ret;
-		if (s->postcopy)
-			recv_pc_started(s);
-		rs_note("lazy restore: %llu pages left to the lazy-pages server, %llu restored by "
-		        "CRIU%s", (unsigned long long)ls.lazy_pages,
-		        (unsigned long long)ls.eager_pages,
-		        s->postcopy ? " (post-copy: the final dump's own pages too)" : "");
-		if (s->postcopy)
-			rs_note("post-copy: %llu pages CRIU reads itself fetched first",
-				(unsigned long long)eager);
 		argv[n++] = "--lazy-pages";
 	}
 	for (int i = 0; i < s->o->ncriu_args; i++)

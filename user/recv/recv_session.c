@@ -244,11 +244,13 @@ static int preflight(struct session *s)
 		ledger_close(acct);
 		free(acct);
 	}
-	/* Podman restores a container's pages itself, eagerly */
-	s->lazy = !s->o->eager && !s->is_ctr && criu_lazy_usable();
-	if (!s->o->eager && !s->lazy && !s->is_ctr)
+	/* a container's too: runc restores it with --lazy-pages, and
+	 * Podman's runc through CRIU's configuration file (ctr_criuconf.h) */
+	s->lazy = !s->o->eager && criu_lazy_usable();
+	if (!s->o->eager && !s->lazy)
 		rs_note("userfaultfd restore is not available (criu check --feature "
-		        "uffd-noncoop): pre-copied pages will be restored before the tree runs");
+		        "uffd-noncoop): pre-copied pages will be restored before the %s runs",
+		        s->is_ctr ? "container" : "tree");
 	if (!ret)
 		ret = preflight_send_report(&s->c, &rep);
 	rs_note("pre-flight: %zu files checked, %zu problem%s", l.n, rep.n + rep.more,
@@ -323,11 +325,6 @@ static int end_round(struct session *s, bool last)
 	if (ret)
 		return rs_err(s, ret, "%s", imgchain_err(s->ic));
 	imgchain_stats(s->ic, &st);
-	if (last && s->is_ctr && !ctr_is_runc(&s->ctr)) {
-		ret = recv_ctr_previous(s);
-		if (ret)
-			return ret;
-	}
 	if (last)
 		rs_note("parent images ready: %llu pages in %u rounds (last round's pagemaps "
 		        "written in %llu ms)", (unsigned long long)st.cover_pages, st.rounds,

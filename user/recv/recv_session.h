@@ -86,8 +86,13 @@ uint32_t rs_record(struct session *s, uint32_t state, const uint64_t *v);
 /* MOVE_ADDR: answered with the interface the address will go on, or an
  * ERROR. */
 int recv_move_addr(struct session *s, const struct wire_msg *m);
-/* final/parent -> ../rTOP: the final images on top of the pre-copied chain. */
-int recv_link_parent(struct session *s);
+/* DIR/parent -> ../rTOP: the final images in DIR (a directory of the
+ * session's, beside the rounds) on top of the pre-copied chain. */
+int recv_link_parent(struct session *s, const char *dir);
+/* Lazy restore of the final images in DIR (CRIU's images and work dir):
+ * the pre-copied pages marked lazy, and the lazy-pages server listening
+ * there (s->lazyd). */
+int recv_lazy_start(struct session *s, const char *dir);
 /* COMMIT of a process tree: CRIU's restore, guarded. */
 int recv_tree_restore(struct session *s, uint64_t *ms, struct criu_restore_stats *rs);
 /* Post-copy gives the tree up (it cannot go on without its pages): LOST on
@@ -98,7 +103,8 @@ bool recv_pc_give_up(struct session *s, char *why, size_t whylen);
 /* recv_ctr.c */
 /* CONTAINER: answered with CONTAINER_ACK, or an ERROR saying why not. */
 int recv_ctr_check(struct session *s, const struct wire_msg *m);
-/* After the last pre-copy round: the images packed for --import-previous. */
+/* The pre-copied images packed for --import-previous (a restore that
+ * cannot read ferry's images directly). */
 int recv_ctr_previous(struct session *s);
 /* CONNTRACK: the entries kept until the restore. */
 int recv_ctr_conntrack(struct session *s, const struct wire_msg *m);

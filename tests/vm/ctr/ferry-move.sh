@@ -14,7 +14,11 @@
 # First, a destination without the image refuses it before anything is
 # frozen: exit status 3, and the container goes on running on a.
 # Also: the checkpoint took pages from ferry's parents (pages skipped in
-# parent), i.e. the pre-copy did the work, and the report says so.
+# parent), i.e. the pre-copy did the work, and the report says so; b's
+# Podman had CRIU read ferry's images (no --import-previous tar), the
+# pre-copied pages left to ferry's lazy-pages server, which had them all in
+# place before receive exited; the restore's CRIU configuration file, named
+# by the container's org.criu.config annotation, is gone.
 set -euo pipefail
 . "$FERRY_SRC/tests/vm/lib/assert.sh"
 . "$FERRY_SRC/tests/vm/lib/podman.sh"
@@ -59,6 +63,13 @@ step "load"
 podman load -q -i "$S/image.tar" >/dev/null
 ctr_receive $PORT
 assert_eq "$(podman inspect --format "$fmt" c1)" "$(cat "$S/ident")" "ID, name, IP and MAC on b"
+grep -q "Podman's CRIU restores from ferry's images, the pre-copied pages lazily" \
+	"$FERRY_OUT/receive.log" || fail "b's Podman did not restore from ferry's images"
+ctr_lazy_check "$FERRY_OUT/receive.log" 4000
+conf=$(podman inspect --format '{{index .Config.Annotations "org.criu.config"}}' c1)
+echo "org.criu.config: $conf"
+case $conf in */ferry-criu-restore.conf) ;; *) fail "annotation org.criu.config on b: '$conf'" ;; esac
+[ ! -e "$conf" ] || fail "CRIU's configuration for the restore outlived it: $conf"
 w=$(wpid)
 [ -n "$w" ] || fail "mig_workload does not run on b"
 v=$(workload_verify "$w" /proc/$w/root/tmp/w.pid.verify)

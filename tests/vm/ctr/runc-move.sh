@@ -15,7 +15,8 @@
 # anything is frozen (exit status 3): restored on b's copy it would lose
 # what it wrote on a. It goes on running on a.
 # Also: runc's checkpoint took pages from ferry's parents (the pre-copy did
-# the work).
+# the work), and b's `runc restore --lazy-pages` left them to ferry's
+# lazy-pages server, which had them all in place before receive exited.
 set -euo pipefail
 . "$FERRY_SRC/tests/vm/lib/assert.sh"
 . "$FERRY_SRC/tests/vm/lib/podman.sh"
@@ -142,6 +143,7 @@ wait $r || rc=$?
 cat "$FERRY_OUT/receive.log"
 assert_eq "$rc" 0 "ferry receive --once exit status"
 assert_eq "$(status r1)" running "runc's state of r1 on b"
+ctr_lazy_check "$FERRY_OUT/receive.log" 1024
 w=$(wpid)
 [ -n "$w" ] || fail "mig_workload does not run on b"
 v=$(workload_verify "$w" /proc/$w/root/tmp/w.pid.verify)

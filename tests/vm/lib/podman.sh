@@ -118,6 +118,17 @@ ctr_receive_refused() {
 	[ "$rc" != 0 ] || fail "the receiver $2 reported success"
 	[ -z "$(podman ps -aq)" ] || fail "the refused migration left a container on b"
 }
+# ctr_lazy_check LOG MIN (role b, after a ferry receive whose log is LOG):
+# the restore left at least MIN pre-copied pages to ferry's lazy-pages
+# server, and the server had every page in place before receive exited.
+ctr_lazy_check() {
+	local n
+	n=$(sed -n 's/.*lazy restore: \([0-9]*\) pages left to the lazy-pages server.*/\1/p' "$1" | tail -n1)
+	echo "pages left to the lazy-pages server: ${n:-none}"
+	[ "${n:-0}" -ge "$2" ] || fail "the restore was not lazy (${n:-no} pages left to the server, want >= $2)"
+	grep -q "lazy pages: all in place" "$1" || fail "the lazy-pages server did not report every page in place"
+}
+
 # ctr_receive PORT (role b): a `ferry receive --once` on PORT across a's
 # ctr_migrate (barriers ready, migrated): it must exit 0, and the
 # container c1 runs here

@@ -1,0 +1,500 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Podman's restore from ferry's own images; see ctr_criuconf.h. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "ctr.h"
+#include "ctr_criuconf.h"
+#include "mig.h"
+#include "util.h"
+
+/* ---- a skimmer of JSON text: where things are, nothing decoded ---------------- */
+
+#define JSON_DEPTH_MAX	64
+
+struct jcur {
+	const char *p, *end;
+	int depth;
+};
+
+static void jws(struct jcur *c)
+{
+	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
+		c->p++;
+}
+
+/* A string at c->p: its raw contents (between the quotes) in s, n; esc if
+ * it holds an escape, whose meaning this skimmer does not work out. */
+static int jstr(struct jcur *c, const char **s, size_t *n, bool *esc)
+{
+	if (c->p >= c->end || *c->p != '"')
+		return -EINVAL;
+	*s = ++c->p;
+	*esc = false;
+	while (c->p < c->end) {
+		unsigned char ch = (unsigned char)*c->p;
+
+		if (ch == '"') {
+			*n = (size_t)(c->p - *s);
+			c->p++;
+			return 0;
+		}
+		if (ch < 0x20)
+			return -EINVAL;
+		if (ch == '\\') {
+			*esc = true;
+			if (++c->p >= c->end || !*c->p || !strchr("\"\\/bfnrtu", *c->p))
+				return -EINVAL;
+			if (*c->p == 'u') {
+				if (c->end - c->p < 5)
+					return -EINVAL;
+				for (int i = 1; i <= 4; i++)
+					if (!isxdigit((unsigned char)c->p[i]))
+						return -EINVAL;
+				c->p += 4;
+			}
+		}
+		c->p++;
+	}
+	return -EINVAL;
+}
+
+static bool jword(struct jcur *c, const char *w)
+{
+	size_t n = strlen(w);
+
+	if ((size_t)(c->end - c->p) < n || memcmp(c->p, w, n))
+		return false;
+	c->p += n;
+	return true;
+}
+
+static int jvalue(struct jcur *c);
+
+/* An object or array at c->p, to its closing bracket. */
+static int jcontainer(struct jcur *c)
+{
+	char close = *c->p == '{' ? '}' : ']';
+	const char *s;
+	size_t n;
+	bool esc;
+	int ret;
+
+	if (++c->depth > JSON_DEPTH_MAX)
+		return -EINVAL;
+	c->p++;
+	jws(c);
+	if (c->p < c->end && *c->p == close) {
+		c->p++;
+		c->depth--;
+		return 0;
+	}
+	for (;;) {
+		if (close == '}') {
+			jws(c);
+			ret = jstr(c, &s, &n, &esc);
+			if (ret)
+				return ret;
+			jws(c);
+			if (c->p >= c->end || *c->p++ != ':')
+				return -EINVAL;
+		}
+		ret = jvalue(c);
+		if (ret)
+			return ret;
+		jws(c);
+		if (c->p >= c->end)
+			return -EINVAL;
+		if (*c->p == ',') {
+			c->p++;
+			continue;
+		}
+		if (*c->p++ != close)
+			return -EINVAL;
+		c->depth--;
+		return 0;
+	}
+}
+
+static int jvalue(struct jcur *c)
+{
+	const char *s;
+	size_t n;
+	bool esc;
+
+	jws(c);
+	if (c->p >= c->end)
+		return -EINVAL;
+	switch (*c->p) {
+	case '"':
+		return jstr(c, &s, &n, &esc);
+	case '{':
+	case '[':
+		return jcontainer(c);
+	case 't':
+		return jword(c, "true") ? 0 : -EINVAL;
+	case 'f':
+		return jword(c, "false") ? 0 : -EINVAL;
+	case 'n':
+		return jword(c, "null") ? 0 : -EINVAL;
+	default:
+		s = c->p;
+		while (c->p < c->end && *c->p && strchr("+-.0123456789eE", *c->p))
+			c->p++;
+		return c->p > s ? 0 : -EINVAL;
+	}
+}
+
+static bool raw_is(const char *s, size_t n, const char *want)
+{
+	return n == strlen(want) && !memcmp(s, want, n);
+}
+
+static bool raw_ends(const char *s, size_t n, const char *tail)
+{
+	size_t t = strlen(tail);
+
+	return n > t && s[n - t - 1] == '/' && !memcmp(s + n - t, tail, t);
+}
+
+bool ctr_criuconf_path_ok(const char *path)
+{
+	if (path[0] != '/' || strlen(path) > 4000)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+		if (*p <= ' ' || *p == 0x7f || *p == '"' || *p == '\'' || *p == '\\' || *p == '#')
+			return false;
+	return true;
+}
+
+/* Where the edit goes: [cut_from, cut_to) of the text is replaced by ins. */
+struct spec_edit {
+	const char *cut_from, *cut_to;
+	bool new_member;	/* ins is a whole "annotations" member */
+	bool new_object;	/* ins is the annotations object (for a null) */
+	bool comma;		/* ins follows another member */
+};
+
+/* The members of the annotations object at c->p: where ours goes. */
+static int scan_annotations(struct jcur *c, struct spec_edit *e, char *err, size_t errlen)
+{
+	const char *s, *v;
+	size_t n, vn;
+	bool esc, vesc, any = false;
+	int ret;
+
+	c->depth++;
+	c->p++;		/* '{' */
+	for (;;) {
+		jws(c);
+		if (c->p < c->end && *c->p == '}' && !any)
+			break;
+		ret = jstr(c, &s, &n, &esc);
+		if (ret)
+			return ret;
+		if (esc)
+			return ferry_errf(err, errlen, 1, "spec.dump: an annotation key with an "
+					  "escape");
+		jws(c);
+		if (c->p >= c->end || *c->p++ != ':')
+			return -EINVAL;
+		jws(c);
+		if (raw_is(s, n, CTR_CRIU_ANNOTATION)) {
+			const char *at = c->p;
+
+			if (e->cut_from)
+				return ferry_errf(err, errlen, 1, "spec.dump: annotation %s twice",
+						  CTR_CRIU_ANNOTATION);
+			ret = jstr(c, &v, &vn, &vesc);
+			if (ret)
+				return ret;
+			if (vesc || !raw_ends(v, vn, CTR_CRIU_CONF_NAME))
+				return ferry_errf(err, errlen, 1, "the container has an annotation "
+						  "%s of its own (%.*s)", CTR_CRIU_ANNOTATION,
+						  (int)(vn > 200 ? 200 : vn), v);
+			e->cut_from = at;	/* an earlier migration's: replaced */
+			e->cut_to = c->p;
+		} else {
+			ret = jvalue(c);
+			if (ret)
+				return ret;
+		}
+		any = true;
+		jws(c);
+		if (c->p < c->end && *c->p == ',') {
+			c->p++;
+			continue;
+		}
+		if (c->p >= c->end || *c->p != '}')
+			return -EINVAL;
+		break;
+	}
+	if (!e->cut_from) {	/* ours goes last */
+		e->cut_from = e->cut_to = c->p;
+		e->comma = any;
+	}
+	c->p++;		/* '}' */
+	c->depth--;
+	return 0;
+}
+
+int ctr_spec_annotate(const char *spec, size_t len, const char *conf, char **out, size_t *outlen,
+		      char *err, size_t errlen)
+{
+	struct jcur c = { .p = spec, .end = spec + len };
+	struct spec_edit e = { 0 };
+	const char *root_close = NULL, *s;
+	char ins[4200];
+	size_t n, il;
+	bool esc, any = false, seen = false;
+	int ret;
+
+	if (!ctr_criuconf_path_ok(conf))
+		return ferry_errf(err, errlen, -EINVAL, "%s: not a path for CRIU's configuration",
+				  conf);
+	if (len > CTR_SPEC_MAX)
+		return ferry_errf(err, errlen, -EINVAL, "spec.dump: larger than %u bytes",
+				  CTR_SPEC_MAX);
+	jws(&c);
+	if (c.p >= c.end || *c.p != '{')
+		return ferry_errf(err, errlen, -EINVAL, "spec.dump: not a JSON object");
+	c.p++;
+	c.depth = 1;
+	for (;;) {
+		jws(&c);
+		if (c.p < c.end && *c.p == '}' && !any)
+			break;
+		ret = jstr(&c, &s, &n, &esc);
+		if (ret)
+			goto bad;
+		if (esc)
+			return ferry_errf(err, errlen, 1, "spec.dump: a key with an escape");
+		jws(&c);
+		if (c.p >= c.end || *c.p++ != ':')
+			goto bad;
+		jws(&c);
+		if (raw_is(s, n, "annotations")) {
+			if (seen)
+				return ferry_errf(err, errlen, 1, "spec.dump: annotations twice");
+			seen = true;
+			if (c.p < c.end && *c.p == '{') {
+				ret = scan_annotations(&c, &e, err, errlen);
+				if (ret)
+					goto bad;
+			} else if (jword(&c, "null")) {
+				e.cut_from = c.p - 4;	/* the null becomes the object */
+				e.cut_to = c.p;
+				e.new_object = true;
+			} else {
+				ret = -EINVAL;
+				goto bad;
+			}
+		} else {
+			ret = jvalue(&c);
+			if (ret)
+				goto bad;
+		}
+		any = true;
+		jws(&c);
+		if (c.p < c.end && *c.p == ',') {
+			c.p++;
+			continue;
+		}
+		if (c.p >= c.end || *c.p != '}') {
+			ret = -EINVAL;
+			goto bad;
+		}
+		break;
+	}
+	root_close = c.p++;
+	jws(&c);
+	if (c.p != c.end) {
+		ret = -EINVAL;
+		goto bad;
+	}
+	if (!seen) {	/* a new member, last */
+		e.cut_from = e.cut_to = root_close;
+		e.comma = any;
+		e.new_member = true;
+	}
+	if (e.new_member)
+		il = (size_t)snprintf(ins, sizeof(ins), "%s\"annotations\":{\"%s\":\"%s\"}",
+				      e.comma ? "," : "", CTR_CRIU_ANNOTATION, conf);
+	else if (e.new_object)
+		il = (size_t)snprintf(ins, sizeof(ins), "{\"%s\":\"%s\"}", CTR_CRIU_ANNOTATION,
+				      conf);
+	else if (e.cut_to > e.cut_from)	/* the value only */
+		il = (size_t)snprintf(ins, sizeof(ins), "\"%s\"", conf);
+	else
+		il = (size_t)snprintf(ins, sizeof(ins), "%s\"%s\":\"%s\"", e.comma ? "," : "",
+				      CTR_CRIU_ANNOTATION, conf);
+	if (il >= sizeof(ins))
+		return ferry_errf(err, errlen, -EINVAL, "%s: too long", conf);
+	n = len - (size_t)(e.cut_to - e.cut_from) + il;
+	*out = malloc(n + 1);
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, spec, (size_t)(e.cut_from - spec));
+	memcpy(*out + (e.cut_from - spec), ins, il);
+	memcpy(*out + (e.cut_from - spec) + il, e.cut_to, len - (size_t)(e.cut_to - spec));
+	(*out)[n] = 0;
+	*outlen = n;
+	return 0;
+bad:
+	if (ret > 0)
+		return ret;
+	return ferry_errf(err, errlen, -EINVAL, "spec.dump: not valid JSON (at byte %zu)",
+			  (size_t)(c.p - spec));
+}
+
+/* ---- the archive ------------------------------------------------------------------ */
+
+static int run_tar(const char *const argv[], const char *log, const char *what, char *err,
+		   size_t errlen)
+{
+	char tail[1024];
+	int ret = mig_run_timeout(argv, log, CTR_PODMAN_TIMEOUT_MS);
+
+	if (!ret)
+		return 0;
+	mig_log_errors(log, tail, sizeof(tail));
+	return ferry_errf(err, errlen, -EIO, "tar (%s) failed (%d): %s", what, ret, tail);
+}
+
+static int read_small(const char *path, char **buf, size_t *len, size_t max)
+{
+	struct stat st;
+	ssize_t n;
+	int fd, ret = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		ret = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+		ret = S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
+		goto out;
+	}
+	*buf = malloc((size_t)st.st_size + 1);
+	if (!*buf) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	n = read(fd, *buf, (size_t)st.st_size);
+	if (n != st.st_size) {
+		free(*buf);
+		ret = n < 0 ? -errno : -EIO;
+		goto out;
+	}
+	*len = (size_t)n;
+out:
+	close(fd);
+	return ret;
+}
+
+int ctr_criuconf_prepare(const char *archive, const char *img_dir, const char *conf,
+			 const char *work_dir, char *err, size_t errlen)
+{
+	char log[4300], sdir[4300], spath[4400], link[4300], *spec = NULL, *edited = NULL;
+	size_t slen = 0, elen = 0;
+	int fd, ret;
+
+	if (!ctr_criuconf_path_ok(img_dir) || !ctr_criuconf_path_ok(conf))
+		return ferry_errf(err, errlen, 1, "%s: a path CRIU's configuration cannot hold",
+				  ctr_criuconf_path_ok(img_dir) ? conf : img_dir);
+	snprintf(log, sizeof(log), "%s/archive-tar.log", work_dir);
+	snprintf(sdir, sizeof(sdir), "%s/spec", work_dir);
+	snprintf(spath, sizeof(spath), "%s/spec.dump", sdir);
+	if (mkdir(sdir, 0700))
+		return ferry_errf(err, errlen, -errno, "%s: %s", sdir, strerror(errno));
+	{
+		const char *x[] = { "tar", "-x", "--no-same-owner", "-f", archive, "-C", sdir,
+				    "spec.dump", NULL };
+
+		ret = run_tar(x, log, "spec.dump out of the archive", err, errlen);
+	}
+	if (!ret) {
+		ret = read_small(spath, &spec, &slen, CTR_SPEC_MAX);
+		if (ret)
+			ferry_errf(err, errlen, ret, "the archive's spec.dump: %s", strerror(-ret));
+	}
+	if (!ret)
+		ret = ctr_spec_annotate(spec, slen, conf, &edited, &elen, err, errlen);
+	free(spec);
+	if (ret) {
+		free(edited);
+		return ret;
+	}
+	unlink(spath);
+	fd = open(spath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		free(edited);
+		return ferry_errf(err, errlen, -errno, "%s: %s", spath, strerror(errno));
+	}
+	ret = ferry_write_all(fd, edited, elen);
+	free(edited);
+	if (close(fd) && !ret)
+		ret = -errno;
+	if (ret)
+		return ferry_errf(err, errlen, ret, "%s: %s", spath, strerror(-ret));
+	{
+		/* every spec.dump out, the edited one in, last */
+		const char *d[] = { "tar", "--delete", "-f", archive, "spec.dump", NULL };
+		const char *r[] = { "tar", "-r", "-f", archive, "-C", sdir, "spec.dump", NULL };
+
+		ret = run_tar(d, log, "the archive's spec.dump out", err, errlen);
+		if (!ret)
+			ret = run_tar(r, log, "the edited spec.dump in", err, errlen);
+	}
+	if (!ret) {
+		/* CRIU's images; GNU tar keeps a member's symlink from
+		 * pointing an extraction elsewhere (it makes them last) */
+		const char *x[] = { "tar", "-x", "--no-same-owner", "-f", archive, "-C", img_dir,
+				    "--strip-components=1", "checkpoint", NULL };
+
+		ret = run_tar(x, log, "the final dump out of the archive", err, errlen);
+	}
+	if (ret)
+		return ret;
+	/* the source's parent link (../pre-checkpoint) means nothing here */
+	snprintf(link, sizeof(link), "%s/parent", img_dir);
+	if (unlink(link) && errno != ENOENT)
+		return ferry_errf(err, errlen, -errno, "%s: %s", link, strerror(errno));
+	return 0;
+}
+
+int ctr_criuconf_write(const char *conf, const char *img_dir, bool lazy, char *err,
+		       size_t errlen)
+{
+	char text[8400];
+	int fd, n, ret;
+
+	if (!ctr_criuconf_path_ok(img_dir))
+		return ferry_errf(err, errlen, -EINVAL, "%s: a path CRIU's configuration cannot "
+				  "hold", img_dir);
+	n = snprintf(text, sizeof(text), "images-dir %s\nwork-dir %s\n%s", img_dir, img_dir,
+		     lazy ? "lazy-pages\n" : "");
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return ferry_errf(err, errlen, -EINVAL, "%s: too long", img_dir);
+	unlink(conf);
+	fd = open(conf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return ferry_errf(err, errlen, -errno, "%s: %s", conf, strerror(errno));
+	ret = ferry_write_all(fd, text, (size_t)n);
+	if (close(fd) && !ret)
+		ret = -errno;
+	if (ret) {
+		unlink(conf);
+		return ferry_errf(err, errlen, ret, "%s: %s", conf, strerror(-ret));
+	}
+	return 0;
+}
