@@ -94,7 +94,6 @@ PY
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 case_mib() { [ "$1" = big ] && echo 1024 || echo 8; }
 case_hot() { [ "$1" = big ] && echo 4096 || echo 256; }
-wpid() { pgrep -x mig_workload | head -1; }
 
 if [ "$FERRY_ROLE" = b ]; then
 	barrier image 900

@@ -23,7 +23,6 @@ S=$FERRY_SHARED
 PORT=7965
 STORE=/var/tmp/store
 fmt='{{.Id}} {{.Name}}'
-wpid() { pgrep -x mig_workload | head -1; }
 writes() { echo "$1" | sed -n 's/.*writes=\([0-9]*\).*/\1/p'; }
 
 if [ "$FERRY_ROLE" = a ]; then

@@ -24,7 +24,6 @@ set -euo pipefail
 ctr_setup
 S=$FERRY_SHARED
 fmt='{{.Id}} {{.Name}}'
-wpid() { pgrep -x mig_workload | head -1; }
 writes() { echo "$1" | sed -n 's/.*writes=\([0-9]*\).*/\1/p'; }
 # restored_ok WHERE BEFORE_FILE: c1 runs here as it was, its memory newer
 # than the verification in BEFORE_FILE

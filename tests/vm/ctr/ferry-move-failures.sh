@@ -23,7 +23,6 @@ set -euo pipefail
 ctr_setup
 S=$FERRY_SHARED
 P1=7971 P2=7972
-wpid() { pgrep -x mig_workload | head -1; }
 
 if [ "$FERRY_ROLE" = a ]; then
 	# the container on a runs, counts and verifies (case N)

@@ -53,7 +53,6 @@ fmt='{{.Id}} {{.Name}} {{.NetworkSettings.IPAddress}} {{.NetworkSettings.MacAddr
 spid() { pgrep -f "tcp_stream server" | head -1; }
 # the memory workload's; mig_tree's parent (the one with a mig_tree child:
 # a restored tree's start times may tie) and its child
-wpid() { pgrep -x mig_workload | head -1; }
 tpid() {
 	local p
 	for p in $(pgrep -x mig_tree); do

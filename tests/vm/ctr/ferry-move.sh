@@ -27,8 +27,6 @@ S=$FERRY_SHARED
 PORT=7960
 PORT_REFUSE=7961
 fmt='{{.Id}} {{.Name}} {{.NetworkSettings.IPAddress}} {{.NetworkSettings.MacAddress}}'
-# the workload's host PID (one mig_workload runs on a host at a time)
-wpid() { pgrep -x mig_workload | head -1; }
 
 if [ "$FERRY_ROLE" = a ]; then
 	ctr_image_share localhost/ferry-w:1 "$FERRY_PROGS/mig_workload"

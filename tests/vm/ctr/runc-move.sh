@@ -20,47 +20,22 @@
 set -euo pipefail
 . "$FERRY_SRC/tests/vm/lib/assert.sh"
 . "$FERRY_SRC/tests/vm/lib/podman.sh"
+. "$FERRY_SRC/tests/vm/lib/runc.sh"
 mkdir -p $CTR_DIR
 S=$FERRY_SHARED
 PORT=7990
 PORT_REFUSE=7991
-RR=/run/ferry-runc		# runc --root on both hosts
 LOCAL=/var/tmp/ferry-rb		# a bundle at the same path on both, not shared
-runc_() { runc --root $RR "$@"; }
-status() { local s; s=$(runc_ state "$1" 2>/dev/null) && jq -r .status <<<"$s" || echo none; }
-wpid() { pgrep -x mig_workload | head -1; }
-# rdelete ID: runc 1.1's delete --force gives up after 10 s, which a loaded
-# TCG guest can miss
-rdelete() {
-	local i
-	for i in 1 2 3 4 5 6; do
-		runc_ delete --force "$1" && return 0
-		[ "$(status "$1")" = none ] && return 0
-		sleep 2
-	done
-	fail "runc delete --force $1 failed 6 times"
-}
-
-# config CMD NAME: runc's default spec for the bundle of container NAME,
-# running CMD without a terminal, its root writable, a cgroup of its own
-config() {
-	rm -f "$CTR_DIR/spec/config.json"
-	runc spec --bundle "$CTR_DIR/spec"
-	jq --arg c "$1" --arg g "/ferry-runc-$2" \
-		'.process.terminal = false | .process.args = ["/bin/sh", "-c", $c]
-		 | .root.readonly = false | .linux.cgroupsPath = $g' "$CTR_DIR/spec/config.json"
-}
 
 if [ "$FERRY_ROLE" = a ]; then
-	mkdir -p $CTR_DIR/spec
 	step "bundles"
 	# the local one: only the refusal needs it
 	ctr_rootfs_build $LOCAL/rootfs
-	config 'exec </dev/null >/dev/null 2>&1; sleep 100000' r0 >$LOCAL/config.json
+	runc_config 'exec </dev/null >/dev/null 2>&1; sleep 100000' r0 >$LOCAL/config.json
 	cp $LOCAL/config.json "$S/r0-config.json"
 	# the shared one
 	ctr_rootfs_build "$S/bundle/rootfs" "$FERRY_PROGS/mig_workload"
-	config 'exec </dev/null >/tmp/out 2>&1; echo before >/tmp/mark; rm /etc/gone
+	runc_config 'exec </dev/null >/tmp/out 2>&1; echo before >/tmp/mark; rm /etc/gone
 		/w/mig_workload 32 256 /tmp/w.pid &
 		i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.2; done' r1 \
 		>"$S/bundle/config.json"
@@ -69,7 +44,7 @@ if [ "$FERRY_ROLE" = a ]; then
 	step "refused: a bundle that is only a local copy"
 	runc_ run -d --bundle $LOCAL r0 </dev/null >/dev/null 2>"$FERRY_OUT/run-r0.log" ||
 		fail "runc run r0: $(cat "$FERRY_OUT/run-r0.log")"
-	assert_eq "$(status r0)" running "r0 state before"
+	assert_eq "$(runc_status r0)" running "r0 state before"
 	barrier refuse-ready 900
 	rc=0
 	"$FERRY_BIN" migrate --container r0 --engine runc --runc-root $RR \
@@ -78,9 +53,9 @@ if [ "$FERRY_ROLE" = a ]; then
 	barrier refused 900
 	assert_eq "$rc" 3 "ferry migrate of a container whose bundle is not shared: exit status"
 	grep -q "not the source's" "$FERRY_OUT/refused.log" || fail "the refusal does not say why"
-	assert_eq "$(status r0)" running "r0 state after the refusal"
+	assert_eq "$(runc_status r0)" running "r0 state after the refusal"
 	ls $LOCAL/.ferry-share-* 2>/dev/null && fail "the share marker was left in the bundle"
-	rdelete r0
+	runc_rdelete r0
 
 	step "run r1"
 	runc_ run -d --bundle "$S/bundle" r1 </dev/null >/dev/null 2>"$FERRY_OUT/run-r1.log" ||
@@ -102,7 +77,7 @@ if [ "$FERRY_ROLE" = a ]; then
 	cat "$FERRY_OUT/migrate.log" "$FERRY_OUT/report.json"
 	barrier migrated 900
 	assert_eq "$rc" 0 "ferry migrate --container r1 --engine runc: exit status"
-	assert_eq "$(status r1)" none "runc's state of r1 on a"
+	assert_eq "$(runc_status r1)" none "runc's state of r1 on a"
 	[ -z "$(wpid)" ] || fail "mig_workload still exists on a"
 	r=$(cat "$FERRY_OUT/report.json")
 	assert_eq "$(jq_get "$r" container.name)" r1 "report: container name"
@@ -130,7 +105,7 @@ barrier refused 900
 wait $r || rc=$?
 cat "$FERRY_OUT/receive-refused.log"
 [ "$rc" != 0 ] || fail "the receiver of a container on an unshared bundle reported success"
-assert_eq "$(status r0)" none "runc's state of r0 on b"
+assert_eq "$(runc_status r0)" none "runc's state of r0 on b"
 
 "$FERRY_BIN" receive --listen "$FERRY_MY_IP:$PORT" --once --dir /var/tmp --phase-timeout 900 \
 	--runc-root $RR 2>"$FERRY_OUT/receive.log" &
@@ -142,7 +117,7 @@ rc=0
 wait $r || rc=$?
 cat "$FERRY_OUT/receive.log"
 assert_eq "$rc" 0 "ferry receive --once exit status"
-assert_eq "$(status r1)" running "runc's state of r1 on b"
+assert_eq "$(runc_status r1)" running "runc's state of r1 on b"
 ctr_lazy_check "$FERRY_OUT/receive.log" 1024
 w=$(wpid)
 [ -n "$w" ] || fail "mig_workload does not run on b"
@@ -160,4 +135,4 @@ echo "count on b: $c1, then $c2"
 assert_eq "$(runc_ exec r1 cat /tmp/mark)" before "a file the container wrote"
 runc_ exec r1 ls /etc/gone >/dev/null 2>&1 && fail "a file the container deleted is back"
 barrier checked 900
-rdelete r1
+runc_rdelete r1

@@ -4,6 +4,11 @@
 # (cgroupfs), events go to a file. Debian's crun has no CRIU support, so
 # the runtime is runc. See ../shared/notes/containers-facts.md.
 CTR_DIR=/run/ferry-ctr
+# wpid: the host PID of mig_workload, or nothing (one runs on a host at a
+# time). Never fails: `w=$(wpid)` while it is not up yet must not end a
+# `set -e` script (pgrep's status through pipefail ended the container
+# bench's small case, silently, before its container's workload started).
+wpid() { pgrep -x mig_workload | head -1 || true; }
 CTR_T0=$(date +%s)
 # step TEXT: a progress line with the seconds since the script began
 step() { echo "[$(( $(date +%s) - CTR_T0 ))s] $*"; }
