@@ -120,29 +120,9 @@ ip link set "$FERRY_NETDEV" up
 r=$!
 wait_port $P2 30
 barrier c2 900
-for i in $(seq 9000); do
-	[ -n "$(wpid)" ] && break
-	kill -0 $r 2>/dev/null || break
-	sleep 0.1
-done
-[ -n "$(wpid)" ] || { cat "$FERRY_OUT/r2.log"; fail "case 2: no restored process appeared on b"; }
+ctr_kill_mid_restore $r "$FERRY_OUT/r2.log" $P2 "$FERRY_OUT/r2b.log"
 sed -n 's/.*container [^ ]* (\([0-9a-f]\{12\}\).*/\1/p' "$FERRY_OUT/r2.log" | head -1 >"$S/id"
-ps -eo pid,ppid,pgid,stat,args | grep -E '[f]erry|[c]onmon|[r]unc|[c]riu|[m]ig_workload'
-kill_receiver $r
-step "case 2: receiver killed with the restore in progress"
-# restarted at once (as a service manager would): it answers the source's
-# outcome query from the record, "not restored" once the guard has acted
-"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$P2" --dir /var/tmp 2>"$FERRY_OUT/r2b.log" &
-r=$!
-for i in $(seq 3000); do grep -q "restored tree was killed" "$FERRY_OUT/r2.log" && break; sleep 0.1; done
-cat "$FERRY_OUT/r2.log"
-grep -q "restored tree was killed" "$FERRY_OUT/r2.log" || fail "case 2: the guard did not act"
-grep -q "restored in\|migration done" "$FERRY_OUT/r2.log" &&
-	fail "case 2: the restore finished before the receiver was killed: the test missed its window"
 barrier c2done 600
-kill $r; wait $r || true
-cat "$FERRY_OUT/r2b.log"
-grep -q "outcome query .* answered not restored" "$FERRY_OUT/r2b.log" ||
-	fail "case 2: the restarted receiver did not answer 'not restored'"
+ctr_restarted_said "$FERRY_OUT/r2b.log"
 check_b 2
 barrier b-checked 900

@@ -65,30 +65,9 @@ fi
 r=$!
 wait_port $PORT 30
 barrier ready 900
-for i in $(seq 9000); do
-	[ -n "$(wpid)" ] && break
-	kill -0 $r 2>/dev/null || break
-	sleep 0.1
-done
-[ -n "$(wpid)" ] || { cat "$FERRY_OUT/r1.log"; fail "no restored process appeared on b"; }
-ps -eo pid,ppid,pgid,stat,args | grep -E '[f]erry|[r]unc|[c]riu|[m]ig_workload'
-kill_receiver $r
-step "receiver killed with the restore in progress"
-# restarted at once (as a service manager would): it answers the source's
-# outcome query from the record, "not restored" once the guard has acted
-"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$PORT" --dir /var/tmp --runc-root $RR \
-	2>"$FERRY_OUT/r2.log" &
-r=$!
-for i in $(seq 3000); do grep -q "restored tree was killed" "$FERRY_OUT/r1.log" && break; sleep 0.1; done
-cat "$FERRY_OUT/r1.log"
-grep -q "restored tree was killed" "$FERRY_OUT/r1.log" || fail "the guard did not act"
-grep -q "restored in\|migration done" "$FERRY_OUT/r1.log" &&
-	fail "the restore finished before the receiver was killed: the test missed its window"
+ctr_kill_mid_restore $r "$FERRY_OUT/r1.log" $PORT "$FERRY_OUT/r2.log" --runc-root $RR
 barrier checked 900
-kill $r; wait $r || true
-cat "$FERRY_OUT/r2.log"
-grep -q "outcome query .* answered not restored" "$FERRY_OUT/r2.log" ||
-	fail "the restarted receiver did not answer 'not restored'"
+ctr_restarted_said "$FERRY_OUT/r2.log"
 [ -z "$(wpid)" ] || fail "mig_workload runs on b"
 pgrep -af "runc .*r1\$|criu" && fail "runc or CRIU of r1 still runs on b"
 for i in $(seq 60); do [ "$(runc_status r1)" = none ] && break; sleep 1; done

@@ -134,6 +134,45 @@ ctr_lazy_check() {
 	grep -q "lazy pages: all in place" "$1" || fail "the lazy-pages server did not report every page in place"
 }
 
+# ctr_kill_mid_restore RPID LOG PORT LOG2 [ARG...] (role b): once a restored
+# process (mig_workload) exists here, kill the receiver RPID (its log LOG;
+# SIGKILL, server and session) and restart it at once on PORT with ARGs,
+# logging to LOG2, as a service manager would. Its restore guard must
+# have acted, with the restore unfinished (else the test missed its
+# window). The restarted receiver's PID goes to CTR_R2 (ctr_restarted_said
+# ends it).
+ctr_kill_mid_restore() {
+	local r=$1 log=$2 port=$3 log2=$4 i
+	shift 4
+	for i in $(seq 9000); do
+		[ -n "$(wpid)" ] && break
+		kill -0 "$r" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -n "$(wpid)" ] || { cat "$log"; fail "no restored process appeared on b"; }
+	ps -eo pid,ppid,pgid,stat,args | grep -E '[f]erry|[c]onmon|[r]unc|[c]riu|[m]ig_workload'
+	kill_receiver "$r"
+	step "receiver killed with the restore in progress"
+	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$port" --dir /var/tmp "$@" 2>"$log2" &
+	CTR_R2=$!
+	for i in $(seq 3000); do grep -q "restored tree was killed" "$log" && break; sleep 0.1; done
+	cat "$log"
+	grep -q "restored tree was killed" "$log" || fail "the guard did not act"
+	grep -q "restored in\|migration done" "$log" &&
+		fail "the restore finished before the receiver was killed: the test missed its window"
+	return 0
+}
+
+# ctr_restarted_said LOG2 (role b, after the source asked): the receiver
+# ctr_kill_mid_restore restarted answered the source's outcome query from
+# its record: "not restored". It is ended.
+ctr_restarted_said() {
+	kill "$CTR_R2"; wait "$CTR_R2" || true
+	cat "$1"
+	grep -q "outcome query .* answered not restored" "$1" ||
+		fail "the restarted receiver did not answer 'not restored'"
+}
+
 # ctr_receive PORT (role b): a `ferry receive --once` on PORT across a's
 # ctr_migrate (barriers ready, migrated): it must exit 0, and the
 # container c1 runs here
