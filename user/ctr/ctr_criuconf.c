@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "ctr.h"
 #include "ctr_criuconf.h"
@@ -401,12 +402,107 @@ out:
 	return ret;
 }
 
+/*
+ * The end of a tar archive (its first all-zero header block), walking its
+ * members' headers: each one's checksum checked, its data skipped. ustar,
+ * PAX and GNU long-name headers are members like any other; a GNU sparse
+ * or multi-volume member is refused (-ENOTSUP), as is anything that does
+ * not add up within size (-EINVAL).
+ */
+static int64_t tar_end(int fd, uint64_t size)
+{
+	uint8_t h[512];
+	uint64_t off = 0;
+
+	for (;;) {
+		uint64_t sum = 0, want = 0, len = 0;
+		bool zero = true;
+
+		if (off + 512 > size || pread(fd, h, 512, (off_t)off) != 512)
+			return -EINVAL;
+		for (int i = 0; i < 512; i++) {
+			zero &= !h[i];
+			sum += (i >= 148 && i < 156) ? ' ' : h[i];
+		}
+		if (zero)
+			return (int64_t)off;
+		for (int i = 148; i < 156 && h[i] >= '0' && h[i] <= '7'; i++)
+			want = want * 8 + (uint64_t)(h[i] - '0');
+		if (sum != want)
+			return -EINVAL;
+		if (h[156] == 'S' || h[156] == 'M' || h[156] == 'V')
+			return -ENOTSUP;
+		if (h[124] & 0x80)		/* base-256: a member beyond 8 GiB */
+			return -ENOTSUP;
+		for (int i = 124; i < 136 && h[i] >= '0' && h[i] <= '7'; i++)
+			len = len * 8 + (uint64_t)(h[i] - '0');
+		if (len > size)
+			return -EINVAL;
+		off += 512 + (len + 511) / 512 * 512;
+	}
+}
+
+int ctr_tar_append(const char *archive, const char *name, const void *data, size_t len,
+		   char *err, size_t errlen)
+{
+	static const uint8_t zeros[511 + 1024];	/* padding, then the end marker */
+	uint8_t h[512] = { 0 };
+	struct stat st;
+	int64_t end;
+	uint64_t sum = 0;
+	size_t pad = (512 - len % 512) % 512;
+	int fd, ret = 0;
+
+	if (strlen(name) >= 100 || len > CTR_SPEC_MAX)
+		return ferry_errf(err, errlen, -EINVAL, "%s: not a member ferry writes", name);
+	fd = open(archive, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return ferry_errf(err, errlen, -errno, "%s: %s", archive, strerror(errno));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		ret = ferry_errf(err, errlen, -EINVAL, "%s: not a file", archive);
+		goto out;
+	}
+	end = tar_end(fd, (uint64_t)st.st_size);
+	if (end < 0) {
+		ret = ferry_errf(err, errlen, (int)end, "%s: %s", archive,
+				 end == -ENOTSUP ? "a tar member of a kind ferry does not walk"
+						 : "not a tar archive that adds up");
+		goto out;
+	}
+	memcpy(h, name, strlen(name));
+	memcpy(h + 100, "0000644", 7);
+	memcpy(h + 108, "0000000", 7);
+	memcpy(h + 116, "0000000", 7);
+	snprintf((char *)h + 124, 12, "%011llo", (unsigned long long)len);
+	snprintf((char *)h + 136, 12, "%011llo", (unsigned long long)time(NULL));
+	h[156] = '0';
+	memcpy(h + 257, "ustar", 6);
+	memcpy(h + 263, "00", 2);
+	memcpy(h + 265, "root", 4);
+	memcpy(h + 297, "root", 4);
+	memset(h + 148, ' ', 8);
+	for (int i = 0; i < 512; i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06llo", (unsigned long long)sum);	/* NUL, then ' ' */
+	h[155] = ' ';
+	/* in place of the end marker: header, data, padding, a new marker */
+	if (ftruncate(fd, (off_t)end) ||
+	    ferry_pwrite_all(fd, h, 512, (uint64_t)end) ||
+	    ferry_pwrite_all(fd, data, len, (uint64_t)end + 512) ||
+	    ferry_pwrite_all(fd, zeros, pad + 1024, (uint64_t)end + 512 + len) || fsync(fd))
+		ret = ferry_errf(err, errlen, -EIO, "%s: appending %s: %s", archive, name,
+				 strerror(errno));
+out:
+	close(fd);
+	return ret;
+}
+
 int ctr_criuconf_prepare(const char *archive, const char *img_dir, const char *conf,
 			 const char *work_dir, char *err, size_t errlen)
 {
 	char log[4300], sdir[4300], spath[4400], link[4300], *spec = NULL, *edited = NULL;
 	size_t slen = 0, elen = 0;
-	int fd, ret;
+	int ret;
 
 	if (!ctr_criuconf_path_ok(img_dir) || !ctr_criuconf_path_ok(conf))
 		return ferry_errf(err, errlen, 1, "%s: a path CRIU's configuration cannot hold",
@@ -430,31 +526,14 @@ int ctr_criuconf_prepare(const char *archive, const char *img_dir, const char *c
 	if (!ret)
 		ret = ctr_spec_annotate(spec, slen, conf, &edited, &elen, err, errlen);
 	free(spec);
-	if (ret) {
-		free(edited);
-		return ret;
-	}
-	unlink(spath);
-	fd = open(spath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		free(edited);
-		return ferry_errf(err, errlen, -errno, "%s: %s", spath, strerror(errno));
-	}
-	ret = ferry_write_all(fd, edited, elen);
-	free(edited);
-	if (close(fd) && !ret)
-		ret = -errno;
 	if (ret)
-		return ferry_errf(err, errlen, ret, "%s: %s", spath, strerror(-ret));
-	{
-		/* every spec.dump out, the edited one in, last */
-		const char *d[] = { "tar", "--delete", "-f", archive, "spec.dump", NULL };
-		const char *r[] = { "tar", "-r", "-f", archive, "-C", sdir, "spec.dump", NULL };
-
-		ret = run_tar(d, log, "the archive's spec.dump out", err, errlen);
-		if (!ret)
-			ret = run_tar(r, log, "the edited spec.dump in", err, errlen);
-	}
+		return ret;
+	/* the edited one goes last: Podman's untar (and GNU tar) let a
+	 * later member of a name replace an earlier one */
+	ret = ctr_tar_append(archive, "spec.dump", edited, elen, err, errlen);
+	free(edited);
+	if (ret == -ENOTSUP)
+		return 1;	/* nothing written: Podman unpacks it as it is */
 	if (!ret) {
 		/* CRIU's images; GNU tar keeps a member's symlink from
 		 * pointing an extraction elsewhere (it makes them last) */

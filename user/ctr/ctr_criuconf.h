@@ -51,6 +51,19 @@ int ctr_spec_annotate(const char *spec, size_t len, const char *conf, char **out
 bool ctr_criuconf_path_ok(const char *path);
 
 /*
+ * Append a regular file name (data, len bytes) to the tar archive, in
+ * place of its end marker, with a new one after it. A reader that lets a
+ * later member replace an earlier one of the same name (Podman's untar,
+ * GNU tar) then takes this one. The archive's members are walked first,
+ * each header's checksum checked: -EINVAL if they do not add up,
+ * -ENOTSUP for a GNU sparse or multi-volume member (nothing written then).
+ * Not GNU tar --delete/-r: on an archive not padded to tar's record size,
+ * as Go's tar writer leaves Podman's, --delete lost another member.
+ */
+int ctr_tar_append(const char *archive, const char *name, const void *data, size_t len,
+		   char *err, size_t errlen);
+
+/*
  * Destination: prepare archive for a restore from ferry's images in
  * img_dir (an empty directory; the final dump is unpacked into it from the
  * archive's checkpoint/, a parent link of the archive's dropped), with the

@@ -16,6 +16,7 @@ set -euo pipefail
 . "$FERRY_SRC/tests/vm/lib/podman.sh"
 . "$FERRY_SRC/tests/vm/lib/runc.sh"
 mkdir -p $CTR_DIR
+ctr_no_workload
 S=$FERRY_SHARED
 PORT=7992
 CG=/sys/fs/cgroup/ferry-runc-r1

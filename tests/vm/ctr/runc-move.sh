@@ -22,6 +22,7 @@ set -euo pipefail
 . "$FERRY_SRC/tests/vm/lib/podman.sh"
 . "$FERRY_SRC/tests/vm/lib/runc.sh"
 mkdir -p $CTR_DIR
+ctr_no_workload
 S=$FERRY_SHARED
 PORT=7990
 PORT_REFUSE=7991

@@ -32,6 +32,19 @@ ctr_setup() {
 	C
 	export CONTAINERS_CONF=$CTR_DIR/containers.conf
 	export CONTAINERS_STORAGE_CONF=$CTR_DIR/storage.conf
+	# an earlier script of this boot that failed may have left its
+	# containers (a failed migration resumes the source's): they go, so
+	# that wpid finds this script's workload, not theirs
+	if [ -n "$(podman ps -aq 2>/dev/null)" ]; then
+		echo "removing containers an earlier script left: $(podman ps -a --format '{{.Names}}' | paste -sd' ')"
+		podman rm -af -t 0 >/dev/null 2>&1 || true
+	fi
+	ctr_no_workload
+}
+# ctr_no_workload: no mig_workload runs here (one of an earlier script
+# would be taken for this script's)
+ctr_no_workload() {
+	[ -z "$(wpid)" ] || fail "a mig_workload of an earlier script still runs here: $(ps -o pid,args -p "$(wpid)" | tail -n1)"
 }
 # ctr_image_build TAR [PROGRAM...]: ctr_rootfs_build's root filesystem as
 # a tar for `podman import`
