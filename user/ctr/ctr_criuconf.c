@@ -554,13 +554,20 @@ int ctr_criuconf_prepare(const char *archive, const char *img_dir, const char *c
 int ctr_criuconf_write(const char *conf, const char *img_dir, bool lazy, char *err,
 		       size_t errlen)
 {
-	char text[8400];
+	char text[8400], link[4200];
 	int fd, n, ret;
 
-	if (!ctr_criuconf_path_ok(img_dir))
+	if (!ctr_criuconf_path_ok(img_dir) || strlen(img_dir) > 4000)
 		return ferry_errf(err, errlen, -EINVAL, "%s: a path CRIU's configuration cannot "
 				  "hold", img_dir);
-	n = snprintf(text, sizeof(text), "images-dir %s\nwork-dir %s\n%s", img_dir, img_dir,
+	/* CRIU 3.17's RPC readlink()s the images dir (it expects
+	 * /proc/PID/fd/N) and fails with EBADRQC on a plain directory: it
+	 * gets a link to it */
+	snprintf(link, sizeof(link), "%s.link", img_dir);
+	unlink(link);
+	if (symlink(img_dir, link))
+		return ferry_errf(err, errlen, -errno, "%s: %s", link, strerror(errno));
+	n = snprintf(text, sizeof(text), "images-dir %s\nwork-dir %s\n%s", link, img_dir,
 		     lazy ? "lazy-pages\n" : "");
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return ferry_errf(err, errlen, -EINVAL, "%s: too long", img_dir);

@@ -9,7 +9,7 @@
  * container before it runs. At 1 GiB that was most of the downtime.
  *
  * runc hands CRIU a configuration file: the one the container's
- * `org.criu.config` annotation names (runc 1.0+), and CRIU (3.11+) reads
+ * `org.criu.config` annotation names (runc 1.1 here), and CRIU (3.11+) reads
  * it after the RPC request, so that its options win. Through it ferry
  * points CRIU at its own images (`images-dir`: the final dump unpacked
  * from the archive, its parent link to the newest pre-copy round) and its
@@ -75,8 +75,9 @@ int ctr_tar_append(const char *archive, const char *name, const void *data, size
 int ctr_criuconf_prepare(const char *archive, const char *img_dir, const char *conf,
 			 const char *work_dir, char *err, size_t errlen);
 
-/* Write conf: CRIU's images and work dir are img_dir; lazy: its
- * pre-copied pages are left to a lazy-pages server listening there. */
+/* Write conf: CRIU's images (through the link img_dir.link, made here)
+ * and work dir are img_dir; lazy: its pre-copied pages are left to a
+ * lazy-pages server listening there. */
 int ctr_criuconf_write(const char *conf, const char *img_dir, bool lazy, char *err,
 		       size_t errlen);
 
