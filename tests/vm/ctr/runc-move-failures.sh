@@ -15,8 +15,7 @@ set -euo pipefail
 . "$FERRY_SRC/tests/vm/lib/assert.sh"
 . "$FERRY_SRC/tests/vm/lib/podman.sh"
 . "$FERRY_SRC/tests/vm/lib/runc.sh"
-mkdir -p $CTR_DIR
-ctr_no_workload
+ctr_setup	# Podman is not used; an earlier script's containers go
 S=$FERRY_SHARED
 PORT=7992
 CG=/sys/fs/cgroup/ferry-runc-r1
