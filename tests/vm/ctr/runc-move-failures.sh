@@ -60,8 +60,11 @@ if [ "$FERRY_ROLE" = a ]; then
 	exit 0
 fi
 
+# --no-lazy: CRIU copies the 64 MiB before runc restore returns, a window
+# of seconds with the container's processes there; a lazy restore returned
+# before the test could see them (the receiver was killed after its commit)
 "$FERRY_BIN" receive --listen "$FERRY_MY_IP:$PORT" --once --dir /var/tmp --phase-timeout 900 \
-	--runc-root $RR 2>"$FERRY_OUT/r1.log" &
+	--runc-root $RR --no-lazy 2>"$FERRY_OUT/r1.log" &
 r=$!
 wait_port $PORT 30
 barrier ready 900
