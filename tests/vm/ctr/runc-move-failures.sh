@@ -61,14 +61,15 @@ if [ "$FERRY_ROLE" = a ]; then
 fi
 
 # --no-lazy: CRIU copies the 64 MiB before runc restore returns, a window
-# of seconds with the container's processes there; a lazy restore returned
-# before the test could see them (the receiver was killed after its commit)
+# of seconds with the container's processes in its cgroup (a lazy restore
+# returned before the test saw them, and it was killed after its commit)
 "$FERRY_BIN" receive --listen "$FERRY_MY_IP:$PORT" --once --dir /var/tmp --phase-timeout 900 \
 	--runc-root $RR --no-lazy 2>"$FERRY_OUT/r1.log" &
 r=$!
 wait_port $PORT 30
 barrier ready 900
-ctr_kill_mid_restore $r "$FERRY_OUT/r1.log" $PORT "$FERRY_OUT/r2.log" --runc-root $RR
+CTR_RESTORE_CG=$CG ctr_kill_mid_restore $r "$FERRY_OUT/r1.log" $PORT "$FERRY_OUT/r2.log" \
+	--runc-root $RR
 barrier checked 900
 ctr_restarted_said "$FERRY_OUT/r2.log"
 [ -z "$(wpid)" ] || fail "mig_workload runs on b"

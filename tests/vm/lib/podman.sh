@@ -147,8 +147,23 @@ ctr_lazy_check() {
 	grep -q "lazy pages: all in place" "$1" || fail "the lazy-pages server did not report every page in place"
 }
 
+# ctr_mid_restore: has the restore's first process appeared here? In the
+# cgroup $CTR_RESTORE_CG when set (CRIU puts its tasks there as it forks
+# them, before their memory), else a mig_workload by name (which CRIU
+# gives a task only at the end of its restore: later than runc's
+# restore needs, in time for Podman's, which goes on for seconds after).
+ctr_mid_restore() {
+	local x=
+	if [ -n "${CTR_RESTORE_CG:-}" ]; then
+		read -r x <"$CTR_RESTORE_CG/cgroup.procs" 2>/dev/null || true
+		[ -n "$x" ]
+	else
+		[ -n "$(wpid)" ]
+	fi
+}
+
 # ctr_kill_mid_restore RPID LOG PORT LOG2 [ARG...] (role b): once a restored
-# process (mig_workload) exists here, kill the receiver RPID (its log LOG;
+# process exists here (ctr_mid_restore), kill the receiver RPID (its log LOG;
 # SIGKILL, server and session) and restart it at once on PORT with ARGs,
 # logging to LOG2, as a service manager would. Its restore guard must
 # have acted, with the restore unfinished (else the test missed its
@@ -157,12 +172,12 @@ ctr_lazy_check() {
 ctr_kill_mid_restore() {
 	local r=$1 log=$2 port=$3 log2=$4 i
 	shift 4
-	for i in $(seq 9000); do
-		[ -n "$(wpid)" ] && break
+	for i in $(seq 30000); do
+		ctr_mid_restore && break
 		kill -0 "$r" 2>/dev/null || break
-		sleep 0.1
+		sleep 0.03
 	done
-	[ -n "$(wpid)" ] || { cat "$log"; fail "no restored process appeared on b"; }
+	ctr_mid_restore || { cat "$log"; fail "no restored process appeared on b"; }
 	ps -eo pid,ppid,pgid,stat,args | grep -E '[f]erry|[c]onmon|[r]unc|[c]riu|[m]ig_workload'
 	kill_receiver "$r"
 	step "receiver killed with the restore in progress"
