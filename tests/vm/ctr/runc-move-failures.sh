@@ -44,12 +44,18 @@ if [ "$FERRY_ROLE" = a ]; then
 	for t in "what became of the migration" "thawed: it runs here"; do
 		grep -q "$t" "$FERRY_OUT/migrate.log" || fail "no '$t' in ferry migrate's output"
 	done
+	barrier asked 900	# b's restarted receiver has answered: b checks itself
 	assert_eq "$(runc_status r1)" running "runc's state of r1 on a"
 	w=$(wpid)
 	[ -n "$w" ] || fail "mig_workload does not run on a"
 	[ "$(awk '{print $3}' /proc/$w/stat)" != T ] || fail "the workload is stopped"
 	v=$(workload_verify "$w" "/proc/$w/root/tmp/w.pid.verify")
-	case $v in OK*) ;; *) fail "verification on a: $v" ;; esac
+	case $v in
+	OK*) ;;
+	*)	# what the shared root looks like from here
+		ls -la "/proc/$w/root/tmp/" "$S/bundle/rootfs/tmp/" "/proc/$w/root/bin/" | head -40
+		fail "verification on a: $v" ;;
+	esac
 	c1=$(cat /proc/$w/root/tmp/count)
 	sleep 1
 	c2=$(cat /proc/$w/root/tmp/count)
@@ -75,7 +81,7 @@ wait_port $PORT 30
 barrier ready 900
 CTR_RESTORE_CG=$CG ctr_kill_mid_restore $r "$FERRY_OUT/r1.log" $PORT "$FERRY_OUT/r2.log" \
 	--runc-root $RR
-barrier checked 900
+barrier asked 900
 ctr_restarted_said "$FERRY_OUT/r2.log"
 [ -z "$(wpid)" ] || fail "mig_workload runs on b"
 pgrep -af "runc .*r1\$|criu" && fail "runc or CRIU of r1 still runs on b"
@@ -83,3 +89,4 @@ for i in $(seq 60); do [ "$(runc_status r1)" = none ] && break; sleep 1; done
 assert_eq "$(runc_status r1)" none "runc's state of r1 on b"
 [ ! -e $CG ] || fail "r1's cgroup is left on b: $(cat $CG/cgroup.procs 2>/dev/null | wc -l) processes"
 step "ok: nothing of r1 on b"
+barrier checked 900

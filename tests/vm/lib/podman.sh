@@ -4,6 +4,7 @@
 # (cgroupfs), events go to a file. Debian's crun has no CRIU support, so
 # the runtime is runc. See ../shared/notes/containers-facts.md.
 CTR_DIR=/run/ferry-ctr
+RR=/run/ferry-runc		# runc --root of plain runc containers (runc.sh)
 # wpid: the host PID of mig_workload, or nothing (one runs on a host at a
 # time). Never fails: `w=$(wpid)` while it is not up yet must not end a
 # `set -e` script (pgrep's status through pipefail ended the container
@@ -39,6 +40,11 @@ ctr_setup() {
 		echo "removing containers an earlier script left: $(podman ps -a --format '{{.Names}}' | paste -sd' ')"
 		podman rm -af -t 0 >/dev/null 2>&1 || true
 	fi
+	local id
+	for id in $(runc --root "$RR" list -q 2>/dev/null); do
+		echo "removing runc container $id an earlier script left"
+		runc --root "$RR" delete --force "$id" >/dev/null 2>&1 || true
+	done
 	ctr_no_workload
 }
 # ctr_no_workload: no mig_workload runs here (one of an earlier script

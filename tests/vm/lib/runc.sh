@@ -1,8 +1,7 @@
 # shellcheck shell=bash
 # Plain runc containers in the ctr tests (runc-move*.sh), sourced after
-# podman.sh: runc's --root on both hosts, its state, its delete, and a
-# bundle's config.json.
-RR=/run/ferry-runc		# runc --root on both hosts
+# podman.sh (which sets RR, runc's --root on both hosts): runc's state of a
+# container, its delete, and a bundle's config.json.
 runc_() { runc --root $RR "$@"; }
 # runc_status ID: runc's status of ID, or "none"
 runc_status() { local s; s=$(runc_ state "$1" 2>/dev/null) && jq -r .status <<<"$s" || echo none; }
