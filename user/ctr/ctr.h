@@ -160,5 +160,17 @@ int ctr_restore_archive(const char *archive, const char *work_dir, int timeout_m
  * still ran after 30 s.
  */
 int ctr_undo_restore(const char *id, uint64_t since);
+/*
+ * runc restore bind-mounts the container's root at RUNC_ROOT/ID/criu-root
+ * for CRIU and unmounts it when it returns. A runc killed mid-restore (the
+ * guard, a timeout) leaves that mount, and `runc delete` then removes
+ * RUNC_ROOT/ID with Go's os.RemoveAll, which goes through the mount into
+ * the container's root: it deleted a shared runc bundle's root file system
+ * under the source's running container (runc-move-failures, 6.12).
+ * Detaches every mount at or under an .../ID/criu-root (ctr_undo.c); run
+ * before any delete of a container whose restore may have been killed.
+ * 0, -EBUSY if one stayed, -errno.
+ */
+int ctr_unmount_criu_root(const char *id);
 
 #endif

@@ -564,7 +564,9 @@ int ctr_restore(const struct wire_ctr *k, const char *archive, const char *previ
 	} else {
 		restore_failed(ret, log, work_dir, timeout_ms, err, errlen);
 	}
-	/* undo: whatever it created goes, so the source may resume */
+	/* undo: whatever it created goes, so the source may resume (a runc
+	 * killed by Podman's timeout may have left its bind mount) */
+	ctr_unmount_criu_root(k->id);
 	if (ctr_exists("container", k->id, log) == 1 && ctr_remove(k->id, log)) {
 		size_t l = strlen(err);
 

@@ -321,6 +321,7 @@ int ctr_runc_delete(const char *root, const char *id, const char *log)
 	 * longer knows it (gone already is what was asked for).
 	 */
 	for (int i = 0; i < RUNC_DELETE_TRIES; i++) {
+		ctr_unmount_criu_root(id);	/* never delete through it */
 		if (!mig_run_timeout(del, log ? log : "/dev/null", CTR_RUNC_TIMEOUT_MS))
 			return 0;
 		if (runc_state(root, id, out, sizeof(out)) > 0)

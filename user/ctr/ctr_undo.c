@@ -22,7 +22,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <unistd.h>
+#include <sys/mount.h>
 #include "ctr.h"
 #include "ctr_runc.h"
 #include "mig_guard.h"
@@ -191,18 +193,93 @@ static int sweep(struct undo_walk *w, uint64_t since)
 	return -ETIMEDOUT;
 }
 
+/* A mountinfo path field, its \ooo escapes (space, tab, newline,
+ * backslash) undone, in place. */
+static void unescape(char *p)
+{
+	char *o = p;
+
+	for (; *p; p++, o++) {
+		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
+		    p[3] >= '0' && p[3] <= '7') {
+			*o = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+			p += 3;
+		} else {
+			*o = *p;
+		}
+	}
+	*o = 0;
+}
+
+/* Is path .../ID/criu-root, or beneath one? */
+static bool under_criu_root(const char *path, const char *id)
+{
+	char tail[300];
+	const char *at;
+
+	if (snprintf(tail, sizeof(tail), "/%s/criu-root", id) >= (int)sizeof(tail))
+		return false;
+	for (at = strstr(path, tail); at; at = strstr(at + 1, tail))
+		if (at[strlen(tail)] == 0 || at[strlen(tail)] == '/')
+			return true;
+	return false;
+}
+
+int ctr_unmount_criu_root(const char *id)
+{
+	char line[8192], *mp[64];
+	size_t n = 0;
+	int left = 0;
+	FILE *f;
+
+	if (!id[0] || strchr(id, '/'))
+		return -EINVAL;
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return -errno;
+	while (n < 64 && fgets(line, sizeof(line), f)) {
+		char *save = NULL, *tok = strtok_r(line, " ", &save);
+
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... */
+		for (int i = 0; tok && i < 4; i++)
+			tok = strtok_r(NULL, " ", &save);
+		if (!tok)
+			continue;
+		unescape(tok);
+		if (under_criu_root(tok, id) && (mp[n] = strdup(tok)))
+			n++;
+	}
+	fclose(f);
+	/* deepest first: a later line can only be mounted on an earlier one
+	 * or beside it */
+	while (n--) {
+		if (umount2(mp[n], MNT_DETACH) && errno != EINVAL && errno != ENOENT) {
+			fprintf(stderr, "ferry: %s: unmount: %s\n", mp[n], strerror(errno));
+			left++;
+		}
+		free(mp[n]);
+	}
+	return left ? -EBUSY : 0;
+}
+
 int ctr_undo_restore(const char *id, uint64_t since)
 {
 	struct undo_walk w = { .id = id };
+	int ret;
 
 	if (strlen(id) < 12)
 		return -EINVAL;	/* never a prefix that could name another */
-	return sweep(&w, since);
+	ret = sweep(&w, since);
+	ctr_unmount_criu_root(id);
+	return ret;
 }
 
 int ctr_undo_runc(const char *cgroup_dir, const char *id, uint64_t since)
 {
 	struct undo_walk w = { .id = id, .dir = cgroup_dir };
+	int ret;
 
-	return sweep(&w, since);
+	ret = sweep(&w, since);
+	ctr_unmount_criu_root(id);
+	return ret;
 }

@@ -9,8 +9,10 @@
 # receiver, which answers from that record, and thaws its container.
 # What must be unchanged, on a: r1 runs under runc, its shell keeps
 # counting, its memory verifies page by page. On b: runc knows no r1, no
-# process of it runs (no mig_workload, no runc or CRIU of it), and its
-# cgroup is gone.
+# process of it runs (no mig_workload, no runc or CRIU of it), its cgroup
+# is gone, and so is runc restore's bind mount of its root, which `runc
+# delete` removed the shared root through (6.12, before ferry detached it:
+# a's running container lost its /bin and /tmp).
 set -euo pipefail
 . "$FERRY_SRC/tests/vm/lib/assert.sh"
 . "$FERRY_SRC/tests/vm/lib/podman.sh"
@@ -88,5 +90,9 @@ pgrep -af "runc .*r1\$|criu" && fail "runc or CRIU of r1 still runs on b"
 for i in $(seq 60); do [ "$(runc_status r1)" = none ] && break; sleep 1; done
 assert_eq "$(runc_status r1)" none "runc's state of r1 on b"
 [ ! -e $CG ] || fail "r1's cgroup is left on b: $(cat $CG/cgroup.procs 2>/dev/null | wc -l) processes"
+# runc restore's bind mount of the root: left by the killed runc, `runc
+# delete` removed the shared root through it (a's container lost it)
+grep " $RR/r1/criu-root" /proc/self/mountinfo && fail "runc's criu-root mount of r1 is left on b"
+[ -x "$S/bundle/rootfs/bin/busybox" ] || fail "the shared bundle's root lost /bin/busybox"
 step "ok: nothing of r1 on b"
 barrier checked 900
