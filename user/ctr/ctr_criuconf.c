@@ -368,40 +368,6 @@ static int run_tar(const char *const argv[], const char *log, const char *what, 
 	return ferry_errf(err, errlen, -EIO, "tar (%s) failed (%d): %s", what, ret, tail);
 }
 
-static int read_small(const char *path, char **buf, size_t *len, size_t max)
-{
-	struct stat st;
-	ssize_t n;
-	int fd, ret = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st)) {
-		ret = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
-		ret = S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
-		goto out;
-	}
-	*buf = malloc((size_t)st.st_size + 1);
-	if (!*buf) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	n = read(fd, *buf, (size_t)st.st_size);
-	if (n != st.st_size) {
-		free(*buf);
-		ret = n < 0 ? -errno : -EIO;
-		goto out;
-	}
-	*len = (size_t)n;
-out:
-	close(fd);
-	return ret;
-}
-
 /*
  * The end of a tar archive (its first all-zero header block), walking its
  * members' headers: each one's checksum checked, its data skipped. ustar,
@@ -519,7 +485,7 @@ int ctr_criuconf_prepare(const char *archive, const char *img_dir, const char *c
 		ret = run_tar(x, log, "spec.dump out of the archive", err, errlen);
 	}
 	if (!ret) {
-		ret = read_small(spath, &spec, &slen, CTR_SPEC_MAX);
+		ret = ferry_read_whole(spath, CTR_SPEC_MAX, &spec, &slen);
 		if (ret)
 			ferry_errf(err, errlen, ret, "the archive's spec.dump: %s", strerror(-ret));
 	}

@@ -59,45 +59,9 @@ static int json_scalar(const char *js, const char *key, char *out, size_t size)
 static int read_config(const char *bundle, char **text, size_t *len)
 {
 	char path[WIRE_CTR_PATH_MAX + 16];
-	struct stat sb;
-	char *buf;
-	size_t got = 0;
-	int fd, ret = 0;
 
 	snprintf(path, sizeof(path), "%s/config.json", bundle);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode) || sb.st_size > CTR_RUNC_CONFIG_MAX) {
-		ret = fstat(fd, &sb) ? -errno : S_ISREG(sb.st_mode) ? -EFBIG : -EINVAL;
-		close(fd);
-		return ret;
-	}
-	buf = malloc((size_t)sb.st_size + 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (got < (size_t)sb.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)sb.st_size - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			ret = r < 0 ? -errno : -EIO;	/* it shrank under us */
-			break;
-		}
-		got += (size_t)r;
-	}
-	close(fd);
-	if (ret) {
-		free(buf);
-		return ret;
-	}
-	buf[got] = 0;
-	*text = buf;
-	*len = got;
-	return 0;
+	return ferry_read_whole(path, CTR_RUNC_CONFIG_MAX, text, len);
 }
 
 static int config_hash(const char *text, size_t len, char hex[WIRE_CTR_ID_LEN + 1])

@@ -148,6 +148,48 @@ bool ferry_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return true;
 }
 
+int ferry_read_whole(const char *path, size_t max, char **text, size_t *len)
+{
+	struct stat sb;
+	char *buf;
+	size_t got = 0;
+	int fd, ret = 0;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > max) {
+		ret = fstat(fd, &sb) ? -errno : S_ISREG(sb.st_mode) ? -EFBIG : -EINVAL;
+		close(fd);
+		return ret;
+	}
+	buf = malloc((size_t)sb.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (got < (size_t)sb.st_size) {
+		ssize_t r = read(fd, buf + got, (size_t)sb.st_size - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			ret = r < 0 ? -errno : -EIO;	/* it shrank under us */
+			break;
+		}
+		got += (size_t)r;
+	}
+	close(fd);
+	if (ret) {
+		free(buf);
+		return ret;
+	}
+	buf[got] = 0;
+	*text = buf;
+	*len = got;
+	return 0;
+}
+
 int ferry_read_file(const char *path, char *buf, size_t size)
 {
 	ssize_t n;

@@ -87,6 +87,11 @@ bool ferry_u32_in(const uint32_t *v, size_t n, uint32_t x);
 int ferry_dir_names(int dirfd, size_t max, char ***names, size_t *n);
 void ferry_names_free(char **names, size_t n);
 
+/* A regular file of at most max bytes (not through a symbolic link),
+ * whole, into a malloc'ed NUL-terminated *text, its length in *len. 0,
+ * -EFBIG (larger), -EINVAL (not a regular file), -errno. */
+int ferry_read_whole(const char *path, size_t max, char **text, size_t *len);
+
 /* Read a small text file into buf (NUL-terminated, trailing newline
  * stripped). Returns length or -errno. */
 int ferry_read_file(const char *path, char *buf, size_t size);
