@@ -172,5 +172,8 @@ int ctr_undo_restore(const char *id, uint64_t since);
  * 0, -EBUSY if one stayed, -errno.
  */
 int ctr_unmount_criu_root(const char *id);
+/* CRIU's own error lines from work_dir/log_name, appended to err after a
+ * "CRIU (PATH):" line (nothing when it has none). */
+void ctr_append_criu_log(const char *work_dir, const char *log_name, char *err, size_t errlen);
 
 #endif

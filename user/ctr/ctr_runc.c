@@ -221,8 +221,8 @@ int ctr_runc_share_mark(const struct wire_ctr *w, bool make, char *err, size_t e
 	return ret;
 }
 
-/* CRIU's own error lines from its log in work_dir, appended to err */
-static void append_criu_log(const char *work_dir, const char *log_name, char *err, size_t errlen)
+/* ctr.h */
+void ctr_append_criu_log(const char *work_dir, const char *log_name, char *err, size_t errlen)
 {
 	char path[4300], lines[2048];
 	size_t l;
@@ -262,7 +262,7 @@ int ctr_runc_checkpoint(const struct ctr_info *ci, const char *image_dir, const 
 	mig_log_errors(log, tail, sizeof(tail));
 	ferry_errf(err, errlen, -EIO, "runc checkpoint failed (%s%d):\n%s", ret < 0 ? "" : "exit ",
 		   ret, tail);
-	append_criu_log(work_dir, "dump.log", err, errlen);
+	ctr_append_criu_log(work_dir, "dump.log", err, errlen);
 	return -EIO;
 }
 
@@ -404,7 +404,7 @@ int ctr_runc_restore(const struct wire_ctr *k, const char *root, const char *ima
 				   "killed", timeout_ms / 1000);
 		else
 			ferry_errf(err, errlen, -EIO, "runc restore failed (%d):\n%s", ret, tail);
-		append_criu_log(work_dir, "restore.log", err, errlen);
+		ctr_append_criu_log(work_dir, "restore.log", err, errlen);
 	}
 	ctr_runc_delete(root, k->id, out_log);
 	return -EIO;

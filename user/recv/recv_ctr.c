@@ -344,16 +344,8 @@ int recv_ctr_restore(struct session *s, uint64_t *ms, struct criu_restore_stats 
 		unlink(conf);
 	*ms = (ferry_now_ns() - t) / 1000000;
 	if (ret) {
-		char lines[2048];
-		size_t l = strlen(s->err);
-
-		if (direct) {	/* CRIU's log is where it worked */
-			snprintf(stats, sizeof(stats), "%s/restore.log", img);
-			mig_log_errors(stats, lines, sizeof(lines));
-			if (lines[0])
-				snprintf(s->err + l, sizeof(s->err) - l, "\nCRIU (%s):\n%s", stats,
-					 lines);
-		}
+		if (direct)	/* CRIU's log is where it worked */
+			ctr_append_criu_log(img, "restore.log", s->err, sizeof(s->err));
 		/* Podman removed what it knew of; what conmon and runc may
 		 * still bring up goes too */
 		mig_guard_fire(&s->guard);
