@@ -39,6 +39,53 @@ static void test_parse_u64(void **state)
 	assert_false(ferry_parse_u64("99999999999999999999999", 0, UINT64_MAX, &v));
 }
 
+/* ferry_copy_file: every byte (more than one buffer's worth, not a
+ * multiple of it), a target that exists refused and left alone, a source
+ * that is no regular file or a symbolic link refused with nothing made. */
+static void test_copy_file(void **state)
+{
+	char dir[] = "/tmp/ferry-copy-XXXXXX", a[64], b[64], l[64], c[64];
+	size_t n = (3u << 20) + 4097, len;
+	char *data, *back;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(a, sizeof(a), "%s/a", dir);
+	snprintf(b, sizeof(b), "%s/b", dir);
+	snprintf(l, sizeof(l), "%s/l", dir);
+	snprintf(c, sizeof(c), "%s/c", dir);
+	data = malloc(n);
+	assert_non_null(data);
+	for (size_t i = 0; i < n; i++)
+		data[i] = (char)(i * 131 + (i >> 12));
+	fd = open(a, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ferry_write_all(fd, data, n), 0);
+	close(fd);
+	assert_int_equal(ferry_copy_file(a, b), 0);
+	assert_int_equal(ferry_read_whole(b, n, &back, &len), 0);
+	assert_int_equal(len, n);
+	assert_memory_equal(back, data, n);
+	free(back);
+	/* b exists: refused, b as it was */
+	assert_int_equal(ferry_copy_file(a, b), -EEXIST);
+	assert_int_equal(ferry_read_whole(b, n, &back, &len), 0);
+	assert_int_equal(len, n);
+	free(back);
+	assert_int_equal(ferry_copy_file(dir, c), -EINVAL);
+	assert_int_equal(access(c, F_OK), -1);
+	assert_int_equal(symlink(a, l), 0);
+	assert_int_equal(ferry_copy_file(l, c), -ELOOP);
+	assert_int_equal(access(c, F_OK), -1);
+	assert_int_equal(ferry_copy_file("/nonexistent-ferry", c), -ENOENT);
+	unlink(a);
+	unlink(b);
+	unlink(l);
+	rmdir(dir);
+	free(data);
+}
+
 static void test_exit_codes(void **state)
 {
 	(void)state;
@@ -277,6 +324,7 @@ int main(void)
 		cmocka_unit_test(test_proc_reach),
 		cmocka_unit_test(test_exit_codes),
 		cmocka_unit_test(test_read_file),
+		cmocka_unit_test(test_copy_file),
 		cmocka_unit_test(test_vline_one_write),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

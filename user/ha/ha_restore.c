@@ -23,6 +23,7 @@
 #include "cmds.h"
 #include "criu_img.h"
 #include "ctr.h"
+#include "ctr_criuconf.h"
 #include "criu_lazy.h"
 #include "lazy_server.h"
 #include "ha_store.h"
@@ -71,10 +72,12 @@ static const char usage_text[] =
 "  -h, --help           this text\n"
 "\n"
 "A container's version (`ferry checkpoint --container`) is restored by\n"
-"Podman: `podman container restore --import` of its archive on top of the\n"
-"version's rounds, with its ID and name (both must be free here, its image\n"
-"present), eagerly (a migration restores a container lazily, a version not\n"
-"yet); --criu-arg, --no-lazy and --move-addr do not apply (its network is\n"
+"Podman: `podman container restore --import` of a copy of its archive, with\n"
+"its ID and name (both must be free here, its image present); CRIU reads the\n"
+"version's images from the store, the pre-copied pages lazily as for a tree\n"
+"(--no-lazy: eagerly). A container with a CRIU configuration of its own\n"
+"(annotation org.criu.config) is restored from Podman's copy of the images,\n"
+"eagerly. --criu-arg and --move-addr do not apply (its network is\n"
 "Podman's), and root_pid is its init.\n"
 "\n"
 "With --import, FILE is a container's checkpoint archive in Podman's layout,\n"
@@ -232,6 +235,28 @@ struct restored {
 	struct criu_lazy_stats ls;
 };
 
+/* CRIU's restore returned ret, the pages left to the lazy-pages server
+ * lazyd still coming in: wait for the last (its failure fails the restore;
+ * the restored tasks would miss memory). */
+static int lazy_finish(const struct ropts *o, pid_t lazyd, const char *what, struct restored *r,
+		       int ret, char *err, size_t errlen)
+{
+	uint64_t t;
+	int lr;
+
+	if (!o->json)
+		progress("%s runs (root PID %d); %llu pages still come from the store", what,
+			 (int)r->root, (unsigned long long)r->ls.lazy_pages);
+	t = ferry_now_ns();
+	lr = lazy_server_wait(lazyd, 1800 * 1000);
+	r->lazy_ms = (ferry_now_ns() - t) / 1000000;
+	if (lr && !ret)
+		ret = ferry_errf(err, errlen, -EIO, "the lazy-pages server failed (%s %d) %llu ms "
+				 "after the restore: the restored tasks may miss memory",
+				 lr < 0 ? "error" : "exit", lr, (unsigned long long)r->lazy_ms);
+	return ret;
+}
+
 /* Restore version vdir. */
 static int restore_version(const struct ropts *o, const char *vdir, const struct ha_meta *meta,
 			   struct restored *r, char *err, size_t errlen)
@@ -313,20 +338,8 @@ static int restore_version(const struct ropts *o, const char *vdir, const struct
 	snprintf(out, sizeof(out), "%s/stats-restore", final);
 	criu_img_read_restore_stats(out, &r->rs);
 	if (lazyd > 0) {
-		int lr;
-
-		if (!o->json)
-			progress("the tree runs (root PID %d); %llu pages still come from the store",
-				 (int)r->root, (unsigned long long)r->ls.lazy_pages);
-		t = ferry_now_ns();
-		lr = lazy_server_wait(lazyd, 1800 * 1000);
+		ret = lazy_finish(o, lazyd, "the tree", r, ret, err, errlen);
 		lazyd = 0;
-		r->lazy_ms = (ferry_now_ns() - t) / 1000000;
-		if (lr && !ret)
-			ret = ferry_errf(err, errlen, -EIO, "the lazy-pages server failed (%s %d) "
-					 "%llu ms after the restore: the restored tree may miss "
-					 "memory", lr < 0 ? "error" : "exit", lr,
-					 (unsigned long long)r->lazy_ms);
 	}
 out:
 	if (lazyd > 0) {	/* the restore failed: nothing to serve */
@@ -342,16 +355,76 @@ out:
 }
 
 /*
- * A container's version: Podman restores it from its archive (final/),
- * with the version's newest round and the rounds it builds on as the
- * previous checkpoint (a tar that follows their parent links).
+ * A container's version, direct (ctr_criuconf.h): Podman restores it from
+ * a copy of its archive (the store is only read, and the copy gains the
+ * annotation), CRIU from the final dump unpacked into work/ctr-images,
+ * whose parent is the version's newest round; lazily unless --no-lazy,
+ * the lazy-pages server then left running in *lazyd. 1 when the archive
+ * or work asks for the old way (why in err).
  */
-static int restore_container(const struct ropts *o, const char *vdir, const struct ha_meta *meta,
+static int restore_container_direct(const struct ropts *o, const char *work, const char *arch,
+				    const char *top, const struct wire_ctr *k,
+				    struct restored *r, pid_t *lazyd, char *err, size_t errlen)
+{
+	char copy[4300], img[4300], conf[4300], at[4400];
+	uint64_t t;
+	int ret;
+
+	snprintf(copy, sizeof(copy), "%s/%s", work, CTR_ARCHIVE_NAME);
+	snprintf(img, sizeof(img), "%s/ctr-images", work);
+	snprintf(conf, sizeof(conf), "%s/%s", work, CTR_CRIU_CONF_NAME);
+	ret = ferry_copy_file(arch, copy);
+	if (ret)
+		return ferry_errf(err, errlen, ret, "copying %s: %s", arch, strerror(-ret));
+	if (mkdir(img, 0700))
+		return ferry_errf(err, errlen, -errno, "%s: %s", img, strerror(errno));
+	ret = ctr_criuconf_prepare(copy, img, conf, work, err, errlen);
+	if (ret)
+		return ret;
+	snprintf(at, sizeof(at), "%s/parent", img);
+	if (symlink(top, at))
+		return ferry_errf(err, errlen, -errno, "symlink %s: %s", at, strerror(errno));
+	if (!o->eager) {
+		ret = criu_lazy_mark(img, CRIU_LAZY_PARENT, &r->ls, err, errlen);
+		if (!ret)
+			ret = lazy_server_start(img, r->ls.tasks, NULL, lazyd, err, errlen);
+		if (ret)
+			return ret;
+	}
+	ret = ctr_criuconf_write(conf, img, *lazyd > 0, err, errlen);
+	t = ferry_now_ns();
+	if (!ret)
+		ret = ctr_restore(k, copy, NULL, false, work, o->timeout_ms, err, errlen);
+	r->ms = (ferry_now_ns() - t) / 1000000;
+	/* the container's annotation names it: not beyond this restore */
+	unlink(conf);
+	if (ret)
+		ctr_append_criu_log(img, "restore.log", err, errlen);
+	snprintf(at, sizeof(at), "%s/stats-restore", img);
+	if (!ret)
+		criu_img_read_restore_stats(at, &r->rs);
+	else if (*lazyd > 0) {	/* nothing to serve */
+		kill(*lazyd, SIGKILL);
+		waitpid(*lazyd, NULL, 0);
+		*lazyd = 0;
+	}
+	return ret < 0 ? ret : ret ? -EIO : 0;
+}
+
+/*
+ * A container's version: Podman restores it, from ferry's images
+ * (restore_container_direct) or, for an archive that asks for it, the old
+ * way: from the archive and the version's rounds as the previous
+ * checkpoint (a tar that follows their parent links), eagerly.
+ */
+static int restore_container(struct ropts *o, const char *vdir, const struct ha_meta *meta,
 			     struct restored *r, char *err, size_t errlen)
 {
-	char work[4200], abs_v[PATH_MAX], top[PATH_MAX + 32], arch[PATH_MAX + 64], tarf[4400];
+	char tmp[4200], work[PATH_MAX], abs_v[PATH_MAX], top[PATH_MAX + 32],
+	     arch[PATH_MAX + 64], tarf[4400];
 	struct wire_ctr k = { 0 };
 	struct ctr_info *ci;
+	pid_t lazyd = 0;
 	uint64_t t;
 	int ret;
 
@@ -360,23 +433,38 @@ static int restore_container(const struct ropts *o, const char *vdir, const stru
 				  "and --criu-arg do not apply", meta->version, meta->container_name);
 	if (!realpath(vdir, abs_v))
 		return ferry_errf(err, errlen, -errno, "%s: %s", vdir, strerror(errno));
-	snprintf(work, sizeof(work), "%s/ferry-restore-XXXXXX", o->work_dir);
-	if (!mkdtemp(work))
-		return ferry_errf(err, errlen, -errno, "%s: %s", work, strerror(errno));
+	snprintf(tmp, sizeof(tmp), "%s/ferry-restore-XXXXXX", o->work_dir);
+	if (!mkdtemp(tmp))
+		return ferry_errf(err, errlen, -errno, "%s: %s", tmp, strerror(errno));
+	/* CRIU's configuration names it: absolute */
+	if (!realpath(tmp, work)) {
+		ret = ferry_errf(err, errlen, -errno, "%s: %s", tmp, strerror(errno));
+		mig_rmtree(tmp);
+		return ret;
+	}
 	snprintf(top, sizeof(top), "%s/%s", abs_v, meta->top);
 	snprintf(arch, sizeof(arch), "%s/final/%s", abs_v, CTR_ARCHIVE_NAME);
 	snprintf(k.engine, sizeof(k.engine), "podman");
 	memcpy(k.id, meta->container, sizeof(k.id));
 	snprintf(k.name, sizeof(k.name), "%s", meta->container_name);
-	ret = ctr_previous_tar(top, work, tarf, sizeof(tarf), err, errlen);
-	t = ferry_now_ns();
-	if (!ret)
-		ret = ctr_restore(&k, arch, tarf, false, work, o->timeout_ms, err, errlen);
-	r->ms = (ferry_now_ns() - t) / 1000000;
+	ret = restore_container_direct(o, work, arch, top, &k, r, &lazyd, err, errlen);
+	if (ret > 0) {
+		if (!o->json)
+			progress("Podman restores from its own copy of the images, eagerly: %s", err);
+		err[0] = 0;
+		o->eager = true;
+		ret = ctr_previous_tar(top, work, tarf, sizeof(tarf), err, errlen);
+		t = ferry_now_ns();
+		if (!ret)
+			ret = ctr_restore(&k, arch, tarf, false, work, o->timeout_ms, err, errlen);
+		r->ms = (ferry_now_ns() - t) / 1000000;
+	}
 	ci = ret ? NULL : calloc(1, sizeof(*ci));
 	if (ci && !ctr_inspect(k.id, ci, err, errlen))
 		r->root = ci->pid;
 	free(ci);
+	if (lazyd > 0)
+		ret = lazy_finish(o, lazyd, "the container", r, ret, err, errlen);
 	if (!ret && !getenv("FERRY_KEEP_WORKDIR"))
 		mig_rmtree(work);
 	else
@@ -534,7 +622,6 @@ int cmd_restore(int argc, char **argv)
 	}
 	memset(&r, 0, sizeof(r));
 	if (meta.container[0]) {
-		o.eager = true;	/* what Podman does */
 		if (!o.json)
 			progress("version %u is of container %s (%.12s): Podman restores it",
 				 chosen, meta.container_name, meta.container);

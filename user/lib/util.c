@@ -148,6 +148,70 @@ bool ferry_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return true;
 }
 
+int ferry_copy_range(int in_fd, uint64_t off, uint64_t len, int out_fd)
+{
+	loff_t in = (loff_t)off;
+	uint8_t *buf = NULL;
+	int ret = 0;
+
+	while (len) {
+		ssize_t n = copy_file_range(in_fd, &in, out_fd, NULL, len, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;		/* unsupported here (EXDEV, ...) or short: by hand */
+		len -= (uint64_t)n;
+	}
+	while (!ret && len) {
+		size_t chunk = len > (1u << 20) ? (1u << 20) : (size_t)len;
+		ssize_t r;
+
+		if (!buf && !(buf = malloc(1u << 20)))
+			return -ENOMEM;
+		r = pread(in_fd, buf, chunk, in);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			ret = r < 0 ? -errno : -EIO;
+			break;
+		}
+		ret = ferry_write_all(out_fd, buf, (size_t)r);
+		in += r;
+		len -= (uint64_t)r;
+	}
+	free(buf);
+	return ret;
+}
+
+int ferry_copy_file(const char *from, const char *to)
+{
+	struct stat sb;
+	int in, out, ret;
+
+	in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	if (fstat(in, &sb) || !S_ISREG(sb.st_mode)) {
+		ret = fstat(in, &sb) ? -errno : -EINVAL;
+		close(in);
+		return ret;
+	}
+	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (out < 0) {
+		ret = -errno;
+		close(in);
+		return ret;
+	}
+	ret = ferry_copy_range(in, 0, (uint64_t)sb.st_size, out);
+	if (close(out) && !ret)
+		ret = -errno;
+	close(in);
+	if (ret)
+		unlink(to);
+	return ret;
+}
+
 int ferry_read_whole(const char *path, size_t max, char **text, size_t *len)
 {
 	struct stat sb;

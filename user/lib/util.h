@@ -26,6 +26,14 @@ extern const char *ferry_prog;
 int ferry_write_all(int fd, const void *buf, size_t len);
 /* The same at offset off. */
 int ferry_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
+/* Copy len bytes of in_fd from offset off to out_fd's file position: by
+ * the kernel (copy_file_range) where it can, else read and written here.
+ * 0, -EIO if in_fd ends first, -ENOMEM, -errno. */
+int ferry_copy_range(int in_fd, uint64_t off, uint64_t len, int out_fd);
+/* Regular file from (not through a symbolic link), whole, as a new file
+ * to (mode 0600; it must not exist; removed again on failure). 0, -EINVAL
+ * (not a regular file), -errno. */
+int ferry_copy_file(const char *from, const char *to);
 
 /* One message line "PREFIX1PREFIX2message\n" on stderr, written with a single
  * write(2): a forked helper (the lazy-pages server) shares stderr with its

@@ -212,41 +212,9 @@ int pagestore_read_slot(struct pagestore *ps, uint64_t slot, void *out, uint32_t
 
 int pagestore_copy_slots(struct pagestore *ps, uint64_t slot, uint64_t npages, int out_fd)
 {
-	loff_t in = (loff_t)(slot * PS_PAGE_SIZE);
-	uint64_t left = npages * PS_PAGE_SIZE;
-	uint8_t *buf = NULL;
-	int ret = 0;
-
 	if (ps->fd < 0)
 		return -ENODATA;
-	while (left) {
-		ssize_t n = copy_file_range(ps->fd, &in, out_fd, NULL, left, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;		/* unsupported here or short: copy by hand */
-		left -= (uint64_t)n;
-	}
-	while (!ret && left) {
-		size_t chunk = left > (1u << 20) ? (1u << 20) : (size_t)left;
-		ssize_t r;
-
-		if (!buf && !(buf = malloc(1u << 20)))
-			return -ENOMEM;
-		r = pread(ps->fd, buf, chunk, in);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			ret = r < 0 ? -errno : -EIO;
-			break;
-		}
-		ret = ferry_write_all(out_fd, buf, (size_t)r);
-		in += r;
-		left -= (uint64_t)r;
-	}
-	free(buf);
-	return ret;
+	return ferry_copy_range(ps->fd, slot * PS_PAGE_SIZE, npages * PS_PAGE_SIZE, out_fd);
 }
 
 int pagestore_get(struct pagestore *ps, uint32_t pid, uint64_t vaddr, void *out)

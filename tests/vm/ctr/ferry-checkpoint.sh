@@ -14,7 +14,11 @@
 # Checked on a: three versions, each published here and stored on b, the
 # checkpoint took pages from ferry's rounds (pages skipped in parent), and
 # the container runs on after each (still counting, memory verifies).
-# On b: --keep 2 leaves two complete versions, each of the container.
+# On b: --keep 2 leaves two complete versions, each of the container; the
+# restore is lazy (CRIU reads the version's images from the store, ferry's
+# lazy-pages server brings the pre-copied pages in, every one of them
+# before ferry restore returns), and CRIU's configuration file for it,
+# named by the container's org.criu.config annotation, is gone.
 set -euo pipefail
 . "$FERRY_SRC/tests/vm/lib/assert.sh"
 . "$FERRY_SRC/tests/vm/lib/podman.sh"
@@ -81,6 +85,13 @@ cat "$FERRY_OUT/restore.log" "$FERRY_OUT/restore.json"
 assert_eq "$rc" 0 "ferry restore exit status"
 r=$(cat "$FERRY_OUT/restore.json")
 assert_eq "$(jq_get "$r" version)" 3 "version restored"
+assert_eq "$(jq_get "$r" lazy)" True "a lazy restore"
+lp=$(jq_get "$r" lazy_pages)
+echo "pages left to the lazy-pages server: $lp"
+[ "${lp:-0}" -ge 4000 ] || fail "the restore left ${lp:-no} pages to the lazy-pages server, want >= 4000"
+conf=$(podman inspect --format '{{index .Config.Annotations "org.criu.config"}}' c1)
+case $conf in */ferry-criu-restore.conf) ;; *) fail "annotation org.criu.config on b: '$conf'" ;; esac
+[ ! -e "$conf" ] || fail "CRIU's configuration for the restore outlived it: $conf"
 assert_eq "$(podman inspect --format "$fmt" c1)" "$(cat "$S/ident")" "ID and name on b"
 w=$(wpid)
 [ -n "$w" ] || fail "mig_workload does not run on b"
