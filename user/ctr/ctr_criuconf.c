@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Podman's restore from ferry's own images; see ctr_criuconf.h. */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -13,149 +12,8 @@
 #include "ctr.h"
 #include "ctr_criuconf.h"
 #include "mig.h"
+#include "jscan.h"
 #include "util.h"
-
-/* ---- a skimmer of JSON text: where things are, nothing decoded ---------------- */
-
-#define JSON_DEPTH_MAX	64
-
-struct jcur {
-	const char *p, *end;
-	int depth;
-};
-
-static void jws(struct jcur *c)
-{
-	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
-		c->p++;
-}
-
-/* A string at c->p: its raw contents (between the quotes) in s, n; esc if
- * it holds an escape, whose meaning this skimmer does not work out. */
-static int jstr(struct jcur *c, const char **s, size_t *n, bool *esc)
-{
-	if (c->p >= c->end || *c->p != '"')
-		return -EINVAL;
-	*s = ++c->p;
-	*esc = false;
-	while (c->p < c->end) {
-		unsigned char ch = (unsigned char)*c->p;
-
-		if (ch == '"') {
-			*n = (size_t)(c->p - *s);
-			c->p++;
-			return 0;
-		}
-		if (ch < 0x20)
-			return -EINVAL;
-		if (ch == '\\') {
-			*esc = true;
-			if (++c->p >= c->end || !*c->p || !strchr("\"\\/bfnrtu", *c->p))
-				return -EINVAL;
-			if (*c->p == 'u') {
-				if (c->end - c->p < 5)
-					return -EINVAL;
-				for (int i = 1; i <= 4; i++)
-					if (!isxdigit((unsigned char)c->p[i]))
-						return -EINVAL;
-				c->p += 4;
-			}
-		}
-		c->p++;
-	}
-	return -EINVAL;
-}
-
-static bool jword(struct jcur *c, const char *w)
-{
-	size_t n = strlen(w);
-
-	if ((size_t)(c->end - c->p) < n || memcmp(c->p, w, n))
-		return false;
-	c->p += n;
-	return true;
-}
-
-static int jvalue(struct jcur *c);
-
-/* An object or array at c->p, to its closing bracket. */
-static int jcontainer(struct jcur *c)
-{
-	char close = *c->p == '{' ? '}' : ']';
-	const char *s;
-	size_t n;
-	bool esc;
-	int ret;
-
-	if (++c->depth > JSON_DEPTH_MAX)
-		return -EINVAL;
-	c->p++;
-	jws(c);
-	if (c->p < c->end && *c->p == close) {
-		c->p++;
-		c->depth--;
-		return 0;
-	}
-	for (;;) {
-		if (close == '}') {
-			jws(c);
-			ret = jstr(c, &s, &n, &esc);
-			if (ret)
-				return ret;
-			jws(c);
-			if (c->p >= c->end || *c->p++ != ':')
-				return -EINVAL;
-		}
-		ret = jvalue(c);
-		if (ret)
-			return ret;
-		jws(c);
-		if (c->p >= c->end)
-			return -EINVAL;
-		if (*c->p == ',') {
-			c->p++;
-			continue;
-		}
-		if (*c->p++ != close)
-			return -EINVAL;
-		c->depth--;
-		return 0;
-	}
-}
-
-static int jvalue(struct jcur *c)
-{
-	const char *s;
-	size_t n;
-	bool esc;
-
-	jws(c);
-	if (c->p >= c->end)
-		return -EINVAL;
-	switch (*c->p) {
-	case '"':
-		return jstr(c, &s, &n, &esc);
-	case '{':
-	case '[':
-		return jcontainer(c);
-	case 't':
-		return jword(c, "true") ? 0 : -EINVAL;
-	case 'f':
-		return jword(c, "false") ? 0 : -EINVAL;
-	case 'n':
-		return jword(c, "null") ? 0 : -EINVAL;
-	default:
-		s = c->p;
-		while (c->p < c->end && *c->p && strchr("+-.0123456789eE", *c->p))
-			c->p++;
-		return c->p > s ? 0 : -EINVAL;
-	}
-}
-
-static bool raw_is(const char *s, size_t n, const char *want)
-{
-	return n == strlen(want) && !memcmp(s, want, n);
-}
 
 static bool raw_ends(const char *s, size_t n, const char *tail)
 {
@@ -183,7 +41,7 @@ struct spec_edit {
 };
 
 /* The members of the annotations object at c->p: where ours goes. */
-static int scan_annotations(struct jcur *c, struct spec_edit *e, char *err, size_t errlen)
+static int scan_annotations(struct jscan *c, struct spec_edit *e, char *err, size_t errlen)
 {
 	const char *s, *v;
 	size_t n, vn;
@@ -193,26 +51,26 @@ static int scan_annotations(struct jcur *c, struct spec_edit *e, char *err, size
 	c->depth++;
 	c->p++;		/* '{' */
 	for (;;) {
-		jws(c);
+		jscan_ws(c);
 		if (c->p < c->end && *c->p == '}' && !any)
 			break;
-		ret = jstr(c, &s, &n, &esc);
+		ret = jscan_str(c, &s, &n, &esc);
 		if (ret)
 			return ret;
 		if (esc)
 			return ferry_errf(err, errlen, 1, "spec.dump: an annotation key with an "
 					  "escape");
-		jws(c);
+		jscan_ws(c);
 		if (c->p >= c->end || *c->p++ != ':')
 			return -EINVAL;
-		jws(c);
-		if (raw_is(s, n, CTR_CRIU_ANNOTATION)) {
+		jscan_ws(c);
+		if (jscan_is(s, n, CTR_CRIU_ANNOTATION)) {
 			const char *at = c->p;
 
 			if (e->cut_from)
 				return ferry_errf(err, errlen, 1, "spec.dump: annotation %s twice",
 						  CTR_CRIU_ANNOTATION);
-			ret = jstr(c, &v, &vn, &vesc);
+			ret = jscan_str(c, &v, &vn, &vesc);
 			if (ret)
 				return ret;
 			if (vesc || !raw_ends(v, vn, CTR_CRIU_CONF_NAME))
@@ -222,12 +80,12 @@ static int scan_annotations(struct jcur *c, struct spec_edit *e, char *err, size
 			e->cut_from = at;	/* an earlier migration's: replaced */
 			e->cut_to = c->p;
 		} else {
-			ret = jvalue(c);
+			ret = jscan_value(c);
 			if (ret)
 				return ret;
 		}
 		any = true;
-		jws(c);
+		jscan_ws(c);
 		if (c->p < c->end && *c->p == ',') {
 			c->p++;
 			continue;
@@ -248,7 +106,7 @@ static int scan_annotations(struct jcur *c, struct spec_edit *e, char *err, size
 int ctr_spec_annotate(const char *spec, size_t len, const char *conf, char **out, size_t *outlen,
 		      char *err, size_t errlen)
 {
-	struct jcur c = { .p = spec, .end = spec + len };
+	struct jscan c = { .p = spec, .end = spec + len };
 	struct spec_edit e = { 0 };
 	const char *root_close = NULL, *s;
 	char ins[4200];
@@ -262,25 +120,25 @@ int ctr_spec_annotate(const char *spec, size_t len, const char *conf, char **out
 	if (len > CTR_SPEC_MAX)
 		return ferry_errf(err, errlen, -EINVAL, "spec.dump: larger than %u bytes",
 				  CTR_SPEC_MAX);
-	jws(&c);
+	jscan_ws(&c);
 	if (c.p >= c.end || *c.p != '{')
 		return ferry_errf(err, errlen, -EINVAL, "spec.dump: not a JSON object");
 	c.p++;
 	c.depth = 1;
 	for (;;) {
-		jws(&c);
+		jscan_ws(&c);
 		if (c.p < c.end && *c.p == '}' && !any)
 			break;
-		ret = jstr(&c, &s, &n, &esc);
+		ret = jscan_str(&c, &s, &n, &esc);
 		if (ret)
 			goto bad;
 		if (esc)
 			return ferry_errf(err, errlen, 1, "spec.dump: a key with an escape");
-		jws(&c);
+		jscan_ws(&c);
 		if (c.p >= c.end || *c.p++ != ':')
 			goto bad;
-		jws(&c);
-		if (raw_is(s, n, "annotations")) {
+		jscan_ws(&c);
+		if (jscan_is(s, n, "annotations")) {
 			if (seen)
 				return ferry_errf(err, errlen, 1, "spec.dump: annotations twice");
 			seen = true;
@@ -288,7 +146,7 @@ int ctr_spec_annotate(const char *spec, size_t len, const char *conf, char **out
 				ret = scan_annotations(&c, &e, err, errlen);
 				if (ret)
 					goto bad;
-			} else if (jword(&c, "null")) {
+			} else if (jscan_word(&c, "null")) {
 				e.cut_from = c.p - 4;	/* the null becomes the object */
 				e.cut_to = c.p;
 				e.new_object = true;
@@ -297,12 +155,12 @@ int ctr_spec_annotate(const char *spec, size_t len, const char *conf, char **out
 				goto bad;
 			}
 		} else {
-			ret = jvalue(&c);
+			ret = jscan_value(&c);
 			if (ret)
 				goto bad;
 		}
 		any = true;
-		jws(&c);
+		jscan_ws(&c);
 		if (c.p < c.end && *c.p == ',') {
 			c.p++;
 			continue;
@@ -314,7 +172,7 @@ int ctr_spec_annotate(const char *spec, size_t len, const char *conf, char **out
 		break;
 	}
 	root_close = c.p++;
-	jws(&c);
+	jscan_ws(&c);
 	if (c.p != c.end) {
 		ret = -EINVAL;
 		goto bad;
