@@ -302,6 +302,86 @@ static void test_runc_cgroup(void **state)
 }
 
 /*
+ * config.json's bind mounts, as runc decides what is one: by type "bind"
+ * or an option "bind"/"rbind"; relative paths as runc takes them. What the
+ * skimmer cannot read for sure (an escape where a bind could hide, text
+ * that is not JSON) is refused whole, never half-read; more binds than the
+ * wire carries are refused, not cut.
+ */
+static void test_runc_config_binds(void **state)
+{
+	static const char good[] =
+		"{\"ociVersion\": \"1.0.2\", \"process\": {\"args\": [\"sh\"]},\n"
+		" \"mounts\": [\n"
+		"  {\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\"},\n"
+		"  {\"destination\": \"/data\", \"type\": \"bind\", \"source\": \"/srv/data\","
+		" \"options\": [\"rw\"]},\n"
+		"  {\"type\": \"none\", \"source\": \"cfg\", \"destination\": \"etc/app\","
+		" \"options\": [\"ro\", \"rbind\"], \"uidMappings\": [{\"a\\u0062\": 1}]},\n"
+		"  {\"destination\": \"/tmp\", \"type\": \"tmpfs\", \"source\": \"tmpfs\","
+		" \"options\": [\"nosuid\", \"mode=1777\"]}\n"
+		" ],\n \"linux\": {\"cgroupsPath\": \"/x\"}}\n";
+	static const char *bad[] = {
+		/* an escape in a bind's source, in a type, in an option */
+		"{\"mounts\": [{\"type\": \"bind\", \"source\": \"/a\\u0062\", \"destination\": \"/b\"}]}",
+		"{\"mounts\": [{\"type\": \"bi\\u006ed\", \"source\": \"/a\", \"destination\": \"/b\"}]}",
+		"{\"mounts\": [{\"type\": \"none\", \"options\": [\"\\u0062ind\"], \"source\": \"/a\", \"destination\": \"/b\"}]}",
+		/* a bind without a source; a mount that is not an object */
+		"{\"mounts\": [{\"type\": \"bind\", \"destination\": \"/b\"}]}",
+		"{\"mounts\": [\"bind\"]}",
+		/* not JSON: cut, a trailing comma, not an object */
+		"{\"mounts\": [{\"type\": \"bind\", \"source\": \"/a\", \"destination\": \"/b\"}",
+		"{\"mounts\": [{\"type\": \"bind\", \"source\": \"/a\", \"destination\": \"/b\"},]}",
+		"{\"mounts\": [{\"type\": \"bind\", \"source\": \"/a\",}]}",
+		"[]", "", "{\"mounts\": [], }",
+	};
+	struct wire_ctr w;
+	char many[8192];
+	size_t n;
+
+	(void)state;
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(ctr_runc_config_binds(good, strlen(good), "/b/r1", &w), 0);
+	assert_int_equal(w.nvols, 2);
+	assert_int_equal(w.vols[0].kind, WIRE_CTR_VOL_BIND);
+	assert_string_equal(w.vols[0].src, "/srv/data");
+	assert_string_equal(w.vols[0].dest, "/data");
+	assert_string_equal(w.vols[1].src, "/b/r1/cfg");
+	assert_string_equal(w.vols[1].dest, "/etc/app");
+	/* with the rest of a runc container's fields, the wire takes it */
+	strcpy(w.engine, "runc");
+	strcpy(w.id, "r1");
+	strcpy(w.name, "r1");
+	memset(w.image, 'a', WIRE_CTR_ID_LEN);
+	strcpy(w.bundle, "/b/r1");
+	memset(w.share, 'b', WIRE_CTR_SHARE_LEN);
+	assert_true(wire_ctr_ok(&w));
+	/* runc has no named volumes: a sender that says so is refused */
+	w.vols[1].kind = WIRE_CTR_VOL_NAMED;
+	strcpy(w.vols[1].src, "v1");
+	assert_false(wire_ctr_ok(&w));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		w.nvols = 5;
+		assert_int_equal(ctr_runc_config_binds(bad[i], strlen(bad[i]), "/b", &w), -EINVAL);
+		assert_int_equal(w.nvols, 0);
+	}
+	/* no mounts, mounts null: no binds */
+	assert_int_equal(ctr_runc_config_binds("{}", 2, "/b", &w), 0);
+	assert_int_equal(w.nvols, 0);
+	assert_int_equal(ctr_runc_config_binds("{\"mounts\": null}", 17, "/b", &w), 0);
+	assert_int_equal(w.nvols, 0);
+	/* one bind more than the wire carries */
+	n = (size_t)snprintf(many, sizeof(many), "{\"mounts\": [");
+	for (int i = 0; i <= WIRE_CTR_MAX_VOLS; i++)
+		n += (size_t)snprintf(many + n, sizeof(many) - n, "%s{\"type\": \"bind\", "
+				      "\"source\": \"/s%d\", \"destination\": \"/d%d\"}",
+				      i ? ", " : "", i, i);
+	n += (size_t)snprintf(many + n, sizeof(many) - n, "]}");
+	assert_int_equal(ctr_runc_config_binds(many, n, "/b", &w), -E2BIG);
+	assert_int_equal(w.nvols, 0);
+}
+
+/*
  * The destination's check: each refusal for what would restore the
  * container on another root, or beside one that exists; and a yes.
  */
@@ -348,6 +428,19 @@ static void test_runc_check_here(void **state)
 		assert_int_equal(ctr_runc_check_here(&k, "/run/x", problem, sizeof(problem)), 1);
 		assert_non_null(strstr(problem, "cgroup"));
 	}
+	/* a bind mount's source is not here; then it is */
+	make_bundle(bundle, "/ferry-unit-test-no-such-cgroup/r1");
+	assert_int_equal(ctr_runc_config_hash(bundle, k.image), 0);
+	k.nvols = 1;
+	k.vols[0].kind = WIRE_CTR_VOL_BIND;
+	snprintf(k.vols[0].src, sizeof(k.vols[0].src), "%s/bind-src", dir);
+	strcpy(k.vols[0].dest, "/data");
+	assert_int_equal(ctr_runc_check_here(&k, "/run/x", problem, sizeof(problem)), 1);
+	assert_non_null(strstr(problem, "bind-mounted at /data) is not here"));
+	assert_int_equal(mkdir(k.vols[0].src, 0700), 0);
+	assert_int_equal(ctr_runc_check_here(&k, "/run/x", problem, sizeof(problem)), 0);
+	rmdir(k.vols[0].src);
+	k.nvols = 0;
 	/* the marker goes again */
 	assert_int_equal(ctr_runc_share_mark(&k, false, err, sizeof(err)), 0);
 	snprintf(path, sizeof(path), "%s/" CTR_RUNC_SHARE_PREFIX "%s", bundle, k.share);
@@ -446,6 +539,7 @@ int main(void)
 		cmocka_unit_test(test_volumes_twice),
 		cmocka_unit_test(test_runc_inspect),
 		cmocka_unit_test(test_runc_cgroup),
+		cmocka_unit_test(test_runc_config_binds),
 		cmocka_unit_test(test_runc_check_here),
 		cmocka_unit_test(test_capture_bounds),
 		cmocka_unit_test(test_ns_pid),

@@ -232,11 +232,19 @@ static void test_container_runc(void **state)
 	*g = *k;
 	strcpy(g->name, "other");	/* runc has no names apart from IDs */
 	assert_false(wire_ctr_ok(g));
+	/* its bind mounts (config.json's), checked on the destination; no
+	 * named volume: runc has none */
 	*g = *k;
 	g->nvols = 1;
 	g->vols[0].kind = WIRE_CTR_VOL_BIND;
 	strcpy(g->vols[0].src, "/x");
 	strcpy(g->vols[0].dest, "/x");
+	assert_true(wire_ctr_ok(g));
+	g->vols[0].src[0] = 'x';
+	assert_false(wire_ctr_ok(g));
+	g->vols[0].kind = WIRE_CTR_VOL_NAMED;
+	assert_false(wire_ctr_ok(g));
+	g->nvols = WIRE_CTR_MAX_VOLS + 1;
 	assert_false(wire_ctr_ok(g));
 	/* a Podman container with a bundle: not a form any sender makes */
 	*g = *k;

@@ -144,6 +144,10 @@ int ctr_volume_path(const char *name, char *path, size_t size, char *err, size_t
 int ctr_volume_create(const char *name, char *path, size_t size, const char *log, char *err,
 		      size_t errlen);
 int ctr_volume_remove(const char *name, const char *log);
+/* Destination: is each bind mount's host path of k here? 0, or 1 with
+ * why in problem (what ferry does not do: why, a clause). A bind mount
+ * stays where it is: both hosts must have it, on storage they share. */
+int ctr_binds_here(const struct wire_ctr *k, const char *why, char *problem, size_t size);
 /*
  * `ferry restore --import`: restore Podman's checkpoint archive as it is
  * (made by `podman container checkpoint --export` or `ferry checkpoint

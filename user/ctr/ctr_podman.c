@@ -415,26 +415,21 @@ int ctr_exists(const char *kind, const char *ref, const char *log)
 /*
  * Podman's archive carries each named volume's content, and its restore
  * refuses to replace a volume of the same name; a bind mount's host path
- * must be here. 0, 1 (why in problem) or -errno. One call of Podman.
+ * must be here (ctr_binds_here). 0, 1 (why in problem) or -errno. One call
+ * of Podman.
  */
 static int volumes_here(const struct wire_ctr *k, const char *log, char *problem, size_t size)
 {
 	const char *argv[] = { "podman", "volume", "ls", "--format", "{{.Name}}", NULL };
 	const size_t osize = 64 * 1024;
 	char *out = NULL, *l;
-	struct stat st;
 	int ret = 0;
 
 	for (uint32_t i = 0; i < k->nvols; i++) {
 		const struct wire_ctr_vol *v = &k->vols[i];
 
-		if (v->kind == WIRE_CTR_VOL_BIND) {
-			if (stat(v->src, &st))
-				return ferry_errf(problem, size, 1, "%s (bind-mounted at %s) is not here: "
-						  "ferry moves named volumes, not host paths (put it "
-						  "on storage both hosts share)", v->src, v->dest);
-			continue;
-		}
+		if (v->kind == WIRE_CTR_VOL_BIND)
+			continue;	/* ctr_binds_here */
 		if (!out) {
 			out = malloc(osize);
 			if (!out)
@@ -478,6 +473,8 @@ int ctr_check_here(const struct wire_ctr *k, const char *log, char *problem, siz
 		ret = ctr_exists("container", k->name, log);
 	if (ret == 1)
 		return ferry_errf(problem, size, 1, "a container named %s exists here", k->name);
+	if (ret == 0)
+		ret = ctr_binds_here(k, "ferry moves named volumes, not host paths", problem, size);
 	if (ret == 0)
 		ret = volumes_here(k, log, problem, size);
 	if (ret < 0)

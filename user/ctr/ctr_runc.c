@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <gnutls/crypto.h>
 #include "ctr_runc.h"
+#include "jscan.h"
 #include "mig.h"
 #include "util.h"
 
@@ -93,6 +94,166 @@ static int config_cgroup(const char *text, const char *id, char *out, size_t siz
 	return 0;
 }
 
+/* A raw JSON string (s, n) into out, or -ENAMETOOLONG; prefix (NULL or a
+ * directory) goes before it with a '/'. */
+static int raw_path(const char *prefix, const char *s, size_t n, char *out, size_t size)
+{
+	int w = prefix ? snprintf(out, size, "%s/%.*s", prefix, (int)n, s)
+		       : snprintf(out, size, "%.*s", (int)n, s);
+
+	return w < 0 || (size_t)w >= size ? -ENAMETOOLONG : 0;
+}
+
+/* The string at c->p, raw; an escape is refused (compared raw, it could
+ * hide a "bind"). */
+static int plain_str(struct jscan *c, const char **s, size_t *n)
+{
+	bool esc;
+	int ret = jscan_str(c, s, n, &esc);
+
+	return ret ? ret : esc ? -EINVAL : 0;
+}
+
+/* One member of mounts[] at c->p (an object): a bind mount into w. */
+static int config_mount(struct jscan *c, const char *bundle, struct wire_ctr *w)
+{
+	const char *key, *type = NULL, *src = NULL, *dst = NULL, *o;
+	size_t kn, tn = 0, sn = 0, dn = 0, on;
+	struct wire_ctr_vol *v;
+	bool bind = false;
+	int ret;
+
+	if (c->p >= c->end || *c->p != '{' || ++c->depth > JSCAN_DEPTH_MAX)
+		return -EINVAL;
+	c->p++;
+	jscan_ws(c);
+	while (c->p < c->end && *c->p != '}') {
+		ret = plain_str(c, &key, &kn);
+		if (ret)
+			return ret;
+		jscan_ws(c);
+		if (c->p >= c->end || *c->p++ != ':')
+			return -EINVAL;
+		jscan_ws(c);
+		if (jscan_is(key, kn, "type"))
+			ret = plain_str(c, &type, &tn);
+		else if (jscan_is(key, kn, "source"))
+			ret = plain_str(c, &src, &sn);
+		else if (jscan_is(key, kn, "destination"))
+			ret = plain_str(c, &dst, &dn);
+		else if (jscan_is(key, kn, "options") && c->p < c->end && *c->p == '[') {
+			c->p++;
+			jscan_ws(c);
+			while (!ret && c->p < c->end && *c->p != ']') {
+				ret = plain_str(c, &o, &on);
+				if (!ret && (jscan_is(o, on, "bind") || jscan_is(o, on, "rbind")))
+					bind = true;
+				jscan_ws(c);
+				if (!ret && c->p < c->end && *c->p == ',') {
+					c->p++;
+					jscan_ws(c);
+					if (c->p < c->end && *c->p == ']')
+						ret = -EINVAL;
+				}
+			}
+			if (!ret && c->p++ >= c->end)
+				ret = -EINVAL;
+		} else {
+			ret = jscan_value(c);
+		}
+		if (ret)
+			return ret;
+		jscan_ws(c);
+		if (c->p < c->end && *c->p == ',') {
+			c->p++;
+			jscan_ws(c);
+			if (c->p >= c->end || *c->p != '"')
+				return -EINVAL;
+		} else if (c->p >= c->end || *c->p != '}') {
+			return -EINVAL;
+		}
+	}
+	if (c->p++ >= c->end)
+		return -EINVAL;
+	c->depth--;
+	if (type && jscan_is(type, tn, "bind"))
+		bind = true;
+	if (!bind)
+		return 0;
+	if (!src || !sn || !dst || !dn)
+		return -EINVAL;
+	if (w->nvols == WIRE_CTR_MAX_VOLS)
+		return -E2BIG;
+	v = &w->vols[w->nvols];
+	memset(v, 0, sizeof(*v));
+	v->kind = WIRE_CTR_VOL_BIND;
+	/* runc takes a relative source as the bundle's, a relative
+	 * destination as the root's */
+	ret = raw_path(src[0] == '/' ? NULL : bundle, src, sn, v->src, sizeof(v->src));
+	if (!ret)
+		ret = raw_path(dst[0] == '/' ? NULL : "", dst, dn, v->dest, sizeof(v->dest));
+	if (ret)
+		return ret;
+	w->nvols++;
+	return 0;
+}
+
+int ctr_runc_config_binds(const char *text, size_t len, const char *bundle, struct wire_ctr *w)
+{
+	struct jscan c = { .p = text, .end = text + len };
+	const char *key;
+	size_t kn;
+	int ret = 0;
+
+	w->nvols = 0;
+	jscan_ws(&c);
+	if (c.p >= c.end || *c.p++ != '{')
+		return -EINVAL;
+	c.depth = 1;
+	jscan_ws(&c);
+	while (!ret && c.p < c.end && *c.p != '}') {
+		ret = plain_str(&c, &key, &kn);
+		jscan_ws(&c);
+		if (!ret && (c.p >= c.end || *c.p++ != ':'))
+			ret = -EINVAL;
+		jscan_ws(&c);
+		if (ret)
+			break;
+		if (jscan_is(key, kn, "mounts") && c.p < c.end && *c.p == '[') {
+			c.p++;
+			jscan_ws(&c);
+			while (!ret && c.p < c.end && *c.p != ']') {
+				ret = config_mount(&c, bundle, w);
+				jscan_ws(&c);
+				if (!ret && c.p < c.end && *c.p == ',') {
+					c.p++;
+					jscan_ws(&c);
+					if (c.p < c.end && *c.p == ']')
+						ret = -EINVAL;
+				}
+			}
+			if (!ret && c.p++ >= c.end)
+				ret = -EINVAL;
+		} else {
+			ret = jscan_value(&c);
+		}
+		jscan_ws(&c);
+		if (!ret && c.p < c.end && *c.p == ',') {
+			c.p++;
+			jscan_ws(&c);
+			if (c.p >= c.end || *c.p != '"')
+				ret = -EINVAL;
+		} else if (!ret && (c.p >= c.end || *c.p != '}')) {
+			ret = -EINVAL;
+		}
+	}
+	if (!ret && c.p >= c.end)
+		ret = -EINVAL;
+	if (ret)
+		w->nvols = 0;
+	return ret;
+}
+
 int ctr_runc_config_hash(const char *bundle, char hex[WIRE_CTR_ID_LEN + 1])
 {
 	size_t len;
@@ -145,9 +306,10 @@ static int runc_state(const char *root, const char *id, char *out, size_t size)
 int ctr_runc_inspect(const char *root, const char *id, struct ctr_info *ci, char *err,
 		     size_t errlen)
 {
-	char out[16384], v[WIRE_CTR_PATH_MAX];
+	char out[16384], v[WIRE_CTR_PATH_MAX], *text;
 	unsigned char rnd[WIRE_CTR_SHARE_LEN / 2];
 	uint64_t pid;
+	size_t len;
 	int ret;
 
 	memset(ci, 0, sizeof(*ci));
@@ -178,10 +340,28 @@ int ctr_runc_inspect(const char *root, const char *id, struct ctr_info *ci, char
 	if (json_scalar(out, "bundle", ci->w.bundle, sizeof(ci->w.bundle)) ||
 	    !wire_clean_abs_path(ci->w.bundle))
 		return ferry_errf(err, errlen, -EPROTO, "runc state %s: no usable bundle path", id);
-	ret = ctr_runc_config_hash(ci->w.bundle, ci->w.image);
+	/* read once: what is hashed is what the bind mounts come from */
+	ret = read_config(ci->w.bundle, &text, &len);
 	if (ret)
 		return ferry_errf(err, errlen, ret, "%s/config.json: %s", ci->w.bundle,
 				  strerror(-ret));
+	ret = config_hash(text, len, ci->w.image);
+	if (!ret) {
+		ret = ctr_runc_config_binds(text, len, ci->w.bundle, &ci->w);
+		if (ret == -E2BIG)
+			ferry_errf(err, errlen, ret, "runc container %s has more than %d bind "
+				   "mounts", id, WIRE_CTR_MAX_VOLS);
+		else if (ret)
+			ferry_errf(err, errlen, ret, "%s/config.json: %s", ci->w.bundle,
+				   ret == -EINVAL ? "its mounts cannot be read (not JSON, or an "
+				   "escape in a mount's type, source, destination or options)"
+				   : strerror(-ret));
+	} else {
+		ferry_errf(err, errlen, ret, "%s/config.json: %s", ci->w.bundle, strerror(-ret));
+	}
+	free(text);
+	if (ret)
+		return ret;
 	ret = ctr_read_cgroup(ci->pid, ci->cgroup, sizeof(ci->cgroup));
 	if (ret)
 		return ferry_errf(err, errlen, ret, "the cgroup of runc container %s (v2 needed): %s",
@@ -357,7 +537,8 @@ int ctr_runc_check_here(const struct wire_ctr *k, const char *root, char *proble
 				  "a systemd cgroupsPath (not supported)" : strerror(-cg_ret));
 	if (!stat(cg, &sb))
 		return ferry_errf(problem, size, 1, "its cgroup %s exists here", cg);
-	return 0;
+	return ctr_binds_here(k, "ferry copies no bind mount of a runc container", problem,
+			      size);
 }
 
 int ctr_runc_restore(const struct wire_ctr *k, const char *root, const char *image_dir,

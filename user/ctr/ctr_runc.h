@@ -52,6 +52,17 @@ int ctr_runc_inspect(const char *root, const char *id, struct ctr_info *ci, char
 		     size_t errlen);
 /* The marker in ci->w.bundle: made (fsync'd with its directory) or removed. */
 int ctr_runc_share_mark(const struct wire_ctr *w, bool make, char *err, size_t errlen);
+/*
+ * Pure: config.json's bind mounts (text, len bytes): each mount of type
+ * "bind" or with an option "bind" or "rbind", as runc decides, into
+ * w->vols (WIRE_CTR_VOL_BIND; a relative source is bundle's, a relative
+ * destination the root's). The destination checks each is there before
+ * anything is frozen; ferry copies none (storage both hosts share).
+ * 0, -EINVAL (not a JSON object, or an escape in a mount's type, source,
+ * destination or options: compared raw, it could hide a bind), -E2BIG
+ * (more than WIRE_CTR_MAX_VOLS), -ENAMETOOLONG; w->nvols 0 on failure.
+ */
+int ctr_runc_config_binds(const char *text, size_t len, const char *bundle, struct wire_ctr *w);
 /* SHA-256 of BUNDLE/config.json (at most CTR_RUNC_CONFIG_MAX bytes, no
  * link followed) as 64 lower-case hex digits into hex. */
 int ctr_runc_config_hash(const char *bundle, char hex[WIRE_CTR_ID_LEN + 1]);
@@ -74,7 +85,8 @@ int ctr_runc_delete(const char *root, const char *id, const char *log);
 int ctr_runc_kill(const char *root, const char *id, const char *log);
 /*
  * Destination: can runc here take it? runc and the bundle here, the same
- * config.json, the source's share marker seen, the ID and its cgroup free.
+ * config.json, the source's share marker seen, the ID and its cgroup free,
+ * each bind mount's source here.
  * 0 yes, 1 no (why in problem), -errno when runc could not be asked.
  */
 int ctr_runc_check_here(const struct wire_ctr *k, const char *root, char *problem, size_t size);

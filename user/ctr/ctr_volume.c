@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Podman's named volumes: where one lives, making and removing one (ctr.h). */
+/* Volumes: where a Podman named volume lives, making and removing one;
+ * bind mounts' host paths on the destination (ctr.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,4 +55,19 @@ int ctr_volume_remove(const char *name, const char *log)
 	if (ctr_exists("volume", name, NULL) == 0)
 		return 0;	/* gone already */
 	return mig_run_timeout(argv, log ? log : "/dev/null", CTR_PODMAN_TIMEOUT_MS) ? -EIO : 0;
+}
+
+int ctr_binds_here(const struct wire_ctr *k, const char *why, char *problem, size_t size)
+{
+	struct stat st;
+
+	for (uint32_t i = 0; i < k->nvols; i++) {
+		const struct wire_ctr_vol *v = &k->vols[i];
+
+		if (v->kind == WIRE_CTR_VOL_BIND && stat(v->src, &st))
+			return ferry_errf(problem, size, 1, "%s (bind-mounted at %s) is not here "
+					  "(%s): %s (put it on storage both hosts share)", v->src,
+					  v->dest, strerror(errno), why);
+	}
+	return 0;
 }

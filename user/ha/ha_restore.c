@@ -53,7 +53,8 @@ static const char usage_text[] =
 "  --dir DIR            the checkpoint store\n"
 "  --import FILE        a container's checkpoint archive (Podman's layout)\n"
 "  --version N          restore version N, no other\n"
-"  --work-dir D         where CRIU's private directory goes (default /tmp)\n"
+"  --work-dir D         where CRIU's private directory goes (default /tmp;\n"
+"                       a container's version works in DIR/.restore-XXXXXX)\n"
 "  --no-lazy            CRIU restores every page before the tree runs (by\n"
 "                       default it restores only what it dumped last and a\n"
 "                       lazy-pages server fills the rest from the store on\n"
@@ -76,9 +77,9 @@ static const char usage_text[] =
 "its ID and name (both must be free here, its image present); CRIU reads the\n"
 "version's images from the store, the pre-copied pages lazily as for a tree\n"
 "(--no-lazy: eagerly). A container with a CRIU configuration of its own\n"
-"(annotation org.criu.config) is restored from Podman's copy of the images,\n"
-"eagerly. --criu-arg and --move-addr do not apply (its network is\n"
-"Podman's), and root_pid is its init.\n"
+"(annotation org.criu.config), or a DIR ferry cannot write to, is restored\n"
+"from Podman's copy of the images, eagerly. --criu-arg and --move-addr do\n"
+"not apply (its network is Podman's), and root_pid is its init.\n"
 "\n"
 "With --import, FILE is a container's checkpoint archive in Podman's layout,\n"
 "made by `podman container checkpoint --export` (any compression Podman\n"
@@ -356,9 +357,10 @@ out:
 
 /*
  * A container's version, direct (ctr_criuconf.h): Podman restores it from
- * a copy of its archive (the store is only read, and the copy gains the
+ * a copy of its archive (the version is only read, and the copy gains the
  * annotation), CRIU from the final dump unpacked into work/ctr-images,
- * whose parent is the version's newest round; lazily unless --no-lazy,
+ * whose parent link is top (to the version's newest round); lazily unless
+ * --no-lazy,
  * the lazy-pages server then left running in *lazyd. 1 when the archive
  * or work asks for the old way (why in err).
  */
@@ -420,11 +422,12 @@ static int restore_container_direct(const struct ropts *o, const char *work, con
 static int restore_container(struct ropts *o, const char *vdir, const struct ha_meta *meta,
 			     struct restored *r, char *err, size_t errlen)
 {
-	char tmp[4200], work[PATH_MAX], abs_v[PATH_MAX], top[PATH_MAX + 32],
-	     arch[PATH_MAX + 64], tarf[4400];
+	char tmp[PATH_MAX + 32], work[PATH_MAX] = "", abs_v[PATH_MAX], top[PATH_MAX + 32],
+	     rel_top[PATH_MAX + 32], arch[PATH_MAX + 64], tarf[4400], *slash;
 	struct wire_ctr k = { 0 };
 	struct ctr_info *ci;
 	pid_t lazyd = 0;
+	bool made;
 	uint64_t t;
 	int ret;
 
@@ -433,26 +436,40 @@ static int restore_container(struct ropts *o, const char *vdir, const struct ha_
 				  "and --criu-arg do not apply", meta->version, meta->container_name);
 	if (!realpath(vdir, abs_v))
 		return ferry_errf(err, errlen, -errno, "%s: %s", vdir, strerror(errno));
-	snprintf(tmp, sizeof(tmp), "%s/ferry-restore-XXXXXX", o->work_dir);
-	if (!mkdtemp(tmp))
-		return ferry_errf(err, errlen, -errno, "%s: %s", tmp, strerror(errno));
-	/* CRIU's configuration names it: absolute */
-	if (!realpath(tmp, work)) {
-		ret = ferry_errf(err, errlen, -errno, "%s: %s", tmp, strerror(errno));
-		mig_rmtree(tmp);
-		return ret;
-	}
+	slash = strrchr(abs_v, '/');
+	if (!slash || slash == abs_v)
+		return ferry_errf(err, errlen, -EINVAL, "%s: not in a store's directory", abs_v);
 	snprintf(top, sizeof(top), "%s/%s", abs_v, meta->top);
 	snprintf(arch, sizeof(arch), "%s/final/%s", abs_v, CTR_ARCHIVE_NAME);
 	snprintf(k.engine, sizeof(k.engine), "podman");
 	memcpy(k.id, meta->container, sizeof(k.id));
 	snprintf(k.name, sizeof(k.name), "%s", meta->container_name);
-	ret = restore_container_direct(o, work, arch, top, &k, r, &lazyd, err, errlen);
+	/*
+	 * CRIU follows the images' parent link from inside the container's
+	 * root, where an absolute path leads nowhere and a relative one only
+	 * within the images' file system: the work goes beside the versions,
+	 * in DIR/.restore-XXXXXX (no version's name), the link ../../v-N/rK.
+	 */
+	snprintf(rel_top, sizeof(rel_top), "../../%s/%s", slash + 1, meta->top);
+	snprintf(tmp, sizeof(tmp), "%.*s/.restore-XXXXXX", (int)(slash - abs_v), abs_v);
+	made = mkdtemp(tmp) != NULL;
+	if (!made)
+		ret = ferry_errf(err, errlen, 1, "%s: %s", tmp, strerror(errno));
+	else if (!realpath(tmp, work))	/* CRIU's configuration names it: absolute */
+		ret = ferry_errf(err, errlen, 1, "%s: %s", tmp, strerror(errno));
+	else
+		ret = restore_container_direct(o, work, arch, rel_top, &k, r, &lazyd, err,
+					       errlen);
 	if (ret > 0) {
 		if (!o->json)
 			progress("Podman restores from its own copy of the images, eagerly: %s", err);
 		err[0] = 0;
 		o->eager = true;
+		if (made)
+			mig_rmtree(tmp);
+		snprintf(work, sizeof(work), "%s/ferry-restore-XXXXXX", o->work_dir);
+		if (!mkdtemp(work))
+			return ferry_errf(err, errlen, -errno, "%s: %s", work, strerror(errno));
 		ret = ctr_previous_tar(top, work, tarf, sizeof(tarf), err, errlen);
 		t = ferry_now_ns();
 		if (!ret)

@@ -596,8 +596,14 @@ static bool runc_ok(const struct wire_ctr *k)
 	size_t n = strlen(k->share);
 
 	if (!wire_ctr_name_ok(k->id) || strcmp(k->id, k->name) || !hex64(k->image) ||
-	    k->nvols || !wire_clean_abs_path(k->bundle) || n != WIRE_CTR_SHARE_LEN)
+	    k->nvols > WIRE_CTR_MAX_VOLS || !wire_clean_abs_path(k->bundle) ||
+	    n != WIRE_CTR_SHARE_LEN)
 		return false;
+	/* runc has no named volumes: its bind mounts, checked on the
+	 * destination (ctr_runc.h) */
+	for (uint32_t i = 0; i < k->nvols; i++)
+		if (k->vols[i].kind != WIRE_CTR_VOL_BIND || !ctr_vol_ok(&k->vols[i]))
+			return false;
 	for (size_t i = 0; i < n; i++)
 		if (!isxdigit((unsigned char)k->share[i]) || isupper((unsigned char)k->share[i]))
 			return false;
