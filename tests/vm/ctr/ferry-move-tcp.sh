@@ -118,7 +118,7 @@ if [ "$FERRY_ROLE" = a ]; then
 	step "migrate ($(cat "$S/ident"))"
 	ctr_migrate c1 $PORT 3
 	[ -z "$(spid)" ] || fail "tcp_stream still runs on a"
-	[ -z "$(pgrep -x 'mig_workload|mig_tree')" ] || fail "mig_workload or mig_tree still runs on a"
+	[ -z "$(pgrep -x mig_workload; pgrep -x mig_tree)" ] || fail "mig_workload or mig_tree still runs on a"
 	r=$(cat "$FERRY_OUT/report.json")
 	assert_eq "$(jq_get "$r" tcp_connections_dumped)" "$N" "report: connections"
 	dt=$(jq_get "$r" downtime_ms)
