@@ -360,9 +360,8 @@ out:
  * a copy of its archive (the version is only read, and the copy gains the
  * annotation), CRIU from the final dump unpacked into work/ctr-images,
  * whose parent link is top (to the version's newest round); lazily unless
- * --no-lazy,
- * the lazy-pages server then left running in *lazyd. 1 when the archive
- * or work asks for the old way (why in err).
+ * --no-lazy, the lazy-pages server then left running in *lazyd. 1 when
+ * the archive or the paths ask for the old way (why in err).
  */
 static int restore_container_direct(const struct ropts *o, const char *work, const char *arch,
 				    const char *top, const struct wire_ctr *k,
