@@ -11,6 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "mig_commit.h"
 #include "mig_frozen.h"
@@ -236,12 +241,73 @@ static void test_settle_record(void **st)
 	mig_frozen_free(&g);
 }
 
+/*
+ * The source's kill of its frozen tree drops CRIU's lock only once the
+ * dumped connections are no sockets here any more: a socket held beyond
+ * its processes (here by the test itself) keeps the lock, whatever became
+ * of the processes; once it is closed, the lock goes. Before, the lock went
+ * as soon as the processes were gone, or after 5 s regardless, with such a
+ * socket still taking what its peer sent (a 6.1 soak lost a stream so).
+ */
+static void test_kill_waits_for_sockets(void **st)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	struct mig_tcp_conn c = { .family = AF_INET };
+	struct mig_frozen f = { .tcp = true, .nconns = 1 };
+	struct sockaddr_in l, r;
+	int lfd, cfd, afd;
+	pid_t child;
+
+	(void)st;
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &al), 0);
+	cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(cfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	afd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(afd >= 0);
+	al = sizeof(l);
+	assert_int_equal(getsockname(afd, (struct sockaddr *)&l, &al), 0);
+	al = sizeof(r);
+	assert_int_equal(getpeername(afd, (struct sockaddr *)&r, &al), 0);
+	/* the dumped connection: the accepted end, as CRIU's image has it */
+	c.src[0] = l.sin_addr.s_addr;
+	c.dst[0] = r.sin_addr.s_addr;
+	c.sport = ntohs(l.sin_port);
+	c.dport = ntohs(r.sin_port);
+	/* the "tree": a child that would hold it; it is gone at once */
+	child = fork();
+	assert_true(child >= 0);
+	if (!child) {
+		pause();
+		_exit(0);
+	}
+	f.root = child;
+	f.pids = &child;
+	f.npids = 1;
+	f.conns = &c;
+	mig_frozen_gone_wait_ms = 300;
+	assert_int_equal(mig_frozen_kill(&f), 1);	/* afd still a socket here */
+	waitpid(child, NULL, 0);
+	close(afd);
+	close(cfd);
+	/* the accepted end closed first: FIN_WAIT, gone from the table only
+	 * after its peer's close; the lock goes then */
+	assert_int_equal(mig_frozen_kill(&f), 0);
+	close(lfd);
+	mig_frozen_gone_wait_ms = 120000;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_records),
 		cmocka_unit_test(test_verdicts),
 		cmocka_unit_test(test_settle_record),
+		cmocka_unit_test(test_kill_waits_for_sockets),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

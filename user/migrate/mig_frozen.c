@@ -2,6 +2,7 @@
 /* The source's frozen tree: resume, kill, and the settle record (mig_frozen.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 #include "mig_frozen.h"
 #include "mig_guard.h"
+#include "proc_tcp.h"
 #include "util.h"
 
 void mig_frozen_resume(struct mig_frozen *f)
@@ -53,26 +55,69 @@ static bool gone_or_zombie(pid_t pid)
 	return z;
 }
 
-void mig_frozen_kill(struct mig_frozen *f)
+bool mig_frozen_conn_is(const struct mig_tcp_conn *c, const struct proc_tcp_sock *s)
+{
+	size_t n = c->family == AF_INET6 ? 16 : 4;
+
+	/* TIME_WAIT takes no data; a listener is no connection */
+	if (s->state == 0x06 || s->state == 0x0A)
+		return false;
+	return s->family == c->family && s->lport == c->sport && s->rport == c->dport &&
+	       !memcmp(s->laddr, c->src, n) && !memcmp(s->raddr, c->dst, n);
+}
+
+static int conn_here(const struct proc_tcp_sock *s, void *arg)
+{
+	const struct mig_frozen *f = arg;
+
+	for (size_t i = 0; i < f->nconns; i++)
+		if (mig_frozen_conn_is(&f->conns[i], s))
+			return 1;
+	return 0;
+}
+
+/* The tree's processes all gone (or zombies: their files closed), and
+ * none of its dumped connections a socket of this host any more? */
+static bool tree_gone(const struct mig_frozen *f)
+{
+	for (size_t i = 0; i < f->npids; i++)
+		if (!gone_or_zombie(f->pids[i]))
+			return false;
+	return proc_tcp_each(getpid(), 1, conn_here, (void *)f) == 0;
+}
+
+int mig_frozen_gone_wait_ms = 120000;
+
+int mig_frozen_kill(struct mig_frozen *f)
 {
 	/* children too: they were restored on the destination as well */
 	for (size_t i = f->npids; i-- > 0;)
 		kill(f->pids[i], SIGKILL);
 	if (!f->tcp)
-		return;
-	/* Sockets in repair mode close without a RST; CRIU's lock stays until
-	 * they are gone (at most ~5 s here), then goes. */
-	for (int t = 0; t < 500; t++) {
-		size_t i = 0;
-
-		while (i < f->npids && gone_or_zombie(f->pids[i]))
-			i++;
-		if (i == f->npids)
-			break;
+		return 0;
+	/*
+	 * Sockets in repair mode close without a RST; CRIU's lock stays until
+	 * they are gone, then goes. Not before: a dumped socket in repair
+	 * mode, unlocked, takes and acknowledges what its peer sends, if a
+	 * packet for it still reaches this host (a stale neighbour entry of
+	 * the peer's), bytes its restored copy never sees, and the peer's
+	 * stream stalls for good. A killed process may take many seconds to
+	 * go on a loaded host, and a socket outlives its processes while
+	 * anything else holds it: so the sockets are what is waited for.
+	 */
+	for (int t = 0; t < mig_frozen_gone_wait_ms / 10 && !tree_gone(f); t++)
 		usleep(10000);
+	if (!tree_gone(f)) {
+		ferry_warn("the tree's connections are still sockets here %d s after it was "
+			   "killed: CRIU's lock (nftables table inet CRIU-%d) stays, so that they "
+			   "take nothing their restored copies would miss; once they are gone "
+			   "(ss -t), remove it: nft delete table inet CRIU-%d",
+			   mig_frozen_gone_wait_ms / 1000, f->root, f->root);
+		return 1;
 	}
 	if (!mig_tcp_drop_criu_table(f->root))
 		ferry_say("note: no nftables table inet CRIU-%d to remove", f->root);
+	return 0;
 }
 
 bool mig_frozen_same_tree(const struct mig_frozen *f)

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "mig_tcp.h"
+#include "proc_tcp.h"
 #include "wire.h"
 
 struct mig_frozen {
@@ -31,9 +32,15 @@ struct mig_frozen {
 
 /* Put the tree back as it was: address, connections, SIGCONT. */
 void mig_frozen_resume(struct mig_frozen *f);
-/* Kill the tree (it runs elsewhere) and drop CRIU's lock once the
- * repair-mode sockets are gone. */
-void mig_frozen_kill(struct mig_frozen *f);
+/* Kill the tree (it runs elsewhere) and drop CRIU's lock once its
+ * processes and its dumped connections' sockets are gone: 0. If they are
+ * not within mig_frozen_gone_wait_ms (120 s), the lock stays (said, with
+ * how to remove it): 1. */
+extern int mig_frozen_gone_wait_ms;
+int mig_frozen_kill(struct mig_frozen *f);
+/* Pure: is s (a socket of this host) the dumped connection c? Not in
+ * TIME_WAIT or LISTEN. */
+bool mig_frozen_conn_is(const struct mig_tcp_conn *c, const struct proc_tcp_sock *s);
 
 /* What settle needs, in DIR/settle.state: the tree, the address, where it
  * went and the migration ID. The connections are read again from
