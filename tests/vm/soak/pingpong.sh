@@ -61,6 +61,7 @@ for i in $(seq "$migs"); do
 		ip -4 addr show | grep -q "inet $VIP/" || soak_fail "migration $i: $VIP is not on $dst"
 		nft list tables | grep -q ferry_move_ && soak_fail "migration $i: $dst kept its lock table"
 		soak_check_server "after migration $i"
+		soak_server_progress "after migration $i"
 		soak_kcheck "migration $i"
 		touch "$FERRY_SHARED/ok.$i"
 		soak_step "$i: the service runs here"
