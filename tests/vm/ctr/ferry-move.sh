@@ -36,9 +36,9 @@ if [ "$FERRY_ROLE" = a ]; then
 	podman inspect --format "$fmt" c1 >"$S/ident"
 	barrier refuse-ready 900
 	ctr_migrate_refused c1 $PORT_REFUSE "without its image" "image .* is not here"
-	n1=$(cat /proc/$w/root/tmp/count 2>/dev/null || podman exec c1 cat /tmp/count)
+	n1=$(ctr_read_count podman exec c1 cat /tmp/count)
 	sleep 1
-	n2=$(podman exec c1 cat /tmp/count)
+	n2=$(ctr_read_count podman exec c1 cat /tmp/count)
 	[ "$n2" -gt "$n1" ] || fail "the container stopped counting after the refusal ($n1 -> $n2)"
 	assert_eq "$(podman inspect --format '{{.State.Status}}' c1)" running "state on a after the refusal"
 	barrier refused 900
@@ -76,9 +76,9 @@ case $v in OK*) ;; *) fail "verification on b: $v" ;; esac
 before=$(sed -n 's/.*writes=\([0-9]*\).*/\1/p' "$S/verify.before")
 after=$(echo "$v" | sed -n 's/.*writes=\([0-9]*\).*/\1/p')
 [ "$after" -gt "$before" ] || fail "writes did not advance: $before -> $after"
-c1=$(podman exec c1 cat /tmp/count)
+c1=$(ctr_read_count podman exec c1 cat /tmp/count)
 sleep 1
-c2=$(podman exec c1 cat /tmp/count)
+c2=$(ctr_read_count podman exec c1 cat /tmp/count)
 echo "count on b: $c1, then $c2"
 [ "$c2" -gt "$c1" ] || fail "the container's shell does not run on b ($c1 -> $c2)"
 assert_eq "$(podman exec c1 cat /tmp/mark)" before "a file the container wrote"

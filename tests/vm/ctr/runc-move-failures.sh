@@ -58,16 +58,16 @@ if [ "$FERRY_ROLE" = a ]; then
 		ls -la "/proc/$w/root/tmp/" "$S/bundle/rootfs/tmp/" "/proc/$w/root/bin/" | head -40
 		fail "verification on a: $v" ;;
 	esac
-	c1=$(cat /proc/$w/root/tmp/count)
+	c1=$(ctr_read_count cat /proc/$w/root/tmp/count)
 	sleep 1
-	c2=$(cat /proc/$w/root/tmp/count)
+	c2=$(ctr_read_count cat /proc/$w/root/tmp/count)
 	[ "$c2" -gt "$c1" ] || fail "the container's shell does not run on a ($c1 -> $c2)"
 	step "ok: r1 runs on a ($v; count $c1 -> $c2)"
 	barrier checked 900
 	# last, so that b's checks have run: runc exec into it still works
 	# (a 6.12 run: "cat": executable file not found in $PATH here, after
 	# b's restore was killed; it works after a checkpoint alone)
-	c3=$(runc_ exec r1 cat /tmp/count) || fail "runc exec r1 on a fails after the failed migration"
+	c3=$(ctr_read_count runc_ exec r1 cat /tmp/count) || fail "runc exec r1 on a fails after the failed migration"
 	[ "$c3" -ge "$c2" ] || fail "runc exec r1 cat /tmp/count: '$c3'"
 	runc_rdelete r1
 	exit 0

@@ -92,9 +92,9 @@ if [ "$FERRY_ROLE" = a ]; then
 		fail "the refusal does not name the bind mount"
 	grep -q "freezing container" "$FERRY_OUT/refused-bind.log" && fail "r1 was frozen before the refusal"
 	assert_eq "$(runc_status r1)" running "r1 state after the refusal"
-	c1=$(runc_ exec r1 cat /tmp/count)
+	c1=$(ctr_read_count runc_ exec r1 cat /tmp/count)
 	sleep 1
-	c2=$(runc_ exec r1 cat /tmp/count)
+	c2=$(ctr_read_count runc_ exec r1 cat /tmp/count)
 	[ "$c2" -gt "$c1" ] || fail "r1's shell does not run on after the refusal ($c1 -> $c2)"
 	ls "$S"/bundle/.ferry-share-* 2>/dev/null && fail "the share marker was left in the bundle"
 	barrier ready 900
@@ -173,9 +173,9 @@ case $v in OK*) ;; *) fail "verification on b: $v" ;; esac
 before=$(sed -n 's/.*writes=\([0-9]*\).*/\1/p' "$S/verify.before")
 after=$(echo "$v" | sed -n 's/.*writes=\([0-9]*\).*/\1/p')
 [ "$after" -gt "$before" ] || fail "writes did not advance: $before -> $after"
-c1=$(runc_ exec r1 cat /tmp/count)
+c1=$(ctr_read_count runc_ exec r1 cat /tmp/count)
 sleep 1
-c2=$(runc_ exec r1 cat /tmp/count)
+c2=$(ctr_read_count runc_ exec r1 cat /tmp/count)
 echo "count on b: $c1, then $c2"
 [ "$c2" -gt "$c1" ] || fail "the container's shell does not run on b ($c1 -> $c2)"
 assert_eq "$(runc_ exec r1 cat /tmp/mark)" before "a file the container wrote"

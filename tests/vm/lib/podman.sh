@@ -116,13 +116,24 @@ ctr_migrate_refused() {
 	assert_eq "$rc" 3 "ferry migrate --container to a host $3: exit status"
 	grep -q "$4" "$FERRY_OUT/refused.log" || fail "the refusal does not say '$4'"
 }
+# ctr_read_count CMD...: the number CMD prints, read again while it prints
+# none: the container rewrites its count file with `echo N >FILE`, which
+# truncates it first, so a read can find it empty (a 6.1 runc-move did)
+ctr_read_count() {
+	local v= i
+	for i in $(seq 20); do
+		v=$("$@" 2>/dev/null) || v=
+		case $v in ''|*[!0-9]*) sleep 0.1 ;; *) echo "$v"; return 0 ;; esac
+	done
+	echo "no number from $*: '$v'"
+}
 # ctr_counting NAME FILE WHAT: the counter the container's shell writes to
 # FILE (inside it) advances within a second
 ctr_counting() {
 	local n1 n2
-	n1=$(podman exec "$1" cat "$2")
+	n1=$(ctr_read_count podman exec "$1" cat "$2")
 	sleep 1
-	n2=$(podman exec "$1" cat "$2")
+	n2=$(ctr_read_count podman exec "$1" cat "$2")
 	[ "$n2" -gt "$n1" ] || fail "$3: the container does not count ($n1 -> $n2)"
 	echo "$3: $2 counts ($n1 -> $n2)"
 }
