@@ -104,12 +104,12 @@ static int raw_path(const char *prefix, const char *s, size_t n, char *out, size
 	return w < 0 || (size_t)w >= size ? -ENAMETOOLONG : 0;
 }
 
-/* The string at c->p, raw; an escape is refused (compared raw, it could
- * hide a "bind"). */
-static int plain_str(struct jscan *c, const char **s, size_t *n)
+/* The string (or member key) at c->p, raw; an escape is refused
+ * (compared raw, it could hide a "bind"). */
+static int plain_str(struct jscan *c, const char **s, size_t *n, bool key)
 {
 	bool esc;
-	int ret = jscan_str(c, s, n, &esc);
+	int ret = key ? jscan_key(c, s, n, &esc) : jscan_str(c, s, n, &esc);
 
 	return ret ? ret : esc ? -EINVAL : 0;
 }
@@ -121,61 +121,34 @@ static int config_mount(struct jscan *c, const char *bundle, struct wire_ctr *w)
 	size_t kn, tn = 0, sn = 0, dn = 0, on;
 	struct wire_ctr_vol *v;
 	bool bind = false;
-	int ret;
+	int more, opt, ret = 0;
 
-	if (c->p >= c->end || *c->p != '{' || ++c->depth > JSCAN_DEPTH_MAX)
+	if (c->p >= c->end || *c->p != '{')
 		return -EINVAL;
-	c->p++;
-	jscan_ws(c);
-	while (c->p < c->end && *c->p != '}') {
-		ret = plain_str(c, &key, &kn);
+	for (more = jscan_open(c, '{'); more > 0 && !ret; more = jscan_more(c, '}')) {
+		ret = plain_str(c, &key, &kn, true);
 		if (ret)
-			return ret;
-		jscan_ws(c);
-		if (c->p >= c->end || *c->p++ != ':')
-			return -EINVAL;
-		jscan_ws(c);
-		if (jscan_is(key, kn, "type"))
-			ret = plain_str(c, &type, &tn);
-		else if (jscan_is(key, kn, "source"))
-			ret = plain_str(c, &src, &sn);
-		else if (jscan_is(key, kn, "destination"))
-			ret = plain_str(c, &dst, &dn);
-		else if (jscan_is(key, kn, "options") && c->p < c->end && *c->p == '[') {
-			c->p++;
-			jscan_ws(c);
-			while (!ret && c->p < c->end && *c->p != ']') {
-				ret = plain_str(c, &o, &on);
+			break;
+		if (jscan_is(key, kn, "type")) {
+			ret = plain_str(c, &type, &tn, false);
+		} else if (jscan_is(key, kn, "source")) {
+			ret = plain_str(c, &src, &sn, false);
+		} else if (jscan_is(key, kn, "destination")) {
+			ret = plain_str(c, &dst, &dn, false);
+		} else if (jscan_is(key, kn, "options") && c->p < c->end && *c->p == '[') {
+			for (opt = jscan_open(c, '['); opt > 0 && !ret; opt = jscan_more(c, ']')) {
+				ret = plain_str(c, &o, &on, false);
 				if (!ret && (jscan_is(o, on, "bind") || jscan_is(o, on, "rbind")))
 					bind = true;
-				jscan_ws(c);
-				if (!ret && c->p < c->end && *c->p == ',') {
-					c->p++;
-					jscan_ws(c);
-					if (c->p < c->end && *c->p == ']')
-						ret = -EINVAL;
-				}
 			}
-			if (!ret && c->p++ >= c->end)
-				ret = -EINVAL;
+			if (!ret && opt < 0)
+				ret = opt;
 		} else {
 			ret = jscan_value(c);
 		}
-		if (ret)
-			return ret;
-		jscan_ws(c);
-		if (c->p < c->end && *c->p == ',') {
-			c->p++;
-			jscan_ws(c);
-			if (c->p >= c->end || *c->p != '"')
-				return -EINVAL;
-		} else if (c->p >= c->end || *c->p != '}') {
-			return -EINVAL;
-		}
 	}
-	if (c->p++ >= c->end)
-		return -EINVAL;
-	c->depth--;
+	if (ret || more < 0)
+		return ret ? ret : more;
 	if (type && jscan_is(type, tn, "bind"))
 		bind = true;
 	if (!bind)
@@ -203,52 +176,24 @@ int ctr_runc_config_binds(const char *text, size_t len, const char *bundle, stru
 	struct jscan c = { .p = text, .end = text + len };
 	const char *key;
 	size_t kn;
-	int ret = 0;
+	int more, el, ret = 0;
 
 	w->nvols = 0;
-	jscan_ws(&c);
-	if (c.p >= c.end || *c.p++ != '{')
-		return -EINVAL;
-	c.depth = 1;
-	jscan_ws(&c);
-	while (!ret && c.p < c.end && *c.p != '}') {
-		ret = plain_str(&c, &key, &kn);
-		jscan_ws(&c);
-		if (!ret && (c.p >= c.end || *c.p++ != ':'))
-			ret = -EINVAL;
-		jscan_ws(&c);
+	for (more = jscan_open(&c, '{'); more > 0 && !ret; more = jscan_more(&c, '}')) {
+		ret = plain_str(&c, &key, &kn, true);
 		if (ret)
 			break;
 		if (jscan_is(key, kn, "mounts") && c.p < c.end && *c.p == '[') {
-			c.p++;
-			jscan_ws(&c);
-			while (!ret && c.p < c.end && *c.p != ']') {
+			for (el = jscan_open(&c, '['); el > 0 && !ret; el = jscan_more(&c, ']'))
 				ret = config_mount(&c, bundle, w);
-				jscan_ws(&c);
-				if (!ret && c.p < c.end && *c.p == ',') {
-					c.p++;
-					jscan_ws(&c);
-					if (c.p < c.end && *c.p == ']')
-						ret = -EINVAL;
-				}
-			}
-			if (!ret && c.p++ >= c.end)
-				ret = -EINVAL;
+			if (!ret && el < 0)
+				ret = el;
 		} else {
 			ret = jscan_value(&c);
 		}
-		jscan_ws(&c);
-		if (!ret && c.p < c.end && *c.p == ',') {
-			c.p++;
-			jscan_ws(&c);
-			if (c.p >= c.end || *c.p != '"')
-				ret = -EINVAL;
-		} else if (!ret && (c.p >= c.end || *c.p != '}')) {
-			ret = -EINVAL;
-		}
 	}
-	if (!ret && c.p >= c.end)
-		ret = -EINVAL;
+	if (!ret && more < 0)
+		ret = more;
 	if (ret)
 		w->nvols = 0;
 	return ret;

@@ -128,3 +128,51 @@ int jscan_value(struct jscan *c)
 		return c->p > s ? 0 : -EINVAL;
 	}
 }
+
+int jscan_open(struct jscan *c, char open)
+{
+	char close = open == '{' ? '}' : ']';
+
+	jscan_ws(c);
+	if (c->p >= c->end || *c->p != open || c->depth >= JSCAN_DEPTH_MAX)
+		return -EINVAL;
+	c->p++;
+	c->depth++;
+	jscan_ws(c);
+	if (c->p < c->end && *c->p == close) {
+		c->p++;
+		c->depth--;
+		return 0;
+	}
+	return c->p < c->end ? 1 : -EINVAL;
+}
+
+int jscan_more(struct jscan *c, char close)
+{
+	jscan_ws(c);
+	if (c->p >= c->end)
+		return -EINVAL;
+	if (*c->p == close) {
+		c->p++;
+		c->depth--;
+		return 0;
+	}
+	if (*c->p != ',')
+		return -EINVAL;
+	c->p++;
+	jscan_ws(c);
+	return c->p < c->end && *c->p != close ? 1 : -EINVAL;
+}
+
+int jscan_key(struct jscan *c, const char **s, size_t *n, bool *esc)
+{
+	int ret = jscan_str(c, s, n, esc);
+
+	if (ret)
+		return ret;
+	jscan_ws(c);
+	if (c->p >= c->end || *c->p++ != ':')
+		return -EINVAL;
+	jscan_ws(c);
+	return 0;
+}

@@ -32,6 +32,19 @@ int jscan_str(struct jscan *c, const char **s, size_t *n, bool *esc);
 bool jscan_word(struct jscan *c, const char *w);
 /* Any value at c->p (blanks before it too), to its end. */
 int jscan_value(struct jscan *c);
+/* The object or array that open ('{' or '[') starts at c->p (blanks
+ * before it too), stepped into: 1 when a member or element follows, 0 when
+ * it is empty (stepped over whole). For walking one by hand:
+ *   for (more = jscan_open(c, '['); more > 0; more = jscan_more(c, ']'))
+ *           ... one element at c->p, walked over ...
+ *   more < 0: not JSON */
+int jscan_open(struct jscan *c, char open);
+/* After a member or element of the object or array that close ends:
+ * 1 when another follows (the ',' stepped over), 0 at its end (the
+ * bracket stepped over), -EINVAL otherwise (a trailing comma too). */
+int jscan_more(struct jscan *c, char close);
+/* A member's key at c->p (as jscan_str), and the ':' after it. */
+int jscan_key(struct jscan *c, const char **s, size_t *n, bool *esc);
 
 /* A raw string (s, n) that is exactly want. */
 static inline bool jscan_is(const char *s, size_t n, const char *want)
