@@ -58,46 +58,19 @@ bool jscan_word(struct jscan *c, const char *w)
 /* An object or array at c->p, to its closing bracket. */
 static int jcontainer(struct jscan *c)
 {
-	char close = *c->p == '{' ? '}' : ']';
+	char open = *c->p, close = open == '{' ? '}' : ']';
 	const char *s;
 	size_t n;
 	bool esc;
-	int ret;
+	int more, ret = 0;
 
-	if (++c->depth > JSCAN_DEPTH_MAX)
-		return -EINVAL;
-	c->p++;
-	jscan_ws(c);
-	if (c->p < c->end && *c->p == close) {
-		c->p++;
-		c->depth--;
-		return 0;
+	for (more = jscan_open(c, open); more > 0 && !ret; more = jscan_more(c, close)) {
+		if (open == '{')
+			ret = jscan_key(c, &s, &n, &esc);
+		if (!ret)
+			ret = jscan_value(c);
 	}
-	for (;;) {
-		if (close == '}') {
-			jscan_ws(c);
-			ret = jscan_str(c, &s, &n, &esc);
-			if (ret)
-				return ret;
-			jscan_ws(c);
-			if (c->p >= c->end || *c->p++ != ':')
-				return -EINVAL;
-		}
-		ret = jscan_value(c);
-		if (ret)
-			return ret;
-		jscan_ws(c);
-		if (c->p >= c->end)
-			return -EINVAL;
-		if (*c->p == ',') {
-			c->p++;
-			continue;
-		}
-		if (*c->p++ != close)
-			return -EINVAL;
-		c->depth--;
-		return 0;
-	}
+	return ret ? ret : more;
 }
 
 int jscan_value(struct jscan *c)
