@@ -90,6 +90,8 @@ int mig_frozen_gone_wait_ms = 120000;
 
 int mig_frozen_kill(struct mig_frozen *f)
 {
+	bool gone;
+
 	/* children too: they were restored on the destination as well */
 	for (size_t i = f->npids; i-- > 0;)
 		kill(f->pids[i], SIGKILL);
@@ -105,9 +107,9 @@ int mig_frozen_kill(struct mig_frozen *f)
 	 * go on a loaded host, and a socket outlives its processes while
 	 * anything else holds it: so the sockets are what is waited for.
 	 */
-	for (int t = 0; t < mig_frozen_gone_wait_ms / 10 && !tree_gone(f); t++)
+	for (int t = 0; !(gone = tree_gone(f)) && t < mig_frozen_gone_wait_ms / 10; t++)
 		usleep(10000);
-	if (!tree_gone(f)) {
+	if (!gone) {
 		ferry_warn("the tree's connections are still sockets here %d s after it was "
 			   "killed: CRIU's lock (nftables table inet CRIU-%d) stays, so that they "
 			   "take nothing their restored copies would miss; once they are gone "
