@@ -185,10 +185,21 @@ done
 if grep -q '^FAIL' "$verdicts" 2>/dev/null; then
 	echo
 	echo "==== digest of the failed VM scripts ===="
+	traced=" "
 	while IFS=$'\t' read -r verdict kver name why job; do
 		[ "$verdict" = FAIL ] || continue
 		case $name in xfail-*) continue ;; esac
 		echo "-- $name on $kver: $(echo "$why" | cut -c1-300)"
+		# A crashed guest's trace once per job: the watcher printed it when
+		# it happened, far above, where a CI page's tail does not reach.
+		for crash in "$job"/crash-*.txt; do
+			[ -f "$crash" ] || continue
+			case $traced in *" $crash "*) continue ;; esac
+			traced="$traced$crash "
+			echo "   (trace, $crash)"
+			grep -v -E '\] *(R[A-Z0-9]{2}:|Code:|FS:|CS:|CR2:|DR[0-9]:|PKRU:)' "$crash" |
+				head -n 40 | cut -c1-200 | sed 's/^/   ! /'
+		done
 		for log in "$job"/out/*/"$name"/log; do
 			[ -f "$log" ] || continue
 			r=$(basename "$(dirname "$(dirname "$log")")")
