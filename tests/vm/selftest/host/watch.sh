@@ -191,5 +191,30 @@ check "cause: the 130 s soft lockup" grep -q 'soft lockup - CPU#1 stuck for 130s
 check "the earlier reports did not end the job" [ "$(grep -c 'KERNEL CRASH' "$job/out")" = 1 ]
 check "the watcher ended within 25 s" [ "$wsecs" -lt 25 ]
 
+echo "== a double fault (CI, 6.12, migrate-tcp): the trace starts at its PANIC line"
+# Written here in 6.12's format (arch/x86/kernel/traps.c): the "PANIC:
+# double fault" line with the error code comes before die()'s Oops line,
+# and the error code is lost if the trace starts at the Oops.
+job=$tmp/dfault; mkdir -p "$job"
+guest "$job" a hang <<'CONSOLE'
+guest[a]: running migrate-tcp
+[  812.401122] traps: PANIC: double fault, error_code: 0x0
+[  812.401530] Oops: double fault: 0000 [#1] PREEMPT SMP NOPTI
+[  812.401871] CPU: 0 UID: 0 PID: 30072 Comm: tcp_stream Tainted: G           OE      6.12.118+deb12-amd64 #1  Debian 6.12.118-1~deb12u1
+[  812.402310] RIP: 0010:asm_exc_page_fault+0x0/0x30
+[  812.402711] RSP: 0018:ffffb3d5c0f47ff8 EFLAGS: 00010046
+[  812.403900] Call Trace:
+[  812.404011]  <#DF>
+[  812.404102]  </#DF>
+[  812.404399] Kernel panic - not syncing: Fatal exception in interrupt
+[  812.404901] ---[ end Kernel panic - not syncing: Fatal exception in interrupt ]---
+CONSOLE
+run_watch "$job" --scripts 1 a="$gpid"
+check "exit status 3 (crash)" [ "$wrc" = 3 ]
+check "the cause is the die() line" grep -qx 'Oops: double fault: 0000 \[#1\] PREEMPT SMP NOPTI' <(head -n1 "$job/crash-a.txt")
+check "the trace starts at the PANIC line, with the error code" \
+	grep -qx '\[  812.401122\] traps: PANIC: double fault, error_code: 0x0' <(sed -n 3p "$job/crash-a.txt")
+check "... and has the RIP" grep -q 'RIP: 0010:asm_exc_page_fault' "$job/crash-a.txt"
+
 echo "watch-selftest: $passed passed, $failed failed"
 [ $failed = 0 ]
