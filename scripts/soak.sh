@@ -8,6 +8,9 @@
 #   pingpong      (c) the service migrated a->b->a->... with ferry migrate --move-addr
 #   hammer-thp,   (d) the same with THP "always" and fork/mmap/mremap/munmap/
 #   pingpong-thp      MADV_DONTNEED churn in the service
+#   rollback      (e) pingpong, each migration tried first against a receiver
+#                 whose restore fails: the source rolls back (not in the
+#                 default kinds; the path of a 6.12 double fault in CI)
 # Prints the work done per kind and kernel, and any kernel complaint with its
 # trace; exits non-zero on any failure. Knobs (environment):
 #   FERRY_SOAK_KERNELS     kernels, one after the other (default "6.1 6.12")
@@ -52,7 +55,7 @@ total=$(( ${#scripts[@]} * per + 600 ))
 soak_kernel() {
 	local k=$1 log=build/soak/run-$1.log summary=build/soak/summary-$1.txt
 	local rep=build/soak/report-$1.txt run job= follow= krc r c s name verdict line
-	local m sc du md ms tot_m=0 tot_s=0 tot_d=0 tot_md=0 rc=0
+	local m sc du md ms rb tot_m=0 tot_s=0 tot_d=0 tot_md=0 rc=0
 	: >"$summary"; : >"$rep"
 	tests/vm/run -k "$k" "${margs[@]}" --timeout "$per" --total-timeout "$total" \
 		--summary "$summary" --show-log "${scripts[@]}" >"$log" 2>&1 &
@@ -102,6 +105,8 @@ soak_kernel() {
 			line+=" $m migrations, $(awk -v t="$(get migrate_s "$c")" -v d="$(get downtime_ms "$c")" -v n="$m" \
 				'BEGIN { printf "%.1f s and %d ms downtime each", t / (n ? n : 1), d / (n ? n : 1) }');"
 			line+=" $ms TCP_DUMP --data during them;"
+			rb=$(( $(get rollbacks "$c") + $(get rollbacks "$job/out/b/$name/counts") + 0 ))
+			[ "$rb" -gt 0 ] && line+=" $rb rollbacks of a failed restore;"
 			tot_md=$((tot_md + ms))
 		fi
 		line+=" memory debugging: ${md:-?}"

@@ -21,10 +21,14 @@
 # reset (the applications' counts, RST packets, TcpEstabResets), and every
 # connection moves data again. At the end the streams are byte-exact both
 # ways.
+#
+# With soak_rollback=1 (rollback.sh) every migration is tried first against
+# a receiver whose restore fails, and must roll back (see rollback.sh).
 set -euo pipefail
 . "$FERRY_SRC/tests/vm/soak/soak.inc"
 soak_init "${soak_label:-c}" "${soak_thp:-0}"
 migs=$(soak_share "${FERRY_SOAK_MIGRATIONS:-4}")
+FPORT=$((MPORT + 1)) RXF_PID= rollbacks=0
 
 # rx_start I: this host's receiver for migration I. The source of
 # migration I-1 starts it as soon as its own copy is gone, so that its
@@ -39,8 +43,40 @@ rx_start() {
 		>"$FERRY_OUT/receive.log" 2>&1 &
 	RX_PID=$!
 	wait_port "$MPORT"
+	if [ "${soak_rollback:-0}" = 1 ]; then
+		# the receiver whose restore fails, tried first
+		"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$FPORT" --once --allow-addr "$VIP/24" \
+			--dir /var/tmp --auth-timeout 120 --phase-timeout 900 \
+			--criu-arg=--no-such-criu-option >"$FERRY_OUT/receive-fail.log" 2>&1 &
+		RXF_PID=$!
+		wait_port "$FPORT"
+	fi
 	touch "$FERRY_SHARED/rx.$1"
 	soak_step "$1: receiver listening"
+}
+
+# soak_rollback_once I (the source): migration I's first try, to the
+# receiver whose restore fails after the freeze, the dump and the address's
+# removal: the service must get its address back, its connections
+# unlocked, and run on here, every connection moving data both ways.
+soak_rollback_once() {
+	local rc=0
+	soak_step "$1: migrating to the failing receiver"
+	"$FERRY_BIN" migrate "$SP" --to "$FERRY_PEER_IP:$FPORT" --move-addr "$VIP/24" \
+		2>"$FERRY_OUT/migrate-fail.log" || rc=$?
+	soak_step "$1: ferry migrate (rollback) exited $rc"
+	[ $rc = 1 ] || { cat "$FERRY_OUT/migrate-fail.log"; soak_fail "rollback $1: ferry migrate exited $rc, not 1"; }
+	grep -q "runs here again" "$FERRY_OUT/migrate-fail.log" ||
+		{ cat "$FERRY_OUT/migrate-fail.log"; soak_fail "rollback $1: the service was not resumed"; }
+	ip -4 addr show | grep -q "inet $VIP/" || soak_fail "rollback $1: $VIP not back on $FERRY_ROLE"
+	nft list tables | grep -q "CRIU-" && soak_fail "rollback $1: CRIU's lock table left on $FERRY_ROLE"
+	[ "$(awk '{print $3}' "/proc/$SP/stat")" != T ] || soak_fail "rollback $1: the service left stopped"
+	soak_kcheck "rollback $1"
+	soak_check_server "after rollback $1"
+	soak_server_progress "after rollback $1"
+	rollbacks=$((rollbacks + 1))
+	soak_count rollbacks "$rollbacks"	# this host's, when it was the source
+	soak_say "rollback $1: the service runs on $FERRY_ROLE again"
 }
 
 if [ "$FERRY_ROLE" = a ]; then soak_service_start; else soak_clients_start; fi
@@ -56,6 +92,11 @@ for i in $(seq "$migs"); do
 		rc=0; wait $RX_PID || rc=$?
 		RX_PID=
 		soak_step "$i: ferry receive exited $rc"
+		if [ -n "$RXF_PID" ]; then
+			rc=0; wait $RXF_PID || rc=$?
+			RXF_PID=
+			[ $rc = 1 ] || { cat "$FERRY_OUT/receive-fail.log"; soak_fail "rollback $i: the failing receiver exited $rc, not 1"; }
+		fi
 		[ $rc = 0 ] || { cat "$FERRY_OUT/receive.log"; soak_fail "migration $i: ferry receive exited $rc"; }
 		kill -0 "$SP" 2>/dev/null || soak_fail "migration $i: the service ($SP) does not run on $dst"
 		ip -4 addr show | grep -q "inet $VIP/" || soak_fail "migration $i: $VIP is not on $dst"
@@ -76,6 +117,7 @@ for i in $(seq "$migs"); do
 			soak_fail "migration $i: ferry tcp $SP failed"
 		[ "$(grep -c ESTAB "$FERRY_OUT/tcp.txt")" = "$N" ] ||
 			soak_fail "migration $i: ferry tcp lists $(grep -c ESTAB "$FERRY_OUT/tcp.txt") ESTAB connections, not $N"
+		[ "${soak_rollback:-0}" = 1 ] && soak_rollback_once "$i"
 		"$H" tcp "$SP" 1000000 >"$FERRY_OUT/hammer-mig.out" 2>&1 &
 		hm=$!
 		soak_step "$i: migrating"
