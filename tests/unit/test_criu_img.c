@@ -311,6 +311,43 @@ static void test_stats(void **state)
 	assert_int_equal(criu_img_read_dump_stats("/nonexistent", &ds), -ENOENT);
 }
 
+/* Images are read through symbolic links (a restore links them into the
+ * store), but only regular files: a FIFO or a directory in an images
+ * directory is refused at once, not read (a FIFO would block for ever). */
+static void test_load_kinds(void **state)
+{
+	char img[256], link[256], fifo[256], sub[256];
+	uint8_t file[12], *buf;
+	size_t len;
+	FILE *f;
+
+	(void)state;
+	put_le32(file, CRIU_IMG_COMMON_MAGIC);
+	put_le32(file + 4, CRIU_MM_MAGIC);
+	put_le32(file + 8, 0);
+	snprintf(img, sizeof(img), "%s/mm-1.img", tmpdir);
+	snprintf(link, sizeof(link), "%s/mm-2.img", tmpdir);
+	snprintf(fifo, sizeof(fifo), "%s/mm-3.img", tmpdir);
+	snprintf(sub, sizeof(sub), "%s/mm-4.img", tmpdir);
+	f = fopen(img, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(file, 1, sizeof(file), f), sizeof(file));
+	fclose(f);
+	assert_int_equal(symlink(img, link), 0);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(mkdir(sub, 0700), 0);
+
+	assert_int_equal(criu_img_load(img, CRIU_MM_MAGIC, &buf, &len), 0);
+	assert_int_equal(len, sizeof(file));
+	free(buf);
+	assert_int_equal(criu_img_load(link, CRIU_MM_MAGIC, &buf, &len), 0);
+	assert_int_equal(len, sizeof(file));
+	free(buf);
+	assert_int_equal(criu_img_load(img, CRIU_CORE_MAGIC, &buf, &len), -EPROTO);
+	assert_int_equal(criu_img_load(fifo, CRIU_MM_MAGIC, &buf, &len), -EINVAL);
+	assert_int_equal(criu_img_load(sub, CRIU_MM_MAGIC, &buf, &len), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -318,6 +355,7 @@ int main(void)
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_parent_set),
 		cmocka_unit_test(test_stats),
+		cmocka_unit_test(test_load_kinds),
 	};
 
 	return cmocka_run_group_tests(tests, mk_tmpdir, rm_tmpdir);

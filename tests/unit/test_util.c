@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -84,6 +85,42 @@ static void test_copy_file(void **state)
 	unlink(l);
 	rmdir(dir);
 	free(data);
+}
+
+/* ferry_read_whole refuses links, _follow reads through them; both refuse
+ * at once what is not a regular file (a FIFO used to block the open). */
+static void test_read_whole_kinds(void **state)
+{
+	char dir[] = "/tmp/ferry-whole-XXXXXX", f[64], l[64], p[64];
+	char *text;
+	size_t len;
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(f, sizeof(f), "%s/f", dir);
+	snprintf(l, sizeof(l), "%s/l", dir);
+	snprintf(p, sizeof(p), "%s/p", dir);
+	fp = fopen(f, "w");
+	assert_non_null(fp);
+	fputs("ferry", fp);
+	fclose(fp);
+	assert_int_equal(symlink(f, l), 0);
+	assert_int_equal(mkfifo(p, 0600), 0);
+
+	assert_int_equal(ferry_read_whole(l, 64, &text, &len), -ELOOP);
+	assert_int_equal(ferry_read_whole_follow(l, 64, &text, &len), 0);
+	assert_int_equal(len, 5);
+	assert_string_equal(text, "ferry");
+	free(text);
+	assert_int_equal(ferry_read_whole_follow(f, 4, &text, &len), -EFBIG);
+	assert_int_equal(ferry_read_whole(p, 64, &text, &len), -EINVAL);
+	assert_int_equal(ferry_read_whole_follow(p, 64, &text, &len), -EINVAL);
+	assert_int_equal(ferry_read_whole_follow(dir, 64, &text, &len), -EINVAL);
+	unlink(f);
+	unlink(l);
+	unlink(p);
+	rmdir(dir);
 }
 
 static void test_exit_codes(void **state)
@@ -324,6 +361,7 @@ int main(void)
 		cmocka_unit_test(test_proc_reach),
 		cmocka_unit_test(test_exit_codes),
 		cmocka_unit_test(test_read_file),
+		cmocka_unit_test(test_read_whole_kinds),
 		cmocka_unit_test(test_copy_file),
 		cmocka_unit_test(test_vline_one_write),
 	};

@@ -407,35 +407,11 @@ int criu_img_write_parent(const char *dir, struct pagestore *ps, bool with_data,
 }
 
 /* ---- readers -------------------------------------------------------------- */
+/* An image whole (through the store's links; at most 64 MiB, regular). */
+#define CRIU_IMG_MAX	(64u << 20)
 static int read_whole(const char *path, uint8_t **out, size_t *len)
 {
-	struct stat sb;
-	uint8_t *buf;
-	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &sb) || sb.st_size > (64 << 20)) {
-		close(fd);
-		return -EFBIG;
-	}
-	buf = malloc((size_t)sb.st_size + 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (got < (size_t)sb.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)sb.st_size - got);
-
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	*out = buf;
-	*len = got;
-	return 0;
+	return ferry_read_whole_follow(path, CRIU_IMG_MAX, (char **)out, len);
 }
 
 static uint32_t le32(const uint8_t *p)

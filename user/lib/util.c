@@ -212,14 +212,15 @@ int ferry_copy_file(const char *from, const char *to)
 	return ret;
 }
 
-int ferry_read_whole(const char *path, size_t max, char **text, size_t *len)
+static int read_whole(const char *path, int oflags, size_t max, char **text, size_t *len)
 {
 	struct stat sb;
 	char *buf;
 	size_t got = 0;
 	int fd, ret = 0;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO in its place must not block the open */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | oflags);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > max) {
@@ -252,6 +253,16 @@ int ferry_read_whole(const char *path, size_t max, char **text, size_t *len)
 	*text = buf;
 	*len = got;
 	return 0;
+}
+
+int ferry_read_whole(const char *path, size_t max, char **text, size_t *len)
+{
+	return read_whole(path, O_NOFOLLOW, max, text, len);
+}
+
+int ferry_read_whole_follow(const char *path, size_t max, char **text, size_t *len)
+{
+	return read_whole(path, 0, max, text, len);
 }
 
 int ferry_read_file(const char *path, char *buf, size_t size)

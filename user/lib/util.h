@@ -99,6 +99,9 @@ void ferry_names_free(char **names, size_t n);
  * whole, into a malloc'ed NUL-terminated *text, its length in *len. 0,
  * -EFBIG (larger), -EINVAL (not a regular file), -errno. */
 int ferry_read_whole(const char *path, size_t max, char **text, size_t *len);
+/* The same through symbolic links (a restore reads images linked into the
+ * store); still regular files only, and -EIO if it shrinks while read. */
+int ferry_read_whole_follow(const char *path, size_t max, char **text, size_t *len);
 
 /* Read a small text file into buf (NUL-terminated, trailing newline
  * stripped). Returns length or -errno. */
