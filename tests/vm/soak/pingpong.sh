@@ -93,9 +93,9 @@ for i in $(seq "$migs"); do
 		RX_PID=
 		soak_step "$i: ferry receive exited $rc"
 		if [ -n "$RXF_PID" ]; then
-			rc=0; wait $RXF_PID || rc=$?
+			frc=0; wait $RXF_PID || frc=$?
 			RXF_PID=
-			[ $rc = 1 ] || { cat "$FERRY_OUT/receive-fail.log"; soak_fail "rollback $i: the failing receiver exited $rc, not 1"; }
+			[ $frc = 1 ] || { cat "$FERRY_OUT/receive-fail.log"; soak_fail "rollback $i: the failing receiver exited $frc, not 1"; }
 		fi
 		[ $rc = 0 ] || { cat "$FERRY_OUT/receive.log"; soak_fail "migration $i: ferry receive exited $rc"; }
 		kill -0 "$SP" 2>/dev/null || soak_fail "migration $i: the service ($SP) does not run on $dst"
