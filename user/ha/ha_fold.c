@@ -29,34 +29,11 @@
 #include "util.h"
 
 #define PAGE		4096ull
-#define COPY_BUF	(1u << 20)
-
-static int copy_range(int from, uint64_t off, int to, uint64_t len, uint8_t *buf)
-{
-	while (len) {
-		size_t want = len < COPY_BUF ? (size_t)len : COPY_BUF;
-		ssize_t n = pread(from, buf, want, (off_t)off);
-		int ret;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -ENODATA;	/* a pages file shorter than its pagemap */
-		ret = ferry_write_all(to, buf, (size_t)n);
-		if (ret)
-			return ret;
-		off += (uint64_t)n;
-		len -= (uint64_t)n;
-	}
-	return 0;
-}
 
 /* src's pagemap-PID.img into dfd (label names it in messages): every page
  * src and its parents provide, present, in a new pages file. */
-static int fold_pid(const char *src, int dfd, const char *label, uint32_t pid, uint8_t *buf,
-		    char *err, size_t errlen)
+static int fold_pid(const char *src, int dfd, const char *label, uint32_t pid, char *err,
+		    size_t errlen)
 {
 	struct criu_pmevec out = { 0 };
 	struct criu_pme *own = NULL;
@@ -81,7 +58,9 @@ static int fold_pid(const char *src, int dfd, const char *label, uint32_t pid, u
 	for (size_t i = 0; !ret && i < map.n; i++) {
 		const struct lz_ext *e = &map.v[i];
 
-		ret = copy_range(e->fd, e->off, fd, e->pages * PAGE, buf);
+		/* copy_file_range where it can: a reflink on a file system that
+		 * shares extents, an in-kernel copy elsewhere */
+		ret = ferry_copy_range(e->fd, e->off, e->pages * PAGE, fd);
 		if (ret)
 			ferry_errf(err, errlen, ret, "copying pages of pid %u at %#llx: %s", pid,
 				   (unsigned long long)e->start, strerror(-ret));
@@ -126,7 +105,7 @@ static bool pagemap_name(const char *name, uint32_t *pid)
  * its parent link is left out.
  */
 static int copy_entries(int sfd, int dfd, const char *src, const char *label, bool flatten,
-			uint8_t *buf, char *err, size_t errlen)
+			char *err, size_t errlen)
 {
 	char **names = NULL;
 	size_t n = 0;
@@ -153,7 +132,7 @@ static int copy_entries(int sfd, int dfd, const char *src, const char *label, bo
 				ret = ferry_errf(err, errlen, -errno, "link %s/%s: %s", label, nm,
 						 strerror(errno));
 		} else if (flatten && pagemap_name(nm, &pid)) {
-			ret = fold_pid(src, dfd, label, pid, buf, err, errlen);
+			ret = fold_pid(src, dfd, label, pid, err, errlen);
 		} else if (flatten && !strncmp(nm, "pages-", 6)) {
 			continue;	/* rewritten with its pagemap */
 		} else if (linkat(sfd, nm, dfd, nm, 0)) {
@@ -169,7 +148,7 @@ static int copy_entries(int sfd, int dfd, const char *src, const char *label, bo
  * One directory of the version (sub: "r0", "final", ...) into the copy:
  * files linked, links made again; r0 made to stand alone.
  */
-static int fold_dir(int vfd, int cfd, const char *vdir, const char *sub, uint8_t *buf, char *err,
+static int fold_dir(int vfd, int cfd, const char *vdir, const char *sub, char *err,
 		    size_t errlen)
 {
 	int sfd, dfd = -1, ret = 0;
@@ -183,7 +162,7 @@ static int fold_dir(int vfd, int cfd, const char *vdir, const char *sub, uint8_t
 	if (sfd < 0 || dfd < 0)
 		ret = ferry_errf(err, errlen, -errno, "%s: %s", src, strerror(errno));
 	else
-		ret = copy_entries(sfd, dfd, src, sub, !strcmp(sub, "r0"), buf, err, errlen);
+		ret = copy_entries(sfd, dfd, src, sub, !strcmp(sub, "r0"), err, errlen);
 	if (sfd >= 0)
 		close(sfd);
 	if (dfd >= 0)
@@ -193,29 +172,22 @@ static int fold_dir(int vfd, int cfd, const char *vdir, const char *sub, uint8_t
 
 int ha_flatten_images(const char *src, const char *dst, char *err, size_t errlen)
 {
-	uint8_t *buf = malloc(COPY_BUF);
 	int sfd = -1, dfd = -1, ret;
 
-	if (!buf)
-		return ferry_errf(err, errlen, -ENOMEM, "out of memory");
-	if (mkdir(dst, 0700)) {
-		ret = ferry_errf(err, errlen, -errno, "mkdir %s: %s", dst, strerror(errno));
-		goto out;
-	}
+	if (mkdir(dst, 0700))
+		return ferry_errf(err, errlen, -errno, "mkdir %s: %s", dst, strerror(errno));
 	sfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	dfd = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (sfd < 0 || dfd < 0)
 		ret = ferry_errf(err, errlen, -errno, "%s: %s", sfd < 0 ? src : dst,
 				 strerror(errno));
 	else
-		ret = copy_entries(sfd, dfd, src, src, true, buf, err, errlen);
+		ret = copy_entries(sfd, dfd, src, src, true, err, errlen);
 	lz_files_close();
-out:
 	if (sfd >= 0)
 		close(sfd);
 	if (dfd >= 0)
 		close(dfd);
-	free(buf);
 	return ret;
 }
 
@@ -254,7 +226,6 @@ int ha_store_fold(struct ha_store *st, uint32_t v, char *err, size_t errlen)
 	char vdir[4200], name[32], copy[32], path[4300];
 	struct ha_meta meta;
 	char **names = NULL;
-	uint8_t *buf = NULL;
 	int vfd = -1, cfd = -1, ret;
 	size_t n = 0;
 
@@ -268,9 +239,6 @@ int ha_store_fold(struct ha_store *st, uint32_t v, char *err, size_t errlen)
 	snprintf(copy, sizeof(copy), ".v-%u.fold", v);
 	snprintf(path, sizeof(path), "%s/%s", st->dir, copy);
 	mig_rmtree(path);	/* a fold cut short before */
-	buf = malloc(COPY_BUF);
-	if (!buf)
-		return ferry_errf(err, errlen, -ENOMEM, "out of memory");
 	if (mkdirat(st->dirfd, copy, 0700)) {
 		ret = ferry_errf(err, errlen, -errno, "mkdir %s: %s", path, strerror(errno));
 		goto out;
@@ -295,7 +263,7 @@ int ha_store_fold(struct ha_store *st, uint32_t v, char *err, size_t errlen)
 		if (fstatat(vfd, nm, &sb, AT_SYMLINK_NOFOLLOW))
 			ret = ferry_errf(err, errlen, -errno, "%s/%s: %s", vdir, nm, strerror(errno));
 		else if (S_ISDIR(sb.st_mode))
-			ret = fold_dir(vfd, cfd, vdir, nm, buf, err, errlen);
+			ret = fold_dir(vfd, cfd, vdir, nm, err, errlen);
 		else if (!S_ISREG(sb.st_mode))
 			ret = ferry_errf(err, errlen, -EBADMSG, "%s/%s: neither a file nor a round "
 					 "directory", vdir, nm);
@@ -328,7 +296,6 @@ out:
 		close(vfd);
 	if (cfd >= 0)
 		close(cfd);
-	free(buf);
 	mig_rmtree(path);
 	return ret;
 }
