@@ -55,6 +55,17 @@ rx_start() {
 	soak_step "$1: receiver listening"
 }
 
+# rx_reap PID WANT LOG WHAT: a receiver of this host, done with its
+# migration: it must exit within 5 min, with status WANT (else LOG shown).
+rx_reap() {
+	local j rc=0
+	for j in $(seq 600); do kill -0 "$1" 2>/dev/null || break; sleep 0.5; done
+	kill -0 "$1" 2>/dev/null && soak_fail "$4 still runs 5 min after the migration"
+	wait "$1" || rc=$?
+	soak_step "$4 exited $rc"
+	[ $rc = "$2" ] || { cat "$FERRY_OUT/$3"; soak_fail "$4 exited $rc, not $2"; }
+}
+
 # soak_rollback_once I (the source): migration I's first try, to the
 # receiver whose restore fails after the freeze, the dump and the address's
 # removal: the service must get its address back, its connections
@@ -87,17 +98,12 @@ for i in $(seq "$migs"); do
 		# the receiving end: one migration, then check the service runs here
 		[ -n "$RX_PID" ] || rx_start "$i"
 		soak_wait "$FERRY_SHARED/mig.$i" 900 "migration $i"
-		for j in $(seq 600); do kill -0 $RX_PID 2>/dev/null || break; sleep 0.5; done
-		kill -0 $RX_PID 2>/dev/null && soak_fail "migration $i: ferry receive still runs 5 min after the migration"
-		rc=0; wait $RX_PID || rc=$?
+		rx_reap "$RX_PID" 0 receive.log "migration $i: ferry receive"
 		RX_PID=
-		soak_step "$i: ferry receive exited $rc"
 		if [ -n "$RXF_PID" ]; then
-			frc=0; wait $RXF_PID || frc=$?
+			rx_reap "$RXF_PID" 1 receive-fail.log "rollback $i: the failing receiver"
 			RXF_PID=
-			[ $frc = 1 ] || { cat "$FERRY_OUT/receive-fail.log"; soak_fail "rollback $i: the failing receiver exited $frc, not 1"; }
 		fi
-		[ $rc = 0 ] || { cat "$FERRY_OUT/receive.log"; soak_fail "migration $i: ferry receive exited $rc"; }
 		kill -0 "$SP" 2>/dev/null || soak_fail "migration $i: the service ($SP) does not run on $dst"
 		ip -4 addr show | grep -q "inet $VIP/" || soak_fail "migration $i: $VIP is not on $dst"
 		nft list tables | grep -q ferry_move_ && soak_fail "migration $i: $dst kept its lock table"
