@@ -33,6 +33,9 @@
 #include "ha_fixture.h"
 
 /* A store with version 1 published: r0 (3.5 MiB of pages), final, a log. */
+/* what a test adds to the figures make_version() publishes */
+static void (*meta_hook)(struct ha_meta *meta);
+
 static void make_version(struct ha_store *st, struct ha_meta *meta)
 {
 	char tmp[512], d[600];
@@ -68,6 +71,8 @@ static void make_version(struct ha_store *st, struct ha_meta *meta)
 	meta->frozen_time = 81234;
 	meta->tcp_connections = 2;
 	snprintf(meta->top, sizeof(meta->top), "r0");
+	if (meta_hook)
+		meta_hook(meta);
 	assert_int_equal(ha_store_publish(st, meta, d, sizeof(d)), 0);
 }
 
@@ -352,6 +357,71 @@ static void test_container_fields(void **state)
 	}
 }
 
+#define RUNC_CFG "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+
+static void runc_meta(struct ha_meta *m)
+{
+	m->runc = true;
+	snprintf(m->container_name, sizeof(m->container_name), "r1");
+	snprintf(m->runc_bundle, sizeof(m->runc_bundle), "/srv/bundles/r1");
+	snprintf(m->runc_config, sizeof(m->runc_config), RUNC_CFG);
+}
+
+/* A runc container's version: written and read back (engine, ID, bundle,
+ * config.json's hash, no Podman ID); a bundle that is not a clean
+ * absolute path, a malformed hash, another engine, a runc version missing
+ * a field or naming a Podman ID, an ID longer than runc's, or runc's
+ * fields on a version of another kind make it damaged. */
+static void test_runc_fields(void **state)
+{
+	static const struct { const char *to; const char *why; } bad[] = {
+		{ "top r0\nengine docker\n", "unexpected line" },
+		{ "top r0\nengine runc\ncontainer_name r1\nrunc_bundle srv/b\nrunc_config "
+		  RUNC_CFG "\n", "unexpected line" },
+		{ "top r0\nengine runc\ncontainer_name r1\nrunc_bundle /srv/../b\nrunc_config "
+		  RUNC_CFG "\n", "unexpected line" },
+		{ "top r0\nengine runc\ncontainer_name r1\nrunc_bundle /srv/b\nrunc_config "
+		  "fedcba\n", "unexpected line" },
+		{ "top r0\nengine runc\ncontainer_name r1\nrunc_config " RUNC_CFG "\n",
+		  "a runc container's version needs" },
+		{ "top r0\nengine runc\nrunc_bundle /srv/b\nrunc_config " RUNC_CFG "\n",
+		  "a runc container's version needs" },
+		{ "top r0\nengine runc\ncontainer " CTR_ID "\ncontainer_name r1\nrunc_bundle "
+		  "/srv/b\nrunc_config " RUNC_CFG "\n", "a runc container's version needs" },
+		{ "top r0\nengine runc\ncontainer_name " CTR_ID "x\nrunc_bundle /srv/b\n"
+		  "runc_config " RUNC_CFG "\n", "a runc container's version needs" },
+		{ "top r0\nrunc_bundle /srv/b\n", "a runc container's version needs" },
+		{ "top r0\ncontainer " CTR_ID "\ncontainer_name c1\nrunc_config " RUNC_CFG "\n",
+		  "a runc container's version needs" },
+	};
+	struct ha_store st;
+	struct ha_meta m;
+	char err[512], v[600];
+
+	(void)state;
+	meta_hook = runc_meta;
+	make_version(&st, &m);
+	meta_hook = NULL;
+	snprintf(v, sizeof(v), "%s/v-1", base);
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(ha_verify(v, &m, err, sizeof(err)), 0);
+	assert_true(m.runc);
+	assert_string_equal(m.container, "");
+	assert_string_equal(m.container_name, "r1");
+	assert_string_equal(m.runc_bundle, "/srv/bundles/r1");
+	assert_string_equal(m.runc_config, RUNC_CFG);
+	assert_int_equal(m.tcp_connections, 2);
+	cleanup(&st);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		make_version(&st, &m);
+		rewrite_manifest("top r0\n", bad[i].to, RESEAL);
+		assert_int_equal(verify_v1(err, sizeof(err)), -EBADMSG);
+		if (!strstr(err, bad[i].why))
+			fail_msg("case %zu: \"%s\", expected \"%s\"", i, err, bad[i].why);
+		cleanup(&st);
+	}
+}
+
 static void test_path_rule(void **state)
 {
 	(void)state;
@@ -524,6 +594,7 @@ int main(void)
 		cmocka_unit_test(test_link_moved),
 		cmocka_unit_test(test_manifest_cut_or_edited),
 		cmocka_unit_test(test_container_fields),
+		cmocka_unit_test(test_runc_fields),
 		cmocka_unit_test(test_path_rule),
 		cmocka_unit_test(test_link_rule),
 		cmocka_unit_test(test_incremental_chain),

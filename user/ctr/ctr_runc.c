@@ -457,8 +457,9 @@ int ctr_runc_check_here(const struct wire_ctr *k, const char *root, char *proble
 		return ferry_errf(problem, size, 1, "its bundle %s is not here (%s): ferry moves a "
 				  "runc container whose bundle both hosts share", k->bundle,
 				  strerror(errno));
+	/* no marker: a restore from a store (ctr_runc_check_restore) */
 	snprintf(name, sizeof(name), CTR_RUNC_SHARE_PREFIX "%s", k->share);
-	ret = fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW);
+	ret = k->share[0] ? fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) : 0;
 	close(dfd);
 	if (ret)
 		return ferry_errf(problem, size, 1, "bundle %s here is not the source's (its marker "
@@ -484,6 +485,26 @@ int ctr_runc_check_here(const struct wire_ctr *k, const char *root, char *proble
 		return ferry_errf(problem, size, 1, "its cgroup %s exists here", cg);
 	return ctr_binds_here(k, "ferry copies no bind mount of a runc container", problem,
 			      size);
+}
+
+int ctr_runc_check_restore(struct wire_ctr *k, const char *root, char *problem, size_t size)
+{
+	size_t len;
+	char *text;
+	int ret;
+
+	k->share[0] = 0;
+	k->nvols = 0;
+	ret = read_config(k->bundle, &text, &len);
+	if (ret)
+		return ferry_errf(problem, size, 1, "its bundle's %s/config.json here: %s",
+				  k->bundle, strerror(-ret));
+	ret = ctr_runc_config_binds(text, len, k->bundle, k);
+	free(text);
+	if (ret)
+		return ferry_errf(problem, size, 1, "%s/config.json here: its mounts: %s",
+				  k->bundle, strerror(-ret));
+	return ctr_runc_check_here(k, root, problem, size);
 }
 
 int ctr_runc_restore(const struct wire_ctr *k, const char *root, const char *image_dir,

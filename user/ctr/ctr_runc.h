@@ -91,6 +91,12 @@ int ctr_runc_kill(const char *root, const char *id, const char *log);
  */
 int ctr_runc_check_here(const struct wire_ctr *k, const char *root, char *problem, size_t size);
 /*
+ * A restore from a checkpoint store (`ferry restore --dir`): the same
+ * checks without a share marker, the bind mounts read from the bundle's
+ * config.json here (which must hash to k->image). Fills k->vols.
+ */
+int ctr_runc_check_restore(struct wire_ctr *k, const char *root, char *problem, size_t size);
+/*
  * Destination: `runc restore --detach` from image_dir (its parent link
  * already set), working in work_dir (lazy: with --lazy-pages, a lazy-pages
  * server listening there); the container's standard output and error, and

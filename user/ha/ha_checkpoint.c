@@ -20,6 +20,7 @@
 #include <sys/statvfs.h>
 #include "cmds.h"
 #include "ctr.h"
+#include "ctr_runc.h"
 #include "ha_export.h"
 #include "ha_ship.h"
 #include "ha_store.h"
@@ -59,6 +60,15 @@ static const char usage_text[] =
 "with Podman (same ID and name; the image must be there). A container's\n"
 "versions always stand alone.\n"
 "\n"
+"With --engine runc, the container is a plain runc container (ID as runc\n"
+"names it, under --runc-root): the rounds as above, then `runc checkpoint\n"
+"--leave-running` of its frozen cgroup writes what changed into final/, on\n"
+"top of the rounds, as for a tree. Its bundle (config.json and its root) is\n"
+"not copied: the version names it, with config.json's SHA-256, and `ferry\n"
+"restore --dir` brings the container back with `runc restore` on a host\n"
+"that sees that bundle at the same path (on storage both hosts share, to\n"
+"restore on another host) with the same config.json.\n"
+"\n"
 "With --export, the container's version is also written to FILE as Podman's\n"
 "checkpoint archive (checkpoint/ with CRIU's images, config.dump,\n"
 "spec.dump, network.status, rootfs-diff.tar, ...), its checkpoint/ holding\n"
@@ -78,6 +88,9 @@ static const char usage_text[] =
 "Options:\n"
 "  --dir DIR            the checkpoint store\n"
 "  --container NAME|ID  a Podman container instead of a PID\n"
+"  --engine podman|runc its engine (default podman; runc: a plain runc\n"
+"                       container, ID as runc names it)\n"
+"  --runc-root DIR      runc's --root for --engine runc (default /run/runc)\n"
 "  --to HOST:PORT       also keep the version on HOST (`ferry receive --store`)\n"
 "  --export FILE        also write it as Podman's archive (--container only)\n"
 "  --name NAME          the chain's name there ([A-Za-z0-9._-], at most 64;\n"
@@ -198,6 +211,8 @@ static int parse(int argc, char **argv, struct ckpt_opts *co, bool ha)
 		{ "container", required_argument, NULL, 'C' },
 		{ "insecure", no_argument, NULL, 'I' },
 		{ "export", required_argument, NULL, 'E' },
+		{ "engine", required_argument, NULL, 'G' },
+		{ "runc-root", required_argument, NULL, 'R' },
 		WIRE_TLS_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -271,6 +286,20 @@ static int parse(int argc, char **argv, struct ckpt_opts *co, bool ha)
 			}
 			co->export = optarg;
 			break;
+		case 'G':
+			if (strcmp(optarg, "podman") && strcmp(optarg, "runc")) {
+				ferry_err("--engine %s: podman or runc", optarg);
+				return -1;
+			}
+			o->runc = !strcmp(optarg, "runc");
+			break;
+		case 'R':
+			if (optarg[0] != '/') {
+				ferry_err("--runc-root %s: not an absolute path", optarg);
+				return -1;
+			}
+			o->runc_root = optarg;
+			break;
 		case 'j':
 			o->json = true;
 			break;
@@ -298,14 +327,26 @@ static int parse(int argc, char **argv, struct ckpt_opts *co, bool ha)
 			  "missing --dir DIR, --to HOST:PORT or --export FILE");
 		return -1;
 	}
-	if (co->export && !co->o.container) {
-		ferry_err("--export goes with --container (Podman's archive of a container)");
+	if (co->export && (!co->o.container || o->runc)) {
+		ferry_err("--export goes with --container of Podman (Podman's archive of a "
+			  "container)");
 		return -1;
 	}
 	if (co->o.container && o->ncriu_args) {
-		ferry_err("--criu-arg does not apply to --container (Podman runs CRIU)");
+		ferry_err("--criu-arg does not apply to --container (%s runs CRIU)",
+			  o->runc ? "runc" : "Podman");
 		return -1;
 	}
+	if (!co->o.container && (o->runc || o->runc_root)) {
+		ferry_err("--engine and --runc-root are for --container");
+		return -1;
+	}
+	if (o->runc_root && !o->runc) {
+		ferry_err("--runc-root is for --engine runc");
+		return -1;
+	}
+	if (!o->runc_root)
+		o->runc_root = CTR_RUNC_ROOT;
 	if (!o->to && (co->name[0] || o->insecure)) {
 		ferry_err("--name and --insecure go with --to");
 		return -1;
@@ -482,9 +523,19 @@ static int checkpoint_once(struct ckpt_opts *co, struct ha_store *st, struct ha_
 	if (co->o.container) {
 		/* looked up each time: its init as this host sees it now */
 		m.ctr = calloc(1, sizeof(*m.ctr));
-		ret = m.ctr ? ctr_inspect(co->o.container, m.ctr, m.err, sizeof(m.err)) : -ENOMEM;
-		if (!ret)
+		if (!m.ctr)
+			ret = -ENOMEM;
+		else if (co->o.runc)
+			ret = ctr_runc_inspect(co->o.runc_root, co->o.container, m.ctr, m.err,
+					       sizeof(m.err));
+		else
+			ret = ctr_inspect(co->o.container, m.ctr, m.err, sizeof(m.err));
+		if (!ret && !co->o.runc)
 			ret = ctr_volumes(m.ctr, m.err, sizeof(m.err));
+		if (!ret && co->o.runc && strlen(m.ctr->w.bundle) >= HA_RUNC_BUNDLE_MAX)
+			ret = src_seterr(&m, -ENAMETOOLONG, "runc container %s: its bundle's path "
+					 "is longer than a version records (%d bytes)",
+					 co->o.container, HA_RUNC_BUNDLE_MAX - 1);
 		if (ret == -ENOENT)
 			ret = -ESRCH;
 		if (ret)
@@ -513,10 +564,18 @@ static int checkpoint_once(struct ckpt_opts *co, struct ha_store *st, struct ha_
 		     m.backend_name);
 	ret = src_precopy(&m);
 	if (!ret && m.ctr) {
-		/* Podman's checkpoint on top of the rounds, frozen (and its
+		/* the engine's checkpoint on top of the rounds, frozen (and its
 		 * network locked) only for that; then it runs on */
 		ret = src_ctr_final(&m);
 		src_ctr_resume(&m);
+		if (co->o.runc) {
+			/* runc's work dir is no part of the version: its
+			 * statistics are read, CRIU's errors are in m.err */
+			char work[sizeof(m.dir) + 16];
+
+			snprintf(work, sizeof(work), "%s/runc-work", m.dir);
+			mig_rmtree(work);
+		}
 	} else if (!ret) {
 		ret = src_final_dump(&m);
 	}
@@ -526,7 +585,7 @@ static int checkpoint_once(struct ckpt_opts *co, struct ha_store *st, struct ha_
 	snprintf(meta->top, sizeof(meta->top), "%s", imgchain_top(m.store));
 	imgchain_close(m.store);	/* its files are complete */
 	m.store = NULL;
-	if (!m.ctr)
+	if (!m.ctr || co->o.runc)	/* runc's final/ is a tree's */
 		ret = relink_parent(&m, meta->top);
 	if (!ret && m.tcp && !m.ctr)
 		ret = mig_tcp_read_images(m.final_dir, &m.conns, &m.nconns);
@@ -545,8 +604,15 @@ static int checkpoint_once(struct ckpt_opts *co, struct ha_store *st, struct ha_
 	if (m.ctr) {
 		if (!m.have_ds)	/* Podman kept no statistics: the freeze as timed */
 			meta->frozen_time = (m.t_dumped - m.t_freeze) / 1000;
-		memcpy(meta->container, m.ctr->w.id, sizeof(meta->container));
 		snprintf(meta->container_name, sizeof(meta->container_name), "%s", m.ctr->w.name);
+	}
+	if (m.ctr && co->o.runc) {
+		meta->runc = true;
+		/* its length checked after ctr_runc_inspect() */
+		memcpy(meta->runc_bundle, m.ctr->w.bundle, strlen(m.ctr->w.bundle) + 1);
+		memcpy(meta->runc_config, m.ctr->w.image, sizeof(meta->runc_config));
+	} else if (m.ctr) {
+		memcpy(meta->container, m.ctr->w.id, sizeof(meta->container));
 	}
 	ret = ha_store_publish(st, meta, m.err, sizeof(m.err));
 	if (ret)

@@ -206,6 +206,9 @@ static void put_meta(FILE *mf, const struct ha_meta *m)
 		fprintf(mf, "base %u\n", m->base);
 	if (m->container[0])
 		fprintf(mf, "container %s\ncontainer_name %s\n", m->container, m->container_name);
+	if (m->runc)
+		fprintf(mf, "engine runc\ncontainer_name %s\nrunc_bundle %s\nrunc_config %s\n",
+			m->container_name, m->runc_bundle, m->runc_config);
 }
 
 int ha_manifest_write(int vfd, const char *label, struct ha_meta *meta, char *err,
@@ -433,6 +436,27 @@ static int meta_field(struct ha_meta *m, const char *key, const char *val)
 		snprintf(m->container_name, sizeof(m->container_name), "%s", val);
 		return 0;
 	}
+	/* a runc container's: an older ferry ignores these three lines and
+	 * then finds a container_name without a container, which makes the
+	 * version damaged to it, not a tree to restore with CRIU alone */
+	if (!strcmp(key, "engine")) {
+		if (strcmp(val, "runc"))
+			return -EBADMSG;
+		m->runc = true;
+		return 0;
+	}
+	if (!strcmp(key, "runc_bundle")) {
+		if (strlen(val) >= sizeof(m->runc_bundle) || !wire_clean_abs_path(val))
+			return -EBADMSG;
+		snprintf(m->runc_bundle, sizeof(m->runc_bundle), "%s", val);
+		return 0;
+	}
+	if (!strcmp(key, "runc_config")) {
+		if (strlen(val) != 64 || strspn(val, "0123456789abcdef") != 64)
+			return -EBADMSG;
+		memcpy(m->runc_config, val, 65);
+		return 0;
+	}
 	if (!strcmp(key, "top")) {
 		if (strlen(val) >= sizeof(m->top) || !ha_name_ok(val, strlen(val)))
 			return -EBADMSG;
@@ -600,8 +624,15 @@ static int manifest_read(const char *vdir, struct manifest *mf, char *err, size_
 		p = nl + 1;
 	}
 	free(text);
-	if (!ret && !mf->meta.container[0] != !mf->meta.container_name[0])
+	if (!ret && !mf->meta.runc && !mf->meta.container[0] != !mf->meta.container_name[0])
 		ret = ferry_errf(err, errlen, -EBADMSG, "%s names a container without its ID or name",
+				 HA_MANIFEST);
+	if (!ret && (mf->meta.runc ? mf->meta.container[0] || !mf->meta.container_name[0] ||
+		     !mf->meta.runc_bundle[0] || !mf->meta.runc_config[0] ||
+		     strlen(mf->meta.container_name) > WIRE_CTR_ID_LEN :
+		     mf->meta.runc_bundle[0] || mf->meta.runc_config[0]))
+		ret = ferry_errf(err, errlen, -EBADMSG, "%s: a runc container's version needs its "
+				 "ID, bundle and config.json's SHA-256, and nothing else has them",
 				 HA_MANIFEST);
 	if (!ret && (!mf->meta.version || !mf->meta.top[0] || !mf->n))
 		ret = ferry_errf(err, errlen, -EBADMSG, "%s lacks version, top or files", HA_MANIFEST);

@@ -24,6 +24,7 @@
 #include "criu_img.h"
 #include "ctr.h"
 #include "ctr_criuconf.h"
+#include "ctr_runc.h"
 #include "criu_lazy.h"
 #include "lazy_server.h"
 #include "ha_store.h"
@@ -69,6 +70,8 @@ static const char usage_text[] =
 "                       the old connections' peers get a reset at once;\n"
 "                       removed again if the restore fails\n"
 "  --criu-arg ARG       pass ARG to `criu restore` (repeatable)\n"
+"  --runc-root DIR      runc's --root for a runc container's version\n"
+"                       (default /run/runc)\n"
 "  --json               print one JSON object\n"
 "  -h, --help           this text\n"
 "\n"
@@ -80,6 +83,17 @@ static const char usage_text[] =
 "(annotation org.criu.config), or a DIR ferry cannot write to, is restored\n"
 "from Podman's copy of the images, eagerly. --criu-arg and --move-addr do\n"
 "not apply (its network is Podman's), and root_pid is its init.\n"
+"\n"
+"A runc container's version (`ferry checkpoint --container ID --engine\n"
+"runc`) is restored by `runc restore --detach` under --runc-root, with the\n"
+"bundle the version names: it must be here at the same path (on storage\n"
+"shared with the host that checkpointed it: the bundle's root is not in the\n"
+"version) with the same config.json (SHA-256), each bind mount's source\n"
+"here, and the ID and its cgroup free; otherwise nothing is started. Lazy\n"
+"as for a tree; the work goes in DIR/.restore-XXXXXX (DIR must be\n"
+"writable); the container's output goes to D/runc-ID.log (--work-dir D).\n"
+"Its TCP connections come back as they were checkpointed (runc gives CRIU\n"
+"no --tcp-close): a peer that saw the host die resets them.\n"
 "\n"
 "With --import, FILE is a container's checkpoint archive in Podman's layout,\n"
 "made by `podman container checkpoint --export` (any compression Podman\n"
@@ -101,7 +115,7 @@ static void progress(const char *fmt, ...)
 }
 
 struct ropts {
-	const char *dir, *work_dir, *import;
+	const char *dir, *work_dir, *import, *runc_root;
 	bool move, eager;
 	struct mig_addr addr;	/* --move-addr */
 	uint32_t version;
@@ -123,6 +137,7 @@ static int parse(int argc, char **argv, struct ropts *o)
 		{ "json", no_argument, NULL, 'j' },
 		{ "move-addr", required_argument, NULL, 'm' },
 		{ "no-lazy", no_argument, NULL, 'E' },
+		{ "runc-root", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -140,6 +155,13 @@ static int parse(int argc, char **argv, struct ropts *o)
 		case 'w': o->work_dir = optarg; break;
 		case 'j': o->json = true; break;
 		case 'E': o->eager = true; break;
+		case 'U':
+			if (optarg[0] != '/') {
+				ferry_err("--runc-root %s: not an absolute path", optarg);
+				return -1;
+			}
+			o->runc_root = optarg;
+			break;
 		case 'm':
 			if (mig_addr_parse(optarg, &o->addr, err, sizeof(err))) {
 				ferry_err("--move-addr: %s", err);
@@ -178,24 +200,29 @@ static int parse(int argc, char **argv, struct ropts *o)
 		ferry_err("unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
-	if (o->import && (o->dir || o->version || o->move || o->eager || o->ncriu_args)) {
-		ferry_err("--import takes none of --dir, --version, --move-addr, --no-lazy and "
-			  "--criu-arg (Podman restores the archive as it is)");
+	if (o->import && (o->dir || o->version || o->move || o->eager || o->ncriu_args ||
+			  o->runc_root)) {
+		ferry_err("--import takes none of --dir, --version, --move-addr, --no-lazy, "
+			  "--criu-arg and --runc-root (Podman restores the archive as it is)");
 		return -1;
 	}
 	if (!o->dir && !o->import) {
 		ferry_err("missing --dir DIR (or --import FILE)");
 		return -1;
 	}
+	if (!o->runc_root)
+		o->runc_root = CTR_RUNC_ROOT;
 	return 0;
 }
 
 /*
  * work/final: a link to each file of the version's final dump, and parent
  * -> the version's newest round (its own parents follow inside the store).
+ * The links lead to to_v, the version as seen from final: its absolute
+ * path when NULL.
  */
-static int link_images(const char *vdir, const struct ha_meta *meta, const char *final,
-		       char *err, size_t errlen)
+static int link_images(const char *vdir, const char *to_v, const struct ha_meta *meta,
+		       const char *final, char *err, size_t errlen)
 {
 	char src[PATH_MAX + 16], abs_v[PATH_MAX], to[2 * PATH_MAX], at[2 * PATH_MAX];
 	struct dirent *de;
@@ -204,6 +231,8 @@ static int link_images(const char *vdir, const struct ha_meta *meta, const char 
 
 	if (!realpath(vdir, abs_v))
 		return ferry_errf(err, errlen, -errno, "%s: %s", vdir, strerror(errno));
+	if (!to_v)
+		to_v = abs_v;
 	snprintf(src, sizeof(src), "%s/final", abs_v);
 	d = opendir(src);
 	if (!d)
@@ -213,7 +242,7 @@ static int link_images(const char *vdir, const struct ha_meta *meta, const char 
 
 		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) || !S_ISREG(sb.st_mode))
 			continue;	/* ".", "..", the parent link */
-		snprintf(to, sizeof(to), "%s/%s", src, de->d_name);
+		snprintf(to, sizeof(to), "%s/final/%s", to_v, de->d_name);
 		snprintf(at, sizeof(at), "%s/%s", final, de->d_name);
 		if (symlink(to, at))
 			ret = ferry_errf(err, errlen, -errno, "symlink %s: %s", at, strerror(errno));
@@ -221,7 +250,7 @@ static int link_images(const char *vdir, const struct ha_meta *meta, const char 
 	closedir(d);
 	if (ret)
 		return ret;
-	snprintf(to, sizeof(to), "%s/%s", abs_v, meta->top);
+	snprintf(to, sizeof(to), "%s/%s", to_v, meta->top);
 	snprintf(at, sizeof(at), "%s/parent", final);
 	if (symlink(to, at))
 		return ferry_errf(err, errlen, -errno, "symlink %s: %s", at, strerror(errno));
@@ -280,7 +309,7 @@ static int restore_version(const struct ropts *o, const char *vdir, const struct
 		ret = ferry_errf(err, errlen, -errno, "%s: %s", final, strerror(errno));
 		goto out;
 	}
-	ret = link_images(vdir, meta, final, err, errlen);
+	ret = link_images(vdir, NULL, meta, final, err, errlen);
 	if (ret)
 		goto out;
 	if (!o->eager) {
@@ -488,6 +517,114 @@ static int restore_container(struct ropts *o, const char *vdir, const struct ha_
 	return ret;
 }
 
+/*
+ * A runc container's version: `runc restore` of its final images on top of
+ * its rounds, with the bundle the version names, which must be here (on
+ * storage this host shares with the one that checkpointed it) with the
+ * same config.json, its ID and cgroup free. As for a Podman container,
+ * CRIU opens images from inside the container's root, where only relative
+ * links lead back to the store: the work goes in DIR/.restore-XXXXXX.
+ */
+static int restore_runc(const struct ropts *o, const char *vdir, const struct ha_meta *meta,
+			struct restored *r, char *err, size_t errlen)
+{
+	char abs_v[PATH_MAX], rel_v[PATH_MAX + 8], tmp[PATH_MAX + 32], final[PATH_MAX + 48],
+	     runcw[PATH_MAX + 48], out[PATH_MAX + 300], stats[PATH_MAX + 80], problem[2048];
+	const char *id = meta->container_name, *slash;
+	struct wire_ctr *k = NULL;
+	struct ctr_info *ci;
+	bool made = false;
+	pid_t lazyd = 0;
+	uint64_t t;
+	int ret;
+
+	if (o->ncriu_args)
+		return ferry_errf(err, errlen, -EINVAL, "version %u is of runc container %s: "
+				  "--criu-arg does not apply (runc runs CRIU)", meta->version, id);
+	if (!realpath(vdir, abs_v))
+		return ferry_errf(err, errlen, -errno, "%s: %s", vdir, strerror(errno));
+	slash = strrchr(abs_v, '/');
+	if (!slash || slash == abs_v)
+		return ferry_errf(err, errlen, -EINVAL, "%s: not in a store's directory", abs_v);
+	k = calloc(1, sizeof(*k));	/* its volumes make it large */
+	if (!k)
+		return ferry_errf(err, errlen, -ENOMEM, "out of memory");
+	snprintf(k->engine, sizeof(k->engine), "runc");
+	if (strlen(id) >= sizeof(k->id)) {	/* the manifest's reader bounds it */
+		ret = ferry_errf(err, errlen, -EINVAL, "runc ID %s: too long", id);
+		goto out;
+	}
+	memcpy(k->id, id, strlen(id) + 1);
+	snprintf(k->name, sizeof(k->name), "%s", id);
+	memcpy(k->image, meta->runc_config, sizeof(k->image));
+	snprintf(k->bundle, sizeof(k->bundle), "%s", meta->runc_bundle);
+	ret = ctr_runc_check_restore(k, o->runc_root, problem, sizeof(problem));
+	if (ret) {
+		ret = ferry_errf(err, errlen, ret < 0 ? ret : -EEXIST, "runc container %s cannot "
+				 "be restored here: %s", id, problem);
+		goto out;
+	}
+	snprintf(rel_v, sizeof(rel_v), "../../%s", slash + 1);
+	snprintf(tmp, sizeof(tmp), "%.*s/.restore-XXXXXX", (int)(slash - abs_v), abs_v);
+	made = mkdtemp(tmp) != NULL;
+	if (!made) {
+		ret = ferry_errf(err, errlen, -errno, "%s: %s (a runc container's version is "
+				 "restored from beside it: its store must be writable)", tmp,
+				 strerror(errno));
+		goto out;
+	}
+	snprintf(final, sizeof(final), "%s/final", tmp);
+	if (mkdir(final, 0700)) {
+		ret = ferry_errf(err, errlen, -errno, "%s: %s", final, strerror(errno));
+		goto out;
+	}
+	ret = link_images(vdir, rel_v, meta, final, err, errlen);
+	if (!ret && !o->eager) {
+		ret = criu_lazy_mark(final, CRIU_LAZY_PARENT, &r->ls, err, errlen);
+		if (!ret)
+			ret = lazy_server_start(final, r->ls.tasks, NULL, &lazyd, err, errlen);
+	}
+	if (ret)
+		goto out;
+	/* lazy: CRIU connects to the server in its work dir */
+	if (lazyd > 0)
+		snprintf(runcw, sizeof(runcw), "%s", final);
+	else
+		snprintf(runcw, sizeof(runcw), "%s/runc-work", tmp);
+	/* the container's output, for its life: not in the work dir */
+	snprintf(out, sizeof(out), "%s/runc-%s.log", o->work_dir, id);
+	if (!o->json)
+		progress("runc container %s: bundle %s is here with the same config.json; runc "
+			 "restores it (its output: %s)", id, k->bundle, out);
+	t = ferry_now_ns();
+	ret = ctr_runc_restore(k, o->runc_root, final, runcw, lazyd > 0, out, o->timeout_ms, err,
+			       errlen);
+	r->ms = (ferry_now_ns() - t) / 1000000;
+	if (ret)
+		goto out;
+	snprintf(stats, sizeof(stats), "%s/stats-restore", runcw);
+	criu_img_read_restore_stats(stats, &r->rs);
+	ci = calloc(1, sizeof(*ci));
+	if (ci && !ctr_runc_inspect(o->runc_root, id, ci, problem, sizeof(problem)))
+		r->root = ci->pid;
+	free(ci);
+	if (lazyd > 0) {
+		ret = lazy_finish(o, lazyd, "the container", r, ret, err, errlen);
+		lazyd = 0;
+	}
+out:
+	if (lazyd > 0) {	/* the restore failed: nothing to serve */
+		kill(lazyd, SIGKILL);
+		waitpid(lazyd, NULL, 0);
+	}
+	free(k);
+	if (made && !ret && !getenv("FERRY_KEEP_WORKDIR"))
+		mig_rmtree(tmp);
+	else if (made)
+		ferry_warn("work directory kept: %s", tmp);
+	return ret;
+}
+
 /* --import FILE: Podman's archive, restored by Podman as it is. */
 static int restore_import(const struct ropts *o)
 {
@@ -617,9 +754,10 @@ int cmd_restore(int argc, char **argv)
 	}
 	if (!o.json)
 		progress("restoring version %u of %u (taken %llu s ago, %u TCP connection%s, "
-			   "which come back closed)", chosen, meta.root,
+			   "which come back %s)", chosen, meta.root,
 			   (unsigned long long)((uint64_t)time(NULL) - meta.created),
-			   meta.tcp_connections, meta.tcp_connections == 1 ? "" : "s");
+			   meta.tcp_connections, meta.tcp_connections == 1 ? "" : "s",
+			   meta.runc ? "as checkpointed: runc has no --tcp-close" : "closed");
 	if (o.move) {
 		char a[96];
 
@@ -637,7 +775,12 @@ int cmd_restore(int argc, char **argv)
 				 ret ? "; no gratuitous ARP on this link" : " and announced");
 	}
 	memset(&r, 0, sizeof(r));
-	if (meta.container[0]) {
+	if (meta.runc) {
+		if (!o.json)
+			progress("version %u is of runc container %s: runc restores it", chosen,
+				 meta.container_name);
+		ret = restore_runc(&o, vdir, &meta, &r, err, sizeof(err));
+	} else if (meta.container[0]) {
 		if (!o.json)
 			progress("version %u is of container %s (%.12s): Podman restores it",
 				 chosen, meta.container_name, meta.container);
@@ -671,7 +814,12 @@ int cmd_restore(int argc, char **argv)
 		json_str(&j, "path", vdir);
 		json_u64(&j, "created", meta.created);
 		json_u64(&j, "root_pid", (uint64_t)(ret ? 0 : r.root));
-		json_u64(&j, "tcp_connections_closed", ret ? 0 : meta.tcp_connections);
+		json_u64(&j, "tcp_connections_closed", ret || meta.runc ? 0 : meta.tcp_connections);
+		if (meta.runc) {
+			json_str(&j, "engine", "runc");
+			json_str(&j, "container", meta.container_name);
+			json_str(&j, "bundle", meta.runc_bundle);
+		}
 		json_u64(&j, "restore_ms", r.ms);
 		json_bool(&j, "lazy", !o.eager);
 		json_u64(&j, "lazy_pages", r.ls.lazy_pages);

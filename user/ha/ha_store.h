@@ -43,6 +43,7 @@
 #define HA_MAX_VERSIONS		100000u
 #define HA_MAX_ENTRIES		100000u		/* files + links of one version */
 #define HA_MAX_LINE		1024
+#define HA_RUNC_BUNDLE_MAX	1000		/* with NUL: its manifest line fits */
 
 /* The figures of one version, as its manifest records them. */
 struct ha_meta {
@@ -63,7 +64,14 @@ struct ha_meta {
 	/* a container's version (`--container`): its final/ holds Podman's
 	 * checkpoint archive, on top of the rounds; empty for a tree */
 	char container[65];		/* its full ID */
-	char container_name[256];
+	char container_name[256];	/* runc: its runc ID */
+	/* a runc container's version (`--container --engine runc`): its
+	 * final/ holds runc's checkpoint on top of the rounds, as a tree's
+	 * does, container is empty, and the bundle is named, not kept (it
+	 * lives on storage the restoring host shares) */
+	bool runc;
+	char runc_bundle[HA_RUNC_BUNDLE_MAX];
+	char runc_config[65];		/* SHA-256 of its config.json */
 };
 
 struct ha_store {

@@ -149,8 +149,14 @@ int cmd_versions(int argc, char **argv)
 			json_u64(&j, "frozen_time", meta.frozen_time);
 			json_u64(&j, "tcp_connections", meta.tcp_connections);
 			if (meta.container[0]) {
+				json_str(&j, "engine", "podman");
 				json_str(&j, "container", meta.container);
 				json_str(&j, "container_name", meta.container_name);
+			}
+			if (meta.runc) {
+				json_str(&j, "engine", "runc");
+				json_str(&j, "container", meta.container_name);
+				json_str(&j, "bundle", meta.runc_bundle);
 			}
 			json_obj_close(&j);
 		} else {

@@ -1,0 +1,135 @@
+#!/bin/bash
+# ferry-vm: hosts=2
+# runc-checkpoint: `ferry checkpoint --container ID --engine runc` keeps
+# versions of a plain runc container in a store on storage both hosts share
+# (the job's 9p directory), while it runs on a; a "dies" (its container is
+# deleted outright) and `ferry restore --dir` on b brings the newest version
+# back under runc there. Its bundle lives on the shared storage too: the
+# version names it, it does not copy it. What must be unchanged:
+# - between versions the container runs on (each checkpoint freezes it only
+#   for runc's final step): its counter advances after each one;
+# - `ferry versions` names the engine, the ID and the bundle;
+# - a restore where the ID is taken (on a, while the container still runs)
+#   is refused before runc is asked, and the container runs on;
+# - after the restore on b: runc runs it with the same ID; the newest
+#   version was taken (its counter is not behind the value it had when the
+#   second checkpoint began); the counter goes on; mig_workload's 32 MiB
+#   verify and its writes go on; what it wrote to its root is there and
+#   what it deleted stays gone; and the pre-copied pages came lazily.
+set -euo pipefail
+. "$FERRY_SRC/tests/vm/lib/assert.sh"
+. "$FERRY_SRC/tests/vm/lib/podman.sh"
+. "$FERRY_SRC/tests/vm/lib/runc.sh"
+ctr_setup	# Podman is not used; an earlier script's containers go
+S=$FERRY_SHARED
+ID=rc1
+STORE=$S/chain
+count() { ctr_read_count runc_ exec $ID cat /tmp/count; }
+
+if [ "$FERRY_ROLE" = a ]; then
+	step "bundle"
+	ctr_rootfs_build "$S/bundle/rootfs" "$FERRY_PROGS/mig_workload"
+	runc_config 'exec </dev/null >/tmp/out 2>&1; echo before >/tmp/mark; rm /etc/gone
+		/w/mig_workload 32 256 /tmp/w.pid &
+		i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.2; done' $ID \
+		>"$S/bundle/config.json"
+	runc_ run -d --bundle "$S/bundle" $ID </dev/null >/dev/null 2>"$FERRY_OUT/run.log" ||
+		fail "runc run $ID: $(cat "$FERRY_OUT/run.log")"
+	for i in $(seq 300); do [ -n "$(wpid)" ] && break; sleep 0.2; done
+	w=$(wpid)
+	[ -n "$w" ] || fail "mig_workload does not run in the container"
+	for i in $(seq 300); do [ -s "/proc/$w/root/tmp/w.pid" ] && break; sleep 0.1; done
+	v=$(workload_verify "$w" "/proc/$w/root/tmp/w.pid.verify")
+	step "before: $v"
+	case $v in OK*) ;; *) fail "verification before: $v" ;; esac
+	echo "$v" >"$S/verify.before"
+
+	for n in 1 2; do
+		step "version $n"
+		c0=$(count)
+		rc=0
+		"$FERRY_BIN" checkpoint --container $ID --engine runc --runc-root $RR \
+			--dir "$STORE" --max-rounds 4 --json >"$FERRY_OUT/v$n.json" \
+			2>"$FERRY_OUT/v$n.log" || rc=$?
+		cat "$FERRY_OUT/v$n.log" "$FERRY_OUT/v$n.json"
+		assert_eq "$rc" 0 "ferry checkpoint --engine runc, version $n: exit status"
+		r=$(cat "$FERRY_OUT/v$n.json")
+		assert_eq "$(jq_get "$r" version)" $n "version $n: its number"
+		assert_eq "$(runc_status $ID)" running "$ID's state after version $n"
+		c1=$(count)
+		sleep 2
+		c2=$(count)
+		echo "count: $c0 before version $n, $c1 after it, then $c2"
+		[ "$c2" -gt "$c1" ] || fail "$ID does not run on after version $n ($c1 -> $c2)"
+		[ $n = 2 ] && echo "$c0" >"$S/count.before-v2"
+		# versions 1 and 2 apart by more than the count's jitter
+		[ $n = 1 ] && sleep 4
+	done
+	ls "$STORE"/v-2/runc-work 2>/dev/null && fail "runc's work dir is in the version"
+	vs=$("$FERRY_BIN" versions --dir "$STORE" --json)
+	echo "$vs"
+	assert_eq "$(jq -r '.versions[-1].engine' <<<"$vs")" runc "ferry versions: engine"
+	assert_eq "$(jq -r '.versions[-1].container' <<<"$vs")" $ID "ferry versions: ID"
+	assert_eq "$(jq -r '.versions[-1].bundle' <<<"$vs")" "$S/bundle" "ferry versions: bundle"
+	assert_eq "$(jq -r '.versions[-1].state' <<<"$vs")" complete "ferry versions: state"
+
+	step "refused: the ID is taken here"
+	rc=0
+	"$FERRY_BIN" restore --dir "$STORE" --runc-root $RR 2>"$FERRY_OUT/refused.log" || rc=$?
+	cat "$FERRY_OUT/refused.log"
+	assert_eq "$rc" 1 "ferry restore while $ID runs here: exit status"
+	grep -q "a runc container $ID exists here" "$FERRY_OUT/refused.log" ||
+		fail "the refusal does not say why"
+	assert_eq "$(runc_status $ID)" running "$ID's state after the refused restore"
+	c1=$(count)
+	sleep 1
+	c2=$(count)
+	[ "$c2" -gt "$c1" ] || fail "$ID does not run on after the refused restore ($c1 -> $c2)"
+	ls -d "$STORE"/.restore-* 2>/dev/null && fail "the refused restore left a work directory"
+
+	step "a dies: its container goes, nothing stopped in order"
+	runc_ kill $ID KILL || true
+	runc_rdelete $ID
+	[ -z "$(wpid)" ] || fail "mig_workload still exists on a"
+	barrier dead 900
+	barrier checked 1800
+	exit 0
+fi
+
+barrier dead 900
+step "restore on b"
+rc=0
+"$FERRY_BIN" restore --dir "$STORE" --runc-root $RR --json >"$FERRY_OUT/restore.json" \
+	2>"$FERRY_OUT/restore.log" || rc=$?
+cat "$FERRY_OUT/restore.log" "$FERRY_OUT/restore.json"
+assert_eq "$rc" 0 "ferry restore --dir of a runc container's versions: exit status"
+r=$(cat "$FERRY_OUT/restore.json")
+assert_eq "$(jq_get "$r" restored)" True "restore report: restored"
+assert_eq "$(jq_get "$r" version)" 2 "restore report: the newest version"
+assert_eq "$(jq_get "$r" engine)" runc "restore report: engine"
+assert_eq "$(jq_get "$r" lazy)" True "restore report: lazy"
+lp=$(jq_get "$r" lazy_pages)
+echo "pages left to the lazy-pages server: $lp"
+[ "$lp" -ge 1024 ] || fail "the restore was not lazy ($lp pages left to the server, want >= 1024)"
+assert_eq "$(runc_status $ID)" running "runc's state of $ID on b"
+assert_eq "$(jq_get "$r" root_pid)" "$(runc_ state $ID | jq -r .pid)" "restore report: root_pid is the container's init"
+ls -d "$STORE"/.restore-* 2>/dev/null && fail "the restore left its work directory"
+c1=$(count)
+sleep 1
+c2=$(count)
+cb=$(cat "$S/count.before-v2")
+echo "count: $cb when version 2 began; on b $c1, then $c2"
+[ "$c1" -ge "$cb" ] || fail "the count on b ($c1) is behind version 2's ($cb): an older version came back"
+[ "$c2" -gt "$c1" ] || fail "the container's shell does not run on b ($c1 -> $c2)"
+w=$(wpid)
+[ -n "$w" ] || fail "mig_workload does not run on b"
+v=$(workload_verify "$w" /proc/$w/root/tmp/w.pid.verify)
+step "after: $v"
+case $v in OK*) ;; *) fail "verification on b: $v" ;; esac
+before=$(sed -n 's/.*writes=\([0-9]*\).*/\1/p' "$S/verify.before")
+after=$(echo "$v" | sed -n 's/.*writes=\([0-9]*\).*/\1/p')
+[ "$after" -gt "$before" ] || fail "writes did not advance: $before -> $after"
+assert_eq "$(runc_ exec $ID cat /tmp/mark)" before "a file the container wrote"
+runc_ exec $ID ls /etc/gone >/dev/null 2>&1 && fail "a file the container deleted is back"
+barrier checked 900
+runc_rdelete $ID
