@@ -23,7 +23,9 @@
 #include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -185,6 +187,37 @@ static void rig_down(struct rig *r)
 }
 
 /*
+ * A store deep in a shared file system: its work dir's socket path is
+ * longer than sun_path holds. The server still listens, at the name CRIU
+ * connects to relative to that dir (before, it refused: ENAMETOOLONG).
+ */
+static void test_long_dir(void **state)
+{
+	char dir[400], sock[460], err[512], cmd[500];
+	struct stat sb;
+	pid_t server;
+	size_t l;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/ferry-lzlong-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	l = strlen(dir);
+	while (l < 200) {
+		l += (size_t)snprintf(dir + l, sizeof(dir) - l, "/a-rather-long-directory-name");
+		assert_int_equal(mkdir(dir, 0700), 0);
+	}
+	assert_true(strlen(dir) + sizeof("/lazy-pages.socket") > sizeof(((struct sockaddr_un *)0)->sun_path));
+	assert_int_equal(lazy_server_start(dir, 1, NULL, &server, err, sizeof(err)), 0);
+	snprintf(sock, sizeof(sock), "%s/lazy-pages.socket", dir);
+	assert_int_equal(stat(sock, &sb), 0);
+	assert_true(S_ISSOCK(sb.st_mode));
+	kill(server, SIGKILL);
+	waitpid(server, NULL, 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf /tmp/%.*s", 19, dir + 5);
+	assert_int_equal(system(cmd), 0);
+}
+
+/*
  * A third of the pages in place before the task runs; it reads pages 50
  * and 80 first (not in place): each is asked for, and the test answers
  * as the source would, fault pages first, then pushes the rest in order.
@@ -308,6 +341,7 @@ static void test_stall(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_long_dir),
 		cmocka_unit_test(test_faults_and_push),
 		cmocka_unit_test(test_stall),
 	};

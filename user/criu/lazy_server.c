@@ -735,24 +735,37 @@ int lazy_server_start(const char *dir, uint64_t tasks, const struct lz_remote *r
 		      char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int lfd, ret;
+	int lfd, ret, dfd = -1;
 	pid_t pid;
 
-	/* CRIU connects to the name relative to its work dir (= dir) */
+	/*
+	 * CRIU connects to the name relative to its work dir (= dir). A dir
+	 * too long for sun_path (a store deep in a shared file system) is
+	 * reached through its descriptor's /proc link, which the bind's path
+	 * walk follows to the same directory.
+	 */
 	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", dir, LAZY_SOCK_NAME) >=
-	    (int)sizeof(sa.sun_path))
-		return ferry_errf(err, errlen, -ENAMETOOLONG,
-				  "%s/%s: too long for a unix socket (use a shorter --dir)",
-				  dir, LAZY_SOCK_NAME);
+	    (int)sizeof(sa.sun_path)) {
+		dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			return ferry_errf(err, errlen, -errno, "%s: %s", dir, strerror(errno));
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dfd,
+			 LAZY_SOCK_NAME);
+	}
 	unlink(sa.sun_path);
 	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (lfd < 0)
-		return ferry_errf(err, errlen, -errno, "socket: %s", strerror(errno));
-	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 4)) {
-		ret = ferry_errf(err, errlen, -errno, "%s: %s", sa.sun_path, strerror(errno));
-		close(lfd);
-		return ret;
+	if (lfd < 0) {
+		ret = ferry_errf(err, errlen, -errno, "socket: %s", strerror(errno));
+		goto out_dfd;
 	}
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 4)) {
+		ret = ferry_errf(err, errlen, -errno, "%s/%s: %s", dir, LAZY_SOCK_NAME,
+				 strerror(errno));
+		close(lfd);
+		goto out_dfd;
+	}
+	if (dfd >= 0)
+		close(dfd);
 	pid = fork();
 	if (pid < 0) {
 		ret = ferry_errf(err, errlen, -errno, "fork: %s", strerror(errno));
@@ -773,6 +786,10 @@ int lazy_server_start(const char *dir, uint64_t tasks, const struct lz_remote *r
 	close(lfd);
 	*out = pid;
 	return 0;
+out_dfd:
+	if (dfd >= 0)
+		close(dfd);
+	return ret;
 }
 
 int lazy_server_wait(pid_t pid, int timeout_ms)

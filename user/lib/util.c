@@ -163,11 +163,14 @@ int ferry_copy_range(int in_fd, uint64_t off, uint64_t len, int out_fd)
 			break;		/* unsupported here (EXDEV, ...) or short: by hand */
 		len -= (uint64_t)n;
 	}
+	/* a buffer no larger than the copy: a fold calls this per page run */
+	size_t bufsize = len > (1u << 20) ? (1u << 20) : (size_t)len;
+
 	while (!ret && len) {
-		size_t chunk = len > (1u << 20) ? (1u << 20) : (size_t)len;
+		size_t chunk = len > bufsize ? bufsize : (size_t)len;
 		ssize_t r;
 
-		if (!buf && !(buf = malloc(1u << 20)))
+		if (!buf && !(buf = malloc(bufsize)))
 			return -ENOMEM;
 		r = pread(in_fd, buf, chunk, in);
 		if (r < 0 && errno == EINTR)
