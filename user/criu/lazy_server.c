@@ -734,21 +734,27 @@ static int run_server(const char *dir, int lfd, uint64_t tasks, const struct lz_
 int lazy_server_start(const char *dir, uint64_t tasks, const struct lz_remote *rem, pid_t *out,
 		      char *err, size_t errlen)
 {
+	return lazy_server_start_at(dir, dir, tasks, rem, out, err, errlen);
+}
+
+int lazy_server_start_at(const char *dir, const char *sock_dir, uint64_t tasks,
+			 const struct lz_remote *rem, pid_t *out, char *err, size_t errlen)
+{
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int lfd, ret, dfd = -1;
 	pid_t pid;
 
 	/*
-	 * CRIU connects to the name relative to its work dir (= dir). A dir
+	 * CRIU connects to the name relative to its work dir (sock_dir). One
 	 * too long for sun_path (a store deep in a shared file system) is
 	 * reached through its descriptor's /proc link, which the bind's path
 	 * walk follows to the same directory.
 	 */
-	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", dir, LAZY_SOCK_NAME) >=
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", sock_dir, LAZY_SOCK_NAME) >=
 	    (int)sizeof(sa.sun_path)) {
-		dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		dfd = open(sock_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (dfd < 0)
-			return ferry_errf(err, errlen, -errno, "%s: %s", dir, strerror(errno));
+			return ferry_errf(err, errlen, -errno, "%s: %s", sock_dir, strerror(errno));
 		snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dfd,
 			 LAZY_SOCK_NAME);
 	}
@@ -759,7 +765,7 @@ int lazy_server_start(const char *dir, uint64_t tasks, const struct lz_remote *r
 		goto out_dfd;
 	}
 	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 4)) {
-		ret = ferry_errf(err, errlen, -errno, "%s/%s: %s", dir, LAZY_SOCK_NAME,
+		ret = ferry_errf(err, errlen, -errno, "%s/%s: %s", sock_dir, LAZY_SOCK_NAME,
 				 strerror(errno));
 		close(lfd);
 		goto out_dfd;

@@ -125,6 +125,10 @@ static inline int lz_present(const uint8_t *present, uint64_t i)
  */
 int lazy_server_start(const char *dir, uint64_t tasks, const struct lz_remote *remote, pid_t *pid,
 		      char *err, size_t errlen);
+/* The same, listening in sock_dir (CRIU's work dir) instead: for images on
+ * a file system that holds no socket (9p, some FUSE). */
+int lazy_server_start_at(const char *dir, const char *sock_dir, uint64_t tasks,
+			 const struct lz_remote *remote, pid_t *pid, char *err, size_t errlen);
 /*
  * Wait for the server to finish (every page in place), up to timeout_ms
  * (then it is killed). Its exit status (0 good), 128+signal, or

@@ -90,8 +90,9 @@ static const char usage_text[] =
 "shared with the host that checkpointed it: the bundle's root is not in the\n"
 "version) with the same config.json (SHA-256), each bind mount's source\n"
 "here, and the ID and its cgroup free; otherwise nothing is started. Lazy\n"
-"as for a tree; the work goes in DIR/.restore-XXXXXX (DIR must be\n"
-"writable); the container's output goes to D/runc-ID.log (--work-dir D).\n"
+"as for a tree; the images' links go in DIR/.restore-XXXXXX (DIR must be\n"
+"writable), CRIU works in D/ferry-restore-runc-XXXXXX (--work-dir D), and\n"
+"the container's output goes to D/runc-ID.log.\n"
 "Its TCP connections come back as they were checkpointed (runc gives CRIU\n"
 "no --tcp-close): a peer that saw the host die resets them. Restore it only\n"
 "once its old host is down: ferry cannot see a copy still running there,\n"
@@ -531,7 +532,7 @@ static int restore_runc(const struct ropts *o, const char *vdir, const struct ha
 			struct restored *r, char *err, size_t errlen)
 {
 	char abs_v[PATH_MAX], rel_v[PATH_MAX + 8], tmp[PATH_MAX + 32], final[PATH_MAX + 48],
-	     runcw[PATH_MAX + 48], out[PATH_MAX + 300], stats[PATH_MAX + 80], problem[2048];
+	     runcw[PATH_MAX + 48] = "", out[PATH_MAX + 300], stats[PATH_MAX + 80], problem[2048];
 	const char *id = meta->container_name, *slash;
 	struct wire_ctr *k = NULL;
 	struct ctr_info *ci;
@@ -580,19 +581,24 @@ static int restore_runc(const struct ropts *o, const char *vdir, const struct ha
 		ret = ferry_errf(err, errlen, -errno, "%s: %s", final, strerror(errno));
 		goto out;
 	}
+	/* CRIU's work dir (its log, statistics, the lazy-pages socket) on
+	 * this host: a shared store's file system may hold no socket (9p) */
+	snprintf(runcw, sizeof(runcw), "%s/ferry-restore-runc-XXXXXX", o->work_dir);
+	if (!mkdtemp(runcw)) {
+		ret = ferry_errf(err, errlen, -errno, "%s: %s", runcw, strerror(errno));
+		runcw[0] = 0;
+		goto out;
+	}
 	ret = link_images(vdir, rel_v, meta, final, err, errlen);
 	if (!ret && !o->eager) {
 		ret = criu_lazy_mark(final, CRIU_LAZY_PARENT, &r->ls, err, errlen);
+		/* CRIU connects to the server in its work dir */
 		if (!ret)
-			ret = lazy_server_start(final, r->ls.tasks, NULL, &lazyd, err, errlen);
+			ret = lazy_server_start_at(final, runcw, r->ls.tasks, NULL, &lazyd, err,
+						   errlen);
 	}
 	if (ret)
 		goto out;
-	/* lazy: CRIU connects to the server in its work dir */
-	if (lazyd > 0)
-		snprintf(runcw, sizeof(runcw), "%s", final);
-	else
-		snprintf(runcw, sizeof(runcw), "%s/runc-work", tmp);
 	/* the container's output, for its life: not in the work dir */
 	snprintf(out, sizeof(out), "%s/runc-%s.log", o->work_dir, id);
 	if (!o->json)
@@ -620,10 +626,14 @@ out:
 		waitpid(lazyd, NULL, 0);
 	}
 	free(k);
-	if (made && !ret && !getenv("FERRY_KEEP_WORKDIR"))
+	/* the links go (nothing of a failure is in them: the store stays
+	 * clean); CRIU's work dir stays after a failure, with its log */
+	if (made && !getenv("FERRY_KEEP_WORKDIR"))
 		mig_rmtree(tmp);
-	else if (made)
-		ferry_warn("work directory kept: %s", tmp);
+	if (runcw[0] && !ret && !getenv("FERRY_KEEP_WORKDIR"))
+		mig_rmtree(runcw);
+	else if (runcw[0])
+		ferry_warn("work directory kept: %s", runcw);
 	return ret;
 }
 
