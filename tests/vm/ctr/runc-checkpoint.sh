@@ -1,10 +1,11 @@
 #!/bin/bash
 # ferry-vm: hosts=2
-# runc-checkpoint: `ferry checkpoint --container ID --engine runc` keeps
-# versions of a plain runc container in a store on storage both hosts share
-# (the job's 9p directory), while it runs on a; a "dies" (its container is
-# deleted outright) and `ferry restore --dir` on b brings the newest version
-# back under runc there. Its bundle lives on the shared storage too: the
+# runc-checkpoint: `ferry checkpoint --container ID --engine runc` (one
+# version) and then `ferry ha` (two more, the third built on the second,
+# the first removed by --keep 2) keep versions of a plain runc container in
+# a store on storage both hosts share (the job's 9p directory), while it
+# runs on a; a "dies" (its container is deleted outright) and `ferry
+# restore --dir` on b brings the newest version back under runc there. Its bundle lives on the shared storage too: the
 # version names it, it does not copy it. What must be unchanged:
 # - between versions the container runs on (each checkpoint freezes it only
 #   for runc's final step): its counter advances after each one;
@@ -12,8 +13,8 @@
 # - a restore where the ID is taken (on a, while the container still runs)
 #   is refused before runc is asked, and the container runs on;
 # - after the restore on b: runc runs it with the same ID; the newest
-#   version was taken (its counter is not behind the value it had when the
-#   second checkpoint began); the counter goes on; mig_workload's 32 MiB
+#   version was taken (version 3, and its counter is not behind the value
+#   it had when `ferry ha` began); the counter goes on; mig_workload's 32 MiB
 #   verify and its writes go on; what it wrote to its root is there and
 #   what it deleted stays gone; and the pre-copied pages came lazily.
 set -euo pipefail
@@ -44,30 +45,43 @@ if [ "$FERRY_ROLE" = a ]; then
 	case $v in OK*) ;; *) fail "verification before: $v" ;; esac
 	echo "$v" >"$S/verify.before"
 
-	for n in 1 2; do
-		step "version $n"
-		c0=$(count)
-		rc=0
-		"$FERRY_BIN" checkpoint --container $ID --engine runc --runc-root $RR \
-			--dir "$STORE" --max-rounds 4 --json >"$FERRY_OUT/v$n.json" \
-			2>"$FERRY_OUT/v$n.log" || rc=$?
-		cat "$FERRY_OUT/v$n.log" "$FERRY_OUT/v$n.json"
-		assert_eq "$rc" 0 "ferry checkpoint --engine runc, version $n: exit status"
-		r=$(cat "$FERRY_OUT/v$n.json")
-		assert_eq "$(jq_get "$r" version)" $n "version $n: its number"
-		assert_eq "$(runc_status $ID)" running "$ID's state after version $n"
-		c1=$(count)
-		sleep 2
-		c2=$(count)
-		echo "count: $c0 before version $n, $c1 after it, then $c2"
-		[ "$c2" -gt "$c1" ] || fail "$ID does not run on after version $n ($c1 -> $c2)"
-		[ $n = 2 ] && echo "$c0" >"$S/count.before-v2"
-		# versions 1 and 2 apart by more than the count's jitter
-		[ $n = 1 ] && sleep 4
-	done
-	ls "$STORE"/v-2/runc-work 2>/dev/null && fail "runc's work dir is in the version"
+	step "version 1: ferry checkpoint"
+	c0=$(count)
+	rc=0
+	"$FERRY_BIN" checkpoint --container $ID --engine runc --runc-root $RR \
+		--dir "$STORE" --max-rounds 4 --json >"$FERRY_OUT/v1.json" \
+		2>"$FERRY_OUT/v1.log" || rc=$?
+	cat "$FERRY_OUT/v1.log" "$FERRY_OUT/v1.json"
+	assert_eq "$rc" 0 "ferry checkpoint --engine runc: exit status"
+	r=$(cat "$FERRY_OUT/v1.json")
+	assert_eq "$(jq_get "$r" version)" 1 "version 1: its number"
+	assert_eq "$(runc_status $ID)" running "$ID's state after version 1"
+	c1=$(count)
+	sleep 2
+	c2=$(count)
+	echo "count: $c0 before version 1, $c1 after it, then $c2"
+	[ "$c2" -gt "$c1" ] || fail "$ID does not run on after version 1 ($c1 -> $c2)"
+	sleep 4		# versions apart by more than the count's jitter
+
+	step "versions 2 and 3: ferry ha"
+	c0=$(count)
+	echo "$c0" >"$S/count.before-ha"
+	rc=0
+	"$FERRY_BIN" ha --container $ID --engine runc --runc-root $RR --dir "$STORE" \
+		--interval 3 --keep 2 --count 2 --max-rounds 4 2>"$FERRY_OUT/ha.log" || rc=$?
+	cat "$FERRY_OUT/ha.log"
+	assert_eq "$rc" 0 "ferry ha --engine runc: exit status"
+	assert_eq "$(runc_status $ID)" running "$ID's state after ferry ha"
+	c1=$(count)
+	sleep 2
+	c2=$(count)
+	echo "count: $c0 before ferry ha, $c1 after it, then $c2"
+	[ "$c2" -gt "$c1" ] || fail "$ID does not run on after ferry ha ($c1 -> $c2)"
+	ls "$STORE"/v-*/runc-work 2>/dev/null && fail "runc's work dir is in a version"
 	vs=$("$FERRY_BIN" versions --dir "$STORE" --json)
 	echo "$vs"
+	assert_eq "$(jq -r '[.versions[].version] | join(" ")' <<<"$vs")" "2 3" "ferry versions: those kept (--keep 2)"
+	assert_eq "$(jq -r '.versions[-1].base' <<<"$vs")" 2 "ferry versions: version 3 builds on version 2"
 	assert_eq "$(jq -r '.versions[-1].engine' <<<"$vs")" runc "ferry versions: engine"
 	assert_eq "$(jq -r '.versions[-1].container' <<<"$vs")" $ID "ferry versions: ID"
 	assert_eq "$(jq -r '.versions[-1].bundle' <<<"$vs")" "$S/bundle" "ferry versions: bundle"
@@ -105,7 +119,7 @@ cat "$FERRY_OUT/restore.log" "$FERRY_OUT/restore.json"
 assert_eq "$rc" 0 "ferry restore --dir of a runc container's versions: exit status"
 r=$(cat "$FERRY_OUT/restore.json")
 assert_eq "$(jq_get "$r" restored)" True "restore report: restored"
-assert_eq "$(jq_get "$r" version)" 2 "restore report: the newest version"
+assert_eq "$(jq_get "$r" version)" 3 "restore report: the newest version"
 assert_eq "$(jq_get "$r" engine)" runc "restore report: engine"
 assert_eq "$(jq_get "$r" lazy)" True "restore report: lazy"
 lp=$(jq_get "$r" lazy_pages)
@@ -117,9 +131,9 @@ ls -d "$STORE"/.restore-* 2>/dev/null && fail "the restore left its work directo
 c1=$(count)
 sleep 1
 c2=$(count)
-cb=$(cat "$S/count.before-v2")
-echo "count: $cb when version 2 began; on b $c1, then $c2"
-[ "$c1" -ge "$cb" ] || fail "the count on b ($c1) is behind version 2's ($cb): an older version came back"
+cb=$(cat "$S/count.before-ha")
+echo "count: $cb when ferry ha began; on b $c1, then $c2"
+[ "$c1" -ge "$cb" ] || fail "the count on b ($c1) is behind ferry ha's start ($cb): an older version came back"
 [ "$c2" -gt "$c1" ] || fail "the container's shell does not run on b ($c1 -> $c2)"
 w=$(wpid)
 [ -n "$w" ] || fail "mig_workload does not run on b"
