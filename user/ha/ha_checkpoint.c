@@ -288,20 +288,6 @@ static int parse(int argc, char **argv, struct ckpt_opts *co, bool ha)
 			}
 			co->export = optarg;
 			break;
-		case 'G':
-			if (strcmp(optarg, "podman") && strcmp(optarg, "runc")) {
-				ferry_err("--engine %s: podman or runc", optarg);
-				return -1;
-			}
-			o->runc = !strcmp(optarg, "runc");
-			break;
-		case 'R':
-			if (optarg[0] != '/') {
-				ferry_err("--runc-root %s: not an absolute path", optarg);
-				return -1;
-			}
-			o->runc_root = optarg;
-			break;
 		case 'j':
 			o->json = true;
 			break;
@@ -638,6 +624,9 @@ static int checkpoint_once(struct ckpt_opts *co, struct ha_store *st, struct ha_
 				     depth);
 		} else if (src_base_take(base, &m, version, vdir, depth)) {
 			src_base_drop(base);
+		} else if (!base->n) {
+			src_progress("no process stayed tracked through version %u: the next "
+				     "version stands alone", version);
 		}
 	}
 	goto cleanup;

@@ -290,12 +290,28 @@ static int lazy_finish(const struct ropts *o, pid_t lazyd, const char *what, str
 	return ret;
 }
 
+/* The lazy-pages server lazyd (0: none) once the restore is over: waited
+ * for if the restore brought the tasks up (they need every page), killed
+ * if it did not (nothing to serve). */
+static int lazy_end(const struct ropts *o, pid_t lazyd, bool restored, const char *what,
+		    struct restored *r, int ret, char *err, size_t errlen)
+{
+	if (lazyd <= 0)
+		return ret;
+	if (restored)
+		return lazy_finish(o, lazyd, what, r, ret, err, errlen);
+	kill(lazyd, SIGKILL);
+	waitpid(lazyd, NULL, 0);
+	return ret;
+}
+
 /* Restore version vdir. */
 static int restore_version(const struct ropts *o, const char *vdir, const struct ha_meta *meta,
 			   struct restored *r, char *err, size_t errlen)
 {
 	char work[4200], final[4300], log[4400], out[4400], pidf[4400], tail[2048];
 	const char *argv[24 + MAX_CRIU_ARGS];
+	bool restored = false;
 	pid_t lazyd = 0;
 	uint64_t t, x;
 	int n = 0, ret;
@@ -370,15 +386,9 @@ static int restore_version(const struct ropts *o, const char *vdir, const struct
 		ret = ferry_errf(err, errlen, -EIO, "criu restore wrote no root PID (%s)", pidf);
 	snprintf(out, sizeof(out), "%s/stats-restore", final);
 	criu_img_read_restore_stats(out, &r->rs);
-	if (lazyd > 0) {
-		ret = lazy_finish(o, lazyd, "the tree", r, ret, err, errlen);
-		lazyd = 0;
-	}
+	restored = true;
 out:
-	if (lazyd > 0) {	/* the restore failed: nothing to serve */
-		kill(lazyd, SIGKILL);
-		waitpid(lazyd, NULL, 0);
-	}
+	ret = lazy_end(o, lazyd, restored, "the tree", r, ret, err, errlen);
 	/* the restored tree needs none of it; a failure's log stays */
 	if (!ret && !getenv("FERRY_KEEP_WORKDIR"))
 		mig_rmtree(work);
@@ -536,7 +546,7 @@ static int restore_runc(const struct ropts *o, const char *vdir, const struct ha
 	const char *id = meta->container_name, *slash;
 	struct wire_ctr *k = NULL;
 	struct ctr_info *ci;
-	bool made = false;
+	bool made = false, restored = false;
 	pid_t lazyd = 0;
 	uint64_t t;
 	int ret;
@@ -616,15 +626,9 @@ static int restore_runc(const struct ropts *o, const char *vdir, const struct ha
 	if (ci && !ctr_runc_inspect(o->runc_root, id, ci, problem, sizeof(problem)))
 		r->root = ci->pid;
 	free(ci);
-	if (lazyd > 0) {
-		ret = lazy_finish(o, lazyd, "the container", r, ret, err, errlen);
-		lazyd = 0;
-	}
+	restored = true;
 out:
-	if (lazyd > 0) {	/* the restore failed: nothing to serve */
-		kill(lazyd, SIGKILL);
-		waitpid(lazyd, NULL, 0);
-	}
+	ret = lazy_end(o, lazyd, restored, "the container", r, ret, err, errlen);
 	free(k);
 	/* the links go (nothing of a failure is in them: the store stays
 	 * clean); CRIU's work dir stays after a failure, with its log */

@@ -226,6 +226,20 @@ int src_parse_precopy_opt(int c, const char *arg, struct opts *o)
 		}
 		o->container = arg;
 		return 1;
+	case 'G':
+		if (strcmp(arg, "podman") && strcmp(arg, "runc")) {
+			ferry_err("--engine %s: podman or runc", arg);
+			return -1;
+		}
+		o->runc = !strcmp(arg, "runc");
+		return 1;
+	case 'R':
+		if (arg[0] != '/') {
+			ferry_err("--runc-root %s: not an absolute path", arg);
+			return -1;
+		}
+		o->runc_root = arg;
+		return 1;
 	}
 	return 0;
 }
@@ -235,7 +249,7 @@ int src_parse_opts(int argc, char **argv, struct opts *o)
 	static const struct option lo[] = {
 		{ "to", required_argument, NULL, 't' },
 		{ "container", required_argument, NULL, 'C' },
-		{ "engine", required_argument, NULL, 'E' },
+		{ "engine", required_argument, NULL, 'G' },
 		{ "keep-source", no_argument, NULL, 'K' },
 		{ "runc-root", required_argument, NULL, 'R' },
 		{ "max-downtime", required_argument, NULL, 'd' },
@@ -276,20 +290,6 @@ int src_parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'K':
 			o->keep_source = true;
-			break;
-		case 'E':
-			if (strcmp(optarg, "podman") && strcmp(optarg, "runc")) {
-				ferry_err("--engine %s: podman or runc", optarg);
-				return -1;
-			}
-			o->runc = !strcmp(optarg, "runc");
-			break;
-		case 'R':
-			if (optarg[0] != '/') {
-				ferry_err("--runc-root %s: not an absolute path", optarg);
-				return -1;
-			}
-			o->runc_root = optarg;
 			break;
 		case 'w':
 			o->work_dir = optarg;

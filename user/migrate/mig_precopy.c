@@ -284,10 +284,16 @@ static int round_zero(struct mig *m, struct mig_round_stat *rs)
 
 	/* the base's pages first: the chain takes them before any round's */
 	for (size_t i = 0; !ret && m->base && i < m->npids; i++) {
+		if (!m->tr[i].delta && !m->tr[i].gone && !i)
+			src_progress("process %d was not tracked through version %u: copied whole",
+				     m->pids[i], m->base->version);
 		if (!m->tr[i].delta || m->tr[i].gone)
 			continue;
 		ret = base_seed(m, i);
 		if (ret == -ENOENT) {
+			src_progress("process %d (%d in its namespace): version %u's final dump has "
+				     "no pagemap of it: copied whole", m->pids[i], m->tr[i].img_pid,
+				     m->base->version);
 			m->tr[i].delta = false;
 			ret = 0;
 		}

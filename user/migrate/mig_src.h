@@ -193,7 +193,7 @@ int src_prepare_final(struct mig *m, const char *log_name, struct criu_img_stats
 int src_final_dump(struct mig *m);
 /* The pre-copy options `migrate` and `checkpoint` share, by getopt code:
  * 'd' --max-downtime, 'r' --max-rounds, 'b' --backend, 'c' --criu-arg,
- * 'C' --container.
+ * 'C' --container, 'G' --engine, 'R' --runc-root.
  * 1 handled, 0 not one of them, -1 bad (said). */
 int src_parse_precopy_opt(int c, const char *arg, struct opts *o);
 /* ferry migrate's whole command line into o (mig_opts.c): 0, or -1 when it
