@@ -742,9 +742,10 @@ int cmd_ha(int argc, char **argv)
 	while (!ferry_interrupted) {
 		uint64_t next = ferry_now_ns() + (uint64_t)co.interval_s * 1000000000ull;
 
-		/* a container's final dump is Podman's archive, which the next
-		 * version could not build on */
-		ret = checkpoint_once(&co, &st, &meta, co.o.container ? NULL : &base);
+		/* a Podman container's final dump is Podman's archive, which
+		 * the next version could not build on; runc's is a tree's */
+		ret = checkpoint_once(&co, &st, &meta,
+				      co.o.container && !co.o.runc ? NULL : &base);
 		if (ret == -ESRCH || (ret && kill(co.o.pid, 0) && errno == ESRCH)) {
 			ret = -ESRCH;
 			ferry_err("process %d is gone: no more versions", co.o.pid);
