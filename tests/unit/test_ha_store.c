@@ -322,6 +322,28 @@ static void test_manifest_cut_or_edited(void **state)
 	cleanup(&st);
 }
 
+/* Each case's figures in place of "top r0" (resealed) make the version
+ * damaged, for the reason named. */
+struct damaged_case {
+	const char *to, *why;
+};
+
+static void expect_damaged(const struct damaged_case *c, size_t n)
+{
+	struct ha_store st;
+	struct ha_meta m;
+	char err[512];
+
+	for (size_t i = 0; i < n; i++) {
+		make_version(&st, &m);
+		rewrite_manifest("top r0\n", c[i].to, RESEAL);
+		assert_int_equal(verify_v1(err, sizeof(err)), -EBADMSG);
+		if (!strstr(err, c[i].why))
+			fail_msg("case %zu: \"%s\", expected \"%s\"", i, err, c[i].why);
+		cleanup(&st);
+	}
+}
+
 #define CTR_ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 /* A container's version names it: ID and name read back; a malformed ID,
@@ -329,7 +351,7 @@ static void test_manifest_cut_or_edited(void **state)
  * the version damaged. */
 static void test_container_fields(void **state)
 {
-	static const struct { const char *to; const char *why; } bad[] = {
+	static const struct damaged_case bad[] = {
 		{ "top r0\ncontainer 0123\ncontainer_name c1\n", "unexpected line" },
 		{ "top r0\ncontainer " CTR_ID "\ncontainer_name c/1\n", "unexpected line" },
 		{ "top r0\ncontainer " CTR_ID "\n", "without its ID or name" },
@@ -347,14 +369,7 @@ static void test_container_fields(void **state)
 	assert_string_equal(m.container, CTR_ID);
 	assert_string_equal(m.container_name, "c1");
 	cleanup(&st);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		make_version(&st, &m);
-		rewrite_manifest("top r0\n", bad[i].to, RESEAL);
-		assert_int_equal(verify_v1(err, sizeof(err)), -EBADMSG);
-		if (!strstr(err, bad[i].why))
-			fail_msg("case %zu: \"%s\", expected \"%s\"", i, err, bad[i].why);
-		cleanup(&st);
-	}
+	expect_damaged(bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 #define RUNC_CFG "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
@@ -374,7 +389,7 @@ static void runc_meta(struct ha_meta *m)
  * fields on a version of another kind make it damaged. */
 static void test_runc_fields(void **state)
 {
-	static const struct { const char *to; const char *why; } bad[] = {
+	static const struct damaged_case bad[] = {
 		{ "top r0\nengine docker\n", "unexpected line" },
 		{ "top r0\nengine runc\ncontainer_name r1\nrunc_bundle srv/b\nrunc_config "
 		  RUNC_CFG "\n", "unexpected line" },
@@ -412,14 +427,7 @@ static void test_runc_fields(void **state)
 	assert_string_equal(m.runc_config, RUNC_CFG);
 	assert_int_equal(m.tcp_connections, 2);
 	cleanup(&st);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		make_version(&st, &m);
-		rewrite_manifest("top r0\n", bad[i].to, RESEAL);
-		assert_int_equal(verify_v1(err, sizeof(err)), -EBADMSG);
-		if (!strstr(err, bad[i].why))
-			fail_msg("case %zu: \"%s\", expected \"%s\"", i, err, bad[i].why);
-		cleanup(&st);
-	}
+	expect_damaged(bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 static void test_path_rule(void **state)
