@@ -36,14 +36,7 @@ if [ "$FERRY_ROLE" = a ]; then
 		>"$S/bundle/config.json"
 	runc_ run -d --bundle "$S/bundle" $ID </dev/null >/dev/null 2>"$FERRY_OUT/run.log" ||
 		fail "runc run $ID: $(cat "$FERRY_OUT/run.log")"
-	for i in $(seq 300); do [ -n "$(wpid)" ] && break; sleep 0.2; done
-	w=$(wpid)
-	[ -n "$w" ] || fail "mig_workload does not run in the container"
-	for i in $(seq 300); do [ -s "/proc/$w/root/tmp/w.pid" ] && break; sleep 0.1; done
-	v=$(workload_verify "$w" "/proc/$w/root/tmp/w.pid.verify")
-	step "before: $v"
-	case $v in OK*) ;; *) fail "verification before: $v" ;; esac
-	echo "$v" >"$S/verify.before"
+	runc_workload_up "$S/verify.before"
 
 	step "version 1: ferry checkpoint"
 	c0=$(count)
@@ -135,14 +128,7 @@ cb=$(cat "$S/count.before-ha")
 echo "count: $cb when ferry ha began; on b $c1, then $c2"
 [ "$c1" -ge "$cb" ] || fail "the count on b ($c1) is behind ferry ha's start ($cb): an older version came back"
 [ "$c2" -gt "$c1" ] || fail "the container's shell does not run on b ($c1 -> $c2)"
-w=$(wpid)
-[ -n "$w" ] || fail "mig_workload does not run on b"
-v=$(workload_verify "$w" /proc/$w/root/tmp/w.pid.verify)
-step "after: $v"
-case $v in OK*) ;; *) fail "verification on b: $v" ;; esac
-before=$(sed -n 's/.*writes=\([0-9]*\).*/\1/p' "$S/verify.before")
-after=$(echo "$v" | sed -n 's/.*writes=\([0-9]*\).*/\1/p')
-[ "$after" -gt "$before" ] || fail "writes did not advance: $before -> $after"
+runc_workload_goes_on "$S/verify.before"
 assert_eq "$(runc_ exec $ID cat /tmp/mark)" before "a file the container wrote"
 runc_ exec $ID ls /etc/gone >/dev/null 2>&1 && fail "a file the container deleted is back"
 barrier checked 900

@@ -70,14 +70,7 @@ if [ "$FERRY_ROLE" = a ]; then
 	step "run r1"
 	runc_ run -d --bundle "$S/bundle" r1 </dev/null >/dev/null 2>"$FERRY_OUT/run-r1.log" ||
 		fail "runc run r1: $(cat "$FERRY_OUT/run-r1.log")"
-	for i in $(seq 300); do [ -n "$(wpid)" ] && break; sleep 0.2; done
-	w=$(wpid)
-	[ -n "$w" ] || fail "mig_workload does not run in the container"
-	for i in $(seq 300); do [ -s "/proc/$w/root/tmp/w.pid" ] && break; sleep 0.1; done
-	v=$(workload_verify "$w" "/proc/$w/root/tmp/w.pid.verify")
-	step "before: $v"
-	case $v in OK*) ;; *) fail "verification before: $v" ;; esac
-	echo "$v" >"$S/verify.before"
+	runc_workload_up "$S/verify.before"
 	assert_eq "$(runc_ exec r1 cat /data/host)" a "/data in r1 on a"
 
 	step "refused: b has no $BIND"
@@ -165,14 +158,7 @@ cat "$FERRY_OUT/receive.log"
 assert_eq "$rc" 0 "ferry receive --once exit status"
 assert_eq "$(runc_status r1)" running "runc's state of r1 on b"
 ctr_lazy_check "$FERRY_OUT/receive.log" 1024
-w=$(wpid)
-[ -n "$w" ] || fail "mig_workload does not run on b"
-v=$(workload_verify "$w" /proc/$w/root/tmp/w.pid.verify)
-step "after: $v"
-case $v in OK*) ;; *) fail "verification on b: $v" ;; esac
-before=$(sed -n 's/.*writes=\([0-9]*\).*/\1/p' "$S/verify.before")
-after=$(echo "$v" | sed -n 's/.*writes=\([0-9]*\).*/\1/p')
-[ "$after" -gt "$before" ] || fail "writes did not advance: $before -> $after"
+runc_workload_goes_on "$S/verify.before"
 c1=$(ctr_read_count runc_ exec r1 cat /tmp/count)
 sleep 1
 c2=$(ctr_read_count runc_ exec r1 cat /tmp/count)

@@ -27,3 +27,29 @@ runc_config() {
 		'.process.terminal = false | .process.args = ["/bin/sh", "-c", $c]
 		 | .root.readonly = false | .linux.cgroupsPath = $g' "$CTR_DIR/spec/config.json"
 }
+# runc_workload_up FILE: mig_workload (in the container, here) runs and
+# has written its pid file; its memory verifies; the verdict goes to FILE
+runc_workload_up() {
+	local w v i
+	for i in $(seq 300); do [ -n "$(wpid)" ] && break; sleep 0.2; done
+	w=$(wpid)
+	[ -n "$w" ] || fail "mig_workload does not run in the container"
+	for i in $(seq 300); do [ -s "/proc/$w/root/tmp/w.pid" ] && break; sleep 0.1; done
+	v=$(workload_verify "$w" "/proc/$w/root/tmp/w.pid.verify")
+	step "before: $v"
+	case $v in OK*) ;; *) fail "verification before: $v" ;; esac
+	echo "$v" >"$1"
+}
+# runc_workload_goes_on FILE: here, mig_workload's memory verifies and its
+# writes went on past those in FILE (runc_workload_up's verdict)
+runc_workload_goes_on() {
+	local w v before after
+	w=$(wpid)
+	[ -n "$w" ] || fail "mig_workload does not run on $FERRY_ROLE"
+	v=$(workload_verify "$w" "/proc/$w/root/tmp/w.pid.verify")
+	step "after: $v"
+	case $v in OK*) ;; *) fail "verification on $FERRY_ROLE: $v" ;; esac
+	before=$(sed -n 's/.*writes=\([0-9]*\).*/\1/p' "$1")
+	after=$(echo "$v" | sed -n 's/.*writes=\([0-9]*\).*/\1/p')
+	[ "$after" -gt "$before" ] || fail "writes did not advance: $before -> $after"
+}
