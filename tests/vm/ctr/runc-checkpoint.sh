@@ -26,6 +26,16 @@ S=$FERRY_SHARED
 ID=rc1
 STORE=$S/chain
 count() { ctr_read_count runc_ exec $ID cat /tmp/count; }
+# runs_on WHAT BEFORE: the container's counter advances within 2 s after
+# WHAT (BEFORE: its value when WHAT began)
+runs_on() {
+	local c1 c2
+	c1=$(count)
+	sleep 2
+	c2=$(count)
+	echo "count: $2 before $1, $c1 after it, then $c2"
+	[ "$c2" -gt "$c1" ] || fail "$ID does not run on after $1 ($c1 -> $c2)"
+}
 
 if [ "$FERRY_ROLE" = a ]; then
 	step "bundle"
@@ -49,11 +59,7 @@ if [ "$FERRY_ROLE" = a ]; then
 	r=$(cat "$FERRY_OUT/v1.json")
 	assert_eq "$(jq_get "$r" version)" 1 "version 1: its number"
 	assert_eq "$(runc_status $ID)" running "$ID's state after version 1"
-	c1=$(count)
-	sleep 2
-	c2=$(count)
-	echo "count: $c0 before version 1, $c1 after it, then $c2"
-	[ "$c2" -gt "$c1" ] || fail "$ID does not run on after version 1 ($c1 -> $c2)"
+	runs_on "version 1" "$c0"
 	sleep 4		# versions apart by more than the count's jitter
 
 	step "versions 2 and 3: ferry ha"
@@ -65,11 +71,7 @@ if [ "$FERRY_ROLE" = a ]; then
 	cat "$FERRY_OUT/ha.log"
 	assert_eq "$rc" 0 "ferry ha --engine runc: exit status"
 	assert_eq "$(runc_status $ID)" running "$ID's state after ferry ha"
-	c1=$(count)
-	sleep 2
-	c2=$(count)
-	echo "count: $c0 before ferry ha, $c1 after it, then $c2"
-	[ "$c2" -gt "$c1" ] || fail "$ID does not run on after ferry ha ($c1 -> $c2)"
+	runs_on "ferry ha" "$c0"
 	ls "$STORE"/v-*/runc-work 2>/dev/null && fail "runc's work dir is in a version"
 	vs=$("$FERRY_BIN" versions --dir "$STORE" --json)
 	echo "$vs"
@@ -88,10 +90,7 @@ if [ "$FERRY_ROLE" = a ]; then
 	grep -q "a runc container $ID exists here" "$FERRY_OUT/refused.log" ||
 		fail "the refusal does not say why"
 	assert_eq "$(runc_status $ID)" running "$ID's state after the refused restore"
-	c1=$(count)
-	sleep 1
-	c2=$(count)
-	[ "$c2" -gt "$c1" ] || fail "$ID does not run on after the refused restore ($c1 -> $c2)"
+	runs_on "the refused restore" "$(count)"
 	ls -d "$STORE"/.restore-* 2>/dev/null && fail "the refused restore left a work directory"
 
 	step "a dies: its container goes, nothing stopped in order"
