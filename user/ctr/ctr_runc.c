@@ -487,6 +487,16 @@ int ctr_runc_check_here(const struct wire_ctr *k, const char *root, char *proble
 			      size);
 }
 
+int ctr_runc_root_opt(const char *arg, const char **root)
+{
+	if (arg[0] != '/') {
+		ferry_err("--runc-root %s: not an absolute path", arg);
+		return -1;
+	}
+	*root = arg;
+	return 0;
+}
+
 int ctr_runc_check_restore(struct wire_ctr *k, const char *root, char *problem, size_t size)
 {
 	size_t len;

@@ -42,6 +42,10 @@ static inline bool ctr_is_runc(const struct wire_ctr *w)
 	return !strcmp(w->engine, "runc");
 }
 
+/* --runc-root ARG (migrate, checkpoint, receive, restore): an absolute
+ * path into *root, or -1 (said). */
+int ctr_runc_root_opt(const char *arg, const char **root);
+
 /*
  * `runc --root ROOT state ID`: it must run. Fills ci (engine "runc", ID
  * and name, the image as config.json's SHA-256, its bundle, init PID and

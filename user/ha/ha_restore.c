@@ -159,11 +159,8 @@ static int parse(int argc, char **argv, struct ropts *o)
 		case 'j': o->json = true; break;
 		case 'E': o->eager = true; break;
 		case 'U':
-			if (optarg[0] != '/') {
-				ferry_err("--runc-root %s: not an absolute path", optarg);
+			if (ctr_runc_root_opt(optarg, &o->runc_root))
 				return -1;
-			}
-			o->runc_root = optarg;
 			break;
 		case 'm':
 			if (mig_addr_parse(optarg, &o->addr, err, sizeof(err))) {

@@ -234,12 +234,7 @@ int src_parse_precopy_opt(int c, const char *arg, struct opts *o)
 		o->runc = !strcmp(arg, "runc");
 		return 1;
 	case 'R':
-		if (arg[0] != '/') {
-			ferry_err("--runc-root %s: not an absolute path", arg);
-			return -1;
-		}
-		o->runc_root = arg;
-		return 1;
+		return ctr_runc_root_opt(arg, &o->runc_root) ? -1 : 1;
 	}
 	return 0;
 }

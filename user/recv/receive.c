@@ -217,11 +217,8 @@ static int parse_opts(int argc, char **argv, struct ropts *o, struct wire_tls_pa
 		case 'd': o->dir = optarg; break;
 		case 'K': o->store_dir = optarg; break;
 		case 'r':
-			if (optarg[0] != '/') {
-				ferry_err("--runc-root %s: not an absolute path", optarg);
+			if (ctr_runc_root_opt(optarg, &o->runc_root))
 				return -1;
-			}
-			o->runc_root = optarg;
 			break;
 		case '1': o->once = true; break;
 		case 'k': o->keep = true; break;
