@@ -375,15 +375,20 @@ int ctr_criuconf_prepare(const char *archive, const char *img_dir, const char *c
 	return 0;
 }
 
-int ctr_criuconf_write(const char *conf, const char *img_dir, bool lazy, char *err,
-		       size_t errlen)
+int ctr_criuconf_write(const char *conf, const char *img_dir, const char *work_dir, bool lazy,
+		       char *err, size_t errlen)
 {
 	char text[8400], link[4200];
 	int fd, n, ret;
 
+	if (!work_dir)
+		work_dir = img_dir;
 	if (!ctr_criuconf_path_ok(img_dir) || strlen(img_dir) > 4000)
 		return ferry_errf(err, errlen, -EINVAL, "%s: a path CRIU's configuration cannot "
 				  "hold", img_dir);
+	if (!ctr_criuconf_path_ok(work_dir) || strlen(work_dir) > 4000)
+		return ferry_errf(err, errlen, -EINVAL, "%s: a path CRIU's configuration cannot "
+				  "hold", work_dir);
 	/* CRIU 3.17's RPC readlink()s the images dir (it expects
 	 * /proc/PID/fd/N) and fails with EBADRQC on a plain directory: it
 	 * gets a link to it */
@@ -391,7 +396,7 @@ int ctr_criuconf_write(const char *conf, const char *img_dir, bool lazy, char *e
 	unlink(link);
 	if (symlink(img_dir, link))
 		return ferry_errf(err, errlen, -errno, "%s: %s", link, strerror(errno));
-	n = snprintf(text, sizeof(text), "images-dir %s\nwork-dir %s\n%s", link, img_dir,
+	n = snprintf(text, sizeof(text), "images-dir %s\nwork-dir %s\n%s", link, work_dir,
 		     lazy ? "lazy-pages\n" : "");
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return ferry_errf(err, errlen, -EINVAL, "%s: too long", img_dir);

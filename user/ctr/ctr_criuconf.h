@@ -75,10 +75,11 @@ int ctr_tar_append(const char *archive, const char *name, const void *data, size
 int ctr_criuconf_prepare(const char *archive, const char *img_dir, const char *conf,
 			 const char *work_dir, char *err, size_t errlen);
 
-/* Write conf: CRIU's images (through the link img_dir.link, made here)
- * and work dir are img_dir; lazy: its pre-copied pages are left to a
- * lazy-pages server listening there. */
-int ctr_criuconf_write(const char *conf, const char *img_dir, bool lazy, char *err,
-		       size_t errlen);
+/* Write conf: CRIU's images are img_dir (through the link img_dir.link,
+ * made here), its work dir (log, statistics) work_dir (NULL: img_dir);
+ * lazy: its pre-copied pages are left to a lazy-pages server listening in
+ * its work dir. */
+int ctr_criuconf_write(const char *conf, const char *img_dir, const char *work_dir, bool lazy,
+		       char *err, size_t errlen);
 
 #endif

@@ -433,12 +433,15 @@ int ctr_runc_kill(const char *root, const char *id, const char *log)
 	return mig_run_timeout(argv, log ? log : "/dev/null", CTR_RUNC_TIMEOUT_MS) ? -EIO : 0;
 }
 
-int ctr_runc_check_here(const struct wire_ctr *k, const char *root, char *problem, size_t size)
+/* ctr_runc_check_here, with the bundle's config.json as read already
+ * (config; NULL: read here) */
+static int check_here(const struct wire_ctr *k, const char *root, const char *config,
+		      size_t config_len, char *problem, size_t size)
 {
 	const char *ver[] = { "runc", "--version", NULL };
-	char out[4096], hash[WIRE_CTR_ID_LEN + 1], cg[4200], name[64], *text;
+	char out[4096], hash[WIRE_CTR_ID_LEN + 1], cg[4200], name[64], *text = NULL;
 	struct stat sb;
-	size_t len;
+	size_t len = config_len;
 	int ret, cg_ret = 0, dfd;
 
 	ret = ctr_capture(ver, out, sizeof(out), NULL, CTR_RUNC_TIMEOUT_MS);
@@ -466,10 +469,10 @@ int ctr_runc_check_here(const struct wire_ctr *k, const char *root, char *proble
 				  "%s is not seen here): a runc container moves only with its "
 				  "bundle on storage both hosts share", k->bundle, name);
 	/* read once: what is hashed is what names the cgroup */
-	ret = read_config(k->bundle, &text, &len);
+	ret = config ? 0 : read_config(k->bundle, &text, &len);
 	if (!ret) {
-		ret = config_hash(text, len, hash);
-		cg_ret = config_cgroup(text, k->id, cg, sizeof(cg));
+		ret = config_hash(config ? config : text, len, hash);
+		cg_ret = config_cgroup(config ? config : text, k->id, cg, sizeof(cg));
 		free(text);
 	}
 	if (ret)
@@ -485,6 +488,11 @@ int ctr_runc_check_here(const struct wire_ctr *k, const char *root, char *proble
 		return ferry_errf(problem, size, 1, "its cgroup %s exists here", cg);
 	return ctr_binds_here(k, "ferry copies no bind mount of a runc container", problem,
 			      size);
+}
+
+int ctr_runc_check_here(const struct wire_ctr *k, const char *root, char *problem, size_t size)
+{
+	return check_here(k, root, NULL, 0, problem, size);
 }
 
 int ctr_runc_root_opt(const char *arg, const char **root)
@@ -510,11 +518,13 @@ int ctr_runc_check_restore(struct wire_ctr *k, const char *root, char *problem, 
 		return ferry_errf(problem, size, 1, "its bundle's %s/config.json here: %s",
 				  k->bundle, strerror(-ret));
 	ret = ctr_runc_config_binds(text, len, k->bundle, k);
-	free(text);
 	if (ret)
-		return ferry_errf(problem, size, 1, "%s/config.json here: its mounts: %s",
-				  k->bundle, strerror(-ret));
-	return ctr_runc_check_here(k, root, problem, size);
+		ret = ferry_errf(problem, size, 1, "%s/config.json here: its mounts: %s",
+				 k->bundle, strerror(-ret));
+	else
+		ret = check_here(k, root, text, len, problem, size);
+	free(text);
+	return ret;
 }
 
 int ctr_runc_restore(const struct wire_ctr *k, const char *root, const char *image_dir,

@@ -36,6 +36,9 @@
 #define CTR_RUNC_TIMEOUT_MS	300000		/* one runc call, CRIU's included */
 #define CTR_RUNC_CONFIG_MAX	(1u << 20)	/* a bundle's config.json */
 #define CTR_RUNC_SHARE_PREFIX	".ferry-share-"
+/* runc's --work-path (CRIU's log, statistics) in a migration's or a
+ * checkpoint's directory: no part of the images */
+#define CTR_RUNC_WORK_NAME	"runc-work"
 
 static inline bool ctr_is_runc(const struct wire_ctr *w)
 {

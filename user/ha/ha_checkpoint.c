@@ -561,7 +561,7 @@ static int checkpoint_once(struct ckpt_opts *co, struct ha_store *st, struct ha_
 			 * statistics are read, CRIU's errors are in m.err */
 			char work[sizeof(m.dir) + 16];
 
-			snprintf(work, sizeof(work), "%s/runc-work", m.dir);
+			snprintf(work, sizeof(work), "%s/" CTR_RUNC_WORK_NAME, m.dir);
 			mig_rmtree(work);
 		}
 	} else if (!ret) {

@@ -395,30 +395,91 @@ out:
 }
 
 /*
+ * Where a container's version is restored from. CRIU opens the images
+ * from inside the container's root, where an absolute path leads nowhere
+ * and a relative one only within the images' file system: the links to
+ * the version's images go beside the versions, in dir = DIR/.restore-XXXXXX
+ * (no version's name; its real path: CRIU's configuration names it), and
+ * lead back as rel_v/... = ../../v-N/...; CRIU's own work dir (its log,
+ * statistics, the lazy-pages socket) is local, criu_work in --work-dir: a
+ * shared store's file system may hold no socket (9p).
+ */
+struct beside {
+	char abs_v[PATH_MAX];		/* the version's real path */
+	char rel_v[PATH_MAX + 8];	/* ../../v-N */
+	char dir[PATH_MAX + 64];	/* DIR/.restore-XXXXXX, "" until made */
+	char criu_work[PATH_MAX];	/* "" until made */
+};
+
+/* 0, or -errno; a store that takes no directory: 1 (why in err). */
+static int beside_make(const struct ropts *o, const char *vdir, const char *what,
+		       struct beside *b, char *err, size_t errlen)
+{
+	const char *slash;
+	char tmp[PATH_MAX + 64];
+
+	memset(b, 0, sizeof(*b));
+	if (!realpath(vdir, b->abs_v))
+		return ferry_errf(err, errlen, -errno, "%s: %s", vdir, strerror(errno));
+	slash = strrchr(b->abs_v, '/');
+	if (!slash || slash == b->abs_v)
+		return ferry_errf(err, errlen, -EINVAL, "%s: not in a store's directory", b->abs_v);
+	snprintf(b->rel_v, sizeof(b->rel_v), "../../%s", slash + 1);
+	snprintf(tmp, sizeof(tmp), "%.*s/.restore-XXXXXX", (int)(slash - b->abs_v), b->abs_v);
+	if (!mkdtemp(tmp))
+		return ferry_errf(err, errlen, 1, "%s: %s (a container's version is restored from "
+				  "beside it: its store must be writable)", tmp, strerror(errno));
+	snprintf(b->dir, sizeof(b->dir), "%s", tmp);
+	snprintf(tmp, sizeof(tmp), "%s/ferry-restore-%s-XXXXXX", o->work_dir, what);
+	if (!mkdtemp(tmp) || !realpath(tmp, b->criu_work)) {
+		int e = errno;
+
+		b->criu_work[0] = 0;
+		return ferry_errf(err, errlen, -e, "%s: %s", tmp, strerror(e));
+	}
+	return 0;
+}
+
+/* The links go (nothing of a failure is in them: the store stays clean);
+ * CRIU's work dir stays after a failure, with its log. */
+static void beside_end(struct beside *b, int ret)
+{
+	bool keep = getenv("FERRY_KEEP_WORKDIR") != NULL;
+
+	if (b->dir[0] && !keep)
+		mig_rmtree(b->dir);
+	if (b->criu_work[0] && !ret && !keep)
+		mig_rmtree(b->criu_work);
+	else if (b->criu_work[0])
+		ferry_warn("work directory kept: %s", b->criu_work);
+	b->dir[0] = b->criu_work[0] = 0;
+}
+
+/*
  * A container's version, direct (ctr_criuconf.h): Podman restores it from
  * a copy of its archive (the version is only read, and the copy gains the
- * annotation), CRIU from the final dump unpacked into work/ctr-images,
+ * annotation), CRIU from the final dump unpacked into b->dir/ctr-images,
  * whose parent link is top (to the version's newest round); lazily unless
  * --no-lazy, the lazy-pages server then left running in *lazyd. 1 when
  * the archive or the paths ask for the old way (why in err).
  */
-static int restore_container_direct(const struct ropts *o, const char *work, const char *arch,
-				    const char *top, const struct wire_ctr *k,
+static int restore_container_direct(const struct ropts *o, const struct beside *b,
+				    const char *arch, const char *top, const struct wire_ctr *k,
 				    struct restored *r, pid_t *lazyd, char *err, size_t errlen)
 {
-	char copy[4300], img[4300], conf[4300], at[4400];
+	char copy[PATH_MAX + 128], img[PATH_MAX + 128], conf[PATH_MAX + 128], at[PATH_MAX + 160];
 	uint64_t t;
 	int ret;
 
-	snprintf(copy, sizeof(copy), "%s/%s", work, CTR_ARCHIVE_NAME);
-	snprintf(img, sizeof(img), "%s/ctr-images", work);
-	snprintf(conf, sizeof(conf), "%s/%s", work, CTR_CRIU_CONF_NAME);
+	snprintf(copy, sizeof(copy), "%s/%s", b->dir, CTR_ARCHIVE_NAME);
+	snprintf(img, sizeof(img), "%s/ctr-images", b->dir);
+	snprintf(conf, sizeof(conf), "%s/%s", b->dir, CTR_CRIU_CONF_NAME);
 	ret = ferry_copy_file(arch, copy);
 	if (ret)
 		return ferry_errf(err, errlen, ret, "copying %s: %s", arch, strerror(-ret));
 	if (mkdir(img, 0700))
 		return ferry_errf(err, errlen, -errno, "%s: %s", img, strerror(errno));
-	ret = ctr_criuconf_prepare(copy, img, conf, work, err, errlen);
+	ret = ctr_criuconf_prepare(copy, img, conf, b->criu_work, err, errlen);
 	if (ret)
 		return ret;
 	snprintf(at, sizeof(at), "%s/parent", img);
@@ -426,28 +487,25 @@ static int restore_container_direct(const struct ropts *o, const char *work, con
 		return ferry_errf(err, errlen, -errno, "symlink %s: %s", at, strerror(errno));
 	if (!o->eager) {
 		ret = criu_lazy_mark(img, CRIU_LAZY_PARENT, &r->ls, err, errlen);
+		/* CRIU connects to the server in its work dir */
 		if (!ret)
-			ret = lazy_server_start(img, r->ls.tasks, NULL, lazyd, err, errlen);
+			ret = lazy_server_start_at(img, b->criu_work, r->ls.tasks, NULL, lazyd, err,
+						   errlen);
 		if (ret)
 			return ret;
 	}
-	ret = ctr_criuconf_write(conf, img, *lazyd > 0, err, errlen);
+	ret = ctr_criuconf_write(conf, img, b->criu_work, *lazyd > 0, err, errlen);
 	t = ferry_now_ns();
 	if (!ret)
-		ret = ctr_restore(k, copy, NULL, false, work, o->timeout_ms, err, errlen);
+		ret = ctr_restore(k, copy, NULL, false, b->criu_work, o->timeout_ms, err, errlen);
 	r->ms = (ferry_now_ns() - t) / 1000000;
 	/* the container's annotation names it: not beyond this restore */
 	unlink(conf);
 	if (ret)
-		ctr_append_criu_log(img, "restore.log", err, errlen);
-	snprintf(at, sizeof(at), "%s/stats-restore", img);
+		ctr_append_criu_log(b->criu_work, "restore.log", err, errlen);
+	snprintf(at, sizeof(at), "%s/stats-restore", b->criu_work);
 	if (!ret)
 		criu_img_read_restore_stats(at, &r->rs);
-	else if (*lazyd > 0) {	/* nothing to serve */
-		kill(*lazyd, SIGKILL);
-		waitpid(*lazyd, NULL, 0);
-		*lazyd = 0;
-	}
 	return ret < 0 ? ret : ret ? -EIO : 0;
 }
 
@@ -460,51 +518,37 @@ static int restore_container_direct(const struct ropts *o, const char *work, con
 static int restore_container(struct ropts *o, const char *vdir, const struct ha_meta *meta,
 			     struct restored *r, char *err, size_t errlen)
 {
-	char tmp[PATH_MAX + 32], work[PATH_MAX] = "", abs_v[PATH_MAX], top[PATH_MAX + 32],
-	     rel_top[PATH_MAX + 32], arch[PATH_MAX + 64], tarf[4400], *slash;
+	char top[PATH_MAX + 32], rel_top[PATH_MAX + 48], arch[PATH_MAX + 64], tarf[4400],
+	     work[4200] = "";
 	struct wire_ctr k = { 0 };
 	struct ctr_info *ci;
+	struct beside b;
 	pid_t lazyd = 0;
-	bool made;
 	uint64_t t;
 	int ret;
 
 	if (o->move || o->ncriu_args)
 		return ferry_errf(err, errlen, -EINVAL, "version %u is of container %s: --move-addr "
 				  "and --criu-arg do not apply", meta->version, meta->container_name);
-	if (!realpath(vdir, abs_v))
-		return ferry_errf(err, errlen, -errno, "%s: %s", vdir, strerror(errno));
-	slash = strrchr(abs_v, '/');
-	if (!slash || slash == abs_v)
-		return ferry_errf(err, errlen, -EINVAL, "%s: not in a store's directory", abs_v);
-	snprintf(top, sizeof(top), "%s/%s", abs_v, meta->top);
-	snprintf(arch, sizeof(arch), "%s/final/%s", abs_v, CTR_ARCHIVE_NAME);
+	ret = beside_make(o, vdir, "ctr", &b, err, errlen);
+	if (ret < 0) {
+		beside_end(&b, ret);
+		return ret;
+	}
+	snprintf(top, sizeof(top), "%s/%s", b.abs_v, meta->top);
+	snprintf(arch, sizeof(arch), "%s/final/%s", b.abs_v, CTR_ARCHIVE_NAME);
+	snprintf(rel_top, sizeof(rel_top), "%s/%s", b.rel_v, meta->top);
 	snprintf(k.engine, sizeof(k.engine), "podman");
 	memcpy(k.id, meta->container, sizeof(k.id));
 	snprintf(k.name, sizeof(k.name), "%s", meta->container_name);
-	/*
-	 * CRIU follows the images' parent link from inside the container's
-	 * root, where an absolute path leads nowhere and a relative one only
-	 * within the images' file system: the work goes beside the versions,
-	 * in DIR/.restore-XXXXXX (no version's name), the link ../../v-N/rK.
-	 */
-	snprintf(rel_top, sizeof(rel_top), "../../%s/%s", slash + 1, meta->top);
-	snprintf(tmp, sizeof(tmp), "%.*s/.restore-XXXXXX", (int)(slash - abs_v), abs_v);
-	made = mkdtemp(tmp) != NULL;
-	if (!made)
-		ret = ferry_errf(err, errlen, 1, "%s: %s", tmp, strerror(errno));
-	else if (!realpath(tmp, work))	/* CRIU's configuration names it: absolute */
-		ret = ferry_errf(err, errlen, 1, "%s: %s", tmp, strerror(errno));
-	else
-		ret = restore_container_direct(o, work, arch, rel_top, &k, r, &lazyd, err,
-					       errlen);
+	if (!ret)
+		ret = restore_container_direct(o, &b, arch, rel_top, &k, r, &lazyd, err, errlen);
 	if (ret > 0) {
 		if (!o->json)
 			progress("Podman restores from its own copy of the images, eagerly: %s", err);
 		err[0] = 0;
 		o->eager = true;
-		if (made)
-			mig_rmtree(tmp);
+		beside_end(&b, 0);
 		snprintf(work, sizeof(work), "%s/ferry-restore-XXXXXX", o->work_dir);
 		if (!mkdtemp(work))
 			return ferry_errf(err, errlen, -errno, "%s: %s", work, strerror(errno));
@@ -518,8 +562,10 @@ static int restore_container(struct ropts *o, const char *vdir, const struct ha_
 	if (ci && !ctr_inspect(k.id, ci, err, errlen))
 		r->root = ci->pid;
 	free(ci);
-	if (lazyd > 0)
-		ret = lazy_finish(o, lazyd, "the container", r, ret, err, errlen);
+	ret = lazy_end(o, lazyd, !ret, "the container", r, ret, err, errlen);
+	beside_end(&b, ret);
+	if (!work[0])
+		return ret;
 	if (!ret && !getenv("FERRY_KEEP_WORKDIR"))
 		mig_rmtree(work);
 	else
@@ -531,19 +577,18 @@ static int restore_container(struct ropts *o, const char *vdir, const struct ha_
  * A runc container's version: `runc restore` of its final images on top of
  * its rounds, with the bundle the version names, which must be here (on
  * storage this host shares with the one that checkpointed it) with the
- * same config.json, its ID and cgroup free. As for a Podman container,
- * CRIU opens images from inside the container's root, where only relative
- * links lead back to the store: the work goes in DIR/.restore-XXXXXX.
+ * same config.json, its ID and cgroup free; restored from beside the
+ * version as a Podman container's.
  */
 static int restore_runc(const struct ropts *o, const char *vdir, const struct ha_meta *meta,
 			struct restored *r, char *err, size_t errlen)
 {
-	char abs_v[PATH_MAX], rel_v[PATH_MAX + 8], tmp[PATH_MAX + 32], final[PATH_MAX + 48],
-	     runcw[PATH_MAX + 48] = "", out[PATH_MAX + 300], stats[PATH_MAX + 80], problem[2048];
-	const char *id = meta->container_name, *slash;
+	char final[PATH_MAX + 80], out[PATH_MAX + 300], stats[PATH_MAX + 80], problem[2048];
+	const char *id = meta->container_name;
 	struct wire_ctr *k = NULL;
 	struct ctr_info *ci;
-	bool made = false, restored = false;
+	bool restored = false;
+	struct beside b = { 0 };
 	pid_t lazyd = 0;
 	uint64_t t;
 	int ret;
@@ -551,11 +596,6 @@ static int restore_runc(const struct ropts *o, const char *vdir, const struct ha
 	if (o->ncriu_args)
 		return ferry_errf(err, errlen, -EINVAL, "version %u is of runc container %s: "
 				  "--criu-arg does not apply (runc runs CRIU)", meta->version, id);
-	if (!realpath(vdir, abs_v))
-		return ferry_errf(err, errlen, -errno, "%s: %s", vdir, strerror(errno));
-	slash = strrchr(abs_v, '/');
-	if (!slash || slash == abs_v)
-		return ferry_errf(err, errlen, -EINVAL, "%s: not in a store's directory", abs_v);
 	k = calloc(1, sizeof(*k));	/* its volumes make it large */
 	if (!k)
 		return ferry_errf(err, errlen, -ENOMEM, "out of memory");
@@ -574,34 +614,22 @@ static int restore_runc(const struct ropts *o, const char *vdir, const struct ha
 				 "be restored here: %s", id, problem);
 		goto out;
 	}
-	snprintf(rel_v, sizeof(rel_v), "../../%s", slash + 1);
-	snprintf(tmp, sizeof(tmp), "%.*s/.restore-XXXXXX", (int)(slash - abs_v), abs_v);
-	made = mkdtemp(tmp) != NULL;
-	if (!made) {
-		ret = ferry_errf(err, errlen, -errno, "%s: %s (a runc container's version is "
-				 "restored from beside it: its store must be writable)", tmp,
-				 strerror(errno));
+	ret = beside_make(o, vdir, "runc", &b, err, errlen);
+	if (ret > 0)
+		ret = -EROFS;	/* no old way to fall back to */
+	if (ret)
 		goto out;
-	}
-	snprintf(final, sizeof(final), "%s/final", tmp);
+	snprintf(final, sizeof(final), "%s/final", b.dir);
 	if (mkdir(final, 0700)) {
 		ret = ferry_errf(err, errlen, -errno, "%s: %s", final, strerror(errno));
 		goto out;
 	}
-	/* CRIU's work dir (its log, statistics, the lazy-pages socket) on
-	 * this host: a shared store's file system may hold no socket (9p) */
-	snprintf(runcw, sizeof(runcw), "%s/ferry-restore-runc-XXXXXX", o->work_dir);
-	if (!mkdtemp(runcw)) {
-		ret = ferry_errf(err, errlen, -errno, "%s: %s", runcw, strerror(errno));
-		runcw[0] = 0;
-		goto out;
-	}
-	ret = link_images(vdir, rel_v, meta, final, err, errlen);
+	ret = link_images(vdir, b.rel_v, meta, final, err, errlen);
 	if (!ret && !o->eager) {
 		ret = criu_lazy_mark(final, CRIU_LAZY_PARENT, &r->ls, err, errlen);
 		/* CRIU connects to the server in its work dir */
 		if (!ret)
-			ret = lazy_server_start_at(final, runcw, r->ls.tasks, NULL, &lazyd, err,
+			ret = lazy_server_start_at(final, b.criu_work, r->ls.tasks, NULL, &lazyd, err,
 						   errlen);
 	}
 	if (ret)
@@ -612,12 +640,12 @@ static int restore_runc(const struct ropts *o, const char *vdir, const struct ha
 		progress("runc container %s: bundle %s is here with the same config.json; runc "
 			 "restores it (its output: %s)", id, k->bundle, out);
 	t = ferry_now_ns();
-	ret = ctr_runc_restore(k, o->runc_root, final, runcw, lazyd > 0, out, o->timeout_ms, err,
-			       errlen);
+	ret = ctr_runc_restore(k, o->runc_root, final, b.criu_work, lazyd > 0, out, o->timeout_ms,
+			       err, errlen);
 	r->ms = (ferry_now_ns() - t) / 1000000;
 	if (ret)
 		goto out;
-	snprintf(stats, sizeof(stats), "%s/stats-restore", runcw);
+	snprintf(stats, sizeof(stats), "%s/stats-restore", b.criu_work);
 	criu_img_read_restore_stats(stats, &r->rs);
 	ci = calloc(1, sizeof(*ci));
 	if (ci && !ctr_runc_inspect(o->runc_root, id, ci, problem, sizeof(problem)))
@@ -627,14 +655,7 @@ static int restore_runc(const struct ropts *o, const char *vdir, const struct ha
 out:
 	ret = lazy_end(o, lazyd, restored, "the container", r, ret, err, errlen);
 	free(k);
-	/* the links go (nothing of a failure is in them: the store stays
-	 * clean); CRIU's work dir stays after a failure, with its log */
-	if (made && !getenv("FERRY_KEEP_WORKDIR"))
-		mig_rmtree(tmp);
-	if (runcw[0] && !ret && !getenv("FERRY_KEEP_WORKDIR"))
-		mig_rmtree(runcw);
-	else if (runcw[0])
-		ferry_warn("work directory kept: %s", runcw);
+	beside_end(&b, ret);
 	return ret;
 }
 

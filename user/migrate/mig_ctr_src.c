@@ -198,7 +198,7 @@ int src_ctr_final(struct mig *m)
 	read_conntrack(m);
 	m->t_criu = ferry_now_ns();
 	if (runc) {
-		snprintf(work, sizeof(work), "%s/runc-work", m->dir);
+		snprintf(work, sizeof(work), "%s/" CTR_RUNC_WORK_NAME, m->dir);
 		ret = ctr_runc_checkpoint(m->ctr, m->final_dir, "../parent", work, m->err,
 					  sizeof(m->err));
 	} else {

@@ -170,7 +170,7 @@ static int restore_runc(struct session *s, uint64_t *ms, struct criu_restore_sta
 			return ret;
 		snprintf(work, sizeof(work), "%s", s->final_dir);
 	} else {
-		snprintf(work, sizeof(work), "%s/runc-work", s->dir);
+		snprintf(work, sizeof(work), "%s/" CTR_RUNC_WORK_NAME, s->dir);
 	}
 	snprintf(out, sizeof(out), "%s/runc-%s.log", s->o->dir, s->ctr.id);
 	rs_note("final images received: restoring runc container %s", s->ctr.name);
@@ -272,7 +272,7 @@ static int podman_direct(struct session *s, const char *arch, char *img, size_t 
 	if (!ret && s->lazy)
 		ret = recv_lazy_start(s, img);
 	if (!ret)
-		ret = ctr_criuconf_write(conf, img, s->lazy, s->err, sizeof(s->err));
+		ret = ctr_criuconf_write(conf, img, NULL, s->lazy, s->err, sizeof(s->err));
 	if (ret)
 		return ret < 0 ? ret : -EIO;
 	rs_note("Podman's CRIU restores from ferry's images%s (%s)",

@@ -18,16 +18,18 @@
 # restore is lazy (CRIU reads the version's images from the store, ferry's
 # lazy-pages server brings the pre-copied pages in, every one of them
 # before ferry restore returns), and CRIU's configuration file for it,
-# named by the container's org.criu.config annotation, is gone.
+# named by the container's org.criu.config annotation, is gone; the store
+# keeps no work directory of the restore.
 set -euo pipefail
 . "$FERRY_SRC/tests/vm/lib/assert.sh"
 . "$FERRY_SRC/tests/vm/lib/podman.sh"
 ctr_setup
 S=$FERRY_SHARED
 PORT=7965
-STORE=/var/tmp/store
+# b's store on the job's 9p directory (storage both hosts could share),
+# which holds no socket: the lazy-pages server listens in a local work dir
+STORE=$S/store
 fmt='{{.Id}} {{.Name}}'
-writes() { echo "$1" | sed -n 's/.*writes=\([0-9]*\).*/\1/p'; }
 
 if [ "$FERRY_ROLE" = a ]; then
 	rm -f "$S/verify.before"
@@ -92,14 +94,10 @@ echo "pages left to the lazy-pages server: $lp"
 conf=$(podman inspect --format '{{index .Config.Annotations "org.criu.config"}}' c1)
 case $conf in */ferry-criu-restore.conf) ;; *) fail "annotation org.criu.config on b: '$conf'" ;; esac
 [ ! -e "$conf" ] || fail "CRIU's configuration for the restore outlived it: $conf"
+left=$(find "$STORE/c1" -maxdepth 1 -name '.restore-*')
+[ -z "$left" ] || fail "the restore left its work in the store: $left"
 assert_eq "$(podman inspect --format "$fmt" c1)" "$(cat "$S/ident")" "ID and name on b"
-w=$(wpid)
-[ -n "$w" ] || fail "mig_workload does not run on b"
-v=$(workload_verify "$w" /proc/$w/root/tmp/w.pid.verify)
-step "after the restore: $v"
-case $v in OK*) ;; *) fail "verification on b: $v" ;; esac
-before=$(writes "$(cat "$S/verify.before")")
-[ "$(writes "$v")" -gt "$before" ] || fail "memory older than ferry ha: $before -> $(writes "$v")"
+ctr_workload_goes_on "$S/verify.before"
 ctr_counting c1 /tmp/count "c1"
 assert_eq "$(podman exec c1 cat /tmp/mark)" before "a file the container wrote"
 podman exec c1 ls /etc/gone >/dev/null 2>&1 && fail "a file the container deleted is back"

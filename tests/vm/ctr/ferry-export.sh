@@ -24,19 +24,11 @@ set -euo pipefail
 ctr_setup
 S=$FERRY_SHARED
 fmt='{{.Id}} {{.Name}}'
-writes() { echo "$1" | sed -n 's/.*writes=\([0-9]*\).*/\1/p'; }
 # restored_ok WHERE BEFORE_FILE: c1 runs here as it was, its memory newer
 # than the verification in BEFORE_FILE
 restored_ok() {
-	local w v
 	assert_eq "$(podman inspect --format "$fmt" c1)" "$(cat "$S/ident")" "ID and name on $1"
-	w=$(wpid)
-	[ -n "$w" ] || fail "mig_workload does not run on $1"
-	v=$(workload_verify "$w" /proc/$w/root/tmp/w.pid.verify)
-	step "memory on $1: $v"
-	case $v in OK*) ;; *) fail "verification on $1: $v" ;; esac
-	[ "$(writes "$v")" -gt "$(writes "$(cat "$2")")" ] ||
-		fail "memory on $1 older than the checkpoint: $(cat "$2") -> $v"
+	ctr_workload_goes_on "$2"
 	ctr_counting c1 /tmp/count "c1 on $1"
 	assert_eq "$(podman exec c1 cat /tmp/mark)" before "a file the container wrote"
 	podman exec c1 ls /etc/gone >/dev/null 2>&1 && fail "a file the container deleted is back"
@@ -106,9 +98,7 @@ step "podman container restore --import of ferry's archive"
 podman container restore --import "$S/ferry.tar" >"$FERRY_OUT/podman-restore.out" 2>&1 ||
 	{ cat "$FERRY_OUT/podman-restore.out"; fail "podman container restore --import of ferry's archive failed"; }
 restored_ok b "$S/verify.before"
-w=$(wpid)
-v=$(workload_verify "$w" /proc/$w/root/tmp/w.pid.verify)
-echo "$v" >"$S/verify.b"
+echo "$CTR_V" >"$S/verify.b"
 step "podman container checkpoint --export"
 podman container checkpoint --export "$S/podman.tar" c1 >"$FERRY_OUT/podman-checkpoint.out" 2>&1 ||
 	{ cat "$FERRY_OUT/podman-checkpoint.out"; fail "podman container checkpoint --export failed"; }

@@ -68,14 +68,7 @@ conf=$(podman inspect --format '{{index .Config.Annotations "org.criu.config"}}'
 echo "org.criu.config: $conf"
 case $conf in */ferry-criu-restore.conf) ;; *) fail "annotation org.criu.config on b: '$conf'" ;; esac
 [ ! -e "$conf" ] || fail "CRIU's configuration for the restore outlived it: $conf"
-w=$(wpid)
-[ -n "$w" ] || fail "mig_workload does not run on b"
-v=$(workload_verify "$w" /proc/$w/root/tmp/w.pid.verify)
-step "after: $v"
-case $v in OK*) ;; *) fail "verification on b: $v" ;; esac
-before=$(sed -n 's/.*writes=\([0-9]*\).*/\1/p' "$S/verify.before")
-after=$(echo "$v" | sed -n 's/.*writes=\([0-9]*\).*/\1/p')
-[ "$after" -gt "$before" ] || fail "writes did not advance: $before -> $after"
+ctr_workload_goes_on "$S/verify.before"
 c1=$(ctr_read_count podman exec c1 cat /tmp/count)
 sleep 1
 c2=$(ctr_read_count podman exec c1 cat /tmp/count)

@@ -127,7 +127,7 @@ cb=$(cat "$S/count.before-ha")
 echo "count: $cb when ferry ha began; on b $c1, then $c2"
 [ "$c1" -ge "$cb" ] || fail "the count on b ($c1) is behind ferry ha's start ($cb): an older version came back"
 [ "$c2" -gt "$c1" ] || fail "the container's shell does not run on b ($c1 -> $c2)"
-runc_workload_goes_on "$S/verify.before"
+ctr_workload_goes_on "$S/verify.before"
 assert_eq "$(runc_ exec $ID cat /tmp/mark)" before "a file the container wrote"
 runc_ exec $ID ls /etc/gone >/dev/null 2>&1 && fail "a file the container deleted is back"
 barrier checked 900

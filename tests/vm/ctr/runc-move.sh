@@ -158,7 +158,7 @@ cat "$FERRY_OUT/receive.log"
 assert_eq "$rc" 0 "ferry receive --once exit status"
 assert_eq "$(runc_status r1)" running "runc's state of r1 on b"
 ctr_lazy_check "$FERRY_OUT/receive.log" 1024
-runc_workload_goes_on "$S/verify.before"
+ctr_workload_goes_on "$S/verify.before"
 c1=$(ctr_read_count runc_ exec r1 cat /tmp/count)
 sleep 1
 c2=$(ctr_read_count runc_ exec r1 cat /tmp/count)

@@ -234,6 +234,22 @@ ctr_receive() {
 	assert_eq "$rc" 0 "ferry receive --once exit status"
 	assert_eq "$(podman inspect --format '{{.State.Status}}' c1)" running "state on b"
 }
+# ctr_workload_goes_on FILE: here, mig_workload's memory verifies and its
+# writes went on past those of the verdict in FILE (ctr_run_workload's or
+# runc_workload_up's): no page lost or stale, none older than FILE's; the
+# verdict in CTR_V
+ctr_workload_goes_on() {
+	local w before after
+	w=$(wpid)
+	[ -n "$w" ] || fail "mig_workload does not run on $FERRY_ROLE"
+	CTR_V=$(workload_verify "$w" "/proc/$w/root/tmp/w.pid.verify")
+	step "memory on $FERRY_ROLE: $CTR_V"
+	case $CTR_V in OK*) ;; *) fail "verification on $FERRY_ROLE: $CTR_V" ;; esac
+	before=$(sed -n 's/.*writes=\([0-9]*\).*/\1/p' "$1")
+	after=$(echo "$CTR_V" | sed -n 's/.*writes=\([0-9]*\).*/\1/p')
+	[ "${after:-0}" -gt "${before:-0}" ] ||
+		fail "memory on $FERRY_ROLE older than $(basename "$1"): writes $before -> $after"
+}
 # ctr_run_workload NAME (role a, after ctr_image_share of mig_workload): a
 # container NAME whose shell writes /tmp/mark, deletes /etc/gone, starts
 # mig_workload (32 MiB, a hot window of 256 pages) and counts into

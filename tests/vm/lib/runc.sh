@@ -40,16 +40,3 @@ runc_workload_up() {
 	case $v in OK*) ;; *) fail "verification before: $v" ;; esac
 	echo "$v" >"$1"
 }
-# runc_workload_goes_on FILE: here, mig_workload's memory verifies and its
-# writes went on past those in FILE (runc_workload_up's verdict)
-runc_workload_goes_on() {
-	local w v before after
-	w=$(wpid)
-	[ -n "$w" ] || fail "mig_workload does not run on $FERRY_ROLE"
-	v=$(workload_verify "$w" "/proc/$w/root/tmp/w.pid.verify")
-	step "after: $v"
-	case $v in OK*) ;; *) fail "verification on $FERRY_ROLE: $v" ;; esac
-	before=$(sed -n 's/.*writes=\([0-9]*\).*/\1/p' "$1")
-	after=$(echo "$v" | sed -n 's/.*writes=\([0-9]*\).*/\1/p')
-	[ "$after" -gt "$before" ] || fail "writes did not advance: $before -> $after"
-}
