@@ -4,12 +4,15 @@
 # version) and then `ferry ha` (two more, the third built on the second,
 # the first removed by --keep 2) keep versions of a plain runc container in
 # a store on storage both hosts share (the job's 9p directory), while it
-# runs on a; a "dies" (its container is deleted outright) and `ferry
-# restore --dir` on b brings the newest version back under runc there. Its bundle lives on the shared storage too: the
-# version names it, it does not copy it. What must be unchanged:
+# runs on a, and send each to host b (`--to`, `ferry receive --store` on
+# b, its store local to b); a "dies" (its container is deleted outright)
+# and `ferry restore --dir` of b's own store brings the newest version back
+# under runc there. Its bundle lives on the shared storage: the version
+# names it, it does not copy it. What must be unchanged:
 # - between versions the container runs on (each checkpoint freezes it only
 #   for runc's final step): its counter advances after each one;
-# - `ferry versions` names the engine, the ID and the bundle;
+# - `ferry versions` names the engine, the ID and the bundle; b's store
+#   holds the same versions (2 and 3, 3 on top of 2) as a's;
 # - a restore where the ID is taken (on a, while the container still runs)
 #   is refused before runc is asked, and the container runs on;
 # - after the restore on b: runc runs it with the same ID; the newest
@@ -25,6 +28,8 @@ ctr_setup	# Podman is not used; an earlier script's containers go
 S=$FERRY_SHARED
 ID=rc1
 STORE=$S/chain
+PORT=7969
+BSTORE=/var/tmp/store
 count() { ctr_read_count runc_ exec $ID cat /tmp/count; }
 # runs_on WHAT BEFORE: the container's counter advances within 2 s after
 # WHAT (BEFORE: its value when WHAT began)
@@ -51,9 +56,10 @@ if [ "$FERRY_ROLE" = a ]; then
 	step "version 1: ferry checkpoint"
 	c0=$(count)
 	rc=0
+	barrier ready 900
 	"$FERRY_BIN" checkpoint --container $ID --engine runc --runc-root $RR \
-		--dir "$STORE" --max-rounds 4 --json >"$FERRY_OUT/v1.json" \
-		2>"$FERRY_OUT/v1.log" || rc=$?
+		--dir "$STORE" --to "$FERRY_PEER_IP:$PORT" --max-rounds 4 --json \
+		>"$FERRY_OUT/v1.json" 2>"$FERRY_OUT/v1.log" || rc=$?
 	cat "$FERRY_OUT/v1.log" "$FERRY_OUT/v1.json"
 	assert_eq "$rc" 0 "ferry checkpoint --engine runc: exit status"
 	r=$(cat "$FERRY_OUT/v1.json")
@@ -67,9 +73,14 @@ if [ "$FERRY_ROLE" = a ]; then
 	echo "$c0" >"$S/count.before-ha"
 	rc=0
 	"$FERRY_BIN" ha --container $ID --engine runc --runc-root $RR --dir "$STORE" \
-		--interval 3 --keep 2 --count 2 --max-rounds 4 2>"$FERRY_OUT/ha.log" || rc=$?
+		--to "$FERRY_PEER_IP:$PORT" --interval 3 --keep 2 --count 2 --max-rounds 4 \
+		2>"$FERRY_OUT/ha.log" || rc=$?
 	cat "$FERRY_OUT/ha.log"
 	assert_eq "$rc" 0 "ferry ha --engine runc: exit status"
+	for n in 2 3; do
+		grep -q "version $n stored on $FERRY_PEER_IP:$PORT as $ID/v-$n" "$FERRY_OUT/ha.log" ||
+			fail "version $n was not stored on b"
+	done
 	assert_eq "$(runc_status $ID)" running "$ID's state after ferry ha"
 	runs_on "ferry ha" "$c0"
 	ls "$STORE"/v-*/runc-work 2>/dev/null && fail "runc's work dir is in a version"
@@ -102,10 +113,21 @@ if [ "$FERRY_ROLE" = a ]; then
 	exit 0
 fi
 
-barrier dead 900
+rm -rf "$BSTORE"
+"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$PORT" --store "$BSTORE" --phase-timeout 900 \
+	2>"$FERRY_OUT/receive.log" &
+rpid=$!
+wait_port "$PORT"
+barrier ready 900
+barrier dead 1800
+cat "$FERRY_OUT/receive.log"
+vs=$("$FERRY_BIN" versions --dir "$BSTORE/$ID" --json)
+echo "$vs"
+assert_eq "$(jq -r '[.versions[] | select(.state == "complete") | .version] | join(" ")' <<<"$vs")" "2 3" "versions in b's store"
+assert_eq "$(jq -r '.versions[-1].base' <<<"$vs")" 2 "b's store: version 3 builds on version 2"
 step "restore on b"
 rc=0
-"$FERRY_BIN" restore --dir "$STORE" --runc-root $RR --json >"$FERRY_OUT/restore.json" \
+"$FERRY_BIN" restore --dir "$BSTORE/$ID" --runc-root $RR --json >"$FERRY_OUT/restore.json" \
 	2>"$FERRY_OUT/restore.log" || rc=$?
 cat "$FERRY_OUT/restore.log" "$FERRY_OUT/restore.json"
 assert_eq "$rc" 0 "ferry restore --dir of a runc container's versions: exit status"
@@ -119,7 +141,7 @@ echo "pages left to the lazy-pages server: $lp"
 [ "$lp" -ge 1024 ] || fail "the restore was not lazy ($lp pages left to the server, want >= 1024)"
 assert_eq "$(runc_status $ID)" running "runc's state of $ID on b"
 assert_eq "$(jq_get "$r" root_pid)" "$(runc_ state $ID | jq -r .pid)" "restore report: root_pid is the container's init"
-ls -d "$STORE"/.restore-* 2>/dev/null && fail "the restore left its work directory"
+ls -d "$BSTORE/$ID"/.restore-* 2>/dev/null && fail "the restore left its work directory"
 c1=$(count)
 sleep 1
 c2=$(count)
@@ -132,3 +154,4 @@ assert_eq "$(runc_ exec $ID cat /tmp/mark)" before "a file the container wrote"
 runc_ exec $ID ls /etc/gone >/dev/null 2>&1 && fail "a file the container deleted is back"
 barrier checked 900
 runc_rdelete $ID
+kill "$rpid" 2>/dev/null || true
