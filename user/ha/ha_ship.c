@@ -39,6 +39,7 @@ static int connect_store(struct wire_conn *c, const struct ha_ship_opts *o, char
 	fd = mig_connect(o->to, err, errlen);
 	if (fd < 0)
 		return fd;
+	mig_net_user_timeout(fd, HA_SHIP_USER_TIMEOUT_MS);
 	wire_init(c, fd);
 	wire_set_timeout(c, o->timeout_ms);
 	if (o->tls) {

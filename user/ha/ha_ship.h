@@ -23,6 +23,17 @@ struct ha_ship_opts {
 	int timeout_ms;			/* each answer, and each frame sent */
 };
 
+/*
+ * A store session gives up on its receiver only after this long without
+ * an acknowledgement. A receiver that is writing to a slow store (a
+ * network file system, a busy disk: it fsyncs each file) stops reading,
+ * and its window stays shut: with MIG_USER_TIMEOUT_MS (20 s) the kernel
+ * took that for a dead link and the version was lost. No workload waits
+ * frozen on a store session, so a dead receiver may take as long to
+ * notice as any slow answer (MIG_REPLY_TIMEOUT_MS).
+ */
+#define HA_SHIP_USER_TIMEOUT_MS	120000u
+
 struct ha_ship_stats {
 	unsigned int versions;		/* sent (0: the store host had it) */
 	uint64_t bytes;			/* of their files */

@@ -70,6 +70,11 @@ void mig_net_tune(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &utimeout, sizeof(utimeout));
 }
 
+void mig_net_user_timeout(int fd, unsigned int ms)
+{
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms));
+}
+
 /* connect() within ms: a cut link must not hold a caller for the ~2
  * minutes of SYN retries. */
 static int connect_within(int fd, const struct sockaddr *sa, socklen_t len, int ms)

@@ -25,5 +25,8 @@ void mig_peer_name(int fd, char *buf, size_t size);
 #define MIG_KEEPCNT		5
 /* Buffers, no Nagle, and those timeouts (also for accepted sockets). */
 void mig_net_tune(int fd);
+/* Data not acknowledged for ms (a window the peer keeps shut counts too)
+ * ends the connection, instead of MIG_USER_TIMEOUT_MS. */
+void mig_net_user_timeout(int fd, unsigned int ms);
 
 #endif
