@@ -24,7 +24,14 @@ if [ "$FERRY_ROLE" = b ]; then
 	"$FERRY_BIN" receive --listen "$FERRY_MY_IP:$PORT" --store "$STORE" \
 		2>"$FERRY_OUT/receive.log" &
 	rpid=$!
-	trap 'kill -CONT "$rpid" 2>/dev/null; pkill -CONT -P "$rpid" 2>/dev/null; kill "$rpid" 2>/dev/null; true' EXIT
+	cleanup() {
+		set +e
+		kill -CONT "$rpid" 2>/dev/null
+		pkill -CONT -P "$rpid" 2>/dev/null
+		kill "$rpid" 2>/dev/null
+		return 0
+	}
+	trap cleanup EXIT
 	wait_port "$PORT"
 	barrier ready
 	for i in $(seq 6000); do
