@@ -150,6 +150,8 @@ static void undo_restore_runc(void *arg, int phase)
 			"delete --force` failed (see %s)\n", s->ctr.id, log);
 }
 
+static void ct_make(struct session *s);
+
 /*
  * A runc container: `runc restore` of the final images on top of the
  * pre-copied chain (final/parent -> ../rN, as for a tree).
@@ -178,11 +180,14 @@ static int restore_runc(struct session *s, uint64_t *ms, struct criu_restore_sta
 	ret = mig_guard_start(&s->guard, NULL, 0, 0, undo_restore_runc, s);
 	if (ret)
 		return rs_err(s, ret, "starting the restore guard: %s", strerror(-ret));
+	/* this host may NAT its network as the source's did (as Podman's) */
+	ct_make(s);
 	ret = ctr_runc_restore(&s->ctr, s->o->runc_root, s->final_dir, work, s->lazy, out,
 			       s->o->restore_ms, s->err, sizeof(s->err));
 	*ms = (ferry_now_ns() - t) / 1000000;
 	if (ret) {
 		mig_guard_fire(&s->guard);
+		recv_ctr_ct_undo(s);
 		return -EIO;
 	}
 	s->t_restored = ferry_now_ns();
