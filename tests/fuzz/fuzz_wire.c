@@ -70,7 +70,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct wire_pc_req pcq;
 		} u;
 		struct wire_ct *ct;
+		struct wire_ct6 *ct6;
 		uint32_t ct_addr, nct;
+		uint8_t ct6_addr[WIRE_CT6_ADDR_LEN];
 		static struct wire_store_have have;
 		char msg[256];
 		int32_t code;
@@ -124,6 +126,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case WIRE_CONNTRACK:
 			if (!wire_parse_ct(&c, &m, &ct_addr, &ct, &nct))
 				free(ct);
+			break;
+		case WIRE_CONNTRACK6:
+			if (!wire_parse_ct6(&c, &m, ct6_addr, &ct6, &nct))
+				free(ct6);
 			break;
 		case WIRE_VOLUME:
 			if (!wire_parse_vol(&c, &m, &u.vol) && u.vol.op == WIRE_VOL_FILE) {

@@ -6,6 +6,7 @@
  *   tcp_stream server ADDR PORT N STATUS [PIDFILE] [RATE] [CHURN_MIB]
  *   tcp_stream client ADDR PORT N STATUS [RATE]
  *
+ * ADDR is an IPv4 or an IPv6 literal ("10.88.0.2", "fd99:7::2", "::").
  * The client opens N connections to ADDR:PORT; each begins with its id (u32,
  * little-endian). Then both ends send, each at RATE bytes/s per connection
  * (default 16384), the stream of bytes
@@ -236,6 +237,31 @@ static void do_write(struct conn *c, uint64_t quota)
 	}
 }
 
+/* An IPv4 or IPv6 literal and a port into sa (its length in *len); -1 if
+ * addr is neither */
+static int parse_addr(const char *addr, const char *port, struct sockaddr_storage *sa,
+		      socklen_t *len)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)sa;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)sa;
+	uint16_t p = htons((uint16_t)atoi(port));
+
+	memset(sa, 0, sizeof(*sa));
+	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = p;
+		*len = sizeof(*s4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = p;
+		*len = sizeof(*s6);
+		return 0;
+	}
+	return -1;
+}
+
 static int setup(int fd)
 {
 	int one = 1;
@@ -246,7 +272,8 @@ static int setup(int fd)
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_storage sa;
+	socklen_t salen;
 	const char *status, *pidfile = NULL;
 	/* SA_RESTART: a status request must not fail a blocking connect() */
 	struct sigaction act = { .sa_handler = on_sig, .sa_flags = SA_RESTART };
@@ -261,9 +288,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	server = !strcmp(argv[1], "server");
-	if (inet_pton(AF_INET, argv[2], &sa.sin_addr) != 1)
+	if (parse_addr(argv[2], argv[3], &sa, &salen))
 		return 2;
-	sa.sin_port = htons((uint16_t)atoi(argv[3]));
 	want_n = atoi(argv[4]);
 	status = argv[5];
 	if (want_n < 1 || want_n > MAXC)
@@ -289,9 +315,9 @@ int main(int argc, char **argv)
 	if (server) {
 		int one = 1;
 
-		lfd = socket(AF_INET, SOCK_STREAM, 0);
+		lfd = socket(sa.ss_family, SOCK_STREAM, 0);
 		setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
+		if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, salen) ||
 		    listen(lfd, want_n)) {
 			perror("listen");
 			return 1;
@@ -319,9 +345,9 @@ int main(int argc, char **argv)
 	} else {
 		for (int i = 0; i < want_n; i++) {
 			uint8_t hdr[4] = { (uint8_t)i, (uint8_t)(i >> 8), 0, 0 };
-			int fd = socket(AF_INET, SOCK_STREAM, 0);
+			int fd = socket(sa.ss_family, SOCK_STREAM, 0);
 
-			if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+			if (fd < 0 || connect(fd, (struct sockaddr *)&sa, salen) ||
 			    write(fd, hdr, 4) != 4) {
 				perror("connect");
 				return 1;

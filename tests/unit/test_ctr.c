@@ -18,11 +18,14 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include "ctr.h"
 #include "ctr_conntrack.h"
+#include "proc_tcp.h"
 #include "ctr_runc.h"
 #include "util.h"
 
@@ -531,6 +534,248 @@ static void test_conntrack_msg(void **state)
 	assert_false(wire_ct_ok(&out));
 }
 
+/* One TCP entry's dump message, as a hostile kernel might send it */
+struct ct_msg_spec {
+	uint16_t src_type, dst_type;	/* CTA_IP_V6_SRC/DST or CTA_IP_V4_SRC/DST */
+	size_t src_len, dst_len;	/* bytes of each address attribute */
+	const uint8_t *src, *dst;
+	const uint8_t *reply_dst;	/* src, unless the host NATs it */
+	uint16_t sport, dport;
+	uint32_t status;
+};
+
+static struct nlmsghdr *put_ct_msg(void *buf, const struct ct_msg_spec *c)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlattr *t, *n;
+
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW;
+	mnl_nlmsg_put_extra_header(nlh, sizeof(struct nfgenmsg));
+	for (int way = 0; way < 2; way++) {
+		t = mnl_attr_nest_start(nlh, way ? CTA_TUPLE_REPLY : CTA_TUPLE_ORIG);
+		n = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
+		mnl_attr_put(nlh, c->src_type, way ? c->dst_len : c->src_len,
+			     way ? c->dst : c->src);
+		mnl_attr_put(nlh, c->dst_type, way ? c->src_len : c->dst_len,
+			     way ? c->reply_dst : c->dst);
+		mnl_attr_nest_end(nlh, n);
+		n = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+		mnl_attr_put_u8(nlh, CTA_PROTO_NUM, 6);
+		mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, way ? c->dport : c->sport);
+		mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, way ? c->sport : c->dport);
+		mnl_attr_nest_end(nlh, n);
+		mnl_attr_nest_end(nlh, t);
+	}
+	mnl_attr_put_u32(nlh, CTA_STATUS, htonl(c->status));
+	mnl_attr_put_u32(nlh, CTA_TIMEOUT, htonl(100));
+	t = mnl_attr_nest_start(nlh, CTA_PROTOINFO);
+	n = mnl_attr_nest_start(nlh, CTA_PROTOINFO_TCP);
+	mnl_attr_put_u8(nlh, CTA_PROTOINFO_TCP_STATE, 3);
+	mnl_attr_nest_end(nlh, n);
+	mnl_attr_nest_end(nlh, t);
+	return nlh;
+}
+
+/* The IPv6 counterpart of test_conntrack_msg, and what a message of the
+ * other family or with addresses of the wrong length becomes. */
+static void test_conntrack6_msg(void **state)
+{
+	/* fd00:99::50 (a remote client) -> fd99:7::2 (the container) */
+	static const uint8_t cli[16] = { 0xfd, 0, 0, 0x99, [15] = 0x50 };
+	static const uint8_t ctr[16] = { 0xfd, 0x99, 0, 7, [15] = 2 };
+	static const uint8_t host[16] = { 0xfd, 0x99, 0, 7, [15] = 1 };
+	static const uint8_t mapped[16] = { [10] = 0xff, [11] = 0xff, 10, 88, 0, 2 };
+	struct wire_ct6 e = {
+		.sport = htons(40000), .dport = htons(7100),
+		.tcp_state = 3, .status = 0x6, .timeout = 431999,
+	}, out;
+	struct wire_ct e4 = {
+		.src = htonl(0x0a630032), .dst = htonl(0x0a580002),
+		.sport = htons(40000), .dport = htons(7100),
+		.tcp_state = 3, .status = 0x6, .timeout = 60,
+	}, out4;
+	struct ct_msg_spec c = {
+		.src_type = CTA_IP_V6_SRC, .dst_type = CTA_IP_V6_DST, .src_len = 16, .dst_len = 16,
+		.src = cli, .dst = ctr, .reply_dst = cli, .sport = htons(40000),
+		.dport = htons(7100), .status = 0x6,
+	};
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *nfg;
+
+	(void)state;
+	memcpy(e.src, cli, 16);
+	memcpy(e.dst, ctr, 16);
+	assert_true(wire_ct6_ok(&e));
+	nlh = ctr_ct6_build_new(buf, &e, 7);
+	assert_int_equal(nlh->nlmsg_type, (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW);
+	nfg = mnl_nlmsg_get_payload(nlh);
+	assert_int_equal(nfg->nfgen_family, AF_INET6);
+	assert_int_equal(ctr_ct6_parse(nlh, &out), 1);
+	assert_memory_equal(out.src, e.src, 16);
+	assert_memory_equal(out.dst, e.dst, 16);
+	assert_true(out.sport == e.sport && out.dport == e.dport &&
+		    out.tcp_state == e.tcp_state && out.status == e.status &&
+		    out.timeout == e.timeout);
+	/* an IPv6 entry is no IPv4 one, and the other way round */
+	assert_int_equal(ctr_ct_parse(nlh, &out4), 0);
+	nlh = ctr_ct_build_new(buf, &e4, 8);
+	nfg = mnl_nlmsg_get_payload(nlh);
+	assert_int_equal(nfg->nfgen_family, AF_INET);
+	assert_int_equal(ctr_ct6_parse(nlh, &out), 0);
+	assert_int_equal(ctr_ct_parse(nlh, &out4), 1);
+	/* the same, hand-made: kept */
+	assert_int_equal(ctr_ct6_parse(put_ct_msg(buf, &c), &out), 1);
+	assert_memory_equal(out.dst, ctr, 16);
+	/* the reply goes to another address: NATed here, left out */
+	c.reply_dst = host;
+	assert_int_equal(ctr_ct6_parse(put_ct_msg(buf, &c), &out), 0);
+	c.reply_dst = cli;
+	c.status = 0x6 | 0x20;		/* IPS_DST_NAT */
+	assert_int_equal(ctr_ct6_parse(put_ct_msg(buf, &c), &out), 0);
+	c.status = 0x6;
+	/* addresses of any other length than 16 bytes: malformed */
+	for (size_t len = 0; len <= 20; len++) {
+		if (len == 16)
+			continue;
+		c.src_len = len;
+		assert_int_equal(ctr_ct6_parse(put_ct_msg(buf, &c), &out), -EINVAL);
+		c.src_len = 16;
+		c.dst_len = len;
+		assert_int_equal(ctr_ct6_parse(put_ct_msg(buf, &c), &out), -EINVAL);
+		c.dst_len = 16;
+	}
+	/* IPv4's attributes of IPv6's length: malformed as IPv4 too */
+	c.src_type = CTA_IP_V4_SRC;
+	c.dst_type = CTA_IP_V4_DST;
+	assert_int_equal(ctr_ct_parse(put_ct_msg(buf, &c), &out4), -EINVAL);
+	assert_int_equal(ctr_ct6_parse(put_ct_msg(buf, &c), &out), 0);
+	c.src_type = CTA_IP_V6_SRC;
+	c.dst_type = CTA_IP_V6_DST;
+	/* cut short: malformed, not kept */
+	nlh = ctr_ct6_build_new(buf, &e, 9);
+	nlh->nlmsg_len = mnl_nlmsg_size(sizeof(struct nfgenmsg)) + 24;
+	assert_true(ctr_ct6_parse(nlh, &out) <= 0);
+	/* what may not be made on a host */
+	out = e; out.status |= 0x10;		/* a NAT bit */
+	assert_false(wire_ct6_ok(&out));
+	out = e; out.tcp_state = 0;		/* NONE */
+	assert_false(wire_ct6_ok(&out));
+	out = e; out.timeout = 0;
+	assert_false(wire_ct6_ok(&out));
+	out = e; out.sport = 0;
+	assert_false(wire_ct6_ok(&out));
+	out = e; memcpy(out.dst, out.src, 16);
+	assert_false(wire_ct6_ok(&out));
+	out = e; memset(out.src, 0, 16);
+	assert_false(wire_ct6_ok(&out));
+	out = e; memcpy(out.src, mapped, 16);	/* an IPv4 connection's */
+	assert_false(wire_ct6_ok(&out));
+}
+
+/* A socket's line of /proc/PID/net/tcp6 holds the address's bytes in
+ * order (ctr_ct_sock_addr copies them): s6 as proc_tcp.c reads it */
+static void sock6(struct proc_tcp_sock *s, const char *addr, unsigned int state)
+{
+	memset(s, 0, sizeof(*s));
+	s->family = AF_INET6;
+	s->state = state;
+	assert_int_equal(inet_pton(AF_INET6, addr, s->laddr), 1);
+}
+
+/* Which sockets give the container's address of which family: an
+ * IPv4-mapped one is IPv4's, never IPv6's */
+static void test_conntrack_sock_addr(void **state)
+{
+	static const uint8_t ctr6[16] = { 0xfd, 0x99, 0, 7, [15] = 2 };
+	struct proc_tcp_sock s;
+	uint8_t a[16];
+	uint32_t a4;
+
+	(void)state;
+	sock6(&s, "fd99:7::2", 0x01);
+	assert_int_equal(ctr_ct_sock_addr(&s, AF_INET6, a), 1);
+	assert_memory_equal(a, ctr6, 16);
+	assert_int_equal(ctr_ct_sock_addr(&s, AF_INET, a), 0);
+	sock6(&s, "fd99:7::2", 0x0A);		/* LISTEN */
+	assert_int_equal(ctr_ct_sock_addr(&s, AF_INET6, a), 0);
+	sock6(&s, "::ffff:10.88.0.2", 0x01);	/* an IPv6 socket's IPv4 connection */
+	assert_int_equal(ctr_ct_sock_addr(&s, AF_INET6, a), 0);
+	assert_int_equal(ctr_ct_sock_addr(&s, AF_INET, a), 1);
+	memcpy(&a4, a, 4);
+	assert_int_equal(a4, htonl(0x0a580002));
+	sock6(&s, "::ffff:127.0.0.1", 0x01);
+	assert_int_equal(ctr_ct_sock_addr(&s, AF_INET, a), 0);
+	sock6(&s, "::1", 0x01);
+	assert_int_equal(ctr_ct_sock_addr(&s, AF_INET6, a), 0);
+	sock6(&s, "fe80::1", 0x01);		/* link-local: never routed */
+	assert_int_equal(ctr_ct_sock_addr(&s, AF_INET6, a), 0);
+	sock6(&s, "::", 0x01);
+	assert_int_equal(ctr_ct_sock_addr(&s, AF_INET6, a), 0);
+	memset(&s, 0, sizeof(s));
+	s.family = AF_INET;
+	s.state = 0x01;
+	s.laddr[0] = htonl(0x0a580002);
+	assert_int_equal(ctr_ct_sock_addr(&s, AF_INET, a), 1);
+	assert_memory_equal(a, &s.laddr[0], 4);
+	assert_int_equal(ctr_ct_sock_addr(&s, AF_INET6, a), 0);
+	s.laddr[0] = htonl(0x7f000001);
+	assert_int_equal(ctr_ct_sock_addr(&s, AF_INET, a), 0);
+}
+
+struct mapped_find {
+	uint16_t port;		/* the listener's */
+	struct proc_tcp_sock s;
+	int found;
+};
+
+static int find_accepted(const struct proc_tcp_sock *s, void *arg)
+{
+	struct mapped_find *f = arg;
+
+	if (s->family != AF_INET6 || s->lport != f->port || s->state != 0x01)
+		return 0;
+	f->s = *s;
+	return ++f->found;
+}
+
+/* The real thing: an IPv6 listener's connection from 127.0.0.1 is in this
+ * namespace's tcp6 as ::ffff:127.0.0.1, which reads as IPv4-mapped */
+static void test_conntrack_mapped_proc(void **state)
+{
+	struct sockaddr_in6 l6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
+	struct sockaddr_in l4 = { .sin_family = AF_INET };
+	struct mapped_find f = { 0 };
+	socklen_t len = sizeof(l6);
+	int lfd, cfd, afd, off = 0;
+	struct in6_addr a;
+	uint8_t got[16];
+
+	(void)state;
+	lfd = socket(AF_INET6, SOCK_STREAM, 0);
+	if (lfd < 0)
+		skip();		/* no IPv6 here */
+	setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+	assert_int_equal(bind(lfd, (struct sockaddr *)&l6, sizeof(l6)), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&l6, &len), 0);
+	cfd = socket(AF_INET, SOCK_STREAM, 0);
+	l4.sin_port = l6.sin6_port;
+	l4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(cfd, (struct sockaddr *)&l4, sizeof(l4)), 0);
+	afd = accept(lfd, NULL, NULL);
+	assert_true(afd >= 0);
+	f.port = ntohs(l6.sin6_port);
+	assert_int_equal(proc_tcp_each(getpid(), 1, find_accepted, &f), 1);
+	memcpy(&a, f.s.laddr, sizeof(a));
+	assert_true(IN6_IS_ADDR_V4MAPPED(&a));
+	assert_int_equal(f.s.laddr[3], htonl(INADDR_LOOPBACK));
+	assert_int_equal(ctr_ct_sock_addr(&f.s, AF_INET6, got), 0);
+	close(afd);
+	close(cfd);
+	close(lfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -544,6 +789,9 @@ int main(void)
 		cmocka_unit_test(test_capture_bounds),
 		cmocka_unit_test(test_ns_pid),
 		cmocka_unit_test(test_conntrack_msg),
+		cmocka_unit_test(test_conntrack6_msg),
+		cmocka_unit_test(test_conntrack_sock_addr),
+		cmocka_unit_test(test_conntrack_mapped_proc),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -394,6 +394,148 @@ static void test_conntrack(void **state)
 	assert_null(got);
 }
 
+/*
+ * calloc, counted while watch_calloc is set (glibc's own does the work):
+ * a parser must refuse a count that its frame cannot hold before it
+ * allocates anything by it.
+ */
+extern void *__libc_calloc(size_t n, size_t size);
+static bool watch_calloc;
+static unsigned int watched_callocs;
+
+void *calloc(size_t n, size_t size)
+{
+	if (watch_calloc)
+		watched_callocs++;
+	return __libc_calloc(n, size);
+}
+
+/* CONNTRACK6: entries round-trip; a count the frame does not hold is
+ * refused before anything is allocated; an entry without the container's
+ * address, with a NAT bit or an IPv4-mapped address, and a frame of no
+ * container address, are refused */
+static void test_conntrack6(void **state)
+{
+	struct pair *p = *state;
+	/* fd99:7::2 (the container), fd99:7::1 (its gateway), fd00:99::50 */
+	uint8_t addr[16] = { 0xfd, 0x99, 0, 7, [15] = 2 }, a2[16];
+	uint8_t gw[16] = { 0xfd, 0x99, 0, 7, [15] = 1 };
+	uint8_t cli[16] = { 0xfd, 0, 0, 0x99, [15] = 0x50 };
+	uint8_t mapped[16] = { [10] = 0xff, [11] = 0xff, 10, 99, 0, 50 };
+	struct wire_ct6 v[2] = {
+		{ .sport = 0x409c, .dport = 0xbc1b, .tcp_state = 3, .status = 6,
+		  .timeout = 432000 },
+		{ .sport = 0x1111, .dport = 0x5000, .tcp_state = 3, .status = 2, .timeout = 60 },
+	}, *got;
+	uint32_t n;
+	struct wire_msg m;
+	struct wire_buf b;
+
+	memcpy(v[0].src, cli, 16);
+	memcpy(v[0].dst, addr, 16);
+	memcpy(v[1].src, addr, 16);
+	memcpy(v[1].dst, gw, 16);
+	assert_int_equal(wire_send_ct6(&p->a, addr, v, 2), 0);
+	assert_int_equal(wire_expect(&p->b, WIRE_CONNTRACK6, &m), 0);
+	assert_int_equal(m.len, 16 + 4 + 2 * WIRE_CT6_ENTRY_LEN);
+	assert_int_equal(WIRE_CT6_ENTRY_LEN, 16 + 16 + 2 + 2 + 1 + 4 + 4);
+	watched_callocs = 0;
+	watch_calloc = true;	/* the counter counts: this parse allocates once */
+	assert_int_equal(wire_parse_ct6(&p->b, &m, a2, &got, &n), 0);
+	watch_calloc = false;
+	assert_int_equal(watched_callocs, 1);
+	assert_int_equal(n, 2);
+	assert_memory_equal(a2, addr, 16);
+	for (int i = 0; i < 2; i++)
+		assert_true(!memcmp(got[i].src, v[i].src, 16) &&
+			    !memcmp(got[i].dst, v[i].dst, 16) &&
+			    got[i].sport == v[i].sport && got[i].dport == v[i].dport &&
+			    got[i].tcp_state == v[i].tcp_state && got[i].status == v[i].status &&
+			    got[i].timeout == v[i].timeout);
+	free(got);
+	/* CONNTRACK's parser takes none of it, nor CONNTRACK6's a CONNTRACK */
+	assert_int_equal(wire_send_ct6(&p->a, addr, v, 2), 0);
+	assert_int_equal(wire_recv(&p->b, &m), 0);
+	{
+		struct wire_ct *g4;
+		uint32_t a4;
+
+		assert_int_equal(wire_parse_ct(&p->b, &m, &a4, &g4, &n), -EPROTO);
+	}
+	/* the other end is not the container's */
+	assert_int_equal(wire_send_ct6(&p->a, gw, v, 2), 0);
+	assert_int_equal(wire_recv(&p->b, &m), 0);
+	assert_int_equal(wire_parse_ct6(&p->b, &m, a2, &got, &n), -EPROTO);
+	assert_null(got);
+	/* a NAT bit */
+	v[1].status = 0x16;
+	assert_int_equal(wire_send_ct6(&p->a, addr, v, 2), 0);
+	assert_int_equal(wire_recv(&p->b, &m), 0);
+	assert_int_equal(wire_parse_ct6(&p->b, &m, a2, &got, &n), -EPROTO);
+	v[1].status = 2;
+	/* an IPv4 connection's address: never IPv6 conntrack's */
+	memcpy(v[0].src, mapped, 16);
+	assert_false(wire_ct6_ok(&v[0]));
+	assert_int_equal(wire_send_ct6(&p->a, addr, v, 2), 0);
+	assert_int_equal(wire_recv(&p->b, &m), 0);
+	assert_int_equal(wire_parse_ct6(&p->b, &m, a2, &got, &n), -EPROTO);
+	memcpy(v[0].src, cli, 16);
+	/* no container address (::), or an IPv4-mapped one */
+	assert_int_equal(wire_send_ct6(&p->a, (uint8_t[16]){ 0 }, v, 0), 0);
+	assert_int_equal(wire_recv(&p->b, &m), 0);
+	assert_int_equal(wire_parse_ct6(&p->b, &m, a2, &got, &n), -EPROTO);
+	assert_int_equal(wire_send_ct6(&p->a, mapped, v, 0), 0);
+	assert_int_equal(wire_recv(&p->b, &m), 0);
+	assert_int_equal(wire_parse_ct6(&p->b, &m, a2, &got, &n), -EPROTO);
+	/* counts that the frame does not hold: refused, nothing allocated */
+	for (int i = 0; i < 3; i++) {
+		static const uint32_t counts[] = { 2, WIRE_CT_MAX, 0xffffffffu };
+
+		wb_init(&b);
+		wb_bytes(&b, addr, 16);
+		wb_u32(&b, counts[i]);
+		wb_bytes(&b, &v[0], 36);	/* not even one whole entry */
+		assert_int_equal(wire_send(&p->a, WIRE_CONNTRACK6, b.p, (uint32_t)b.len), 0);
+		wb_free(&b);
+		assert_int_equal(wire_recv(&p->b, &m), 0);
+		watched_callocs = 0;
+		watch_calloc = true;
+		assert_int_equal(wire_parse_ct6(&p->b, &m, a2, &got, &n), -EPROTO);
+		watch_calloc = false;
+		assert_int_equal(watched_callocs, 0);
+		assert_null(got);
+	}
+	/* one entry too many for the frame's length, and one too few */
+	for (int i = 0; i < 2; i++) {
+		wb_init(&b);
+		wb_bytes(&b, addr, 16);
+		wb_u32(&b, i ? 3 : 1);
+		for (int k = 0; k < 2; k++) {
+			wb_bytes(&b, v[k].src, 16);
+			wb_bytes(&b, v[k].dst, 16);
+			wb_bytes(&b, &v[k].sport, 2);
+			wb_bytes(&b, &v[k].dport, 2);
+			wb_u8(&b, v[k].tcp_state);
+			wb_u32(&b, v[k].status);
+			wb_u32(&b, v[k].timeout);
+		}
+		assert_int_equal(wire_send(&p->a, WIRE_CONNTRACK6, b.p, (uint32_t)b.len), 0);
+		wb_free(&b);
+		assert_int_equal(wire_recv(&p->b, &m), 0);
+		assert_int_equal(wire_parse_ct6(&p->b, &m, a2, &got, &n), -EPROTO);
+		assert_null(got);
+	}
+	/* too many to send */
+	assert_int_equal(wire_send_ct6(&p->a, addr, v, WIRE_CT_MAX + 1), -E2BIG);
+	/* none: fine */
+	assert_int_equal(wire_send_ct6(&p->a, addr, v, 0), 0);
+	assert_int_equal(wire_recv(&p->b, &m), 0);
+	assert_int_equal(wire_parse_ct6(&p->b, &m, a2, &got, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(got);
+	assert_string_equal(wire_type_name(WIRE_CONNTRACK6), "CONNTRACK6");
+}
+
 static void test_container_volumes(void **state)
 {
 	static const char hex[] =
@@ -934,6 +1076,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hello_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_container_volumes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conntrack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conntrack6, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_postcopy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_container, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_container_runc, setup, teardown),

@@ -96,30 +96,21 @@ int src_ctr_tcp_check(struct mig *m)
 	return 0;
 }
 
-/*
- * This host's conntrack entries of the container's connections, read
- * while its network is locked (ctr_conntrack.h). Only a migration needs
- * them; a failure only warns: without them, only remote clients whose
- * packets the destination host would NAT notice the move.
- */
-static void read_conntrack(struct mig *m)
+/* Its IPv4 connections' entries: 0, -ENOENT when it has none, or -errno
+ * (why in err) */
+static int read_conntrack4(struct mig *m, char *err, size_t errlen)
 {
-	char err[512], a[INET_ADDRSTRLEN];
+	char a[INET_ADDRSTRLEN];
 	uint32_t addr;
-	int ret;
+	int ret = ctr_ct_local_addr(m->o->pid, &addr);
 
-	if (m->store || !m->nconns)
-		return;
-	ret = ctr_ct_local_addr(m->o->pid, &addr);
-	if (!ret)
-		ret = ctr_ct_dump(addr, &m->ct, &m->nct, &m->ct_skipped, err, sizeof(err));
-	else
-		snprintf(err, sizeof(err), "its address: %s", strerror(-ret));
-	if (ret) {
-		ferry_warn("container %s: %s; its connections' conntrack entries are not carried",
-			   m->ctr->w.name, err);
-		return;
-	}
+	if (ret == -ENOENT)
+		return ret;
+	if (ret)
+		return ferry_errf(err, errlen, ret, "its address: %s", strerror(-ret));
+	ret = ctr_ct_dump(addr, &m->ct, &m->nct, &m->ct_skipped, err, errlen);
+	if (ret)
+		return ret;
 	m->ct_addr = addr;
 	inet_ntop(AF_INET, &addr, a, sizeof(a));
 	src_progress("container %s (%s): %zu conntrack entr%s of its connections to carry",
@@ -128,20 +119,84 @@ static void read_conntrack(struct mig *m)
 		ferry_warn("container %s: %zu of its connections are NATed by this host (a "
 			   "published port, or masqueraded to the outside): bound to this host's "
 			   "address, they cannot survive the move", m->ctr->w.name, m->ct_skipped);
+	return 0;
+}
+
+/* The same for its IPv6 connections */
+static int read_conntrack6(struct mig *m, char *err, size_t errlen)
+{
+	char a[INET6_ADDRSTRLEN];
+	uint8_t addr[WIRE_CT6_ADDR_LEN];
+	int ret = ctr_ct6_local_addr(m->o->pid, addr);
+
+	if (ret == -ENOENT)
+		return ret;
+	if (ret)
+		return ferry_errf(err, errlen, ret, "its IPv6 address: %s", strerror(-ret));
+	ret = ctr_ct6_dump(addr, &m->ct6, &m->nct6, &m->ct6_skipped, err, errlen);
+	if (ret)
+		return ret;
+	memcpy(m->ct6_addr, addr, sizeof(addr));
+	inet_ntop(AF_INET6, addr, a, sizeof(a));
+	src_progress("container %s (%s): %zu IPv6 conntrack entr%s of its connections to carry",
+		     m->ctr->w.name, a, m->nct6, m->nct6 == 1 ? "y" : "ies");
+	if (m->ct6_skipped)
+		ferry_warn("container %s: %zu of its IPv6 connections are NATed by this host (a "
+			   "published port, or masqueraded to the outside): bound to this host's "
+			   "address, they cannot survive the move", m->ctr->w.name,
+			   m->ct6_skipped);
+	return 0;
+}
+
+/*
+ * This host's conntrack entries of the container's connections, IPv4 and
+ * IPv6, read while its network is locked (ctr_conntrack.h). Only a
+ * migration needs them; a failure only warns: without them, only remote
+ * clients whose packets the destination host would NAT notice the move. A
+ * family without an established connection has nothing to carry.
+ */
+static void read_conntrack(struct mig *m)
+{
+	char err4[512], err6[512];
+	int ret4, ret6;
+
+	if (m->store || !m->nconns)
+		return;
+	ret4 = read_conntrack4(m, err4, sizeof(err4));
+	ret6 = read_conntrack6(m, err6, sizeof(err6));
+	if (ret4 == -ENOENT && ret6 == -ENOENT)
+		ferry_warn("container %s: no established IPv4 or IPv6 connection of its found; "
+			   "its connections' conntrack entries are not carried", m->ctr->w.name);
+	if (ret4 && ret4 != -ENOENT)
+		ferry_warn("container %s: %s; its connections' conntrack entries are not carried",
+			   m->ctr->w.name, err4);
+	if (ret6 && ret6 != -ENOENT)
+		ferry_warn("container %s: %s; its IPv6 connections' conntrack entries are not "
+			   "carried", m->ctr->w.name, err6);
 }
 
 int src_ctr_send_conntrack(struct mig *m)
 {
 	int ret;
 
-	if (!(m->peer_caps & WIRE_CAP_CONNTRACK)) {
+	if (m->nct && !(m->peer_caps & WIRE_CAP_CONNTRACK)) {
 		ferry_warn("%s takes no conntrack entries (an older ferry): remote clients whose "
 			   "packets it NATs may lose their connections", m->o->to);
-		return 0;
+	} else if (m->nct) {
+		ret = wire_send_ct(&m->c, m->ct_addr, m->ct, (uint32_t)m->nct);
+		if (ret)
+			return src_seterr(m, ret, "sending the conntrack entries: %s", m->c.err);
 	}
-	ret = wire_send_ct(&m->c, m->ct_addr, m->ct, (uint32_t)m->nct);
-	if (ret)
-		return src_seterr(m, ret, "sending the conntrack entries: %s", m->c.err);
+	if (m->nct6 && !(m->peer_caps & WIRE_CAP_CONNTRACK6)) {
+		ferry_warn("%s takes no IPv6 conntrack entries (an older ferry): remote clients of "
+			   "the container's IPv6 address whose packets it NATs may lose their "
+			   "connections", m->o->to);
+	} else if (m->nct6) {
+		ret = wire_send_ct6(&m->c, m->ct6_addr, m->ct6, (uint32_t)m->nct6);
+		if (ret)
+			return src_seterr(m, ret, "sending the IPv6 conntrack entries: %s",
+					  m->c.err);
+	}
 	return 0;
 }
 

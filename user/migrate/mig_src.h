@@ -148,6 +148,9 @@ struct mig {
 	struct wire_ct *ct;	/* its connections' conntrack entries on this host */
 	size_t nct, ct_skipped;	/* ... and those left out (NATed here) */
 	uint32_t ct_addr;	/* its address they are of (network order) */
+	struct wire_ct6 *ct6;	/* the same for its IPv6 connections */
+	size_t nct6, ct6_skipped;
+	uint8_t ct6_addr[WIRE_CT6_ADDR_LEN];
 	uint64_t peer_caps;	/* the destination's HELLO */
 	bool postcopy;		/* the final pages stay here (postcopy.h) */
 	struct pc_src pc;
@@ -217,8 +220,8 @@ int src_ctr_announce(struct mig *m);
  * lock its network (ctr_net_find); a container with TCP connections whose
  * network cannot be locked is refused (-ENOTSUP and the like). */
 int src_ctr_tcp_check(struct mig *m);
-/* The container's conntrack entries to the destination, before COMMIT
- * (a warning instead if it cannot take them). */
+/* The container's conntrack entries to the destination, before COMMIT:
+ * CONNTRACK, CONNTRACK6 (a warning instead of each it cannot take). */
 int src_ctr_send_conntrack(struct mig *m);
 int src_ctr_final(struct mig *m);
 /* mig_ctr_vol.c: whether the named volumes are pre-copied (the destination

@@ -666,7 +666,7 @@ int cmd_migrate(int argc, char **argv)
 		ret = send_images(&m);
 	if (!ret && m.nvols)
 		ret = src_ctr_volumes_final(&m);
-	if (!ret && m.nct)
+	if (!ret && (m.nct || m.nct6))
 		ret = src_ctr_send_conntrack(&m);
 	if (!ret)
 		ret = commit(&m, tls);
@@ -712,6 +712,7 @@ cleanup:
 	free(m.frozen_pids);
 	free(m.conns);
 	free(m.ct);
+	free(m.ct6);
 	src_ctr_volumes_free(&m);
 	free(m.ctr);
 	pc_src_free(&m.pc);

@@ -200,10 +200,11 @@ static int restore_runc(struct session *s, uint64_t *ms, struct criu_restore_sta
 }
 
 /*
- * CONNTRACK (ctr_conntrack.h): the container's connections become known to
- * this host's conntrack before the restore, so that its first packets are
- * not taken for new connections and NATed. A failure only costs remote
- * clients behind this host's NAT their connections: said, not fatal.
+ * CONNTRACK and CONNTRACK6 (ctr_conntrack.h): the container's IPv4 and
+ * IPv6 connections become known to this host's conntrack before the
+ * restore, so that its first packets are not taken for new connections
+ * and NATed. A failure only costs remote clients behind this host's NAT
+ * their connections: said, not fatal.
  */
 int recv_ctr_conntrack(struct session *s, const struct wire_msg *m)
 {
@@ -218,7 +219,20 @@ int recv_ctr_conntrack(struct session *s, const struct wire_msg *m)
 	return 0;
 }
 
-static void ct_make(struct session *s)
+int recv_ctr_conntrack6(struct session *s, const struct wire_msg *m)
+{
+	uint8_t addr[WIRE_CT6_ADDR_LEN];
+	int ret;
+
+	if (!s->is_ctr || s->ct6 || s->committed)
+		return rs_err(s, -EPROTO, "unexpected CONNTRACK6 frame");
+	ret = wire_parse_ct6(&s->c, m, addr, &s->ct6, &s->nct6);
+	if (ret)
+		return rs_err(s, ret, "%s", s->c.err);
+	return 0;
+}
+
+static void ct_make4(struct session *s)
 {
 	char err[512];
 	size_t made = 0;
@@ -233,10 +247,33 @@ static void ct_make(struct session *s)
 	        s->nct == 1 ? "y" : "ies");
 }
 
+static void ct_make6(struct session *s)
+{
+	char err[512];
+	size_t made = 0;
+
+	if (!s->nct6)
+		return;
+	if (ctr_ct6_create(s->ct6, s->nct6, &made, err, sizeof(err)))
+		rs_note("conntrack: %s; remote clients of its IPv6 address that this host NATs "
+			"may lose their connections", err);
+	s->ct_made = true;	/* some may be */
+	rs_note("conntrack: %zu of %u IPv6 entr%s made for the container's connections", made,
+		s->nct6, s->nct6 == 1 ? "y" : "ies");
+}
+
+static void ct_make(struct session *s)
+{
+	ct_make4(s);
+	ct_make6(s);
+}
+
 void recv_ctr_ct_undo(struct session *s)
 {
-	if (s->ct_made)
+	if (s->ct_made) {
 		ctr_ct_delete(s->ct, s->nct);
+		ctr_ct6_delete(s->ct6, s->nct6);
+	}
 	s->ct_made = false;
 }
 

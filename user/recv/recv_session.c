@@ -137,8 +137,8 @@ static int handshake(struct session *s)
 	}
 	/* post-copy needs the lazy restore, which pre-flight checks (a
 	 * COMMIT for post-copy without it is answered NOT_RESTORED) */
-	wire_hello_init(&h, WIRE_CAP_ZSTD | WIRE_CAP_CONNTRACK | WIRE_CAP_VOLUMES |
-			    (s->o->eager ? 0 : WIRE_CAP_POSTCOPY));
+	wire_hello_init(&h, WIRE_CAP_ZSTD | WIRE_CAP_CONNTRACK | WIRE_CAP_CONNTRACK6 |
+			    WIRE_CAP_VOLUMES | (s->o->eager ? 0 : WIRE_CAP_POSTCOPY));
 	memcpy(s->id, peer.id, WIRE_ID_LEN);
 	s->query = peer.caps & WIRE_CAP_QUERY;
 	s->store = !s->query && (peer.caps & WIRE_CAP_STORE);
@@ -514,6 +514,11 @@ static int serve(struct session *s)
 			if (ret)
 				return ret;
 			break;
+		case WIRE_CONNTRACK6:
+			ret = recv_ctr_conntrack6(s, &m);
+			if (ret)
+				return ret;
+			break;
 		case WIRE_VOLUME:
 			ret = recv_ctr_volume(s, &m);
 			if (ret)
@@ -691,6 +696,7 @@ enum recv_result recv_session_run(const struct ropts *o, int fd)
 	free(s.buf);
 	free(s.pids);
 	free(s.ct);
+	free(s.ct6);
 	wire_tls_end(&s.c);
 	wire_free(&s.c);
 	if (s.dir[0] && !keep)

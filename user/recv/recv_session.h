@@ -60,6 +60,8 @@ struct session {
 	char ctr_previous[4300];	/* the pre-copied images for --import-previous */
 	struct wire_ct *ct;	/* CONNTRACK: its connections' entries */
 	uint32_t nct;
+	struct wire_ct6 *ct6;	/* CONNTRACK6: its IPv6 connections' entries */
+	uint32_t nct6;
 	bool ct_made;		/* made on this host (undone if the restore is) */
 	/* VOLUME: the named volumes made here, each filled by its own
 	 * vs_apply (index as in ctr.vols); removed unless the container runs */
@@ -108,6 +110,8 @@ int recv_ctr_check(struct session *s, const struct wire_msg *m);
 int recv_ctr_previous(struct session *s);
 /* CONNTRACK: the entries kept until the restore. */
 int recv_ctr_conntrack(struct session *s, const struct wire_msg *m);
+/* CONNTRACK6: the same for its IPv6 connections. */
+int recv_ctr_conntrack6(struct session *s, const struct wire_msg *m);
 /* The entries made for the restore are deleted again. */
 void recv_ctr_ct_undo(struct session *s);
 /* VOLUME (ctr_volsync.h): a named volume made here at its first frame,

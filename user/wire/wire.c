@@ -51,6 +51,7 @@ static const char *const type_names[__WIRE_TYPE_MAX] = {
 	[WIRE_PC_DATA]		= "PC_DATA",
 	[WIRE_PC_PUSHED]	= "PC_PUSHED",
 	[WIRE_PC_DONE]		= "PC_DONE",
+	[WIRE_CONNTRACK6]	= "CONNTRACK6",
 };
 
 const char *wire_type_name(uint16_t type)

@@ -41,6 +41,10 @@
  *                                      entries, when D's HELLO has
  *                                      WIRE_CAP_CONNTRACK (ctr_conntrack.h):
  *                                      D makes them before its restore
+ *   [S CONNTRACK6]                     the same for its IPv6 connections,
+ *                                      when D's HELLO has
+ *                                      WIRE_CAP_CONNTRACK6 (added later: an
+ *                                      older D never gets it)
  *   S COMMIT -> D RESTORED (tree runs on D) | D NOT_RESTORED
  *                                      RESTORED: u64 restore ms, CRIU's
  *                                      restore_time, pages restored, dumped
@@ -130,6 +134,7 @@ enum wire_type {
 	WIRE_PC_DATA,		/* pages of it (PAGES' layout) */
 	WIRE_PC_PUSHED,		/* every page of them was sent */
 	WIRE_PC_DONE,		/* every page is in place at the destination */
+	WIRE_CONNTRACK6,	/* a container's IPv6 conntrack entries (struct wire_ct6) */
 	__WIRE_TYPE_MAX,
 };
 
@@ -144,6 +149,7 @@ enum wire_cap {
 	WIRE_CAP_CONNTRACK	= 1ULL << 6,	/* the receiver takes CONNTRACK */
 	WIRE_CAP_VOLUMES	= 1ULL << 7,	/* the receiver takes VOLUME */
 	WIRE_CAP_POSTCOPY	= 1ULL << 8,	/* the receiver takes PC_* (wire_pc.h) */
+	WIRE_CAP_CONNTRACK6	= 1ULL << 9,	/* the receiver takes CONNTRACK6 */
 };
 
 #define WIRE_ID_LEN	16	/* a migration ID: random bytes from the source */
@@ -438,6 +444,35 @@ int wire_send_ct(struct wire_conn *c, uint32_t addr, const struct wire_ct *v, ui
 /* *v malloc'ed (NULL when n is 0). */
 int wire_parse_ct(struct wire_conn *c, const struct wire_msg *m, uint32_t *addr,
 		  struct wire_ct **v, uint32_t *n);
+
+/*
+ * CONNTRACK6: CONNTRACK for the container's IPv6 connections. Its IPv6
+ * address (16 bytes, network order), a u32 count (at most WIRE_CT_MAX) and
+ * that many entries, each 45 bytes: the original direction's source and
+ * destination address (16 + 16) and ports (2 + 2, big-endian), its TCP
+ * state (u8), status bits (u32) and timeout in seconds (u32), under
+ * CONNTRACK's rules (wire_ct6_ok). An IPv4-mapped address (::ffff:a.b.c.d)
+ * is an IPv4 connection's, which conntrack tracks as IPv4 (CONNTRACK):
+ * never in this frame.
+ */
+#define WIRE_CT6_ENTRY_LEN	45u
+#define WIRE_CT6_ADDR_LEN	16u
+struct wire_ct6 {
+	uint8_t src[WIRE_CT6_ADDR_LEN], dst[WIRE_CT6_ADDR_LEN];
+	uint16_t sport, dport;
+	uint8_t tcp_state;
+	uint32_t status;
+	uint32_t timeout;
+};
+/* Neither unspecified (::) nor IPv4-mapped. */
+bool wire_ct6_addr_ok(const uint8_t addr[WIRE_CT6_ADDR_LEN]);
+/* wire_ct_ok's rules, with addresses that pass wire_ct6_addr_ok. */
+bool wire_ct6_ok(const struct wire_ct6 *e);
+int wire_send_ct6(struct wire_conn *c, const uint8_t addr[WIRE_CT6_ADDR_LEN],
+		  const struct wire_ct6 *v, uint32_t n);
+/* *v malloc'ed (NULL when n is 0). */
+int wire_parse_ct6(struct wire_conn *c, const struct wire_msg *m,
+		   uint8_t addr[WIRE_CT6_ADDR_LEN], struct wire_ct6 **v, uint32_t *n);
 
 /* OUTCOME: the ID, an enum wire_outcome and the RESTORED values (4). */
 struct wire_outcome_msg {

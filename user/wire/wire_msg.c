@@ -680,12 +680,19 @@ int wire_parse_ctr(struct wire_conn *c, const struct wire_msg *m, struct wire_ct
 	return 0;
 }
 
+/* What an entry of either family must be, its addresses aside */
+static bool ct_fields_ok(uint8_t tcp_state, uint32_t status, uint32_t timeout, uint16_t sport,
+			 uint16_t dport)
+{
+	return tcp_state >= 1 && tcp_state <= 8 &&	/* SYN_SENT .. CLOSE */
+	       !(status & ~WIRE_CT_STATUS_KEPT) && timeout >= 1 &&
+	       timeout <= WIRE_CT_MAX_TIMEOUT && sport && dport;
+}
+
 bool wire_ct_ok(const struct wire_ct *e)
 {
-	return e->tcp_state >= 1 && e->tcp_state <= 8 &&	/* SYN_SENT .. CLOSE */
-	       !(e->status & ~WIRE_CT_STATUS_KEPT) && e->timeout >= 1 &&
-	       e->timeout <= WIRE_CT_MAX_TIMEOUT && e->sport && e->dport && e->src && e->dst &&
-	       e->src != e->dst;
+	return ct_fields_ok(e->tcp_state, e->status, e->timeout, e->sport, e->dport) && e->src &&
+	       e->dst && e->src != e->dst;
 }
 
 int wire_send_ct(struct wire_conn *c, uint32_t addr, const struct wire_ct *v, uint32_t n)
@@ -746,6 +753,104 @@ int wire_parse_ct(struct wire_conn *c, const struct wire_msg *m, uint32_t *addr,
 		if (!wire_ct_ok(&e[i]) || (e[i].src != *addr && e[i].dst != *addr))
 			r.bad = true;
 	}
+	if (!rd_done(&r)) {
+		free(e);
+		return malformed(c, m);
+	}
+	*v = e;
+	*n = cnt;
+	return 0;
+}
+
+/* The largest CONNTRACK6 fits a frame: its count is only checked against
+ * the frame's length */
+_Static_assert(WIRE_CT6_ADDR_LEN + 4 + (uint64_t)WIRE_CT_MAX * WIRE_CT6_ENTRY_LEN <=
+	       WIRE_MAX_PAYLOAD, "CONNTRACK6 of WIRE_CT_MAX entries exceeds a frame");
+
+bool wire_ct6_addr_ok(const uint8_t addr[WIRE_CT6_ADDR_LEN])
+{
+	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+	static const uint8_t zero[WIRE_CT6_ADDR_LEN];
+
+	return memcmp(addr, zero, sizeof(zero)) && memcmp(addr, v4mapped, sizeof(v4mapped));
+}
+
+bool wire_ct6_ok(const struct wire_ct6 *e)
+{
+	return ct_fields_ok(e->tcp_state, e->status, e->timeout, e->sport, e->dport) &&
+	       wire_ct6_addr_ok(e->src) && wire_ct6_addr_ok(e->dst) &&
+	       memcmp(e->src, e->dst, WIRE_CT6_ADDR_LEN);
+}
+
+int wire_send_ct6(struct wire_conn *c, const uint8_t addr[WIRE_CT6_ADDR_LEN],
+		  const struct wire_ct6 *v, uint32_t n)
+{
+	struct wire_buf b;
+
+	if (n > WIRE_CT_MAX)
+		return wire_fail(c, -E2BIG, "%u IPv6 conntrack entries (at most %u)", n,
+				 WIRE_CT_MAX);
+	wb_init(&b);
+	wb_bytes(&b, addr, WIRE_CT6_ADDR_LEN);
+	wb_u32(&b, n);
+	for (uint32_t i = 0; i < n; i++) {
+		wb_bytes(&b, v[i].src, WIRE_CT6_ADDR_LEN);
+		wb_bytes(&b, v[i].dst, WIRE_CT6_ADDR_LEN);
+		wb_bytes(&b, &v[i].sport, 2);
+		wb_bytes(&b, &v[i].dport, 2);
+		wb_u8(&b, v[i].tcp_state);
+		wb_u32(&b, v[i].status);
+		wb_u32(&b, v[i].timeout);
+	}
+	return wire_send_buf(c, WIRE_CONNTRACK6, &b);
+}
+
+/* One CONNTRACK6 entry from r into e: false if it is not one of addr's */
+static bool rd_ct6(struct wire_rd *r, const uint8_t addr[WIRE_CT6_ADDR_LEN], struct wire_ct6 *e)
+{
+	const uint8_t *p = rd_bytes(r, 2 * WIRE_CT6_ADDR_LEN + 4);
+
+	if (!p)
+		return false;
+	memcpy(e->src, p, WIRE_CT6_ADDR_LEN);
+	memcpy(e->dst, p + WIRE_CT6_ADDR_LEN, WIRE_CT6_ADDR_LEN);
+	memcpy(&e->sport, p + 2 * WIRE_CT6_ADDR_LEN, 2);
+	memcpy(&e->dport, p + 2 * WIRE_CT6_ADDR_LEN + 2, 2);
+	e->tcp_state = rd_u8(r);
+	e->status = rd_u32(r);
+	e->timeout = rd_u32(r);
+	return !r->bad && wire_ct6_ok(e) && (!memcmp(e->src, addr, WIRE_CT6_ADDR_LEN) ||
+					     !memcmp(e->dst, addr, WIRE_CT6_ADDR_LEN));
+}
+
+int wire_parse_ct6(struct wire_conn *c, const struct wire_msg *m,
+		   uint8_t addr[WIRE_CT6_ADDR_LEN], struct wire_ct6 **v, uint32_t *n)
+{
+	const uint8_t *p;
+	struct wire_rd r;
+	struct wire_ct6 *e = NULL;
+	uint32_t cnt;
+
+	*v = NULL;
+	*n = 0;
+	memset(addr, 0, WIRE_CT6_ADDR_LEN);
+	if (check_type(c, m, WIRE_CONNTRACK6))
+		return -EPROTO;
+	rd_init(&r, m->payload, m->len);
+	p = rd_bytes(&r, WIRE_CT6_ADDR_LEN);
+	if (p)
+		memcpy(addr, p, WIRE_CT6_ADDR_LEN);
+	cnt = rd_u32(&r);
+	/* the count is checked against the frame before anything is allocated */
+	if (r.bad || cnt > WIRE_CT_MAX ||
+	    (uint64_t)m->len != WIRE_CT6_ADDR_LEN + 4 + (uint64_t)cnt * WIRE_CT6_ENTRY_LEN ||
+	    !wire_ct6_addr_ok(addr))
+		return malformed(c, m);
+	if (cnt && !(e = calloc(cnt, sizeof(*e))))
+		return wire_fail(c, -ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < cnt && !r.bad; i++)
+		if (!rd_ct6(&r, addr, &e[i]))
+			r.bad = true;
 	if (!rd_done(&r)) {
 		free(e);
 		return malformed(c, m);
