@@ -58,16 +58,7 @@ if [ "$FERRY_ROLE" = a ]; then
 	CIP=$(podman inspect --format '{{.NetworkSettings.IPAddress}}' c1)
 	echo "$CIP" >"$S/cip"
 	ip -n cli route add "$CIP/32" via "$FERRY_MY_IP"
-	lan_rst_watch cli
-	setsid ip netns exec cli "$FERRY_PROGS/tcp_stream" client "$CIP" $SPORT $N /tmp/cli.st $RATE \
-		</dev/null >/dev/null 2>"$FERRY_OUT/client.err" &
-	disown $!
-	for i in $(seq 100); do CP=$(pgrep -f "tcp_stream client $CIP" || true); [ -n "$CP" ] && break; sleep 0.1; done
-	[ -n "$CP" ] || fail "the clients did not start"
-	sleep 3
-	s=$(status "$CP" /tmp/cli.st); step "clients before: $s"
-	check_ok "$s" "clients before"
-	cp /tmp/cli.st /tmp/cli.1
+	stream_remote_clients "$CIP" $SPORT $N $RATE
 	barrier image 600
 	barrier ready 900
 	step "migrate"
@@ -78,22 +69,7 @@ if [ "$FERRY_ROLE" = a ]; then
 	s=$(status "$CP" /tmp/cli.st); step "clients after: $s"
 	check_ok "$s" "clients after the migration"
 	progress /tmp/cli.1 /tmp/cli.st "clients after the migration"
-	# byte-exact: both ends stop sending, then every byte one end sent
-	# must reach the other: b publishes the server's status each second
-	# (a loaded machine stalls a queue for many seconds, so quiet for a
-	# moment is not drained), until the two agree or 5 minutes pass
-	touch "$S/stop"
-	kill -USR2 "$CP"
-	barrier stopped 900
-	for i in $(seq 300); do
-		sleep 1
-		status "$CP" /tmp/cli.st >/dev/null
-		[ -s "$S/srv.st" ] && [ -z "$(stream_diff /tmp/cli.st "$S/srv.st")" ] && break
-	done
-	touch "$S/drained"
-	byte_exact /tmp/cli.st "$S/srv.st"
-	assert_eq "$(lan_rsts cli)" 0 "TCP RST packets in and out of the clients' namespace"
-	assert_eq "$(lan_estab_resets cli)" 0 "the clients' TcpEstabResets"
+	stream_drain_clients
 	n=$(sed -n 's/.*: \([0-9]*\) conntrack entr.* of its connections to carry.*/\1/p' "$FERRY_OUT/migrate.log")
 	assert_eq "${n:-none}" "$N" "conntrack entries ferry migrate carries"
 	barrier checked 900
@@ -106,19 +82,7 @@ podman load -q -i "$S/image.tar" >/dev/null
 ctr_receive $PORT
 SP=$(spid)
 [ -n "$SP" ] || fail "tcp_stream does not run on b"
-for i in $(seq 600); do [ -e "$S/stop" ] && break; sleep 0.5; done
-[ -e "$S/stop" ] || fail "host a never asked to stop the streams"
-kill -USR2 "$SP"
-barrier stopped 900
-for i in $(seq 330); do
-	status "$SP" "/proc/$SP/root/tmp/srv.st" >/dev/null
-	cp "/proc/$SP/root/tmp/srv.st" "$S/srv.st.new"
-	mv "$S/srv.st.new" "$S/srv.st"
-	[ -e "$S/drained" ] && break
-	sleep 1
-done
-v=$(head -n1 "$S/srv.st"); step "server on b: $v"
-check_ok "$v" "server on b"
+stream_publish_server "$SP"
 grep "conntrack:" "$FERRY_OUT/receive.log" || fail "ferry receive made no conntrack entries"
 grep -q "conntrack: $N of $N entries made" "$FERRY_OUT/receive.log" ||
 	fail "ferry receive did not make one conntrack entry per connection"

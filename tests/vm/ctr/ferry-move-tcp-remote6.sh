@@ -95,16 +95,7 @@ if [ "$FERRY_ROLE" = a ]; then
 	step "the container's IPv6 address: $CIP6"
 	echo "$CIP6" >"$S/cip6"
 	ip -n cli -6 route add "$CIP6/128" via "$MY_IP6"
-	lan_rst_watch cli
-	setsid ip netns exec cli "$FERRY_PROGS/tcp_stream" client "$CIP6" $SPORT $N /tmp/cli.st $RATE \
-		</dev/null >/dev/null 2>"$FERRY_OUT/client.err" &
-	disown $!
-	for _ in $(seq 100); do CP=$(pgrep -f "tcp_stream client $CIP6" || true); [ -n "$CP" ] && break; sleep 0.1; done
-	[ -n "$CP" ] || fail "the clients did not start"
-	sleep 3
-	s=$(status "$CP" /tmp/cli.st); step "clients before: $s"
-	check_ok "$s" "clients before"
-	cp /tmp/cli.st /tmp/cli.1
+	stream_remote_clients "$CIP6" $SPORT $N $RATE
 	barrier image 600
 	barrier ready 900
 	step "migrate"
@@ -115,22 +106,7 @@ if [ "$FERRY_ROLE" = a ]; then
 	s=$(status "$CP" /tmp/cli.st); step "clients after: $s"
 	check_ok "$s" "clients after the migration"
 	progress /tmp/cli.1 /tmp/cli.st "clients after the migration"
-	# byte-exact: both ends stop sending, then every byte one end sent
-	# must reach the other: b publishes the server's status each second
-	# (a loaded machine stalls a queue for many seconds, so quiet for a
-	# moment is not drained), until the two agree or 5 minutes pass
-	touch "$S/stop"
-	kill -USR2 "$CP"
-	barrier stopped 900
-	for _ in $(seq 300); do
-		sleep 1
-		status "$CP" /tmp/cli.st >/dev/null
-		[ -s "$S/srv.st" ] && [ -z "$(stream_diff /tmp/cli.st "$S/srv.st")" ] && break
-	done
-	touch "$S/drained"
-	byte_exact /tmp/cli.st "$S/srv.st"
-	assert_eq "$(lan_rsts cli)" 0 "TCP RST packets in and out of the clients' namespace"
-	assert_eq "$(lan_estab_resets cli)" 0 "the clients' TcpEstabResets"
+	stream_drain_clients
 	n=$(sed -n 's/.*: \([0-9]*\) IPv6 conntrack entr.* of its connections to carry.*/\1/p' "$FERRY_OUT/migrate.log")
 	assert_eq "${n:-none}" "$N" "IPv6 conntrack entries ferry migrate carries"
 	n=$(sed -n 's/.*: \([0-9]*\) conntrack entr.* of its connections to carry.*/\1/p' "$FERRY_OUT/migrate.log")
@@ -164,19 +140,7 @@ assert_eq "$CIP6" "$(cat "$S/cip6")" "the container's IPv6 address on b"
 # what makes the entries needed (for the log: a run without a masquerade
 # rule here would pass without them)
 step "b's IPv6 masquerade rules: $(ip6tables -t nat -S 2>&1 | grep -c MASQUERADE || true)"
-for _ in $(seq 600); do [ -e "$S/stop" ] && break; sleep 0.5; done
-[ -e "$S/stop" ] || fail "host a never asked to stop the streams"
-kill -USR2 "$SP"
-barrier stopped 900
-for _ in $(seq 330); do
-	status "$SP" "/proc/$SP/root/tmp/srv.st" >/dev/null
-	cp "/proc/$SP/root/tmp/srv.st" "$S/srv.st.new"
-	mv "$S/srv.st.new" "$S/srv.st"
-	[ -e "$S/drained" ] && break
-	sleep 1
-done
-v=$(head -n1 "$S/srv.st"); step "server on b: $v"
-check_ok "$v" "server on b"
+stream_publish_server "$SP"
 grep "conntrack:" "$FERRY_OUT/receive.log" || fail "ferry receive made no conntrack entries"
 grep -q "conntrack: $N of $N IPv6 entries made" "$FERRY_OUT/receive.log" ||
 	fail "ferry receive did not make one IPv6 conntrack entry per connection"

@@ -93,3 +93,61 @@ stream_clients_start() {
 	s=$(status "$CP" /tmp/cli.st); echo "clients before: $s"; check_ok "$s" "clients before"
 	cp /tmp/cli.st /tmp/cli.0
 }
+# The remote clients' streams of ferry-move-tcp-remote*.sh: tcp_stream's
+# clients in namespace cli on a (lan.sh), its server in container c1.
+# stream_remote_clients ADDR PORT N RATE (role a): the clients start, the
+# RST watch on cli first; their PID in CP, their status in /tmp/cli.st,
+# checked once they run (copied to /tmp/cli.1)
+stream_remote_clients() {
+	local s
+	lan_rst_watch cli
+	setsid ip netns exec cli "$FERRY_PROGS/tcp_stream" client "$1" "$2" "$3" /tmp/cli.st "$4" \
+		</dev/null >/dev/null 2>"$FERRY_OUT/client.err" &
+	disown $!
+	for _ in $(seq 100); do CP=$(pgrep -f "tcp_stream client $1" || true); [ -n "$CP" ] && break; sleep 0.1; done
+	[ -n "$CP" ] || fail "the clients did not start"
+	sleep 3
+	s=$(status "$CP" /tmp/cli.st); echo "clients before: $s"
+	check_ok "$s" "clients before"
+	cp /tmp/cli.st /tmp/cli.1
+}
+# stream_drain_clients (role a, after the move): both ends stop sending,
+# then every byte one end sent must reach the other: b publishes the
+# server's status each second (stream_publish_server; a loaded machine
+# stalls a queue for many seconds, so quiet for a moment is not drained),
+# until the two agree or 5 minutes pass. Byte-exact both ways, and no
+# reset in or out of cli.
+stream_drain_clients() {
+	local srv=$FERRY_SHARED/srv.st
+	touch "$FERRY_SHARED/stop"
+	kill -USR2 "$CP"
+	barrier stopped 900
+	for _ in $(seq 300); do
+		sleep 1
+		status "$CP" /tmp/cli.st >/dev/null
+		[ -s "$srv" ] && [ -z "$(stream_diff /tmp/cli.st "$srv")" ] && break
+	done
+	touch "$FERRY_SHARED/drained"
+	byte_exact /tmp/cli.st "$srv"
+	assert_eq "$(lan_rsts cli)" 0 "TCP RST packets in and out of the clients' namespace"
+	assert_eq "$(lan_estab_resets cli)" 0 "the clients' TcpEstabResets"
+}
+# stream_publish_server SP (role b, SP the server's tcp_stream in c1): it
+# stops sending when a asks, and its status goes to a each second until a
+# has drained; then it must be OK
+stream_publish_server() {
+	local srv=$FERRY_SHARED/srv.st v
+	for _ in $(seq 600); do [ -e "$FERRY_SHARED/stop" ] && break; sleep 0.5; done
+	[ -e "$FERRY_SHARED/stop" ] || fail "host a never asked to stop the streams"
+	kill -USR2 "$1"
+	barrier stopped 900
+	for _ in $(seq 330); do
+		status "$1" "/proc/$1/root/tmp/srv.st" >/dev/null
+		cp "/proc/$1/root/tmp/srv.st" "$srv.new"
+		mv "$srv.new" "$srv"
+		[ -e "$FERRY_SHARED/drained" ] && break
+		sleep 1
+	done
+	v=$(head -n1 "$srv"); echo "server on b: $v"
+	check_ok "$v" "server on b"
+}
