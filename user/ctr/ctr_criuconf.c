@@ -375,6 +375,19 @@ int ctr_criuconf_prepare(const char *archive, const char *img_dir, const char *c
 	return 0;
 }
 
+int ctr_archive_memory(const char *archive, const char *dir, const char *log, char *err,
+		       size_t errlen)
+{
+	/* the parent link and the other images stay in the archive; GNU
+	 * tar fails on a pattern that names no member: a dump with no
+	 * pagemap is no container's */
+	const char *x[] = { "tar", "-x", "--no-same-owner", "-f", archive, "-C", dir,
+			    "--strip-components=1", "--wildcards", "--no-wildcards-match-slash",
+			    "checkpoint/pagemap-*.img", "checkpoint/pages-*.img", NULL };
+
+	return run_tar(x, log, "the final dump's memory out of the archive", err, errlen);
+}
+
 int ctr_criuconf_write(const char *conf, const char *img_dir, const char *work_dir, bool lazy,
 		       char *err, size_t errlen)
 {

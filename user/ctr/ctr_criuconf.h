@@ -75,6 +75,15 @@ int ctr_tar_append(const char *archive, const char *name, const void *data, size
 int ctr_criuconf_prepare(const char *archive, const char *img_dir, const char *conf,
 			 const char *work_dir, char *err, size_t errlen);
 
+/*
+ * Source: the memory images of archive's final dump (checkpoint/pagemap-*
+ * and pages-*) unpacked into dir, which already holds the archive: a
+ * container's version keeps them beside it, so that the next version can
+ * build on them as on a tree's final dump. tar's messages go to log.
+ */
+int ctr_archive_memory(const char *archive, const char *dir, const char *log, char *err,
+		       size_t errlen);
+
 /* Write conf: CRIU's images are img_dir (through the link img_dir.link,
  * made here), its work dir (log, statistics) work_dir (NULL: img_dir);
  * lazy: its pre-copied pages are left to a lazy-pages server listening in

@@ -20,6 +20,7 @@
 #include <sys/statvfs.h>
 #include "cmds.h"
 #include "ctr.h"
+#include "ctr_criuconf.h"
 #include "ctr_runc.h"
 #include "ha_export.h"
 #include "ha_ship.h"
@@ -132,9 +133,9 @@ static const char ha_usage_text[] =
 "them (no other ferry may clear its soft-dirty bits), so a version copies\n"
 "only the pages written since the one before and builds on it (`ferry\n"
 "versions` shows its BASE). A process that is new in the tree is copied\n"
-"whole. When a version fails, the next one is whole again. A Podman\n"
-"container's versions are whole (its final dump is Podman's archive); a\n"
-"runc container's build on each other.\n"
+"whole. When a version fails, the next one is whole again. A container's\n"
+"versions build on each other too (a Podman version keeps its final dump's\n"
+"memory images beside Podman's archive for the next one).\n"
 "\n"
 "Retention: once a version is published, the oldest beyond N is removed;\n"
 "the version that builds on it is first folded (rewritten with the pages\n"
@@ -373,6 +374,27 @@ static int relink_parent(struct mig *m, const char *top)
 	return 0;
 }
 
+/*
+ * A Podman container's final dump is in Podman's archive: its memory
+ * images are unpacked beside it, in final/, so that final/ holds what a
+ * tree's does for the next version to build on (its pagemaps, read by
+ * base_seed(), and pages, which r0/parent -> ../../v-N/final leads CRIU,
+ * the lazy-pages server and a fold to). The rest stays in the archive,
+ * which restore and export take as it is.
+ */
+static int podman_memory(struct mig *m)
+{
+	char arch[4400], log[4300];
+	int ret;
+
+	snprintf(arch, sizeof(arch), "%s/%s", m->final_dir, CTR_ARCHIVE_NAME);
+	snprintf(log, sizeof(log), "%s/archive-tar.log", m->dir);
+	ret = ctr_archive_memory(arch, m->final_dir, log, m->err, sizeof(m->err));
+	if (!ret)
+		unlink(log);
+	return ret;
+}
+
 static void report(const struct ckpt_opts *co, const struct mig *m, const struct ha_meta *meta,
 		   const char *vdir)
 {
@@ -573,7 +595,9 @@ static int checkpoint_once(struct ckpt_opts *co, struct ha_store *st, struct ha_
 	snprintf(meta->top, sizeof(meta->top), "%s", imgchain_top(m.store));
 	imgchain_close(m.store);	/* its files are complete */
 	m.store = NULL;
-	if (!m.ctr || co->o.runc)	/* runc's final/ is a tree's */
+	if (m.ctr && !co->o.runc)	/* runc's final/ is a tree's */
+		ret = podman_memory(&m);
+	if (!ret)
 		ret = relink_parent(&m, meta->top);
 	if (!ret && m.tcp && !m.ctr)
 		ret = mig_tcp_read_images(m.final_dir, &m.conns, &m.nconns);
@@ -742,10 +766,7 @@ int cmd_ha(int argc, char **argv)
 	while (!ferry_interrupted) {
 		uint64_t next = ferry_now_ns() + (uint64_t)co.interval_s * 1000000000ull;
 
-		/* a Podman container's final dump is Podman's archive, which
-		 * the next version could not build on; runc's is a tree's */
-		ret = checkpoint_once(&co, &st, &meta,
-				      co.o.container && !co.o.runc ? NULL : &base);
+		ret = checkpoint_once(&co, &st, &meta, &base);
 		if (ret == -ESRCH || (ret && kill(co.o.pid, 0) && errno == ESRCH)) {
 			ret = -ESRCH;
 			ferry_err("process %d is gone: no more versions", co.o.pid);

@@ -62,7 +62,9 @@ struct ha_meta {
 					 * builds on (r0/parent) */
 	char top[16];			/* the newest round: "r3" */
 	/* a container's version (`--container`): its final/ holds Podman's
-	 * checkpoint archive, on top of the rounds; empty for a tree */
+	 * checkpoint archive, on top of the rounds, and beside it the
+	 * archive's memory images with parent -> ../rK (what a later
+	 * version builds on, as on a tree's final dump); empty for a tree */
 	char container[65];		/* its full ID */
 	char container_name[256];	/* runc: its runc ID */
 	/* a runc container's version (`--container --engine runc`): its

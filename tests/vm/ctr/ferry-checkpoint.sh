@@ -13,8 +13,11 @@
 # - its rootfs changes: a file it wrote, a file of the image it deleted.
 # Checked on a: three versions, each published here and stored on b, the
 # checkpoint took pages from ferry's rounds (pages skipped in parent), and
-# the container runs on after each (still counting, memory verifies).
-# On b: --keep 2 leaves two complete versions, each of the container; the
+# the container runs on after each (still counting, memory verifies);
+# versions 2 and 3 build on the one before (only what changed: each less
+# than a quarter of version 1's bytes).
+# On b: --keep 2 leaves two complete versions, each of the container
+# (version 2 folded to stand alone once version 1 went, 3 on top of it); the
 # restore is lazy (CRIU reads the version's images from the store, ferry's
 # lazy-pages server brings the pre-copied pages in, every one of them
 # before ferry restore returns), and CRIU's configuration file for it,
@@ -50,6 +53,17 @@ if [ "$FERRY_ROLE" = a ]; then
 			fail "version $n was not stored on b"
 	done
 	grep -q "container c1 thawed" "$FERRY_OUT/ha.log" || fail "the container was not thawed"
+	for n in 2 3; do
+		grep -q "version $n of [0-9]* published: .*, on top of version $((n - 1)), " \
+			"$FERRY_OUT/ha.log" || fail "version $n does not build on version $((n - 1))"
+	done
+	mib() { sed -n "s/.*version $1 of [0-9]* published: [^ ]* (\([0-9.]*\) MiB.*/\1/p" "$FERRY_OUT/ha.log"; }
+	v1=$(mib 1) v2=$(mib 2) v3=$(mib 3)
+	echo "bytes stored per version: 1: ${v1:-?} MiB, 2: ${v2:-?} MiB, 3: ${v3:-?} MiB"
+	for v in "$v2" "$v3"; do
+		awk -v a="${v1:-0}" -v b="${v:-0}" 'BEGIN { exit !(a > 0 && b > 0 && b * 4 < a) }' ||
+			fail "a version after the first holds ${v:-?} MiB, not under a quarter of version 1's ${v1:-?} MiB"
+	done
 	skipped=$(sed -n 's/.*checkpointed in .*, \([0-9]*\) skipped (in parent).*/\1/p' \
 		"$FERRY_OUT/ha.log" | tail -1)
 	echo "pages skipped in parent by the last checkpoint: $skipped"
