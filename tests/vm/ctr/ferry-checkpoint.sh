@@ -22,7 +22,9 @@
 # lazy-pages server brings the pre-copied pages in, every one of them
 # before ferry restore returns), and CRIU's configuration file for it,
 # named by the container's org.criu.config annotation, is gone; the store
-# keeps no work directory of the restore.
+# keeps no work directory of the restore. Then the same once more from a
+# read-only view of the store, the old way (Podman's restore of the
+# archive on a tar of the version's chain).
 set -euo pipefail
 . "$FERRY_SRC/tests/vm/lib/assert.sh"
 . "$FERRY_SRC/tests/vm/lib/podman.sh"
@@ -76,7 +78,7 @@ if [ "$FERRY_ROLE" = a ]; then
 	# host a loses the container (and would be gone)
 	podman rm -f -t 0 c1 >/dev/null
 	barrier a-lost 900
-	barrier checked 1200
+	barrier checked 1800
 	exit 0
 fi
 
@@ -115,6 +117,30 @@ ctr_workload_goes_on "$S/verify.before"
 ctr_counting c1 /tmp/count "c1"
 assert_eq "$(podman exec c1 cat /tmp/mark)" before "a file the container wrote"
 podman exec c1 ls /etc/gone >/dev/null 2>&1 && fail "a file the container deleted is back"
+
+# Again from a read-only view of the store, where no link can go beside the
+# version: the old way, Podman's restore of the archive on top of a tar of
+# the version's chain, which leads into the version it builds on
+# (r0/parent -> ../../v-2/final). The same must hold.
+step "restore again, from a read-only view of the store (the old way)"
+podman rm -f -t 0 c1 >/dev/null
+ro=/var/tmp/store-ro
+mkdir -p "$ro"
+mount --bind "$STORE" "$ro"
+mount -o remount,bind,ro "$ro"
+rc=0
+"$FERRY_BIN" restore --dir "$ro/c1" --json >"$FERRY_OUT/restore-ro.json" \
+	2>"$FERRY_OUT/restore-ro.log" || rc=$?
+umount "$ro"
+cat "$FERRY_OUT/restore-ro.log" "$FERRY_OUT/restore-ro.json"
+assert_eq "$rc" 0 "ferry restore (the old way) exit status"
+grep -q "Podman restores from its own copy of the images, eagerly" "$FERRY_OUT/restore-ro.log" ||
+	fail "the restore from a read-only store did not go the old way"
+assert_eq "$(jq_get "$(cat "$FERRY_OUT/restore-ro.json")" version)" 3 "version restored (the old way)"
+assert_eq "$(podman inspect --format "$fmt" c1)" "$(cat "$S/ident")" "ID and name on b (the old way)"
+ctr_workload_goes_on "$S/verify.before"
+ctr_counting c1 /tmp/count "c1 (the old way)"
+assert_eq "$(podman exec c1 cat /tmp/mark)" before "a file the container wrote (the old way)"
 barrier checked 900
 podman rm -f -t 0 c1 >/dev/null
 kill "$rpid" 2>/dev/null || true
