@@ -289,6 +289,45 @@ static void test_tar_refused(void **state)
 	sh("rm -rf %s", tdir);
 }
 
+/*
+ * A version keeps the final dump's memory images beside the archive: the
+ * pagemaps and pages files of checkpoint/ come out, nothing else (not its
+ * parent link, which names the source's pre-checkpoint, nor other images),
+ * with their content; an archive whose dump has no pagemap is refused.
+ */
+static void test_archive_memory(void **state)
+{
+	char a[128], d[128], log[128], err[512];
+
+	(void)state;
+	snprintf(tdir, sizeof(tdir), "/tmp/ferry-test-tar-XXXXXX");
+	assert_non_null(mkdtemp(tdir));
+	sh("cd %s && mkdir -p src/checkpoint final && echo spec >src/spec.dump && "
+	   "echo pm1 >src/checkpoint/pagemap-1.img && echo pm7 >src/checkpoint/pagemap-7.img && "
+	   "echo shm >src/checkpoint/pagemap-shmem-9.img && "
+	   "head -c 8192 /dev/urandom >src/checkpoint/pages-1.img && "
+	   "echo two >src/checkpoint/pages-2.img && echo core >src/checkpoint/core-1.img && "
+	   "mkdir src/checkpoint/sub && echo x >src/checkpoint/sub/pages-3.img && "
+	   "ln -s ../pre-checkpoint src/checkpoint/parent && "
+	   "tar -C src -cf final/a.tar spec.dump checkpoint", tdir);
+	snprintf(a, sizeof(a), "%s/final/a.tar", tdir);
+	snprintf(d, sizeof(d), "%s/final", tdir);
+	snprintf(log, sizeof(log), "%s/tar.log", tdir);
+	assert_int_equal(ctr_archive_memory(a, d, log, err, sizeof(err)), 0);
+	sh("cd %s/final && export LC_ALL=C && test \"$(ls | tr '\n' ' ')\" = 'a.tar pagemap-1.img pagemap-7.img "
+	   "pagemap-shmem-9.img pages-1.img pages-2.img ' && "
+	   "cmp pages-1.img ../src/checkpoint/pages-1.img && test \"$(cat pagemap-7.img)\" = pm7",
+	   tdir);
+	/* no pagemap in the dump: tar fails, and says so */
+	sh("cd %s && rm -rf final/* src/checkpoint/pagemap-* && "
+	   "tar -C src -cf final/b.tar spec.dump checkpoint", tdir);
+	snprintf(a, sizeof(a), "%s/final/b.tar", tdir);
+	err[0] = 0;
+	assert_int_equal(ctr_archive_memory(a, d, log, err, sizeof(err)), -EIO);
+	assert_non_null(strstr(err, "memory out of the archive"));
+	sh("rm -rf %s", tdir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -298,6 +337,7 @@ int main(void)
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_tar_append),
+		cmocka_unit_test(test_archive_memory),
 		cmocka_unit_test(test_tar_refused),
 	};
 
