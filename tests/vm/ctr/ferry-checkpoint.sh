@@ -18,9 +18,7 @@
 # versions, mig_workload stopped but for 2 s between them: version 2's
 # first round copies under a quarter of the pages version 1's did, and a
 # restores version 2 (memory verifies: the pages it took from version 1
-# and those of the 2 s); then version 2's export (`--export`, Podman's
-# layout, which must stand alone: no parent link) restored by Podman
-# verifies too, before a loses the container.
+# and those of the 2 s), before it loses the container.
 # On b: --keep 2 leaves two complete versions, each of the container
 # (version 2 folded to stand alone once version 1 went, 3 on top of it); the
 # restore is lazy (CRIU reads the version's images from the store, ferry's
@@ -83,7 +81,7 @@ if [ "$FERRY_ROLE" = a ]; then
 	rm -rf /var/tmp/inc
 	kill -STOP "$w"
 	"$FERRY_BIN" ha --container c1 --dir /var/tmp/inc --interval 120 --keep 2 --count 2 \
-		--max-rounds 2 --export /var/tmp/inc-export.tar 2>"$FERRY_OUT/ha-inc.log" &
+		--max-rounds 2 2>"$FERRY_OUT/ha-inc.log" &
 	hp=$!
 	for i in $(seq 900); do
 		grep -q "version 1 of [0-9]* published" "$FERRY_OUT/ha-inc.log" && break
@@ -123,22 +121,6 @@ if [ "$FERRY_ROLE" = a ]; then
 	[ -n "$w" ] && kill -CONT "$w"
 	ctr_workload_goes_on "$S/verify.before"
 	ctr_counting c1 /tmp/count "c1 (the local chain)"
-	# version 2's export (Podman's layout) stands alone: its checkpoint/
-	# holds every page of the chain, version 1's too, and no parent link
-	step "a loses c1 again and restores version 2's export"
-	podman rm -f -t 0 c1 >/dev/null
-	grep -q "version 2 exported to /var/tmp/inc-export.tar" "$FERRY_OUT/ha-inc.log" ||
-		fail "version 2 of the local chain was not exported"
-	tar -tf /var/tmp/inc-export.tar | grep -qx 'checkpoint/parent' &&
-		fail "the export's checkpoint/ has a parent link"
-	rc=0
-	"$FERRY_BIN" restore --import /var/tmp/inc-export.tar 2>"$FERRY_OUT/restore-export.log" || rc=$?
-	cat "$FERRY_OUT/restore-export.log"
-	assert_eq "$rc" 0 "ferry restore --import of version 2's export: exit status"
-	w=$(wpid)
-	[ -n "$w" ] && kill -CONT "$w"
-	ctr_workload_goes_on "$S/verify.before"
-	ctr_counting c1 /tmp/count "c1 (version 2's export)"
 	# host a loses the container (and would be gone)
 	podman rm -f -t 0 c1 >/dev/null
 	barrier a-lost 900
