@@ -128,6 +128,18 @@ if [ "$FERRY_ROLE" = a ]; then
 	exit 0
 fi
 
+# c1_as_before HOW: what must be unchanged in c1 after a restore on b:
+# its ID and name, its memory (page by page) and its counting shell, a
+# file it wrote, and a file it deleted (still gone).
+c1_as_before() {
+	assert_eq "$(podman inspect --format "$fmt" c1)" "$(cat "$S/ident")" "ID and name on b ($1)"
+	ctr_workload_goes_on "$S/verify.before"
+	ctr_counting c1 /tmp/count "c1 ($1)"
+	assert_eq "$(podman exec c1 cat /tmp/mark)" before "a file the container wrote ($1)"
+	! podman exec c1 ls /etc/gone >/dev/null 2>&1 ||
+		fail "a file the container deleted is back ($1)"
+}
+
 rm -rf "$STORE"
 barrier image 600
 step "load"
@@ -158,11 +170,7 @@ case $conf in */ferry-criu-restore.conf) ;; *) fail "annotation org.criu.config 
 [ ! -e "$conf" ] || fail "CRIU's configuration for the restore outlived it: $conf"
 left=$(find "$STORE/c1" -maxdepth 1 -name '.restore-*')
 [ -z "$left" ] || fail "the restore left its work in the store: $left"
-assert_eq "$(podman inspect --format "$fmt" c1)" "$(cat "$S/ident")" "ID and name on b"
-ctr_workload_goes_on "$S/verify.before"
-ctr_counting c1 /tmp/count "c1"
-assert_eq "$(podman exec c1 cat /tmp/mark)" before "a file the container wrote"
-podman exec c1 ls /etc/gone >/dev/null 2>&1 && fail "a file the container deleted is back"
+c1_as_before "the lazy restore"
 
 # Again from a read-only view of the store, where no link can go beside the
 # version: the old way, Podman's restore of the archive on top of a tar of
@@ -184,10 +192,7 @@ r=$(cat "$FERRY_OUT/restore-ro.json")
 assert_eq "$(jq_get "$r" version)" 3 "version restored (the old way)"
 # the direct way would have been lazy (the default); the old way is eager
 assert_eq "$(jq_get "$r" lazy)" False "an eager restore (the old way)"
-assert_eq "$(podman inspect --format "$fmt" c1)" "$(cat "$S/ident")" "ID and name on b (the old way)"
-ctr_workload_goes_on "$S/verify.before"
-ctr_counting c1 /tmp/count "c1 (the old way)"
-assert_eq "$(podman exec c1 cat /tmp/mark)" before "a file the container wrote (the old way)"
+c1_as_before "the old way"
 barrier checked 900
 podman rm -f -t 0 c1 >/dev/null
 kill "$rpid" 2>/dev/null || true
