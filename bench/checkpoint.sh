@@ -20,7 +20,9 @@
 #     then `criu dump --track-mem --leave-running` on top of the pre-dump;
 #     both freezes counted) and by full `criu dump --leave-running`; and the
 #     workload's write rate while `ferry ha` runs against its rate over the
-#     same span without it.
+#     same span without it. Then CRIU's floor: its dump on top of the last
+#     version with the workload stopped (nothing to write), the least any
+#     final dump by CRIU costs this process.
 # Ratios only (times under TCG are noisy). Result: $FERRY_OUT/result.json.
 # FERRY_BENCH_CKPT_MIB (256), FERRY_BENCH_CKPT_PERIODIC_MIB (1024: the guest
 # needs about 3x that in RAM), FERRY_BENCH_CKPT_REPS (3),
@@ -169,7 +171,23 @@ for l in open(sys.argv[1]):
 		prev=$k
 		while [ "$(now_ms)" -lt $((ts + IV * 1000)) ]; do sleep 0.2; done
 	done
-	rm -rf "$D/ci"
+	# CRIU's floor: the same dump on top of the last version, with the
+	# workload stopped so that nothing has changed since. Its frozen time
+	# is what any final dump by CRIU 3.17 costs this process whatever
+	# tracks its writes: the freeze, the parasite, and reading
+	# /proc/PID/pagemap for every page of every mapping (the walk grows
+	# with the mapping, not with what changed).
+	echo "bench: CRIU's floor (dump --track-mem on top of version $prev, nothing changed), 3 times"
+	kill -STOP "$pid"
+	for k in 1 2 3; do
+		mkdir -p "$D/floor/$k"
+		criu dump -t "$pid" -D "$D/floor/$k" --prev-images-dir "../../ci/$prev" --track-mem \
+			--leave-running -v2 -o dump.log ||
+			{ kill -CONT "$pid"; tail -5 "$D/floor/$k/dump.log"; fail "criu dump (floor)"; }
+		echo "criu-floor $k $(frozen_of "$D/floor/$k") $(bytes_of "$D/floor/$k")"
+	done >>"$out/periodic.txt"
+	kill -CONT "$pid"
+	rm -rf "$D/ci" "$D/floor"
 	echo "bench: full criu dump --leave-running, $NV versions every $IV s"
 	for k in $(seq "$NV"); do
 		ts=$(now_ms)
@@ -232,11 +250,22 @@ if p:
         "bytes_ratio_vs_criu_full": round(fb / ub, 3) if ub else None,
         "bytes_ratio_vs_criu_incremental": round(fb / ib, 3) if ib else None,
         "write_rate_ratio": round(tp, 3) if tp else None}
+    fl = [int(x[2]) for x in p if x[0] == "criu-floor"]
+    if fl:
+        lz = statistics.median(fl)
+        r["periodic"].update({
+            "criu_floor_frozen_time_us": lz,
+            "floor_ratio_vs_criu_incremental": round(lz / iz, 3) if iz else None,
+            "frozen_ratio_vs_floor": round(fz / lz, 3) if lz else None})
     print("periodic versions of %d MiB (medians from the 2nd): ferry ha frozen %.2fx CRIU's "
           "incremental (%d vs %d ms), %.2fx a full dump; stored %.3fx a full dump (%.1f vs %.1f "
           "MiB), %.2fx CRIU's incremental; write rate during ferry ha %.2fx without"
           % (pmib, fz / iz, fz // 1000, iz // 1000, fz / uz, fb / ub, fb / 1048576, ub / 1048576,
              fb / ib, tp or 0))
+    if fl:
+        print("CRIU's floor (a dump on top of the last version, nothing changed): %d ms, %.2fx "
+              "CRIU's incremental; ferry ha's frozen time is %.2fx that floor"
+              % (lz // 1000, lz / iz, fz / lz))
 m = [l.split() for l in open(out + "/many.txt") if l.strip()]
 if not m:
     json.dump(r, open(out + "/result.json", "w"), indent=1)
