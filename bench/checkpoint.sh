@@ -19,10 +19,11 @@
 #     incremental method (`criu pre-dump` on top of the version before,
 #     then `criu dump --track-mem --leave-running` on top of the pre-dump;
 #     both freezes counted) and by full `criu dump --leave-running`; and the
-#     workload's write rate while `ferry ha` runs against its rate over the
-#     same span without it. Then CRIU's floor: its dump on top of the last
-#     version with the workload stopped (nothing to write), the least any
-#     final dump by CRIU costs this process.
+#     workload's write rate while `ferry ha` runs (all of it, and from
+#     version 1's publication on) against its rate without it. Then
+#     CRIU's floor: its dump on top of the last version with the workload
+#     stopped (nothing to write), the least any final dump by CRIU costs
+#     this process.
 # Ratios only (times under TCG are noisy). Result: $FERRY_OUT/result.json.
 # FERRY_BENCH_CKPT_MIB (256), FERRY_BENCH_CKPT_PERIODIC_MIB (1024: the guest
 # needs about 3x that in RAM), FERRY_BENCH_CKPT_REPS (3),
@@ -126,10 +127,21 @@ part many && many
 
 # periodic versions
 frozen_of() { crit show "$1/stats-dump" | jq '.entries[0].dump.frozen_time'; }
+# pages_of DIR: the pages CRIU wrote in that dump (or pre-dump): copied frozen
+pages_of() { crit show "$1/stats-dump" | jq '.entries[0].dump.pages_written'; }
 bytes_of() { du -sb --exclude='*.log' "$1" | cut -f1; }
-writes_of() { workload_verify "$1" /tmp/bp.pid.verify | sed -n 's/.*writes=\([0-9]*\).*/\1/p'; }
+# writes_of PID: the workload's write counter (SIGUSR2: no pass over its
+# memory, which a verification would make inside the measured span)
+writes_of() {
+	local k
+	rm -f /tmp/bp.pid.count
+	kill -USR2 "$1"
+	for k in $(seq 400); do [ -s /tmp/bp.pid.count ] && break; sleep 0.025; done
+	[ -s /tmp/bp.pid.count ] || fail "no write count from the workload"
+	cat /tmp/bp.pid.count
+}
 periodic() {
-	local pid k prev ts w0 w1 w2 w3 t0 t1 t2 t3
+	local pid k prev ts w0 w1 w2 w2s w3 t0 t1 t2 t2s t3 hp
 	thp_mode never
 	mkdir -p "$D/p"
 	mount -t tmpfs -o size=90% tmpfs "$D/p"
@@ -143,13 +155,19 @@ periodic() {
 	echo "bench: ferry ha, $NV versions every $IV s"
 	w2=$(writes_of "$pid"); t2=$(now_ms)
 	"$FERRY_BIN" ha "$pid" --dir "$D/ha" --interval "$IV" --count "$NV" --keep "$NV" \
-		--max-downtime 100 --json >"$out/ha.json" 2>"$out/ha.log" ||
-		{ cat "$out/ha.log"; fail "ferry ha failed"; }
+		--max-downtime 100 --json >"$out/ha.json" 2>"$out/ha.log" &
+	hp=$!
+	# the steady state: from version 1's publication (the whole copy done)
+	for k in $(seq 6000); do [ -s "$out/ha.json" ] && break; kill -0 $hp 2>/dev/null || break; sleep 0.1; done
+	w2s=$(writes_of "$pid"); t2s=$(now_ms)
+	wait $hp || { cat "$out/ha.log"; fail "ferry ha failed"; }
 	w3=$(writes_of "$pid"); t3=$(now_ms)
-	echo "rate $(((w1 - w0) * 1000 / (t1 - t0))) $(((w3 - w2) * 1000 / (t3 - t2)))" >"$out/periodic.txt"
+	echo "rate $(((w1 - w0) * 1000 / (t1 - t0))) $(((w3 - w2) * 1000 / (t3 - t2)))" \
+		"$(((w3 - w2s) * 1000 / (t3 - t2s)))" >"$out/periodic.txt"
 	python3 -c 'import json,sys
 for l in open(sys.argv[1]):
-    j = json.loads(l); print("ferry", j["version"], j["final"]["frozen_time"], j["bytes"])' \
+    j = json.loads(l)
+    print("ferry", j["version"], j["final"]["frozen_time"], j["bytes"], j["final"]["pages_written"])' \
 		"$out/ha.json" >>"$out/periodic.txt"
 	rm -rf "$D/ha"
 	echo "bench: CRIU incremental (pre-dump + dump --track-mem), $NV versions every $IV s"
@@ -162,11 +180,12 @@ for l in open(sys.argv[1]):
 				--track-mem -v2 -o pre.log || { tail -5 "$D/ci/$k/pre/pre.log"; fail "criu pre-dump"; }
 			criu dump -t "$pid" -D "$D/ci/$k" --prev-images-dir pre --track-mem --leave-running \
 				-v2 -o dump.log || { tail -5 "$D/ci/$k/dump.log"; fail "criu dump (incremental)"; }
-			echo "criu-inc $k $(($(frozen_of "$D/ci/$k/pre") + $(frozen_of "$D/ci/$k"))) $(bytes_of "$D/ci/$k")"
+			echo "criu-inc $k $(($(frozen_of "$D/ci/$k/pre") + $(frozen_of "$D/ci/$k"))) $(bytes_of "$D/ci/$k")" \
+				"$(($(pages_of "$D/ci/$k/pre") + $(pages_of "$D/ci/$k")))"
 		else
 			criu dump -t "$pid" -D "$D/ci/$k" --track-mem --leave-running -v2 -o dump.log ||
 				{ tail -5 "$D/ci/$k/dump.log"; fail "criu dump (first)"; }
-			echo "criu-inc $k $(frozen_of "$D/ci/$k") $(bytes_of "$D/ci/$k")"
+			echo "criu-inc $k $(frozen_of "$D/ci/$k") $(bytes_of "$D/ci/$k") $(pages_of "$D/ci/$k")"
 		fi >>"$out/periodic.txt"
 		prev=$k
 		while [ "$(now_ms)" -lt $((ts + IV * 1000)) ]; do sleep 0.2; done
@@ -177,14 +196,19 @@ for l in open(sys.argv[1]):
 	# tracks its writes: the freeze, the parasite, and reading
 	# /proc/PID/pagemap for every page of every mapping (the walk grows
 	# with the mapping, not with what changed).
-	echo "bench: CRIU's floor (dump --track-mem on top of version $prev, nothing changed), 3 times"
+	# (Dump 0 takes what the workload wrote until it stopped, and is not
+	# counted; 1-3 then find nothing changed.)
+	echo "bench: CRIU's floor (dump --track-mem on top of the one before, nothing changed), 3 times"
 	kill -STOP "$pid"
-	for k in 1 2 3; do
+	prev=../ci/$prev
+	for k in 0 1 2 3; do
 		mkdir -p "$D/floor/$k"
-		criu dump -t "$pid" -D "$D/floor/$k" --prev-images-dir "../../ci/$prev" --track-mem \
+		criu dump -t "$pid" -D "$D/floor/$k" --prev-images-dir "../$prev" --track-mem \
 			--leave-running -v2 -o dump.log ||
 			{ kill -CONT "$pid"; tail -5 "$D/floor/$k/dump.log"; fail "criu dump (floor)"; }
-		echo "criu-floor $k $(frozen_of "$D/floor/$k") $(bytes_of "$D/floor/$k")"
+		[ $k = 0 ] ||
+			echo "criu-floor $k $(frozen_of "$D/floor/$k") $(bytes_of "$D/floor/$k") $(pages_of "$D/floor/$k")"
+		prev=$k
 	done >>"$out/periodic.txt"
 	kill -CONT "$pid"
 	rm -rf "$D/ci" "$D/floor"
@@ -194,7 +218,7 @@ for l in open(sys.argv[1]):
 		mkdir -p "$D/cf"
 		criu dump -t "$pid" -D "$D/cf" --leave-running -v2 -o dump.log ||
 			{ tail -5 "$D/cf/dump.log"; fail "criu dump (full)"; }
-		echo "criu-full $k $(frozen_of "$D/cf") $(bytes_of "$D/cf")" >>"$out/periodic.txt"
+		echo "criu-full $k $(frozen_of "$D/cf") $(bytes_of "$D/cf") $(pages_of "$D/cf")" >>"$out/periodic.txt"
 		rm -rf "$D/cf"
 		while [ "$(now_ms)" -lt $((ts + IV * 1000)) ]; do sleep 0.2; done
 	done
@@ -240,6 +264,7 @@ if p:
     iz, ib = per("criu-inc", 2), per("criu-inc", 3)
     uz, ub = per("criu-full", 2), per("criu-full", 3)
     tp = int(rate[2]) / int(rate[1]) if int(rate[1]) else None
+    ts = int(rate[3]) / int(rate[1]) if len(rate) > 3 and int(rate[1]) else None
     r["periodic"] = {
         "mib": pmib, "versions": sum(1 for x in p if x[0] == "ferry"),
         "ferry_frozen_time_us": fz, "ferry_bytes": fb,
@@ -249,7 +274,13 @@ if p:
         "frozen_ratio_vs_criu_full": round(fz / uz, 3) if uz else None,
         "bytes_ratio_vs_criu_full": round(fb / ub, 3) if ub else None,
         "bytes_ratio_vs_criu_incremental": round(fb / ib, 3) if ib else None,
-        "write_rate_ratio": round(tp, 3) if tp else None}
+        "write_rate_ratio": round(tp, 3) if tp else None,
+        "write_rate_ratio_from_version_2": round(ts, 3) if ts else None}
+    # pages copied while frozen (each version's final dump; CRIU's
+    # incremental method: its pre-dump and its dump)
+    if all(len(x) > 4 for x in p if x[0] in ("ferry", "criu-inc")):
+        r["periodic"]["ferry_frozen_pages"] = per("ferry", 4)
+        r["periodic"]["criu_incremental_frozen_pages"] = per("criu-inc", 4)
     fl = [int(x[2]) for x in p if x[0] == "criu-floor"]
     if fl:
         lz = statistics.median(fl)
@@ -262,6 +293,12 @@ if p:
           "MiB), %.2fx CRIU's incremental; write rate during ferry ha %.2fx without"
           % (pmib, fz / iz, fz // 1000, iz // 1000, fz / uz, fb / ub, fb / 1048576, ub / 1048576,
              fb / ib, tp or 0))
+    if "ferry_frozen_pages" in r["periodic"]:
+        print("pages copied while frozen, per version: ferry ha %d, CRIU's incremental %d "
+              "(its pre-dump and its dump)" % (r["periodic"]["ferry_frozen_pages"],
+                                              r["periodic"]["criu_incremental_frozen_pages"]))
+    if ts:
+        print("write rate from version 2 on (version 1's whole copy done): %.2fx without" % ts)
     if fl:
         print("CRIU's floor (a dump on top of the last version, nothing changed): %d ms, %.2fx "
               "CRIU's incremental; ferry ha's frozen time is %.2fx that floor"
