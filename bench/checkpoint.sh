@@ -205,7 +205,7 @@ for l in open(sys.argv[1]):
 		mkdir -p "$D/floor/$k"
 		criu dump -t "$pid" -D "$D/floor/$k" --prev-images-dir "../$prev" --track-mem \
 			--leave-running -v2 -o dump.log ||
-			{ kill -CONT "$pid"; tail -5 "$D/floor/$k/dump.log"; fail "criu dump (floor)"; }
+			{ kill -CONT "$pid"; tail -5 "$D/floor/$k/dump.log" >&2; fail "criu dump (floor)"; }
 		[ $k = 0 ] ||
 			echo "criu-floor $k $(frozen_of "$D/floor/$k") $(bytes_of "$D/floor/$k") $(pages_of "$D/floor/$k")"
 		prev=$k
