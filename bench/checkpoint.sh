@@ -126,9 +126,26 @@ cat "$out/many.txt"
 part many && many
 
 # periodic versions
-frozen_of() { crit show "$1/stats-dump" | jq '.entries[0].dump.frozen_time'; }
-# pages_of DIR: the pages CRIU wrote in that dump (or pre-dump): copied frozen
-pages_of() { crit show "$1/stats-dump" | jq '.entries[0].dump.pages_written'; }
+# stats_of DIR...: "FROZEN_US PAGES" of CRIU's dumps (or pre-dumps) in the
+# DIRs, summed: the time frozen and the pages written (copied frozen), one
+# crit run per DIR
+stats_of() {
+	local d f=0 p=0 a b
+	for d in "$@"; do
+		read -r a b <<<"$(crit show "$d/stats-dump" |
+			jq -r '.entries[0].dump | "\(.frozen_time) \(.pages_written)"')"
+		f=$((f + a)) p=$((p + b))
+	done
+	echo "$f $p"
+}
+# row KIND K DIR...: a line of periodic.txt (KIND K FROZEN_US BYTES PAGES)
+# for CRIU's dump in the first DIR, counting the frozen time and pages of
+# all of them
+row() {
+	local st
+	st=$(stats_of "${@:3}")
+	echo "$1 $2 ${st% *} $(bytes_of "$3") ${st#* }"
+}
 bytes_of() { du -sb --exclude='*.log' "$1" | cut -f1; }
 # writes_of PID: the workload's write counter (SIGUSR2: no pass over its
 # memory, which a verification would make inside the measured span)
@@ -180,12 +197,11 @@ for l in open(sys.argv[1]):
 				--track-mem -v2 -o pre.log || { tail -5 "$D/ci/$k/pre/pre.log"; fail "criu pre-dump"; }
 			criu dump -t "$pid" -D "$D/ci/$k" --prev-images-dir pre --track-mem --leave-running \
 				-v2 -o dump.log || { tail -5 "$D/ci/$k/dump.log"; fail "criu dump (incremental)"; }
-			echo "criu-inc $k $(($(frozen_of "$D/ci/$k/pre") + $(frozen_of "$D/ci/$k"))) $(bytes_of "$D/ci/$k")" \
-				"$(($(pages_of "$D/ci/$k/pre") + $(pages_of "$D/ci/$k")))"
+			row criu-inc "$k" "$D/ci/$k" "$D/ci/$k/pre"
 		else
 			criu dump -t "$pid" -D "$D/ci/$k" --track-mem --leave-running -v2 -o dump.log ||
 				{ tail -5 "$D/ci/$k/dump.log"; fail "criu dump (first)"; }
-			echo "criu-inc $k $(frozen_of "$D/ci/$k") $(bytes_of "$D/ci/$k") $(pages_of "$D/ci/$k")"
+			row criu-inc "$k" "$D/ci/$k"
 		fi >>"$out/periodic.txt"
 		prev=$k
 		while [ "$(now_ms)" -lt $((ts + IV * 1000)) ]; do sleep 0.2; done
@@ -206,8 +222,7 @@ for l in open(sys.argv[1]):
 		criu dump -t "$pid" -D "$D/floor/$k" --prev-images-dir "../$prev" --track-mem \
 			--leave-running -v2 -o dump.log ||
 			{ kill -CONT "$pid"; tail -5 "$D/floor/$k/dump.log" >&2; fail "criu dump (floor)"; }
-		[ $k = 0 ] ||
-			echo "criu-floor $k $(frozen_of "$D/floor/$k") $(bytes_of "$D/floor/$k") $(pages_of "$D/floor/$k")"
+		[ $k = 0 ] || row criu-floor "$k" "$D/floor/$k"
 		prev=$k
 	done >>"$out/periodic.txt"
 	kill -CONT "$pid"
@@ -218,7 +233,7 @@ for l in open(sys.argv[1]):
 		mkdir -p "$D/cf"
 		criu dump -t "$pid" -D "$D/cf" --leave-running -v2 -o dump.log ||
 			{ tail -5 "$D/cf/dump.log"; fail "criu dump (full)"; }
-		echo "criu-full $k $(frozen_of "$D/cf") $(bytes_of "$D/cf") $(pages_of "$D/cf")" >>"$out/periodic.txt"
+		row criu-full "$k" "$D/cf" >>"$out/periodic.txt"
 		rm -rf "$D/cf"
 		while [ "$(now_ms)" -lt $((ts + IV * 1000)) ]; do sleep 0.2; done
 	done
