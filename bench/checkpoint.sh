@@ -31,6 +31,7 @@
 # FERRY_BENCH_CKPT_PARTS ("single many periodic") narrow it.
 set -euo pipefail
 . "$FERRY_SRC/tests/vm/lib/assert.sh"
+. "$FERRY_SRC/bench/lib.inc"
 MIB=${FERRY_BENCH_CKPT_MIB:-256}
 REPS=${FERRY_BENCH_CKPT_REPS:-3}
 PMIB=${FERRY_BENCH_CKPT_PERIODIC_MIB:-1024}
@@ -41,7 +42,6 @@ part() { [[ "$PARTS" == *" $1 "* ]]; }
 W=$FERRY_PROGS/mig_workload
 D=/var/tmp/bench-ckpt
 out=${FERRY_OUT:-/tmp}
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 thp_mode() { echo "$1" >/sys/kernel/mm/transparent_hugepage/enabled; }
 
 start_workload() {	# MIB HOT_PAGES FLAGS PIDFILE -> pid
@@ -147,16 +147,6 @@ row() {
 	echo "$1 $2 ${st% *} $(bytes_of "$3") ${st#* }"
 }
 bytes_of() { du -sb --exclude='*.log' "$1" | cut -f1; }
-# writes_of PID: the workload's write counter (SIGUSR2: no pass over its
-# memory, which a verification would make inside the measured span)
-writes_of() {
-	local k
-	rm -f /tmp/bp.pid.count
-	kill -USR2 "$1"
-	for k in $(seq 400); do [ -s /tmp/bp.pid.count ] && break; sleep 0.025; done
-	[ -s /tmp/bp.pid.count ] || fail "no write count from the workload"
-	cat /tmp/bp.pid.count
-}
 periodic() {
 	local pid k prev ts w0 w1 w2 w2s w3 t0 t1 t2 t2s t3 hp
 	thp_mode never
@@ -166,19 +156,19 @@ periodic() {
 	pid=$(start_workload "$PMIB" 4096 "" /tmp/bp.pid)
 	sleep 3
 	echo "bench: the workload's write rate over $((NV * IV)) s without checkpoints"
-	w0=$(writes_of "$pid"); t0=$(now_ms)
+	w0=$(workload_writes /tmp/bp.pid); t0=$(now_ms)
 	sleep $((NV * IV))
-	w1=$(writes_of "$pid"); t1=$(now_ms)
+	w1=$(workload_writes /tmp/bp.pid); t1=$(now_ms)
 	echo "bench: ferry ha, $NV versions every $IV s"
-	w2=$(writes_of "$pid"); t2=$(now_ms)
+	w2=$(workload_writes /tmp/bp.pid); t2=$(now_ms)
 	"$FERRY_BIN" ha "$pid" --dir "$D/ha" --interval "$IV" --count "$NV" --keep "$NV" \
 		--max-downtime 100 --json >"$out/ha.json" 2>"$out/ha.log" &
 	hp=$!
 	# the steady state: from version 1's publication (the whole copy done)
 	for k in $(seq 6000); do [ -s "$out/ha.json" ] && break; kill -0 $hp 2>/dev/null || break; sleep 0.1; done
-	w2s=$(writes_of "$pid"); t2s=$(now_ms)
+	w2s=$(workload_writes /tmp/bp.pid); t2s=$(now_ms)
 	wait $hp || { cat "$out/ha.log"; fail "ferry ha failed"; }
-	w3=$(writes_of "$pid"); t3=$(now_ms)
+	w3=$(workload_writes /tmp/bp.pid); t3=$(now_ms)
 	echo "rate $(((w1 - w0) * 1000 / (t1 - t0))) $(((w3 - w2) * 1000 / (t3 - t2)))" \
 		"$(((w3 - w2s) * 1000 / (t3 - t2s)))" >"$out/periodic.txt"
 	python3 -c 'import json,sys

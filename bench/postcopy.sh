@@ -124,10 +124,8 @@ start_workload() {	# HOT -> PID; its throughput on a sampled for 2 s
 	for i in $(seq 1200); do [ -s /tmp/w.pid ] && break; sleep 0.1; done
 	cat /tmp/w.pid >"$FERRY_SHARED/pid"
 	sleep 3
-	count() { rm -f /tmp/w.pid.count; kill -USR2 "$(cat /tmp/w.pid)"
-		  for k in $(seq 200); do [ -s /tmp/w.pid.count ] && break; sleep 0.025; done
-		  cat /tmp/w.pid.count; }
-	t0=$(now_ms); w0=$(count); sleep 2; t1=$(now_ms); w1=$(count)
+	t0=$(now_ms); w0=$(workload_writes /tmp/w.pid); sleep 2
+	t1=$(now_ms); w1=$(workload_writes /tmp/w.pid)
 	echo "$(( (w1 - w0) * 1000 / (t1 - t0) ))" >/tmp/rate-before
 	cat /tmp/w.pid
 }
