@@ -19,8 +19,9 @@
 # and holds the address) and no lock table is left on either; the service
 # and the clients keep every connection, with no mismatching byte and no
 # reset (the applications' counts, RST packets, TcpEstabResets), and every
-# connection moves data again. At the end the streams are byte-exact both
-# ways.
+# connection moves data again both ways: bytes received after the migration
+# ended (soak_mark), at the service's end and at the client's. At the end
+# the streams are byte-exact both ways.
 #
 # With soak_rollback=1 (rollback.sh) every migration is tried first against
 # a receiver whose restore fails, and must roll back (see rollback.sh).
@@ -77,6 +78,7 @@ soak_rollback_once() {
 		2>"$FERRY_OUT/migrate-fail.log" || rc=$?
 	soak_step "$1: ferry migrate (rollback) exited $rc"
 	[ $rc = 1 ] || { cat "$FERRY_OUT/migrate-fail.log"; soak_fail "rollback $1: ferry migrate exited $rc, not 1"; }
+	soak_mark srv
 	grep -q "runs here again" "$FERRY_OUT/migrate-fail.log" ||
 		{ cat "$FERRY_OUT/migrate-fail.log"; soak_fail "rollback $1: the service was not resumed"; }
 	ip -4 addr show | grep -q "inet $VIP/" || soak_fail "rollback $1: $VIP not back on $FERRY_ROLE"
@@ -108,6 +110,9 @@ for ((i = 1; i <= migs; i++)); do
 			rx_reap "$RXF_PID" 1 receive-fail.log "rollback $i: the failing receiver"
 			RXF_PID=
 		fi
+		# the baselines: what moves from now on moved after the migration
+		soak_mark srv
+		[ "$FERRY_ROLE" = b ] && soak_mark cli
 		# On b, the clients' check runs beside the service's: both wait
 		# for TCP's retransmissions after the freeze, so one after the
 		# other they took twice as long (12 s + 12 s alone on a machine).
@@ -159,6 +164,7 @@ for ((i = 1; i <= migs; i++)); do
 		echo "$rc $secs $down" >"$FERRY_SHARED/mig.$i"
 		soak_step "$i: ferry migrate exited $rc"
 		[ $rc = 0 ] || { cat "$FERRY_OUT/migrate.log"; soak_fail "migration $i: ferry migrate exited $rc"; }
+		[ "$FERRY_ROLE" = b ] && soak_mark cli	# the service runs on a now
 		for ((j = 0; j < 100; j++)); do kill -0 "$SP" 2>/dev/null || break; sleep 0.1; done
 		kill -0 "$SP" 2>/dev/null && soak_fail "migration $i: the service still runs on $src"
 		ip -4 addr show | grep -q "inet $VIP/" && soak_fail "migration $i: $VIP still on $src"
