@@ -22,6 +22,7 @@
 # (up to 60 s: 1000 clients' status, on a TCG guest beside 8 others, took
 # longer than 10 s)
 status() {
+	local i	# its callers loop over i too
 	rm -f "$2"; kill -USR1 "$1"
 	for i in $(seq 600); do [ -s "$2" ] && break; sleep 0.1; done
 	[ -s "$2" ] || fail "no status from $1"
@@ -75,12 +76,12 @@ stream_server_start() {
 	setsid "$S" server "$1" "$2" "$N" /tmp/srv.st /tmp/srv.pid </dev/null >/dev/null 2>&1 &
 	wait_port "$2"
 	barrier listening
+	local i v
 	for i in $(seq 300); do [ -s /tmp/srv.pid ] && break; sleep 0.1; done
 	[ -s /tmp/srv.pid ] || fail "the server did not get its $N connections"
 	SP=$(cat /tmp/srv.pid)
 	cp /tmp/srv.pid "$FERRY_SHARED/srv.pid"
 	barrier clients-up
-	local v
 	v=$(status "$SP" /tmp/srv.st); echo "server before: $v"; check_ok "$v" "server before"
 	cp /tmp/srv.st /tmp/srv.0
 }
@@ -88,10 +89,10 @@ stream_server_start() {
 stream_clients_start() {
 	setsid ip netns exec cli "$S" client "$1" "$2" "$N" /tmp/cli.st </dev/null \
 		>/dev/null 2>"$FERRY_OUT/client.err" &
+	local i s
 	for i in $(seq 100); do CP=$(pgrep -f "tcp_stream client $1" || true); [ -n "$CP" ] && break; sleep 0.1; done
 	[ -n "$CP" ] || fail "client did not start"
 	sleep 3
-	local s
 	s=$(status "$CP" /tmp/cli.st); echo "clients before: $s"; check_ok "$s" "clients before"
 	cp /tmp/cli.st /tmp/cli.0
 }
