@@ -110,6 +110,7 @@ for ((i = 1; i <= migs; i++)); do
 			rx_reap "$RXF_PID" 1 receive-fail.log "rollback $i: the failing receiver"
 			RXF_PID=
 		fi
+		kill -0 "$SP" 2>/dev/null || soak_fail "migration $i: the service ($SP) does not run on $dst"
 		# the baselines: what moves from now on moved after the migration
 		soak_mark srv
 		[ "$FERRY_ROLE" = b ] && soak_mark cli
@@ -120,7 +121,6 @@ for ((i = 1; i <= migs; i++)); do
 			soak_clients_progress "after migration $i" &
 			CPC=$!
 		fi
-		kill -0 "$SP" 2>/dev/null || soak_fail "migration $i: the service ($SP) does not run on $dst"
 		ip -4 addr show | grep -q "inet $VIP/" || soak_fail "migration $i: $VIP is not on $dst"
 		nft list tables | grep -q ferry_move_ && soak_fail "migration $i: $dst kept its lock table"
 		soak_check_server "after migration $i"
