@@ -113,11 +113,11 @@ for ((i = 1; i <= migs; i++)); do
 		kill -0 "$SP" 2>/dev/null || soak_fail "migration $i: the service ($SP) does not run on $dst"
 		# the baselines: what moves from now on moved after the migration
 		soak_mark srv
-		[ "$FERRY_ROLE" = b ] && soak_mark cli
 		# On b, the clients' check runs beside the service's: both wait
 		# for TCP's retransmissions after the freeze, so one after the
 		# other they took twice as long (12 s + 12 s alone on a machine).
 		if [ "$FERRY_ROLE" = b ]; then
+			soak_mark cli
 			soak_clients_progress "after migration $i" &
 			CPC=$!
 		fi
@@ -164,7 +164,15 @@ for ((i = 1; i <= migs; i++)); do
 		echo "$rc $secs $down" >"$FERRY_SHARED/mig.$i"
 		soak_step "$i: ferry migrate exited $rc"
 		[ $rc = 0 ] || { cat "$FERRY_OUT/migrate.log"; soak_fail "migration $i: ferry migrate exited $rc"; }
-		[ "$FERRY_ROLE" = b ] && soak_mark cli	# the service runs on a now
+		if [ "$FERRY_ROLE" = b ]; then
+			# b gave the service to a: its check of the clients starts
+			# now, beside a's check of the service and b's own start of
+			# the next receiver, with the time a's check and the
+			# clients' had one after the other (40 s each)
+			soak_mark cli
+			soak_clients_progress "after migration $i" 80 &
+			CPC=$!
+		fi
 		for ((j = 0; j < 100; j++)); do kill -0 "$SP" 2>/dev/null || break; sleep 0.1; done
 		kill -0 "$SP" 2>/dev/null && soak_fail "migration $i: the service still runs on $src"
 		ip -4 addr show | grep -q "inet $VIP/" && soak_fail "migration $i: $VIP still on $src"
@@ -173,16 +181,9 @@ for ((i = 1; i <= migs; i++)); do
 		[ "$i" -lt "$migs" ] && rx_start $((i + 1))
 	fi
 	if [ "$FERRY_ROLE" = b ]; then
-		if [ -n "$CPC" ]; then	# b took the service: its check of the clients ran beside
-			wait "$CPC" || soak_fail "after migration $i: the clients' check failed (above)"
-			CPC=
-		else
-			# b gave the service to a: its check of the clients starts
-			# as soon as the migration ended, beside a's check of the
-			# service, with the time a's check and the clients' had
-			# one after the other (40 s each)
-			soak_clients_progress "after migration $i" 80
-		fi
+		# b's check of the clients, started when the migration ended
+		wait "$CPC" || soak_fail "after migration $i: the clients' check failed (above)"
+		CPC=
 		touch "$FERRY_SHARED/cli.$i"
 		soak_step "$i: every connection moves data again"
 	else
