@@ -8,10 +8,11 @@
  *  - huge PMD: pmd_soft_dirty(); PMD migration entry: pmd_swp_soft_dirty();
  *  - a VMA with VM_SOFTDIRTY: every page of it, present or not.
  * Except where soft-dirty cannot track writes at all: hugetlb and VM_PFNMAP
- * VMAs. pagemap only shows VM_SOFTDIRTY for them, and once clear_refs has
- * cleared that flag their writes are never reported again; so they are
- * reported whole, on every scan, with FERRY_EXTENT_F_UNTRACKED, and never
- * re-armed. A pre-copy copies them in its final, frozen step.
+ * VMAs, and 1 GiB leaf mappings (device DAX). pagemap only shows
+ * VM_SOFTDIRTY for them, and once clear_refs has cleared that flag their
+ * writes are never reported again; so they are reported whole, on every
+ * scan, with FERRY_EXTENT_F_UNTRACKED, and never re-armed. A pre-copy
+ * copies them in its final, frozen step.
  *
  * CLEAR re-arms exactly what it reports, the way clear_refs "4" does
  * (clear_soft_dirty() / clear_soft_dirty_pmd()): under the page-table lock
@@ -25,7 +26,15 @@
  * over before any message reporting those pages can reach user space: a
  * write through a stale TLB entry happens before the caller learns that
  * the page is dirty, so the caller's copy of the page, made after, sees it.
- * Swap entries are never in a TLB: re-arming only those needs no flush.
+ * Re-armed swap entries need the flush too: reclaim may defer its own
+ * flush (batched unmap), so a CPU can still write through a stale TLB
+ * entry of a page whose PTE is already a swap entry.
+ *
+ * Not re-armed, and so reported again by the next scan: a writable
+ * migration entry (and a device entry). Migration restores it writable,
+ * and dirty (so soft-dirty) only if it was dirty: with its soft-dirty bit
+ * cleared, a clean one would come back writable without soft-dirty, and
+ * its next writes would not fault. (clear_refs re-arms those too.)
  *
  * Secondary TLBs (KVM, IOMMU SVA, RDMA ODP) are told about page-table
  * changes through MMU notifiers, which a module cannot call (the range
@@ -84,7 +93,7 @@ struct ferry_walk {
 	bool vma_sd;		/* VM_SOFTDIRTY: every page is dirty */
 	bool clear;		/* re-arm what we report in this VMA */
 	bool pin_check;		/* COW mapping in an mm that pinned pages */
-	bool flush;		/* a present entry was re-armed: flush TLBs */
+	bool flush;		/* an entry was re-armed: flush TLBs */
 	unsigned int tables;	/* page tables visited, for yielding */
 };
 
@@ -140,6 +149,20 @@ static int ferry_range(struct ferry_walk *w, unsigned long addr,
 	return 0;
 }
 
+/*
+ * A range soft-dirty cannot track (hugetlb, VM_PFNMAP, 1 GiB leaves):
+ * reported whole, every time, never re-armed. pagemap shows only
+ * VM_SOFTDIRTY for such pages, which clear_refs clears.
+ */
+static int ferry_untracked(struct ferry_walk *w, unsigned long addr, unsigned long end)
+{
+	if (!ferry_emit(w->st, addr, (end - addr) >> PAGE_SHIFT,
+			w->base | FERRY_EXTENT_F_UNTRACKED))
+		return FERRY_WALK_FULL;
+	ferry_advance(w->st, end);
+	return 0;
+}
+
 static bool ferry_page_pinned(struct page *page)
 {
 	return folio_maybe_dma_pinned(page_folio(page));
@@ -160,6 +183,17 @@ static bool ferry_pte_pinned(struct ferry_walk *w, pte_t pte)
 	if (pte_special(pte))
 		return false;
 	return ferry_page_pinned(pte_page(pte));
+}
+
+/*
+ * May this non-present entry's soft-dirty bit be cleared? Not for a
+ * writable migration entry or a device entry (see the top of this file).
+ */
+static bool ferry_swp_rearmable(swp_entry_t e)
+{
+	if (!non_swap_entry(e))
+		return true;
+	return is_migration_entry(e) && !is_writable_migration_entry(e);
 }
 
 static inline bool ferry_pmd_is_huge(pmd_t pmd)
@@ -196,6 +230,8 @@ static int ferry_walk_huge(struct ferry_walk *w, pmd_t *pmdp,
 	/* The soft-dirty bit covers the whole 2 MiB: clear it only when the
 	 * whole of it is being reported. */
 	doclear = w->clear && sd && addr == haddr && end == haddr + PMD_SIZE;
+	if (doclear && swap && !ferry_swp_rearmable(pmd_to_swp_entry(pmd)))
+		doclear = false;
 	if (doclear && !swap && w->pin_check && !pmd_devmap(pmd) &&
 	    ferry_page_pinned(pmd_page(pmd)))
 		doclear = false;
@@ -224,6 +260,7 @@ static int ferry_walk_huge(struct ferry_walk *w, pmd_t *pmdp,
 			w->flush = true;
 		} else {
 			set_pmd_at(w->mm, haddr, pmdp, pmd_swp_clear_soft_dirty(pmd));
+			w->flush = true;
 		}
 	}
 	spin_unlock(ptl);
@@ -231,12 +268,18 @@ static int ferry_walk_huge(struct ferry_walk *w, pmd_t *pmdp,
 	return 0;
 }
 
-/* Worth a look under the lock: soft-dirty, present or swapped. */
-static __always_inline bool ferry_pte_maybe_dirty(pte_t pte)
+/*
+ * Worth a look under the lock: ferry_chunk_maybe() for one entry. Present
+ * and soft-dirty, or not plainly present, none entries included: reclaim,
+ * migration and KSM replace an entry in two steps under its lock (cleared,
+ * then the swap, migration or new entry written), and a read without the
+ * lock between the two sees none where a soft-dirty page is.
+ */
+static __always_inline bool ferry_pte_maybe(pte_t pte)
 {
-	if (likely(pte_present(pte)))
-		return pte_soft_dirty(pte);
-	return !pte_none(pte) && pte_swp_soft_dirty(pte);
+	pteval_t v = pte_val(pte);
+
+	return (v & _PAGE_SOFT_DIRTY) || !(v & _PAGE_PRESENT);
 }
 
 #define FERRY_CHUNK	16
@@ -292,7 +335,7 @@ unsigned int ferry_first_maybe(const pte_t *ptep, unsigned int i, unsigned int n
 		if (ferry_chunk_maybe(ptep + i))
 			return i;
 	for (; i < n; i++)
-		if (ferry_pte_maybe_dirty(ptep_get((pte_t *)ptep + i)))
+		if (ferry_pte_maybe(ptep_get((pte_t *)ptep + i)))
 			return i;
 	return n;
 }
@@ -384,7 +427,8 @@ static int ferry_walk_pte(struct ferry_walk *w, pmd_t *pmdp, pmd_t pmdval,
 		}
 		if (!sd && !w->vma_sd)
 			continue;
-		doclear = w->clear && sd && !(present && ferry_pte_pinned(w, pte));
+		doclear = w->clear && sd &&
+			  (present ? !ferry_pte_pinned(w, pte) : ferry_swp_rearmable(pte_to_swp_entry(pte)));
 		if (doclear)
 			flags |= FERRY_EXTENT_F_CLEARED;
 		if (!ferry_emit(st, a, 1, flags)) {
@@ -403,6 +447,7 @@ static int ferry_walk_pte(struct ferry_walk *w, pmd_t *pmdp, pmd_t pmdval,
 			w->flush = true;
 		} else {
 			set_pte_at(w->mm, a, ptep + i, pte_swp_clear_soft_dirty(pte));
+			w->flush = true;
 		}
 	}
 	spin_unlock(ptl);
@@ -465,8 +510,8 @@ static int ferry_walk_pud(struct ferry_walk *w, p4d_t *p4dp,
 		if (pud_none(pud))
 			ret = ferry_range(w, addr, next, FERRY_EXTENT_F_NOT_PRESENT);
 		else if (ferry_pud_leaf(pud) || pud_bad(pud))
-			/* 1 GiB DAX mappings: only VM_SOFTDIRTY is known. */
-			ret = ferry_range(w, addr, next, 0);
+			/* 1 GiB DAX mappings: soft-dirty does not track them */
+			ret = ferry_untracked(w, addr, next);
 		else
 			ret = ferry_walk_pmd(w, pudp, addr, next);
 		if (ret)
@@ -516,13 +561,8 @@ static int ferry_walk_vma(struct ferry_walk *w, struct vm_area_struct *vma,
 		  (w->vma_sd ? FERRY_EXTENT_F_VMA_SOFTDIRTY : 0);
 
 	/* Soft-dirty does not track these: the whole range, every time. */
-	if (is_vm_hugetlb_page(vma) || (vma->vm_flags & VM_PFNMAP)) {
-		if (!ferry_emit(st, addr, (end - addr) >> PAGE_SHIFT,
-				w->base | FERRY_EXTENT_F_UNTRACKED))
-			return FERRY_WALK_FULL;
-		ferry_advance(st, end);
-		return 0;
-	}
+	if (is_vm_hugetlb_page(vma) || (vma->vm_flags & VM_PFNMAP))
+		return ferry_untracked(w, addr, end);
 
 	/* Clearing page bits under VM_SOFTDIRTY changes nothing visible: the
 	 * VMA flag keeps every page dirty until clear_refs, which clears the
