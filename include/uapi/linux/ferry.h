@@ -65,8 +65,11 @@ enum ferry_info_attr {
  * when its PTE/PMD (or swap entry) is soft-dirty, or when its VMA has
  * VM_SOFTDIRTY set (then every page of the VMA, present or not, is dirty
  * and extents carry FERRY_EXTENT_F_VMA_SOFTDIRTY). Memory soft-dirty does
- * not track (hugetlb, VM_PFNMAP) is reported whole on every scan with
- * FERRY_EXTENT_F_UNTRACKED. CLEAR fails with EOPNOTSUPP (and an extack
+ * not track (hugetlb, VM_PFNMAP, 1 GiB leaf mappings) is reported whole on
+ * every scan with FERRY_EXTENT_F_UNTRACKED. CLEAR leaves a few reported
+ * pages soft-dirty, so that the next scan reports them again (extents
+ * without FERRY_EXTENT_F_CLEARED): pages that may be pinned for DMA in COW
+ * mappings, writable migration entries and device entries. CLEAR fails with EOPNOTSUPP (and an extack
  * reason) on a process whose mm has MMU notifiers (KVM, IOMMU SVA, RDMA
  * ODP): their secondary TLBs would keep writing without setting soft-dirty.
  */
@@ -114,9 +117,10 @@ enum ferry_extent_flag {
 	FERRY_EXTENT_F_NOT_PRESENT	= 1U << 5, /* no page: VM_SOFTDIRTY hole */
 	FERRY_EXTENT_F_VMA_SOFTDIRTY	= 1U << 6, /* dirty by VMA flag */
 	FERRY_EXTENT_F_CLEARED		= 1U << 7, /* re-armed by this scan */
-	/* Soft-dirty cannot track writes here (hugetlb, VM_PFNMAP): the
-	 * range is reported whole on every scan and never re-armed; its
-	 * contents must be copied while the process is stopped. */
+	/* Soft-dirty cannot track writes here (hugetlb, VM_PFNMAP, 1 GiB
+	 * leaves): the range is reported whole on every scan and never
+	 * re-armed; its contents must be copied while the process is
+	 * stopped. */
 	FERRY_EXTENT_F_UNTRACKED	= 1U << 8,
 };
 
