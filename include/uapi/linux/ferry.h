@@ -69,9 +69,10 @@ enum ferry_info_attr {
  * every scan with FERRY_EXTENT_F_UNTRACKED. CLEAR leaves a few reported
  * pages soft-dirty, so that the next scan reports them again (extents
  * without FERRY_EXTENT_F_CLEARED): pages that may be pinned for DMA in COW
- * mappings, writable migration entries and device entries. CLEAR fails with EOPNOTSUPP (and an extack
- * reason) on a process whose mm has MMU notifiers (KVM, IOMMU SVA, RDMA
- * ODP): their secondary TLBs would keep writing without setting soft-dirty.
+ * mappings, writable migration entries and device entries. CLEAR fails
+ * with EOPNOTSUPP (and an extack reason) on a process whose mm has MMU
+ * notifiers (KVM, IOMMU SVA, RDMA ODP): their secondary TLBs would keep
+ * writing without setting soft-dirty.
  */
 enum ferry_dirty_flag {
 	/* Atomically report and re-arm (clear soft-dirty and write-protect)
