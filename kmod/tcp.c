@@ -263,5 +263,6 @@ int ferry_tcp_done(struct netlink_callback *cb)
 
 u64 ferry_tcp_features(void)
 {
-	return FERRY_FEATURE_TCP_DUMP | FERRY_FEATURE_TCP_DATA | FERRY_FEATURE_TCP_PACKED;
+	return FERRY_FEATURE_TCP_DUMP | FERRY_FEATURE_TCP_DATA | FERRY_FEATURE_TCP_PACKED |
+	       FERRY_FEATURE_TCP_SEQ_MARKS;
 }

@@ -176,6 +176,33 @@ static void ferry_snap_req(struct ferry_tcp_sock_packed *r, struct ferry_tcp_ctx
 	}
 }
 
+/*
+ * Sequence numbers that carry no byte, decided from the queues
+ * (FERRY_TCP_F_SEQ_MARKS). A SYN is unacked when it heads the retransmit
+ * queue at snd_una: tcp_connect() and a simultaneous open queue it there,
+ * while a Fast Open child's SYN-ACK is the request's, so its snd_una is
+ * already its first data byte (tcp_create_openreq_child()). An unread FIN
+ * marks the receive queue's tail skb (tcp_try_coalesce() keeps the flag
+ * when it merges; nothing is queued in order after a FIN), and reading it
+ * moves copied_seq past it.
+ */
+static bool ferry_syn_unacked(const struct sock *sk)
+{
+	const struct sk_buff *head = tcp_rtx_queue_head(sk);
+
+	return head && (TCP_SKB_CB(head)->tcp_flags & TCPHDR_SYN) &&
+	       TCP_SKB_CB(head)->seq == tcp_sk(sk)->snd_una;
+}
+
+static bool ferry_fin_unread(const struct sock *sk)
+{
+	const struct sk_buff *tail = skb_peek_tail(&sk->sk_receive_queue);
+	const struct tcp_sock *tp = tcp_sk(sk);
+
+	return tail && (TCP_SKB_CB(tail)->tcp_flags & TCPHDR_FIN) &&
+	       tp->copied_seq != tp->rcv_nxt;
+}
+
 /* A full socket we own: the snapshot. Also records the byte ranges its
  * queue export will cover. */
 static void ferry_snap_full(struct ferry_tcp_sock_packed *r, struct ferry_tcp_ctx *ctx,
@@ -184,9 +211,23 @@ static void ferry_snap_full(struct ferry_tcp_sock_packed *r, struct ferry_tcp_ct
 	struct sock *sk = e->sk;
 	const struct inet_connection_sock *icsk = inet_csk(sk);
 	const struct tcp_sock *tp = tcp_sk(sk);
+	bool marks = ctx->flags & FERRY_TCP_F_SEQ_MARKS;
 	u8 state = sk->sk_state;
+	bool syn, fin;
 	u32 opts = 0;
 
+	if (marks) {
+		syn = ferry_syn_unacked(sk);
+		fin = ferry_fin_unread(sk);
+		opts |= FERRY_SOCK_OPT_SEQ_MARKED;
+		if (syn)
+			opts |= FERRY_SOCK_OPT_SYN_UNACKED;
+		if (fin)
+			opts |= FERRY_SOCK_OPT_FIN_UNREAD;
+	} else {
+		syn = (1 << state) & (TCPF_SYN_SENT | TCPF_SYN_RECV);
+		fin = (1 << state) & (TCPF_CLOSE_WAIT | TCPF_CLOSING | TCPF_LAST_ACK);
+	}
 	if (tp->rx_opt.sack_ok)
 		opts |= FERRY_SOCK_OPT_SACK;
 	if (tp->rx_opt.tstamp_ok)
@@ -235,28 +276,34 @@ static void ferry_snap_full(struct ferry_tcp_sock_packed *r, struct ferry_tcp_ct
 	ctx->snd_acked0 = tp->bytes_acked;
 	ctx->rcv_bytes0 = tp->bytes_received;
 	ctx->rcv_nxt0 = tp->rcv_nxt;
-	if (state == TCP_LISTEN || state == TCP_CLOSE) {
-		/* No stream, no queues (a reset socket's were purged). */
+	if (state == TCP_LISTEN || (state == TCP_CLOSE && !marks)) {
+		/* No stream, no queues. */
 		ctx->snd_base = ctx->snd_seq = ctx->snd_end = 0;
 		ctx->rcv_base = ctx->rcv_seq = ctx->rcv_end = 0;
+		return;
+	}
+	/* Byte ranges: an unacked SYN or FIN takes a sequence number but
+	 * carries no byte. */
+	ctx->snd_base = ctx->snd_seq = tp->snd_una;
+	if (state == TCP_CLOSE) {
+		/* What was not acked is gone: tcp_reset() purged it, and a
+		 * socket done with FIN_WAIT2 had everything acked. */
+		ctx->snd_end = tp->snd_una;
 	} else {
-		/* Byte ranges: an unacked SYN or FIN takes a sequence number
-		 * but carries no byte. */
-		ctx->snd_base = ctx->snd_seq = tp->snd_una;
-		if ((1 << state) & (TCPF_SYN_SENT | TCPF_SYN_RECV))
+		if (syn)
 			ctx->snd_seq++;
 		ctx->snd_end = tp->write_seq;
 		if ((1 << state) & (TCPF_FIN_WAIT1 | TCPF_CLOSING | TCPF_LAST_ACK))
 			ctx->snd_end--;
-		ctx->rcv_base = ctx->rcv_seq = tp->copied_seq;
-		ctx->rcv_end = tp->rcv_nxt;
-		if ((1 << state) & (TCPF_CLOSE_WAIT | TCPF_CLOSING | TCPF_LAST_ACK))
-			ctx->rcv_end--;
-		if (after(ctx->snd_seq, ctx->snd_end))
-			ctx->snd_seq = ctx->snd_end;
-		if (after(ctx->rcv_seq, ctx->rcv_end))
-			ctx->rcv_seq = ctx->rcv_end;
 	}
+	ctx->rcv_base = ctx->rcv_seq = tp->copied_seq;
+	ctx->rcv_end = tp->rcv_nxt;
+	if (fin)
+		ctx->rcv_end--;
+	if (after(ctx->snd_seq, ctx->snd_end))
+		ctx->snd_seq = ctx->snd_end;
+	if (after(ctx->rcv_seq, ctx->rcv_end))
+		ctx->rcv_seq = ctx->rcv_end;
 }
 
 /* ---- attribute format ------------------------------------------------ */

@@ -10,7 +10,10 @@
  * byte is a known function of its position).
  *
  * SCENARIO: established | finwait1 | fin (FIN_WAIT2, CLOSE_WAIT, LAST_ACK) |
- *           closing | syn (SYN_SENT and SYN_RECV) | timewait | listen
+ *           closing | syn (SYN_SENT and SYN_RECV) | timewait | listen |
+ *           closed (CLOSE with unread bytes: after the peer's FIN in
+ *           FIN_WAIT2, and after a reset) | fastopen (a Fast Open server
+ *           child in SYN_RECV that wrote, and its client in SYN_SENT)
  * FAMILY:   4 | 6
  * With $FERRY_BIN and $TC_JSON set, also saves `ferry tcp PID --data
  * --json` of this process, taken at the checked state, to $TC_JSON.
@@ -61,18 +64,33 @@ static void compare_encodings(const struct ferry_tcp_dump *p, struct ferry_tcp_d
 	}
 }
 
+/*
+ * TC_LEGACY=1: dump without FERRY_TCP_F_SEQ_MARKS, as every module before
+ * it did (SYN and FIN decided from the state, no bytes for CLOSE). The
+ * closed and fastopen scenarios must fail that way: it is how the
+ * export lost bytes before.
+ */
 static void dump_self(struct ferry_tcp_dump *d, uint32_t flags)
 {
+	uint32_t marks = getenv("TC_LEGACY") ? 0 : FERRY_TCP_F_SEQ_MARKS;
 	struct ferry_tcp_dump a;
 	struct ferry_nl nl;
 	int ret = ferry_nl_open(&nl);
 
 	if (ret)
 		DIE("ferry netlink: %s", strerror(-ret));
-	ret = ferry_tcp_dump_run(&nl, (uint32_t)getpid(), flags | FERRY_TCP_F_DATA, d);
+	if (marks)
+		ret = ferry_tcp_dump_run(&nl, (uint32_t)getpid(), flags | FERRY_TCP_F_DATA, d);
+	else
+		ret = ferry_tcp_dump_request(&nl, (uint32_t)getpid(),
+					     flags | FERRY_TCP_F_DATA | FERRY_TCP_F_PACKED, d);
 	if (ret)
 		DIE("TCP_DUMP: %s (%s)", strerror(-ret), nl.errmsg);
-	ret = ferry_tcp_dump_request(&nl, (uint32_t)getpid(), flags | FERRY_TCP_F_DATA, &a);
+	for (size_t i = 0; i < d->n; i++)
+		if (ferry_tcp_has(&d->socks[i], FERRY_SOCK_A_SND_WL1))	/* full sockets */
+			CHECK(!(d->socks[i].options & FERRY_SOCK_OPT_SEQ_MARKED) == !marks,
+			      "socket %zu: marks %s", i, marks ? "missing" : "in a legacy dump");
+	ret = ferry_tcp_dump_request(&nl, (uint32_t)getpid(), flags | FERRY_TCP_F_DATA | marks, &a);
 	if (ret)
 		DIE("TCP_DUMP (attribute encoding): %s (%s)", strerror(-ret), nl.errmsg);
 	compare_encodings(d, &a);
@@ -112,6 +130,9 @@ static void save_json(void)
  * sequence numbers of the first data byte this socket sent/received;
  * wr/rd: stream bytes it wrote/read; dir: its sending direction.
  */
+/* The socket checked next sent a FIN that was acked (CLOSE after FIN_WAIT2). */
+static int fin_acked;
+
 static void check_sock(const char *name, int fd, const struct ferry_tcp_sock *s, int want_state,
 		       uint32_t wseq0, uint32_t rseq0, uint64_t wr, uint64_t rd, int dir)
 {
@@ -194,7 +215,7 @@ static void check_sock(const char *name, int fd, const struct ferry_tcp_sock *s,
 	if (!syn) {
 		uint64_t acked = (uint32_t)(s->snd_una - wseq0);
 
-		if (s->state == TCP_FIN_WAIT2)
+		if (s->state == TCP_FIN_WAIT2 || (s->state == TCP_CLOSE && fin_acked))
 			acked--;	/* our FIN is acked too */
 		uint64_t copied = (uint32_t)(s->copied_seq - rseq0);
 
@@ -466,6 +487,126 @@ static void sc_syn(struct conn *k)
 	ferry_tcp_dump_free(&dn);
 }
 
+/*
+ * CLOSE with bytes the application has not read, two ways. Must hold: the
+ * export has the socket as CLOSE, with exactly the unread stream bytes,
+ * complete, equal to the peeked queue and SIOCINQ (which leaves out an
+ * unread FIN, as the export must).
+ *  - after FIN: the client half-closes; the server writes and closes its
+ *    side. The client's FIN_WAIT2 socket takes the data and the FIN and
+ *    hands the connection to a timewait socket (tcp_time_wait), staying
+ *    CLOSE itself with the data and the FIN unread;
+ *  - after a reset: the server writes, then closes with bytes of its own
+ *    unread, which sends a RST; the client's socket is CLOSE with the data
+ *    unread and no FIN.
+ */
+static void sc_closed(struct conn *k)
+{
+	struct conn r = { .family = k->family, .port = (uint16_t)(k->port + 1) };
+	struct ferry_tcp_sock *c, *rc;
+	struct ferry_tcp_dump d;
+
+	setup(k);
+	exchange(k);
+	if (shutdown(k->c, SHUT_WR) < 0)
+		DIE("shutdown: %s", strerror(errno));
+	tc_msleep(300);
+	tc_write_pat(k->s, 1, &k->s_wr, 7000);
+	if (shutdown(k->s, SHUT_WR) < 0)
+		DIE("shutdown: %s", strerror(errno));
+
+	setup(&r);
+	exchange(&r);
+	tc_write_pat(r.s, 1, &r.s_wr, 3000);
+	tc_msleep(300);
+	close(r.s);			/* unread bytes: a RST, not a FIN */
+	r.s = -1;
+	tc_msleep(500);
+
+	dump_self(&d, 0);
+	c = by_fd(&d, k->c);
+	rc = by_fd(&d, r.c);
+	CHECK(c->options & FERRY_SOCK_OPT_FIN_UNREAD, "after FIN: the unread FIN is not marked");
+	CHECK(!(rc->options & FERRY_SOCK_OPT_FIN_UNREAD), "after a reset: a FIN is marked");
+	CHECK_EQ(c->recvq.len, k->s_wr - k->c_rd, "after FIN: exported unread bytes");
+	CHECK_EQ(rc->recvq.len, r.s_wr - r.c_rd, "after a reset: exported unread bytes");
+	fin_acked = 1;
+	check_c(&d, k, TCP_CLOSE);
+	fin_acked = 0;
+	check_sock("client (reset)", r.c, rc, TCP_CLOSE, r.c_wseq0, r.c_rseq0, r.c_wr, r.c_rd, 0);
+	save_json();
+	ferry_tcp_dump_free(&d);
+}
+
+/*
+ * TCP Fast Open: the client's SYN carries data; the server's child socket
+ * is accepted at once, in SYN_RECV, and writes. Every packet arriving at
+ * the client is dropped, so the child stays in SYN_RECV with its bytes
+ * unacked and the client in SYN_SENT. The child's SYN-ACK belongs to its
+ * request (snd_una is the child's first data byte); the client's SYN
+ * heads its retransmit queue. Must hold: the child exports every byte it
+ * wrote, from stream position 0, not marked SYN_UNACKED; the client
+ * exports its SYN's data, marked SYN_UNACKED; the child's receive queue
+ * is the SYN's data.
+ */
+static void sc_fastopen(struct conn *k)
+{
+	struct ferry_tcp_sock *c, *s;
+	struct ferry_tcp_dump d;
+	uint8_t buf[1000];
+	struct tc_addr a;
+	ssize_t n;
+
+	tc_sys("ip netns exec fa sysctl -qw net.ipv4.tcp_fastopen=0x207");
+	tc_sys("ip netns exec fb sysctl -qw net.ipv4.tcp_fastopen=0x207");
+	mklistener(k, 16);
+	tc_setint(k->l, SOL_TCP, TCP_FASTOPEN, 16);
+	tc_drop_in("fa", 1);
+	tc_setns("fa");
+	k->c = mksock(k->family);
+	tc_nonblock(k->c);
+	tc_mkaddr(&a, k->family, 2, k->port);
+	tc_fill(buf, 0, 0, sizeof(buf));
+	n = sendto(k->c, buf, sizeof(buf), MSG_FASTOPEN, (struct sockaddr *)&a.ss, a.len);
+	if (n != (ssize_t)sizeof(buf))
+		DIE("sendto MSG_FASTOPEN: %zd (%s)", n, n < 0 ? strerror(errno) : "short");
+	k->c_wr = sizeof(buf);
+	for (int i = 0; i < 100 && k->s < 0; i++) {
+		k->s = accept4(k->l, NULL, NULL, SOCK_NONBLOCK);
+		if (k->s < 0)
+			tc_msleep(50);
+	}
+	if (k->s < 0)
+		DIE("no Fast Open child to accept: %s", strerror(errno));
+	tc_write_pat(k->s, 1, &k->s_wr, 3000);
+	tc_msleep(300);
+
+	dump_self(&d, 0);
+	c = by_fd(&d, k->c);
+	s = by_fd(&d, k->s);
+	fprintf(stderr, "fastopen: client %s snd_una=%u write_seq=%u sendq=%u; child %s "
+		"snd_una=%u write_seq=%u sendq=%u recvq=%u\n",
+		ferry_tcp_state_name(c->state), c->snd_una, c->write_seq, c->sendq.len,
+		ferry_tcp_state_name(s->state), s->snd_una, s->write_seq, s->sendq.len, s->recvq.len);
+	CHECK_EQ(c->state, TCP_SYN_SENT, "client state");
+	CHECK_EQ(s->state, TCP_SYN_RECV, "child state");
+	CHECK(c->options & FERRY_SOCK_OPT_SYN_UNACKED, "client: unacked SYN not marked");
+	CHECK(!(s->options & FERRY_SOCK_OPT_SYN_UNACKED), "child: SYN marked unacked");
+	CHECK(ferry_tcp_data_complete(c) && ferry_tcp_data_complete(s), "queue data incomplete");
+	CHECK_EQ(c->sendq.len, k->c_wr, "client: exported SYN data");
+	CHECK_EQ(tc_match(c->sendq.buf, 0, 0, c->sendq.len), c->sendq.len,
+		 "client: send bytes match the stream");
+	CHECK_EQ(s->sendq.len, k->s_wr, "child: exported bytes vs written");
+	CHECK_EQ(s->write_seq - s->snd_una, k->s_wr, "child: write_seq - snd_una vs written");
+	CHECK_EQ(tc_match(s->sendq.buf, 1, 0, s->sendq.len), s->sendq.len,
+		 "child: send bytes match the stream from its first byte");
+	CHECK_EQ(s->recvq.len, k->c_wr, "child: received SYN data");
+	CHECK_EQ(tc_match(s->recvq.buf, 0, 0, s->recvq.len), s->recvq.len,
+		 "child: receive bytes match the SYN's data");
+	save_json();
+	ferry_tcp_dump_free(&d);
+}
+
 static void sc_timewait(struct conn *k)
 {
 	struct ferry_tcp_sock *tw, *c;
@@ -615,6 +756,10 @@ int main(int argc, char **argv)
 		sc_timewait(&k);
 	else if (!strcmp(sc, "listen"))
 		sc_listen(&k);
+	else if (!strcmp(sc, "closed"))
+		sc_closed(&k);
+	else if (!strcmp(sc, "fastopen"))
+		sc_fastopen(&k);
 	else
 		DIE("unknown scenario %s", sc);
 	printf("%s IPv%s: %s (%d failed checks)\n", sc, argv[2], tc_failures ? "FAIL" : "ok",

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include "tcp_state.h"
 
-enum { ST_ESTABLISHED = 1, ST_SYN_SENT = 2, ST_FIN_WAIT1 = 4, ST_FIN_WAIT2 = 5,
+enum { ST_ESTABLISHED = 1, ST_SYN_SENT = 2, ST_SYN_RECV = 3, ST_FIN_WAIT1 = 4, ST_FIN_WAIT2 = 5,
        ST_TIME_WAIT = 6, ST_CLOSE = 7, ST_CLOSE_WAIT = 8, ST_LAST_ACK = 9, ST_LISTEN = 10,
        ST_CLOSING = 11 };
 
@@ -271,6 +271,52 @@ static void test_expected_by_state(void **state)
 	assert_int_equal(ST_FIN_WAIT2, ferry_tcp_state_from_name("FIN_WAIT2"));
 }
 
+/* FERRY_TCP_F_SEQ_MARKS: the module's marks decide, not the state. */
+static void test_expected_by_marks(void **state)
+{
+	struct ferry_tcp_sock s;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	s.present = 1ULL << FERRY_SOCK_A_SND_WL1;
+	s.options = FERRY_SOCK_OPT_SEQ_MARKED;
+	/* A Fast Open child in SYN_RECV: snd_una is its first data byte. */
+	s.state = ST_SYN_RECV;
+	s.snd_una = 1001, s.snd_nxt = 4001, s.write_seq = 4001, s.copied_seq = 7, s.rcv_nxt = 1007;
+	assert_false(ferry_tcp_syn_unacked(&s));
+	assert_int_equal(ferry_tcp_sendq_expected(&s), 3000);
+	assert_int_equal(ferry_tcp_sendq_unsent(&s), 0);
+	assert_int_equal(ferry_tcp_recvq_expected(&s), 1000);
+	/* Unmarked (an older module): the state's rule, one byte less. */
+	s.options = 0;
+	assert_true(ferry_tcp_syn_unacked(&s));
+	assert_int_equal(ferry_tcp_sendq_expected(&s), 2999);
+	/* FIN_WAIT1 from a simultaneous open: SYN, then FIN, no byte. */
+	s.options = FERRY_SOCK_OPT_SEQ_MARKED | FERRY_SOCK_OPT_SYN_UNACKED;
+	s.state = ST_FIN_WAIT1;
+	s.snd_una = 5, s.snd_nxt = 7, s.write_seq = 7;
+	assert_int_equal(ferry_tcp_sendq_expected(&s), 0);
+	/* CLOSE with unread bytes: after a reset (no FIN), after a FIN. */
+	s.state = ST_CLOSE;
+	s.options = FERRY_SOCK_OPT_SEQ_MARKED;
+	s.snd_una = 7, s.write_seq = 9;		/* purged by the reset */
+	s.copied_seq = 100, s.rcv_nxt = 160;
+	assert_int_equal(ferry_tcp_sendq_expected(&s), 0);
+	assert_int_equal(ferry_tcp_recvq_expected(&s), 60);
+	s.options |= FERRY_SOCK_OPT_FIN_UNREAD;
+	assert_int_equal(ferry_tcp_recvq_expected(&s), 59);
+	/* CLOSE_WAIT whose FIN the application read: no mark, no bytes. */
+	s.state = ST_CLOSE_WAIT;
+	s.options = FERRY_SOCK_OPT_SEQ_MARKED;
+	s.copied_seq = 160;
+	assert_int_equal(ferry_tcp_recvq_expected(&s), 0);
+	/* Unmarked CLOSE: nothing, as before. */
+	s.state = ST_CLOSE;
+	s.options = 0;
+	s.copied_seq = 100;
+	assert_int_equal(ferry_tcp_recvq_expected(&s), 0);
+}
+
 static void test_names(void **state)
 {
 	char buf[80];
@@ -313,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_reassembly_errors),
 		cmocka_unit_test(test_gone),
 		cmocka_unit_test(test_expected_by_state),
+		cmocka_unit_test(test_expected_by_marks),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_queue_put),
 	};

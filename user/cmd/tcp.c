@@ -33,7 +33,9 @@ static void tcp_usage(FILE *f)
 "Options:\n"
 "  --data      also export the bytes queued in each socket: sent but\n"
 "              unacknowledged plus unsent data (send queue) and received\n"
-"              but unread data (receive queue)\n"
+"              but unread data (receive queue; a CLOSE socket too: a\n"
+"              connection reset or finished keeps the bytes the application\n"
+"              has not read)\n"
 "  --json      print one JSON object: {\"pid\", \"netns\", \"count\",\n"
 "              \"sockets\": [...]}; each socket has \"state\" (\"ESTABLISHED\",\n"
 "              \"TIME_WAIT\", ...), \"family\", \"src\", \"dst\", \"sport\",\n"
@@ -43,7 +45,9 @@ static void tcp_usage(FILE *f)
 "              mss_cache, snd_wscale, rcv_wscale, ts_offset, ts_recent,\n"
 "              ts_recent_age, ts_now, keepidle, keepintvl, keepcnt,\n"
 "              user_timeout_ms, sndq_bytes, unsent_bytes, rcvq_bytes, and\n"
-"              \"options\" (names). With --data: \"send_data\" and\n"
+"              \"options\" (names; \"syn_unacked\": snd_una is the SYN's,\n"
+"              \"fin_unread\": rcv_nxt counts a FIN not yet read). With\n"
+"              --data: \"send_data\" and\n"
 "              \"recv_data\" (hex) and \"data_complete\" (boolean).\n"
 "  -h, --help  show this help\n"
 "\n"
@@ -61,6 +65,7 @@ static void tcp_usage(FILE *f)
 
 static const char *const opt_names[] = {
 	"sack", "timestamps", "wscale", "ecn", "nodelay", "cork", "keepalive", "repair",
+	NULL /* seq_marked: how to read the two below */, "syn_unacked", "fin_unread",
 };
 
 static void hex(char *dst, const uint8_t *src, uint32_t len)
@@ -142,7 +147,7 @@ static int print_json(const struct ferry_tcp_dump *d, uint32_t pid, uint32_t fla
 		json_u64(&j, "rcv_wscale", s->rcv_wscale);
 		json_arr_open(&j, "options");
 		for (size_t k = 0; k < sizeof(opt_names) / sizeof(opt_names[0]); k++)
-			if (s->options & (1U << k))
+			if (opt_names[k] && (s->options & (1U << k)))
 				json_str(&j, NULL, opt_names[k]);
 		json_arr_close(&j);
 		json_u64(&j, "ts_offset", s->ts_offset);
@@ -225,7 +230,7 @@ static void print_text(const struct ferry_tcp_dump *d, uint32_t flags)
 		       s->snd_wl1, s->snd_wnd, s->max_window, s->rcv_wnd, s->rcv_wup,
 		       s->mss_clamp, s->mss_cache, s->snd_wscale, s->rcv_wscale);
 		for (size_t k = 0; k < sizeof(opt_names) / sizeof(opt_names[0]); k++)
-			if (s->options & (1U << k))
+			if (opt_names[k] && (s->options & (1U << k)))
 				printf(" %s", opt_names[k]);
 		printf("\n\t ts_offset:%u ts_recent:%u ts_recent_age:%us ts_now:%u"
 		       " keepalive:%u,%u,%u user_timeout:%ums",

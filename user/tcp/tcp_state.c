@@ -94,13 +94,34 @@ static bool is_full_sock(const struct ferry_tcp_sock *s)
 	return ferry_tcp_has(s, FERRY_SOCK_A_SND_WL1);
 }
 
+/* The module marked which sequence numbers carry no byte
+ * (FERRY_TCP_F_SEQ_MARKS); else the state tells, as older modules did. */
+static bool marked(const struct ferry_tcp_sock *s)
+{
+	return s->options & FERRY_SOCK_OPT_SEQ_MARKED;
+}
+
+bool ferry_tcp_syn_unacked(const struct ferry_tcp_sock *s)
+{
+	if (marked(s))
+		return s->options & FERRY_SOCK_OPT_SYN_UNACKED;
+	return s->state == ST_SYN_SENT || s->state == ST_SYN_RECV;
+}
+
+static bool fin_unread(const struct ferry_tcp_sock *s)
+{
+	if (marked(s))
+		return s->options & FERRY_SOCK_OPT_FIN_UNREAD;
+	return s->state == ST_CLOSE_WAIT || s->state == ST_CLOSING || s->state == ST_LAST_ACK;
+}
+
 uint32_t ferry_tcp_sendq_expected(const struct ferry_tcp_sock *s)
 {
 	uint32_t start = s->snd_una, end = s->write_seq;
 
 	if (!is_full_sock(s) || s->state == ST_LISTEN || s->state == ST_CLOSE)
 		return 0;
-	if (s->state == ST_SYN_SENT || s->state == ST_SYN_RECV)
+	if (ferry_tcp_syn_unacked(s))
 		start++;
 	if (s->state == ST_FIN_WAIT1 || s->state == ST_CLOSING || s->state == ST_LAST_ACK)
 		end--;
@@ -111,9 +132,11 @@ uint32_t ferry_tcp_recvq_expected(const struct ferry_tcp_sock *s)
 {
 	uint32_t end = s->rcv_nxt;
 
-	if (!is_full_sock(s) || s->state == ST_LISTEN || s->state == ST_CLOSE)
+	/* A CLOSE socket keeps unread bytes; only a marking module says
+	 * whether its rcv_nxt counts a FIN, and exports them. */
+	if (!is_full_sock(s) || s->state == ST_LISTEN || (s->state == ST_CLOSE && !marked(s)))
 		return 0;
-	if (s->state == ST_CLOSE_WAIT || s->state == ST_CLOSING || s->state == ST_LAST_ACK)
+	if (fin_unread(s))
 		end--;
 	return (int32_t)(end - s->copied_seq) > 0 ? end - s->copied_seq : 0;
 }
@@ -123,7 +146,7 @@ uint32_t ferry_tcp_sendq_unsent(const struct ferry_tcp_sock *s)
 	uint32_t total = ferry_tcp_sendq_expected(s);
 	uint32_t sent = s->snd_nxt - s->snd_una;
 
-	if (s->state == ST_SYN_SENT || s->state == ST_SYN_RECV)
+	if (ferry_tcp_syn_unacked(s))
 		sent = sent ? sent - 1 : 0;
 	return sent >= total ? 0 : total - sent;
 }
@@ -338,7 +361,7 @@ static int queue_append(struct ferry_tcp_dump *d, struct ferry_tcp_sock *s, unsi
 		q = &s->sendq;
 		max = ferry_tcp_sendq_expected(s);
 		/* Offsets count from snd_una; an unacked SYN takes offset 0. */
-		if (s->state == ST_SYN_SENT || s->state == ST_SYN_RECV) {
+		if (ferry_tcp_syn_unacked(s)) {
 			if (off == 0)
 				return -EPROTO;
 			off--;
@@ -474,7 +497,7 @@ int ferry_tcp_parse_packed(struct ferry_tcp_dump *d, const void *buf, size_t len
 		if (r.snd_inline > ferry_tcp_sendq_expected(s))
 			goto bad;
 		ret = queue_append(d, s, FERRY_TCP_QUEUE_SEND,
-				   (s->state == ST_SYN_SENT || s->state == ST_SYN_RECV) ? 1 : 0,
+				   ferry_tcp_syn_unacked(s) ? 1 : 0,
 				   bytes, r.snd_inline, false);
 		if (ret)
 			goto fail;
@@ -611,12 +634,19 @@ int ferry_tcp_dump_rerun(struct ferry_nl *nl, uint32_t pid, uint32_t flags,
 int ferry_tcp_dump_run(struct ferry_nl *nl, uint32_t pid, uint32_t flags,
 		       struct ferry_tcp_dump *d)
 {
-	int ret = ferry_tcp_dump_request(nl, pid, flags | FERRY_TCP_F_PACKED, d);
+	/* Newest first; a module from before a flag rejects it (EINVAL, its
+	 * policy's mask), and the result means the same either way. */
+	static const uint32_t extra[] = {
+		FERRY_TCP_F_PACKED | FERRY_TCP_F_SEQ_MARKS, FERRY_TCP_F_PACKED, 0,
+	};
+	int ret = -EINVAL;
 
-	/* A module from before the packed format rejects the flag. */
-	if (ret == -EINVAL && !(flags & FERRY_TCP_F_PACKED)) {
-		ferry_tcp_dump_free(d);
-		ret = ferry_tcp_dump_request(nl, pid, flags, d);
+	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]) && ret == -EINVAL; i++) {
+		if (i && (flags | extra[i - 1]) == (flags | extra[i]))
+			continue;
+		if (i)
+			ferry_tcp_dump_free(d);
+		ret = ferry_tcp_dump_request(nl, pid, flags | extra[i], d);
 	}
 	return ret;
 }

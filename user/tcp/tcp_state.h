@@ -62,8 +62,9 @@ static inline bool ferry_tcp_has(const struct ferry_tcp_sock *s, int attr)
 
 /* Run TCP_DUMP for pid with flags (enum ferry_tcp_flag) into *d (zeroed by
  * the call; free with ferry_tcp_dump_free even on failure). -errno. Asks
- * for the packed encoding (FERRY_TCP_F_PACKED), or the attribute encoding
- * from a module without it; the result is the same either way. */
+ * for the packed encoding (FERRY_TCP_F_PACKED) with marked sequence
+ * numbers (FERRY_TCP_F_SEQ_MARKS), and drops what an older module does
+ * not know: the attribute encoding, state-decided SYN and FIN. */
 int ferry_tcp_dump_run(struct ferry_nl *nl, uint32_t pid, uint32_t flags,
 		       struct ferry_tcp_dump *d);
 /* The same with exactly these request flags (no format choice, no
@@ -101,9 +102,14 @@ int ferry_tcp_queue_put(struct ferry_tcp_qbuf *q, uint32_t off, const void *buf,
 
 /* The number of data bytes the kernel exports for each queue of s: the
  * byte ranges [snd_una, write_seq) and [copied_seq, rcv_nxt) without an
- * unacked SYN or FIN; 0 for LISTEN/CLOSE and timewait/request sockets. */
+ * unacked SYN or FIN; 0 for LISTEN and timewait/request sockets, and for
+ * CLOSE ones unless the module marked them (FERRY_TCP_F_SEQ_MARKS: then
+ * a CLOSE socket's unread bytes count). */
 uint32_t ferry_tcp_sendq_expected(const struct ferry_tcp_sock *s);
 uint32_t ferry_tcp_recvq_expected(const struct ferry_tcp_sock *s);
+/* snd_una is an unacked SYN's sequence number (the first byte comes at
+ * offset 1): as the module marked it, else from the state. */
+bool ferry_tcp_syn_unacked(const struct ferry_tcp_sock *s);
 /* The unsent tail of the send queue (written after repair is off). */
 uint32_t ferry_tcp_sendq_unsent(const struct ferry_tcp_sock *s);
 /* Both queues fully exported (requires FERRY_TCP_F_DATA). */

@@ -40,6 +40,7 @@ enum ferry_feature {
 	 * scan (FERRY_EXTENT_F_UNTRACKED) and refuses CLEAR on an mm with
 	 * MMU notifiers (EOPNOTSUPP). */
 	FERRY_FEATURE_DIRTY_UNTRACKED	= 1ULL << 5,
+	FERRY_FEATURE_TCP_SEQ_MARKS	= 1ULL << 6, /* TCP_DUMP FERRY_TCP_F_SEQ_MARKS */
 };
 
 /* ---- FERRY_CMD_INFO ---------------------------------------------------- */
@@ -167,7 +168,8 @@ enum ferry_dstat_attr {
  * or minus copied_seq (receive). A queue too large for one message
  * continues in the next one; bytes that left the socket in between are
  * reported with FERRY_QDATA_A_GONE instead of being replaced by others.
- * LISTEN and CLOSE sockets have no queue data. Sockets in a listener's
+ * LISTEN and CLOSE sockets have no queue data (but see
+ * FERRY_TCP_F_SEQ_MARKS). Sockets in a listener's
  * accept queue carry FERRY_SOCK_A_ACCEPT_PENDING and, in both modes,
  * FERRY_SOCK_A_LISTENER. TIME_WAIT sockets report their state as
  * TCP_TIME_WAIT (or TCP_FIN_WAIT2 for an orphaned FIN_WAIT2 kept as a
@@ -179,13 +181,33 @@ enum ferry_dstat_attr {
  * nest, and the rest of its queues as FERRY_TCP_A_QCHUNK attributes
  * (struct ferry_tcp_qchunk + bytes) instead of DATA nests. Same sockets,
  * same order, same snapshot and byte-range rules.
+ *
+ * FERRY_TCP_F_SEQ_MARKS: without it, "an unacked SYN or FIN" is decided
+ * from the state alone (SYN_SENT and SYN_RECV start with one, CLOSE_WAIT,
+ * CLOSING and LAST_ACK end with a FIN received), which is wrong for a
+ * Fast Open server child in SYN_RECV (its SYN-ACK belongs to the request,
+ * snd_una is its first data byte) and for a FIN_WAIT1 or CLOSING socket
+ * from a simultaneous open (its SYN is still unacked), and a CLOSE
+ * socket's unread bytes are not exported. With it, every full socket's
+ * OPTIONS carry FERRY_SOCK_OPT_SEQ_MARKED and say, from the socket's
+ * queues, whether snd_una is an unacked SYN (FERRY_SOCK_OPT_SYN_UNACKED:
+ * the send range starts at snd_una + 1, its first byte at offset 1) and
+ * whether rcv_nxt counts a FIN the application has not read
+ * (FERRY_SOCK_OPT_FIN_UNREAD: the receive range ends at rcv_nxt - 1); and
+ * a CLOSE socket exports its receive range [copied_seq, rcv_nxt) without
+ * such a FIN. A connection that ended (reset, or FIN_WAIT2 that received
+ * the peer's FIN: the socket moves on to TIME_WAIT) keeps its unread bytes
+ * until the application reads or closes it. The send side's FIN is the
+ * state's in both modes (FIN_WAIT1, CLOSING, LAST_ACK).
  */
 enum ferry_tcp_flag {
 	FERRY_TCP_F_NETNS	= 1U << 0,
 	FERRY_TCP_F_DATA	= 1U << 1,
 	FERRY_TCP_F_PACKED	= 1U << 2,
+	FERRY_TCP_F_SEQ_MARKS	= 1U << 3,
 };
-#define FERRY_TCP_F_ALL (FERRY_TCP_F_NETNS | FERRY_TCP_F_DATA | FERRY_TCP_F_PACKED)
+#define FERRY_TCP_F_ALL (FERRY_TCP_F_NETNS | FERRY_TCP_F_DATA | FERRY_TCP_F_PACKED | \
+			 FERRY_TCP_F_SEQ_MARKS)
 
 enum ferry_tcp_attr {
 	FERRY_TCP_A_UNSPEC,
@@ -274,6 +296,11 @@ enum ferry_sock_opt {
 	FERRY_SOCK_OPT_CORK		= 1U << 5,
 	FERRY_SOCK_OPT_KEEPALIVE	= 1U << 6,
 	FERRY_SOCK_OPT_REPAIR		= 1U << 7, /* socket is in TCP_REPAIR */
+	/* FERRY_TCP_F_SEQ_MARKS, full sockets: the two bits below are set
+	 * from the queues (without this bit, decide from the state). */
+	FERRY_SOCK_OPT_SEQ_MARKED	= 1U << 8,
+	FERRY_SOCK_OPT_SYN_UNACKED	= 1U << 9, /* snd_una is our SYN's */
+	FERRY_SOCK_OPT_FIN_UNREAD	= 1U << 10, /* rcv_nxt counts an unread FIN */
 };
 
 enum ferry_qdata_attr {

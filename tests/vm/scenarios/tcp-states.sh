@@ -2,7 +2,9 @@
 # tcp-states: TCP_DUMP of real connections between two network namespaces,
 # IPv4 and IPv6, in every state a migration meets: ESTABLISHED, SYN_SENT,
 # SYN_RECV (request socket), FIN_WAIT1, FIN_WAIT2, CLOSE_WAIT, LAST_ACK,
-# CLOSING, TIME_WAIT and LISTEN with connections waiting to be accepted.
+# CLOSING, TIME_WAIT and LISTEN with connections waiting to be accepted,
+# CLOSE with unread bytes (after the peer's FIN, after a reset) and a Fast
+# Open server child in SYN_RECV that wrote before the handshake ended.
 # Before the dump the test writes known byte streams both ways, reads part
 # of them and freezes the link by dropping packets on arrival, so that
 # data is in flight, unsent and unread on both sides.
@@ -28,13 +30,33 @@ sysctl -qw net.ipv4.tcp_timestamps=1 net.ipv4.tcp_sack=1 net.ipv4.tcp_window_sca
 
 rc=0
 for fam in 4 6; do
-	for sc in established syn finwait1 fin closing timewait listen; do
+	for sc in established syn finwait1 fin closing timewait listen closed fastopen; do
 		tcp_ns_up
 		export TC_JSON=$FERRY_OUT/$sc-$fam.json
 		if "$FERRY_PROGS/tcp_check" "$sc" "$fam"; then
 			echo "ok: $sc IPv$fam"
 		else
 			echo "FAIL: $sc IPv$fam"
+			rc=1
+		fi
+	done
+done
+
+# The same two without FERRY_TCP_F_SEQ_MARKS, as every module before it
+# exported them, must lose bytes, and the checks must say so: this is the
+# loss the marks fix, and the proof that these checks can fail.
+for fam in 4 6; do
+	for sc in closed:"after FIN: exported unread bytes" fastopen:"child: exported bytes vs written"; do
+		want=${sc#*:} sc=${sc%%:*}
+		tcp_ns_up
+		if TC_LEGACY=1 env -u TC_JSON "$FERRY_PROGS/tcp_check" "$sc" "$fam" > "$FERRY_OUT/legacy-$sc-$fam.log" 2>&1; then
+			echo "FAIL: legacy $sc IPv$fam passed: the checks cannot see the loss"
+			rc=1
+		elif grep -q "$want" "$FERRY_OUT/legacy-$sc-$fam.log"; then
+			echo "ok: legacy $sc IPv$fam loses bytes, as before the marks ($want)"
+		else
+			echo "FAIL: legacy $sc IPv$fam failed, but not with \"$want\":"
+			cat "$FERRY_OUT/legacy-$sc-$fam.log"
 			rc=1
 		fi
 	done
