@@ -257,11 +257,11 @@ static int ferry_walk_huge(struct ferry_walk *w, pmd_t *pmdp,
 			old = pmd_wrprotect(old);
 			old = pmd_clear_soft_dirty(old);
 			set_pmd_at(w->mm, haddr, pmdp, old);
-			w->flush = true;
 		} else {
 			set_pmd_at(w->mm, haddr, pmdp, pmd_swp_clear_soft_dirty(pmd));
-			w->flush = true;
 		}
+		/* Swap and migration entries too (see the top of this file). */
+		w->flush = true;
 	}
 	spin_unlock(ptl);
 	ferry_advance(st, end);
@@ -444,11 +444,10 @@ static int ferry_walk_pte(struct ferry_walk *w, pmd_t *pmdp, pmd_t pmdval,
 			pte_t new = pte_clear_soft_dirty(pte_wrprotect(old));
 
 			ptep_modify_prot_commit(w->vma, a, ptep + i, old, new);
-			w->flush = true;
 		} else {
 			set_pte_at(w->mm, a, ptep + i, pte_swp_clear_soft_dirty(pte));
-			w->flush = true;
 		}
+		w->flush = true;
 	}
 	spin_unlock(ptl);
 	rcu_read_unlock();
