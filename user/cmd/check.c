@@ -40,8 +40,10 @@ struct check_report {
 	int n_missing;
 };
 
+/* enum ferry_feature, bit by bit. */
 static const char *feature_names[] = {
-	"dirty-scan", "dirty-clear", "tcp-dump", "tcp-data",
+	"dirty-scan", "dirty-clear", "tcp-dump", "tcp-data", "tcp-packed", "dirty-untracked",
+	"tcp-seq-marks",
 };
 
 static int pagemap_entry(int fd, void *addr, uint64_t *ent)
