@@ -154,8 +154,11 @@ enum ferry_dstat_attr {
  * Request: PID (required), FLAGS.
  *  - default: the TCP sockets referenced by the file tables of the process
  *    tree rooted at PID (PID and all its descendants);
- *  - FERRY_TCP_F_NETNS: every TCP socket of PID's network namespace,
- *    including TIME_WAIT, SYN_RECV and not-yet-accepted connections.
+ *  - FERRY_TCP_F_NETNS: every TCP socket in the hash tables of PID's
+ *    network namespace, including TIME_WAIT, SYN_RECV and not-yet-accepted
+ *    connections. Sockets in no table (CLOSE: never connected, ended, or
+ *    bound but neither listening nor connecting) only tree mode finds,
+ *    through their files.
  * Reply: a multi-part dump, one FERRY_TCP_A_SOCK nest per socket; with
  * FERRY_TCP_F_DATA, queue contents follow in FERRY_TCP_A_DATA nests that
  * name their socket by FERRY_SOCK_A_COOKIE.
