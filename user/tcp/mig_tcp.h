@@ -107,14 +107,16 @@ struct mig_tcp_conn {
  * tcp-stream image, i.e. dumped in repair mode). *v malloc'ed. */
 int mig_tcp_read_images(const char *dir, struct mig_tcp_conn **v, size_t *n);
 
-/* Before the freeze: the number of connected TCP sockets of the tree, or
- * -EADDRNOTAVAIL (err says which) if one's local address neither is the
- * moved address (moved may be NULL) nor a loopback one: it would be reset
- * once the tree runs elsewhere. */
+/* Before the freeze: the number of connected TCP sockets of the tree, plus
+ * its TCP sockets in no table (CLOSE: an ended connection among them keeps
+ * unread bytes, and CRIU restores it only with --tcp-established), or
+ * -EADDRNOTAVAIL (err says which) if a connection's local address neither
+ * is the moved address (moved may be NULL) nor a loopback one: it would be
+ * reset once the tree runs elsewhere. */
 int mig_tcp_tree_check(const pid_t *pids, size_t npids, const struct in_addr *moved,
 		       char *err, size_t errlen);
-/* The number of connected TCP sockets of a tree that stays on this host (a
- * checkpoint), whatever their addresses. */
+/* The same count for a tree that stays on this host (a checkpoint),
+ * whatever the addresses. */
 int mig_tcp_tree_count(const pid_t *pids, size_t npids);
 
 /* How many of the connections exist in this network namespace, by 4-tuple,
