@@ -141,7 +141,8 @@ void src_report(struct mig *m)
 	json_u64(&j, "pages_restored", m->remote_pages_restored);
 	json_obj_close(&j);
 	json_u64(&j, "tcp_connections_kept", m->remote_tcp_kept);
-	json_u64(&j, "tcp_connections_dumped", m->nconns);
+	json_u64(&j, "tcp_connections_dumped", m->nconns - m->nended);
+	json_u64(&j, "tcp_ended_dumped", m->nended);
 	if (m->o->move) {
 		char s[96];
 

@@ -137,6 +137,7 @@ struct mig {
 	bool addr_removed;	/* --move-addr: deleted here after the dump */
 	struct mig_tcp_conn *conns;	/* the connections CRIU dumped */
 	size_t nconns;
+	size_t nended;		/* of those, ended ones (CLOSE, unread bytes) */
 	uint64_t remote_tcp_kept;
 	struct mig_addr src_addr;	/* --move-addr as configured here */
 	char remote_dev[16];

@@ -255,7 +255,11 @@ static int dump_stats(struct mig *m)
 			 (unsigned long long)m->ds.pages_written,
 			 (unsigned long long)m->ds.pages_skipped_parent,
 			 m->tcp ? ", TCP connections locked" : "");
-	if (m->tcp && !m->store)
+	if (m->tcp && !m->store && m->nended)
+		src_progress("%zu TCP connection%s dumped, and %zu ended one%s holding unread bytes",
+			     m->nconns - m->nended, m->nconns - m->nended == 1 ? "" : "s", m->nended,
+			     m->nended == 1 ? "" : "s");
+	else if (m->tcp && !m->store)
 		src_progress("%zu TCP connection%s dumped", m->nconns, m->nconns == 1 ? "" : "s");
 	return 0;
 }
@@ -341,6 +345,7 @@ int src_final_dump(struct mig *m)
 		if (ret)
 			return src_seterr(m, ret, "reading the dumped connections (files.img): %s",
 				      strerror(-ret));
+		m->nended = mig_tcp_count_ended(m->conns, m->nconns);
 	}
 	if (m->o->move) {
 		/* the destination adds it before its restore */
@@ -443,7 +448,7 @@ static int commit(struct mig *m, struct wire_tls *tls)
 	m->remote_tcp_kept = k.v[3];
 	if (m->tcp)
 		src_progress("%llu of %zu TCP connections found on %s after the restore",
-			 (unsigned long long)k.v[3], m->nconns, m->o->to);
+			 (unsigned long long)k.v[3], m->nconns - m->nended, m->o->to);
 	return 0;
 }
 

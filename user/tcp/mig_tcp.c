@@ -778,6 +778,15 @@ static bool count_one(const struct proc_tcp *t, bool v6, void *data)
 	return true;
 }
 
+size_t mig_tcp_count_ended(const struct mig_tcp_conn *v, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += !connected_state(v[i].state);
+	return k;
+}
+
 size_t mig_tcp_count_present(const struct mig_tcp_conn *v, size_t n)
 {
 	struct count_ctx c = { v, n, NULL };

@@ -106,6 +106,9 @@ struct mig_tcp_conn {
 /* The connected TCP sockets that a CRIU image set holds (with a
  * tcp-stream image, i.e. dumped in repair mode). *v malloc'ed. */
 int mig_tcp_read_images(const char *dir, struct mig_tcp_conn **v, size_t *n);
+/* How many of them are ended connections (CLOSE: no table lists them,
+ * here or after the restore; they carry only unread bytes). */
+size_t mig_tcp_count_ended(const struct mig_tcp_conn *v, size_t n);
 
 /* Before the freeze: the number of connected TCP sockets of the tree, plus
  * its TCP sockets in no table (CLOSE: an ended connection among them keeps

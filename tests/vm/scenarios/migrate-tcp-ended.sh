@@ -106,6 +106,10 @@ rc=0
 cat "$FERRY_OUT/migrate.log" "$FERRY_OUT/report.json"
 barrier migrated
 assert_eq "$rc" 0 "ferry migrate exit status"
+r=$(cat "$FERRY_OUT/report.json")
+assert_eq "$(jq_get "$r" tcp_ended_dumped)" 2 "ended connections dumped"
+assert_eq "$(jq_get "$r" tcp_connections_dumped)" 0 "live connections dumped"
+assert_eq "$(jq_get "$r" tcp_connections_kept)" 0 "live connections kept"
 sleep 1
 if kill -0 "$P" 2>/dev/null; then
 	kill -9 "$P"
