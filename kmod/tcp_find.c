@@ -549,6 +549,13 @@ int ferry_collect_tree(struct ferry_tcp_ctx *ctx, struct task_struct *root,
 	for (i = 0; i < nfile && !ret; i++)
 		if (READ_ONCE(ctx->ents[i].sk->sk_state) == TCP_LISTEN)
 			ret = ferry_collect_accept_queue(ctx, ctx->ents[i].sk, NULL);
+	/*
+	 * A child can move from one listener's queue to another's between
+	 * the two walks (SO_REUSEPORT with net.ipv4.tcp_migrate_req, when
+	 * its listener closes): report it once.
+	 */
+	if (!ret && ctx->n > nfile)
+		ret = ferry_ents_dedup(ctx);
 	return ret;
 }
 

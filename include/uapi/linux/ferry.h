@@ -153,7 +153,11 @@ enum ferry_dstat_attr {
 /*
  * Request: PID (required), FLAGS.
  *  - default: the TCP sockets referenced by the file tables of the process
- *    tree rooted at PID (PID and all its descendants);
+ *    tree rooted at PID (PID and all its descendants), and the connections
+ *    waiting in the accept queues of its listeners. The files are walked
+ *    before the queues: a connection the running tree accepts in between
+ *    is in neither when looked at, and missing; stop the tree for an exact
+ *    dump (a migration's freeze does);
  *  - FERRY_TCP_F_NETNS: every TCP socket in the hash tables of PID's
  *    network namespace, including TIME_WAIT, SYN_RECV and not-yet-accepted
  *    connections. Sockets in no table (CLOSE: never connected, ended, or
