@@ -446,7 +446,7 @@ static int commit(struct mig *m, struct wire_tls *tls)
 	m->remote_restore_ms = k.v[0];
 	m->remote_pages_restored = k.v[2];
 	m->remote_tcp_kept = k.v[3];
-	if (m->tcp)
+	if (m->tcp && m->nconns > m->nended)
 		src_progress("%llu of %zu TCP connections found on %s after the restore",
 			 (unsigned long long)k.v[3], m->nconns - m->nended, m->o->to);
 	return 0;
