@@ -255,7 +255,7 @@ static int dump_stats(struct mig *m)
 			 (unsigned long long)m->ds.pages_written,
 			 (unsigned long long)m->ds.pages_skipped_parent,
 			 m->tcp ? ", TCP connections locked" : "");
-	if (m->tcp && !m->store && m->nended)
+	if (!m->store && m->nended)
 		src_progress("%zu TCP connection%s dumped, and %zu ended one%s holding unread bytes",
 			     m->nconns - m->nended, m->nconns - m->nended == 1 ? "" : "s", m->nended,
 			     m->nended == 1 ? "" : "s");
@@ -340,13 +340,19 @@ int src_final_dump(struct mig *m)
 	if (m->nfrozen != m->npids)
 		src_progress("the tree has %zu process%s now, %zu when the pre-copy began", m->nfrozen,
 			 m->nfrozen == 1 ? "" : "es", m->npids);
-	if (m->tcp) {
-		ret = mig_tcp_read_images(m->final_dir, &m->conns, &m->nconns);
-		if (ret)
-			return src_seterr(m, ret, "reading the dumped connections (files.img): %s",
-				      strerror(-ret));
-		m->nended = mig_tcp_count_ended(m->conns, m->nconns);
+	/* The connections to unlock if the migration fails (--tcp-established),
+	 * and the ended ones (CLOSE, unread bytes), which CRIU dumps in repair
+	 * mode without it too: counted for the report either way. */
+	ret = mig_tcp_read_images(m->final_dir, &m->conns, &m->nconns);
+	if (ret && m->tcp)
+		return src_seterr(m, ret, "reading the dumped connections (files.img): %s",
+			      strerror(-ret));
+	if (ret) {
+		free(m->conns);
+		m->conns = NULL;
+		m->nconns = 0;
 	}
+	m->nended = mig_tcp_count_ended(m->conns, m->nconns);
 	if (m->o->move) {
 		/* the destination adds it before its restore */
 		ret = mig_addr_del(&m->src_addr, m->err, sizeof(m->err));

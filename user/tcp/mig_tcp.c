@@ -18,7 +18,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/xattr.h>
 #include <libmnl/libmnl.h>
 #include "criu_img.h"
 #include "mig.h"
@@ -613,20 +612,8 @@ static bool ino_has(const struct ino_set *s, unsigned long ino)
 	return s->n && bsearch(&ino, s->v, s->n, sizeof(*s->v), ino_cmp);
 }
 
-/* A socket file's protocol is TCP (sockfs names it: "TCP", "TCPv6"). */
-static bool tcp_file(const char *path)
-{
-	char proto[16];
-	ssize_t l = getxattr(path, "system.sockprotoname", proto, sizeof(proto) - 1);
-
-	if (l <= 0)
-		return false;
-	proto[l] = 0;
-	return !strcmp(proto, "TCP") || !strcmp(proto, "TCPv6");
-}
-
-/* Socket inodes in pid's fd table (s), and which of them are TCP (tcp). */
-static void fd_socket_inodes(pid_t pid, struct ino_set *s, struct ino_set *tcp)
+/* Socket inodes in pid's fd table. */
+static void fd_socket_inodes(pid_t pid, struct ino_set *s)
 {
 	char path[320], link[64];
 	struct dirent *de;
@@ -647,21 +634,17 @@ static void fd_socket_inodes(pid_t pid, struct ino_set *s, struct ino_set *tcp)
 		if (l <= 0)
 			continue;
 		link[l] = 0;
-		if (sscanf(link, "socket:[%lu]", &ino) != 1)
-			continue;
-		ino_add(s, ino);
-		if (tcp_file(path))
-			ino_add(tcp, ino);
+		if (sscanf(link, "socket:[%lu]", &ino) == 1)
+			ino_add(s, ino);
 	}
 	closedir(d);
 }
 
 struct check_ctx {
-	struct ino_set s, tcp;
+	struct ino_set s;
 	const struct in_addr *moved;
 	bool count_only;	/* the tree stays: every address is fine */
 	int n;
-	size_t listed;		/* the tree's sockets found in the tables */
 	char *err;
 	size_t errlen;
 };
@@ -683,10 +666,7 @@ static bool check_one(const struct proc_tcp *t, bool v6, void *data)
 	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
 	bool mapped, ok;
 
-	if (!t->ino || !ino_has(&c->s, t->ino))
-		return true;
-	c->listed++;
-	if (!connected_state(t->state))
+	if (!connected_state(t->state) || !t->ino || !ino_has(&c->s, t->ino))
 		return true;
 	c->n++;
 	mapped = v6 && !t->src[0] && !t->src[1] && t->src[2] == htonl(0xffff);
@@ -714,26 +694,13 @@ static int tree_walk(const pid_t *pids, size_t npids, const struct in_addr *move
 
 	err[0] = 0;
 	for (size_t i = 0; i < npids; i++)
-		fd_socket_inodes(pids[i], &c.s, &c.tcp);
+		fd_socket_inodes(pids[i], &c.s);
 	ino_sort(&c.s);
-	ino_sort(&c.tcp);
 	if (c.s.n && npids) {
 		snprintf(netdir, sizeof(netdir), "/proc/%d/net", pids[0]);
 		proc_tcp_walk(netdir, check_one, &c);
 	}
-	/*
-	 * TCP sockets in no table are CLOSE: never connected, only bound, or
-	 * a connection that ended (reset, or FIN_WAIT2 that got the peer's
-	 * FIN), which keeps the bytes the application has not read. CRIU
-	 * 3.17 dumps an ended one without --tcp-established but then cannot
-	 * restore it ("Connected TCP socket in image"), and with it restores
-	 * the unread bytes. Count them all: the caller asks for it when the
-	 * count is not 0, and it changes nothing for the others.
-	 */
-	if (!err[0] && c.tcp.n > c.listed)
-		c.n += (int)(c.tcp.n - c.listed);
 	free(c.s.v);
-	free(c.tcp.v);
 	if (err[0])
 		return -EADDRNOTAVAIL;
 	return c.n;

@@ -110,12 +110,13 @@ int mig_tcp_read_images(const char *dir, struct mig_tcp_conn **v, size_t *n);
  * here or after the restore; they carry only unread bytes). */
 size_t mig_tcp_count_ended(const struct mig_tcp_conn *v, size_t n);
 
-/* Before the freeze: the number of connected TCP sockets of the tree, plus
- * its TCP sockets in no table (CLOSE: an ended connection among them keeps
- * unread bytes, and CRIU restores it only with --tcp-established), or
- * -EADDRNOTAVAIL (err says which) if a connection's local address neither
- * is the moved address (moved may be NULL) nor a loopback one: it would be
- * reset once the tree runs elsewhere. */
+/* Before the freeze: the number of connected TCP sockets of the tree, or
+ * -EADDRNOTAVAIL (err says which) if one's local address neither is the
+ * moved address (moved may be NULL) nor a loopback one: it would be reset
+ * once the tree runs elsewhere. Ended connections (CLOSE, with unread
+ * bytes) are in no table and not counted: CRIU dumps them in repair mode
+ * without --tcp-established, and a restore with it (the receiver's, always)
+ * gives them back their bytes. */
 int mig_tcp_tree_check(const pid_t *pids, size_t npids, const struct in_addr *moved,
 		       char *err, size_t errlen);
 /* The same count for a tree that stays on this host (a checkpoint),
