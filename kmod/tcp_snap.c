@@ -177,14 +177,13 @@ static void ferry_snap_req(struct ferry_tcp_sock_packed *r, struct ferry_tcp_ctx
 }
 
 /*
- * Sequence numbers that carry no byte, decided from the queues
- * (FERRY_TCP_F_SEQ_MARKS). A SYN is unacked when it heads the retransmit
- * queue at snd_una: tcp_connect() and a simultaneous open queue it there,
- * while a Fast Open child's SYN-ACK is the request's, so its snd_una is
- * already its first data byte (tcp_create_openreq_child()). An unread FIN
- * marks the receive queue's tail skb (tcp_try_coalesce() keeps the flag
- * when it merges; nothing is queued in order after a FIN), and reading it
- * moves copied_seq past it.
+ * Sequence numbers that carry no byte, decided from the socket, not its
+ * state (FERRY_TCP_F_SEQ_MARKS).
+ *
+ * A SYN is unacked when it heads the retransmit queue at snd_una:
+ * tcp_connect() and a simultaneous open queue it there, while a Fast Open
+ * child's SYN-ACK is the request's, so its snd_una is already its first
+ * data byte (tcp_create_openreq_child()).
  */
 static bool ferry_syn_unacked(const struct sock *sk)
 {
@@ -194,13 +193,33 @@ static bool ferry_syn_unacked(const struct sock *sk)
 	       TCP_SKB_CB(head)->seq == tcp_sk(sk)->snd_una;
 }
 
+/*
+ * rcv_nxt counts a FIN not read yet: SOCK_DONE is set by tcp_fin() only
+ * (cleared by tcp_disconnect() and tcp_connect_init()), and reading the FIN
+ * moves copied_seq onto rcv_nxt. Not the receive queue's tail skb: a
+ * close() that left only the FIN unread purges the queue (LAST_ACK or
+ * CLOSING, orphaned, still hashed) without moving copied_seq.
+ */
 static bool ferry_fin_unread(const struct sock *sk)
 {
-	const struct sk_buff *tail = skb_peek_tail(&sk->sk_receive_queue);
 	const struct tcp_sock *tp = tcp_sk(sk);
 
+	return sock_flag(sk, SOCK_DONE) && tp->copied_seq != tp->rcv_nxt;
+}
+
+/*
+ * write_seq counts our FIN: it ends the last queued skb. Not the state:
+ * tcp_send_fin() enters FIN_WAIT1 or LAST_ACK before it can fail to
+ * allocate the FIN's skb, and then write_seq does not count one.
+ */
+static bool ferry_fin_queued(struct sock *sk)
+{
+	const struct sk_buff *tail = tcp_write_queue_tail(sk);
+
+	if (!tail)
+		tail = skb_rb_last(&sk->tcp_rtx_queue);
 	return tail && (TCP_SKB_CB(tail)->tcp_flags & TCPHDR_FIN) &&
-	       tp->copied_seq != tp->rcv_nxt;
+	       TCP_SKB_CB(tail)->end_seq == tcp_sk(sk)->write_seq;
 }
 
 /* A full socket we own: the snapshot. Also records the byte ranges its
@@ -213,20 +232,27 @@ static void ferry_snap_full(struct ferry_tcp_sock_packed *r, struct ferry_tcp_ct
 	const struct tcp_sock *tp = tcp_sk(sk);
 	bool marks = ctx->flags & FERRY_TCP_F_SEQ_MARKS;
 	u8 state = sk->sk_state;
-	bool syn, fin;
+	bool syn, fin, fin_out, orphan = false;
 	u32 opts = 0;
 
 	if (marks) {
 		syn = ferry_syn_unacked(sk);
 		fin = ferry_fin_unread(sk);
+		fin_out = ferry_fin_queued(sk);
+		orphan = sock_flag(sk, SOCK_DEAD);
 		opts |= FERRY_SOCK_OPT_SEQ_MARKED;
 		if (syn)
 			opts |= FERRY_SOCK_OPT_SYN_UNACKED;
 		if (fin)
 			opts |= FERRY_SOCK_OPT_FIN_UNREAD;
+		if (fin_out)
+			opts |= FERRY_SOCK_OPT_FIN_QUEUED;
+		if (orphan)
+			opts |= FERRY_SOCK_OPT_ORPHAN;
 	} else {
 		syn = (1 << state) & (TCPF_SYN_SENT | TCPF_SYN_RECV);
 		fin = (1 << state) & (TCPF_CLOSE_WAIT | TCPF_CLOSING | TCPF_LAST_ACK);
+		fin_out = (1 << state) & (TCPF_FIN_WAIT1 | TCPF_CLOSING | TCPF_LAST_ACK);
 	}
 	if (tp->rx_opt.sack_ok)
 		opts |= FERRY_SOCK_OPT_SACK;
@@ -285,21 +311,28 @@ static void ferry_snap_full(struct ferry_tcp_sock_packed *r, struct ferry_tcp_ct
 	/* Byte ranges: an unacked SYN or FIN takes a sequence number but
 	 * carries no byte. */
 	ctx->snd_base = ctx->snd_seq = tp->snd_una;
-	if (state == TCP_CLOSE) {
+	if (state == TCP_CLOSE || (marks && state == TCP_SYN_SENT && !syn)) {
 		/* What was not acked is gone: tcp_reset() purged it, and a
-		 * socket done with FIN_WAIT2 had everything acked. */
+		 * socket done with FIN_WAIT2 had everything acked. A
+		 * TCP_FASTOPEN_CONNECT connect() defers its SYN (and
+		 * tcp_connect_init(), which sets snd_una) to the first
+		 * write: nothing is queued. */
 		ctx->snd_end = tp->snd_una;
 	} else {
 		if (syn)
 			ctx->snd_seq++;
 		ctx->snd_end = tp->write_seq;
-		if ((1 << state) & (TCPF_FIN_WAIT1 | TCPF_CLOSING | TCPF_LAST_ACK))
+		if (fin_out)
 			ctx->snd_end--;
 	}
 	ctx->rcv_base = ctx->rcv_seq = tp->copied_seq;
 	ctx->rcv_end = tp->rcv_nxt;
 	if (fin)
 		ctx->rcv_end--;
+	/* Closed by its application: __tcp_close() purged what it had not
+	 * read (copied_seq stays), and nobody will read it. */
+	if (orphan)
+		ctx->rcv_end = ctx->rcv_seq;
 	if (after(ctx->snd_seq, ctx->snd_end))
 		ctx->snd_seq = ctx->snd_end;
 	if (after(ctx->rcv_seq, ctx->rcv_end))

@@ -13,7 +13,9 @@
  *           closing | syn (SYN_SENT and SYN_RECV) | timewait | listen |
  *           closed (CLOSE with unread bytes: after the peer's FIN in
  *           FIN_WAIT2, and after a reset) | fastopen (a Fast Open server
- *           child in SYN_RECV that wrote, and its client in SYN_SENT)
+ *           child in SYN_RECV that wrote, its client in SYN_SENT, and a
+ *           TCP_FASTOPEN_CONNECT connect before its SYN) | orphan (LAST_ACK
+ *           after close() with only the FIN unread)
  * FAMILY:   4 | 6
  * With $FERRY_BIN and $TC_JSON set, also saves `ferry tcp PID --data
  * --json` of this process, taken at the checked state, to $TC_JSON.
@@ -605,6 +607,86 @@ static void sc_fastopen(struct conn *k)
 		 "child: receive bytes match the SYN's data");
 	save_json();
 	ferry_tcp_dump_free(&d);
+
+	/* TCP_FASTOPEN_CONNECT: connect() returns at once and the SYN (with
+	 * tcp_connect_init(), which sets snd_una) waits for the first write.
+	 * Must hold: SYN_SENT, nothing to export, complete (not a range from
+	 * a snd_una never set to write_seq, reported GONE). */
+	{
+		struct ferry_tcp_sock *dc;
+		int fd;
+
+		tc_setns("fa");
+		fd = mksock(k->family);
+		tc_setint(fd, SOL_TCP, TCP_FASTOPEN_CONNECT, 1);
+		if (connect(fd, (struct sockaddr *)&a.ss, a.len) < 0)
+			DIE("connect (TCP_FASTOPEN_CONNECT): %s", strerror(errno));
+		dump_self(&d, 0);
+		dc = by_fd(&d, fd);
+		fprintf(stderr, "deferred connect: %s snd_una=%u write_seq=%u sendq=%u%s\n",
+			ferry_tcp_state_name(dc->state), dc->snd_una, dc->write_seq, dc->sendq.len,
+			dc->sendq.gone ? " gone" : "");
+		CHECK_EQ(dc->state, TCP_SYN_SENT, "deferred connect: state");
+		CHECK(ferry_tcp_data_complete(dc) && dc->sendq.len == 0,
+		      "deferred connect: export not empty and complete");
+		ferry_tcp_dump_free(&d);
+		close(fd);
+	}
+}
+
+/*
+ * A server that got the client's data and FIN, read the data, and closed
+ * with its own bytes in flight (arrivals at the client dropped): LAST_ACK,
+ * orphaned (no file; netns mode finds it), its FIN and bytes unacked.
+ * __tcp_close() purged the receive queue (only the FIN was unread, so no
+ * reset) without moving copied_seq. Must hold: the export is complete and
+ * marked ORPHAN, with no receive bytes (not GONE), and the send queue is
+ * exactly the unacked stream bytes, without the FIN.
+ */
+static void sc_orphan(struct conn *k)
+{
+	struct ferry_tcp_sock *s;
+	struct ferry_tcp_dump d;
+	struct tc_repair r;
+	uint32_t acked0;
+
+	setup(k);
+	exchange(k);
+	tc_read_pat(k->s, 0, &k->s_rd, k->c_wr - k->s_rd);
+	tc_read_pat(k->c, 1, &k->c_rd, k->s_wr - k->c_rd);
+	if (shutdown(k->c, SHUT_WR) < 0)
+		DIE("shutdown: %s", strerror(errno));
+	tc_msleep(500);
+	tc_drop_in("fa", 1);
+	tc_repair_read(k->s, &r);
+	acked0 = r.send_seq;		/* everything written so far is acked */
+	tc_repair_free(&r);
+	tc_write_pat(k->s, 1, &k->s_wr, 3000);
+	tc_msleep(300);
+	close(k->s);
+	k->s = -1;
+	tc_msleep(300);
+
+	tc_setns("fb");
+	dump_self(&d, FERRY_TCP_F_NETNS);
+	s = by_ports(&d, k->port, k->cport, TCP_LAST_ACK);
+	CHECK(s != NULL, "no LAST_ACK socket in the server's netns");
+	if (s) {
+		fprintf(stderr, "orphan: %s snd_una=%u write_seq=%u rcv_nxt=%u copied=%u sendq=%u%s "
+			"recvq=%u%s\n", ferry_tcp_state_name(s->state), s->snd_una, s->write_seq,
+			s->rcv_nxt, s->copied_seq, s->sendq.len, s->sendq.gone ? " gone" : "",
+			s->recvq.len, s->recvq.gone ? " gone" : "");
+		CHECK(s->options & FERRY_SOCK_OPT_ORPHAN, "orphan not marked");
+		CHECK(s->options & FERRY_SOCK_OPT_FIN_QUEUED, "queued FIN not marked");
+		CHECK(ferry_tcp_data_complete(s), "orphan: queue data incomplete (send%s, recv%s)",
+		      s->sendq.gone ? " gone" : "", s->recvq.gone ? " gone" : "");
+		CHECK_EQ(s->recvq.len, 0, "orphan: receive bytes");
+		CHECK_EQ(s->snd_una, acked0, "orphan: snd_una (the new bytes unacked)");
+		CHECK_EQ(s->sendq.len, 3000, "orphan: unacked bytes exported");
+		CHECK_EQ(tc_match(s->sendq.buf, 1, k->s_wr - 3000, s->sendq.len), s->sendq.len,
+			 "orphan: send bytes match the stream");
+	}
+	ferry_tcp_dump_free(&d);
 }
 
 static void sc_timewait(struct conn *k)
@@ -760,6 +842,8 @@ int main(int argc, char **argv)
 		sc_closed(&k);
 	else if (!strcmp(sc, "fastopen"))
 		sc_fastopen(&k);
+	else if (!strcmp(sc, "orphan"))
+		sc_orphan(&k);
 	else
 		DIE("unknown scenario %s", sc);
 	printf("%s IPv%s: %s (%d failed checks)\n", sc, argv[2], tc_failures ? "FAIL" : "ok",

@@ -292,7 +292,7 @@ static void test_expected_by_marks(void **state)
 	assert_true(ferry_tcp_syn_unacked(&s));
 	assert_int_equal(ferry_tcp_sendq_expected(&s), 2999);
 	/* FIN_WAIT1 from a simultaneous open: SYN, then FIN, no byte. */
-	s.options = FERRY_SOCK_OPT_SEQ_MARKED | FERRY_SOCK_OPT_SYN_UNACKED;
+	s.options = FERRY_SOCK_OPT_SEQ_MARKED | FERRY_SOCK_OPT_SYN_UNACKED | FERRY_SOCK_OPT_FIN_QUEUED;
 	s.state = ST_FIN_WAIT1;
 	s.snd_una = 5, s.snd_nxt = 7, s.write_seq = 7;
 	assert_int_equal(ferry_tcp_sendq_expected(&s), 0);
@@ -310,6 +310,24 @@ static void test_expected_by_marks(void **state)
 	s.options = FERRY_SOCK_OPT_SEQ_MARKED;
 	s.copied_seq = 160;
 	assert_int_equal(ferry_tcp_recvq_expected(&s), 0);
+	/* An orphan (closed by its application): nothing, whatever the
+	 * stale copied_seq says. */
+	s.options = FERRY_SOCK_OPT_SEQ_MARKED | FERRY_SOCK_OPT_ORPHAN;
+	s.state = ST_LAST_ACK;
+	s.copied_seq = 100;
+	assert_int_equal(ferry_tcp_recvq_expected(&s), 0);
+	/* FIN_WAIT1 whose FIN could not be queued: every byte counts. */
+	s.options = FERRY_SOCK_OPT_SEQ_MARKED;
+	s.state = ST_FIN_WAIT1;
+	s.snd_una = 10, s.snd_nxt = 20, s.write_seq = 30;
+	assert_int_equal(ferry_tcp_sendq_expected(&s), 20);
+	s.options |= FERRY_SOCK_OPT_FIN_QUEUED;
+	assert_int_equal(ferry_tcp_sendq_expected(&s), 19);
+	/* TCP_FASTOPEN_CONNECT before its SYN: snd_una unset, nothing. */
+	s.options = FERRY_SOCK_OPT_SEQ_MARKED;
+	s.state = ST_SYN_SENT;
+	s.snd_una = 0, s.snd_nxt = 0, s.write_seq = 123456;
+	assert_int_equal(ferry_tcp_sendq_expected(&s), 0);
 	/* Unmarked CLOSE: nothing, as before. */
 	s.state = ST_CLOSE;
 	s.options = 0;

@@ -68,7 +68,8 @@ static void tcp_usage(FILE *f)
 
 static const char *const opt_names[] = {
 	"sack", "timestamps", "wscale", "ecn", "nodelay", "cork", "keepalive", "repair",
-	NULL /* seq_marked: how to read the two below */, "syn_unacked", "fin_unread",
+	NULL /* seq_marked: how to read the ones below */, "syn_unacked", "fin_unread",
+	"fin_queued", "orphan",
 };
 
 static void hex(char *dst, const uint8_t *src, uint32_t len)

@@ -115,15 +115,26 @@ static bool fin_unread(const struct ferry_tcp_sock *s)
 	return s->state == ST_CLOSE_WAIT || s->state == ST_CLOSING || s->state == ST_LAST_ACK;
 }
 
+static bool fin_queued(const struct ferry_tcp_sock *s)
+{
+	if (marked(s))
+		return s->options & FERRY_SOCK_OPT_FIN_QUEUED;
+	return s->state == ST_FIN_WAIT1 || s->state == ST_CLOSING || s->state == ST_LAST_ACK;
+}
+
 uint32_t ferry_tcp_sendq_expected(const struct ferry_tcp_sock *s)
 {
 	uint32_t start = s->snd_una, end = s->write_seq;
 
 	if (!is_full_sock(s) || s->state == ST_LISTEN || s->state == ST_CLOSE)
 		return 0;
+	/* TCP_FASTOPEN_CONNECT before the first write: no SYN yet, snd_una
+	 * not set; a marking module exports nothing. */
+	if (marked(s) && s->state == ST_SYN_SENT && !ferry_tcp_syn_unacked(s))
+		return 0;
 	if (ferry_tcp_syn_unacked(s))
 		start++;
-	if (s->state == ST_FIN_WAIT1 || s->state == ST_CLOSING || s->state == ST_LAST_ACK)
+	if (fin_queued(s))
 		end--;
 	return (int32_t)(end - start) > 0 ? end - start : 0;
 }
@@ -136,6 +147,8 @@ uint32_t ferry_tcp_recvq_expected(const struct ferry_tcp_sock *s)
 	 * whether its rcv_nxt counts a FIN, and exports them. */
 	if (!is_full_sock(s) || s->state == ST_LISTEN || (s->state == ST_CLOSE && !marked(s)))
 		return 0;
+	if (marked(s) && (s->options & FERRY_SOCK_OPT_ORPHAN))
+		return 0;	/* closed by its application: its bytes were dropped */
 	if (fin_unread(s))
 		end--;
 	return (int32_t)(end - s->copied_seq) > 0 ? end - s->copied_seq : 0;

@@ -204,8 +204,13 @@ enum ferry_dstat_attr {
  * a CLOSE socket exports its receive range [copied_seq, rcv_nxt) without
  * such a FIN. A connection that ended (reset, or FIN_WAIT2 that received
  * the peer's FIN: the socket moves on to TIME_WAIT) keeps its unread bytes
- * until the application reads or closes it. The send side's FIN is the
- * state's in both modes (FIN_WAIT1, CLOSING, LAST_ACK).
+ * until the application reads or closes it. Also marked: whether
+ * write_seq counts our FIN (FERRY_SOCK_OPT_FIN_QUEUED; the state says so
+ * before the FIN is queued, and always if its allocation failed), and an
+ * orphan (FERRY_SOCK_OPT_ORPHAN: its application closed it, the unread
+ * bytes were dropped, its receive range is empty). A SYN_SENT socket
+ * without an unacked SYN (TCP_FASTOPEN_CONNECT before the first write)
+ * has an empty send range.
  */
 enum ferry_tcp_flag {
 	FERRY_TCP_F_NETNS	= 1U << 0,
@@ -308,6 +313,9 @@ enum ferry_sock_opt {
 	FERRY_SOCK_OPT_SEQ_MARKED	= 1U << 8,
 	FERRY_SOCK_OPT_SYN_UNACKED	= 1U << 9, /* snd_una is our SYN's */
 	FERRY_SOCK_OPT_FIN_UNREAD	= 1U << 10, /* rcv_nxt counts an unread FIN */
+	FERRY_SOCK_OPT_FIN_QUEUED	= 1U << 11, /* write_seq counts our FIN */
+	FERRY_SOCK_OPT_ORPHAN		= 1U << 12, /* closed by its application: no
+						     * receive bytes exported */
 };
 
 enum ferry_qdata_attr {

@@ -4,7 +4,9 @@
 # SYN_RECV (request socket), FIN_WAIT1, FIN_WAIT2, CLOSE_WAIT, LAST_ACK,
 # CLOSING, TIME_WAIT and LISTEN with connections waiting to be accepted,
 # CLOSE with unread bytes (after the peer's FIN, after a reset) and a Fast
-# Open server child in SYN_RECV that wrote before the handshake ended.
+# Open server child in SYN_RECV that wrote before the handshake ended, a
+# TCP_FASTOPEN_CONNECT socket before its SYN, and an orphan in LAST_ACK
+# whose application closed it with only the peer's FIN unread.
 # Before the dump the test writes known byte streams both ways, reads part
 # of them and freezes the link by dropping packets on arrival, so that
 # data is in flight, unsent and unread on both sides.
@@ -30,7 +32,7 @@ sysctl -qw net.ipv4.tcp_timestamps=1 net.ipv4.tcp_sack=1 net.ipv4.tcp_window_sca
 
 rc=0
 for fam in 4 6; do
-	for sc in established syn finwait1 fin closing timewait listen closed fastopen; do
+	for sc in established syn finwait1 fin closing timewait listen closed fastopen orphan; do
 		tcp_ns_up
 		export TC_JSON=$FERRY_OUT/$sc-$fam.json
 		if "$FERRY_PROGS/tcp_check" "$sc" "$fam"; then
