@@ -129,9 +129,10 @@ static void net_after_restore(struct session *s, bool ok)
 	if (!ok || mig_tcp_read_images(s->final_dir, &v, &n))
 		return;
 	s->tcp_kept = mig_tcp_count_present(v, n);
-	if (n - mig_tcp_count_ended(v, n))
+	n -= mig_tcp_count_ended(v, n);		/* live ones: the tables list them */
+	if (n)
 		rs_note("%llu of %zu dumped TCP connections present after the restore",
-		        (unsigned long long)s->tcp_kept, n - mig_tcp_count_ended(v, n));
+		        (unsigned long long)s->tcp_kept, n);
 	free(v);
 }
 
