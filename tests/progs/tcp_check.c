@@ -15,7 +15,8 @@
  *           FIN_WAIT2, and after a reset) | fastopen (a Fast Open server
  *           child in SYN_RECV that wrote, its client in SYN_SENT, and a
  *           TCP_FASTOPEN_CONNECT connect before its SYN) | orphan (LAST_ACK
- *           after close() with only the FIN unread)
+ *           after close() with only the FIN unread) | simopen (an orphan
+ *           in FIN_WAIT1 with its SYN unacked, after a simultaneous open)
  * FAMILY:   4 | 6
  * With $FERRY_BIN and $TC_JSON set, also saves `ferry tcp PID --data
  * --json` of this process, taken at the checked state, to $TC_JSON.
@@ -689,6 +690,79 @@ static void sc_orphan(struct conn *k)
 	ferry_tcp_dump_free(&d);
 }
 
+/*
+ * Simultaneous open: the server's socket (fb) connects to the client's
+ * port before the client (fa) connects to it; every packet arriving at the
+ * client is dropped. The client's SYN finds the server's socket in
+ * SYN_SENT: it turns SYN_RECV and answers with its own SYN (now a SYN-ACK)
+ * at the head of its retransmit queue, unacked. The server's application
+ * then closes it (shutdown() leaves a SYN_RECV socket as it is): an
+ * orphan in FIN_WAIT1 with the SYN still unacked and its FIN queued. Must
+ * hold: state FIN_WAIT1, marked SYN_UNACKED, FIN_QUEUED and ORPHAN,
+ * write_seq - snd_una = 2 (the SYN and the FIN, no byte), the export
+ * complete and empty -- not a one-sequence range over the SYN reported
+ * GONE, which is what deciding the SYN from the state alone gave.
+ */
+static void sc_simopen(struct conn *k)
+{
+	uint16_t cport = (uint16_t)(k->port + 1);
+	struct ferry_tcp_sock *s;
+	struct ferry_tcp_dump d;
+	struct tcp_info ti;
+	socklen_t tl = sizeof(ti);
+	struct tc_addr a;
+
+	tc_drop_in("fa", 1);
+	tc_setns("fb");
+	k->s = mksock(k->family);
+	tc_nonblock(k->s);
+	tc_mkaddr(&a, k->family, 2, k->port);
+	if (bind(k->s, (struct sockaddr *)&a.ss, a.len) < 0)
+		DIE("bind (server): %s", strerror(errno));
+	tc_mkaddr(&a, k->family, 1, cport);
+	if (connect(k->s, (struct sockaddr *)&a.ss, a.len) < 0 && errno != EINPROGRESS)
+		DIE("connect (server): %s", strerror(errno));
+	tc_setns("fa");
+	k->c = mksock(k->family);
+	tc_nonblock(k->c);
+	if (bind(k->c, (struct sockaddr *)&a.ss, a.len) < 0)
+		DIE("bind (client): %s", strerror(errno));
+	tc_mkaddr(&a, k->family, 2, k->port);
+	if (connect(k->c, (struct sockaddr *)&a.ss, a.len) < 0 && errno != EINPROGRESS)
+		DIE("connect (client): %s", strerror(errno));
+	tc_msleep(300);
+	if (getsockopt(k->s, SOL_TCP, TCP_INFO, &ti, &tl) < 0)
+		DIE("TCP_INFO: %s", strerror(errno));
+	if (ti.tcpi_state != TCP_SYN_RECV)	/* the test bed, not the export */
+		DIE("no simultaneous open: the server's socket is %s, not SYN_RECV",
+		    ferry_tcp_state_name(ti.tcpi_state));
+	close(k->s);
+	k->s = -1;
+	tc_msleep(300);
+
+	tc_setns("fb");
+	dump_self(&d, FERRY_TCP_F_NETNS);
+	s = by_ports(&d, k->port, cport, -1);
+	CHECK(s != NULL, "the server's socket is not in its netns's export");
+	if (s) {
+		fprintf(stderr, "simopen: server %s snd_una=%u snd_nxt=%u write_seq=%u rcv_nxt=%u "
+			"sendq=%u%s recvq=%u%s\n", ferry_tcp_state_name(s->state), s->snd_una,
+			s->snd_nxt, s->write_seq, s->rcv_nxt, s->sendq.len, s->sendq.gone ? " gone" : "",
+			s->recvq.len, s->recvq.gone ? " gone" : "");
+		CHECK_EQ(s->state, TCP_FIN_WAIT1, "server state (SYN_RECV of a simultaneous open, closed)");
+		CHECK_EQ(s->write_seq - s->snd_una, 2, "write_seq - snd_una (the SYN and the FIN)");
+		CHECK(s->options & FERRY_SOCK_OPT_SYN_UNACKED, "unacked SYN not marked");
+		CHECK(s->options & FERRY_SOCK_OPT_FIN_QUEUED, "queued FIN not marked");
+		CHECK(s->options & FERRY_SOCK_OPT_ORPHAN, "orphan not marked");
+		CHECK(ferry_tcp_data_complete(s), "simopen: queue data incomplete (send %u%s, recv %u%s)",
+		      s->sendq.len, s->sendq.gone ? " gone" : "", s->recvq.len,
+		      s->recvq.gone ? " gone" : "");
+		CHECK_EQ(s->sendq.len, 0, "send bytes exported");
+		CHECK_EQ(s->recvq.len, 0, "receive bytes exported");
+	}
+	ferry_tcp_dump_free(&d);
+}
+
 static void sc_timewait(struct conn *k)
 {
 	struct ferry_tcp_sock *tw, *c;
@@ -844,6 +918,8 @@ int main(int argc, char **argv)
 		sc_fastopen(&k);
 	else if (!strcmp(sc, "orphan"))
 		sc_orphan(&k);
+	else if (!strcmp(sc, "simopen"))
+		sc_simopen(&k);
 	else
 		DIE("unknown scenario %s", sc);
 	printf("%s IPv%s: %s (%d failed checks)\n", sc, argv[2], tc_failures ? "FAIL" : "ok",

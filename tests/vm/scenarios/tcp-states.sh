@@ -5,8 +5,9 @@
 # CLOSING, TIME_WAIT and LISTEN with connections waiting to be accepted,
 # CLOSE with unread bytes (after the peer's FIN, after a reset) and a Fast
 # Open server child in SYN_RECV that wrote before the handshake ended, a
-# TCP_FASTOPEN_CONNECT socket before its SYN, and an orphan in LAST_ACK
-# whose application closed it with only the peer's FIN unread.
+# TCP_FASTOPEN_CONNECT socket before its SYN, an orphan in LAST_ACK
+# whose application closed it with only the peer's FIN unread, and a
+# FIN_WAIT1 orphan whose SYN is unacked (a simultaneous open, then close()).
 # Before the dump the test writes known byte streams both ways, reads part
 # of them and freezes the link by dropping packets on arrival, so that
 # data is in flight, unsent and unread on both sides.
@@ -32,7 +33,7 @@ sysctl -qw net.ipv4.tcp_timestamps=1 net.ipv4.tcp_sack=1 net.ipv4.tcp_window_sca
 
 rc=0
 for fam in 4 6; do
-	for sc in established syn finwait1 fin closing timewait listen closed fastopen orphan; do
+	for sc in established syn finwait1 fin closing timewait listen closed fastopen orphan simopen; do
 		tcp_ns_up
 		export TC_JSON=$FERRY_OUT/$sc-$fam.json
 		if "$FERRY_PROGS/tcp_check" "$sc" "$fam"; then
@@ -44,11 +45,12 @@ for fam in 4 6; do
 	done
 done
 
-# The same two without FERRY_TCP_F_SEQ_MARKS, as every module before it
-# exported them, must lose bytes, and the checks must say so: this is the
-# loss the marks fix, and the proof that these checks can fail.
+# The same three without FERRY_TCP_F_SEQ_MARKS, as every module before it
+# exported them, must get the queues wrong, and the checks must say so:
+# this is what the marks fix, and the proof that these checks can fail.
 for fam in 4 6; do
-	for sc in closed:"after FIN: exported unread bytes" fastopen:"child: exported bytes vs written"; do
+	for sc in closed:"after FIN: exported unread bytes" fastopen:"child: exported bytes vs written" \
+		simopen:"simopen: queue data incomplete"; do
 		want=${sc#*:} sc=${sc%%:*}
 		tcp_ns_up
 		if TC_LEGACY=1 env -u TC_JSON "$FERRY_PROGS/tcp_check" "$sc" "$fam" > "$FERRY_OUT/legacy-$sc-$fam.log" 2>&1; then
