@@ -132,3 +132,18 @@ int recv_outcome_init(const char *dir, uint64_t max_age)
 	closedir(d);
 	return 0;
 }
+
+int recv_await_done(struct wire_conn *c, uint64_t max_skip)
+{
+	struct wire_msg m;
+
+	for (uint64_t skipped = 0;; skipped++) {
+		int ret = wire_recv(c, &m);
+
+		if (ret)
+			return ret;
+		if ((m.type == WIRE_PC_DATA || m.type == WIRE_PC_PUSHED) && skipped < max_skip)
+			continue;
+		return wire_expect_failed(c, &m, WIRE_DONE);
+	}
+}

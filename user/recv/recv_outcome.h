@@ -43,4 +43,14 @@ uint32_t recv_outcome_answer(const char *dir, const uint8_t id[WIRE_ID_LEN], con
 /* Create dir (0700) and remove records older than max_age seconds. */
 int recv_outcome_init(const char *dir, uint64_t max_age);
 
+/*
+ * After the outcome was sent, the source's DONE confirms it. In post-copy
+ * the source pushes pages (PC_DATA, then PC_PUSHED once all are sent)
+ * until it reads our PC_DONE or NOT_RESTORED, so those frames may arrive
+ * first: they are skipped, at most max_skip of them (a source that keeps
+ * sending never gets its ack taken for one). 0 on DONE; -errno with c->err
+ * set for anything else.
+ */
+int recv_await_done(struct wire_conn *c, uint64_t max_skip);
+
 #endif
