@@ -1099,6 +1099,14 @@ static void test_await_done_after_pushes(void **state)
 			assert_int_equal(wire_recv(&p->b, &m), 0);
 		}
 	}
+	/* an interrupted source's ABORT crossed the answer: once, skipped */
+	assert_int_equal(wire_send_error(&p->a, WIRE_ABORT, -EINTR, "interrupted"), 0);
+	assert_int_equal(wire_send(&p->a, WIRE_PC_PUSHED, NULL, 0), 0);
+	assert_int_equal(wire_send_u64s(&p->a, WIRE_DONE, NULL, 0), 0);
+	assert_int_equal(recv_await_done(&p->b, 1), 0);
+	assert_int_equal(wire_send_error(&p->a, WIRE_ABORT, -EINTR, "interrupted"), 0);
+	assert_int_equal(wire_send_error(&p->a, WIRE_ABORT, -EINTR, "again"), 0);
+	assert_int_not_equal(recv_await_done(&p->b, 1), 0);
 }
 
 int main(void)

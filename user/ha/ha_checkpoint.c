@@ -113,6 +113,10 @@ static const char usage_text[] =
 "TCP connections are dumped with the tree (--tcp-established, the network\n"
 "locked only while CRIU dumps) and stay open here; a restore from the store\n"
 "(on this host or another, after this one died) brings them back closed.\n"
+"CRIU 3.17 fails on a send queue whose first packet is partly acknowledged\n"
+"(\"recv failed (N, want M)\" in its log; the kernel clears that state\n"
+"within a round trip or a retransmission): the version of a process tree\n"
+"is then tried once more, whole, after 2 s (a container's is not).\n"
 "\n"
 "Exit status: 0 the version was published (and, with --to, stored on HOST);\n"
 "1 it failed (no version added, the tree runs on), or with --to it is only\n"
@@ -133,9 +137,11 @@ static const char ha_usage_text[] =
 "them (no other ferry may clear its soft-dirty bits), so a version copies\n"
 "only the pages written since the one before and builds on it (`ferry\n"
 "versions` shows its BASE). A process that is new in the tree is copied\n"
-"whole. When a version fails, the next one is whole again. A container's\n"
-"versions build on each other too (a Podman version keeps its final dump's\n"
-"memory images beside Podman's archive for the next one).\n"
+"whole. When a version fails, the next one is whole again (one that failed\n"
+"on a TCP send queue in flux is retried 2 s later, as `ferry checkpoint`\n"
+"says). A container's versions build on each other too (a Podman version\n"
+"keeps its final dump's memory images beside Podman's archive for the next\n"
+"one).\n"
 "\n"
 "Retention: once a version is published, the oldest beyond N is removed;\n"
 "the version that builds on it is first folded (rewritten with the pages\n"
@@ -164,7 +170,29 @@ struct ckpt_opts {
 	const char *export;		/* --export FILE */
 	bool exported;
 	struct ha_export_stats exp;
+	bool tcp_in_flux;		/* the last version failed in libsoccr only */
 };
+
+/*
+ * CRIU 3.17's libsoccr failed on a connection's send queue: get_queue()
+ * (soccr/soccr.c, "recv failed (N, want M)") peeks the whole skbs of the
+ * retransmit queue (tcp_peek_sndq) but expects write_seq - snd_una bytes
+ * (SIOCOUTQ). They differ while the head skb is partly acknowledged and
+ * untrimmed: tcp_clean_rtx_queue() trims only multi-segment skbs, and a
+ * retransmission that collapsed small skbs into one, then acked only up to
+ * an original segment's end, leaves one (losses make such retransmissions:
+ * CRIU's own network lock, a version earlier, drops packets). The kernel trims
+ * the skb at its next retransmission or frees it at the full ACK; CRIU
+ * resumed the tree and unlocked its connections, so a new whole version
+ * can succeed. (ferry.ko's export starts at snd_una inside that skb.)
+ */
+static bool criu_sndq_in_flux(const struct mig *m)
+{
+	return m->log[0] && mig_log_has(m->log, "soccr", "recv failed (");
+}
+
+/* How long the connections get to settle before that one retry. */
+#define TCP_FLUX_RETRY_MS	2000
 
 #define LOCAL_STORES	"/var/lib/ferry/checkpoints"
 _Static_assert(WIRE_CHAIN_MAX == HA_CHAIN_MAX, "a chain name fits STORE_OPEN");
@@ -526,6 +554,7 @@ static int checkpoint_once(struct ckpt_opts *co, struct ha_store *st, struct ha_
 
 	memset(&m, 0, sizeof(m));
 	memset(meta, 0, sizeof(*meta));
+	co->tcp_in_flux = false;
 	m.o = &co->o;
 	m.fd = -1;
 	m.t0 = ferry_now_ns();
@@ -657,6 +686,7 @@ static int checkpoint_once(struct ckpt_opts *co, struct ha_store *st, struct ha_
 out:
 	ferry_err("checkpoint of %d failed: %s (no version added; the tree runs on)", co->o.pid,
 		  m.err[0] ? m.err : strerror(-ret));
+	co->tcp_in_flux = !m.ctr && criu_sndq_in_flux(&m);
 	if (version)
 		ha_store_abandon(st, version);
 	if (base)
@@ -673,6 +703,22 @@ cleanup:
 	free(m.ctr);
 	pagestore_close(m.sent, false);
 	return ret;
+}
+
+/* A version that failed only because a send queue was in flux, once more
+ * after a pause (a whole version: the failed one dropped base). */
+static int retry_in_flux(struct ckpt_opts *co, struct ha_store *st, struct ha_meta *meta,
+			 struct src_base *base, int ret)
+{
+	if (!ret || !co->tcp_in_flux || ferry_interrupted)
+		return ret;
+	src_progress("a TCP send queue was in flux while CRIU dumped it: once more in %d ms",
+		     TCP_FLUX_RETRY_MS);
+	for (int i = 0; i < TCP_FLUX_RETRY_MS / 100 && !ferry_interrupted; i++)
+		usleep(100000);
+	if (ferry_interrupted)
+		return ret;
+	return checkpoint_once(co, st, meta, base);
 }
 
 static int exit_code(int ret)
@@ -732,6 +778,7 @@ int cmd_checkpoint(int argc, char **argv)
 	if (ret)
 		return exit_code(ret);
 	ret = checkpoint_once(&co, &st, &meta, NULL);
+	ret = retry_in_flux(&co, &st, &meta, NULL, ret);
 	ha_store_close(&st);
 	wire_tls_free(co.tls);
 	if (ret)
@@ -767,6 +814,7 @@ int cmd_ha(int argc, char **argv)
 		uint64_t next = ferry_now_ns() + (uint64_t)co.interval_s * 1000000000ull;
 
 		ret = checkpoint_once(&co, &st, &meta, &base);
+		ret = retry_in_flux(&co, &st, &meta, &base, ret);
 		if (ret == -ESRCH || (ret && kill(co.o.pid, 0) && errno == ESRCH)) {
 			ret = -ESRCH;
 			ferry_err("process %d is gone: no more versions", co.o.pid);

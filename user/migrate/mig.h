@@ -110,6 +110,8 @@ void mig_log_tail(const char *path, int lines, char *buf, size_t size);
 /* The first error and warning lines of a CRIU log ("Error (", "Warn  ("),
  * or its tail if there are none. */
 void mig_log_errors(const char *path, char *buf, size_t size);
+/* Whether one line of the log at path holds both a and b. */
+bool mig_log_has(const char *path, const char *a, const char *b);
 /* rm -r of a directory tree we created (no symlink following). */
 int mig_rmtree(const char *path);
 

@@ -134,6 +134,20 @@ void mig_log_errors(const char *path, char *buf, size_t size)
 		mig_log_tail(path, 4, buf, size);
 }
 
+bool mig_log_has(const char *path, const char *a, const char *b)
+{
+	char line[1024];
+	bool found = false;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, a) && strstr(line, b);
+	fclose(f);
+	return found;
+}
+
 static int rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 {
 	(void)sb;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The receiver's records of migration outcomes (recv_outcome.h). */
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -135,15 +136,25 @@ int recv_outcome_init(const char *dir, uint64_t max_age)
 
 int recv_await_done(struct wire_conn *c, uint64_t max_skip)
 {
+	bool abort_seen = false;
+	uint64_t skipped = 0;
 	struct wire_msg m;
 
-	for (uint64_t skipped = 0;; skipped++) {
+	for (;;) {
 		int ret = wire_recv(c, &m);
 
 		if (ret)
 			return ret;
-		if ((m.type == WIRE_PC_DATA || m.type == WIRE_PC_PUSHED) && skipped < max_skip)
+		if ((m.type == WIRE_PC_DATA || m.type == WIRE_PC_PUSHED) && skipped < max_skip) {
+			skipped++;
 			continue;
+		}
+		/* an interrupted source asks to undo; it crossed our answer,
+		 * which the source still takes: its DONE follows */
+		if (m.type == WIRE_ABORT && !abort_seen) {
+			abort_seen = true;
+			continue;
+		}
 		return wire_expect_failed(c, &m, WIRE_DONE);
 	}
 }

@@ -48,8 +48,9 @@ int recv_outcome_init(const char *dir, uint64_t max_age);
  * the source pushes pages (PC_DATA, then PC_PUSHED once all are sent)
  * until it reads our PC_DONE or NOT_RESTORED, so those frames may arrive
  * first: they are skipped, at most max_skip of them (a source that keeps
- * sending never gets its ack taken for one). 0 on DONE; -errno with c->err
- * set for anything else.
+ * sending never gets its ack taken for one), and so is one ABORT (an
+ * interrupted source's, which crossed the answer it then takes). 0 on
+ * DONE; -errno with c->err set for anything else.
  */
 int recv_await_done(struct wire_conn *c, uint64_t max_skip);
 

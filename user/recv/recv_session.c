@@ -187,6 +187,8 @@ static void await_ack(struct session *s)
 {
 	uint64_t in_flight = s->pc ? 2 * s->pc->pages + 1 : 0;
 
+	/* one deadline for all of it: a source cannot drip the frames */
+	wire_set_deadline(&s->c, (uint64_t)s->o->phase_ms);
 	if (!recv_await_done(&s->c, in_flight))
 		s->acked = true;
 	else
