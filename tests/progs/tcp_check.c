@@ -16,7 +16,8 @@
  *           child in SYN_RECV that wrote, its client in SYN_SENT, and a
  *           TCP_FASTOPEN_CONNECT connect before its SYN) | orphan (LAST_ACK
  *           after close() with only the FIN unread) | simopen (an orphan
- *           in FIN_WAIT1 with its SYN unacked, after a simultaneous open)
+ *           in FIN_WAIT1 with its SYN unacked, after a simultaneous open) |
+ *           partial (a send queue whose head skb is partly acknowledged)
  * FAMILY:   4 | 6
  * With $FERRY_BIN and $TC_JSON set, also saves `ferry tcp PID --data
  * --json` of this process, taken at the checked state, to $TC_JSON.
@@ -763,6 +764,66 @@ static void sc_simopen(struct conn *k)
 	ferry_tcp_dump_free(&d);
 }
 
+/*
+ * A send queue whose head skb is partly acknowledged and untrimmed. The
+ * server (TCP_NODELAY, its RTO at least 3 s by a route to the client)
+ * writes A; the client gets it, its ACK is lost. Then every packet to the
+ * client is lost too and the server writes B and C, sent at once: the
+ * retransmission timer collapses A, B and C into one single-segment skb
+ * (tcp_retrans_try_collapse walks only sent skbs, so B and C must be out
+ * before it fires: under TCG the default 200 ms RTO came first). The
+ * client's ACKs are let through again and it writes: its segment
+ * acknowledges A alone, which moves snd_una into that skb, and
+ * tcp_clean_rtx_queue() trims only multi-segment skbs. The kernel's
+ * repair-mode peek of the send queue (tcp_peek_sndq, what CRIU's libsoccr
+ * dumps) then returns A's acknowledged bytes too: more than SIOCOUTQ, and
+ * CRIU 3.17 fails ("recv failed (N, want M)"); the state lasts until the
+ * next retransmission (6 s on) trims the skb.
+ * Must hold: that state is reached (the test bed, exit 2 if not), and the
+ * export is exactly B and C, from stream position |A| on, and complete.
+ */
+static void sc_partial(struct conn *k)
+{
+	struct ferry_tcp_sock *s;
+	struct ferry_tcp_dump d;
+	struct tc_repair r;
+	int outq = -1;
+
+	if (k->family == AF_INET)
+		tc_sys("ip -n fb route add 10.0.0.1/32 dev vb rto_min 3s");
+	else
+		tc_sys("ip -n fb -6 route add fd00::1/128 dev vb rto_min 3s");
+	setup(k);
+	tc_setint(k->s, SOL_TCP, TCP_NODELAY, 1);
+	tc_drop_in("fb", 1);		/* the client's ACKs lost */
+	tc_write_pat(k->s, 1, &k->s_wr, 300);	/* A: arrives */
+	tc_msleep(100);
+	tc_drop_in("fa", 1);		/* from now on nothing arrives */
+	tc_write_pat(k->s, 1, &k->s_wr, 300);	/* B */
+	tc_write_pat(k->s, 1, &k->s_wr, 300);	/* C */
+	tc_msleep(4000);		/* the RTO: A+B+C collapse */
+	tc_drop_in("fb", 0);
+	tc_write_pat(k->c, 0, &k->c_wr, 100);	/* acknowledges A only */
+	tc_msleep(100);
+
+	dump_self(&d, 0);
+	tc_repair_read(k->s, &r);
+	if (ioctl(k->s, SIOCOUTQ, &outq) < 0)
+		DIE("SIOCOUTQ: %s", strerror(errno));
+	s = by_fd(&d, k->s);
+	fprintf(stderr, "partial: server snd_una=%u write_seq=%u SIOCOUTQ=%d peeked=%zd "
+		"exported=%u\n", s->snd_una, s->write_seq, outq, r.sndq_len, s->sendq.len);
+	if (r.sndq_len <= outq)		/* the test bed, not the export */
+		DIE("no partly acknowledged head skb: the peek gave %zd bytes, SIOCOUTQ %d "
+		    "(snd_una %u: %u bytes acked)", r.sndq_len, outq, s->snd_una,
+		    s->snd_una - k->s_wseq0);
+	tc_repair_free(&r);
+	CHECK_EQ(s->snd_una - k->s_wseq0, 300, "snd_una: A acknowledged, no more");
+	check_s(&d, k, TCP_ESTABLISHED);
+	save_json();
+	ferry_tcp_dump_free(&d);
+}
+
 static void sc_timewait(struct conn *k)
 {
 	struct ferry_tcp_sock *tw, *c;
@@ -920,6 +981,8 @@ int main(int argc, char **argv)
 		sc_orphan(&k);
 	else if (!strcmp(sc, "simopen"))
 		sc_simopen(&k);
+	else if (!strcmp(sc, "partial"))
+		sc_partial(&k);
 	else
 		DIE("unknown scenario %s", sc);
 	printf("%s IPv%s: %s (%d failed checks)\n", sc, argv[2], tc_failures ? "FAIL" : "ok",

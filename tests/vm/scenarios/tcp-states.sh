@@ -6,8 +6,10 @@
 # CLOSE with unread bytes (after the peer's FIN, after a reset) and a Fast
 # Open server child in SYN_RECV that wrote before the handshake ended, a
 # TCP_FASTOPEN_CONNECT socket before its SYN, an orphan in LAST_ACK
-# whose application closed it with only the peer's FIN unread, and a
-# FIN_WAIT1 orphan whose SYN is unacked (a simultaneous open, then close()).
+# whose application closed it with only the peer's FIN unread, a
+# FIN_WAIT1 orphan whose SYN is unacked (a simultaneous open, then close()),
+# and an ESTABLISHED socket whose first queued skb is partly acknowledged
+# and untrimmed (its peek, what CRIU dumps, holds acknowledged bytes).
 # Before the dump the test writes known byte streams both ways, reads part
 # of them and freezes the link by dropping packets on arrival, so that
 # data is in flight, unsent and unread on both sides.
@@ -33,7 +35,7 @@ sysctl -qw net.ipv4.tcp_timestamps=1 net.ipv4.tcp_sack=1 net.ipv4.tcp_window_sca
 
 rc=0
 for fam in 4 6; do
-	for sc in established syn finwait1 fin closing timewait listen closed fastopen orphan simopen; do
+	for sc in established syn finwait1 fin closing timewait listen closed fastopen orphan simopen partial; do
 		tcp_ns_up
 		export TC_JSON=$FERRY_OUT/$sc-$fam.json
 		if "$FERRY_PROGS/tcp_check" "$sc" "$fam"; then
