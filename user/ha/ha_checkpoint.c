@@ -30,7 +30,9 @@
 #include "json.h"
 #include "mig.h"
 #include "mig_src.h"
+#include "mig_tcp.h"
 #include "pagestore.h"
+#include "preflight.h"
 #include "util.h"
 #include "wire_store.h"
 #include "wire_tls.h"
@@ -116,7 +118,9 @@ static const char usage_text[] =
 "CRIU 3.17 fails on a send queue whose first packet is partly acknowledged\n"
 "(\"recv failed (N, want M)\" in its log; the kernel clears that state\n"
 "within a round trip or a retransmission): the version of a process tree\n"
-"is then tried once more, whole, after 2 s (a container's is not).\n"
+"is then tried once more, whole, as soon as none of its connections has\n"
+"retransmitted data unacknowledged (at most 30 s later; a container's is\n"
+"not retried).\n"
 "\n"
 "Exit status: 0 the version was published (and, with --to, stored on HOST);\n"
 "1 it failed (no version added, the tree runs on), or with --to it is only\n"
@@ -138,7 +142,7 @@ static const char ha_usage_text[] =
 "only the pages written since the one before and builds on it (`ferry\n"
 "versions` shows its BASE). A process that is new in the tree is copied\n"
 "whole. When a version fails, the next one is whole again (one that failed\n"
-"on a TCP send queue in flux is retried 2 s later, as `ferry checkpoint`\n"
+"on a TCP send queue in flux is retried at once, as `ferry checkpoint`\n"
 "says). A container's versions build on each other too (a Podman version\n"
 "keeps its final dump's memory images beside Podman's archive for the next\n"
 "one).\n"
@@ -191,8 +195,14 @@ static bool criu_sndq_in_flux(const struct mig *m)
 	return m->log[0] && mig_log_has(m->log, "soccr", "recv failed (");
 }
 
-/* How long the connections get to settle before that one retry. */
-#define TCP_FLUX_RETRY_MS	2000
+/* The retry waits for the tree's connections to have no retransmitted
+ * data unacknowledged (the skb is trimmed by its next retransmission and
+ * freed at the full ACK), polled this often, at most this long: after
+ * CRIU's lock a connection's retransmission timer may be backed off for
+ * seconds. A peer that is gone never lets its connection recover: the
+ * version is tried anyway when the time is up. */
+#define TCP_FLUX_POLL_MS	200
+#define TCP_FLUX_WAIT_MS	30000
 
 #define LOCAL_STORES	"/var/lib/ferry/checkpoints"
 _Static_assert(WIRE_CHAIN_MAX == HA_CHAIN_MAX, "a chain name fits STORE_OPEN");
@@ -705,19 +715,52 @@ cleanup:
 	return ret;
 }
 
+/* Wait until none of pid's tree's connections is recovering from losses,
+ * at most TCP_FLUX_WAIT_MS: how long it waited (ms). Without sock_diag it
+ * waits 2 s. */
+static uint64_t wait_recovered(pid_t pid)
+{
+	uint64_t t0 = ferry_now_ns(), waited = 0;
+	int last = -1;
+
+	while (!ferry_interrupted && waited < TCP_FLUX_WAIT_MS) {
+		pid_t *pids = NULL;
+		size_t n = 0;
+		int busy = pf_tree_pids(pid, &pids, &n);
+
+		if (!busy)
+			busy = mig_tcp_tree_recovering(pids, n);
+		free(pids);
+		if (busy == 0)
+			break;
+		if (busy < 0 && waited >= 2000)
+			break;
+		if (busy > 0 && busy != last)
+			src_progress("%d connection%s of %d still retransmitting: waiting (at most %d s)",
+				     busy, busy == 1 ? "" : "s", (int)pid, TCP_FLUX_WAIT_MS / 1000);
+		last = busy;
+		usleep(TCP_FLUX_POLL_MS * 1000);
+		waited = (ferry_now_ns() - t0) / 1000000;
+	}
+	return waited;
+}
+
 /* A version that failed only because a send queue was in flux, once more
- * after a pause (a whole version: the failed one dropped base). */
+ * when the connections recovered (a whole version: the failed one dropped
+ * base). */
 static int retry_in_flux(struct ckpt_opts *co, struct ha_store *st, struct ha_meta *meta,
 			 struct src_base *base, int ret)
 {
+	uint64_t waited;
+
 	if (!ret || !co->tcp_in_flux || ferry_interrupted)
 		return ret;
-	src_progress("a TCP send queue was in flux while CRIU dumped it: once more in %d ms",
-		     TCP_FLUX_RETRY_MS);
-	for (int i = 0; i < TCP_FLUX_RETRY_MS / 100 && !ferry_interrupted; i++)
-		usleep(100000);
+	src_progress("CRIU met a TCP send queue in flux (a partly acknowledged packet): the "
+		     "version once more when the connections have recovered");
+	waited = wait_recovered(co->o.pid);
 	if (ferry_interrupted)
 		return ret;
+	src_progress("trying again after %llu ms", (unsigned long long)waited);
 	return checkpoint_once(co, st, meta, base);
 }
 

@@ -22,6 +22,7 @@
 #include "criu_img.h"
 #include "mig.h"
 #include "mig_tcp.h"
+#include "tcp_diag.h"
 #include "rtnl.h"
 
 #define CRIU_FILES_MAGIC	0x56303138u
@@ -717,6 +718,25 @@ int mig_tcp_tree_count(const pid_t *pids, size_t npids)
 	char err[256];
 
 	return tree_walk(pids, npids, NULL, true, err, sizeof(err));
+}
+
+static bool ino_has_cb(unsigned long ino, void *arg)
+{
+	return ino_has(arg, ino);
+}
+
+int mig_tcp_tree_recovering(const pid_t *pids, size_t npids)
+{
+	struct ino_set s = { 0 };
+	int ret = 0;
+
+	for (size_t i = 0; i < npids; i++)
+		fd_socket_inodes(pids[i], &s);
+	ino_sort(&s);
+	if (s.n)
+		ret = tcp_diag_recovering(pids[0], ino_has_cb, &s);
+	free(s.v);
+	return ret;
 }
 
 struct count_ctx {

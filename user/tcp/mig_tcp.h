@@ -122,6 +122,9 @@ int mig_tcp_tree_check(const pid_t *pids, size_t npids, const struct in_addr *mo
 /* The same count for a tree that stays on this host (a checkpoint),
  * whatever the addresses. */
 int mig_tcp_tree_count(const pid_t *pids, size_t npids);
+/* How many of the tree's connections have retransmitted data not yet
+ * acknowledged (tcp_diag.h); -errno if that cannot be read. */
+int mig_tcp_tree_recovering(const pid_t *pids, size_t npids);
 
 /* How many of the connections exist in this network namespace, by 4-tuple,
  * in a connected state (the destination after `criu restore`). */
