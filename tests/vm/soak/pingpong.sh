@@ -182,9 +182,10 @@ for ((i = 1; i <= migs; i++)); do
 	fi
 	if [ "$FERRY_ROLE" = b ]; then
 		# b's check of the clients, started when the migration ended
-		wait "$CPC" || soak_fail "after migration $i: the clients' check failed (above)"
+		wait "$CPC" || { soak_cli_snapshot; soak_fail "after migration $i: the clients' check failed (above)"; }
 		CPC=
 		touch "$FERRY_SHARED/cli.$i"
+		soak_cli_snapshot
 		soak_step "$i: every connection moves data again"
 	else
 		soak_wait "$FERRY_SHARED/cli.$i" 900 "the clients' check of migration $i"
