@@ -168,22 +168,32 @@ static void test_read_images(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/* A listener on a free loopback port; sa gets its address. */
+static int loopback_listener(struct sockaddr_in *sa)
+{
+	socklen_t sl = sizeof(*sa);
+	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	assert_int_equal(bind(l, (struct sockaddr *)sa, sizeof(*sa)), 0);
+	assert_int_equal(listen(l, 1), 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)sa, &sl), 0);
+	return l;
+}
+
 static void test_count_present(void **state)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t sl = sizeof(sa);
+	struct sockaddr_in sa;
 	struct mig_tcp_conn c[2];
-	int l, cl, sv, one = 1;
+	int l, cl, sv;
 	pid_t me = getpid();
 	char err[256];
 
 	(void)state;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	l = socket(AF_INET, SOCK_STREAM, 0);
-	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	assert_int_equal(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(l, 1), 0);
-	assert_int_equal(getsockname(l, (struct sockaddr *)&sa, &sl), 0);
+	l = loopback_listener(&sa);
 	assert_int_equal(mig_tcp_tree_check(&me, 1, NULL, err, sizeof(err)), 0);
 	cl = socket(AF_INET, SOCK_STREAM, 0);
 	assert_int_equal(connect(cl, (struct sockaddr *)&sa, sizeof(sa)), 0);
@@ -196,7 +206,6 @@ static void test_count_present(void **state)
 	c[0].src[0] = htonl(INADDR_LOOPBACK);
 	c[0].dst[0] = htonl(INADDR_LOOPBACK);
 	c[0].sport = ntohs(sa.sin_port);	/* the server side */
-	sl = sizeof(sa);
 	{
 		struct sockaddr_in peer;
 		socklen_t pl = sizeof(peer);
@@ -225,19 +234,13 @@ static bool any_inode(unsigned long inode, void *arg)
 
 static void test_recovering(void **state)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t sl = sizeof(sa);
-	int l, cl, sv, one = 1;
+	struct sockaddr_in sa;
+	int l, cl, sv;
 	pid_t me = getpid();
 	char buf[4096] = { 0 };
 
 	(void)state;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	l = socket(AF_INET, SOCK_STREAM, 0);
-	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	assert_int_equal(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(l, 1), 0);
-	assert_int_equal(getsockname(l, (struct sockaddr *)&sa, &sl), 0);
+	l = loopback_listener(&sa);
 	cl = socket(AF_INET, SOCK_STREAM, 0);
 	assert_int_equal(connect(cl, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	sv = accept(l, NULL, NULL);
