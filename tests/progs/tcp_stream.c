@@ -141,12 +141,30 @@ static void write_status(const char *path)
 	rename(tmp, path);
 }
 
+/* When a connection ends, when and in which TCP state: the time, to set
+ * beside a migration's steps, and the kernel's counters (retransmissions
+ * of the RTO timer, zero-window probes, backoff) tell which timer gave up
+ * on an ETIMEDOUT. */
 static void lost(struct conn *c, bool reset, const char *what)
 {
+	struct tcp_info ti;
+	socklen_t tl = sizeof(ti);
+	struct timespec ts;
+	struct tm tm;
+
 	if (!c->alive)
 		return;
-	fprintf(stderr, "conn %d: %s after %llu bytes in, %llu out\n", c->id, what,
-		(unsigned long long)c->rx, (unsigned long long)c->tx);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	memset(&ti, 0, sizeof(ti));
+	getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl);
+	fprintf(stderr, "%02d:%02d:%02d.%03ld conn %d: %s after %llu bytes in, %llu out "
+		"(tcp state %u ca_state %u retransmits %u probes %u backoff %u rto %u us "
+		"unacked %u last_ack_recv %u ms)\n", tm.tm_hour, tm.tm_min, tm.tm_sec,
+		ts.tv_nsec / 1000000, c->id, what, (unsigned long long)c->rx,
+		(unsigned long long)c->tx, ti.tcpi_state, ti.tcpi_ca_state, ti.tcpi_retransmits,
+		ti.tcpi_probes, ti.tcpi_backoff, ti.tcpi_rto, ti.tcpi_unacked,
+		ti.tcpi_last_ack_recv);
 	resets += reset;
 	c->alive = false;
 	close(c->fd);
