@@ -3,16 +3,17 @@
  * tcp_partial_hold FAMILY READY -- a server process (network namespace
  * "fb") whose one connection has a send queue that CRIU 3.17 cannot dump:
  * its head skb partly acknowledged and untrimmed (see tcp_check's
- * "partial" scenario for how), and the state held for about 15 s, for a
+ * "partial" scenario for how), and the state held for about 25 s, for a
  * real `criu dump` (through `ferry checkpoint`) to meet it.
  *
  * This process is the client (namespace "fa"); its child is the server,
  * the tree to checkpoint, which holds nothing but its socket once it is
- * set up. The scenario script must have made the server's RTO 10 s (a
- * route to the client with rto_min 10s): the first retransmission
- * collapses A, B and C at 10 s, the client's write at about 13 s then
+ * set up. The scenario script must have made the server's RTO 14 s (a
+ * route to the client with rto_min 14s): the first retransmission
+ * collapses A, B and C at 14 s, the client's write at about 17 s then
  * acknowledges A alone, and the next retransmission, which trims the skb,
- * comes at 30 s. Every data segment to the client is dropped from B on (table
+ * comes at 42 s: 25 s for `ferry checkpoint` to meet the state under a
+ * loaded CI machine, and less than ferry's 30 s wait for it to go. Every data segment to the client is dropped from B on (table
  * "inet ferrytest" in fa, which the script deletes to let the connection
  * recover); pure ACKs pass, so that the client does not retransmit its own
  * write, whose duplicate ACKs would make the server retransmit at once.
@@ -139,7 +140,7 @@ int main(int argc, char **argv)
 	       "add rule inet ferrytest in ip6 length > 64 drop'");
 	tell(tochild[1], 'B');			/* B, C lost */
 	hear(fromchild[0]);
-	tc_msleep(12000);			/* the RTO at 10 s: A+B+C collapse */
+	tc_msleep(16000);			/* the RTO at 14 s: A+B+C collapse */
 	tc_drop_in("fb", 0);
 	tc_nonblock(c);
 	tc_write_pat(c, 0, &wr, 100);		/* acknowledges A alone */

@@ -3,7 +3,7 @@
 # ("recv failed (1201, want 652)" from CRIU's libsoccr), made on purpose
 # and met by the real CRIU: a server (tests/progs/tcp_partial_hold, in
 # namespace fb) whose connection's send queue starts with a partly
-# acknowledged, untrimmed skb, held for about 15 s; its client in fa gets
+# acknowledged, untrimmed skb, held for about 25 s; its client in fa gets
 # no data segment until the script lets it.
 # Must hold:
 #  - the test bed: the server's SIOCOUTQ is B and C (600 bytes), with one
@@ -34,8 +34,9 @@ trap cleanup EXIT
 
 sysctl -qw net.ipv4.tcp_timestamps=1 net.ipv4.tcp_sack=1 net.ipv4.tcp_window_scaling=1
 tcp_ns_up
-# the server's RTO: 10 s, so that the state lasts long enough for CRIU
-ip -n fb route add 10.0.0.1/32 dev vb rto_min 10s
+# the server's RTO: 14 s, so that the state lasts long enough for CRIU
+# (from about 17 s to 42 s; see tcp_partial_hold.c)
+ip -n fb route add 10.0.0.1/32 dev vb rto_min 14s
 rm -rf "$S" /tmp/flux.ready
 mkdir -p "$S"
 cd /
