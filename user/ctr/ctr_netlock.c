@@ -154,40 +154,6 @@ static int32_t get_nsid(struct mnl_socket *nl, int ns_fd)
 	return rtnl_request(nl, nlh, cb_nsid, &nsid) ? -1 : nsid;
 }
 
-/* A route netlink socket of the network namespace ns_fd, opened from
- * within it and used from here (a socket keeps its namespace). */
-static struct mnl_socket *open_in_ns(int ns_fd, int *err)
-{
-	struct mnl_socket *nl = NULL;
-	int here = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-
-	if (here < 0 || setns(ns_fd, CLONE_NEWNET)) {
-		*err = -errno;
-		goto out;
-	}
-	nl = rtnl_open();
-	*err = nl ? 0 : -errno;
-	/* this thread must not stay in the container's namespace */
-	if (setns(here, CLONE_NEWNET)) {
-		ferry_err("cannot return to this host's network namespace: %s", strerror(errno));
-		abort();
-	}
-out:
-	if (here >= 0)
-		close(here);
-	return nl;
-}
-
-/* Is the namespace of fd the calling thread's? 1 yes, 0 no, -errno */
-static int is_own_ns(int fd)
-{
-	struct stat a, b;
-
-	if (fstat(fd, &a) || stat("/proc/thread-self/ns/net", &b))
-		return -errno;
-	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
 int ctr_net_find(struct ctr_info *ci, char *err, size_t errlen)
 {
 	struct link_seen seen[CTR_MAX_LINKS + 8], host;
@@ -202,7 +168,7 @@ int ctr_net_find(struct ctr_info *ci, char *err, size_t errlen)
 	if (ns_fd < 0)
 		return ferry_errf(err, errlen, -errno, "%s: %s", ns, strerror(errno));
 	nl = NULL;
-	ret = is_own_ns(ns_fd);
+	ret = netns_is_own(ns_fd);
 	if (ret) {
 		if (ret < 0)
 			ferry_errf(err, errlen, ret, "%s: %s", ns, strerror(-ret));
@@ -211,8 +177,9 @@ int ctr_net_find(struct ctr_info *ci, char *err, size_t errlen)
 					 "namespace (--network host): its connections cannot move");
 		goto out;
 	}
-	nl = open_in_ns(ns_fd, &ret);
+	nl = nl_open_bus_in_ns(NETLINK_ROUTE, ns_fd);
 	if (!nl) {
+		ret = -errno;
 		ferry_errf(err, errlen, ret, "its network namespace: %s", strerror(-ret));
 		goto out;
 	}

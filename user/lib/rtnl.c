@@ -1,9 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <linux/netlink.h>
 #include "rtnl.h"
+#include "util.h"
 
 struct mnl_socket *rtnl_open(void)
 {
@@ -21,6 +28,45 @@ struct mnl_socket *nl_open_bus(int bus)
 		errno = err;
 		return NULL;
 	}
+	return nl;
+}
+
+int netns_is_own(int fd)
+{
+	struct stat a, b;
+
+	if (fstat(fd, &a) || stat("/proc/thread-self/ns/net", &b))
+		return -errno;
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+struct mnl_socket *nl_open_bus_in_ns(int bus, int ns_fd)
+{
+	struct mnl_socket *nl = NULL;
+	int here, own = netns_is_own(ns_fd), err;
+
+	if (own < 0) {
+		errno = -own;
+		return NULL;
+	}
+	if (own)	/* no visit: setns() needs CAP_SYS_ADMIN even to stay */
+		return nl_open_bus(bus);
+	here = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (here < 0 || setns(ns_fd, CLONE_NEWNET)) {
+		err = errno;
+		goto out;
+	}
+	nl = nl_open_bus(bus);
+	err = errno;
+	/* this thread must not stay in the other namespace */
+	if (setns(here, CLONE_NEWNET)) {
+		ferry_err("cannot return to this host's network namespace: %s", strerror(errno));
+		abort();
+	}
+out:
+	if (here >= 0)
+		close(here);
+	errno = err;
 	return nl;
 }
 

@@ -10,6 +10,12 @@
 /* A bound netlink socket of bus (NETLINK_ROUTE, NETLINK_NETFILTER, ...) in
  * the calling thread's network namespace, or NULL with errno set. */
 struct mnl_socket *nl_open_bus(int bus);
+/* Is the network namespace of fd the calling thread's? 1 yes, 0 no, -errno */
+int netns_is_own(int fd);
+/* nl_open_bus(bus) in the network namespace ns_fd: the calling thread goes
+ * there to open it (a socket keeps its namespace) and comes back, or aborts
+ * the program if it cannot. NULL with errno set. */
+struct mnl_socket *nl_open_bus_in_ns(int bus, int ns_fd);
 /* nl_open_bus(NETLINK_ROUTE) */
 struct mnl_socket *rtnl_open(void);
 /* One request on nl, of any bus (its sequence number is set here): cb sees every reply

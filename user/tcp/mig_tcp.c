@@ -641,6 +641,14 @@ static void fd_socket_inodes(pid_t pid, struct ino_set *s)
 	closedir(d);
 }
 
+/* The socket inodes of every process of the tree, sorted, each once. */
+static void tree_inodes(const pid_t *pids, size_t npids, struct ino_set *s)
+{
+	for (size_t i = 0; i < npids; i++)
+		fd_socket_inodes(pids[i], s);
+	ino_sort(s);
+}
+
 struct check_ctx {
 	struct ino_set s;
 	const struct in_addr *moved;
@@ -694,9 +702,7 @@ static int tree_walk(const pid_t *pids, size_t npids, const struct in_addr *move
 	char netdir[64];
 
 	err[0] = 0;
-	for (size_t i = 0; i < npids; i++)
-		fd_socket_inodes(pids[i], &c.s);
-	ino_sort(&c.s);
+	tree_inodes(pids, npids, &c.s);
 	if (c.s.n && npids) {
 		snprintf(netdir, sizeof(netdir), "/proc/%d/net", pids[0]);
 		proc_tcp_walk(netdir, check_one, &c);
@@ -730,9 +736,7 @@ int mig_tcp_tree_recovering(const pid_t *pids, size_t npids)
 	struct ino_set s = { 0 };
 	int ret = 0;
 
-	for (size_t i = 0; i < npids; i++)
-		fd_socket_inodes(pids[i], &s);
-	ino_sort(&s);
+	tree_inodes(pids, npids, &s);
 	if (s.n)
 		ret = tcp_diag_recovering(pids[0], ino_has_cb, &s);
 	free(s.v);

@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <linux/inet_diag.h>
 #include <linux/sock_diag.h>
 #include <linux/tcp.h>
@@ -42,40 +40,21 @@ static int one_socket(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* A sock_diag socket of pid's network namespace (the calling thread
- * visits it to open one), or NULL with errno set. */
+/* A sock_diag socket of pid's network namespace, or NULL with errno set. */
 static struct mnl_socket *diag_open(pid_t pid)
 {
+	struct mnl_socket *nl;
 	char path[64];
-	struct stat a, b;
-	struct mnl_socket *nl = NULL;
-	int self, there, err = 0;
+	int fd, err;
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-	there = open(path, O_RDONLY | O_CLOEXEC);
-	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (there < 0 || self < 0 || fstat(there, &a) || fstat(self, &b)) {
-		err = errno;
-	} else if (a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
-		nl = nl_open_bus(NETLINK_SOCK_DIAG);
-		err = errno;
-	} else if (setns(there, CLONE_NEWNET)) {
-		err = errno;
-	} else {
-		nl = nl_open_bus(NETLINK_SOCK_DIAG);
-		err = errno;
-		if (setns(self, CLONE_NEWNET)) {
-			/* stranded in the tree's namespace: nothing after
-			 * this may run here */
-			perror("ferry: cannot return to its own network namespace");
-			_exit(70);
-		}
-	}
-	if (there >= 0)
-		close(there);
-	if (self >= 0)
-		close(self);
-	errno = err ? err : EIO;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	nl = nl_open_bus_in_ns(NETLINK_SOCK_DIAG, fd);
+	err = errno;
+	close(fd);
+	errno = err;
 	return nl;
 }
 
